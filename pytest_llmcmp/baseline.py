@@ -1,0 +1,248 @@
+"""Comparing results: a run against its baseline, or two prompts within one run, and the gates on top.
+
+Pure domain code. A case is identified across runs by its id and prompt name (not by the prompt's
+hash: editing a prompt and seeing what it broke is the whole point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pytest_llmcmp.results import CaseResult, RunResults, accuracy_of, format_percent
+
+__all__ = [
+    "Change",
+    "Comparison",
+    "Gate",
+    "accuracy_gates",
+    "compare",
+    "compare_prompts",
+    "regression_gate",
+]
+
+# Accuracies are ratios of small integers; a threshold typed as 0.7 must accept 7/10 exactly.
+_TOLERANCE = 1e-9
+
+
+@dataclass
+class Change:
+    """A case whose standing differs between two results; ``before`` or ``after`` is ``None`` if absent."""
+
+    id: str
+    prompt: str
+    before: CaseResult | None
+    after: CaseResult | None
+
+    @property
+    def case(self) -> CaseResult:
+        """The most recent result of the case (``after``, else ``before``)."""
+        result = self.after if self.after is not None else self.before
+        assert result is not None, "a change has at least one side"
+        return result
+
+
+@dataclass
+class Comparison:
+    """What changed between a baseline and the current results.
+
+    ``accuracy`` maps a prompt name to ``(baseline accuracy, current accuracy)``; either side is
+    ``None`` when that side has no case for the prompt.
+    """
+
+    regressions: list[Change]
+    improvements: list[Change]
+    new: list[Change]
+    removed: list[Change]
+    accuracy: dict[str, tuple[float | None, float | None]]
+    label: str
+    unchanged: int = field(default=0)
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether any case changed outcome, appeared or disappeared."""
+        return bool(self.regressions or self.improvements or self.new or self.removed)
+
+
+def _diff(
+    before: Mapping[tuple[str, str], CaseResult],
+    after: Mapping[tuple[str, str], CaseResult],
+    accuracy: dict[str, tuple[float | None, float | None]],
+    label: str,
+) -> Comparison:
+    """Classify every ``(case id, prompt)`` key; the prompt of a change is the one in its key."""
+    regressions: list[Change] = []
+    improvements: list[Change] = []
+    new: list[Change] = []
+    removed: list[Change] = []
+    unchanged = 0
+    for key in sorted(set(before) | set(after)):
+        old, current = before.get(key), after.get(key)
+        change = Change(id=key[0], prompt=key[1], before=old, after=current)
+        if old is None:
+            new.append(change)
+        elif current is None:
+            removed.append(change)
+        elif old.passed and not current.passed:
+            regressions.append(change)
+        elif current.passed and not old.passed:
+            improvements.append(change)
+        else:
+            unchanged += 1
+    return Comparison(
+        regressions=regressions,
+        improvements=improvements,
+        new=new,
+        removed=removed,
+        accuracy=accuracy,
+        label=label,
+        unchanged=unchanged,
+    )
+
+
+def compare(baseline: RunResults, current: RunResults, label: str = "baseline") -> Comparison:
+    """Compare ``current`` with ``baseline``, case by case, keyed by ``(case id, prompt)``.
+
+    A regression passed in the baseline and fails now; an improvement is the reverse. ``label`` names
+    the baseline in reports, e.g. ``"baseline results-main.json"``.
+    """
+    before_summary = baseline.summary()["prompts"]
+    after_summary = current.summary()["prompts"]
+    names = current.prompt_names() + [name for name in baseline.prompt_names() if name not in after_summary]
+    accuracy = {
+        name: (
+            before_summary[name]["accuracy"] if name in before_summary else None,
+            after_summary[name]["accuracy"] if name in after_summary else None,
+        )
+        for name in names
+    }
+    before = {case.key: case for case in baseline.cases}
+    after = {case.key: case for case in current.cases}
+    return _diff(before, after, accuracy, label)
+
+
+def compare_prompts(results: RunResults, old: str, new: str | Sequence[str]) -> Comparison:
+    """Compare prompts of one run by case id: ``old`` plays the baseline, each prompt in ``new`` the current.
+
+    A change carries the name of the new prompt and, as ``before``, the case's result under ``old``.
+    ``accuracy`` maps each new prompt to ``(accuracy of old, accuracy of that prompt)``. Raises
+    :class:`ValueError` (one sentence) for a prompt the results do not have.
+    """
+    news = [new] if isinstance(new, str) else list(new)
+    known = results.prompt_names()
+    for name in [old, *news]:
+        if name not in known:
+            raise ValueError(
+                f"prompt {name!r} is not in the results (they have {', '.join(known) or 'none'})"
+            )
+    by_prompt: dict[str, dict[str, CaseResult]] = {name: {} for name in [old, *news]}
+    for case in results.cases:
+        if case.prompt in by_prompt:
+            by_prompt[case.prompt][case.id] = case
+    reference = by_prompt[old]
+    before = {(case_id, name): case for name in news for case_id, case in reference.items()}
+    after = {(case_id, name): case for name in news for case_id, case in by_prompt[name].items()}
+
+    def accuracy(cases: dict[str, CaseResult]) -> float | None:
+        return accuracy_of(sum(case.passed for case in cases.values()), len(cases))
+
+    accuracies = {name: (accuracy(reference), accuracy(by_prompt[name])) for name in news}
+    return _diff(before, after, accuracies, f"prompt {old} vs {', '.join(news)}")
+
+
+@dataclass
+class Gate:
+    """One condition the run must meet; ``message`` is one line fit for a terminal or a PR comment."""
+
+    name: str
+    ok: bool
+    message: str
+
+
+def _threshold(value: float) -> str:
+    """Thresholds as users typed them: ``0.7`` -> ``"70%"``, ``0.725`` -> ``"72.5%"``."""
+    return f"{value * 100:.10g}%"
+
+
+def _accuracy_gate(name: str, subject: str, passed: int, total: int, minimum: float, source: str) -> Gate:
+    accuracy = accuracy_of(passed, total)
+    assert accuracy is not None
+    measured = f"{subject} is {format_percent(accuracy)} ({passed}/{total})"
+    if accuracy + _TOLERANCE >= minimum:
+        return Gate(name=name, ok=True, message=f"{measured}, meets {source} {_threshold(minimum)}")
+    gap = (minimum - accuracy) * 100
+    return Gate(
+        name=name, ok=False, message=f"{measured}, {gap:.1f} points under {source} {_threshold(minimum)}"
+    )
+
+
+def accuracy_gates(
+    results: RunResults,
+    min_accuracy: float,
+    per_prompt: dict[str, float] | None = None,
+    per_tag: dict[str, float] | None = None,
+) -> list[Gate]:
+    """One gate per prompt (and per prompt and tag in ``per_tag``): its accuracy must reach the minimum.
+
+    Accuracies are fractions (0.7 for 70%). ``per_prompt`` overrides ``min_accuracy`` for the prompts
+    it names. A prompt without cases in this run is not gated (``-k`` may have deselected them); a
+    ``per_tag`` tag no case carries gives a passing gate that says it was not checked.
+    """
+    summary = results.summary()
+    gates: list[Gate] = []
+    for name, counts in summary["prompts"].items():
+        if not counts["total"]:
+            continue
+        if per_prompt is not None and name in per_prompt:
+            minimum, source = per_prompt[name], f"the minimum for prompt '{name}'"
+        else:
+            minimum, source = min_accuracy, "--llm-min-accuracy"
+        gates.append(
+            _accuracy_gate(
+                f"accuracy[{name}]",
+                f"accuracy of prompt '{name}'",
+                counts["passed"],
+                counts["total"],
+                minimum,
+                source,
+            )
+        )
+    for tag, minimum in (per_tag or {}).items():
+        by_prompt = summary["tags"].get(tag, {})
+        if not by_prompt:
+            gates.append(
+                Gate(
+                    name=f"accuracy[tag={tag}]",
+                    ok=True,
+                    message=f"no case is tagged '{tag}' in this run; its minimum {_threshold(minimum)} "
+                    "was not checked",
+                )
+            )
+            continue
+        for name, counts in by_prompt.items():
+            gates.append(
+                _accuracy_gate(
+                    f"accuracy[{name}, tag={tag}]",
+                    f"accuracy of prompt '{name}' on tag '{tag}'",
+                    counts["passed"],
+                    counts["total"],
+                    minimum,
+                    f"the minimum for tag '{tag}'",
+                )
+            )
+    return gates
+
+
+def regression_gate(comparison: Comparison, shown: int = 5) -> Gate:
+    """Fails when any case went from pass to fail; the message names the first ``shown`` of them."""
+    count = len(comparison.regressions)
+    if not count:
+        return Gate(name="regressions", ok=True, message=f"no regressions vs {comparison.label}")
+    names = [f"{change.id} [{change.prompt}]" for change in comparison.regressions[:shown]]
+    more = f" and {count - shown} more" if count > shown else ""
+    noun = "regression" if count == 1 else "regressions"
+    return Gate(
+        name="regressions",
+        ok=False,
+        message=f"{count} {noun} vs {comparison.label} (passed before, fail now): {', '.join(names)}{more}",
+    )

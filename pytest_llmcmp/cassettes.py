@@ -1,0 +1,618 @@
+"""VCR cassettes: layout on disk, a fast replay index, and atomic, scrubbed writes.
+
+The plugin does not use vcrpy's global HTTP patching: it is not safe for concurrent recording and
+its matcher scans every interaction for every request. The client makes its requests itself and
+hands each successful exchange to :class:`Cassette`, which stores it in the standard vcrpy cassette
+format (so plain vcrpy can replay the files) and finds it again through a dict keyed by
+:func:`request_key`.
+
+File format (one file per model, prompt and case)::
+
+    interactions:
+    - request:
+        body: |-
+          {
+            "messages": [ ... ],
+            "model": "..."
+          }
+        headers:
+          Content-Type:
+          - application/json
+          X-Llmcmp-Sample:
+          - '1'
+        method: POST
+        uri: http://host/v1/chat/completions
+      response:
+        body:
+          string: |-
+            { ... pretty JSON, readable Chinese ... }
+        headers:
+          Content-Type:
+          - application/json
+        status:
+          code: 200
+          message: OK
+    version: 1
+
+Mapping keys are sorted (this is also vcrpy's own order), so ``version`` comes last and a file cut
+short anywhere is detected as missing it. Interactions are sorted by (canonical request body, sample
+index) rather than kept in insertion order: concurrent recording finishes requests in a random
+order, and sorting makes re-recording the same cases produce the same order, hence minimal diffs.
+Identical requests end up in sample order, which is the order vcrpy plays them back in.
+
+Loading is defensive because cassettes arrive in pull requests: the size is capped before
+reading, only plain YAML is accepted (no ``!!python`` tags, no anchors or aliases), and every
+field is checked, each problem reported as one :class:`CassetteError` line naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import http
+import json
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote, unquote
+
+import yaml
+
+# The C implementations are several times faster; both are safe (no python/* constructors).
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+#: Files larger than this are refused before being read; a recorded case is a few kilobytes.
+MAX_CASSETTE_BYTES: Final = 20 * 1024 * 1024
+
+CASSETTE_FORMAT_VERSION: Final = 1
+SAMPLE_HEADER: Final = "X-Llmcmp-Sample"
+JSON_CONTENT_TYPE: Final = "application/json"
+
+_TEMP_SUFFIX: Final = ".tmp"  # never ".yaml": a leftover temp file must not look like a cassette
+
+# Characters YAML treats as line breaks or refuses as non-printable. JSON leaves them raw with
+# ensure_ascii=False; escaping them keeps the body a valid literal block and the JSON unchanged.
+_YAML_UNSAFE_CHARS = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+# Path components: characters that would create subdirectories, escape the tree or be refused by
+# common filesystems are percent-encoded, everything else (Chinese included) is kept readable.
+_PATH_UNSAFE_CHARS = re.compile(r'[%/\\:*?"<>|\x00-\x1f\x7f]')
+
+
+class CassetteError(Exception):
+    """A cassette that cannot be read or written; ``str(e)`` is one line: ``"{path}: {message}"``."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        self.path = Path(path)
+        self.message = " ".join(message.split())  # one line, whatever the cause said
+        super().__init__(f"{self.path}: {self.message}")
+
+
+def _path_component(text: str, what: str) -> str:
+    if not text:
+        raise ValueError(f"{what} must not be empty")
+    escaped = _PATH_UNSAFE_CHARS.sub(lambda m: f"%{ord(m.group()):02X}", text)
+    if escaped in (".", ".."):
+        escaped = escaped.replace(".", "%2E")
+    return escaped
+
+
+def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str | None, case_id: str) -> Path:
+    """Where the cassette of one (model, prompt, case) lives.
+
+    ``root/<model percent-encoded>/<prompt_name>-<sha256[:12]>/<case_id>.yaml``; the directory is just
+    ``<prompt_name>`` when ``prompt_sha256`` is None (the prompt ``none``). Characters in the prompt
+    name or case id that would change the directory structure (``/``, ``\\``, ``..``) or that common
+    filesystems refuse are percent-encoded.
+    """
+    model_dir = quote(model, safe="")
+    if not model_dir:
+        raise ValueError("model must not be empty")
+    prompt_dir = _path_component(prompt_name, "prompt name")
+    if prompt_sha256 is not None:
+        prompt_dir = f"{prompt_dir}-{prompt_sha256[:12]}"
+    return Path(root) / model_dir / prompt_dir / f"{_path_component(case_id, 'case id')}.yaml"
+
+
+def model_dirs(root: Path) -> list[str]:
+    """The model ids (decoded directory names) under ``root`` that hold at least one cassette."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(
+        unquote(entry.name)
+        for entry in root.iterdir()
+        if entry.is_dir() and any(p.is_file() for p in entry.rglob("*.yaml"))
+    )
+
+
+def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
+    """All ``*.yaml`` files under ``root`` that are not in ``used`` (compared as resolved paths), sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    used_resolved = {Path(p).resolve() for p in used}
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file() and p.resolve() not in used_resolved)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One successful request/response pair, as the client saw it.
+
+    ``response_body`` is the decoded JSON (never compressed bytes). Of ``response_headers`` only
+    Content-Type is stored; everything else (cookies, request ids, Content-Encoding, ...) is dropped.
+    """
+
+    uri: str
+    request_body: dict[str, Any]
+    sample: int
+    status: int
+    response_body: dict[str, Any]
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def _normalized(value: Any) -> Any:
+    # 0 and 0.0 are the same JSON number to every server (and to vcrpy's body matcher).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: _normalized(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalized(item) for item in value]
+    return value
+
+
+def _canonical_json(request_body: Mapping[str, Any]) -> str:
+    return json.dumps(_normalized(request_body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def request_key(request_body: Mapping[str, Any], sample: int) -> str:
+    """The replay key: the canonical JSON of the request body plus the 1-based sample index.
+
+    Key order, whitespace and integral floats (``0`` vs ``0.0``) do not change the key; the URL
+    does not take part, so recordings replay whatever endpoint recorded them.
+    """
+    return f"{_canonical_json(request_body)}#{sample}"
+
+
+def _pretty_json(value: Any) -> str:
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return _YAML_UNSAFE_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+@dataclass(frozen=True)
+class _Interaction:
+    canonical_body: str
+    sample: int
+    method: str
+    uri: str
+    request_body: dict[str, Any]
+    status: int
+    message: str
+    response_body: dict[str, Any]
+    response_content_type: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.canonical_body}#{self.sample}"
+
+    def to_vcr(self) -> dict[str, Any]:
+        return {
+            "request": {
+                "body": _pretty_json(self.request_body),
+                "headers": {"Content-Type": [JSON_CONTENT_TYPE], SAMPLE_HEADER: [str(self.sample)]},
+                "method": self.method,
+                "uri": self.uri,
+            },
+            "response": {
+                "body": {"string": _pretty_json(self.response_body)},
+                "headers": {"Content-Type": [self.response_content_type]},
+                "status": {"code": self.status, "message": self.message},
+            },
+        }
+
+
+class _CassetteDumper(_YAML_DUMPER):  # type: ignore[misc]
+    """Literal blocks for multi-line text (readable diffs), no anchors, no line folding."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_str(dumper: Any, text: str) -> Any:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_CassetteDumper.add_representer(str, _represent_str)
+
+
+def _status_message(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class Cassette:
+    """The recorded exchanges of one case, indexed by :func:`request_key`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._interactions: dict[str, _Interaction] = {}
+
+    @classmethod
+    def load(cls, path: Path) -> Cassette:
+        """Read a cassette; a missing file gives an empty one, anything invalid a :class:`CassetteError`.
+
+        Cassettes written by plain vcrpy are accepted too: a request without the sample header is
+        sample N when it is the N-th occurrence of that request body in the file (vcrpy's order).
+        """
+        cassette = cls(path)
+        text = _read_text(cassette.path)
+        if text is None:
+            return cassette
+        for interaction in _parse(cassette.path, text):
+            if interaction.key in cassette._interactions:
+                raise CassetteError(
+                    cassette.path, f"two interactions record sample {interaction.sample} of the same request"
+                )
+            cassette._interactions[interaction.key] = interaction
+        return cassette
+
+    def find(self, request_body: Mapping[str, Any], sample: int) -> dict[str, Any] | None:
+        """The recorded response JSON for this request and sample (a copy), or None."""
+        interaction = self._interactions.get(request_key(request_body, sample))
+        return None if interaction is None else copy.deepcopy(interaction.response_body)
+
+    def add(self, exchange: Exchange) -> None:
+        """Record an exchange, replacing any earlier recording of the same request and sample."""
+        if not 200 <= exchange.status <= 299:
+            raise ValueError(f"only 2xx responses are recorded, got HTTP {exchange.status}")
+        if isinstance(exchange.sample, bool) or not isinstance(exchange.sample, int) or exchange.sample < 1:
+            raise ValueError(f"sample must be an integer >= 1, got {exchange.sample!r}")
+        content_type = JSON_CONTENT_TYPE
+        for name, value in exchange.response_headers.items():
+            if name.lower() == "content-type" and value.strip():
+                content_type = " ".join(value.split())
+        interaction = _Interaction(
+            canonical_body=_canonical_json(exchange.request_body),
+            sample=exchange.sample,
+            method="POST",
+            uri=exchange.uri,
+            request_body=copy.deepcopy(exchange.request_body),
+            status=exchange.status,
+            message=_status_message(exchange.status),
+            response_body=copy.deepcopy(exchange.response_body),
+            response_content_type=content_type,
+        )
+        self._interactions[interaction.key] = interaction
+
+    def _sorted(self) -> list[_Interaction]:
+        return sorted(self._interactions.values(), key=lambda i: (i.canonical_body, i.sample))
+
+    def keys(self) -> list[str]:
+        """The request keys, in the order they are written to the file."""
+        return [interaction.key for interaction in self._sorted()]
+
+    def __len__(self) -> int:
+        return len(self._interactions)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def to_yaml(self) -> str:
+        """The cassette as vcrpy YAML text (what :meth:`save` writes)."""
+        document = {
+            "interactions": [interaction.to_vcr() for interaction in self._sorted()],
+            "version": CASSETTE_FORMAT_VERSION,
+        }
+        text: str = yaml.dump(
+            document,
+            Dumper=_CassetteDumper,
+            sort_keys=True,
+            allow_unicode=True,
+            default_flow_style=False,
+            width=2**30,  # never fold a line: a folded secret would slip past the check in save()
+        )
+        return text
+
+    def save(self, secrets: Sequence[str]) -> None:
+        """Write the cassette atomically (temp file in the same directory, fsync, rename).
+
+        Refuses with :class:`CassetteError`, leaving any existing file untouched, when a non-empty
+        string of ``secrets`` (e.g. the API key) occurs in the text that would be written.
+        """
+        if isinstance(secrets, str):
+            raise TypeError("secrets must be a sequence of strings, not one string")
+        text = self.to_yaml()
+        for secret in secrets:
+            if secret and (secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text):
+                raise CassetteError(
+                    self.path, "refusing to write: the cassette would contain a secret (API key or token)"
+                )
+        try:
+            _write_atomically(self.path, text.encode("utf-8"))
+        except OSError as e:
+            raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644  # mkstemp's 0600 would make committed cassettes private to their writer
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    # Make the rename itself durable; not every platform can open a directory.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - closed below, after the size checks
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise CassetteError(path, f"cannot read: {e.strerror or e}") from e
+    with file:
+        too_big = f"larger than {MAX_CASSETTE_BYTES // (1024 * 1024)} MB; refusing to read it"
+        size = os.fstat(file.fileno()).st_size
+        if size > MAX_CASSETTE_BYTES:
+            raise CassetteError(path, too_big)
+        # read(n) allocates n bytes up front, so ask for what stat announced, then keep reading in
+        # bounded chunks in case the file grew (or stat lied, as it does for some special files).
+        chunks = [file.read(size + 1)]
+        total = len(chunks[0])
+        while chunks[-1] and total <= MAX_CASSETTE_BYTES:
+            chunks.append(file.read(65536))
+            total += len(chunks[-1])
+        if total > MAX_CASSETTE_BYTES:
+            raise CassetteError(path, too_big)
+    data = b"".join(chunks)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CassetteError(path, "is UTF-16/UTF-32 encoded; cassettes must be UTF-8")
+    if b"\x00" in data:
+        raise CassetteError(path, "contains NUL bytes (UTF-16 without BOM, or a binary file?)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CassetteError(path, f"is not valid UTF-8 (bad byte at offset {e.start})") from e
+    return text.removeprefix("\ufeff")
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    if isinstance(e, yaml.MarkedYAMLError):
+        mark = e.problem_mark or e.context_mark
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = e.problem or e.context or "syntax error"
+        if isinstance(e, yaml.constructor.ConstructorError):
+            return f"unsupported YAML{where}: {problem} (cassettes are plain YAML; no !!python tags)"
+        return f"invalid YAML{where}: {problem} (file truncated or hand-edited?)"
+    return f"invalid YAML: {e}"
+
+
+def _reject_aliases(path: Path, root: yaml.Node) -> None:
+    # An alias makes the composer reuse a node. Rejecting any reuse before construction keeps a
+    # billion-laughs document from ever being expanded (its node graph is small, its tree is not).
+    seen: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise CassetteError(
+                path, f"YAML anchors/aliases are not allowed in cassettes (line {node.start_mark.line + 1})"
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                stack.append(key_node)
+                stack.append(value_node)
+
+
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+_INT_TAG: Final = "tag:yaml.org,2002:int"
+_MAP_TAG: Final = "tag:yaml.org,2002:map"
+_SEQ_TAG: Final = "tag:yaml.org,2002:seq"
+
+
+def _construct(loader: Any, node: yaml.Node) -> Any:
+    # Cassettes are almost only mappings, lists and strings: building those directly is about
+    # twice as fast as PyYAML's generic constructor, which still handles every other tag (and
+    # refuses the unsafe ones, since the loader is a safe one).
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        return node.value
+    if node.tag == _MAP_TAG and isinstance(node, yaml.MappingNode):
+        return {_construct(loader, key): _construct(loader, value) for key, value in node.value}
+    if node.tag == _SEQ_TAG and isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, item) for item in node.value]
+    if node.tag == _INT_TAG and isinstance(node, yaml.ScalarNode):
+        return loader.construct_yaml_int(node)
+    return loader.construct_object(node, deep=True)
+
+
+def _load_yaml(path: Path, text: str) -> Any:
+    loader = _YAML_LOADER(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise CassetteError(path, "is empty; expected a vcrpy cassette (version: 1, interactions: [...])")
+        _reject_aliases(path, root)
+        return _construct(loader, root)
+    except yaml.YAMLError as e:
+        raise CassetteError(path, _yaml_problem(e)) from e
+    except RecursionError as e:
+        raise CassetteError(path, "YAML nested too deeply") from e
+    except TypeError as e:  # e.g. a list used as a mapping key
+        raise CassetteError(path, f"invalid YAML structure: {e}") from e
+    finally:
+        loader.dispose()
+
+
+def _parse(path: Path, text: str) -> list[_Interaction]:
+    document = _load_yaml(path, text)
+    if not isinstance(document, dict):
+        raise CassetteError(path, f"top level must be a mapping, got {_type_name(document)}")
+    if "version" not in document:
+        raise CassetteError(path, "missing 'version' (vcrpy writes it last: file truncated?)")
+    if document["version"] != CASSETTE_FORMAT_VERSION:
+        raise CassetteError(path, f"unsupported cassette version {document['version']!r}, expected 1")
+    interactions = document.get("interactions")
+    if not isinstance(interactions, list):
+        raise CassetteError(path, f"'interactions' must be a list, got {_type_name(interactions)}")
+    occurrences: dict[str, int] = {}
+    parsed = []
+    for number, raw in enumerate(interactions, start=1):
+        try:
+            parsed.append(_parse_interaction(raw, occurrences))
+        except _FieldError as e:
+            raise CassetteError(path, f"interaction {number}: {e}") from e
+    return parsed
+
+
+class _FieldError(Exception):
+    pass
+
+
+def _type_name(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _get(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(mapping, dict):
+        raise _FieldError(f"{where} must be a mapping, got {_type_name(mapping)}")
+    if key not in mapping:
+        raise _FieldError(f"{where} has no '{key}'")
+    value = mapping[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _FieldError(f"{where}.{key} must be {expected}, got {_type_name(value)}")
+    return value
+
+
+def _header(headers: Any, name: str, where: str) -> str | None:
+    if headers is None:
+        return None
+    if not isinstance(headers, dict):
+        raise _FieldError(f"{where}.headers must be a mapping, got {_type_name(headers)}")
+    for key, value in headers.items():
+        if isinstance(key, str) and key.lower() == name.lower():
+            first = value[0] if isinstance(value, list) and value else value
+            if isinstance(first, int) and not isinstance(first, bool):
+                first = str(first)
+            if not isinstance(first, str):
+                raise _FieldError(f"{where}.headers.{key} must be a string, got {_type_name(first)}")
+            return first
+    return None
+
+
+def _decompress(data: bytes, encoding: str) -> bytes:
+    # Bounded, so a compression bomb in a hand-made cassette cannot exhaust memory.
+    if encoding in ("gzip", "x-gzip"):
+        attempts = [zlib.MAX_WBITS | 16]
+    elif encoding == "deflate":
+        attempts = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+    else:
+        raise _FieldError(f"response is {encoding}-encoded; only gzip and deflate can be read")
+    for wbits in attempts:
+        decompressor = zlib.decompressobj(wbits)
+        try:
+            result = decompressor.decompress(data, MAX_CASSETTE_BYTES)
+        except zlib.error:
+            continue
+        if decompressor.unconsumed_tail:
+            raise _FieldError(f"decompressed response is larger than {MAX_CASSETTE_BYTES} bytes")
+        return result
+    raise _FieldError(f"response body is not valid {encoding} data")
+
+
+def _json_object(body: Any, where: str, content_encoding: str | None = None) -> dict[str, Any]:
+    if isinstance(body, bytes):
+        if content_encoding and content_encoding.lower() != "identity":
+            body = _decompress(body, content_encoding.lower())
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _FieldError(f"{where} is not UTF-8 text") from e
+    if not isinstance(body, str):
+        raise _FieldError(f"{where} must be JSON text, got {_type_name(body)}")
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError) as e:
+        raise _FieldError(f"{where} is not valid JSON ({e})") from e
+    if not isinstance(value, dict):
+        raise _FieldError(f"{where} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _parse_interaction(raw: Any, occurrences: dict[str, int]) -> _Interaction:
+    request = _get(raw, "request", dict, "interaction")
+    response = _get(raw, "response", dict, "interaction")
+    method = _get(request, "method", str, "request")
+    uri = _get(request, "uri", str, "request")
+    request_body = _json_object(request.get("body"), "request.body")
+    canonical = _canonical_json(request_body)
+
+    sample_text = _header(request.get("headers"), SAMPLE_HEADER, "request")
+    if sample_text is None:
+        sample = occurrences.get(canonical, 0) + 1
+    elif sample_text.isascii() and sample_text.isdigit() and int(sample_text) >= 1:
+        sample = int(sample_text)
+    else:
+        raise _FieldError(f"request header {SAMPLE_HEADER} must be an integer >= 1, got {sample_text!r}")
+    occurrences[canonical] = max(occurrences.get(canonical, 0), sample)
+
+    status = _get(response, "status", dict, "response")
+    code = _get(status, "code", int, "response.status")
+    if not 200 <= code <= 299:
+        raise _FieldError(f"response status {code} recorded; only 2xx responses belong in a cassette")
+    message = status.get("message") or ""
+    if not isinstance(message, str):
+        raise _FieldError(f"response.status.message must be a string, got {_type_name(message)}")
+
+    response_headers = response.get("headers")
+    body = _get(response, "body", dict, "response")
+    if "string" not in body:
+        raise _FieldError("response.body has no 'string'")
+    response_body = _json_object(
+        body["string"], "response.body.string", _header(response_headers, "Content-Encoding", "response")
+    )
+    content_type = _header(response_headers, "Content-Type", "response") or JSON_CONTENT_TYPE
+    return _Interaction(
+        canonical_body=canonical,
+        sample=sample,
+        method=method,
+        uri=uri,
+        request_body=request_body,
+        status=code,
+        message=message,
+        response_body=response_body,
+        response_content_type=content_type,
+    )

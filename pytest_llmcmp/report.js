@@ -1,0 +1,157 @@
+// Browsing logic of the pytest-llmcmp HTML report. Inlined into the report by html.py.
+// Data comes from the JSON script element; every text reaches the page through textContent,
+// never innerHTML, so model answers cannot inject markup.
+"use strict";
+(function () {
+  const data = JSON.parse(document.getElementById("llmcmp-data").textContent);
+  const byId = (id) => document.getElementById(id);
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function fill(select, options) {
+    select.replaceChildren();
+    for (const [value, label] of options) {
+      const option = el("option", "", label);
+      option.value = value;
+      select.append(option);
+    }
+  }
+
+  function badge(kind, value) {
+    return el("span", "badge " + kind + "-" + value, value);
+  }
+
+  function choiceText(sample) {
+    if (sample.verdict === "error") return "(error)";
+    return sample.choice === null ? "(none)" : sample.choice;
+  }
+
+  function answerBlock(sample, index, count) {
+    const box = el("div", "sample");
+    const head = el("div", "sample-head");
+    if (count > 1) head.append(el("span", "", "sample " + (index + 1) + ": "));
+    head.append(badge("v", sample.verdict), el("span", "", "chose " + choiceText(sample)));
+    if (sample.contradiction) head.append(el("span", "badge v-unparsed", "contradiction"));
+    box.append(head);
+    const text = sample.answer !== null ? sample.answer : "(no answer: " + (sample.error || "error") + ")";
+    box.append(el("pre", "answer", text));
+    return box;
+  }
+
+  // ---- every case, with filters -------------------------------------------------------------
+  const tbody = document.querySelector("#case-table tbody");
+  const entries = data.cases.map((c) => {
+    const tr = document.createElement("tr");
+    tr.dataset.prompt = c.prompt;
+    tr.dataset.outcome = c.outcome;
+    const idCell = el("td", "", c.id);
+    if (c.change) idCell.append(el("div", "change", c.change));
+    if (c.flaky) idCell.append(el("div", "badge v-unparsed", "flaky"));
+    const promptCell = el("td");
+    const swatch = el("span", "swatch");
+    swatch.style.background = data.colors[c.prompt] || "#888";
+    promptCell.append(swatch, document.createTextNode(c.prompt));
+    const answerCell = el("td");
+    const details = el("details");
+    details.append(el("summary", "", c.samples.map(choiceText).join(", ") || "(no sample)"));
+    c.samples.forEach((s, i) => details.append(answerBlock(s, i, c.samples.length)));
+    answerCell.append(details);
+    const verdictCell = el("td");
+    for (const s of c.samples) verdictCell.append(badge("v", s.verdict));
+    const outcomeCell = el("td");
+    outcomeCell.append(badge("o", c.outcome));
+    tr.append(idCell, promptCell, el("td", "", c.tags.join(", ")), el("td", "question", c.question),
+      el("td", "", c.expected), answerCell, verdictCell, outcomeCell);
+    const haystack = [c.id, c.prompt, c.question, c.expected, c.numbers.join(" "), c.tags.join(" "),
+      ...c.samples.map((s) => (s.answer || "") + " " + (s.choice || "") + " " + (s.error || ""))]
+      .join("\n").toLowerCase();
+    return { c, tr, haystack };
+  });
+  tbody.append(...entries.map((e) => e.tr));
+
+  const filters = {
+    prompt: byId("filter-prompt"), tag: byId("filter-tag"), verdict: byId("filter-verdict"),
+    outcome: byId("filter-outcome"), change: byId("filter-change"), text: byId("filter-text"),
+  };
+  fill(filters.prompt, [["", "all prompts"], ...data.prompts.map((p) => [p, p])]);
+  fill(filters.tag, [["", "all tags"], ...data.tags.map((t) => [t, t])]);
+  fill(filters.verdict, [["", "any"], ...data.verdicts.map((v) => [v, v])]);
+  fill(filters.outcome, [["", "any"], ["pass", "pass"], ["fail", "fail"], ["flaky", "flaky"]]);
+  fill(filters.change, [["", "any"], ["regression", "regression"], ["improvement", "improvement"],
+    ["new", "new"], ["unchanged", "unchanged"]]);
+  if (!data.hasComparison) byId("filter-change-label").hidden = true;
+
+  function applyFilters() {
+    const prompt = filters.prompt.value, tag = filters.tag.value, verdict = filters.verdict.value;
+    const outcome = filters.outcome.value, change = filters.change.value;
+    const words = filters.text.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const { c, tr, haystack } of entries) {
+      const visible = (!prompt || c.prompt === prompt)
+        && (!tag || c.tags.includes(tag))
+        && (!verdict || c.samples.some((s) => s.verdict === verdict))
+        && (!outcome || (outcome === "flaky" ? c.flaky : c.outcome === outcome))
+        && (!change || (change === "unchanged" ? !c.change : c.change === change))
+        && words.every((w) => haystack.includes(w));
+      tr.hidden = !visible;
+      if (visible) shown += 1;
+    }
+    byId("case-count").textContent = shown + " of " + entries.length + " shown";
+  }
+  for (const control of Object.values(filters)) control.addEventListener("input", applyFilters);
+  byId("filters").addEventListener("submit", (event) => event.preventDefault());
+  applyFilters();
+
+  // ---- two prompts side by side ---------------------------------------------------------------
+  const cases = new Map();
+  for (const c of data.cases) {
+    if (!cases.has(c.id)) cases.set(c.id, new Map());
+    cases.get(c.id).set(c.prompt, c);
+  }
+  const pairA = byId("pair-a"), pairB = byId("pair-b"), differ = byId("pair-differ");
+  const promptOptions = data.prompts.map((p) => [p, p]);
+  fill(pairA, promptOptions);
+  fill(pairB, promptOptions);
+  if (data.prompts.length > 1) pairB.value = data.prompts[1];
+
+  function pairCell(c) {
+    const td = el("td");
+    if (!c) {
+      td.append(el("span", "missing", "not asked under this prompt"));
+      return td;
+    }
+    td.append(badge("o", c.outcome));
+    c.samples.forEach((s, i) => td.append(answerBlock(s, i, c.samples.length)));
+    return td;
+  }
+
+  function renderPairs() {
+    const a = pairA.value, b = pairB.value;
+    byId("pair-head-a").textContent = a;
+    byId("pair-head-b").textContent = b;
+    const body = document.querySelector("#pair-table tbody");
+    const rows = [];
+    for (const [id, prompts] of cases) {
+      const left = prompts.get(a), right = prompts.get(b);
+      if (!left && !right) continue;
+      if (differ.checked && left && right && left.outcome === right.outcome) continue;
+      const any = left || right;
+      const head = el("td");
+      head.append(el("div", "", id), el("div", "question", any.question),
+        el("div", "sample-head", "expected " + any.expected));
+      const tr = document.createElement("tr");
+      tr.dataset.caseId = id;
+      tr.append(head, pairCell(left), pairCell(right));
+      rows.push(tr);
+    }
+    body.replaceChildren(...rows);
+    byId("pair-count").textContent = rows.length + " cases";
+  }
+  for (const control of [pairA, pairB, differ]) control.addEventListener("input", renderPairs);
+  renderPairs();
+})();

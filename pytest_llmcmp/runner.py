@@ -1,0 +1,497 @@
+"""The session's engine: which model, what to replay, what to ask live, and the results of every case.
+
+One :class:`Runner` lives in ``config.stash`` for the whole session. At the start of the test loop it plans every
+collected (case, prompt): the request it stands for, its cassette, and which samples are replayed and which must be
+asked live. Live requests are all submitted at once to the :class:`~pytest_llmcmp.client.Asker` (grouped by prompt,
+so a single-slot server reuses the prompt's evaluated prefix), and each item then only waits for its own answers:
+pytest reports in its usual order while the endpoint works on many requests at a time. A case's cassette is written
+as soon as all its samples are in, from the asker's thread: an interrupted run keeps everything finished before.
+
+Replay reads the recorded answer from the case's cassette and needs no HTTP client: ``openai`` is not imported.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shlex
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .answers import Extraction, judge
+from .cassettes import Cassette, CassetteError, Exchange, cassette_path, model_dirs
+from .config import LOCAL, Settings
+from .prompts import NO_PROMPT, Prompt
+from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+
+if TYPE_CHECKING:
+    from .client import Answer, Asker
+    from .items import CaseItem
+    from .local import LocalServer
+
+
+@dataclass
+class Reply:
+    """One sample's answer text, or why there is none."""
+
+    content: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Plan:
+    """What one (case, prompt) item needs: its request, its cassette, and a reply per sample."""
+
+    item: CaseItem
+    body: dict[str, Any]
+    path: Path
+    replies: list[Reply | None]
+    cassette: Cassette | None = None
+    futures: dict[int, concurrent.futures.Future[Answer]] = field(default_factory=dict)
+    saved: concurrent.futures.Future[str | None] = field(default_factory=concurrent.futures.Future)
+    problem: str | None = None  # why the item cannot be run at all (unreadable cassette, nothing recorded)
+
+
+class Runner:
+    """Plans, asks or replays, judges and collects the results of one session (one xdist worker)."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, prompts: list[Prompt]) -> None:
+        self.config = config
+        self.settings = settings
+        self.prompts = prompts
+        self.rootdir = Path(str(config.rootpath))
+        root = Path(settings.cassette_dir)
+        self.cassette_root = root if root.is_absolute() else self.rootdir / root
+        self.rule = PassRule.parse(settings.pass_rule)
+        self.model: str | None = settings.model
+        self.endpoint_url: str | None = None if settings.endpoint == LOCAL else settings.endpoint
+        self.results: list[CaseResult] = []
+        self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
+        self.used: set[Path] = set()
+        self.local: LocalServer | None = None
+        self._asker: Asker | None = None
+        self._asker_lock = threading.Lock()
+        self._checked_endpoint = False
+        self._plans: dict[str, Plan] = {}
+        self._lock = threading.Lock()
+        self.asked = 0
+        self.answered = 0
+        self.failed_requests = 0
+        self.live_seconds = 0.0
+        self._live_started: float | None = None
+        self._last_progress = 0.0
+
+    # --- the model and the endpoint ------------------------------------------------------------------------
+
+    def resolve_model(self) -> None:
+        """Decide the model id; raises :class:`pytest.UsageError` with one line when it cannot."""
+        if self.model is not None:
+            return
+        if self.settings.endpoint == LOCAL:
+            from .local import LocalModelError, check_available, find_bundled_model
+
+            try:
+                check_available()
+                path = Path(self.settings.local_model) if self.settings.local_model else find_bundled_model()
+            except LocalModelError as exc:
+                raise pytest.UsageError(f"--llm-endpoint local: {exc}") from None
+            self.model = path.stem  # LocalServer serves the file under its stem, wherever it is installed
+        elif self.settings.endpoint is not None:
+            self.model = self._models()[0]
+            self._checked_endpoint = True
+        else:
+            models = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
+            if len(models) > 1:
+                raise pytest.UsageError(
+                    f"{self._show(self.cassette_root)} holds recordings of several models "
+                    f"({', '.join(sorted(models))}); choose one with --llm-model"
+                )
+            self.model = models[0] if models else None
+
+    def _models(self) -> list[str]:
+        from .client import EndpointError, list_models
+
+        try:
+            return list_models(self._endpoint())
+        except EndpointError as exc:
+            raise pytest.UsageError(f"--llm-endpoint: {exc}") from None
+
+    def _endpoint(self) -> Any:
+        from .client import Endpoint, api_key
+
+        assert self.endpoint_url is not None
+        s = self.settings
+        return Endpoint(self.endpoint_url, api_key(), s.timeout, s.retries, s.backoff, s.concurrency)
+
+    def start_local(self) -> None:
+        """Start the llama.cpp server for ``--llm-endpoint local`` (once)."""
+        if self.settings.endpoint != LOCAL or self.local is not None:
+            return
+        from .local import LocalModelError, LocalServer
+
+        model_path = Path(self.settings.local_model) if self.settings.local_model else None
+        try:
+            server = LocalServer(model_path)
+            server.start()
+        except LocalModelError as exc:
+            raise pytest.UsageError(f"--llm-endpoint local: {exc}") from None
+        self.local = server
+        self.endpoint_url = server.url
+        if self.settings.model is None:
+            self.model = server.model
+
+    def stop(self) -> None:
+        """Stop asking, and stop the local server if this process started it."""
+        if self._asker is not None:
+            self._asker.close()
+            self._asker = None
+        if self.local is not None:
+            self.local.stop()
+            self.local = None
+
+    def _ensure_checked(self) -> None:
+        """Before the first live request: is the endpoint reachable, is the key accepted, is the model served?"""
+        if self._checked_endpoint or self.settings.endpoint in (None, LOCAL):
+            return
+        models = self._models()
+        if self.model not in models:
+            raise pytest.UsageError(
+                f"--llm-model: {self.endpoint_url} does not serve {self.model!r} (it serves: {', '.join(models)})"
+            )
+        self._checked_endpoint = True
+
+    def _ensure_asker(self) -> Asker:
+        with self._asker_lock:
+            if self._asker is None:
+                self.start_local()
+                self._ensure_checked()
+                from .client import Asker
+
+                self._asker = Asker(self._endpoint(), on_answer=self._count)
+                self._live_started = time.monotonic()
+            return self._asker
+
+    def _count(self, answer: Answer) -> None:
+        with self._lock:
+            self.answered += 1
+            if answer.error is not None:
+                self.failed_requests += 1
+
+    # --- planning --------------------------------------------------------------------------------------------
+
+    def request_body(self, item: CaseItem) -> dict[str, Any]:
+        """The chat-completion request for an item: identical in record and in replay mode."""
+        messages: list[dict[str, Any]] = []
+        if item.prompt.text is not None:
+            messages.append({"role": "system", "content": item.prompt.text})
+        messages.append({"role": "user", "content": item.case.question})
+        self.config.hook.pytest_llmcmp_build_messages(case=item.case, prompt=item.prompt, messages=messages)
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.settings.temperature}
+        if self.settings.max_tokens is not None:
+            body["max_tokens"] = self.settings.max_tokens
+        if self.settings.seed is not None:
+            body["seed"] = self.settings.seed
+        return body
+
+    def cassette_for(self, item: CaseItem) -> Path:
+        assert self.model is not None
+        return cassette_path(self.cassette_root, self.model, item.prompt.name, item.prompt.sha256, item.case.id)
+
+    def plan(self, item: CaseItem) -> Plan:
+        """Decide, per sample, replay or live; nothing is sent here."""
+        existing = self._plans.get(item.nodeid)
+        if existing is not None:
+            return existing
+        samples = self.settings.samples
+        if self.model is None:
+            plan = Plan(item, {}, Path(), [None] * samples)
+            plan.problem = self._nothing_recorded()
+            self._plans[item.nodeid] = plan
+            return plan
+        body = self.request_body(item)
+        path = self.cassette_for(item)
+        plan = Plan(item, body, path, [None] * samples)
+        self._plans[item.nodeid] = plan
+        mode = self.settings.record_mode
+        exists = path.is_file()
+        if exists and mode != "all":
+            try:
+                plan.cassette = Cassette.load(path)
+            except CassetteError as exc:
+                plan.problem = f"{exc}\nre-record it with: {self._record_command(item, 'all')}"
+                return plan
+        for sample in range(1, samples + 1):
+            recorded = plan.cassette.find(body, sample) if plan.cassette is not None else None
+            if recorded is not None:
+                plan.replies[sample - 1] = self._replay(recorded, path)
+            elif mode == "none" or (mode == "once" and exists):
+                plan.replies[sample - 1] = Reply(error="no recording")
+                plan.problem = self._missing(item, path, exists)
+        return plan
+
+    def _replay(self, recorded: dict[str, Any], path: Path) -> Reply:
+        from .client import content_of
+
+        try:
+            return Reply(content=content_of(recorded))
+        except ValueError as exc:
+            return Reply(error=f"{self._show(path)}: {exc}")
+
+    def prefetch(self, items: list[CaseItem]) -> None:
+        """Plan every item and submit all live requests at once, grouped by prompt."""
+        plans = [self.plan(item) for item in items]
+        order = {prompt.name: index for index, prompt in enumerate(self.prompts)}
+        live = [p for p in plans if p.problem is None and any(r is None for r in p.replies)]
+        live.sort(key=lambda p: order.get(p.item.prompt.name, len(order)))  # stable: pytest order within a prompt
+        for plan in live:
+            self._submit(plan)
+
+    def _submit(self, plan: Plan) -> None:
+        asker = self._ensure_asker()
+        pending = [s for s in range(1, len(plan.replies) + 1) if plan.replies[s - 1] is None]
+        with self._lock:
+            self.asked += len(pending)
+        for sample in pending:
+            plan.futures[sample] = asker.submit(plan.body, sample)
+        remaining = [len(pending)]
+
+        def on_done(_: concurrent.futures.Future[Answer]) -> None:
+            with self._lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                self._save(plan)
+
+        for future in plan.futures.values():
+            future.add_done_callback(on_done)
+
+    def _save(self, plan: Plan) -> None:
+        """Write the case's cassette once all its samples are in (runs on the asker's thread)."""
+        try:
+            exchanges: list[Exchange] = []
+            for sample in sorted(plan.futures):
+                future = plan.futures[sample]
+                if future.cancelled():
+                    continue
+                answer = future.result()
+                if answer.exchange is not None:
+                    exchanges.append(answer.exchange)
+            if not exchanges:
+                plan.saved.set_result(None)
+                return
+            cassette = plan.cassette if plan.cassette is not None else Cassette.load(plan.path)
+            if self.settings.record_mode == "all" and plan.cassette is None:
+                cassette = Cassette(plan.path)
+            for exchange in exchanges:
+                cassette.add(exchange)
+            from .client import api_key
+
+            key = api_key()
+            cassette.save(secrets=[key] if key else [])
+            plan.saved.set_result(None)
+        except (CassetteError, OSError) as exc:
+            plan.saved.set_result(f"the recording was not saved: {exc}")
+        except BaseException as exc:  # never leave the item waiting forever
+            plan.saved.set_result(f"the recording was not saved: {type(exc).__name__}: {exc}")
+
+    # --- running an item ----------------------------------------------------------------------------------------
+
+    def run(self, item: CaseItem) -> tuple[CaseResult, str]:
+        """Replay or ask an item's samples, judge them and keep the result; returns it and the failure text."""
+        plan = self.plan(item)
+        if plan.problem is None and any(r is None for r in plan.replies) and not plan.futures:
+            self._submit(plan)  # not prefetched (xdist worker): ask now
+        save_problem = None
+        if plan.futures:
+            for sample, future in plan.futures.items():
+                answer = self._wait(future)
+                plan.replies[sample - 1] = Reply(answer.content, answer.error)
+            save_problem = self._wait(plan.saved)
+        samples = [self._judge(item, reply) for reply in plan.replies]
+        result = CaseResult(
+            id=item.case.id,
+            nodeid=item.nodeid,
+            file=item.case.path,
+            prompt=item.prompt.name,
+            numbers=list(item.case.numbers),
+            ask=item.case.ask,
+            question=item.case.question,
+            tags=list(item.case.tags),
+            expected=item.case.expected,
+            samples=samples,
+            outcome=self.rule.decide([s.verdict for s in samples]),
+        )
+        if save_problem is not None:
+            result.outcome = "fail"
+        self.results.append(result)
+        if plan.problem is not None and result.outcome == "fail":
+            return result, plan.problem
+        detail = self.describe_failure(item, result)
+        if save_problem is not None:
+            detail += f"\n{save_problem}"
+        return result, detail
+
+    def known_failure(self, item: CaseItem, result: CaseResult) -> str | None:
+        """Why a failing case does not fail its item when gates decide the run, or ``None`` when it must fail."""
+        s = self.settings
+        if not (s.baseline or s.baseline_prompt or s.min_accuracy) or self._plans[item.nodeid].problem:
+            return None  # no gates, or nothing to judge (e.g. no recording): a plain failure
+        if self.baseline is not None:
+            before = self.baseline.get((result.id, result.prompt))
+            if before is not None and before.outcome == "pass":
+                return None  # a regression
+            return "failed in the baseline too" if before is not None else "new case; failing (gated by accuracy)"
+        return "gated by accuracy, not by single cases"
+
+    def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
+        while True:
+            try:
+                return future.result(timeout=2.0)
+            except concurrent.futures.TimeoutError:
+                self.show_progress()
+
+    def _judge(self, item: CaseItem, reply: Reply | None) -> SampleResult:
+        if reply is None or reply.content is None:
+            error = reply.error if reply is not None else "not asked"
+            return SampleResult(answer=None, choice=None, verdict="error", error=error)
+        extraction: Extraction = self.config.hook.pytest_llmcmp_extract_choice(
+            answer=reply.content, case=item.case, prompt=item.prompt
+        )
+        choice = extraction.choice
+        if choice is not None and choice != "equal" and choice not in item.case.numbers:
+            choice = None  # a plugged-in extractor returned something that is not an option: no clear choice
+        return SampleResult(
+            answer=reply.content,
+            choice=choice,
+            verdict=judge(choice, item.case.expected),
+            contradiction=extraction.contradiction,
+        )
+
+    # --- messages -----------------------------------------------------------------------------------------------
+
+    def describe_failure(self, item: CaseItem, result: CaseResult) -> str:
+        """What a failing item shows instead of a traceback."""
+        prompt = item.prompt
+        source = f" ({prompt.path})" if prompt.path else ""
+        correct = sum(s.verdict == "correct" for s in result.samples)
+        lines = [
+            f"question: {item.case.question}",
+            f"prompt:   {prompt.name}{source}",
+            f"expected: {item.case.expected} ({item.case.ask} of {', '.join(item.case.numbers)})",
+        ]
+        if len(result.samples) > 1:
+            lines.append(f"samples:  {correct}/{len(result.samples)} correct, pass rule '{self.rule}'")
+        for index, sample in enumerate(result.samples, 1):
+            label = f"sample {index}: " if len(result.samples) > 1 else ""
+            if sample.verdict == "error":
+                lines.append(f"{label}error: {sample.error}")
+                continue
+            chose = "no clear choice" if sample.choice is None else f"chose {sample.choice}"
+            flag = " (its reasoning says otherwise)" if sample.contradiction else ""
+            lines.append(f"{label}{sample.verdict}: {chose}{flag}")
+            lines.append(f"  answer: {trim(sample.answer or '')}")
+        return "\n".join(lines)
+
+    def _missing(self, item: CaseItem, path: Path, exists: bool) -> str:
+        prompt = item.prompt
+        if exists:
+            why = "its cassette has no recording of this exact request (the question or the settings changed)"
+        else:
+            siblings = []
+            if prompt.sha256 is not None and path.parent.parent.is_dir():
+                siblings = sorted(
+                    d.name
+                    for d in path.parent.parent.iterdir()
+                    if d.name.startswith(prompt.name + "-") and d != path.parent and (d / path.name).is_file()
+                )
+            if siblings:
+                why = f"the prompt file changed since it was recorded (recorded: {', '.join(siblings)})"
+            else:
+                why = "the case was never recorded with this prompt and model"
+        sha = f" (sha256 {prompt.sha256[:12]})" if prompt.sha256 else ""
+        return (
+            f"no recording of case '{item.case.id}' under prompt '{prompt.name}'{sha} for model '{self.model}': "
+            f"{why}.\nexpected cassette: {self._show(path)}\nrecord it with: "
+            f"{self._record_command(item, 'once' if self.settings.record_mode == 'once' else None)}"
+        )
+
+    def _nothing_recorded(self) -> str:
+        return (
+            f"no recordings in {self._show(self.cassette_root)}: nothing can be replayed offline.\n"
+            "record them with: pytest --llm-endpoint URL (or --llm-endpoint local), then commit the cassettes"
+        )
+
+    def _record_command(self, item: CaseItem, mode: str | None) -> str:
+        parts = ["pytest", "--llm-endpoint", self.settings.endpoint or "URL"]
+        if self.model is not None:
+            parts += ["--llm-model", self.model]
+        if item.prompt.name != NO_PROMPT or len(self.prompts) > 1:
+            parts += ["--llm-prompt", item.prompt.path or NO_PROMPT]
+        if mode == "all" or (mode is None and self.settings.record_mode == "once"):
+            parts += ["--llm-record-mode", "all" if mode == "all" else "new_episodes"]
+        parts.append(item.nodeid)
+        return shlex.join(parts)
+
+    def _show(self, path: Path) -> str:
+        try:
+            return os.path.relpath(path, self.config.invocation_params.dir)
+        except ValueError:
+            return str(path)
+
+    def show_progress(self, force: bool = False) -> None:
+        """One progress line while waiting on live answers (terminal only, never under -q or in CI)."""
+        if not self.progress_enabled() or self.asked == 0:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_progress < 5.0:
+            return
+        self._last_progress = now
+        elapsed = now - (self._live_started or now)
+        rate = self.answered / elapsed if elapsed > 0 else 0.0
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"[llmcmp] {self.answered}/{self.asked} answered, {rate:.1f}/s, {self.failed_requests} errors"
+            )
+
+    def progress_enabled(self) -> bool:
+        if self.settings.progress:
+            return True
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or self.config.get_verbosity() < 0:
+            return False
+        return bool(reporter.isatty) and not os.environ.get("CI")
+
+    # --- the end ------------------------------------------------------------------------------------------------
+
+    def run_results(self, cases: list[CaseResult]) -> RunResults:
+        prompts = {p.name: PromptInfo(path=p.path, sha256=p.sha256) for p in self.prompts}
+        endpoint = self.settings.endpoint
+        return RunResults(
+            model=self.model,
+            endpoint=endpoint,
+            prompts=prompts,
+            settings={
+                "temperature": self.settings.temperature,
+                "max_tokens": self.settings.max_tokens,
+                "seed": self.settings.seed,
+                "samples": self.settings.samples,
+                "pass_rule": self.settings.pass_rule,
+                "record_mode": self.settings.record_mode,
+            },
+            cases=cases,
+        )
+
+
+def trim(text: str, limit: int = 400) -> str:
+    """An answer on one line, shortened in the middle: the start restates, the end decides."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    head = limit * 2 // 5
+    return f"{flat[:head]} … {flat[-(limit - head - 3):]}"

@@ -1,0 +1,312 @@
+"""The plugin object registered for a session: it drives the :class:`~pytest_llmcmp.runner.Runner` from pytest's
+hooks, merges xdist workers' results on the controller, and writes results, reports and gates once, at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts, regression_gate
+from .config import LOCAL, Settings, parse_thresholds
+from .items import CaseItem
+from .prompts import Prompt
+from .results import CaseResult, ResultsFileError, RunResults
+from .runner import Runner
+
+WORKER_KEY = "llmcmp"
+_PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
+
+
+class LlmSession:
+    """Hooks of one pytest session (controller, worker or plain run)."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, prompts: list[Prompt]) -> None:
+        self.config = config
+        self.settings = settings
+        self.runner = Runner(config, settings, prompts)
+        self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        self.is_worker = self.workerinput is not None
+        self.distributed = not self.is_worker and _xdist_active(config)
+        self.worker_results: list[CaseResult] = []
+        self.worker_used: set[Path] = set()
+        self.collected_cases = 0
+        self.comparison: Comparison | None = None
+        self.gates: list[Gate] = []
+        self.unused: list[Path] = []
+        self.pruned = 0
+        self.written: list[str] = []
+        self.final: RunResults | None = None
+        self.started = time.monotonic()
+        self.thresholds = parse_thresholds(settings.min_accuracy)
+        self.baseline = self._load_baseline()
+        if self.baseline is not None:
+            self.runner.baseline = {case.key: case for case in self.baseline.cases}
+        self.baseline_prompt = self._baseline_prompt(prompts)
+        if self.workerinput is not None and self.workerinput.get("llmcmp_model"):
+            # The controller resolved the model (and checked the endpoint) once for every worker.
+            self.runner.model = self.workerinput["llmcmp_model"]
+            self.runner.endpoint_url = self.workerinput.get("llmcmp_url") or self.runner.endpoint_url
+            self.runner._checked_endpoint = True
+
+    def _load_baseline(self) -> RunResults | None:
+        if self.settings.baseline is None:
+            return None
+        path = Path(self.settings.baseline)
+        if not path.is_absolute():
+            path = self.config.invocation_params.dir / path
+        try:
+            return RunResults.load(path)
+        except ResultsFileError as exc:
+            raise pytest.UsageError(f"--llm-baseline: {exc}") from None
+
+    def _baseline_prompt(self, prompts: list[Prompt]) -> str | None:
+        spec = self.settings.baseline_prompt
+        if spec is None:
+            return None
+        name = Path(spec).stem if spec.endswith((".md", ".txt")) or "/" in spec else spec
+        names = [p.name for p in prompts]
+        if name not in names:
+            raise pytest.UsageError(
+                f"--llm-baseline-prompt: '{name}' is not one of this run's prompts ({', '.join(names)}); "
+                "add it with --llm-prompt"
+            )
+        if len(names) < 2:
+            raise pytest.UsageError("--llm-baseline-prompt needs at least one other --llm-prompt to compare with")
+        return name
+
+    def close(self) -> None:
+        self.runner.stop()
+
+    # --- header, collection -------------------------------------------------------------------------------------
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        s = self.settings
+        mode = f"record mode {s.record_mode}" if s.live else "replay (offline, record mode none)"
+        where = f"endpoint {s.endpoint}" if s.endpoint else f"cassettes {self.runner._show(self.runner.cassette_root)}"
+        prompts = ", ".join(p.name + (f" ({p.sha256[:12]})" if p.sha256 else "") for p in self.runner.prompts)
+        params = f"temperature {s.temperature:g}"
+        if s.max_tokens is not None:
+            params += f", max_tokens {s.max_tokens}"
+        if s.seed is not None:
+            params += f", seed {s.seed}"
+        lines = [
+            f"llmcmp: {mode}, {where}, model {s.model or '(auto)'}",
+            f"llmcmp: prompts {prompts}; {params}; samples {s.samples} (pass rule {s.pass_rule})",
+        ]
+        if s.live:
+            lines.append(
+                f"llmcmp: concurrency {s.concurrency}, timeout {s.timeout:g}s, retries {s.retries}, "
+                f"backoff {s.backoff:g}s"
+            )
+        return lines
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        seen: dict[str, CaseItem] = {}
+        for item in items:
+            if not isinstance(item, CaseItem):
+                continue
+            other = seen.setdefault(item.case.id, item)
+            if other.case.path != item.case.path:
+                show = self.runner._show
+                raise pytest.UsageError(
+                    f"{show(Path(item.case.path))}:{item.case.line}: case id '{item.case.id}' is already used at "
+                    f"{show(Path(other.case.path))}:{other.case.line}; case ids must be unique in a suite"
+                )
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
+
+    # --- xdist ------------------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.distributed:
+            # Resolve once here, so workers neither start a server each nor fail one by one.
+            if self.settings.endpoint == LOCAL:
+                self.runner.start_local()
+            self.runner.resolve_model()
+            if self.settings.live and self.settings.endpoint != LOCAL:
+                self.runner._ensure_checked()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["llmcmp_model"] = self.runner.model
+        node.workerinput["llmcmp_url"] = self.runner.endpoint_url
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", {}).get(WORKER_KEY)
+        if output:
+            data = json.loads(output)
+            self.worker_results.extend(CaseResult.from_json(case) for case in data["cases"])
+            self.worker_used.update(Path(p) for p in data["used"])
+            if data.get("model") and self.runner.model is None:
+                self.runner.model = data["model"]
+
+    # --- running ----------------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, None, None]:
+        items = [item for item in session.items if isinstance(item, CaseItem)]
+        if items and not self.distributed:
+            self.runner.resolve_model()
+            if not self.is_worker and not session.config.option.collectonly:
+                self.runner.prefetch(items)
+        try:
+            yield
+        finally:
+            self.runner.stop()
+
+    # --- the end ----------------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.runner.stop()
+        if self.config.option.collectonly:
+            return
+        used = self._used(session)
+        if self.is_worker:
+            payload = {
+                "cases": [case.to_json() for case in self.runner.results],
+                "used": sorted(str(p) for p in used),
+                "model": self.runner.model,
+            }
+            self.config.workeroutput[WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
+            return
+        cases = self.worker_results if self.distributed else self.runner.results
+        if not cases and not self.collected_cases and not self.distributed:
+            return  # not an llmcmp run (e.g. a project's own unit tests)
+        results = self.runner.run_results(cases)
+        self.final = results
+        if self.baseline is not None:
+            self.comparison = compare(self.baseline, results, label=f"baseline {self.settings.baseline}")
+        elif self.baseline_prompt is not None:
+            others = [p.name for p in self.runner.prompts if p.name != self.baseline_prompt]
+            self.comparison = compare_prompts(results, self.baseline_prompt, others[0])
+        self.gates = self._gates(results)
+        self._unused(session, used | self.worker_used)
+        self._write(results)
+        if any(not gate.ok for gate in self.gates) and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _gates(self, results: RunResults) -> list[Gate]:
+        gates: list[Gate] = []
+        overall, per_prompt, per_tag = self.thresholds
+        if overall is not None or per_prompt or per_tag:
+            gates += accuracy_gates(results, overall if overall is not None else 0.0, per_prompt, per_tag)
+        if self.comparison is not None:
+            gates.append(regression_gate(self.comparison))
+        return gates
+
+    def _used(self, session: pytest.Session) -> set[Path]:
+        if self.runner.model is None:
+            return set()
+        return {
+            self.runner.cassette_for(item) for item in session.items if isinstance(item, CaseItem)
+        }
+
+    def _full_run(self) -> bool:
+        option = self.config.option
+        if getattr(option, "keyword", "") or getattr(option, "markexpr", "") or getattr(option, "deselect", None):
+            return False
+        if getattr(option, "lf", False) or getattr(option, "exitfirst", False):
+            return False
+        base = self.config.invocation_params.dir
+        return all((base / arg).is_dir() for arg in self.config.args)
+
+    def _unused(self, session: pytest.Session, used: set[Path]) -> None:
+        root = self.runner.cassette_root
+        model = self.runner.model
+        if model is None or not self._full_run() or session.shouldfail or session.shouldstop:
+            return
+        from .cassettes import cassette_path, unused_cassettes
+
+        model_dir = cassette_path(root, model, "x", None, "x").parent.parent
+        if not model_dir.is_dir():
+            return
+        names = {p.name for p in self.runner.prompts}
+        # Only this run's prompts (under any content hash: an edited prompt leaves its old recordings behind).
+        candidates = [
+            path
+            for path in unused_cassettes(model_dir, used)
+            if path.parent.parent == model_dir and _PROMPT_DIR.sub("", path.parent.name) in names
+        ]
+        self.unused = sorted(candidates)
+        if self.settings.prune:
+            for path in self.unused:
+                path.unlink(missing_ok=True)
+                if path.parent != model_dir and not any(path.parent.iterdir()):
+                    path.parent.rmdir()
+            self.pruned = len(self.unused)
+
+    def _write(self, results: RunResults) -> None:
+        from .report import markdown_report
+
+        base = self.config.invocation_params.dir
+        outputs: list[tuple[str | None, Any]] = [
+            (self.settings.results, lambda path: results.write(path)),
+            (self.settings.report, lambda path: _atomic_text(path, markdown_report(results, self.comparison, self.gates))),
+            (self.settings.html, self._write_html),
+        ]
+        for target, write in outputs:
+            if target is None:
+                continue
+            path = Path(target) if Path(target).is_absolute() else base / target
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+            self.written.append(self.runner._show(path))
+
+    def _write_html(self, path: Path) -> None:
+        from .html import html_report
+
+        assert self.final is not None
+        _atomic_text(path, html_report(self.final, self.comparison))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.final is None:
+            return
+        from .report import terminal_summary
+
+        tr = terminalreporter
+        tr.write_sep("=", "llmcmp")
+        for line in terminal_summary(self.final, self.comparison, self.gates):
+            failed = line.startswith("gate failed")
+            tr.write_line(line, red=failed, bold=failed)
+        runner = self.runner
+        if runner.asked:
+            took = time.monotonic() - self.started
+            tr.write_line(
+                f"asked {runner.asked} requests live ({runner.failed_requests} failed) in {took:.1f}s; "
+                f"cassettes in {runner._show(runner.cassette_root)}"
+            )
+        if self.unused:
+            shown = ", ".join(runner._show(p) for p in self.unused[:5])
+            more = f" and {len(self.unused) - 5} more" if len(self.unused) > 5 else ""
+            if self.pruned:
+                tr.write_line(f"pruned {self.pruned} unused cassettes: {shown}{more}")
+            else:
+                tr.write_line(
+                    f"{len(self.unused)} cassettes are not used by any collected case: {shown}{more} "
+                    "(delete them with --llm-prune)",
+                    yellow=True,
+                )
+        for written in self.written:
+            tr.write_line(f"wrote {written}")
+
+
+def _xdist_active(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and getattr(config.option, "dist", "no") != "no"
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)

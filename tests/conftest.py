@@ -1,0 +1,44 @@
+"""Shared fixtures: a fake OpenAI-compatible server on loopback and a small case suite in a pytester dir."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakeserver import FakeServer  # noqa: E402
+
+SUITE = """\
+template: en
+cases:
+  - id: trap
+    numbers: ["13.8", "13.11"]
+    tags: [trap]
+  - id: control
+    numbers: ["9.91", "9.9"]
+    tags: [control]
+  - id: smaller
+    numbers: ["-0.5", "-0.25"]
+    ask: smaller
+    tags: [negative]
+"""
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    """A fake endpoint that answers every comparison correctly."""
+    with FakeServer(models=("fake-model",)) as fake:
+        yield fake
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester directory with ``cases/basic.yaml`` (3 cases) and a prompt file."""
+    pytester.makefile(".yaml", **{"cases/basic": SUITE})
+    (pytester.path / "prompts").mkdir()
+    (pytester.path / "prompts" / "careful.md").write_text("Compare numbers carefully.\n", encoding="utf-8")
+    return pytester

@@ -1,0 +1,173 @@
+"""Answer extraction against a hand-labelled table of realistic model answers, plus judge() and fuzzing."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_llmcmp.answers import EQUAL, Extraction, extract_choice, judge
+
+TABLE_PATH = Path(__file__).parent / "data" / "answers.yaml"
+TABLE: list[dict[str, Any]] = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))["entries"]
+
+# Every pattern the extractor must handle has at least this many labelled answers.
+REQUIRED_TAGS = {
+    "zh": 10, "en": 10, "direct": 5, "restated": 5, "reasoning": 5, "wrong-reasoning": 5, "concession": 4,
+    "appearance": 2, "negation": 8, "opposite-relation": 6, "ordinal": 5, "symbol": 8, "markdown": 4,
+    "latex": 5, "boxed": 3, "think": 4, "same-value": 8, "embedded": 5, "both": 3, "neither": 3,
+    "equal": 6, "multi": 10, "hedge": 6, "conflict": 4, "contradiction-flag": 3, "ramble": 8,
+    "never-commits": 5, "different-question": 3, "ask-smaller": 20, "percent": 4, "negative": 5,
+    "scientific": 4, "chinese-numeral": 5, "final-line": 3, "answer-marker": 6, "larger-is-x": 5,
+    "empty": 1, "fullwidth": 2,
+}  # fmt: skip
+REASONS = {"boxed", "answer", "relation", "equal", "final-line", "empty", "hedge", "conflict", "no-verdict"}
+
+
+def _extract(entry: dict[str, Any]) -> Extraction:
+    return extract_choice(entry["answer"], entry["numbers"], entry["ask"])
+
+
+def _agrees(entry: dict[str, Any], got: Extraction) -> bool:
+    return got.choice == entry["choice"] and got.contradiction == entry.get("contradiction", False)
+
+
+def test_table_is_well_formed() -> None:
+    assert len(TABLE) >= 170
+    ids = [entry["id"] for entry in TABLE]
+    assert len(set(ids)) == len(ids), "duplicate ids"
+    for entry in TABLE:
+        assert set(entry) <= {"id", "numbers", "ask", "answer", "choice", "contradiction", "tags"}, entry[
+            "id"
+        ]
+        assert entry["ask"] in ("larger", "smaller"), entry["id"]
+        assert all(isinstance(number, str) for number in entry["numbers"]), entry["id"]
+        assert entry["choice"] is None or entry["choice"] in [*entry["numbers"], EQUAL], entry["id"]
+
+
+def test_table_covers_every_pattern() -> None:
+    counts = Counter(tag for entry in TABLE for tag in entry.get("tags", []))
+    missing = {tag: (counts[tag], need) for tag, need in REQUIRED_TAGS.items() if counts[tag] < need}
+    assert not missing, f"tags under their minimum (have, need): {missing}"
+    assert sum(1 for entry in TABLE if len(entry["numbers"]) > 2) >= 10
+    assert sum(1 for entry in TABLE if entry["choice"] is None) >= 30
+    assert sum(1 for entry in TABLE if entry.get("contradiction")) >= 5
+
+
+@pytest.mark.parametrize("entry", TABLE, ids=[entry["id"] for entry in TABLE])
+def test_labelled_answer(entry: dict[str, Any]) -> None:
+    got = _extract(entry)
+    expected = (entry["choice"], entry.get("contradiction", False))
+    assert (got.choice, got.contradiction) == expected, f"{entry['answer']!r} -> {got}"
+    assert got.reason in REASONS
+
+
+def test_table_accuracy_is_total() -> None:
+    agreeing = sum(_agrees(entry, _extract(entry)) for entry in TABLE)
+    accuracy = agreeing / len(TABLE)
+    print(f"answer extraction agrees with {agreeing}/{len(TABLE)} labels ({accuracy:.1%})")
+    assert accuracy == 1.0
+
+
+def test_extraction_is_fast() -> None:
+    started = time.perf_counter()
+    rounds = 3
+    for _ in range(rounds):
+        for entry in TABLE:
+            _extract(entry)
+    per_answer = (time.perf_counter() - started) / (rounds * len(TABLE))
+    print(f"extract_choice: {per_answer * 1e6:.0f} µs per answer")
+    assert per_answer < 0.005  # generous for slow CI machines; typically a few hundred µs
+
+
+def test_long_adversarial_answer_stays_linear() -> None:
+    answer = ("13.8" * 2000) + ("比" * 5000) + ("1," * 5000) + ("大于13.11 " * 2000) + ("-" * 5000)
+    started = time.perf_counter()
+    got = extract_choice(answer, ["13.8", "13.11"], "larger")
+    assert time.perf_counter() - started < 2.0
+    assert got.choice in ("13.8", "13.11", None)
+
+
+# ------------------------------------------------------------------------------------------- judge
+
+
+def test_judge_unparsed_when_no_choice() -> None:
+    assert judge(None, "13.8") == "unparsed"
+    assert judge(None, EQUAL) == "unparsed"
+
+
+def test_judge_correct_and_wrong() -> None:
+    assert judge("13.8", "13.8") == "correct"
+    assert judge("13.11", "13.8") == "wrong"
+    assert judge(EQUAL, EQUAL) == "correct"
+    assert judge(EQUAL, "13.8") == "wrong"
+    assert judge("13.8", EQUAL) == "wrong"
+
+
+def test_judge_compares_choices_as_written() -> None:
+    # The choice is always an element of numbers as written, so "13.80" is another option than "13.8".
+    assert judge("13.80", "13.8") == "wrong"
+
+
+# -------------------------------------------------------------------------------------- properties
+
+NUMBER_LISTS = [
+    ["13.8", "13.11"],
+    ["-0.5", "-0.25"],
+    ["1.2e-3", "1.1e-2"],
+    ["13.8%", "13.11%"],
+    ["十三点八", "13.11"],
+    ["1,234.5", "999"],
+    ["9.9", "9.11", "9.09"],
+    ["2.5", "2.50"],
+]
+# Pieces of answer-like text; hypothesis glues random sequences of them together.
+FRAGMENTS = [
+    "13.8", "13.11", "-0.5", "0.25", "9.9", "1,234.5", "13.8%", "十三点八", "1.2e-3", "2.50", "比", "大",
+    "小", "更大", "大于", "小于", "不", "并不", "没有", "一样大", "相等", "前者", "后者", "第二个",
+    "答案是", "所以", "虽然", "但", "可能", "如果", "哪个", "小数部分", ">", "<", "≥", "=", "，", "。",
+    "？", "\n", " ", "is", "not", "larger", "smaller", "than", "the former", "equal", "answer:", "so",
+    "but", "maybe", "both", "**", "$", "\\boxed{", "}", "<think>", "</think>", "\\(", "\\)", "- ", "1. ",
+    "−", "×10^", "⁻²", "％", "１３．８",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    answer=st.text(max_size=300),
+    numbers=st.sampled_from(NUMBER_LISTS),
+    ask=st.sampled_from(["larger", "smaller"]),
+)
+def test_arbitrary_text_never_raises(answer: str, numbers: list[str], ask: str) -> None:
+    got = extract_choice(answer, numbers, ask)
+    assert got.choice is None or got.choice in [*numbers, EQUAL]
+    assert got.reason in REASONS
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(FRAGMENTS), max_size=40),
+    numbers=st.sampled_from(NUMBER_LISTS),
+    ask=st.sampled_from(["larger", "smaller"]),
+)
+def test_answer_shaped_text_never_raises(parts: list[str], numbers: list[str], ask: str) -> None:
+    got = extract_choice("".join(parts), numbers, ask)
+    assert got.choice is None or got.choice in [*numbers, EQUAL]
+    assert got.reason in REASONS
+    assert not got.contradiction or got.choice is not None
+
+
+@settings(max_examples=100, deadline=None)
+@given(numbers=st.sampled_from([n for n in NUMBER_LISTS if len(n) == 2]))
+def test_swapping_the_ask_swaps_a_two_way_choice(numbers: list[str]) -> None:
+    first, second = numbers
+    answer = f"{first} is larger than {second}."
+    larger = extract_choice(answer, numbers, "larger").choice
+    smaller = extract_choice(answer, numbers, "smaller").choice
+    assert {larger, smaller} == {first, second}

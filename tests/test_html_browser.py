@@ -1,0 +1,302 @@
+"""The HTML report in a real headless browser (Debian's chromium driven by playwright).
+
+The report must open from a file with no network at all, and its filters, side-by-side view and
+chart must work on the data embedded in it. Skipped only when chromium or playwright is absent.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_llmcmp.baseline import Comparison, compare
+from pytest_llmcmp.html import html_report
+from pytest_llmcmp.results import VERDICTS, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Dialog, Page
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+# Launching chromium costs a few seconds, paid once per module.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PROMPTS = ("none", "langgpt", "步骤提示")
+TAGS = ("trap", "integer", "小数", "percent")
+HOSTILE = "</script><script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
+
+
+def answer_text(case_id: str, prompt: str, index: int) -> str:
+    return f"[{prompt}] {case_id} sample {index}: 经过逐位比较，得出结论。"
+
+
+def build_run(seed: int) -> RunResults:
+    """Three prompts, three samples per case, verdicts drawn at random (seeded), majority rule."""
+    rng = random.Random(seed)
+    rule = PassRule.parse("majority")
+    cases = []
+    for number in range(18):
+        case_id = f"case-{number:02}"
+        big, small = f"{number + 1}.8", f"{number + 1}.11"
+        tags = rng.sample(TAGS, rng.randint(0, 2))
+        for prompt in PROMPTS:
+            if prompt == "步骤提示" and number % 6 == 5:
+                continue  # not every case is asked under every prompt
+            samples = []
+            for index in range(3):
+                verdict = rng.choice(VERDICTS)
+                choice = {"correct": big, "wrong": small, "unparsed": None, "error": None}[verdict]
+                answer = None if verdict == "error" else answer_text(case_id, prompt, index)
+                samples.append(
+                    SampleResult(
+                        answer=answer, choice=choice, verdict=verdict, error="timeout" if not answer else None
+                    )
+                )
+            cases.append(
+                CaseResult(
+                    id=case_id,
+                    nodeid=f"cases/gen.yaml::{case_id}[{prompt}]",
+                    file="cases/gen.yaml",
+                    prompt=prompt,
+                    numbers=[big, small],
+                    ask="larger",
+                    question=f"{big}和{small}哪个大？",
+                    tags=list(tags),
+                    expected=big,
+                    samples=samples,
+                    outcome=rule.decide([sample.verdict for sample in samples]),
+                )
+            )
+    hostile = cases[0]
+    hostile.samples[0] = SampleResult(answer=HOSTILE, choice=None, verdict="unparsed")
+    hostile.outcome = rule.decide([sample.verdict for sample in hostile.samples])
+    return RunResults(
+        model="internlm2-chat-1_8b",
+        endpoint="http://0.0.0.0:23333/v1",
+        prompts={name: PromptInfo(path=f"prompts/{name}.md", sha256="f" * 64) for name in PROMPTS},
+        settings={"samples": 3, "pass_rule": "majority", "temperature": 0.7},
+        cases=cases,
+    )
+
+
+@dataclass
+class Report:
+    results: RunResults
+    comparison: Comparison
+    url: str
+
+
+@dataclass
+class PageLog:
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    results = build_run(seed=7)
+    comparison = compare(build_run(seed=8), results, label="baseline main.json")
+    path: Path = tmp_path_factory.mktemp("html") / "report.html"
+    path.write_text(html_report(results, comparison), encoding="utf-8")
+    return Report(results=results, comparison=comparison, url=path.as_uri())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def module_page(browser: Browser) -> Iterator[tuple[Page, PageLog]]:
+    context = browser.new_context()
+    page = context.new_page()
+    log = PageLog()
+    page.on("console", lambda message: log.errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: log.errors.append(str(error)))
+    page.on("request", lambda request: log.requests.append(request.url))
+
+    def dismiss(dialog: Dialog) -> None:
+        log.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    yield page, log
+    context.close()
+
+
+@pytest.fixture
+def opened(module_page: tuple[Page, PageLog], report: Report) -> tuple[Page, PageLog]:
+    """The report freshly loaded (no filter set), with an empty log of what the page did."""
+    page, log = module_page
+    log.errors.clear()
+    log.requests.clear()
+    log.dialogs.clear()
+    # One page for the module, reloaded per test: a new browser context costs about a second.
+    page.goto(report.url)
+    page.wait_for_load_state("load")
+    return page, log
+
+
+def visible_rows(page: Page) -> int:
+    count: int = page.locator("#case-table tbody tr:visible").count()
+    return count
+
+
+def test_page_loads_offline_without_errors(opened: tuple[Page, PageLog], report: Report) -> None:
+    page, log = opened
+    assert visible_rows(page) == len(report.results.cases)
+    assert (
+        page.locator("#case-count").inner_text()
+        == f"{len(report.results.cases)} of {len(report.results.cases)} shown"
+    )
+    assert log.errors == []
+    assert log.dialogs == []
+    # The only thing ever fetched is the report itself: no CDN, no font, no favicon, no image.
+    assert log.requests == [report.url]
+    assert page.title().startswith("pytest-llmcmp")
+
+
+def test_prompt_filter(opened: tuple[Page, PageLog], report: Report) -> None:
+    page, log = opened
+    for prompt in PROMPTS:
+        page.select_option("#filter-prompt", prompt)
+        expected = [case for case in report.results.cases if case.prompt == prompt]
+        assert visible_rows(page) == len(expected)
+        shown_prompts = page.locator("#case-table tbody tr:visible td:nth-child(2)").all_inner_texts()
+        assert set(shown_prompts) == {prompt}
+    page.select_option("#filter-prompt", "")
+    assert visible_rows(page) == len(report.results.cases)
+    assert log.errors == []
+
+
+def test_verdict_filter_alone_and_with_a_prompt(opened: tuple[Page, PageLog], report: Report) -> None:
+    """A case shows under a verdict when any of its samples got that verdict."""
+    page, log = opened
+    cases = report.results.cases
+    for verdict in VERDICTS:
+        page.select_option("#filter-prompt", "")
+        page.select_option("#filter-verdict", verdict)
+        with_verdict = [case for case in cases if any(sample.verdict == verdict for sample in case.samples)]
+        assert 0 < visible_rows(page) == len(with_verdict) < len(cases)
+        page.select_option("#filter-prompt", "langgpt")
+        assert visible_rows(page) == sum(case.prompt == "langgpt" for case in with_verdict)
+    assert log.errors == []
+
+
+def test_tag_outcome_change_and_text_filters(opened: tuple[Page, PageLog], report: Report) -> None:
+    page, log = opened
+    cases = report.results.cases
+    page.select_option("#filter-tag", "小数")
+    assert visible_rows(page) == sum("小数" in case.tags for case in cases)
+    page.select_option("#filter-outcome", "fail")
+    assert visible_rows(page) == sum("小数" in case.tags and not case.passed for case in cases)
+    page.select_option("#filter-tag", "")
+    page.select_option("#filter-outcome", "flaky")
+    assert visible_rows(page) == sum(case.flaky for case in cases)
+    page.select_option("#filter-outcome", "")
+    page.select_option("#filter-change", "regression")
+    assert visible_rows(page) == len(report.comparison.regressions) > 0
+    page.select_option("#filter-change", "")
+    page.fill("#filter-text", "CASE-03 步骤提示")
+    assert (
+        visible_rows(page) == sum(case.id == "case-03" and case.prompt == "步骤提示" for case in cases) == 1
+    )
+    page.fill("#filter-text", "")
+    assert visible_rows(page) == len(cases)
+    assert log.errors == []
+
+
+def test_hostile_answer_is_shown_as_text(opened: tuple[Page, PageLog], report: Report) -> None:
+    page, log = opened
+    case = report.results.cases[0]
+    page.fill("#filter-text", case.id)
+    page.select_option("#filter-prompt", case.prompt)
+    row = page.locator("#case-table tbody tr:visible")
+    assert row.count() == 1
+    row.locator("summary").click()
+    assert HOSTILE in row.locator("pre.answer").first.inner_text()
+    assert page.title().startswith("pytest-llmcmp")
+    assert log.dialogs == []
+    assert log.requests == [report.url]
+
+
+def test_side_by_side_shows_both_prompts(opened: tuple[Page, PageLog], report: Report) -> None:
+    page, log = opened
+    left, right = "none", "步骤提示"
+    page.select_option("#pair-a", left)
+    page.select_option("#pair-b", right)
+    assert page.locator("#pair-head-a").inner_text() == left
+    assert page.locator("#pair-head-b").inner_text() == right
+    by_key = {(case.id, case.prompt): case for case in report.results.cases}
+    ids = sorted({case.id for case in report.results.cases if case.prompt in (left, right)})
+    assert page.locator("#pair-table tbody tr").count() == len(ids)
+    for case_id in ("case-02", "case-04"):
+        cells = page.locator(f'#pair-table tr[data-case-id="{case_id}"] td')
+        for column, prompt in ((1, left), (2, right)):
+            shown = cells.nth(column).inner_text()
+            for index, sample in enumerate(by_key[(case_id, prompt)].samples):
+                if sample.answer is not None:
+                    assert answer_text(case_id, prompt, index) in shown
+            other = right if prompt == left else left
+            assert answer_text(case_id, other, 0) not in shown
+    # A case never asked under the right-hand prompt says so instead of showing nothing.
+    assert "not asked" in page.locator('#pair-table tr[data-case-id="case-05"] td').nth(2).inner_text()
+
+    page.check("#pair-differ")
+    differ = [
+        case_id
+        for case_id in ids
+        if (left_case := by_key.get((case_id, left))) is None
+        or (right_case := by_key.get((case_id, right))) is None
+        or left_case.outcome != right_case.outcome
+    ]
+    shown_ids = page.locator("#pair-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.caseId)")
+    assert shown_ids == differ
+    assert log.errors == []
+
+
+def test_chart_is_rendered(opened: tuple[Page, PageLog], report: Report) -> None:
+    page, log = opened
+    summary = report.results.summary()
+    bars = page.locator("svg#chart rect.bar")
+    expected_bars = len(summary["prompts"]) + sum(len(row) for row in summary["tags"].values())
+    assert bars.count() == expected_bars
+    measured: list[dict[str, Any]] = bars.evaluate_all(
+        """rects => rects.map(r => ({tag: r.dataset.tag, prompt: r.dataset.prompt,
+             width: r.getBoundingClientRect().width, height: r.getBoundingClientRect().height}))"""
+    )
+    overall = {bar["prompt"]: bar for bar in measured if bar["tag"] == "all cases"}
+    accuracies = [counts["accuracy"] for counts in summary["prompts"].values()]
+    accuracies += [counts["accuracy"] for row in summary["tags"].values() for counts in row.values()]
+    # Pixels of a 100% bar, from the widest bar: every bar must then be proportional to its accuracy.
+    full = max(bar["width"] for bar in measured) / max(accuracies)
+    for name, counts in summary["prompts"].items():
+        assert overall[name]["height"] > 0
+        assert overall[name]["width"] == pytest.approx(counts["accuracy"] * full, abs=1.0)
+    for bar in measured:
+        if bar["tag"] != "all cases":
+            accuracy = summary["tags"][bar["tag"]][bar["prompt"]]["accuracy"]
+            assert bar["width"] == pytest.approx(accuracy * full, abs=1.0)
+    assert page.locator("svg#chart text.tag-label").count() == 1 + len(summary["tags"])
+    assert log.errors == []

