@@ -70,9 +70,11 @@ def judge(choice: str | None, expected: str) -> Verdict:
 #   N option mention   x other number    > < g l = relations (g/l are >=/<=)
 #   B larger-adjective S smaller-adjective T "than"/比   n negation   m "not as ... as" (没有/不如)
 #   E "equal"/"相等"   J and/or/和        Q both/all/others      i copula (是, is, :)
-#   A answer marker    X \boxed           k conclusion/contrast/correction marker
+#   A answer marker    X \boxed           k conclusion/contrast/correction marker (K: one that
+#                                          also opens a clause, lexed as "," then "k")
 #   h hedge            a appearance or "it is wrong that"        c concession   f condition
-#   w question word    P talk about parts/digits                 _ anything else (a barrier)
+#   w question word    P talk about parts/digits                 R an ordering ("从小到大")
+#   o "of"/"among"     _ anything else (a barrier)
 #   , clause break     | sentence break   ? question end
 # --------------------------------------------------------------------------------------------------
 
@@ -106,10 +108,10 @@ _LEXICON: dict[str, str] = {
     "T": "比|比起|than",
     "n": (
         "不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非|not|isn't|is not|aren't|are not|wasn't"
-        "|was not|never|rather than|instead of|doesn't|does not|no longer"
+        "|was not|never|rather than|instead of|doesn't|does not|no longer|neither"
     ),
     "m": "没有|并没有|不如|没",
-    "J": "和|与|跟|及|以及|、|或|或者|还是|and|or|vs|versus|&",
+    "J": "和|与|跟|及|以及|、|或|或者|还是|and|or|nor|vs|versus|&",
     "Q": (
         "都|均|两者|二者|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个"
         "|另一个|所有|所有数|both|all|they|them|the others|the other|the other two|the other one"
@@ -122,11 +124,16 @@ _LEXICON: dict[str, str] = {
         "答案|最终答案|正确答案|结论|选择|选|答|answer|final answer|the answer|correct answer"
         "|my answer|i choose|i pick|i select"
     ),
+    # Conclusion, contrast and correction markers. "K" ones are conjunctions that also open a new
+    # clause ("9.9 > 9.11 so 9.11 is larger"); "k" ones are adverbs that may sit inside a clause.
+    "K": (
+        "所以|因此|因而|从而|故|于是|但|但是|不过|然而|可是|而|而是|so|therefore|thus|hence"
+        "|consequently|but|however|→|⇒|=>|->|∴"
+    ),
     "k": (
-        "所以|因此|因而|故|综上|综上所述|总之|总结|总的来说|最终|最后|于是|但|但是|不过|然而|可是"
-        "|而|实际上|事实上|其实|不对|等等|更正|纠正|修正|等一下|重新|so|therefore|thus|hence"
-        "|consequently|in conclusion|in summary|to summarize|overall|but|however|actually|in fact"
-        "|wait|correction|oops|sorry|let me reconsider|finally|→|⇒|=>|->|∴"
+        "综上|综上所述|总之|总结|总的来说|最终|最后|实际上|事实上|其实|不对|等等|更正|纠正|修正"
+        "|等一下|重新|in conclusion|in summary|to summarize|overall|actually|in fact|wait"
+        "|correction|oops|sorry|let me reconsider|finally"
     ),
     "h": (
         "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定"
@@ -140,7 +147,13 @@ _LEXICON: dict[str, str] = {
         "|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|seems"
         "|seem|looks|look like|appears|appear|at first glance|might think|may think|would think"
         "|mistakenly|wrongly|is wrong|incorrect|false|misconception|might seem|intuitively"
-        "|superficially"
+        "|superficially|some people think|people think|some think|many think|many people think"
+        "|some may think|one might think|有些人认为|人们认为|常常认为|通常认为|容易误认为"
+    ),
+    # An ordering ("从小到大", "ascending"): its larger/smaller words name ends of a range, not a choice.
+    "R": (
+        "从小到大|从大到小|由小到大|由大到小|升序|降序|from smallest to largest|from largest to smallest"
+        "|from least to greatest|from greatest to least|ascending|descending"
     ),
     "c": "虽然|尽管|虽说|固然|although|though|even though|despite|while",
     "f": "如果|假如|假设|若|要是|倘若|只看|仅看|if|suppose|assuming|assume",
@@ -156,11 +169,12 @@ _LEXICON: dict[str, str] = {
     "_": (
         "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心"
         "|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|不等于|≠|!=|比较|相比|对比|比例"
+        "|不但|而且|然后"
         "|more|less|large|big"
     ),
     # Glue: words that never change meaning, dropped so that adjacency patterns see through them.
     "": (
-        "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字"
+        "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著"
         "|这个数|这个数字|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么|then|数值上"
         "|两者中|两个数中|两个数字中|其中|之中|very|much|slightly|a bit|a little|the|a|an|one"
         "|number|value|of the two|of the two numbers|among them|between them|here|i think|i believe"
@@ -169,10 +183,11 @@ _LEXICON: dict[str, str] = {
 }
 
 _ORDINALS: dict[str, int] = {
-    "前者": 0, "第一个数字": 0, "第一个数": 0, "第一个": 0, "前一个": 0, "the former": 0, "the first number": 0,
-    "the first one": 0, "the first value": 0, "第二个数字": 1, "第二个数": 1, "第二个": 1, "the second number": 1,
-    "the second one": 1, "the second value": 1, "第三个数字": 2, "第三个数": 2, "第三个": 2,
-    "the third number": 2, "the third one": 2, "后者": -1, "后一个": -1, "the latter": -1,
+    "前者": 0, "第一个数字": 0, "第一个数": 0, "第一个": 0, "前一个": 0, "the former": 0,
+    "the first number": 0, "the first one": 0, "the first value": 0,
+    "第二个数字": 1, "第二个数": 1, "第二个": 1, "the second number": 1, "the second one": 1,
+    "the second value": 1, "第三个数字": 2, "第三个数": 2, "第三个": 2, "the third number": 2,
+    "the third one": 2, "后者": -1, "后一个": -1, "the latter": -1,
 }  # fmt: skip
 
 _PHRASE_KIND: dict[str, str] = {
@@ -180,22 +195,25 @@ _PHRASE_KIND: dict[str, str] = {
 } | dict.fromkeys(_ORDINALS, "O")
 
 
+_Trie = dict[str, "_Trie"]
+
+
 def _trie_regex(phrases: Sequence[str]) -> str:
     """An alternation of ``phrases`` factored into a trie, so matching costs one pass per position
     instead of one attempt per phrase; longer phrases are preferred over their prefixes."""
-    trie: dict[str, dict[str, object]] = {}
+    trie: _Trie = {}
     for phrase in phrases:
         node = trie
         for char in phrase:
-            node = node.setdefault(char, {})  # type: ignore[assignment]
-        node[""] = {}
+            node = node.setdefault(char, {})
+        node[""] = {}  # the key "" marks the end of a phrase
 
-    def emit(node: dict[str, object]) -> str:
+    def emit(node: _Trie) -> str:
         ends_here = "" in node
         branches = []
         for char in sorted(key for key in node if key):
             atom = r"\s+" if char == " " else re.escape(char)
-            branches.append(atom + emit(node[char]))  # type: ignore[arg-type]
+            branches.append(atom + emit(node[char]))
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -203,7 +221,7 @@ def _trie_regex(phrases: Sequence[str]) -> str:
             return "(?:" + body + ")?"
         return body
 
-    return emit(trie)  # type: ignore[arg-type]
+    return emit(trie)
 
 
 def _is_latin(phrase: str) -> bool:
@@ -215,7 +233,7 @@ _OTHER_PHRASES = [phrase for phrase in _PHRASE_KIND if not _is_latin(phrase)]
 
 # A number is read whole: never starting inside a word or another number, and greedily to its end,
 # so "13.1" is not found in "13.11" nor "3.8" in "13.8". A leading "-" is a sign only when it does
-# not follow a number or word (then it is a minus or a dash; see _sign_is_operator).
+# not follow a number (then it is a minus; see _sign_is_operator).
 _ARABIC_NUMBER = (
     r"(?<![0-9A-Za-z._])[-+]?"
     r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
@@ -234,6 +252,7 @@ def _master() -> re.Pattern[str]:
             [
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
+                r"(?P<ellipsis>\.{2,}|…+)",  # "0.333..." trails off; it ends nothing
                 r"(?P<send>[。！!；;\n]+|\.(?!\d))",
                 r"(?P<cbreak>[，,]|因为|由于|(?<![A-Za-z])(?:because|since)(?![A-Za-z]))",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(_LATIN_PHRASES) + r"(?![A-Za-z]))",
@@ -258,11 +277,14 @@ class _Token:
     ordinal: int | None = None  # for kind "O" before resolution
 
 
+_MENTION_CACHE_SIZE = 512
+
+
 @dataclass
 class _Options:
     """The case's numbers, parsed once, and the rule that maps a written number to one of them."""
 
-    texts: tuple[str, ...]
+    texts: tuple[str, ...]  # as written: a choice is reported exactly as the case wrote it
     quantities: tuple[Quantity | None, ...]
     has_cjk: bool = False
     cache: dict[str, int] = field(default_factory=dict)
@@ -273,11 +295,12 @@ class _Options:
         if text in self.cache:
             return self.cache[text]
         found = self._match(text)
-        self.cache[text] = found
+        if len(self.cache) < _MENTION_CACHE_SIZE:
+            self.cache[text] = found
         return found
 
     def _match(self, text: str) -> int:
-        exact = [index for index, option in enumerate(self.texts) if option == text]
+        exact = [index for index, option in enumerate(self.texts) if option.strip() == text]
         if len(exact) == 1:
             return exact[0]
         mention = try_parse(text)
@@ -317,7 +340,6 @@ _FOLD.update({ord(dash): "-" for dash in "\u2212\ufe63\u2012\u2013\uff0d"})
 _FOLD[0x3000] = " "
 _FOLD.update({0x2019: "'", 0x2018: "'"})
 
-_THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL | re.IGNORECASE)
 _LATEX_TEXT = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname|emph)\s*\{([^{}]*)\}")
 _LATEX_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 _LATEX_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
@@ -333,21 +355,34 @@ _MARKDOWN_INLINE = re.compile(r"(?<!\d)\*+|\*+(?!\d)|__|~~|`+")
 
 
 def _strip_think(text: str) -> str:
-    """Keep what the model said outside its ``<think>`` reasoning, unless it said nothing else."""
-    inside = [match.group(1) for match in _THINK.finditer(text)]
-    outside = _THINK.sub("\n", text)
-    lowered = outside.lower()
-    if "</think>" in lowered:  # the opening tag was swallowed by the chat template
-        cut = lowered.rfind("</think>")
-        inside.append(outside[:cut])
-        outside = outside[cut + len("</think>") :]
-    elif "<think>" in lowered:  # still thinking when the answer was cut off
-        cut = lowered.find("<think>")
-        inside.append(outside[cut + len("<think>") :])
-        outside = outside[:cut]
-    if outside.strip():
-        return outside
-    return "\n".join(inside)
+    """Keep what the model said outside its ``<think>`` reasoning, unless it said nothing else.
+
+    Written with ``str.find`` rather than a regex so that many unclosed tags stay linear.
+    """
+    lowered = text.lower()
+    if "think>" not in lowered:
+        return text
+    outside: list[str] = []
+    inside: list[str] = []
+    close = lowered.rfind("</think>")
+    if close >= 0 and "<think>" not in lowered[:close]:  # the chat template swallowed the opening tag
+        inside.append(text[:close])
+        text, lowered = text[close + len("</think>") :], lowered[close + len("</think>") :]
+    position = 0
+    while position < len(text):
+        start = lowered.find("<think>", position)
+        if start < 0:
+            outside.append(text[position:])
+            break
+        outside.append(text[position:start])
+        end = lowered.find("</think>", start)
+        if end < 0:  # still thinking when the answer was cut off
+            inside.append(text[start + len("<think>") :])
+            break
+        inside.append(text[start + len("<think>") : end])
+        position = end + len("</think>")
+    said = "\n".join(outside)
+    return said if said.strip() else "\n".join(inside)
 
 
 def _latex_command(match: re.Match[str]) -> str:
@@ -379,15 +414,20 @@ _GLUE_WORDS = frozenset(_LEXICON[""].split("|"))
 
 def _sign_is_operator(text: str, start: int) -> bool:
     """Whether the sign at ``text[start]`` follows a number, as in "13.8 - 13.11" (a minus, not a sign)."""
-    before = text[:start].rstrip()
-    return bool(before) and (before[-1].isdigit() or before[-1] in ")%‰")
+    index = start - 1
+    while index >= 0 and text[index].isspace():
+        index -= 1
+    return index >= 0 and (text[index].isdigit() or text[index] in ")%‰")
 
 
 def _lex(text: str, options: _Options) -> list[_Token]:
+    """Read normalised text into tokens (see the table of kinds above); glue yields no token."""
     tokens: list[_Token] = []
     for match in _master().finditer(text):
         group = match.lastgroup
         value = match.group(0)
+        if group == "ellipsis":
+            continue
         if group == "box":
             tokens.append(_Token("X"))
         elif group == "qend":
@@ -401,6 +441,8 @@ def _lex(text: str, options: _Options) -> list[_Token]:
             kind = _PHRASE_KIND[phrase]
             if kind == "O":
                 tokens.append(_Token("O", ordinal=_ORDINALS[phrase]))
+            elif kind == "K":
+                tokens += [_Token(","), _Token("k")]
             elif kind:
                 tokens.append(_Token(kind))
         elif group == "num":
@@ -459,28 +501,35 @@ def _resolve_ordinals(tokens: list[_Token], count: int) -> None:
 
 _LEFT = r"(?P<l>N(?:JN)*)"
 _RIGHT = r"(?P<r>N(?:JN)*|Q+)"
-_NOT_AFTER_OPERAND = r"(?![J><gl=TBSE])"
+# An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole statement.
+_NOT_AFTER_OPERAND = r"(?!JN|[><gl=TBSE])"
 
 # (name, pattern) in priority order; tried at every position where a clause can start a statement.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
     for name, pattern in (
-        ("gt", _LEFT + r"[iQ]*(?P<neg>n?)i*[>g]i*" + _RIGHT),
-        ("lt", _LEFT + r"[iQ]*(?P<neg>n?)i*[<l]i*" + _RIGHT),
-        ("gt", _LEFT + r"Q*(?P<neg>n?)i*T" + _RIGHT + r"Q*i*B"),  # X 比 Y 大
-        ("lt", _LEFT + r"Q*(?P<neg>n?)i*T" + _RIGHT + r"Q*i*S"),  # X 比 Y 小
+        # No two adjacent quantifiers may match the same token: runs of "is is is" must not backtrack.
+        ("gt", _LEFT + r"[iQ]*(?:(?P<neg>n)i*)?[>g]i*" + _RIGHT),
+        ("lt", _LEFT + r"[iQ]*(?:(?P<neg>n)i*)?[<l]i*" + _RIGHT),
+        ("gt", _LEFT + r"Q*(?:(?P<neg>n)i*)?T" + _RIGHT + r"Q*i*B"),  # X 比 Y 大
+        ("lt", _LEFT + r"Q*(?:(?P<neg>n)i*)?T" + _RIGHT + r"Q*i*S"),  # X 比 Y 小
         ("lt", _LEFT + r"m" + _RIGHT + r"i*B"),  # X 没有 Y 大
         ("gt", _LEFT + r"m" + _RIGHT + r"i*S"),  # X 没有 Y 小
-        ("eq", _LEFT + r"[iQ]*(?P<neg>n?)i*=i*" + _RIGHT),
-        ("eq", r"(?P<l>N(?:JN)+)Q?i*(?P<neg>n?)i*E"),  # X 和 Y 相等
-        ("top", r"(?P<l>N)i*(?P<neg>[nm]?)i*(?P<adj>[BS])(?![T><])"),  # X 更大
+        ("eq", _LEFT + r"[iQ]*(?:(?P<neg>n)i*)?=i*" + _RIGHT),
+        ("eq", r"(?P<l>N(?:JN)+)Q?i*(?:(?P<neg>n)i*)?E"),  # X 和 Y 相等
+        ("top", r"(?P<l>N)i*(?:(?P<neg>[nm])i*)?(?P<adj>[BS])(?![T><])"),  # X 更大
+        (
+            "top",
+            r"(?P<adj>[BS])o(?:N(?:JN)*|Q+)i+(?P<l>N)" + _NOT_AFTER_OPERAND,
+        ),  # the larger of X and Y is X
         ("top", r"(?P<adj>[BS])(?:(?P<neg>n)|i)i*(?P<l>N)" + _NOT_AFTER_OPERAND),  # 更大的是 X
-        ("answer", r"[AX]i*(?P<neg>n?)i*(?P<l>N)" + _NOT_AFTER_OPERAND),  # 答案是 X
+        ("answer", r"[AX]i*(?:(?P<neg>n)i*)?(?P<l>N)" + _NOT_AFTER_OPERAND),  # 答案是 X
         ("answer_eq", r"[AX]i*E"),
         ("not_top", r"ni*(?P<l>N)i*(?P<adj>[BS])(?![T><])"),  # 不是 X 更大
         ("not_answer", r"ni*(?P<l>N)" + _NOT_AFTER_OPERAND),  # ……，而不是 X
     )
 )
+_CONCLUDED_OPTION = re.compile(r"k+i*N")
 _STARTS = frozenset("NBSAXn")
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 
@@ -497,23 +546,36 @@ class _Fact:
     source: str = "relation"
 
 
-def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal: bool) -> list[_Fact]:
-    """The facts one clause asserts. ``bare_equal`` allows a subject-less "一样大" to mean the options
-    (it does not when the sentence has been talking about digits or other numbers)."""
-    # Markers ("actually", "所以") matter to segmentation only; inside a clause they would break adjacency.
-    tokens = [token for token in tokens if token.kind != "k"]
+def _clause_facts(
+    tokens: Sequence[_Token], count: int, source: str, bare_equal: bool, direction: int
+) -> list[_Fact]:
+    """The facts one clause asserts.
+
+    ``bare_equal`` allows a subject-less "一样大" to mean the options (it does not when the sentence
+    has been talking about digits or other numbers). ``direction`` is the sentence's latest
+    comparison direction so far (+1 larger, -1 smaller, 0 none), which a bare "而不是 X" refers to.
+    """
+    if _CONCLUDED_OPTION.fullmatch("".join(token.kind for token in tokens)):  # "所以是13.8", "→ 13.8"
+        return [_Fact("answer", a=tokens[-1].option, source=source)]
+    tokens = _without_asides(tokens)
     kinds = "".join(token.kind for token in tokens)
+    if "R" in kinds:
+        kinds = kinds.replace("B", "_").replace("S", "_")
     facts: list[_Fact] = []
     position = 0
     while position < len(kinds):
-        if kinds[position] not in _STARTS:
+        # An option inside a list ("X 和 Y") was already tried with the whole list.
+        if kinds[position] not in _STARTS or (
+            kinds[position] == "N" and position and kinds[position - 1] == "J"
+        ):
             position += 1
             continue
         for name, pattern in _PATTERNS:
             match = pattern.match(kinds, position)
             if match is None or not _operand_is_free(name, kinds, position):
                 continue
-            facts.extend(_facts_of(name, match, tokens, count, source))
+            context = _latest_direction(kinds[:position]) or direction
+            facts.extend(_facts_of(name, match, tokens, count, source, context))
             chained = name in _CHAINS and "r" in pattern.groupindex and kinds[match.start("r")] == "N"
             position = match.start("r") if chained else match.end()
             break
@@ -522,6 +584,28 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     if not facts and bare_equal and _asserts_bare_equality(kinds):
         facts.append(_Fact("equal", source=source))
     return facts
+
+
+def _without_asides(tokens: Sequence[_Token]) -> list[_Token]:
+    """Drop what sits between a statement's words without changing it: markers ("actually", "所以"
+    matter to segmentation only) and a restated value ("1/3 = 0.333 is larger than 0.3")."""
+    kept: list[_Token] = []
+    for token in tokens:
+        if token.kind == "k":
+            continue
+        if token.kind == "x" and len(kept) >= 2 and kept[-1].kind == "=" and kept[-2].kind == "N":
+            kept.pop()
+            continue
+        kept.append(token)
+    return kept
+
+
+def _latest_direction(kinds: str) -> int:
+    """+1 or -1 for the last larger/smaller word or relation in ``kinds``, 0 if there is none."""
+    larger, smaller = max(kinds.rfind(kind) for kind in "B>g"), max(kinds.rfind(kind) for kind in "S<l")
+    if larger == smaller:
+        return 0
+    return 1 if larger > smaller else -1
 
 
 def _operand_is_free(name: str, kinds: str, position: int) -> bool:
@@ -537,7 +621,7 @@ def _asserts_bare_equality(kinds: str) -> bool:
 
 
 def _facts_of(
-    name: str, match: re.Match[str], tokens: Sequence[_Token], count: int, source: str
+    name: str, match: re.Match[str], tokens: Sequence[_Token], count: int, source: str, context: int
 ) -> Iterator[_Fact]:
     groups = match.groupdict()
     negated = bool(groups.get("neg"))
@@ -551,12 +635,12 @@ def _facts_of(
             right = None
     direction = -1 if groups.get("adj") == "S" else 1
     if name in ("gt", "lt"):
-        big, small = (left, right) if name == "gt" else (right, left)
         if right is None:
             for option in left:
-                yield _Fact("ntop" if negated else "top", a=option, direction=1 if name == "gt" else -1)
+                kind = "ntop" if negated else "top"
+                yield _Fact(kind, a=option, direction=1 if name == "gt" else -1, source=source)
             return
-        assert big is not None and small is not None
+        big, small = (left, right) if name == "gt" else (right, left)
         for a in big:
             for b in small:
                 if a != b:
@@ -573,6 +657,8 @@ def _facts_of(
         yield _Fact("nanswer" if negated else "answer", a=left[0], source=source)
     elif name == "not_top":
         yield _Fact("ntop", a=left[0], direction=direction, source=source)
+    elif name == "not_answer" and context:  # "13.8 is larger, not 13.11"
+        yield _Fact("ntop", a=left[0], direction=context, source=source)
     elif name == "not_answer":
         yield _Fact("nanswer", a=left[0], source=source)
 
@@ -653,15 +739,21 @@ def _not_asserted(kinds: str, in_condition: bool, in_question: bool) -> bool:
     return in_condition or in_question or any(kind in kinds for kind in "acwPh")
 
 
+_DIRECTIONS = {"larger": 1, "smaller": -1}
+
+
 def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
     """Which of ``numbers`` (or ``"equal"``) the free-text ``answer`` chose as the ``ask`` one.
 
-    ``ask`` is ``"larger"`` or ``"smaller"``. Never raises on any text; returns ``choice=None`` when
-    the answer is empty, hedges, contradicts itself in its final verdict or never commits.
+    ``ask`` is ``"larger"`` or ``"smaller"`` (anything else raises :class:`ValueError`). Never raises
+    on any answer text; returns ``choice=None`` when the answer is empty, hedges, contradicts itself
+    in its final verdict or never commits.
     """
-    options = _make_options(tuple(str(number).strip() for number in numbers))
+    if ask not in _DIRECTIONS:
+        raise ValueError(f"unknown ask {ask!r}; valid asks: {', '.join(_DIRECTIONS)}")
+    direction = _DIRECTIONS[ask]
+    options = _make_options(tuple(str(number) for number in numbers))
     count = len(options.texts)
-    direction = -1 if ask == "smaller" else 1
     text = _normalise(answer if isinstance(answer, str) else "")
     if not text.strip() or count < 2:
         return Extraction(None, reason="empty")
@@ -672,6 +764,7 @@ def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
     last_hedge = -1
     in_condition = False
     sentence_about_other_things = False
+    sentence_direction = 0
     clause_number = -1
     for clause, starts_sentence, in_question in _clauses(tokens):
         clause_number += 1
@@ -679,6 +772,7 @@ def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
         if starts_sentence:
             in_condition = False
             sentence_about_other_things = False
+            sentence_direction = 0
         if "k" in kinds or "A" in kinds or "X" in kinds:
             segments.append(_Segment())
             in_condition = False
@@ -687,19 +781,24 @@ def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
         if "h" in kinds and not in_condition and not in_question and "w" not in kinds:
             last_hedge = clause_number
         bare_equal = not sentence_about_other_things
+        previous_direction = sentence_direction
+        sentence_direction = _latest_direction(kinds) or sentence_direction
         sentence_about_other_things = sentence_about_other_things or "P" in kinds or "x" in kinds
         if _not_asserted(kinds, in_condition, in_question):
             continue
         source = "boxed" if "X" in kinds else "answer" if "A" in kinds else "relation"
-        facts = _clause_facts(clause, count, source, bare_equal)
+        facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
         if facts:
             segments[-1].facts.extend(facts)
             segments[-1].last_clause = clause_number
 
+    last_line = _final_line_option(text, options)
+    if last_line is not None:  # a bare option on the last line is the model's final word
+        segments.append(_Segment([_Fact("answer", a=last_line, source="final-line")], clause_number + 1))
     decided = [(segment, _decide(segment.facts, count, direction)) for segment in segments]
     decided = [(segment, verdict) for segment, verdict in decided if verdict != _NO_VERDICT]
     if not decided:
-        return _final_line(text, options, count, last_hedge >= 0)
+        return _first_line(text, options, last_hedge >= 0)
     final_segment, final = decided[-1]
     if final == _CONFLICT:
         return Extraction(None, reason="conflict")
@@ -715,25 +814,35 @@ def _choice_text(verdict: int, options: _Options) -> str:
 
 def _reason(segment: _Segment, verdict: int) -> str:
     sources = {fact.source for fact in segment.facts}
-    for source in ("boxed", "answer"):
+    for source in ("boxed", "answer", "final-line"):
         if source in sources:
             return source
     return "equal" if verdict == _EQUAL_CHOICE else "relation"
 
 
-def _final_line(text: str, options: _Options, count: int, hedged: bool) -> Extraction:
-    """With no statement anywhere, accept an answer whose first or last line is just one option
-    ("13.8", "**13.8**", "答案：13.8。") or just "相等"."""
-    if hedged:
-        return Extraction(None, reason="hedge")
+def _bare_option(line: str, options: _Options) -> int | None:
+    """The option a line consists of ("13.8", "**13.8**", "答案：13.8。"), else None."""
+    tokens = [token for token in _lex(line, options) if token.kind not in "iAXk|,"]
+    if len(tokens) == 1 and tokens[0].kind == "N":
+        return tokens[0].option
+    return None
+
+
+def _final_line_option(text: str, options: _Options) -> int | None:
+    """The option a last line consists of, unless the line before is one too (a list, not a verdict)."""
     lines = [line for line in text.splitlines() if line.strip()]
-    found: set[int] = set()
-    for line in {lines[0], lines[-1]} if lines else set():
-        tokens = [token for token in _lex(line, options) if token.kind not in "iAXk|,"]
-        if len(tokens) == 1 and tokens[0].kind == "N":
-            found.add(tokens[0].option)
-        elif len(tokens) == 1 and tokens[0].kind == "E":
-            found.add(_EQUAL_CHOICE)
-    if len(found) == 1:
-        return Extraction(_choice_text(found.pop(), options), reason="final-line")
-    return Extraction(None, reason="conflict" if found else "no-verdict")
+    if not lines:
+        return None
+    last = _bare_option(lines[-1], options)
+    if last is None or (len(lines) > 1 and _bare_option(lines[-2], options) is not None):
+        return None
+    return last
+
+
+def _first_line(text: str, options: _Options, hedged: bool) -> Extraction:
+    """With no statement anywhere, accept an answer that opens with a line that is just one option."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    first = _bare_option(lines[0], options) if lines else None
+    if hedged or first is None or (len(lines) > 1 and _bare_option(lines[1], options) is not None):
+        return Extraction(None, reason="hedge" if hedged else "no-verdict")
+    return Extraction(options.texts[first], reason="final-line")

@@ -54,6 +54,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,9 +77,11 @@ JSON_CONTENT_TYPE: Final = "application/json"
 
 _TEMP_SUFFIX: Final = ".tmp"  # never ".yaml": a leftover temp file must not look like a cassette
 
-# Characters YAML treats as line breaks or refuses as non-printable. JSON leaves them raw with
-# ensure_ascii=False; escaping them keeps the body a valid literal block and the JSON unchanged.
-_YAML_UNSAFE_CHARS = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+# Characters YAML treats as line breaks or that the emitters (libyaml in particular: anything
+# beyond the BMP, emoji included) consider non-printable and would answer by switching the whole
+# body to an unreadable double-quoted string. JSON leaves them raw with ensure_ascii=False;
+# escaping just them keeps the body a literal block and the JSON value unchanged.
+_YAML_UNSAFE_CHARS = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff\U00010000-\U0010ffff]")
 
 # Path components: characters that would create subdirectories, escape the tree or be refused by
 # common filesystems are percent-encoded, everything else (Chinese included) is kept readable.
@@ -114,6 +117,8 @@ def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str |
     model_dir = quote(model, safe="")
     if not model_dir:
         raise ValueError("model must not be empty")
+    if model_dir in (".", ".."):
+        model_dir = model_dir.replace(".", "%2E")
     prompt_dir = _path_component(prompt_name, "prompt name")
     if prompt_sha256 is not None:
         prompt_dir = f"{prompt_dir}-{prompt_sha256[:12]}"
@@ -181,9 +186,17 @@ def request_key(request_body: Mapping[str, Any], sample: int) -> str:
     return f"{_canonical_json(request_body)}#{sample}"
 
 
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON spells these as a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def _pretty_json(value: Any) -> str:
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    return _YAML_UNSAFE_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _YAML_UNSAFE_CHARS.sub(_json_escape, text)
 
 
 @dataclass(frozen=True)
@@ -219,7 +232,7 @@ class _Interaction:
 
 
 class _CassetteDumper(_YAML_DUMPER):  # type: ignore[misc]
-    """Literal blocks for multi-line text (readable diffs), no anchors, no line folding."""
+    """Literal blocks for multi-line text (readable diffs), and never an anchor or alias."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -241,11 +254,16 @@ def _status_message(status: int) -> str:
 
 
 class Cassette:
-    """The recorded exchanges of one case, indexed by :func:`request_key`."""
+    """The recorded exchanges of one case, indexed by :func:`request_key`.
+
+    Safe to share between threads: samples recorded concurrently may be added (and the file saved)
+    from several threads at once.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._interactions: dict[str, _Interaction] = {}
+        self._lock = threading.RLock()
 
     @classmethod
     def load(cls, path: Path) -> Cassette:
@@ -292,10 +310,13 @@ class Cassette:
             response_body=copy.deepcopy(exchange.response_body),
             response_content_type=content_type,
         )
-        self._interactions[interaction.key] = interaction
+        with self._lock:
+            self._interactions[interaction.key] = interaction
 
     def _sorted(self) -> list[_Interaction]:
-        return sorted(self._interactions.values(), key=lambda i: (i.canonical_body, i.sample))
+        with self._lock:
+            interactions = list(self._interactions.values())
+        return sorted(interactions, key=lambda i: (i.canonical_body, i.sample))
 
     def keys(self) -> list[str]:
         """The request keys, in the order they are written to the file."""
@@ -331,16 +352,17 @@ class Cassette:
         """
         if isinstance(secrets, str):
             raise TypeError("secrets must be a sequence of strings, not one string")
-        text = self.to_yaml()
-        for secret in secrets:
-            if secret and (secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text):
-                raise CassetteError(
-                    self.path, "refusing to write: the cassette would contain a secret (API key or token)"
-                )
-        try:
-            _write_atomically(self.path, text.encode("utf-8"))
-        except OSError as e:
-            raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
+        with self._lock:  # concurrent saves of one cassette must not finish in the wrong order
+            text = self.to_yaml()
+            for secret in secrets:
+                if secret and (secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text):
+                    raise CassetteError(
+                        self.path, "refusing to write: the cassette would contain a secret (API key or token)"
+                    )
+            try:
+                _write_atomically(self.path, text.encode("utf-8"))
+            except OSError as e:
+                raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -1,11 +1,12 @@
 """Talking to an OpenAI-compatible endpoint: model discovery, bounded concurrency, retries, shared backoff.
 
-Requests run on one background event loop (``AsyncOpenAI``), at most ``concurrency`` in flight, in the order they
-were submitted, so requests that share a system prompt reach the server back to back (llama.cpp reuses the
-evaluated prefix). The SDK's own retries are off: this module retries transient failures itself so that a 429
-slows the whole run down (one shared pause) instead of each request on its own.
+Requests run on one background event loop (``AsyncOpenAI``), at most ``concurrency`` in flight, in the order
+they were submitted, so requests that share a system prompt reach the server back to back (llama.cpp reuses
+the evaluated prefix). The SDK's own retries are off: this module retries transient failures itself so that a
+429 slows the whole run down (one shared pause) instead of each request on its own.
 
-``openai`` and its HTTP library (``httpx``, or ``httpx2`` for openai 3) are imported only here, and only when something is asked live.
+``openai`` and its HTTP library (``httpx``, or ``httpx2`` for openai 3) are imported only here, and only when
+something is asked live.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import concurrent.futures
 import email.utils
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from .cassettes import Exchange
 KEY_VARIABLES = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
 SAMPLE_HEADER = "X-Llmcmp-Sample"
-#: The longest pause a ``Retry-After`` header may impose.
+#: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.
 MAX_RETRY_AFTER = 120.0
 #: Sent when no key is configured: local servers ignore it, and the SDK refuses an empty key.
 NO_KEY = "no-key"
@@ -81,6 +83,29 @@ def http_module() -> Any:
     raise ImportError("cannot tell which HTTP library openai uses")
 
 
+#: Exceptions of the HTTP library that mean no connection was made (anything else broke off an answer).
+_CONNECT_FAILURES = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol", "InvalidURL")
+#: What an API key is replaced with in any text that leaves this module (answers, error messages).
+REDACTED = "[API key removed]"
+
+
+# C0 and C1 control characters: an endpoint's message must not move the cursor or recolour a CI log.
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control characters dropped, runs of whitespace made one space."""
+    return " ".join(_CONTROL_CHARS.sub(" ", text).split())
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` without ``secret``: an endpoint may echo the key back in an answer or an error message."""
+    if not secret:
+        return text
+    escaped = json.dumps(secret, ensure_ascii=False)[1:-1]  # as it appears inside a JSON string
+    return text.replace(secret, REDACTED).replace(escaped, REDACTED)
+
+
 def _describe(exc: BaseException, base_url: str) -> str:
     import openai
 
@@ -88,8 +113,13 @@ def _describe(exc: BaseException, base_url: str) -> str:
         return "the request timed out"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
-        detail = f": {type(cause).__name__}" if cause is not None else ""
-        return f"cannot connect to {base_url}{detail}"
+        if cause is None or type(cause).__name__ in _CONNECT_FAILURES:
+            detail = f": {type(cause).__name__}" if cause is not None else ""
+            return f"cannot connect to {base_url}{detail}"
+        # Connected, but the connection was reset or closed before the whole answer arrived.
+        return (
+            f"the connection to {base_url} broke off before the answer was complete ({type(cause).__name__})"
+        )
     if isinstance(exc, openai.APIStatusError):
         message = ""
         try:
@@ -97,13 +127,20 @@ def _describe(exc: BaseException, base_url: str) -> str:
             message = err.get("message", "") if isinstance(err, dict) else str(err or "")
         except (ValueError, AttributeError):
             message = exc.response.text[:200]
-        message = " ".join(message.split())[:200]
+        message = one_line(message)[:200]
         return f"HTTP {exc.status_code}" + (f": {message}" if message else "")
     return f"{type(exc).__name__}: {exc}"
 
 
 def list_models(endpoint: Endpoint) -> list[str]:
     """The model ids the endpoint serves (``GET /models``), raising :class:`EndpointError` with one line."""
+    try:
+        return _list_models(endpoint)
+    except EndpointError as exc:
+        raise EndpointError(one_line(redact(str(exc), endpoint.api_key))) from None
+
+
+def _list_models(endpoint: Endpoint) -> list[str]:
     import openai
 
     httpx = http_module()
@@ -118,11 +155,15 @@ def list_models(endpoint: Endpoint) -> list[str]:
                 f"{endpoint.base_url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
             ) from None
         except openai.APIStatusError as exc:
-            raise EndpointError(f"{endpoint.base_url}/models answered {_describe(exc, endpoint.base_url)}") from None
+            raise EndpointError(
+                f"{endpoint.base_url}/models answered {_describe(exc, endpoint.base_url)}"
+            ) from None
         except openai.APIConnectionError as exc:
             raise EndpointError(_describe(exc, endpoint.base_url)) from None
         except (ValueError, TypeError, AttributeError) as exc:
-            raise EndpointError(f"{endpoint.base_url}/models: not an OpenAI-compatible answer ({exc})") from None
+            raise EndpointError(
+                f"{endpoint.base_url}/models: not an OpenAI-compatible answer ({exc})"
+            ) from None
     if not models:
         raise EndpointError(f"{endpoint.base_url}/models lists no model; pass --llm-model")
     return models
@@ -183,7 +224,7 @@ class Asker:
         if self._startup_error is not None:
             raise self._startup_error
 
-    # The loop thread -----------------------------------------------------------------------------------------
+    # The loop thread --------------------------------------------------------------------------------------
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -250,11 +291,16 @@ class Asker:
                 await asyncio.sleep(delay)
             retry_after: float | None = None
             try:
-                response = await client.post(
-                    "/chat/completions",
-                    cast_to=httpx.Response,
-                    body=job.body,
-                    options={"headers": {SAMPLE_HEADER: str(job.sample)}},
+                # The SDK's timeout bounds each read, not the whole answer: a body dripping in slowly would
+                # never time out. --llm-timeout is the limit for one complete attempt.
+                response = await asyncio.wait_for(
+                    client.post(
+                        "/chat/completions",
+                        cast_to=httpx.Response,
+                        body=job.body,
+                        options={"headers": {SAMPLE_HEADER: str(job.sample)}},
+                    ),
+                    timeout=self.endpoint.timeout,
                 )
                 payload = json.loads(response.content)
                 content = content_of(payload)
@@ -266,13 +312,20 @@ class Asker:
                 retry_after = _retry_after(exc.response.headers)
                 if status == 429:
                     # One pause for everybody: a rate limit is about the whole client, not this request.
-                    pause = retry_after if retry_after is not None else self.endpoint.backoff * 2**attempt
+                    pause = retry_after if retry_after is not None else self._backoff(attempt)
                     self._resume_at = max(self._resume_at, time.monotonic() + pause)
                     continue
+            except (openai.APITimeoutError, asyncio.TimeoutError):
+                # The same words whether a single read or the whole attempt ran out of time.
+                error = f"the request timed out after {self.endpoint.timeout:g}s (--llm-timeout)"
             except openai.APIConnectionError as exc:
                 error = _describe(exc, self.endpoint.base_url)
             except ValueError as exc:  # invalid JSON, or a completion without an answer
-                error = str(exc) if not isinstance(exc, json.JSONDecodeError) else "the response is not valid JSON"
+                error = (
+                    str(exc)
+                    if not isinstance(exc, json.JSONDecodeError)
+                    else "the response is not valid JSON"
+                )
                 if not isinstance(exc, json.JSONDecodeError):
                     break  # a well-formed answer without content: the same request gives the same again
             else:
@@ -282,16 +335,25 @@ class Asker:
                     sample=job.sample,
                     status=response.status_code,
                     response_body=payload,
-                    response_headers={"Content-Type": response.headers.get("content-type", "application/json")},
+                    response_headers={
+                        "Content-Type": response.headers.get("content-type", "application/json")
+                    },
                 )
+                # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
+                content = redact(content, self.endpoint.api_key)
                 return Answer(content, None, exchange, attempts, time.monotonic() - started)
             if attempt < self.endpoint.retries:
-                await asyncio.sleep(retry_after if retry_after is not None else self.endpoint.backoff * 2**attempt)
+                await asyncio.sleep(retry_after if retry_after is not None else self._backoff(attempt))
         if attempts > 1:
             error = f"{error} (after {attempts} attempts)"
+        error = one_line(redact(error, self.endpoint.api_key))
         return Answer(None, error, None, attempts, time.monotonic() - started)
 
-    # The caller's side ---------------------------------------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        """The pause before retry ``attempt + 1``: doubling from ``--llm-backoff``, within reason."""
+        return float(min(self.endpoint.backoff * 2**attempt, MAX_RETRY_AFTER))
+
+    # The caller's side ------------------------------------------------------------------------------------
 
     def submit(self, body: dict[str, Any], sample: int) -> concurrent.futures.Future[Answer]:
         """Queue one request; requests start in submission order."""

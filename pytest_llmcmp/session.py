@@ -170,7 +170,7 @@ class LlmSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.runner.stop()
-        if self.config.option.collectonly:
+        if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
         used = self._used(session)
         if self.is_worker:
@@ -190,7 +190,7 @@ class LlmSession:
             self.comparison = compare(self.baseline, results, label=f"baseline {self.settings.baseline}")
         elif self.baseline_prompt is not None:
             others = [p.name for p in self.runner.prompts if p.name != self.baseline_prompt]
-            self.comparison = compare_prompts(results, self.baseline_prompt, others[0])
+            self.comparison = compare_prompts(results, self.baseline_prompt, others)
         self.gates = self._gates(results)
         self._unused(session, used | self.worker_used)
         self._write(results)

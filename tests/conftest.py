@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
+# Imported here, once: pytester's in-process runs restore sys.modules afterwards, so anything first imported inside
+# an inner session (openai alone costs a second or more) would be imported again by every run.
+import hypothesis  # noqa: F401
+import openai  # noqa: F401
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+import pytest_llmcmp.client  # noqa: F401
 
-from fakeserver import FakeServer  # noqa: E402
+from tests.fakeserver import FakeServer
 
 SUITE = """\
 template: en

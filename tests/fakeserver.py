@@ -59,8 +59,13 @@ gzip=False, host="127.0.0.1", port=0)``
   ``attempt, fault, status, finished``), ``server.chat_requests``, ``server.hits`` (``{path: count}``),
   ``server.connections`` (TCP connections accepted), ``server.in_flight``, ``server.max_in_flight``,
   ``server.errors``; ``server.clear()`` forgets requests, hits and attempt counts.
+- ``server.answer`` may be reassigned and ``server.set_faults(faults, model_faults=None)`` called
+  while the server runs; both take effect from the next request.
 
-Command line, for manual runs: ``python tests/fakeserver.py --port 23333 --api-key internlm2``.
+Command line (manual runs, or a server in another process for benchmarks):
+``python tests/fakeserver.py --port 23333 --api-key internlm2 [--model M ...] [--latency S]
+[--capacity N] [--out-of-order] [--gzip]`` prints ``fake OpenAI-compatible server at <url>`` on its
+first line and serves until interrupted.
 """
 
 from __future__ import annotations
@@ -350,9 +355,8 @@ class _Aborted(Exception):
 
 
 class _HTTPServer(ThreadingHTTPServer):
+    # Daemon handler threads are never joined by server_close(); stop() wakes them itself.
     daemon_threads = True
-    # Idle keep-alive connections would otherwise make server_close() wait for them.
-    block_on_close = False
     request_queue_size = 1024
     fake: FakeServer
 
@@ -489,6 +493,12 @@ class FakeServer:
         self._seq = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def set_faults(self, faults: FaultsArg, model_faults: FaultsArg = None) -> None:
+        """Replace the fault choosers (takes effect from the next request)."""
+        chat, models = _as_chooser(faults), _as_chooser(model_faults)
+        with self._chooser_lock:
+            self._chat_chooser, self._models_chooser = chat, models
 
     # lifecycle
 

@@ -35,7 +35,7 @@ def _extract(entry: dict[str, Any]) -> Extraction:
 
 
 def _agrees(entry: dict[str, Any], got: Extraction) -> bool:
-    return got.choice == entry["choice"] and got.contradiction == entry.get("contradiction", False)
+    return bool(got.choice == entry["choice"] and got.contradiction == entry.get("contradiction", False))
 
 
 def test_table_is_well_formed() -> None:
@@ -43,12 +43,11 @@ def test_table_is_well_formed() -> None:
     ids = [entry["id"] for entry in TABLE]
     assert len(set(ids)) == len(ids), "duplicate ids"
     for entry in TABLE:
-        assert set(entry) <= {"id", "numbers", "ask", "answer", "choice", "contradiction", "tags"}, entry[
-            "id"
-        ]
-        assert entry["ask"] in ("larger", "smaller"), entry["id"]
-        assert all(isinstance(number, str) for number in entry["numbers"]), entry["id"]
-        assert entry["choice"] is None or entry["choice"] in [*entry["numbers"], EQUAL], entry["id"]
+        name = entry["id"]
+        assert set(entry) <= {"id", "numbers", "ask", "answer", "choice", "contradiction", "tags"}, name
+        assert entry["ask"] in ("larger", "smaller"), name
+        assert all(isinstance(number, str) for number in entry["numbers"]), name
+        assert entry["choice"] is None or entry["choice"] in [*entry["numbers"], EQUAL], name
 
 
 def test_table_covers_every_pattern() -> None:
@@ -76,22 +75,39 @@ def test_table_accuracy_is_total() -> None:
 
 
 def test_extraction_is_fast() -> None:
-    started = time.perf_counter()
+    _extract(TABLE[0])  # the lexer's regex is compiled on first use
+    started = time.process_time()  # CPU time: other processes on a busy CI box do not count
     rounds = 3
     for _ in range(rounds):
         for entry in TABLE:
             _extract(entry)
-    per_answer = (time.perf_counter() - started) / (rounds * len(TABLE))
-    print(f"extract_choice: {per_answer * 1e6:.0f} µs per answer")
-    assert per_answer < 0.005  # generous for slow CI machines; typically a few hundred µs
+    per_answer = (time.process_time() - started) / (rounds * len(TABLE))
+    print(f"extract_choice: {per_answer * 1e6:.0f} µs CPU per answer")
+    assert per_answer < 0.003  # typically ~200 µs; the bound only catches a blow-up
 
 
-def test_long_adversarial_answer_stays_linear() -> None:
-    answer = ("13.8" * 2000) + ("比" * 5000) + ("1," * 5000) + ("大于13.11 " * 2000) + ("-" * 5000)
-    started = time.perf_counter()
+# Shapes that make naive regexes backtrack or rescan: each is ~10-50k characters.
+ADVERSARIAL = {
+    "long-list": "13.8和13.11和" * 2500,
+    "unclosed-think": "<think>" * 5000,
+    "stray-think-closers": "</think>" * 5000,
+    "copula-run": "13.8" + " is" * 5000 + " larger",
+    "negation-run": "13.8" + "不" * 10000 + "大",
+    "signs": "-1" * 10000,
+    "thousands-commas": "1," * 10000,
+    "latex-unclosed": "\\frac{1}{\\boxed{\\text{" * 2500,
+    "answer-markers": "答案是" * 5000 + "13.8",
+    "chain": "13.8 > 13.11, " * 2500,
+    "mixed": ("13.8" * 1000) + ("比" * 2500) + ("大于13.11 " * 1000) + ("-" * 2500),
+}
+
+
+@pytest.mark.parametrize("answer", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_adversarial_answer_stays_linear(answer: str) -> None:
+    started = time.process_time()
     got = extract_choice(answer, ["13.8", "13.11"], "larger")
-    assert time.perf_counter() - started < 2.0
-    assert got.choice in ("13.8", "13.11", None)
+    assert time.process_time() - started < 1.5
+    assert got.choice in ("13.8", "13.11", EQUAL, None)
 
 
 # ------------------------------------------------------------------------------------------- judge
@@ -108,6 +124,11 @@ def test_judge_correct_and_wrong() -> None:
     assert judge(EQUAL, EQUAL) == "correct"
     assert judge(EQUAL, "13.8") == "wrong"
     assert judge("13.8", EQUAL) == "wrong"
+
+
+def test_unknown_ask_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValueError, match="unknown ask 'largest'"):
+        extract_choice("13.8 is larger.", ["13.8", "13.11"], "largest")
 
 
 def test_judge_compares_choices_as_written() -> None:
@@ -138,7 +159,7 @@ FRAGMENTS = [
 ]  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     answer=st.text(max_size=300),
     numbers=st.sampled_from(NUMBER_LISTS),
@@ -150,7 +171,18 @@ def test_arbitrary_text_never_raises(answer: str, numbers: list[str], ask: str) 
     assert got.reason in REASONS
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
+@given(
+    answer=st.text(max_size=200),
+    numbers=st.lists(st.text(max_size=10), max_size=4),
+    ask=st.sampled_from(["larger", "smaller"]),
+)
+def test_arbitrary_numbers_never_raise(answer: str, numbers: list[str], ask: str) -> None:
+    got = extract_choice(" ".join([*numbers, answer]), numbers, ask)
+    assert got.choice is None or got.choice in [*numbers, EQUAL]  # as written, whitespace included
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     parts=st.lists(st.sampled_from(FRAGMENTS), max_size=40),
     numbers=st.sampled_from(NUMBER_LISTS),

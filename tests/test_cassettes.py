@@ -7,6 +7,8 @@ import json
 import os
 import random
 import stat
+import tempfile
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -17,7 +19,6 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_llmcmp import cassettes
 from pytest_llmcmp.cassettes import (
     MAX_CASSETTE_BYTES,
     Cassette,
@@ -104,7 +105,16 @@ def test_cassette_path_never_leaves_its_prompt_directory(tmp_path: Path, case_id
     path = cassette_path(tmp_path, "m", "p", None, case_id)
     assert path.parent == tmp_path / "m" / "p"
     assert path.name.endswith(".yaml")
-    assert "/" not in path.name and "\\" not in path.name and "\x00" not in path.name
+    assert not set(path.name) & {"/", "\\", "\x00"}
+
+
+@pytest.mark.parametrize("model", ["..", ".", "../x", "a/../../b"])
+def test_model_directory_never_leaves_the_root(tmp_path: Path, model: str) -> None:
+    path = cassette_path(tmp_path, model, "p", None, "c")
+    assert path.parents[2] == tmp_path
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    assert model_dirs(tmp_path) == [model]
 
 
 def test_cassette_path_keeps_readable_names(tmp_path: Path) -> None:
@@ -256,7 +266,7 @@ def test_file_is_a_standard_vcrpy_cassette(recorded: Path) -> None:
     for interaction in data["interactions"]:
         request, response = interaction["request"], interaction["response"]
         assert list(request) == ["body", "headers", "method", "uri"]
-        assert request["method"] == "POST" and request["uri"] == URI
+        assert (request["method"], request["uri"]) == ("POST", URI)
         assert request["headers"]["Content-Type"] == ["application/json"]
         assert isinstance(json.loads(request["body"]), dict)
         assert list(response) == ["body", "headers", "status"]
@@ -342,10 +352,23 @@ def test_any_text_round_trips(
     response = {**chat_response(content), "extra": extra}
     cassette = Cassette(path)
     cassette.add(Exchange(URI, request, 1, 200, response))
-    path.write_text(cassette.to_yaml(), encoding="utf-8")  # what save() writes, minus the fsyncs
+    text = cassette.to_yaml()
+    assert text.count("    body: |-\n") == 1  # literal blocks whatever the text holds
+    assert text.count("      string: |-\n") == 1
+    path.write_text(text, encoding="utf-8")  # what save() writes, minus the fsyncs
     found = Cassette.load(path).find(request, 1)
     # NaN != NaN, so compare canonical JSON text
     assert json.dumps(found, sort_keys=True) == json.dumps(response, sort_keys=True)
+
+
+def test_emoji_keep_the_body_a_literal_block(tmp_path: Path) -> None:
+    cassette = Cassette(tmp_path / "c.yaml")
+    cassette.add(exchange("✅ 13.8 更大 😀"))
+    text = cassette.to_yaml()
+    assert "      string: |-\n" in text
+    assert "✅ 13.8 更大 \\ud83d\\ude00" in text  # only what YAML cannot print is escaped
+    cassette.save([])
+    assert Cassette.load(cassette.path).find(chat_request(), 1) == chat_response("✅ 13.8 更大 😀")
 
 
 def test_lone_surrogates_round_trip(tmp_path: Path) -> None:
@@ -354,6 +377,26 @@ def test_lone_surrogates_round_trip(tmp_path: Path) -> None:
     cassette.add(Exchange(URI, chat_request(), 1, 200, response))
     cassette.save([])
     assert Cassette.load(tmp_path / "c.yaml").find(chat_request(), 1) == response
+
+
+def test_concurrent_adds_and_saves(tmp_path: Path) -> None:
+    cassette = Cassette(tmp_path / "c.yaml")
+
+    def record(thread: int) -> None:
+        for sample in range(1, 26):
+            cassette.add(exchange(f"t{thread} s{sample}", sample, question=f"question {thread}"))
+            if sample % 12 == 0:
+                cassette.save([SECRET])
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    cassette.save([SECRET])
+    reloaded = Cassette.load(tmp_path / "c.yaml")
+    assert len(reloaded) == 6 * 25
+    assert reloaded.find(chat_request("question 3"), 17) == chat_response("t3 s17")
 
 
 # --- writing: secrets, atomicity ---------------------------------------------------------------
@@ -412,7 +455,7 @@ def test_interrupted_write_keeps_the_old_file(
     cassette = Cassette.load(recorded)
     cassette.add(exchange("new", 7))
     temp_names: list[str] = []
-    real_mkstemp = cassettes.tempfile.mkstemp
+    real_mkstemp = tempfile.mkstemp
 
     def spy_mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
         fd, name = real_mkstemp(*args, **kwargs)
@@ -422,15 +465,16 @@ def test_interrupted_write_keeps_the_old_file(
     def fail(*args: Any, **kwargs: Any) -> None:
         raise error
 
-    monkeypatch.setattr(cassettes.tempfile, "mkstemp", spy_mkstemp)
-    monkeypatch.setattr(cassettes.os, target, fail)
+    monkeypatch.setattr(tempfile, "mkstemp", spy_mkstemp)
+    monkeypatch.setattr(os, target, fail)
     expected: type[BaseException] = CassetteError if isinstance(error, OSError) else type(error)
     with pytest.raises(expected):
         cassette.save([])
     monkeypatch.undo()
     assert recorded.read_bytes() == before
     assert os.listdir(recorded.parent) == [recorded.name]  # the temp file is gone
-    assert temp_names and all(not name.endswith(".yaml") for name in temp_names)
+    assert temp_names
+    assert not [name for name in temp_names if name.endswith(".yaml")]
     assert unused_cassettes(recorded.parents[2], set()) == [recorded]
 
 
@@ -442,7 +486,7 @@ def test_serializer_failure_keeps_the_old_file(recorded: Path, monkeypatch: pyte
     def fail(*args: Any, **kwargs: Any) -> str:
         raise yaml.YAMLError("emitter exploded")
 
-    monkeypatch.setattr(cassettes.yaml, "dump", fail)
+    monkeypatch.setattr(yaml, "dump", fail)
     with pytest.raises(yaml.YAMLError):
         cassette.save([])
     assert recorded.read_bytes() == before
@@ -553,7 +597,7 @@ def test_file_larger_than_stat_says_is_still_bounded(tmp_path: Path, monkeypatch
     def lying_fstat(fd: int) -> Any:
         return os.stat_result((0, *real_fstat(fd)[1:6], 0, *real_fstat(fd)[7:]))
 
-    monkeypatch.setattr(cassettes.os, "fstat", lying_fstat)
+    monkeypatch.setattr(os, "fstat", lying_fstat)
     with pytest.raises(CassetteError) as error:
         Cassette.load(path)
     assert_one_line_error(error, path, "larger than 20 MB")
@@ -705,23 +749,29 @@ def test_utf8_bom_is_accepted(recorded: Path) -> None:
 def test_truncated_file_never_loads_partially(recorded: Path) -> None:
     full = recorded.read_bytes()
     complete = Cassette.load(recorded)
-    expected = {key: complete.find(*_split_key(key)) for key in complete.keys()}
+    expected = {key: complete.find(*_split_key(key)) for key in complete}
     # Every line start (where a cut could leave well-formed YAML) and a spread of mid-line bytes.
     line_starts = [i + 1 for i, byte in enumerate(full) if byte == ord("\n")]
     cuts = sorted({0, *line_starts, *random.Random(0).sample(range(len(full)), 150)})
     errors = 0
     for cut in cuts:
         recorded.write_bytes(full[:cut])
-        try:
-            partial = Cassette.load(recorded)
-        except CassetteError as e:
-            assert str(e).startswith(f"{recorded}: ")
+        partial = _load_or_error(recorded)
+        if isinstance(partial, str):
+            assert partial.startswith(f"{recorded}: ")
             errors += 1
             continue
         # Only a cut in the final newline(s) may load, and then it must hold everything.
         assert full[:cut].rstrip() == full.rstrip()
-        assert {key: partial.find(*_split_key(key)) for key in partial.keys()} == expected
+        assert {key: partial.find(*_split_key(key)) for key in partial} == expected
     assert errors >= len(cuts) - 2  # the full file, and at most one cut in its last newline
+
+
+def _load_or_error(path: Path) -> Cassette | str:
+    try:
+        return Cassette.load(path)
+    except CassetteError as e:
+        return str(e)
 
 
 def _split_key(key: str) -> tuple[dict[str, Any], int]:
@@ -789,7 +839,8 @@ def test_vcrpy_cassette_with_compressed_binary_body(tmp_path: Path) -> None:
     cassette.save(["sk-user"])  # the Authorization header is not carried over
     text = path.read_text(encoding="utf-8")
     assert "压缩的回答" in text
-    assert "content-encoding" not in text.lower() and "!!binary" not in text and "today" not in text
+    for dropped in ("content-encoding", "!!binary", "today"):
+        assert dropped not in text.lower()
 
 
 def test_compression_bomb_is_refused(tmp_path: Path) -> None:

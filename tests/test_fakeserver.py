@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from http.client import HTTPConnection
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -503,10 +507,25 @@ def test_200_concurrent_requests_complete_out_of_order(http: httpx.Client) -> No
         records: list[RequestRecord] = server.chat_requests
     assert answers == [f"The larger is {i}.8." for i in range(count)]
     assert len(records) == count
-    by_completion = sorted(records, key=lambda r: r.finished or 0.0)
-    assert [r.seq for r in by_completion] != sorted(r.seq for r in records)
     assert finished != sorted(finished)
     assert server.max_in_flight > 1
+
+
+def test_out_of_order_jitter_reorders_spaced_requests(http: httpx.Client) -> None:
+    # Requests 30 ms apart would finish in arrival order if each took only its few milliseconds.
+    count, jitter = 8, 0.4
+    with FakeServer(out_of_order=True, jitter=jitter, seed=5) as server, ThreadPoolExecutor(count) as pool:
+        futures = []
+        for i in range(count):
+            futures.append(pool.submit(post_chat, http, server, f"Which is larger, {i}.8 or {i}.11?"))
+            time.sleep(0.03)
+        assert all(f.result().status_code == 200 for f in futures)
+        records = server.chat_requests
+    service = [(r.finished or 0.0) - r.time for r in records]
+    assert max(service) - min(service) >= jitter / 4
+    assert max(service) <= jitter + 0.5
+    by_completion = sorted(records, key=lambda r: r.finished or 0.0)
+    assert [r.seq for r in by_completion] != [r.seq for r in records]
 
 
 def test_capacity_limits_parallelism(http: httpx.Client) -> None:
@@ -523,7 +542,10 @@ def test_capacity_limits_parallelism(http: httpx.Client) -> None:
 
 
 def test_shutdown_with_a_stalled_request_is_prompt(http: httpx.Client) -> None:
-    server = FakeServer(faults=Fault.stall(60), capacity=1).start()
+    server = FakeServer(faults={1: Fault.stall(60), 2: Fault.stall(60)}, capacity=1).start()
+    idle = HTTPConnection("127.0.0.1", server.port, timeout=5)  # a kept-alive connection, idle at stop
+    idle.request("POST", "/v1/chat/completions", body=json.dumps(chat_body()))
+    assert idle.getresponse().read()
     outcomes: list[BaseException | int] = []
 
     def call() -> None:
@@ -544,9 +566,34 @@ def test_shutdown_with_a_stalled_request_is_prompt(http: httpx.Client) -> None:
         caller.join(5)
     assert len(outcomes) == 2
     assert all(isinstance(o, httpx.HTTPError) for o in outcomes)
+    assert idle.sock is not None
+    assert idle.sock.recv(1) == b""  # the server closed the idle connection
+    idle.close()
     server.stop()  # a second stop is harmless
 
 
 def test_url_needs_a_started_server() -> None:
     with pytest.raises(RuntimeError):
         _ = FakeServer().url
+
+
+def test_set_faults_and_answer_take_effect_while_running(server: FakeServer, http: httpx.Client) -> None:
+    server.set_faults(Fault.http(502))
+    assert post_chat(http, server).status_code == 502
+    server.set_faults(None)
+    server.answer = lambda request: "changed"
+    assert post_chat(http, server).json()["choices"][0]["message"]["content"] == "changed"
+
+
+def test_command_line_serves_until_stopped(http: httpx.Client) -> None:
+    script = Path(__file__).with_name("fakeserver.py")
+    command = [sys.executable, str(script), "--model", "m1", "--api-key", "key"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split(" at ")[-1].strip()
+            response = http.get(url + "/models", headers={"Authorization": "Bearer key"})
+            assert [m["id"] for m in response.json()["data"]] == ["m1"]
+        finally:
+            process.terminate()
+            process.wait(5)

@@ -14,7 +14,7 @@ from typing import Any
 
 import openai
 import pytest
-import vcr
+import vcr  # type: ignore[import-untyped]
 
 from pytest_llmcmp.cassettes import SAMPLE_HEADER, Cassette, Exchange, cassette_path
 
@@ -26,6 +26,7 @@ MATCH_ON = ["method", "scheme", "host", "port", "path", "query", "body"]
 BASE_URL = "http://127.0.0.1:9/v1"
 QUESTIONS = ["13.8和13.11哪个大？", "Which is smaller, -0.5 or -0.45?"]
 SAMPLES = 3
+ASKED = [*QUESTIONS, QUESTIONS[0]]  # the first question twice: two samples of it
 
 
 def request_body(question: str) -> dict[str, Any]:
@@ -177,7 +178,7 @@ def test_cassette_recorded_by_vcrpy_loads(tmp_path: Path, server_url: str, compr
         httpx.Client(base_url=server_url, headers=headers) as client,
     ):
         # The same question twice (two samples, no sample header: plain vcrpy users don't send it).
-        answers = [client.post("/chat/completions", json=request_body(q)).json() for q in [*QUESTIONS, QUESTIONS[0]]]
+        answers = [client.post("/chat/completions", json=request_body(q)).json() for q in ASKED]
     assert FakeChatServer.calls == 3
     recorded_text = path.read_text(encoding="utf-8")
     assert "sk-user-secret" in recorded_text  # vcrpy keeps Authorization
@@ -199,7 +200,7 @@ def test_cassette_recorded_by_vcrpy_loads(tmp_path: Path, server_url: str, compr
         vcr.use_cassette(str(path), match_on=MATCH_ON, record_mode="none") as replay,
         httpx.Client(base_url=server_url) as client,
     ):
-        replayed = [client.post("/chat/completions", json=request_body(q)).json() for q in [*QUESTIONS, QUESTIONS[0]]]
+        replayed = [client.post("/chat/completions", json=request_body(q)).json() for q in ASKED]
         assert replay.all_played
     assert replayed == answers
     assert FakeChatServer.calls == 3  # replayed, not asked again

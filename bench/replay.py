@@ -1,0 +1,181 @@
+"""Offline replay of N recorded cases against pytest's floor: N trivial parametrized tests.
+
+    python bench/replay.py [--n 2000] [--repeat 3] [--literal]
+
+Builds N cases (``generate:`` entries, or with ``--literal`` the same cases written out), records them once
+with the plugin itself against a zero-latency fake server (so the cassettes are exactly what users commit),
+stops the server, then times full replay sessions (``pytest -p no:cacheprovider -q``) and sessions of N
+trivial tests (``-p no:llmcmp``: pytest alone), best of ``--repeat`` each, at N/2 and N to show the growth
+per case.
+Target: replay within 1.2x-1.5x of the floor at N=2000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+from pathlib import Path
+
+from _common import (
+    Best,
+    Run,
+    checked,
+    fake_server_class,
+    load_note,
+    make_floor,
+    make_suite,
+    run_pytest,
+    spread,
+    table,
+    temp_dir,
+)
+
+MODEL = "bench-model"
+_PASSED = re.compile(r"(\d+) passed")
+
+
+def passed(run: Run) -> int:
+    """How many tests pytest's last summary line counts as passed."""
+    found = _PASSED.findall(run.output)
+    return int(found[-1]) if found else 0
+
+
+def record(suite: Path, n: int, concurrency: int) -> float:
+    """Record every case of ``suite`` live once; returns the seconds it took."""
+    with fake_server_class()(models=(MODEL,)) as server:
+        run = run_pytest(
+            suite,
+            "--llm-endpoint",
+            server.url,
+            "--llm-record-mode",
+            "all",
+            "--llm-concurrency",
+            str(concurrency),
+        )
+    checked(run, "recording", lambda r: passed(r) == n)
+    return run.seconds
+
+
+def copy_subset(source: Path, target: Path) -> int:
+    """Give ``target`` (whose cases are a prefix of ``source``'s) the cassettes of its own cases only."""
+    from pytest_llmcmp.cases import load_case_file
+
+    ids = {case.id for case in load_case_file(target / "cases" / "bench.yaml")}
+    copied = 0
+    for path in (source / "cassettes").rglob("*.yaml"):
+        if path.stem in ids:
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
+            copied += 1
+    return copied
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=2000, help="cases in the full suite (default 2000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each session (default 3)")
+    parser.add_argument("--literal", action="store_true", help="cases written out, not generate:")
+    parser.add_argument("--concurrency", type=int, default=16, help="--llm-concurrency of the recording run")
+    args = parser.parse_args()
+    sizes = sorted({max(1, args.n // 2), args.n})
+    print(f"replay benchmark: N in {sizes}, best of {args.repeat}; {load_note()}")
+
+    with temp_dir("llmcmp-bench-replay-") as tmp:
+        full = make_suite(tmp / f"suite-{args.n}", args.n, literal=args.literal)
+        took = record(full, args.n, args.concurrency)
+        print(f"recorded {args.n} cases live (zero-latency fake server) in {took:.2f}s")
+        rows = []
+        measured: dict[int, tuple[Best, Best]] = {}
+        for size in sizes:
+            suite = full
+            if size != args.n:
+                suite = make_suite(tmp / f"suite-{size}", size, literal=args.literal)
+                copy_subset(full, suite)
+            floor = make_floor(tmp / f"floor-{size}", size)
+
+            def replay_once(suite: Path = suite, size: int = size) -> Run:
+                return checked(run_pytest(suite), f"replay of {size}", lambda r: passed(r) == size)
+
+            def floor_once(floor: Path = floor, size: int = size) -> Run:
+                run = run_pytest(floor, "-p", "no:llmcmp")
+                return checked(run, f"floor of {size}", lambda r: passed(r) == size)
+
+            replay_once()  # warm-up, untimed: bytecode, pytest's rewritten test module, the OS file cache
+            floor_once()
+            # Interleaved, so that a burst of load from elsewhere hits both sides alike.
+            replays: list[Run] = []
+            floors: list[Run] = []
+            for _ in range(max(1, args.repeat)):
+                replays.append(replay_once())
+                floors.append(floor_once())
+            replay, base = Best(tuple(replays)), Best(tuple(floors))
+            measured[size] = (replay, base)
+            rows.append(
+                [
+                    size,
+                    f"{base.seconds:.2f}",
+                    f"{replay.seconds:.2f}",
+                    f"{replay.seconds / base.seconds:.2f}x",
+                    f"{base.cpu:.2f}",
+                    f"{replay.cpu:.2f}",
+                    f"{replay.cpu / base.cpu:.2f}x",
+                    f"{1000 * replay.cpu / size:.2f}",
+                    f"{base.peak_mib:.0f}",
+                    f"{replay.peak_mib:.0f}",
+                    spread(base.walls),
+                    spread(replay.walls),
+                ]
+            )
+        print()
+        print(
+            table(
+                [
+                    "N",
+                    "floor wall s",
+                    "replay wall s",
+                    "wall ratio",
+                    "floor CPU s",
+                    "replay CPU s",
+                    "CPU ratio",
+                    "replay CPU ms/case",
+                    "floor MiB",
+                    "replay MiB",
+                    "floor wall min/med/max",
+                    "replay wall min/med/max",
+                ],
+                rows,
+            )
+        )
+        if len(sizes) == 2:
+            small, large = sizes
+            (replay_s, floor_s), (replay_l, floor_l) = measured[small], measured[large]
+            step = large - small
+            figures = (
+                ("wall", (replay_s.seconds, floor_s.seconds, replay_l.seconds, floor_l.seconds)),
+                ("CPU", (replay_s.cpu, floor_s.cpu, replay_l.cpu, floor_l.cpu)),
+            )
+            for label, (r_small, f_small, r_large, f_large) in figures:
+                replay_slope = 1000 * (r_large - r_small) / step
+                floor_slope = 1000 * (f_large - f_small) / step
+                print(
+                    f"growth {label} N={small}->{large}: replay {replay_slope:.2f} ms per extra case, floor "
+                    f"{floor_slope:.2f} ms per extra test; fixed cost replay "
+                    f"{r_small - small * replay_slope / 1000:.2f}s, "
+                    f"floor {f_small - small * floor_slope / 1000:.2f}s"
+                )
+        replay, base = measured[args.n]
+        for label, ratio in (("wall", replay.seconds / base.seconds), ("CPU", replay.cpu / base.cpu)):
+            verdict = "met" if ratio <= 1.5 else "MISSED"
+            print(
+                f"RATIO replay/floor {label} at N={args.n}: {ratio:.2f}x "
+                f"(target <= 1.5x, ideally 1.2x): {verdict}"
+            )
+        print(f"({load_note()} at the end)")
+
+
+if __name__ == "__main__":
+    main()

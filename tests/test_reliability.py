@@ -1,0 +1,510 @@
+"""Reliability and security: faulty endpoints, interrupted and concurrent recordings, hostile inputs, the key.
+
+Every scenario drives a real pytest session (pytester, or a subprocess where a signal or a second process is
+part of the scenario) against ``tests.fakeserver.FakeServer`` on loopback, and judges it by what a user would
+see: outcomes, the results JSON, the cassettes on disk, and what the server received.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmcmp.cassettes import Cassette
+from pytest_llmcmp.client import content_of
+from pytest_llmcmp.results import RunResults
+from tests.fakeserver import FailFirst, FakeServer, Fault, FaultRate, RequestRecord, correct_answer
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+MODEL_DIR = Path("cassettes") / "fake-model" / "none"
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
+
+
+def write_cases(
+    pytester: pytest.Pytester, cases: Iterable[tuple[str, list[str]]], name: str = "suite"
+) -> None:
+    """``cases/<name>.yaml`` with one English case per (id, numbers)."""
+    lines = ["template: en", "cases:"]
+    for case_id, numbers in cases:
+        lines.append(f"  - {{id: {case_id}, numbers: [{', '.join(repr(n) for n in numbers)}]}}")
+    (pytester.path / "cases").mkdir(exist_ok=True)
+    (pytester.path / "cases" / f"{name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def numbered_cases(count: int) -> list[tuple[str, list[str]]]:
+    """Cases whose numbers appear in no other case, so an answer given to the wrong case would show."""
+    return [(f"c{k:04d}", [f"{k}.8", f"{k}.11"]) for k in range(1, count + 1)]
+
+
+def question(request: dict[str, Any] | None) -> str:
+    assert request is not None
+    content: str = request["messages"][-1]["content"]
+    return content
+
+
+def case_number(text: str) -> int:
+    """``k`` of a question built by :func:`numbered_cases` (``k.8`` vs ``k.11``)."""
+    found = re.search(r"(?<![\d.])(\d+)\.8(?!\d)", text)
+    assert found is not None, text
+    return int(found.group(1))
+
+
+def results(path: Path) -> dict[str, Any]:
+    RunResults.load(path)  # the file is valid by the results module's own reader
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def recorded_answers(path: Path) -> list[tuple[dict[str, Any], str]]:
+    """Every (request body, answer text) a cassette holds; loading it validates the whole file."""
+    cassette = Cassette.load(path)
+    pairs = []
+    for key in cassette:
+        canonical, sample = key.rsplit("#", 1)
+        body = json.loads(canonical)
+        response = cassette.find(body, int(sample))
+        assert response is not None
+        pairs.append((body, content_of(response)))
+    return pairs
+
+
+def assert_cassettes_sound(root: Path, *, temp_files_allowed: bool = False) -> dict[str, Path]:
+    """Every cassette parses and holds only complete exchanges, each with the answer to its own question.
+
+    Returns the cassettes by case id. Anything else under ``root`` must be a hidden ``*.tmp`` file of the
+    atomic writer (only where the writer can have been killed mid-write).
+    """
+    found: dict[str, Path] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".yaml":
+            pairs = recorded_answers(path)
+            assert len(pairs) == 1, path
+            body, answer = pairs[0]
+            assert path.stem == f"c{case_number(question(body)):04d}", f"{path} holds another case's request"
+            assert answer == correct_answer(body), f"{path} holds another request's answer"
+            found[path.stem] = path
+        else:
+            assert temp_files_allowed, f"unexpected file {path}"
+            assert path.name.startswith("."), path
+            assert path.suffix == ".tmp", path
+    return found
+
+
+def scan_for(secret: str, texts: Iterable[str], directory: Path) -> list[str]:
+    """Where ``secret`` occurs: in the given texts (by index) or in any file under ``directory``."""
+    hits = [f"output #{i}" for i, text in enumerate(texts) if secret in text]
+    for path in directory.rglob("*"):
+        if path.is_file() and secret.encode() in path.read_bytes():
+            hits.append(str(path.relative_to(directory)))
+    return hits
+
+
+# --- 1. every fault: bounded retries with backoff, then `error`; nothing of it recorded ---------------------
+
+RETRIES = 2
+BACKOFF = 0.1  # doubles per retry
+TIMEOUT = 1.5
+RETRY_AFTER = 0.3
+
+
+@dataclass(frozen=True)
+class Scenario:
+    fault: Fault | FailFirst | None
+    attempts: int
+    verdict: str
+    reason: str | None  # a phrase the one-line error must contain
+
+
+SCENARIOS = {
+    "no-fault": Scenario(None, 1, "correct", None),
+    "http-500": Scenario(Fault.http(500), 3, "error", "HTTP 500"),
+    "http-502": Scenario(Fault.http(502), 3, "error", "HTTP 502"),
+    "http-503": Scenario(Fault.http(503), 3, "error", "HTTP 503"),
+    "http-500-escape-codes": Scenario(
+        Fault.http(500, "bad\x1b[2J gateway\x07\r\nX-Injected: yes"),
+        3,
+        "error",
+        "bad [2J gateway X-Injected: yes",
+    ),
+    "429-retry-after": Scenario(Fault.rate_limit(retry_after=RETRY_AFTER), 3, "error", "HTTP 429"),
+    "429-no-retry-after": Scenario(Fault.rate_limit(), 3, "error", "HTTP 429"),
+    "reset-mid-response": Scenario(Fault.reset(), 3, "error", "broke off before the answer was complete"),
+    "short-body-then-close": Scenario(Fault.truncated(wrong_length=True), 3, "error", "broke off"),
+    "stall-past-timeout": Scenario(Fault.stall(60), 3, "error", "timed out after 1.5s"),
+    "drip-past-timeout": Scenario(Fault.slow(delay=0.25, chunk_size=8), 3, "error", "timed out after 1.5s"),
+    "malformed-json": Scenario(Fault.malformed_json(), 3, "error", "not valid JSON"),
+    "truncated-json": Scenario(Fault.truncated(), 3, "error", "not valid JSON"),
+    "empty-choices": Scenario(Fault.empty_choices(), 1, "error", "no choices"),
+    "null-content": Scenario(Fault.null_content(), 1, "error", "content is null"),
+    "slow-within-timeout": Scenario(Fault.slow(delay=0.02, chunk_size=64), 1, "correct", None),
+    "fail-twice-then-answer": Scenario(FailFirst(2, Fault.http(503)), 3, "correct", None),
+}
+NAMES = list(SCENARIOS)
+
+
+class ByCase:
+    """Case ``c000k`` gets the fault of the k-th scenario."""
+
+    def choose(self, record: RequestRecord) -> Fault | None:
+        fault = SCENARIOS[NAMES[case_number(question(record.json)) - 1]].fault
+        if isinstance(fault, FailFirst):
+            return fault.choose(record)
+        return fault
+
+
+def test_every_fault_is_retried_as_it_deserves_then_an_error_never_recorded(
+    pytester: pytest.Pytester,
+) -> None:
+    write_cases(pytester, numbered_cases(len(SCENARIOS)))
+    with FakeServer(faults=ByCase()) as fake:
+        result = run(
+            pytester,
+            "--llm-endpoint", fake.url,
+            "--llm-retries", str(RETRIES),
+            "--llm-backoff", str(BACKOFF),
+            "--llm-timeout", str(TIMEOUT),
+            "--llm-concurrency", "16",
+            "--llm-results", "r.json",
+        )  # fmt: skip
+        requests = fake.chat_requests
+    errors = sum(s.verdict == "error" for s in SCENARIOS.values())
+    result.assert_outcomes(passed=len(SCENARIOS) - errors, failed=errors)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cases = {case["id"]: case for case in results(pytester.path / "r.json")["cases"]}
+    cassettes = assert_cassettes_sound(pytester.path / "cassettes")
+    by_case: dict[str, list[RequestRecord]] = {}
+    for record in requests:
+        by_case.setdefault(f"c{case_number(question(record.json)):04d}", []).append(record)
+    for k, (name, scenario) in enumerate(SCENARIOS.items(), start=1):
+        case_id = f"c{k:04d}"
+        sent = sorted(by_case[case_id], key=lambda r: r.time)
+        assert len(sent) == scenario.attempts, name
+        for attempt, (before, after) in enumerate(itertools.pairwise(sent)):
+            # The retry waits at least the backoff (doubling) or the server's Retry-After.
+            pause = RETRY_AFTER if name == "429-retry-after" else BACKOFF * 2**attempt
+            assert after.time - before.time >= pause - 0.01, (name, attempt)
+        sample = cases[case_id]["samples"][0]
+        assert sample["verdict"] == scenario.verdict, (name, sample)
+        if scenario.reason is None:
+            assert sample["error"] is None
+            assert case_id in cassettes, name
+        else:
+            error = sample["error"]
+            assert scenario.reason in error, (name, error)
+            assert not re.search("[\x00-\x1f\x7f-\x9f]", error), (name, error)  # one printable line
+            assert len(error) < 300, (name, error)
+            assert error.endswith(f"(after {scenario.attempts} attempts)") == (scenario.attempts > 1), error
+            assert cases[case_id]["outcome"] == "fail"
+            assert case_id not in cassettes, f"{name}: a failed exchange was recorded"
+    assert set(cassettes) == {
+        f"c{k:04d}" for k, s in enumerate(SCENARIOS.values(), 1) if s.verdict == "correct"
+    }
+    # "Recorded once": the case answered on its third attempt holds one interaction (checked above).
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+# --- 2. a 429 pauses every request, not just its own --------------------------------------------------------
+
+
+def test_rate_limit_pauses_all_concurrent_requests(pytester: pytest.Pytester) -> None:
+    concurrency = 4
+
+    def faults(index: int, request: dict[str, Any]) -> Fault | None:
+        if index == 0:
+            return Fault.rate_limit(retry_after=1)
+        # The rest of the first wave is answered well before the pause ends: without a shared pause, their
+        # workers would send the next requests at once.
+        return Fault.stall(0.2) if index < concurrency else None
+
+    write_cases(pytester, numbered_cases(3 * concurrency))
+    with FakeServer(faults=faults) as fake:
+        result = run(
+            pytester,
+            "--llm-endpoint", fake.url,
+            "--llm-concurrency", str(concurrency),
+            "--llm-retries", "2",
+            "--llm-backoff", "0.01",
+        )  # fmt: skip
+        requests = sorted(fake.chat_requests, key=lambda r: r.seq)
+    result.assert_outcomes(passed=3 * concurrency)
+    limited = requests[0]
+    assert limited.status == 429
+    assert limited.finished is not None
+    later = requests[concurrency:]  # every request sent after the first wave, the 429's retry among them
+    assert len(later) == 2 * concurrency + 1
+    assert question(limited.json) in {question(r.json) for r in later}
+    first_wave_done = max(r.finished or 0.0 for r in requests[1:concurrency])
+    assert first_wave_done < limited.finished + 1.0, "the first wave should end inside the pause"
+    early = [r.seq for r in later if r.time < limited.finished + 1.0 - 0.01]
+    assert early == [], f"requests {early} were sent during the Retry-After pause"
+
+
+# --- 3. a thousand cases with 10% unrecoverable faults ------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_thousand_cases_with_ten_percent_faults_give_exact_counts(pytester: pytest.Pytester) -> None:
+    count = 1000
+    write_cases(pytester, numbered_cases(count))
+    faults = FaultRate(
+        0.1, (Fault.http(500), Fault.reset(), Fault.malformed_json(), Fault.empty_choices()), seed=20240601
+    )
+    with FakeServer(faults=faults) as fake:
+        result = run(
+            pytester,
+            "--llm-endpoint", fake.url,
+            "--llm-retries", "0",
+            "--llm-concurrency", "16",
+            "--llm-results", "r.json",
+            "-q",
+        )  # fmt: skip
+        requests = fake.chat_requests
+    assert len(requests) == count  # no retries, nothing asked twice, nothing lost
+    faulted = {f"c{case_number(question(r.json)):04d}" for r in requests if r.fault is not None}
+    assert 50 <= len(faulted) <= 150
+    result.assert_outcomes(passed=count - len(faulted), failed=len(faulted))
+    data = results(pytester.path / "r.json")
+    assert data["summary"]["total"] == count
+    assert data["summary"]["passed"] == count - len(faulted)
+    errors = {c["id"] for c in data["cases"] if c["samples"][0]["verdict"] == "error"}
+    assert errors == faulted
+    assert {c["samples"][0]["verdict"] for c in data["cases"] if c["id"] not in faulted} == {"correct"}
+    cassettes = {p.stem for p in (pytester.path / MODEL_DIR).glob("*.yaml")}
+    assert cassettes == {f"c{k:04d}" for k in range(1, count + 1)} - faulted
+
+
+# --- 4. killed or interrupted while recording ---------------------------------------------------------------
+
+
+def start_pytest(directory: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMCMP_", "PYTEST_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=directory,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_for_cassettes(directory: Path, process: subprocess.Popen[bytes], at_least: int) -> int:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
+        written = len(list(directory.rglob("*.yaml")))
+        if written >= at_least:
+            return written
+        time.sleep(0.05)
+    raise AssertionError(f"{at_least} cassettes never appeared (exit code {process.poll()})")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_interrupted_recording_leaves_only_whole_cassettes(
+    pytester: pytest.Pytester, how: signal.Signals
+) -> None:
+    count = 24
+    write_cases(pytester, numbered_cases(count))
+    cassette_root = pytester.path / "cassettes"
+    with FakeServer(latency=0.3) as fake:
+        process = start_pytest(pytester.path, "--llm-endpoint", fake.url, "--llm-concurrency", "2")
+        try:
+            wait_for_cassettes(cassette_root, process, at_least=3)
+            process.send_signal(how)
+            code = process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if how == signal.SIGINT:
+            assert code == pytest.ExitCode.INTERRUPTED
+        else:
+            assert code == -signal.SIGKILL
+        recorded = assert_cassettes_sound(cassette_root, temp_files_allowed=how == signal.SIGKILL)
+        assert 3 <= len(recorded) < count, "the run should have been stopped halfway"
+
+        fake.latency = 0.0
+        fake.clear()
+        again = run(pytester, "--llm-endpoint", fake.url)
+        asked = fake.chat_requests
+    again.assert_outcomes(passed=count)
+    assert len(asked) == count - len(recorded)
+    assert {f"c{case_number(question(r.json)):04d}" for r in asked}.isdisjoint(recorded)
+    assert len(assert_cassettes_sound(cassette_root, temp_files_allowed=how == signal.SIGKILL)) == count
+
+
+# --- 5. two processes recording into one cassette directory -------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_processes_recording_the_same_cases_at_once(pytester: pytest.Pytester) -> None:
+    count = 30
+    write_cases(pytester, numbered_cases(count))
+    asked: Counter[str] = Counter()
+    both_asking = threading.Event()
+    lock = threading.Lock()
+    give_up = time.monotonic() + 60
+
+    def answer_once_both_ask(request: dict[str, Any]) -> str:
+        # Hold the first answers until the second process asks too: then both record every case at once.
+        with lock:
+            asked[question(request)] += 1
+            if asked[question(request)] >= 2:
+                both_asking.set()
+        both_asking.wait(timeout=max(0.0, give_up - time.monotonic()))
+        return correct_answer(request)
+
+    with FakeServer(answer=answer_once_both_ask, out_of_order=True, jitter=0.05) as fake:
+        processes = [
+            start_pytest(pytester.path, "--llm-endpoint", fake.url, "--llm-concurrency", "4")
+            for _ in range(2)
+        ]
+        try:
+            codes = [process.wait(timeout=180) for process in processes]
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        sent = len(fake.chat_requests)
+    assert codes == [0, 0]
+    assert sent == 2 * count, "both processes should have asked every case"
+    assert len(assert_cassettes_sound(pytester.path / "cassettes")) == count
+    run(pytester).assert_outcomes(passed=count)
+
+
+# --- 6. answers arriving out of order -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_out_of_order_answers_land_in_their_own_cassettes(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = 200
+    write_cases(pytester, numbered_cases(count))
+    with FakeServer(out_of_order=True, jitter=0.05, seed=7) as fake:
+        live = run(
+            pytester, "--llm-endpoint", fake.url, "--llm-concurrency", "16", "--llm-results", "live.json"
+        )
+        requests = sorted(fake.chat_requests, key=lambda r: r.seq)
+    live.assert_outcomes(passed=count)
+    finished = [r.finished or 0.0 for r in requests]
+    assert finished != sorted(finished), "the server should have answered out of arrival order"
+    assert len(assert_cassettes_sound(pytester.path / "cassettes")) == count
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    replay = run(pytester, "--llm-results", "replay.json")
+    replay.assert_outcomes(passed=count)
+    before, after = results(pytester.path / "live.json"), results(pytester.path / "replay.json")
+    verdicts = [(c["id"], c["outcome"], c["samples"]) for c in before["cases"]]
+    assert verdicts == [(c["id"], c["outcome"], c["samples"]) for c in after["cases"]]
+
+
+# --- 7. hostile prompt files --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"Compare the numbers \xff\xfe carefully.\n", "not UTF-8 text"),
+        (b"", "the file is empty"),
+        (b"Be careful. " * 24_000, "larger than the 256 KiB limit"),
+    ],
+    ids=["not-utf8", "empty", "over-256KiB"],
+)
+def test_hostile_prompt_file_is_a_one_line_usage_error(
+    suite: pytest.Pytester, content: bytes, reason: str
+) -> None:
+    (suite.path / "prompts" / "hostile.md").write_bytes(content)
+    result = run(suite, "--llm-prompt", "prompts/hostile.md")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    lines = [line for line in result.stderr.lines if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("ERROR: --llm-prompt prompts/hostile.md: ")
+    assert reason in lines[0]
+
+
+# --- 8. the API key never leaks -----------------------------------------------------------------------------
+
+KEY = "sk-llmcmp-Zq7Rb2Xv9Kp4"
+
+
+def wrong_on_trap(request: dict[str, Any]) -> str:
+    return "13.11 is larger." if "13.8" in question(request) else correct_answer(request)
+
+
+def test_api_key_is_in_no_output_and_no_file(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", KEY)
+    reports = ("--llm-results", "r.json", "--llm-report", "r.md", "--llm-html", "r.html", "-v")
+    with FakeServer(api_key=KEY, answer=wrong_on_trap) as fake:
+        live = run(suite, "--llm-endpoint", fake.url, *reports)
+        assert {r.headers.get("authorization") for r in fake.chat_requests} == {f"Bearer {KEY}"}
+    live.assert_outcomes(passed=2, failed=1)
+    replay = run(suite, *reports)
+    replay.assert_outcomes(passed=2, failed=1)
+    outputs = [live.stdout.str(), live.stderr.str(), replay.stdout.str(), replay.stderr.str()]
+    assert scan_for(KEY, outputs, suite.path) == []
+    assert len(list(suite.path.glob("cassettes/**/*.yaml"))) == 3
+
+
+def test_key_echoed_by_the_server_is_never_recorded_nor_shown(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", KEY)
+
+    def echo_key(request: dict[str, Any]) -> str:
+        text = correct_answer(request)
+        return f"{text} (authorized with {KEY})" if "13.8" in question(request) else text
+
+    def key_in_error(index: int, request: dict[str, Any]) -> Fault | None:
+        return Fault.http(400, f"invalid request for key {KEY}") if "9.91" in question(request) else None
+
+    with FakeServer(api_key=KEY, answer=echo_key, faults=key_in_error) as fake:
+        result = run(
+            suite, "--llm-endpoint", fake.url, "-v", "--llm-results", "r.json", "--llm-report", "r.md",
+            "--llm-html", "r.html",
+        )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*the recording was not saved*secret*"])
+    result.stdout.fnmatch_lines(["*error: HTTP 400: invalid request for key*"])
+    assert scan_for(KEY, [result.stdout.str(), result.stderr.str()], suite.path) == []
+    cassettes = sorted(p.name for p in suite.path.rglob("*") if p.is_file() and "cassettes" in p.parts)
+    assert cassettes == ["smaller.yaml"]
+    cases = {c["id"]: c for c in results(suite.path / "r.json")["cases"]}
+    assert cases["trap"]["outcome"] == "fail"
+    assert cases["control"]["samples"][0]["verdict"] == "error"
+
+
+def test_key_echoed_in_an_endpoint_error_is_not_shown(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", KEY)
+    with FakeServer(api_key=KEY, model_faults=Fault.http(503, f"upstream refused key {KEY}")) as fake:
+        result = run(suite, "--llm-endpoint", fake.url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --llm-endpoint: *answered HTTP 503: upstream refused key*"])
+    assert scan_for(KEY, [result.stdout.str(), result.stderr.str()], suite.path) == []
