@@ -512,10 +512,7 @@ class _FileReader:
                 truth.parse_number(number)
             except truth.NumberError as exc:
                 self.fail(item, f"{label}: {exc}")
-        if "ask" in fields:
-            ask = self.word(fields["ask"], f"{label}: ask", truth.ASKS)
-        else:
-            ask = defaults.ask or "larger"
+        ask = self.word(fields["ask"], f"{label}: ask", truth.ASKS) if "ask" in fields else defaults.ask or "larger"
         case_id = self.explicit_id(fields["id"], label) if explicit else derive_case_id(numbers, ask)
         label = f"case {case_id!r}"
         hint = "" if explicit else "; give one of them an explicit 'id'"

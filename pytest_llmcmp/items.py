@@ -77,9 +77,7 @@ class CaseItem(pytest.Item):
             pytest.xfail(known)
         raise CaseFailed(result, detail)
 
-    def repr_failure(
-        self, excinfo: ExceptionInfo[BaseException], style: Any = None
-    ) -> str | TerminalRepr:
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CaseFailed):
             return excinfo.value.detail
         return super().repr_failure(excinfo, style=style)

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .local import LocalServer
 
 
+#: Seconds between two progress lines while waiting for live answers.
+PROGRESS_EVERY = 2.0
+
+
 @dataclass
 class Reply:
     """One sample's answer text, or why there is none."""
@@ -191,7 +195,11 @@ class Runner:
             messages.append({"role": "system", "content": item.prompt.text})
         messages.append({"role": "user", "content": item.case.question})
         self.config.hook.pytest_llmcmp_build_messages(case=item.case, prompt=item.prompt, messages=messages)
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.settings.temperature}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self.settings.temperature,
+        }
         if self.settings.max_tokens is not None:
             body["max_tokens"] = self.settings.max_tokens
         if self.settings.seed is not None:
@@ -200,7 +208,9 @@ class Runner:
 
     def cassette_for(self, item: CaseItem) -> Path:
         assert self.model is not None
-        return cassette_path(self.cassette_root, self.model, item.prompt.name, item.prompt.sha256, item.case.id)
+        return cassette_path(
+            self.cassette_root, self.model, item.prompt.name, item.prompt.sha256, item.case.id
+        )
 
     def plan(self, item: CaseItem) -> Plan:
         """Decide, per sample, replay or live; nothing is sent here."""
@@ -247,7 +257,9 @@ class Runner:
         plans = [self.plan(item) for item in items]
         order = {prompt.name: index for index, prompt in enumerate(self.prompts)}
         live = [p for p in plans if p.problem is None and any(r is None for r in p.replies)]
-        live.sort(key=lambda p: order.get(p.item.prompt.name, len(order)))  # stable: pytest order within a prompt
+        live.sort(
+            key=lambda p: order.get(p.item.prompt.name, len(order))
+        )  # stable: pytest order within a prompt
         for plan in live:
             self._submit(plan)
 
@@ -329,6 +341,8 @@ class Runner:
         if save_problem is not None:
             result.outcome = "fail"
         self.results.append(result)
+        if plan.futures:
+            self.show_progress()
         if plan.problem is not None and result.outcome == "fail":
             return result, plan.problem
         detail = self.describe_failure(item, result)
@@ -345,13 +359,17 @@ class Runner:
             before = self.baseline.get((result.id, result.prompt))
             if before is not None and before.outcome == "pass":
                 return None  # a regression
-            return "failed in the baseline too" if before is not None else "new case; failing (gated by accuracy)"
+            return (
+                "failed in the baseline too"
+                if before is not None
+                else "new case; failing (gated by accuracy)"
+            )
         return "gated by accuracy, not by single cases"
 
     def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
         while True:
             try:
-                return future.result(timeout=2.0)
+                return future.result(timeout=0.5)
             except concurrent.futures.TimeoutError:
                 self.show_progress()
 
@@ -448,7 +466,7 @@ class Runner:
         if not self.progress_enabled() or self.asked == 0:
             return
         now = time.monotonic()
-        if not force and now - self._last_progress < 5.0:
+        if not force and now - max(self._last_progress, self._live_started or 0.0) < PROGRESS_EVERY:
             return
         self._last_progress = now
         elapsed = now - (self._live_started or now)
@@ -460,11 +478,11 @@ class Runner:
             )
 
     def progress_enabled(self) -> bool:
-        if self.settings.progress:
-            return True
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None or self.config.get_verbosity() < 0:
             return False
+        if self.settings.progress:
+            return True
         return bool(reporter.isatty) and not os.environ.get("CI")
 
     # --- the end ------------------------------------------------------------------------------------------------
@@ -494,4 +512,4 @@ def trim(text: str, limit: int = 400) -> str:
     if len(flat) <= limit:
         return flat
     head = limit * 2 // 5
-    return f"{flat[:head]} … {flat[-(limit - head - 3):]}"
+    return f"{flat[:head]} … {flat[-(limit - head - 3) :]}"

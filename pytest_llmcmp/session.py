@@ -79,7 +79,9 @@ class LlmSession:
                 "add it with --llm-prompt"
             )
         if len(names) < 2:
-            raise pytest.UsageError("--llm-baseline-prompt needs at least one other --llm-prompt to compare with")
+            raise pytest.UsageError(
+                "--llm-baseline-prompt needs at least one other --llm-prompt to compare with"
+            )
         return name
 
     def close(self) -> None:
@@ -90,7 +92,11 @@ class LlmSession:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         s = self.settings
         mode = f"record mode {s.record_mode}" if s.live else "replay (offline, record mode none)"
-        where = f"endpoint {s.endpoint}" if s.endpoint else f"cassettes {self.runner._show(self.runner.cassette_root)}"
+        where = (
+            f"endpoint {s.endpoint}"
+            if s.endpoint
+            else f"cassettes {self.runner._show(self.runner.cassette_root)}"
+        )
         prompts = ", ".join(p.name + (f" ({p.sha256[:12]})" if p.sha256 else "") for p in self.runner.prompts)
         params = f"temperature {s.temperature:g}"
         if s.max_tokens is not None:
@@ -209,13 +215,15 @@ class LlmSession:
     def _used(self, session: pytest.Session) -> set[Path]:
         if self.runner.model is None:
             return set()
-        return {
-            self.runner.cassette_for(item) for item in session.items if isinstance(item, CaseItem)
-        }
+        return {self.runner.cassette_for(item) for item in session.items if isinstance(item, CaseItem)}
 
     def _full_run(self) -> bool:
         option = self.config.option
-        if getattr(option, "keyword", "") or getattr(option, "markexpr", "") or getattr(option, "deselect", None):
+        if (
+            getattr(option, "keyword", "")
+            or getattr(option, "markexpr", "")
+            or getattr(option, "deselect", None)
+        ):
             return False
         if getattr(option, "lf", False) or getattr(option, "exitfirst", False):
             return False
@@ -253,7 +261,10 @@ class LlmSession:
         base = self.config.invocation_params.dir
         outputs: list[tuple[str | None, Any]] = [
             (self.settings.results, lambda path: results.write(path)),
-            (self.settings.report, lambda path: _atomic_text(path, markdown_report(results, self.comparison, self.gates))),
+            (
+                self.settings.report,
+                lambda path: _atomic_text(path, markdown_report(results, self.comparison, self.gates)),
+            ),
             (self.settings.html, self._write_html),
         ]
         for target, write in outputs:

@@ -11,7 +11,6 @@ import openai  # noqa: F401
 import pytest
 
 import pytest_llmcmp.client  # noqa: F401
-
 from tests.fakeserver import FakeServer
 
 SUITE = """\

@@ -321,7 +321,6 @@ def real_server() -> Iterator[LocalServer]:
 
 
 @pytest.mark.local_model
-@pytest.mark.slow
 @needs_llama_cpp
 def test_real_server_answers_a_chat_completion(real_server: LocalServer) -> None:
     assert real_server.model == "SmolLM2-135M-Instruct.Q4_1"
@@ -340,7 +339,6 @@ def test_real_server_answers_a_chat_completion(real_server: LocalServer) -> None
 
 
 @pytest.mark.local_model
-@pytest.mark.slow
 @needs_llama_cpp
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the server pid through /proc")
 def test_real_server_process_is_gone_after_stop() -> None:
@@ -364,7 +362,6 @@ def _the_server_under(watchdog_pid: int) -> int:
 
 
 @pytest.mark.local_model
-@pytest.mark.slow
 @needs_llama_cpp
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the server pid through /proc")
 def test_real_server_dies_when_its_owner_is_killed_with_sigkill() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.fakeserver import FakeServer, Fault
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -253,7 +254,9 @@ def test_extract_choice_hook_wins_over_builtin(suite: pytest.Pytester) -> None:
     with FakeServer(answer=lambda request: "A") as fake:
         builtin = run(suite, "--llm-endpoint", fake.url, "--llm-results", "builtin.json")
     builtin.assert_outcomes(failed=3)
-    assert {c["samples"][0]["verdict"] for c in results_of(suite.path / "builtin.json")["cases"]} == {"unparsed"}
+    assert {c["samples"][0]["verdict"] for c in results_of(suite.path / "builtin.json")["cases"]} == {
+        "unparsed"
+    }
     suite.makeconftest(
         """
         from pytest_llmcmp.answers import Extraction
@@ -335,7 +338,9 @@ def test_key_from_environment_is_sent_never_written(
 def test_unreachable_endpoint(suite: pytest.Pytester) -> None:
     import socket
 
-    with socket.socket() as bound:  # bound, never listening: connections to it are refused, and nobody can take it
+    with (
+        socket.socket() as bound
+    ):  # bound, never listening: connections to it are refused, and nobody can take it
         bound.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{bound.getsockname()[1]}/v1"
         result = run(suite, "--llm-endpoint", url, "--llm-timeout", "5")
@@ -472,7 +477,7 @@ def test_baseline_regressions_fail_known_failures_do_not(suite: pytest.Pytester,
     assert "13.11" in report
 
 
-# --- xdist -------------------------------------------------------------------------------------------------------------
+# --- xdist ---------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
@@ -492,3 +497,21 @@ def test_xdist_record_and_replay(suite: pytest.Pytester, workers: str) -> None:
     assert sorted(c["id"] for c in data["cases"]) == ["control", "smaller", "trap"]
     assert data["summary"]["passed"] == 2
     replay.stdout.fnmatch_lines(["*= llmcmp =*"])
+
+
+# --- progress -------------------------------------------------------------------------------------------------------
+
+
+def test_progress_lines_during_a_long_live_run_and_silence_under_q(suite: pytest.Pytester) -> None:
+    lines = "\n".join(f"  - {{id: c{i}, numbers: ['{i}.5', '{i}.25']}}" for i in range(14))
+    suite.makefile(".yaml", **{"cases/more": f"template: en\ncases:\n{lines}\n"})
+    with FakeServer(latency=0.3) as fake:
+        shown = run(suite, "--llm-endpoint", fake.url, "--llm-concurrency", "1", "--llm-progress")
+        shown.assert_outcomes(passed=17)
+        shown.stdout.re_match_lines([r"\[llmcmp\] \d+/17 answered, \d+\.\d/s, 0 errors"])
+        quiet = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-concurrency", "1",
+                    "--llm-progress", "-q")
+        quiet.assert_outcomes(passed=17)
+        assert "[llmcmp]" not in quiet.stdout.str()
+        plain = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-concurrency", "1")
+        assert "[llmcmp]" not in plain.stdout.str()  # not a terminal (a CI log): quiet by default
