@@ -515,3 +515,60 @@ def test_progress_lines_during_a_long_live_run_and_silence_under_q(suite: pytest
         assert "[llmcmp]" not in quiet.stdout.str()
         plain = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-concurrency", "1")
         assert "[llmcmp]" not in plain.stdout.str()  # not a terminal (a CI log): quiet by default
+
+
+# --- unused cassettes -----------------------------------------------------------------------------------------------
+
+
+def test_unused_cassettes_are_reported_and_pruned(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "--llm-prompt", "prompts/careful.md").assert_outcomes(passed=3)
+    old = sorted(suite.path.glob("cassettes/fake-model/careful-*/*.yaml"))
+    assert len(old) == 3
+    # The prompt is edited and re-recorded, and one case is removed from the suite.
+    (suite.path / "prompts" / "careful.md").write_text("Compare the numbers digit by digit.\n", encoding="utf-8")
+    run(suite, "--llm-endpoint", server.url, "--llm-prompt", "prompts/careful.md").assert_outcomes(passed=3)
+    text = (suite.path / "cases" / "basic.yaml").read_text(encoding="utf-8")
+    (suite.path / "cases" / "basic.yaml").write_text(text.split("  - id: smaller")[0], encoding="utf-8")
+
+    partial = run(suite, "--llm-prompt", "prompts/careful.md", "-k", "trap")
+    assert "not used" not in partial.stdout.str()  # a partial run cannot tell what is unused
+
+    full = run(suite, "--llm-prompt", "prompts/careful.md")
+    full.assert_outcomes(passed=2)
+    full.stdout.fnmatch_lines(["4 cassettes are not used by any collected case: *(delete them with --llm-prune)"])
+    assert all(path.exists() for path in old)
+
+    pruned = run(suite, "--llm-prompt", "prompts/careful.md", "--llm-prune")
+    pruned.stdout.fnmatch_lines(["pruned 4 unused cassettes: *"])
+    left = sorted(p.relative_to(suite.path / "cassettes").as_posix() for p in suite.path.glob("cassettes/**/*.yaml"))
+    assert len(left) == 2
+    assert all(name.endswith(("trap.yaml", "control.yaml")) for name in left)
+    run(suite, "--llm-prompt", "prompts/careful.md").assert_outcomes(passed=2)
+
+
+def test_baseline_prompt_compares_two_prompts_of_one_run(suite: pytest.Pytester) -> None:
+    (suite.path / "prompts" / "old.md").write_text("Answer quickly.\n", encoding="utf-8")
+
+    def by_prompt(request: dict[str, Any]) -> str:
+        careful = request["messages"][0]["content"].startswith("Compare")
+        question = request["messages"][-1]["content"]
+        if "13.8" in question:
+            return "13.8 is larger." if careful else "13.11 is larger."
+        if "9.91" in question:
+            return "9.9 is larger." if careful else "9.91 is larger."
+        return "-0.5 is smaller."
+
+    with FakeServer(answer=by_prompt) as fake:
+        result = run(
+            suite, "--llm-endpoint", fake.url, "--llm-prompt", "prompts/old.md", "--llm-prompt", "prompts/careful.md",
+            "--llm-baseline-prompt", "old", "--llm-report", "pr.md", "--llm-html", "pr.html",
+        )
+    result.assert_outcomes(passed=4, xfailed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # careful regressed on 'control'
+    result.stdout.fnmatch_lines(["*gate failed:*control*"])
+    report = (suite.path / "pr.md").read_text(encoding="utf-8")
+    assert "Regressions" in report
+    assert "Improvements" in report
+    html = (suite.path / "pr.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    assert not any(f'{attr}="http' in html for attr in ("src", "href"))  # self-contained
