@@ -143,9 +143,7 @@ def run_process(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = Non
     """Run ``argv`` to completion, timing it and reading its own peak RSS."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            list(argv), cwd=cwd, env=env or bench_env(), stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=env or bench_env(), stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -219,8 +217,6 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain aligned text table (also valid Markdown)."""
     cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [
-        "| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in cells
-    ]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in cells]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)

@@ -53,9 +53,7 @@ class Imported:
 
 def imports(cwd: Path, *args: str) -> dict[str, Imported]:
     """Every module imported by ``pytest ARGS``, with its import seconds (``-X importtime``)."""
-    run = run_process(
-        [PYTHON, "-X", "importtime", "-m", "pytest", "-p", "no:cacheprovider", *args], cwd, bench_env()
-    )
+    run = run_process([PYTHON, "-X", "importtime", "-m", "pytest", "-p", "no:cacheprovider", *args], cwd, bench_env())
     modules: dict[str, Imported] = {}
     for line in run.output.splitlines():
         match = _IMPORT_LINE.match(line)
@@ -82,10 +80,7 @@ def main() -> None:
     parser.add_argument("--help-repeat", type=int, default=5, help="runs of each --help (default 5)")
     args = parser.parse_args()
     n = args.n
-    print(
-        f"collection benchmark: N={n}, best of {args.repeat} (--help: best of {args.help_repeat}); "
-        f"{load_note()}"
-    )
+    print(f"collection benchmark: N={n}, best of {args.repeat} (--help: best of {args.help_repeat}); {load_note()}")
     with temp_dir("llmcmp-bench-collect-") as tmp:
         suite = make_suite(tmp / "suite", n)
         floor = make_floor(tmp / "floor", n)
@@ -101,16 +96,12 @@ def main() -> None:
         trivial: list[Run] = []
         for _ in range(max(1, args.repeat)):  # interleaved: load from elsewhere hits both sides alike
             cases.append(checked(run_pytest(suite, "--collect-only"), "collecting the cases", has_n))
-            trivial.append(
-                checked(run_pytest(floor, "--collect-only", "-p", "no:llmcmp"), "collecting tests", has_n)
-            )
+            trivial.append(checked(run_pytest(floor, "--collect-only", "-p", "no:llmcmp"), "collecting tests", has_n))
         with_plugin: list[Run] = []
         without: list[Run] = []
         for _ in range(max(1, args.help_repeat)):
             with_plugin.append(checked(run_pytest(empty, "--help"), "pytest --help"))
-            without.append(
-                checked(run_pytest(empty, "--help", "-p", "no:llmcmp"), "pytest --help -p no:llmcmp")
-            )
+            without.append(checked(run_pytest(empty, "--help", "-p", "no:llmcmp"), "pytest --help -p no:llmcmp"))
         collect_best, floor_best = Best(tuple(cases)), Best(tuple(trivial))
         help_best, bare_best = Best(tuple(with_plugin)), Best(tuple(without))
         help_imports = imports(empty, "--help")
@@ -131,25 +122,17 @@ def main() -> None:
     wall_ratio = collect_best.seconds / floor_best.seconds
     cpu_ratio = collect_best.cpu / floor_best.cpu
     for label, ratio in (("wall", wall_ratio), ("CPU", cpu_ratio)):
-        print(
-            f"RATIO collect cases/trivial {label}: {ratio:.2f}x "
-            f"(target <= 2x: {'met' if ratio <= 2 else 'MISSED'})"
-        )
+        print(f"RATIO collect cases/trivial {label}: {ratio:.2f}x (target <= 2x: {'met' if ratio <= 2 else 'MISSED'})")
     for label, added in (
         ("wall", help_best.seconds - bare_best.seconds),
         ("CPU", help_best.cpu - bare_best.cpu),
     ):
-        print(
-            f"--help: the plugin adds {added:+.3f}s {label} "
-            f"(target < 0.2s: {'met' if added < 0.2 else 'MISSED'})"
-        )
+        print(f"--help: the plugin adds {added:+.3f}s {label} (target < 0.2s: {'met' if added < 0.2 else 'MISSED'})")
     for label, modules in (("--help", help_imports), ("--collect-only", collect_imports)):
         heavy = heavy_in(modules)
         shown = ", ".join(f"{name} ({modules[name].cumulative:.2f}s)" for name in heavy) if heavy else "none"
         print(f"{label}: heavy imports ({', '.join(HEAVY)}): {shown} ({'met' if not heavy else 'MISSED'})")
-        ours = sorted(
-            name.removeprefix("pytest_llmcmp.") for name in modules if name.startswith("pytest_llmcmp.")
-        )
+        ours = sorted(name.removeprefix("pytest_llmcmp.") for name in modules if name.startswith("pytest_llmcmp."))
         yaml = modules.get("yaml")
         print(
             f"{label}: plugin modules imported ({plugin_cost(modules) * 1000:.0f} ms own import time"

@@ -55,9 +55,7 @@ SAMPLE_HEADER = "X-Llmcmp-Sample"
 # --- the raw load generator (runs in its own process: python bench/live.py --raw ...) ---
 
 
-async def _raw_load(
-    http_name: str, url: str, requests: list[tuple[dict[str, Any], str]], concurrency: int
-) -> None:
+async def _raw_load(http_name: str, url: str, requests: list[tuple[dict[str, Any], str]], concurrency: int) -> None:
     http = importlib.import_module(http_name)
     queue: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
     for request in requests:
@@ -154,8 +152,7 @@ class Scenario:
 
     def requests_seen(self) -> list[dict[str, Any]]:
         return [
-            {"body": r.json, "sample": r.headers.get(SAMPLE_HEADER.lower(), "1")}
-            for r in self.server.chat_requests
+            {"body": r.json, "sample": r.headers.get(SAMPLE_HEADER.lower(), "1")} for r in self.server.chat_requests
         ]
 
     def raw(self, bodies: Path, http_name: str, concurrency: int) -> tuple[Run, float, float]:

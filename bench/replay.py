@@ -73,9 +73,7 @@ def copy_subset(source: Path, target: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="cases in the full suite (default 2000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each session (default 3)")
     parser.add_argument("--literal", action="store_true", help="cases written out, not generate:")
@@ -170,10 +168,7 @@ def main() -> None:
         replay, base = measured[args.n]
         for label, ratio in (("wall", replay.seconds / base.seconds), ("CPU", replay.cpu / base.cpu)):
             verdict = "met" if ratio <= 1.5 else "MISSED"
-            print(
-                f"RATIO replay/floor {label} at N={args.n}: {ratio:.2f}x "
-                f"(target <= 1.5x, ideally 1.2x): {verdict}"
-            )
+            print(f"RATIO replay/floor {label} at N={args.n}: {ratio:.2f}x (target <= 1.5x, ideally 1.2x): {verdict}")
         print(f"({load_note()} at the end)")
 
 

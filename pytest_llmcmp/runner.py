@@ -80,6 +80,7 @@ class Runner:
         self.local: LocalServer | None = None
         self._asker: Asker | None = None
         self._asker_lock = threading.Lock()
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._checked_endpoint = False
         self._plans: dict[str, Plan] = {}
         self._lock = threading.Lock()
@@ -139,12 +140,19 @@ class Runner:
         from .local import LocalModelError, LocalServer
 
         model_path = Path(self.settings.local_model) if self.settings.local_model else None
+        started = time.monotonic()
         try:
             server = LocalServer(model_path)
             server.start()
         except LocalModelError as exc:
             raise pytest.UsageError(f"--llm-endpoint local: {exc}") from None
         self.local = server
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"llmcmp: started llama.cpp serving {server.model} at {server.url} (pid {server.pid}) "
+                f"in {time.monotonic() - started:.1f}s"
+            )
         self.endpoint_url = server.url
         if self.settings.model is None:
             self.model = server.model
@@ -154,6 +162,9 @@ class Runner:
         if self._asker is not None:
             self._asker.close()
             self._asker = None
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)  # every answer that came in is on disk before the session ends
+            self._writer = None
         if self.local is not None:
             self.local.stop()
             self.local = None
@@ -205,6 +216,11 @@ class Runner:
         if self.settings.seed is not None:
             body["seed"] = self.settings.seed
         return body
+
+    def planned_path(self, item: CaseItem) -> Path:
+        """The item's cassette, from its plan when it has one."""
+        plan = self._plans.get(item.nodeid)
+        return plan.path if plan is not None and plan.body else self.cassette_for(item)
 
     def cassette_for(self, item: CaseItem) -> Path:
         assert self.model is not None
@@ -277,10 +293,19 @@ class Runner:
                 remaining[0] -= 1
                 last = remaining[0] == 0
             if last:
-                self._save(plan)
+                self._write_later(plan)
 
         for future in plan.futures.values():
             future.add_done_callback(on_done)
+
+    def _write_later(self, plan: Plan) -> None:
+        # Cassettes are written on a thread of their own: on the asker's event loop, a write (and its fsync) would
+        # hold up every request in flight.
+        with self._lock:
+            if self._writer is None:
+                self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmcmp-cassettes")
+            writer = self._writer
+        writer.submit(self._save, plan)
 
     def _save(self, plan: Plan) -> None:
         """Write the case's cassette once all its samples are in (runs on the asker's thread)."""

@@ -215,7 +215,7 @@ class LlmSession:
     def _used(self, session: pytest.Session) -> set[Path]:
         if self.runner.model is None:
             return set()
-        return {self.runner.cassette_for(item) for item in session.items if isinstance(item, CaseItem)}
+        return {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
 
     def _full_run(self) -> bool:
         option = self.config.option

