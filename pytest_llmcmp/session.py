@@ -154,6 +154,7 @@ class LlmSession:
             data = json.loads(output)
             self.worker_results.extend(CaseResult.from_json(case) for case in data["cases"])
             self.worker_used.update(Path(p) for p in data["used"])
+            self.collected_cases = max(self.collected_cases, data.get("collected", 0))
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
 
@@ -184,11 +185,12 @@ class LlmSession:
                 "cases": [case.to_json() for case in self.runner.results],
                 "used": sorted(str(p) for p in used),
                 "model": self.runner.model,
+                "collected": self.collected_cases,
             }
             self.config.workeroutput[WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
             return
         cases = self.worker_results if self.distributed else self.runner.results
-        if not cases and not self.collected_cases and not self.distributed:
+        if not cases and not self.collected_cases:
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
         self.final = results
