@@ -270,10 +270,19 @@ class Asker:
                 return
             if job.future.cancelled():
                 continue
-            answer = await self._ask(client, job)
+            try:
+                answer = await self._ask(client, job)
+            except asyncio.CancelledError:
+                job.future.cancel()
+                raise
+            except Exception as exc:  # a worker never dies: the case gets an error, the others go on
+                answer = Answer(None, f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}", None)
             if self._on_answer is not None:
-                self._on_answer(answer)
-            if not job.future.cancelled():
+                try:
+                    self._on_answer(answer)
+                except Exception:  # bookkeeping only (progress counts); it must not cost the answer
+                    pass
+            if not job.future.done():
                 job.future.set_result(answer)
 
     async def _ask(self, client: Any, job: _Job) -> Answer:
@@ -362,6 +371,11 @@ class Asker:
         assert queue is not None
         self._loop.call_soon_threadsafe(queue.put_nowait, job)
         return job.future
+
+    @property
+    def alive(self) -> bool:
+        """Whether the asking thread still runs (it only ends on :meth:`close`)."""
+        return self._thread.is_alive()
 
     def close(self) -> None:
         """Stop the workers: requests not yet started are dropped, those in flight are awaited."""

@@ -305,7 +305,10 @@ class Runner:
             if self._writer is None:
                 self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmcmp-cassettes")
             writer = self._writer
-        writer.submit(self._save, plan)
+        try:
+            writer.submit(self._save, plan)
+        except RuntimeError:  # the session is shutting down: write it here rather than lose it
+            self._save(plan)
 
     def _save(self, plan: Plan) -> None:
         """Write the case's cassette once all its samples are in (runs on the asker's thread)."""
@@ -346,9 +349,12 @@ class Runner:
         save_problem = None
         if plan.futures:
             for sample, future in plan.futures.items():
-                answer = self._wait(future)
-                plan.replies[sample - 1] = Reply(answer.content, answer.error)
-            save_problem = self._wait(plan.saved)
+                answer = self._wait(future, None)
+                if answer is None:
+                    plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
+                else:
+                    plan.replies[sample - 1] = Reply(answer.content, answer.error)
+            save_problem = self._wait(plan.saved, "the recording was not saved: the session stopped")
         samples = [self._judge(item, reply) for reply in plan.replies]
         result = CaseResult(
             id=item.case.id,
@@ -391,12 +397,17 @@ class Runner:
             )
         return "gated by accuracy, not by single cases"
 
-    def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
+    def _wait(self, future: concurrent.futures.Future[Any], gone: Any) -> Any:
+        """The future's result; ``gone`` if nothing can answer it any more (the asker stopped)."""
         while True:
             try:
                 return future.result(timeout=0.5)
             except concurrent.futures.TimeoutError:
                 self.show_progress()
+                if self._asker is None or not self._asker.alive:
+                    # Nothing will ever answer (the session is stopping): give up on this future, not hang.
+                    if not future.done():
+                        return gone
 
     def _judge(self, item: CaseItem, reply: Reply | None) -> SampleResult:
         if reply is None or reply.content is None:
