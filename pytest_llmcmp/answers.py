@@ -89,14 +89,8 @@ _LEXICON: dict[str, str] = {
     ),
     "g": "≥|>=|⩾|大于等于|大于或等于|greater than or equal to|larger than or equal to",
     "l": "≤|<=|⩽|小于等于|小于或等于|less than or equal to|smaller than or equal to",
-    "=": (
-        "=|==|等于|equals|equal to|the same as|same as|identical to|equivalent to|as large as"
-        "|as big as|≈|约等于"
-    ),
-    "E": (
-        "相等|一样大|一样|同样大|相同|等同|一般大|等大|equal|the same|identical|equivalent"
-        "|equally large|a tie"
-    ),
+    "=": ("=|==|等于|equals|equal to|the same as|same as|identical to|equivalent to|as large as|as big as|≈|约等于"),
+    "E": ("相等|一样大|一样|同样大|相同|等同|一般大|等大|equal|the same|identical|equivalent|equally large|a tie"),
     "B": (
         "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点"
         "|larger|bigger|greater|higher|largest|biggest|greatest|highest|maximum|the max|max"
@@ -546,9 +540,7 @@ class _Fact:
     source: str = "relation"
 
 
-def _clause_facts(
-    tokens: Sequence[_Token], count: int, source: str, bare_equal: bool, direction: int
-) -> list[_Fact]:
+def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal: bool, direction: int) -> list[_Fact]:
     """The facts one clause asserts.
 
     ``bare_equal`` allows a subject-less "一样大" to mean the options (it does not when the sentence
@@ -565,9 +557,7 @@ def _clause_facts(
     position = 0
     while position < len(kinds):
         # An option inside a list ("X 和 Y") was already tried with the whole list.
-        if kinds[position] not in _STARTS or (
-            kinds[position] == "N" and position and kinds[position - 1] == "J"
-        ):
+        if kinds[position] not in _STARTS or (kinds[position] == "N" and position and kinds[position - 1] == "J"):
             position += 1
             continue
         for name, pattern in _PATTERNS:

@@ -132,9 +132,7 @@ def compare_prompts(results: RunResults, old: str, new: str | Sequence[str]) -> 
     known = results.prompt_names()
     for name in [old, *news]:
         if name not in known:
-            raise ValueError(
-                f"prompt {name!r} is not in the results (they have {', '.join(known) or 'none'})"
-            )
+            raise ValueError(f"prompt {name!r} is not in the results (they have {', '.join(known) or 'none'})")
     by_prompt: dict[str, dict[str, CaseResult]] = {name: {} for name in [old, *news]}
     for case in results.cases:
         if case.prompt in by_prompt:
@@ -171,9 +169,7 @@ def _accuracy_gate(name: str, subject: str, passed: int, total: int, minimum: fl
     if accuracy + _TOLERANCE >= minimum:
         return Gate(name=name, ok=True, message=f"{measured}, meets {source} {_threshold(minimum)}")
     gap = (minimum - accuracy) * 100
-    return Gate(
-        name=name, ok=False, message=f"{measured}, {gap:.1f} points under {source} {_threshold(minimum)}"
-    )
+    return Gate(name=name, ok=False, message=f"{measured}, {gap:.1f} points under {source} {_threshold(minimum)}")
 
 
 def accuracy_gates(
@@ -214,8 +210,7 @@ def accuracy_gates(
                 Gate(
                     name=f"accuracy[tag={tag}]",
                     ok=True,
-                    message=f"no case is tagged '{tag}' in this run; its minimum {_threshold(minimum)} "
-                    "was not checked",
+                    message=f"no case is tagged '{tag}' in this run; its minimum {_threshold(minimum)} was not checked",
                 )
             )
             continue

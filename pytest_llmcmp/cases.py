@@ -172,9 +172,7 @@ def load_case_file(path: Path) -> list[Case]:
         raise
     except Exception as exc:  # a collector must get a located error, whatever went wrong
         line = root.start_mark.line + 1 if root is not None else 1
-        raise CaseFileError(
-            shown, line, f"internal error while reading the file: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise CaseFileError(shown, line, f"internal error while reading the file: {type(exc).__name__}: {exc}") from exc
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -208,9 +206,7 @@ def _yaml_error(exc: yaml.YAMLError, text: str, shown: str) -> CaseFileError:
         return CaseFileError(shown, line, f"invalid YAML: {problem}{context}")
     if isinstance(exc, yaml.reader.ReaderError):
         line = text[: exc.position].count("\n") + 1
-        return CaseFileError(
-            shown, line, f"invalid YAML: character #x{exc.character:04x} is not allowed in YAML"
-        )
+        return CaseFileError(shown, line, f"invalid YAML: character #x{exc.character:04x} is not allowed in YAML")
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable YAML"
     return CaseFileError(shown, 1, f"invalid YAML: {first_line}")
 
@@ -375,8 +371,7 @@ class _FileReader:
             if not tag or len(tag) > MAX_TAG_LENGTH or any(char.isspace() for char in tag):
                 self.fail(
                     item,
-                    f"tag {tag[:MAX_TAG_LENGTH]!r} in {label} must have 1 to {MAX_TAG_LENGTH} characters"
-                    " and no spaces",
+                    f"tag {tag[:MAX_TAG_LENGTH]!r} in {label} must have 1 to {MAX_TAG_LENGTH} characters and no spaces",
                 )
             out.append(tag)
         return tuple(out)
@@ -405,9 +400,7 @@ class _FileReader:
             self.fail(root, "a case file needs a 'cases:' list and/or a 'generate:' list at the top level")
         label = "the file"
         defaults = _Defaults(
-            template=self.template(fields["template"], label)
-            if "template" in fields
-            else templates.DEFAULT_TEMPLATE,
+            template=self.template(fields["template"], label) if "template" in fields else templates.DEFAULT_TEMPLATE,
             ask=self.word(fields["ask"], "the file's 'ask'", truth.ASKS) if "ask" in fields else None,
             tags=self.tags(fields["tags"], "the file's") if "tags" in fields else (),
             lang=self.lang(fields["lang"], label) if "lang" in fields else None,
@@ -500,9 +493,7 @@ class _FileReader:
         numbers_node = fields["numbers"]
         number_nodes = self.items(numbers_node, f"{label}: 'numbers'", 'numbers: ["13.8", "13.11"]')
         if not 2 <= len(number_nodes) <= MAX_NUMBERS:
-            self.fail(
-                numbers_node, f"{label} has {len(number_nodes)} numbers; a case needs 2 to {MAX_NUMBERS}"
-            )
+            self.fail(numbers_node, f"{label} has {len(number_nodes)} numbers; a case needs 2 to {MAX_NUMBERS}")
         numbers = tuple(
             self.quoted(item, label, f"number {position}" if item.tag not in (_INT, _FLOAT) else "number")
             for position, item in enumerate(number_nodes, start=1)
@@ -567,9 +558,7 @@ class _FileReader:
         seed = self.integer(fields["seed"], f"{label} seed")
         count = self.integer(fields["count"], f"{label} count")
         ask_node = fields.get("ask")
-        ask = (
-            self.word(ask_node, f"{label} ask", (*truth.ASKS, "both")) if ask_node else defaults.ask or "both"
-        )
+        ask = self.word(ask_node, f"{label} ask", (*truth.ASKS, "both")) if ask_node else defaults.ask or "both"
         template_node: yaml.Node | int = fields.get("template", _line(node))
         template = self.template(fields["template"], label) if "template" in fields else defaults.template
         lang = self.lang(fields["lang"], label) if "lang" in fields else defaults.lang

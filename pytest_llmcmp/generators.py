@@ -371,9 +371,7 @@ CATEGORIES: Mapping[str, Category] = MappingProxyType(
                 "a fraction against a nearby decimal (3/8 vs 0.4)",
                 _plain(_fraction_vs_decimal),
             ),
-            Category(
-                "surface-formats", "thousands separators, leading zeros, percentages", _surface_formats, 3
-            ),
+            Category("surface-formats", "thousands separators, leading zeros, percentages", _surface_formats, 3),
             Category(
                 "chinese-numerals",
                 "numbers written in Chinese numerals (十三点八)",

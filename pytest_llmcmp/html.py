@@ -88,9 +88,7 @@ def accuracy_chart(results: RunResults) -> str:
                 continue
             y = top + index * bar_height
             length = counts["accuracy"] * bar_width
-            tip = (
-                f"{tag} · {name}: {format_percent(counts['accuracy'])} ({counts['passed']}/{counts['total']})"
-            )
+            tip = f"{tag} · {name}: {format_percent(counts['accuracy'])} ({counts['passed']}/{counts['total']})"
             parts.append(
                 f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height - 2}" '
                 f'fill="{_color(index)}" data-tag="{escape(tag)}" data-prompt="{escape(name)}" '
@@ -99,8 +97,7 @@ def accuracy_chart(results: RunResults) -> str:
                 f"{format_percent(counts['accuracy'])}</text>"
             )
     parts.append(
-        f'<line x1="{label_width}" y1="{legend_height - 2}" x2="{label_width}" y2="{height - 14}" '
-        'class="axis"></line>'
+        f'<line x1="{label_width}" y1="{legend_height - 2}" x2="{label_width}" y2="{height - 14}" class="axis"></line>'
     )
     parts.append("</svg>")
     return "".join(parts)
@@ -111,11 +108,7 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
     head = ["prompt", "accuracy", "passed", *VERDICTS, "flaky"]
     if comparison is not None:
         head.insert(3, f"vs {comparison.label}")
-    rows = [
-        "<table class='summary'><thead><tr>"
-        + "".join(f"<th>{escape(h)}</th>" for h in head)
-        + "</tr></thead>"
-    ]
+    rows = ["<table class='summary'><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr></thead>"]
     rows.append("<tbody>")
     for index, (name, counts) in enumerate(summary["prompts"].items()):
         info = results.prompts.get(name)

@@ -58,9 +58,7 @@ def load_prompt(spec: str, base: Path) -> Prompt:
     if not text.strip():
         raise PromptError(f"--llm-prompt {spec}: the file is empty")
     if path.stem == NO_PROMPT:
-        raise PromptError(
-            f"--llm-prompt {spec}: the name '{NO_PROMPT}' is reserved for running without a prompt"
-        )
+        raise PromptError(f"--llm-prompt {spec}: the name '{NO_PROMPT}' is reserved for running without a prompt")
     return Prompt(name=path.stem, path=spec, text=text)
 
 

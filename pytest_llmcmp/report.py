@@ -65,9 +65,7 @@ def pad(text: str, width: int, align: Literal["left", "right"] = "left") -> str:
 def _table(rows: Sequence[Sequence[str]], aligns: Sequence[Literal["left", "right"]]) -> list[str]:
     widths = [max(display_width(row[column]) for row in rows) for column in range(len(aligns))]
     return [
-        "  ".join(
-            pad(cell, width, align) for cell, width, align in zip(row, widths, aligns, strict=True)
-        ).rstrip()
+        "  ".join(pad(cell, width, align) for cell, width, align in zip(row, widths, aligns, strict=True)).rstrip()
         for row in rows
     ]
 
@@ -181,8 +179,7 @@ def _terminal_comparison(comparison: Comparison) -> list[str]:
     for name, (before, after) in comparison.accuracy.items():
         delta = _points(before, after)
         lines.append(
-            f"  {name}: {format_percent(before)} -> {format_percent(after)}"
-            + (f" ({delta} points)" if delta else "")
+            f"  {name}: {format_percent(before)} -> {format_percent(after)}" + (f" ({delta} points)" if delta else "")
         )
     for title, changes in (("regression", comparison.regressions), ("improvement", comparison.improvements)):
         for change in changes[:_TERMINAL_CHANGES]:
@@ -255,9 +252,7 @@ def _section(title: str, count: int, body: list[str], collapse_over: int) -> lis
     return [f"### {title} ({count})", "", *body, ""]
 
 
-def _limited(
-    items: Sequence[Any], limit: int, render: Callable[[Any], str], more: Callable[[int], str]
-) -> list[str]:
+def _limited(items: Sequence[Any], limit: int, render: Callable[[Any], str], more: Callable[[int], str]) -> list[str]:
     lines = [render(item) for item in items[:limit]]
     if len(items) > limit:
         lines.append(more(len(items) - limit))
@@ -325,9 +320,7 @@ def _markdown(
     if comparison is not None:
         for name, (before, _) in comparison.accuracy.items():
             if name not in summary["prompts"]:
-                lines.append(
-                    f"\nPrompt {escape_markdown(name)} is only in the baseline ({format_percent(before)})."
-                )
+                lines.append(f"\nPrompt {escape_markdown(name)} is only in the baseline ({format_percent(before)}).")
     lines.append("")
 
     if gates:

@@ -91,9 +91,7 @@ def _require(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...]
     return value
 
 
-def _optional(
-    mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str
-) -> Any:
+def _optional(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str) -> Any:
     value = mapping.get(key, default)
     if value is None:
         return default
@@ -258,9 +256,7 @@ class PassRule:
             return cls(kind=cast(Literal["all", "majority", "any"], cleaned))
         match = _K_OF_N.fullmatch(cleaned)
         if match is None:
-            raise ValueError(
-                f"pass rule {text!r} is not one of 'all', 'majority', 'any' or 'k/N' (like '4/5')"
-            )
+            raise ValueError(f"pass rule {text!r} is not one of 'all', 'majority', 'any' or 'k/N' (like '4/5')")
         k, n = int(match.group(1)), int(match.group(2))
         if n < 1:
             raise ValueError(f"pass rule {text!r} needs N of at least 1 sample")

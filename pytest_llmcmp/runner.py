@@ -224,9 +224,7 @@ class Runner:
 
     def cassette_for(self, item: CaseItem) -> Path:
         assert self.model is not None
-        return cassette_path(
-            self.cassette_root, self.model, item.prompt.name, item.prompt.sha256, item.case.id
-        )
+        return cassette_path(self.cassette_root, self.model, item.prompt.name, item.prompt.sha256, item.case.id)
 
     def plan(self, item: CaseItem) -> Plan:
         """Decide, per sample, replay or live; nothing is sent here."""
@@ -273,9 +271,7 @@ class Runner:
         plans = [self.plan(item) for item in items]
         order = {prompt.name: index for index, prompt in enumerate(self.prompts)}
         live = [p for p in plans if p.problem is None and any(r is None for r in p.replies)]
-        live.sort(
-            key=lambda p: order.get(p.item.prompt.name, len(order))
-        )  # stable: pytest order within a prompt
+        live.sort(key=lambda p: order.get(p.item.prompt.name, len(order)))  # stable: pytest order within a prompt
         for plan in live:
             self._submit(plan)
 
@@ -390,11 +386,7 @@ class Runner:
             before = self.baseline.get((result.id, result.prompt))
             if before is not None and before.outcome == "pass":
                 return None  # a regression
-            return (
-                "failed in the baseline too"
-                if before is not None
-                else "new case; failing (gated by accuracy)"
-            )
+            return "failed in the baseline too" if before is not None else "new case; failing (gated by accuracy)"
         return "gated by accuracy, not by single cases"
 
     def _wait(self, future: concurrent.futures.Future[Any], gone: Any) -> Any:

@@ -79,9 +79,7 @@ class LlmSession:
                 "add it with --llm-prompt"
             )
         if len(names) < 2:
-            raise pytest.UsageError(
-                "--llm-baseline-prompt needs at least one other --llm-prompt to compare with"
-            )
+            raise pytest.UsageError("--llm-baseline-prompt needs at least one other --llm-prompt to compare with")
         return name
 
     def close(self) -> None:
@@ -92,11 +90,7 @@ class LlmSession:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         s = self.settings
         mode = f"record mode {s.record_mode}" if s.live else "replay (offline, record mode none)"
-        where = (
-            f"endpoint {s.endpoint}"
-            if s.endpoint
-            else f"cassettes {self.runner._show(self.runner.cassette_root)}"
-        )
+        where = f"endpoint {s.endpoint}" if s.endpoint else f"cassettes {self.runner._show(self.runner.cassette_root)}"
         prompts = ", ".join(p.name + (f" ({p.sha256[:12]})" if p.sha256 else "") for p in self.runner.prompts)
         params = f"temperature {s.temperature:g}"
         if s.max_tokens is not None:
@@ -221,11 +215,7 @@ class LlmSession:
 
     def _full_run(self) -> bool:
         option = self.config.option
-        if (
-            getattr(option, "keyword", "")
-            or getattr(option, "markexpr", "")
-            or getattr(option, "deselect", None)
-        ):
+        if getattr(option, "keyword", "") or getattr(option, "markexpr", "") or getattr(option, "deselect", None):
             return False
         if getattr(option, "lf", False) or getattr(option, "exitfirst", False):
             return False

@@ -131,9 +131,7 @@ def _placeholders(template: str) -> set[str]:
             suggestion = difflib.get_close_matches(field, PLACEHOLDERS, n=1)
             hint = f"; did you mean {{{suggestion[0]}}}?" if suggestion else ""
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise TemplateError(
-                f"template {template!r} uses unknown placeholder {{{field}}} (known: {known}){hint}"
-            )
+            raise TemplateError(f"template {template!r} uses unknown placeholder {{{field}}} (known: {known}){hint}")
         if spec or conversion:
             raise TemplateError(
                 f"template {template!r} formats {{{field}}}; write the placeholder plain, as {{{field}}}"

@@ -104,9 +104,7 @@ __all__ = [
 JSONObject = dict[str, Any]
 Answerer = Callable[[JSONObject], str]
 
-FaultKind = Literal[
-    "http", "reset", "stall", "malformed_json", "truncated", "empty_choices", "null_content", "slow"
-]
+FaultKind = Literal["http", "reset", "stall", "malformed_json", "truncated", "empty_choices", "null_content", "slow"]
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -278,9 +276,7 @@ def _request_key(record: RequestRecord) -> str:
 _NUMBER = re.compile(
     r"[-+−]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?[%‰]?",
 )
-_ASKS_SMALLER = re.compile(
-    r"smaller|smallest|less|lower|lowest|minimum|更小|较小|最小|哪个小|哪一个小|谁小", re.I
-)
+_ASKS_SMALLER = re.compile(r"smaller|smallest|less|lower|lowest|minimum|更小|较小|最小|哪个小|哪一个小|谁小", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -681,9 +677,7 @@ class FakeServer:
         elif path == CHAT_PATH:
             self._serve_chat(reply, method)
         else:
-            reply.json(
-                404, _error_body(f"Unknown request URL: {method} {path}", "invalid_request_error", None)
-            )
+            reply.json(404, _error_body(f"Unknown request URL: {method} {path}", "invalid_request_error", None))
 
     def _serve_models(self, reply: _Reply, method: str, path: str) -> None:
         if method != "GET":
@@ -720,9 +714,7 @@ class FakeServer:
             reply.json(405, _error_body(f"Method {method} not allowed", "invalid_request_error", None))
             return
         if request is None:
-            reply.json(
-                400, _error_body("The request body is not a JSON object.", "invalid_request_error", None)
-            )
+            reply.json(400, _error_body("The request body is not a JSON object.", "invalid_request_error", None))
             return
         model = request.get("model")
         if not isinstance(model, str) or not model:
@@ -777,9 +769,7 @@ class FakeServer:
 
     def _usage(self, request: JSONObject, contents: Sequence[str]) -> JSONObject:
         prompt = sum(
-            _rough_tokens(str(m.get("content") or ""))
-            for m in request.get("messages") or []
-            if isinstance(m, dict)
+            _rough_tokens(str(m.get("content") or "")) for m in request.get("messages") or [] if isinstance(m, dict)
         )
         completion = sum(_rough_tokens(c) for c in contents)
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
@@ -833,15 +823,11 @@ class FakeServer:
         null = fault is not None and fault.kind == "null_content"
 
         def event(choices: list[JSONObject], **extra: Any) -> bytes:
-            return _sse(
-                json.dumps({**base, "choices": [] if empty else choices, **extra}, ensure_ascii=False)
-            )
+            return _sse(json.dumps({**base, "choices": [] if empty else choices, **extra}, ensure_ascii=False))
 
         events: list[bytes] = []
         for i, content in enumerate(contents):
-            events.append(
-                event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-            )
+            events.append(event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))
             pieces = [None] if null else [content[at : at + 4] for at in range(0, len(content), 4)]
             for piece in pieces:
                 events.append(event([{"index": i, "delta": {"content": piece}, "finish_reason": None}]))

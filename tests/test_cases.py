@@ -143,9 +143,7 @@ def test_file_ask_applies_to_generators(tmp_path: Path) -> None:
 
 
 def test_cases_and_generate_keep_file_order(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, 'generate: [{category: equal, seed: 1, count: 1}]\ncases: [{numbers: ["1", "2"]}]\n'
-    )
+    path = write(tmp_path, 'generate: [{category: equal, seed: 1, count: 1}]\ncases: [{numbers: ["1", "2"]}]\n')
     assert [c.id for c in load_case_file(path)] == ["equal-1-1", "larger-1-vs-2"]
 
 
@@ -162,8 +160,7 @@ def test_explicit_str_tag_and_utf8_bom_are_accepted(tmp_path: Path) -> None:
 def test_expect_that_agrees_is_accepted(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        'cases:\n  - {numbers: ["13.8", "13.11"], expect: "13.8"}\n'
-        '  - {numbers: ["1.10", "1.1"], expect: equal}\n',
+        'cases:\n  - {numbers: ["13.8", "13.11"], expect: "13.8"}\n  - {numbers: ["1.10", "1.1"], expect: equal}\n',
     )
     assert [c.expected for c in load_case_file(path)] == ["13.8", "equal"]
 
@@ -188,9 +185,7 @@ def test_long_derived_ids_are_cut_and_hashed() -> None:
     assert case_id != derive_case_id([numbers[0], "1." + "1" * 59 + "3"], "larger")
 
 
-@given(
-    st.lists(st.text(min_size=1, max_size=30), min_size=2, max_size=5), st.sampled_from(["larger", "smaller"])
-)
+@given(st.lists(st.text(min_size=1, max_size=30), min_size=2, max_size=5), st.sampled_from(["larger", "smaller"]))
 def test_derived_ids_are_always_safe(numbers: list[str], ask: str) -> None:
     case_id = derive_case_id(numbers, ask)
     assert SAFE_ID.fullmatch(case_id), case_id
@@ -311,8 +306,7 @@ def test_derived_ids_are_always_safe(numbers: list[str], ask: str) -> None:
         (
             "cases:\n  - numbers: ['1', '2']\n    template: 'Is {a} big?'\n",
             3,
-            "case 'larger-1-vs-2': template 'Is {a} big?' uses {a} but not {b}, "
-            "so a number would be left out",
+            "case 'larger-1-vs-2': template 'Is {a} big?' uses {a} but not {b}, so a number would be left out",
         ),
         (
             "template: '{a} or {b}?'\ncases:\n  - numbers: ['1', '2', '3']\n",
@@ -393,8 +387,7 @@ def test_derived_ids_are_always_safe(numbers: list[str], ask: str) -> None:
         (
             "generate:\n  - {category: equal, seed: 1, count: 2}\n  - {category: equal, seed: 1, count: 1}\n",
             3,
-            "generate #2 (equal) case 'equal-1-1' has the id 'equal-1-1', already used on line 2; "
-            "use another seed",
+            "generate #2 (equal) case 'equal-1-1' has the id 'equal-1-1', already used on line 2; use another seed",
         ),
         (
             "generate:\n  - {category: equal, seed: 123456789012345678901234567890123, count: 1}\n",
@@ -481,14 +474,11 @@ known_keys = st.sampled_from(sorted({*FILE_KEYS, *CASE_KEYS, *GENERATE_KEYS}))
 trees = st.recursive(
     scalars,
     lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(known_keys | st.text(max_size=6), children, max_size=4)
+        st.lists(children, max_size=4) | st.dictionaries(known_keys | st.text(max_size=6), children, max_size=4)
     ),
     max_leaves=24,
 )
-number_texts = st.sampled_from(
-    ["13.8", "13.11", "-0.5", "1.2e-3", "1,234.5", "13.8%", "3/8", "十三点八", "x", ""]
-)
+number_texts = st.sampled_from(["13.8", "13.11", "-0.5", "1.2e-3", "1,234.5", "13.8%", "3/8", "十三点八", "x", ""])
 near_cases = st.fixed_dictionaries(
     {"numbers": st.lists(number_texts | scalars, max_size=4)},
     optional={
@@ -515,9 +505,7 @@ documents = (
     | st.fixed_dictionaries(
         {"cases": st.lists(near_cases | trees, max_size=4)}, optional={"template": trees, "tags": trees}
     )
-    | st.fixed_dictionaries(
-        {"generate": st.lists(near_generates | trees, max_size=3)}, optional={"ask": trees}
-    )
+    | st.fixed_dictionaries({"generate": st.lists(near_generates | trees, max_size=3)}, optional={"ask": trees})
 )
 FUZZ = settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -673,16 +661,12 @@ def test_module_is_free_of_pytest() -> None:
     assert "import pytest" not in source
 
 
-def test_pure_python_yaml_loader_gives_the_same_results(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_pure_python_yaml_loader_gives_the_same_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Without libyaml the loader falls back to PyYAML's own parser; cases and guards must not change."""
     with_libyaml = load_suite()
     monkeypatch.setattr(cases_module, "_Loader", yaml.SafeLoader)
     assert load_suite() == with_libyaml
-    assert_error(
-        write(tmp_path, "cases: " + "[" * 40 + "]" * 40 + "\n"), 1, "the YAML is nested deeper than 32 levels"
-    )
+    assert_error(write(tmp_path, "cases: " + "[" * 40 + "]" * 40 + "\n"), 1, "the YAML is nested deeper than 32 levels")
     assert_error(
         write(tmp_path, "a: &x [1]\nb: *x\n"),
         2,

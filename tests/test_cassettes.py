@@ -52,9 +52,7 @@ def chat_response(content: str) -> dict[str, Any]:
         "object": "chat.completion",
         "created": 1700000000,
         "model": "qwen2.5:7b",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25},
     }
 
@@ -334,9 +332,7 @@ def test_only_content_type_response_header_is_stored(tmp_path: Path) -> None:
     assert sorted(request_headers) == ["content-type", "x-llmcmp-sample"]
 
 
-_NASTY = st.sampled_from(
-    ["\u2028", "\u2029", "\x85", "\ufeff", "\x7f", "\x9f", "\t", "\r", "\n", " ", "'", '"']
-)
+_NASTY = st.sampled_from(["\u2028", "\u2029", "\x85", "\ufeff", "\x7f", "\x9f", "\t", "\r", "\n", " ", "'", '"'])
 _TEXT = st.text(st.one_of(st.characters(codec="utf-8"), _NASTY), max_size=60)
 
 
@@ -563,9 +559,7 @@ def test_billion_laughs_is_rejected_fast_with_bounded_memory(tmp_path: Path) -> 
 
 def test_any_alias_is_rejected(recorded: Path) -> None:
     text = recorded.read_text(encoding="utf-8")
-    text = text.replace("    method: POST", "    method: &m POST", 1).replace(
-        "    method: POST", "    method: *m", 1
-    )
+    text = text.replace("    method: POST", "    method: &m POST", 1).replace("    method: POST", "    method: *m", 1)
     recorded.write_text(text, encoding="utf-8")
     with pytest.raises(CassetteError) as error:
         Cassette.load(recorded)
@@ -678,13 +672,9 @@ _DELETE = object()
         ("interactions.0.response.headers", ["x"], "response.headers must be a mapping"),
     ],
 )
-def test_wrong_structure_names_file_and_problem(
-    tmp_path: Path, dotted: str, value: Any, fragment: str
-) -> None:
+def test_wrong_structure_names_file_and_problem(tmp_path: Path, dotted: str, value: Any, fragment: str) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(
-        yaml.safe_dump(_set(_valid_document(), dotted, value), allow_unicode=True), encoding="utf-8"
-    )
+    path.write_text(yaml.safe_dump(_set(_valid_document(), dotted, value), allow_unicode=True), encoding="utf-8")
     with pytest.raises(CassetteError) as error:
         Cassette.load(path)
     assert_one_line_error(error, path, fragment)
@@ -850,9 +840,7 @@ def test_compression_bomb_is_refused(tmp_path: Path) -> None:
     assert_one_line_error(error, path, "decompressed response is larger")
 
 
-@pytest.mark.parametrize(
-    ("encoding", "fragment"), [("br", "only gzip and deflate"), ("gzip", "not valid gzip")]
-)
+@pytest.mark.parametrize(("encoding", "fragment"), [("br", "only gzip and deflate"), ("gzip", "not valid gzip")])
 def test_unreadable_compression(tmp_path: Path, encoding: str, fragment: str) -> None:
     path = tmp_path / "vcr.yaml"
     path.write_text(_vcrpy_style([(chat_request(), b"\x8b\x00garbage", {"Content-Encoding": [encoding]})]))

@@ -38,9 +38,7 @@ def chat_body(question: str = QUESTION, **extra: Any) -> dict[str, Any]:
 
 
 def ask(client: openai.OpenAI, question: str = QUESTION, **extra: Any) -> Any:
-    return client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": question}], **extra
-    )
+    return client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}], **extra)
 
 
 @pytest.fixture
@@ -61,9 +59,7 @@ def sdk(
     server: FakeServer, http: httpx.Client, *, timeout: float = 5.0, max_retries: int = 0, key: str = "k"
 ) -> openai.OpenAI:
     """An SDK client on the shared HTTP client (so it must not be closed)."""
-    return openai.OpenAI(
-        base_url=server.url, api_key=key, max_retries=max_retries, timeout=timeout, http_client=http
-    )
+    return openai.OpenAI(base_url=server.url, api_key=key, max_retries=max_retries, timeout=timeout, http_client=http)
 
 
 def post_chat(http: httpx.Client, server: FakeServer, question: str = QUESTION) -> httpx.Response:
@@ -104,9 +100,7 @@ def test_chat_completion_has_the_standard_fields(server: FakeServer, http: httpx
     assert completion.choices[0].message.content == ANSWER
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None
-    assert (
-        completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
-    )
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
 
 
 @pytest.mark.parametrize(
@@ -177,9 +171,7 @@ def test_n_gives_that_many_choices(server: FakeServer, http: httpx.Client) -> No
     assert {c.message.content for c in completion.choices} == {ANSWER}
 
 
-def test_streaming_reassembles_to_the_answer_and_reports_usage(
-    server: FakeServer, http: httpx.Client
-) -> None:
+def test_streaming_reassembles_to_the_answer_and_reports_usage(server: FakeServer, http: httpx.Client) -> None:
     chunks = list(ask(sdk(server, http), stream=True, stream_options={"include_usage": True}))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER
     assert chunks[-1].usage is not None
@@ -212,9 +204,7 @@ def test_api_key_is_enforced(http: httpx.Client) -> None:
 
 def test_unknown_model_is_a_404_model_not_found(server: FakeServer, http: httpx.Client) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
-        sdk(server, http).chat.completions.create(
-            model="nope", messages=[{"role": "user", "content": QUESTION}]
-        )
+        sdk(server, http).chat.completions.create(model="nope", messages=[{"role": "user", "content": QUESTION}])
     assert caught.value.code == "model_not_found"
     assert "The model `nope` does not exist" in caught.value.message
 

@@ -60,9 +60,7 @@ def check_equal(numbers: tuple[str, ...]) -> None:
 def check_integer_part(numbers: tuple[str, ...]) -> None:
     low, high = sorted(numbers, key=value)
     assert int(integer_digits(low)) < int(integer_digits(high))
-    assert len(fraction_digits(low)) > len(fraction_digits(high)), (
-        "the smaller one must carry the longer fraction"
-    )
+    assert len(fraction_digits(low)) > len(fraction_digits(high)), "the smaller one must carry the longer fraction"
 
 
 def check_long_integers(numbers: tuple[str, ...]) -> None:

@@ -65,9 +65,7 @@ def build_run(seed: int) -> RunResults:
                 choice = {"correct": big, "wrong": small, "unparsed": None, "error": None}[verdict]
                 answer = None if verdict == "error" else answer_text(case_id, prompt, index)
                 samples.append(
-                    SampleResult(
-                        answer=answer, choice=choice, verdict=verdict, error="timeout" if not answer else None
-                    )
+                    SampleResult(answer=answer, choice=choice, verdict=verdict, error="timeout" if not answer else None)
                 )
             cases.append(
                 CaseResult(
@@ -167,8 +165,7 @@ def test_page_loads_offline_without_errors(opened: tuple[Page, PageLog], report:
     page, log = opened
     assert visible_rows(page) == len(report.results.cases)
     assert (
-        page.locator("#case-count").inner_text()
-        == f"{len(report.results.cases)} of {len(report.results.cases)} shown"
+        page.locator("#case-count").inner_text() == f"{len(report.results.cases)} of {len(report.results.cases)} shown"
     )
     assert log.errors == []
     assert log.dialogs == []
@@ -219,9 +216,7 @@ def test_tag_outcome_change_and_text_filters(opened: tuple[Page, PageLog], repor
     assert visible_rows(page) == len(report.comparison.regressions) > 0
     page.select_option("#filter-change", "")
     page.fill("#filter-text", "CASE-03 步骤提示")
-    assert (
-        visible_rows(page) == sum(case.id == "case-03" and case.prompt == "步骤提示" for case in cases) == 1
-    )
+    assert visible_rows(page) == sum(case.id == "case-03" and case.prompt == "步骤提示" for case in cases) == 1
     page.fill("#filter-text", "")
     assert visible_rows(page) == len(cases)
     assert log.errors == []

@@ -49,15 +49,26 @@ def _server_processes() -> set[int]:
 
 @pytest.mark.local_model
 @pytest.mark.slow
-def test_record_with_the_local_model_then_replay_offline(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_with_the_local_model_then_replay_offline(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("llama_cpp", reason="needs pip install 'pytest-llmcmp[local]'")
     pytester.makefile(".yaml", **{"cases/few": CASES})
     (pytester.path / "short.md").write_text("Answer with the number only.\n", encoding="utf-8")
     before = _server_processes()
 
     live = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--llm-endpoint", "local", "--llm-prompt", "short.md", "--llm-max-tokens", "48",
-        "--llm-results", "live.json", timeout=600,
+        "-p",
+        "no:cacheprovider",
+        "--llm-endpoint",
+        "local",
+        "--llm-prompt",
+        "short.md",
+        "--llm-max-tokens",
+        "48",
+        "--llm-results",
+        "live.json",
+        timeout=600,
     )
     outcomes = live.parseoutcomes()
     assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 3, live.stdout.str()
@@ -90,7 +101,9 @@ def test_record_with_the_local_model_then_replay_offline(pytester: pytest.Pytest
         (c["id"], c["outcome"], c["samples"]) for c in replay_cases
     ]
     assert all(c["samples"][0]["verdict"] != "error" for c in replay_cases)
-    assert json.loads((pytester.path / "replay.json").read_text(encoding="utf-8"))["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    assert (
+        json.loads((pytester.path / "replay.json").read_text(encoding="utf-8"))["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    )
 
 
 def test_local_without_the_extra_fails_at_once_with_the_install_command(
@@ -109,5 +122,7 @@ def test_local_without_the_extra_fails_at_once_with_the_install_command(
     pytester.makefile(".yaml", **{"cases/few": CASES})
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", "local")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --llm-endpoint local needs the [[]local[]] extra *: pip install 'pytest-llmcmp[[]local[]]'"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: --llm-endpoint local needs the [[]local[]] extra *: pip install 'pytest-llmcmp[[]local[]]'"]
+    )
     assert len(result.stderr.lines) <= 2

@@ -114,9 +114,7 @@ def test_record_then_replay_offline(suite: pytest.Pytester, monkeypatch: pytest.
 
 
 def test_results_json_contract(suite: pytest.Pytester, server: FakeServer) -> None:
-    result = run(
-        suite, "--llm-endpoint", server.url, "--llm-prompt", "prompts/careful.md", "--llm-results", "r.json"
-    )
+    result = run(suite, "--llm-endpoint", server.url, "--llm-prompt", "prompts/careful.md", "--llm-results", "r.json")
     result.assert_outcomes(passed=3)
     data = results_of(suite.path / "r.json")
     assert data["schema"] == 1
@@ -144,9 +142,7 @@ def test_results_json_contract(suite: pytest.Pytester, server: FakeServer) -> No
     assert messages[1]["role"] == "user"
 
 
-def test_replay_without_recordings_fails_and_sends_nothing(
-    suite: pytest.Pytester, server: FakeServer
-) -> None:
+def test_replay_without_recordings_fails_and_sends_nothing(suite: pytest.Pytester, server: FakeServer) -> None:
     run(suite, "--llm-endpoint", server.url).assert_outcomes(passed=3)
     (suite.path / "prompts" / "careful.md").write_text("Compare numbers very carefully.\n", encoding="utf-8")
     run(suite, "--llm-endpoint", server.url, "--llm-prompt", "prompts/careful.md").assert_outcomes(passed=3)
@@ -254,9 +250,7 @@ def test_extract_choice_hook_wins_over_builtin(suite: pytest.Pytester) -> None:
     with FakeServer(answer=lambda request: "A") as fake:
         builtin = run(suite, "--llm-endpoint", fake.url, "--llm-results", "builtin.json")
     builtin.assert_outcomes(failed=3)
-    assert {c["samples"][0]["verdict"] for c in results_of(suite.path / "builtin.json")["cases"]} == {
-        "unparsed"
-    }
+    assert {c["samples"][0]["verdict"] for c in results_of(suite.path / "builtin.json")["cases"]} == {"unparsed"}
     suite.makeconftest(
         """
         from pytest_llmcmp.answers import Extraction
@@ -322,9 +316,7 @@ def test_wrong_api_key(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
     assert "wrong-key" not in result.stdout.str() + result.stderr.str()
 
 
-def test_key_from_environment_is_sent_never_written(
-    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_key_from_environment_is_sent_never_written(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LLMCMP_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "internlm2")
     with FakeServer(api_key="internlm2") as fake:
@@ -338,9 +330,7 @@ def test_key_from_environment_is_sent_never_written(
 def test_unreachable_endpoint(suite: pytest.Pytester) -> None:
     import socket
 
-    with (
-        socket.socket() as bound
-    ):  # bound, never listening: connections to it are refused, and nobody can take it
+    with socket.socket() as bound:  # bound, never listening: connections to it are refused, and nobody can take it
         bound.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{bound.getsockname()[1]}/v1"
         result = run(suite, "--llm-endpoint", url, "--llm-timeout", "5")
@@ -351,9 +341,7 @@ def test_unreachable_endpoint(suite: pytest.Pytester) -> None:
 def test_unknown_model(suite: pytest.Pytester, server: FakeServer) -> None:
     result = run(suite, "--llm-endpoint", server.url, "--llm-model", "gpt-17")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [f"ERROR: --llm-model: {server.url} does not serve 'gpt-17' (it serves: fake-model)"]
-    )
+    result.stderr.fnmatch_lines([f"ERROR: --llm-model: {server.url} does not serve 'gpt-17' (it serves: fake-model)"])
 
 
 def test_failed_request_is_an_error_and_the_session_goes_on(suite: pytest.Pytester) -> None:
@@ -422,9 +410,7 @@ def test_pass_rules(suite: pytest.Pytester, rule: str, samples: int, outcome: st
     case = results_of(suite.path / "r.json")["cases"][0]
     assert sorted(s["verdict"] for s in case["samples"]) == ["correct", "correct", "wrong"]
     # Replay gives every sample its own recorded answer, not one answer three times.
-    replay = run(
-        suite, "-k", "trap", "--llm-samples", str(samples), "--llm-pass-rule", rule, "--llm-results", "p.json"
-    )
+    replay = run(suite, "-k", "trap", "--llm-samples", str(samples), "--llm-pass-rule", rule, "--llm-results", "p.json")
     replay.assert_outcomes(**{outcome: 1})
     assert results_of(suite.path / "p.json")["cases"][0]["samples"] == case["samples"]
 
@@ -438,9 +424,7 @@ def test_min_accuracy_gate(suite: pytest.Pytester) -> None:
     low = run(suite, "--llm-min-accuracy", "0.8")
     low.assert_outcomes(passed=2, xfailed=1)
     assert low.ret == pytest.ExitCode.TESTS_FAILED
-    low.stdout.fnmatch_lines(
-        ["*gate failed: accuracy of prompt 'none' is 66.7%*under --llm-min-accuracy 80%*"]
-    )
+    low.stdout.fnmatch_lines(["*gate failed: accuracy of prompt 'none' is 66.7%*under --llm-min-accuracy 80%*"])
 
 
 def test_baseline_regressions_fail_known_failures_do_not(suite: pytest.Pytester, server: FakeServer) -> None:
@@ -454,9 +438,7 @@ def test_baseline_regressions_fail_known_failures_do_not(suite: pytest.Pytester,
 
     def worse(request: dict[str, Any]) -> str:
         question = request["messages"][-1]["content"]
-        return (
-            "9.9 is larger." if "9.91" in question else ("13.11 is larger." if "13.8" in question else "-0.5")
-        )
+        return "9.9 is larger." if "9.91" in question else ("13.11 is larger." if "13.8" in question else "-0.5")
 
     with FakeServer(answer=worse) as fake:
         result = run(
@@ -509,8 +491,17 @@ def test_progress_lines_during_a_long_live_run_and_silence_under_q(suite: pytest
         shown = run(suite, "--llm-endpoint", fake.url, "--llm-concurrency", "1", "--llm-progress")
         shown.assert_outcomes(passed=17)
         shown.stdout.re_match_lines([r"\[llmcmp\] \d+/17 answered, \d+\.\d/s, 0 errors"])
-        quiet = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-concurrency", "1",
-                    "--llm-progress", "-q")
+        quiet = run(
+            suite,
+            "--llm-endpoint",
+            fake.url,
+            "--llm-record-mode",
+            "all",
+            "--llm-concurrency",
+            "1",
+            "--llm-progress",
+            "-q",
+        )
         quiet.assert_outcomes(passed=17)
         assert "[llmcmp]" not in quiet.stdout.str()
         plain = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-concurrency", "1")
@@ -560,8 +551,19 @@ def test_baseline_prompt_compares_two_prompts_of_one_run(suite: pytest.Pytester)
 
     with FakeServer(answer=by_prompt) as fake:
         result = run(
-            suite, "--llm-endpoint", fake.url, "--llm-prompt", "prompts/old.md", "--llm-prompt", "prompts/careful.md",
-            "--llm-baseline-prompt", "old", "--llm-report", "pr.md", "--llm-html", "pr.html",
+            suite,
+            "--llm-endpoint",
+            fake.url,
+            "--llm-prompt",
+            "prompts/old.md",
+            "--llm-prompt",
+            "prompts/careful.md",
+            "--llm-baseline-prompt",
+            "old",
+            "--llm-report",
+            "pr.md",
+            "--llm-html",
+            "pr.html",
         )
     result.assert_outcomes(passed=4, xfailed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # careful regressed on 'control'

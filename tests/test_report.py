@@ -193,19 +193,14 @@ def run_with_accuracy(prompt: str, passed: int, total: int, tag: str = "t") -> l
 
 
 def test_accuracy_gate_message_names_prompt_gap_and_option() -> None:
-    run = make_run(
-        run_with_accuracy("langgpt", 8, 13) + run_with_accuracy("base", 9, 10), ("base", "langgpt")
-    )
+    run = make_run(run_with_accuracy("langgpt", 8, 13) + run_with_accuracy("base", 9, 10), ("base", "langgpt"))
     gates = {gate.name: gate for gate in accuracy_gates(run, 0.7)}
     assert not gates["accuracy[langgpt]"].ok
     assert gates["accuracy[langgpt]"].message == (
         "accuracy of prompt 'langgpt' is 61.5% (8/13), 8.5 points under --llm-min-accuracy 70%"
     )
     assert gates["accuracy[base]"].ok
-    assert (
-        gates["accuracy[base]"].message
-        == "accuracy of prompt 'base' is 90.0% (9/10), meets --llm-min-accuracy 70%"
-    )
+    assert gates["accuracy[base]"].message == "accuracy of prompt 'base' is 90.0% (9/10), meets --llm-min-accuracy 70%"
 
 
 def test_accuracy_exactly_at_the_threshold_passes() -> None:
@@ -230,8 +225,7 @@ def test_per_tag_minimum_is_checked_for_each_prompt() -> None:
     gates = {gate.name: gate for gate in accuracy_gates(run, 0.0, per_tag={"trap": 0.5, "typo": 0.9})}
     assert not gates["accuracy[base, tag=trap]"].ok
     assert gates["accuracy[base, tag=trap]"].message == (
-        "accuracy of prompt 'base' on tag 'trap' is 25.0% (1/4), "
-        "25.0 points under the minimum for tag 'trap' 50%"
+        "accuracy of prompt 'base' on tag 'trap' is 25.0% (1/4), 25.0 points under the minimum for tag 'trap' 50%"
     )
     assert gates["accuracy[langgpt, tag=trap]"].ok
     assert gates["accuracy[tag=typo]"].ok
@@ -278,8 +272,7 @@ def test_terminal_summary_lines(baseline_run: RunResults, current_run: RunResult
     gates = [*accuracy_gates(current_run, 0.8), regression_gate(comparison)]
     lines = terminal_summary(current_run, comparison, gates)
     assert lines[0] == (
-        "llmcmp: model internlm2-chat-1_8b at http://0.0.0.0:23333/v1; 1 sample per case, pass rule all, "
-        "temperature 0"
+        "llmcmp: model internlm2-chat-1_8b at http://0.0.0.0:23333/v1; 1 sample per case, pass rule all, temperature 0"
     )
     assert lines[1].split() == [
         "prompt",
@@ -344,10 +337,7 @@ def test_markdown_headline_and_prompt_table(baseline_run: RunResults, current_ru
     gates = [*accuracy_gates(current_run, 0.5), regression_gate(comparison)]
     markdown = markdown_report(current_run, comparison, gates)
     assert markdown.startswith("## pytest-llmcmp results\n")
-    assert (
-        "❌ 4/6 cases passed (66.7%) · 1 regression vs baseline main.json · model internlm2-chat-1\\_8b"
-        in markdown
-    )
+    assert "❌ 4/6 cases passed (66.7%) · 1 regression vs baseline main.json · model internlm2-chat-1\\_8b" in markdown
     assert table_rows(markdown, "prompt") == [
         [
             "prompt",
@@ -368,9 +358,7 @@ def test_markdown_headline_and_prompt_table(baseline_run: RunResults, current_ru
         ["base", "**100.0%**", "1/1", "0.0% → 100.0% (+100.0)", "1", "0", "0", "0", "0"]
     ]
     assert "- ✅ accuracy of prompt 'langgpt' is 60.0% (3/5), meets --llm-min-accuracy 50%" in markdown
-    assert (
-        "- ❌ 1 regression vs baseline main.json (passed before, fail now): falls \\[langgpt\\]" in markdown
-    )
+    assert "- ❌ 1 regression vs baseline main.json (passed before, fail now): falls \\[langgpt\\]" in markdown
 
 
 def test_markdown_change_tables(baseline_run: RunResults, current_run: RunResults) -> None:
@@ -410,10 +398,7 @@ def test_markdown_escapes_cells() -> None:
     markdown = markdown_report(after, compare(before, after), [])
     row = next(line for line in markdown.splitlines() if line.startswith("| x"))
     assert row.startswith("| x\\|y | base |")
-    assert (
-        "步骤 \\| 1<br>\\*\\*13.11\\*\\* &gt; 13.8 &lt;script&gt;alert(1)&lt;/script&gt; \\$x\\$ \\`code\\`"
-        in row
-    )
+    assert "步骤 \\| 1<br>\\*\\*13.11\\*\\* &gt; 13.8 &lt;script&gt;alert(1)&lt;/script&gt; \\$x\\$ \\`code\\`" in row
     assert "<script>" not in markdown
     # Exactly the 7 column separators of the table: the escaped pipes do not split cells.
     assert len(re.findall(r"(?<!\\)\|", row)) == 8
@@ -427,9 +412,7 @@ def test_escape_markdown_cuts_long_text() -> None:
 def test_markdown_stays_under_the_github_limit() -> None:
     count = 3000
     long_answer = "让我们一步一步地思考。" * 60
-    before = make_run(
-        [make_case(f"case-{index:04}", "base", ["correct"]) for index in range(count)], ("base",)
-    )
+    before = make_run([make_case(f"case-{index:04}", "base", ["correct"]) for index in range(count)], ("base",))
     after = make_run(
         [make_case(f"case-{index:04}", "base", ["wrong"], answer=long_answer) for index in range(count)],
         ("base",),
@@ -453,9 +436,7 @@ def test_markdown_lists_flaky_cases() -> None:
     )
     markdown = markdown_report(run, None, [])
     assert "### Flaky cases (1)" in markdown
-    assert table_rows(markdown, "wobbly") == [
-        ["wobbly", "base", "13.8和13.11哪个大？", "13.8", "❌ 13.8, 13.11, 13.8"]
-    ]
+    assert table_rows(markdown, "wobbly") == [["wobbly", "base", "13.8和13.11哪个大？", "13.8", "❌ 13.8, 13.11, 13.8"]]
     assert not table_rows(markdown, "solid")
     assert "vs baseline" not in markdown
 
@@ -479,9 +460,7 @@ def test_html_report_is_self_contained(current_run: RunResults, baseline_run: Ru
     assert page.count("</script>") == 2  # the data element and the code element, nothing from the data
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "Content-Security-Policy" in page
-    data = json.loads(
-        page.split('<script type="application/json" id="llmcmp-data">')[1].split("</script>")[0]
-    )
+    data = json.loads(page.split('<script type="application/json" id="llmcmp-data">')[1].split("</script>")[0])
     assert len(data["cases"]) == len(current_run.cases)
     changes = {(case["id"], case["prompt"]): case["change"] for case in data["cases"]}
     assert changes[("falls", "langgpt")] == "regression"
@@ -491,29 +470,21 @@ def test_html_report_is_self_contained(current_run: RunResults, baseline_run: Ru
 
 def test_chart_has_one_bar_per_prompt_and_group(current_run: RunResults) -> None:
     svg = accuracy_chart(current_run)
-    bars = re.findall(
-        r'<rect class="bar"[^>]*data-tag="([^"]*)" data-prompt="([^"]*)" data-accuracy="([^"]*)"', svg
-    )
+    bars = re.findall(r'<rect class="bar"[^>]*data-tag="([^"]*)" data-prompt="([^"]*)" data-accuracy="([^"]*)"', svg)
     summary = current_run.summary()
     expected = [("all cases", name, counts["accuracy"]) for name, counts in summary["prompts"].items()]
     expected += [
-        (tag, name, counts["accuracy"])
-        for tag, row in summary["tags"].items()
-        for name, counts in row.items()
+        (tag, name, counts["accuracy"]) for tag, row in summary["tags"].items() for name, counts in row.items()
     ]
     assert [(tag, prompt) for tag, prompt, _ in bars] == [(tag, prompt) for tag, prompt, _ in expected]
-    assert [float(accuracy) for _, _, accuracy in bars] == pytest.approx(
-        [accuracy for _, _, accuracy in expected]
-    )
+    assert [float(accuracy) for _, _, accuracy in bars] == pytest.approx([accuracy for _, _, accuracy in expected])
 
 
 def test_reports_of_an_empty_run() -> None:
     empty = make_run([], ())
     assert "0/0 cases passed (–)" in markdown_report(empty, None, [])
     page = html_report(empty)
-    data = json.loads(
-        page.split('<script type="application/json" id="llmcmp-data">')[1].split("</script>")[0]
-    )
+    data = json.loads(page.split('<script type="application/json" id="llmcmp-data">')[1].split("</script>")[0])
     assert data["cases"] == []
     assert data["prompts"] == []
     assert 'class="bar"' not in page

@@ -193,13 +193,9 @@ def test_flaky_means_some_samples_correct_and_some_not(verdicts: list[Verdict], 
 def summary_run() -> RunResults:
     return make_run(
         [
-            make_case(
-                "a", "langgpt", ["correct", "correct", "wrong"], tags=["trap", "小数"], rule="majority"
-            ),
+            make_case("a", "langgpt", ["correct", "correct", "wrong"], tags=["trap", "小数"], rule="majority"),
             make_case("b", "langgpt", ["correct", "correct", "correct"], tags=["trap"], rule="majority"),
-            make_case(
-                "c", "langgpt", ["wrong", "unparsed", "correct"], tags=["integer", "integer"], rule="majority"
-            ),
+            make_case("c", "langgpt", ["wrong", "unparsed", "correct"], tags=["integer", "integer"], rule="majority"),
             make_case("a", "none", ["wrong", "wrong", "error"], tags=["trap", "小数"], rule="majority"),
             make_case("b", "none", ["correct", "wrong", "correct"], tags=["trap"], rule="majority"),
         ],
@@ -377,9 +373,7 @@ def test_write_replaces_an_existing_file(tmp_path: Path) -> None:
     assert [case.id for case in RunResults.load(target).cases] == ["only"]
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_debris(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "results.json"
     summary_run().write(target)
     before = target.read_bytes()
