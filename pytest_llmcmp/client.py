@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import email.utils
 import json
 import os
@@ -106,6 +107,13 @@ def redact(text: str, secret: str | None) -> str:
     return text.replace(secret, REDACTED).replace(escaped, REDACTED)
 
 
+def _loopback(url: str) -> bool:
+    """A server on this machine: no proxy from the environment may stand in between."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
 def _describe(exc: BaseException, base_url: str) -> str:
     import openai
 
@@ -117,9 +125,7 @@ def _describe(exc: BaseException, base_url: str) -> str:
             detail = f": {type(cause).__name__}" if cause is not None else ""
             return f"cannot connect to {base_url}{detail}"
         # Connected, but the connection was reset or closed before the whole answer arrived.
-        return (
-            f"the connection to {base_url} broke off before the answer was complete ({type(cause).__name__})"
-        )
+        return f"the connection to {base_url} broke off before the answer was complete ({type(cause).__name__})"
     if isinstance(exc, openai.APIStatusError):
         message = ""
         try:
@@ -144,7 +150,7 @@ def _list_models(endpoint: Endpoint) -> list[str]:
     import openai
 
     httpx = http_module()
-    with httpx.Client(timeout=min(endpoint.timeout, 30.0)) as http:
+    with httpx.Client(timeout=min(endpoint.timeout, 30.0), trust_env=not _loopback(endpoint.base_url)) as http:
         client = openai.OpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key or NO_KEY, max_retries=1, http_client=http
         )
@@ -155,15 +161,11 @@ def _list_models(endpoint: Endpoint) -> list[str]:
                 f"{endpoint.base_url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
             ) from None
         except openai.APIStatusError as exc:
-            raise EndpointError(
-                f"{endpoint.base_url}/models answered {_describe(exc, endpoint.base_url)}"
-            ) from None
+            raise EndpointError(f"{endpoint.base_url}/models answered {_describe(exc, endpoint.base_url)}") from None
         except openai.APIConnectionError as exc:
             raise EndpointError(_describe(exc, endpoint.base_url)) from None
         except (ValueError, TypeError, AttributeError) as exc:
-            raise EndpointError(
-                f"{endpoint.base_url}/models: not an OpenAI-compatible answer ({exc})"
-            ) from None
+            raise EndpointError(f"{endpoint.base_url}/models: not an OpenAI-compatible answer ({exc})") from None
     if not models:
         raise EndpointError(f"{endpoint.base_url}/models lists no model; pass --llm-model")
     return models
@@ -242,7 +244,9 @@ class Asker:
             limits = httpx.Limits(
                 max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
             )
-            http = httpx.AsyncClient(limits=limits, timeout=self.endpoint.timeout)
+            http = httpx.AsyncClient(
+                limits=limits, timeout=self.endpoint.timeout, trust_env=not _loopback(self.endpoint.base_url)
+            )
             client = openai.AsyncOpenAI(
                 base_url=self.endpoint.base_url,
                 api_key=self.endpoint.api_key or NO_KEY,
@@ -276,12 +280,12 @@ class Asker:
                 job.future.cancel()
                 raise
             except Exception as exc:  # a worker never dies: the case gets an error, the others go on
-                answer = Answer(None, f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}", None)
+                error = one_line(redact(f"{type(exc).__name__}: {exc}", self.endpoint.api_key))[:200]
+                answer = Answer(None, error, None)
             if self._on_answer is not None:
-                try:
+                # Bookkeeping only (progress counts): it must not cost the answer.
+                with contextlib.suppress(Exception):
                     self._on_answer(answer)
-                except Exception:  # bookkeeping only (progress counts); it must not cost the answer
-                    pass
             if not job.future.done():
                 job.future.set_result(answer)
 
@@ -330,11 +334,7 @@ class Asker:
             except openai.APIConnectionError as exc:
                 error = _describe(exc, self.endpoint.base_url)
             except ValueError as exc:  # invalid JSON, or a completion without an answer
-                error = (
-                    str(exc)
-                    if not isinstance(exc, json.JSONDecodeError)
-                    else "the response is not valid JSON"
-                )
+                error = str(exc) if not isinstance(exc, json.JSONDecodeError) else "the response is not valid JSON"
                 if not isinstance(exc, json.JSONDecodeError):
                     break  # a well-formed answer without content: the same request gives the same again
             else:
@@ -344,9 +344,7 @@ class Asker:
                     sample=job.sample,
                     status=response.status_code,
                     response_body=payload,
-                    response_headers={
-                        "Content-Type": response.headers.get("content-type", "application/json")
-                    },
+                    response_headers={"Content-Type": response.headers.get("content-type", "application/json")},
                 )
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)

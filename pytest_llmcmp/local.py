@@ -133,9 +133,7 @@ def _free_loopback_port() -> int:
 
 
 def _server_environment() -> dict[str, str]:
-    environment = {
-        name: value for name, value in os.environ.items() if name.lower() not in _SERVER_SETTING_NAMES
-    }
+    environment = {name: value for name, value in os.environ.items() if name.lower() not in _SERVER_SETTING_NAMES}
     environment["PYTHONUNBUFFERED"] = "1"  # so the log tail shown on failure is current
     return environment
 
@@ -264,8 +262,7 @@ class LocalServer:
                 if "address already in use" in tail.lower():
                     raise _PortTaken
                 raise LocalModelError(
-                    f"llama.cpp server exited with code {returncode} while starting; "
-                    f"{log_path} ends with:\n{tail}"
+                    f"llama.cpp server exited with code {returncode} while starting; {log_path} ends with:\n{tail}"
                 )
             with contextlib.suppress(OSError, ValueError):
                 with opener.open(f"{url}/models", timeout=2) as response:
@@ -358,9 +355,7 @@ def watchdog_main(argv: Sequence[str]) -> int:
         return 2
     separator = arguments.index("--")
     parser = argparse.ArgumentParser(prog="python -m pytest_llmcmp.local")
-    parser.add_argument(
-        "--parent", type=int, required=True, help="stop the command when this process is gone"
-    )
+    parser.add_argument("--parent", type=int, required=True, help="stop the command when this process is gone")
     options = parser.parse_args(arguments[:separator])
     command = arguments[separator + 1 :]
     if not command:

@@ -396,10 +396,8 @@ class Runner:
                 return future.result(timeout=0.5)
             except concurrent.futures.TimeoutError:
                 self.show_progress()
-                if self._asker is None or not self._asker.alive:
-                    # Nothing will ever answer (the session is stopping): give up on this future, not hang.
-                    if not future.done():
-                        return gone
+                if (self._asker is None or not self._asker.alive) and not future.done():
+                    return gone  # nothing will ever answer (the session is stopping): give up, do not hang
 
     def _judge(self, item: CaseItem, reply: Reply | None) -> SampleResult:
         if reply is None or reply.content is None:

@@ -286,8 +286,9 @@ class LlmSession:
         runner = self.runner
         if runner.asked:
             took = time.monotonic() - self.started
+            stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
             tr.write_line(
-                f"asked {runner.asked} requests live ({runner.failed_requests} failed) in {took:.1f}s; "
+                f"asked {runner.answered} requests live{stopped}, {runner.failed_requests} failed, in {took:.1f}s; "
                 f"cassettes in {runner._show(runner.cassette_root)}"
             )
         if self.unused:

@@ -10,12 +10,12 @@ import hypothesis  # noqa: F401
 import openai  # noqa: F401
 import pytest
 
-import pytest_llmcmp.client  # noqa: F401
+import pytest_llmcmp.client
+from tests.fakeserver import FakeServer
 
 # The HTTP stack under openai loads its transport lazily; load it now too, or exceptions raised by a re-imported copy
 # would not be the classes the kept openai catches.
 pytest_llmcmp.client.http_module().Client().close()
-from tests.fakeserver import FakeServer
 
 SUITE = """\
 template: en

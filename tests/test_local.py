@@ -45,6 +45,9 @@ parser.add_argument("--host")
 parser.add_argument("--port", type=int)
 options, _ = parser.parse_known_args()
 Path(options.model + ".pid").write_text(str(os.getpid()))
+leaked = [name for name in ("API_KEY", "api_key", "CONFIG_FILE", "PORT") if name in os.environ]
+if leaked:
+    sys.exit(f"server settings leaked from the environment: {leaked}")
 mode = Path(options.model + ".mode").read_text() if Path(options.model + ".mode").exists() else "serve"
 if mode == "crash":
     print("error: failed to load model (simulated)", flush=True)
@@ -224,17 +227,15 @@ def test_start_reports_url_and_model_alias_and_stop_ends_both_processes(fake_mod
     server.stop()  # idempotent
 
 
-def test_environment_settings_do_not_reach_the_server(
-    fake_model: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # llama_cpp.server would read these; an API key would make the readiness probe fail with 401.
-    monkeypatch.setenv("API_KEY", "secret")
-    monkeypatch.setenv("CONFIG_FILE", "/nonexistent.json")
-    monkeypatch.setenv("PATH_TO_KEEP", "kept")
-    environment = local._server_environment()
-    assert "API_KEY" not in environment
-    assert "CONFIG_FILE" not in environment
-    assert environment["PATH_TO_KEEP"] == "kept"
+def test_environment_settings_do_not_reach_the_server(fake_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # llama_cpp.server reads its settings from the environment too; an API key would make every request
+    # fail with 401, and CONFIG_FILE would replace the command line.
+    for name, value in {"API_KEY": "secret", "api_key": "secret", "CONFIG_FILE": "/x.json", "PORT": "1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("UNRELATED_SETTING", "kept")
+    with LocalServer(fake_model, startup_timeout=30) as server:
+        assert server.model == "Tiny-Model.Q8_0"
+    assert local._server_environment()["UNRELATED_SETTING"] == "kept"
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-
 CASES = """\
 cases:
   - {id: seed, numbers: ["13.8", "13.11"]}

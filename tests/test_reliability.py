@@ -42,9 +42,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
 
 
-def write_cases(
-    pytester: pytest.Pytester, cases: Iterable[tuple[str, list[str]]], name: str = "suite"
-) -> None:
+def write_cases(pytester: pytest.Pytester, cases: Iterable[tuple[str, list[str]]], name: str = "suite") -> None:
     """``cases/<name>.yaml`` with one English case per (id, numbers)."""
     lines = ["template: en", "cases:"]
     for case_id, numbers in cases:
@@ -218,9 +216,7 @@ def test_every_fault_is_retried_as_it_deserves_then_an_error_never_recorded(
             assert error.endswith(f"(after {scenario.attempts} attempts)") == (scenario.attempts > 1), error
             assert cases[case_id]["outcome"] == "fail"
             assert case_id not in cassettes, f"{name}: a failed exchange was recorded"
-    assert set(cassettes) == {
-        f"c{k:04d}" for k, s in enumerate(SCENARIOS.values(), 1) if s.verdict == "correct"
-    }
+    assert set(cassettes) == {f"c{k:04d}" for k, s in enumerate(SCENARIOS.values(), 1) if s.verdict == "correct"}
     # "Recorded once": the case answered on its third attempt holds one interaction (checked above).
     result.stdout.no_fnmatch_line("*Traceback*")
 
@@ -321,9 +317,7 @@ def wait_for_cassettes(directory: Path, process: subprocess.Popen[bytes], at_lea
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
-def test_interrupted_recording_leaves_only_whole_cassettes(
-    pytester: pytest.Pytester, how: signal.Signals
-) -> None:
+def test_interrupted_recording_leaves_only_whole_cassettes(pytester: pytest.Pytester, how: signal.Signals) -> None:
     count = 24
     write_cases(pytester, numbered_cases(count))
     cassette_root = pytester.path / "cassettes"
@@ -377,8 +371,7 @@ def test_two_processes_recording_the_same_cases_at_once(pytester: pytest.Pyteste
 
     with FakeServer(answer=answer_once_both_ask, out_of_order=True, jitter=0.05) as fake:
         processes = [
-            start_pytest(pytester.path, "--llm-endpoint", fake.url, "--llm-concurrency", "4")
-            for _ in range(2)
+            start_pytest(pytester.path, "--llm-endpoint", fake.url, "--llm-concurrency", "4") for _ in range(2)
         ]
         try:
             codes = [process.wait(timeout=180) for process in processes]
@@ -404,9 +397,7 @@ def test_out_of_order_answers_land_in_their_own_cassettes(
     count = 200
     write_cases(pytester, numbered_cases(count))
     with FakeServer(out_of_order=True, jitter=0.05, seed=7) as fake:
-        live = run(
-            pytester, "--llm-endpoint", fake.url, "--llm-concurrency", "16", "--llm-results", "live.json"
-        )
+        live = run(pytester, "--llm-endpoint", fake.url, "--llm-concurrency", "16", "--llm-results", "live.json")
         requests = sorted(fake.chat_requests, key=lambda r: r.seq)
     live.assert_outcomes(passed=count)
     finished = [r.finished or 0.0 for r in requests]
@@ -436,9 +427,7 @@ def test_out_of_order_answers_land_in_their_own_cassettes(
     ],
     ids=["not-utf8", "empty", "over-256KiB"],
 )
-def test_hostile_prompt_file_is_a_one_line_usage_error(
-    suite: pytest.Pytester, content: bytes, reason: str
-) -> None:
+def test_hostile_prompt_file_is_a_one_line_usage_error(suite: pytest.Pytester, content: bytes, reason: str) -> None:
     (suite.path / "prompts" / "hostile.md").write_bytes(content)
     result = run(suite, "--llm-prompt", "prompts/hostile.md")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -499,9 +488,7 @@ def test_key_echoed_by_the_server_is_never_recorded_nor_shown(
     assert cases["control"]["samples"][0]["verdict"] == "error"
 
 
-def test_key_echoed_in_an_endpoint_error_is_not_shown(
-    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_key_echoed_in_an_endpoint_error_is_not_shown(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLMCMP_API_KEY", KEY)
     with FakeServer(api_key=KEY, model_faults=Fault.http(503, f"upstream refused key {KEY}")) as fake:
         result = run(suite, "--llm-endpoint", fake.url)
