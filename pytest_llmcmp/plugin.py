@@ -58,6 +58,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(session)
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Do not walk into the cassette directory: thousands of YAML files that are never tests."""
+    runner = config.stash.get(RUNNER_KEY, None)
+    if runner is not None and collection_path == runner.cassette_root:
+        return True
+    return None
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
