@@ -574,3 +574,35 @@ def test_baseline_prompt_compares_two_prompts_of_one_run(suite: pytest.Pytester)
     html = (suite.path / "pr.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
     assert not any(f'{attr}="http' in html for attr in ("src", "href"))  # self-contained
+
+
+# --- configuration sources, pytest integration ------------------------------------------------------------------------
+
+
+def test_ini_keys_and_environment(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeServer(models=("from-env",)) as env_server, FakeServer(models=("from-ini",)) as ini_server:
+        monkeypatch.setenv("LLMCMP_ENDPOINT", env_server.url)
+        run(suite).assert_outcomes(passed=3)
+        assert len(env_server.chat_requests) == 3
+        suite.makeini(f"[pytest]\nllm_endpoint = {ini_server.url}\nllm_prompt = prompts/careful.md\nllm_samples = 2\n")
+        run(suite).assert_outcomes(passed=3)  # the ini file wins over the environment
+        assert len(ini_server.chat_requests) == 6
+        assert ini_server.chat_requests[0].json["messages"][0]["content"] == "Compare numbers carefully.\n"
+        result = run(suite, "--llm-samples", "1", "--llm-endpoint", env_server.url, "--collect-only", "-q")
+        result.stdout.fnmatch_lines(["cases/basic.yaml::trap::careful"])  # and the command line over both
+
+
+def test_junitxml_last_failed_and_deselect(suite: pytest.Pytester) -> None:
+    with FakeServer(answer=wrong_on_trap) as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2, failed=1)
+    first = suite.runpytest_inprocess("--junitxml", "junit.xml")
+    first.assert_outcomes(passed=2, failed=1)
+    xml = (suite.path / "junit.xml").read_text(encoding="utf-8")
+    assert '<testcase classname="cases.basic.yaml.trap" name="none"' in xml
+    assert '<testcase classname="cases.basic.yaml.control" name="none"' in xml
+    assert "<failure" in xml
+    assert "wrong: chose 13.11" in xml
+    again = suite.runpytest_inprocess("--lf")
+    again.assert_outcomes(failed=1)
+    result = run(suite, "--deselect", "cases/basic.yaml::trap::none", "-x")
+    result.assert_outcomes(passed=2, deselected=1)
