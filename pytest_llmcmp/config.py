@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,6 +217,15 @@ def resolve(config: pytest.Config) -> Settings:
         local_model=raw["local_model"] or None,
         progress=bool(raw["progress"]),
     )
+
+
+def input_path(config: pytest.Config, spec: str) -> Path:
+    """A file named on the command line or in the ini file: relative to where pytest runs, else to the rootdir."""
+    path = Path(spec)
+    if path.is_absolute():
+        return path
+    here = Path(config.invocation_params.dir) / path
+    return here if here.exists() else Path(str(config.rootpath)) / path
 
 
 def parse_thresholds(specs: tuple[str, ...]) -> tuple[float | None, dict[str, float], dict[str, float]]:

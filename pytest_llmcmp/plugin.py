@@ -43,7 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     settings = cfg.resolve(config)
     try:
-        prompts = load_prompts(list(settings.prompts), Path(str(config.rootpath)))
+        bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
+        prompts = load_prompts(list(settings.prompts), bases)
     except PromptError as exc:
         raise pytest.UsageError(str(exc)) from None
     session = LlmSession(config, settings, prompts)

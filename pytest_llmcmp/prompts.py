@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,13 +34,13 @@ class Prompt:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def load_prompt(spec: str, base: Path) -> Prompt:
-    """Load the prompt named by ``spec``: a file path (relative to ``base``) or ``none``."""
+def load_prompt(spec: str, bases: Sequence[Path]) -> Prompt:
+    """Load the prompt named by ``spec``: ``none``, or a file path, relative to the first of ``bases`` holding it."""
     if spec == NO_PROMPT:
         return Prompt(name=NO_PROMPT, path=None, text=None)
     path = Path(spec)
     if not path.is_absolute():
-        path = base / path
+        path = next((base / path for base in bases if (base / path).exists()), bases[0] / path)
     try:
         size = path.stat().st_size
     except OSError:
@@ -62,14 +63,14 @@ def load_prompt(spec: str, base: Path) -> Prompt:
     return Prompt(name=path.stem, path=spec, text=text)
 
 
-def load_prompts(specs: list[str], base: Path) -> list[Prompt]:
+def load_prompts(specs: list[str], bases: Sequence[Path]) -> list[Prompt]:
     """Load every prompt; no spec at all means the single no-prompt run. Names must be unique."""
     if not specs:
         return [Prompt(name=NO_PROMPT, path=None, text=None)]
     prompts: list[Prompt] = []
     seen: dict[str, str] = {}
     for spec in specs:
-        prompt = load_prompt(spec, base)
+        prompt = load_prompt(spec, bases)
         if prompt.name in seen:
             raise PromptError(
                 f"--llm-prompt {spec}: another prompt is also named '{prompt.name}' ({seen[prompt.name]}); "

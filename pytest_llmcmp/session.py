@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts, regression_gate
-from .config import LOCAL, Settings, parse_thresholds
+from .config import LOCAL, Settings, input_path, parse_thresholds
 from .items import CaseItem
 from .prompts import Prompt
 from .results import CaseResult, ResultsFileError, RunResults
@@ -59,9 +59,7 @@ class LlmSession:
     def _load_baseline(self) -> RunResults | None:
         if self.settings.baseline is None:
             return None
-        path = Path(self.settings.baseline)
-        if not path.is_absolute():
-            path = self.config.invocation_params.dir / path
+        path = input_path(self.config, self.settings.baseline)
         try:
             return RunResults.load(path)
         except ResultsFileError as exc:
