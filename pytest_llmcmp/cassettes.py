@@ -47,13 +47,11 @@ field is checked, each problem reported as one :class:`CassetteError` line namin
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import http
 import json
 import os
 import re
-import tempfile
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -63,6 +61,8 @@ from typing import Any, Final
 from urllib.parse import quote, unquote
 
 import yaml
+
+from .atomic import write_atomically
 
 # The C implementations are several times faster; both are safe (no python/* constructors).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -75,7 +75,6 @@ CASSETTE_FORMAT_VERSION: Final = 1
 SAMPLE_HEADER: Final = "X-Llmcmp-Sample"
 JSON_CONTENT_TYPE: Final = "application/json"
 
-_TEMP_SUFFIX: Final = ".tmp"  # never ".yaml": a leftover temp file must not look like a cassette
 
 # Characters YAML treats as line breaks or that the emitters (libyaml in particular: anything
 # beyond the BMP, emoji included) consider non-printable and would answer by switching the whole
@@ -371,31 +370,9 @@ class Cassette:
                         self.path, "refusing to write: the cassette would contain a secret (API key or token)"
                     )
             try:
-                _write_atomically(self.path, text.encode("utf-8"))
+                write_atomically(self.path, text.encode("utf-8"))
             except OSError as e:
                 raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644  # mkstemp's 0600 would make committed cassettes private to their writer
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as temp_file:
-            temp_file.write(data)
-            temp_file.flush()
-            os.fsync(temp_file.fileno())
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    # No fsync of the directory: the rename is atomic for every reader, and a crash of the machine that loses it
-    # leaves the old cassette, which the next run completes; the fsync would cost more than the write.
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ scripts and the baseline comparison of later runs read, so :meth:`RunResults.to_
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
+
+from .atomic import write_atomically
 
 __all__ = [
     "SCHEMA",
@@ -400,16 +400,7 @@ class RunResults:
         except UnicodeEncodeError:
             # A lone surrogate (a model answer cut mid-character) cannot be UTF-8; \u escapes can.
             text = json.dumps(data, ensure_ascii=True, indent=1, allow_nan=False) + "\n"
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(path, text.encode("utf-8"))
 
     @classmethod
     def from_json(cls, data: Any) -> RunResults:

@@ -5,7 +5,6 @@ hooks, merges xdist workers' results on the controller, and writes results, repo
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Generator
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from .atomic import write_atomically
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts, regression_gate
 from .config import LOCAL, Settings, input_path, parse_thresholds
 from .items import CaseItem
@@ -186,11 +186,11 @@ class LlmSession:
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
         self.final = results
-        if self.baseline is not None:
-            self.comparison = compare(self.baseline, results, label=f"baseline {self.settings.baseline}")
-        elif self.baseline_prompt is not None:
+        if self.baseline_prompt is not None:  # the more specific question wins over an ini file's baseline
             others = [p.name for p in self.runner.prompts if p.name != self.baseline_prompt]
             self.comparison = compare_prompts(results, self.baseline_prompt, others)
+        elif self.baseline is not None:
+            self.comparison = compare(self.baseline, results, label=f"baseline {self.settings.baseline}")
         self.gates = self._gates(results)
         self._unused(session, used | self.worker_used)
         self._write(results)
@@ -309,6 +309,4 @@ def _xdist_active(config: pytest.Config) -> bool:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    write_atomically(path, text.encode("utf-8"))

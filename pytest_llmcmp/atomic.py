@@ -1,0 +1,36 @@
+"""Writing a file so that every reader sees either the old content or the new one, never a part."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory, fsync, then rename.
+
+    The temporary file is hidden and ends in ``.tmp`` (never ``.yaml``: a leftover after ``kill -9`` must not look
+    like a cassette); it is removed on any error, Ctrl-C included. An existing file keeps its permissions, a new one
+    gets 0644 (``mkstemp``'s 0600 would make committed files private to their writer).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp_file:
+            temp_file.write(data)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    # No fsync of the directory: the rename is atomic for every reader, and a crash of the machine that loses it
+    # leaves the old file, which the next run completes; the fsync would cost more than the write.
