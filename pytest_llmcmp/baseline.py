@@ -145,7 +145,7 @@ def compare_prompts(results: RunResults, old: str, new: str | Sequence[str]) -> 
         return accuracy_of(sum(case.passed for case in cases.values()), len(cases))
 
     accuracies = {name: (accuracy(reference), accuracy(by_prompt[name])) for name in news}
-    return _diff(before, after, accuracies, f"prompt {old} vs {', '.join(news)}")
+    return _diff(before, after, accuracies, f"prompt {old}")
 
 
 @dataclass

@@ -150,7 +150,7 @@ def test_compare_prompts_of_one_run() -> None:
         ]
     )
     comparison = compare_prompts(run, "base", "langgpt")
-    assert comparison.label == "prompt base vs langgpt"
+    assert comparison.label == "prompt base"
     assert ids(comparison.regressions) == [("a", "langgpt")]
     assert ids(comparison.improvements) == [("b", "langgpt"), ("c", "langgpt")]
     assert ids(comparison.new) == [("d", "langgpt")]
@@ -175,7 +175,7 @@ def test_compare_prompts_against_several_new_prompts() -> None:
         ("base", "langgpt", "steps"),
     )
     comparison = compare_prompts(run, "base", ["langgpt", "steps"])
-    assert comparison.label == "prompt base vs langgpt, steps"
+    assert comparison.label == "prompt base"
     assert ids(comparison.regressions) == [("a", "langgpt")]
     assert ids(comparison.improvements) == [("b", "steps")]
     assert comparison.unchanged == 2
