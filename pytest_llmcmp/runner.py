@@ -76,18 +76,16 @@ class Runner:
         self.endpoint_url: str | None = None if settings.endpoint == LOCAL else settings.endpoint
         self.results: list[CaseResult] = []
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
-        self.used: set[Path] = set()
         self.local: LocalServer | None = None
         self._asker: Asker | None = None
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
-        self._checked_endpoint = False
+        self.endpoint_checked = False
         self._plans: dict[str, Plan] = {}
         self._lock = threading.Lock()
         self.asked = 0
         self.answered = 0
         self.failed_requests = 0
-        self.live_seconds = 0.0
         self._live_started: float | None = None
         self._last_progress = 0.0
 
@@ -108,12 +106,12 @@ class Runner:
             self.model = path.stem  # LocalServer serves the file under its stem, wherever it is installed
         elif self.settings.endpoint is not None:
             self.model = self._models()[0]
-            self._checked_endpoint = True
+            self.endpoint_checked = True
         else:
             models = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
             if len(models) > 1:
                 raise pytest.UsageError(
-                    f"{self._show(self.cassette_root)} holds recordings of several models "
+                    f"{self.show_path(self.cassette_root)} holds recordings of several models "
                     f"({', '.join(sorted(models))}); choose one with --llm-model"
                 )
             self.model = models[0] if models else None
@@ -169,22 +167,22 @@ class Runner:
             self.local.stop()
             self.local = None
 
-    def _ensure_checked(self) -> None:
+    def check_endpoint(self) -> None:
         """Before the first live request: is the endpoint reachable, is the key accepted, is the model served?"""
-        if self._checked_endpoint or self.settings.endpoint in (None, LOCAL):
+        if self.endpoint_checked or self.settings.endpoint in (None, LOCAL):
             return
         models = self._models()
         if self.model not in models:
             raise pytest.UsageError(
                 f"--llm-model: {self.endpoint_url} does not serve {self.model!r} (it serves: {', '.join(models)})"
             )
-        self._checked_endpoint = True
+        self.endpoint_checked = True
 
     def _ensure_asker(self) -> Asker:
         with self._asker_lock:
             if self._asker is None:
                 self.start_local()
-                self._ensure_checked()
+                self.check_endpoint()
                 from .client import Asker
 
                 self._asker = Asker(self._endpoint(), on_answer=self._count)
@@ -264,7 +262,7 @@ class Runner:
         try:
             return Reply(content=content_of(recorded))
         except ValueError as exc:
-            return Reply(error=f"{self._show(path)}: {exc}")
+            return Reply(error=f"{self.show_path(path)}: {exc}")
 
     def prefetch(self, items: list[CaseItem]) -> None:
         """Plan every item and submit all live requests at once, grouped by prompt."""
@@ -460,13 +458,13 @@ class Runner:
         sha = f" (sha256 {prompt.sha256[:12]})" if prompt.sha256 else ""
         return (
             f"no recording of case '{item.case.id}' under prompt '{prompt.name}'{sha} for model '{self.model}': "
-            f"{why}.\nexpected cassette: {self._show(path)}\nrecord it with: "
+            f"{why}.\nexpected cassette: {self.show_path(path)}\nrecord it with: "
             f"{self._record_command(item, 'once' if self.settings.record_mode == 'once' else None)}"
         )
 
     def _nothing_recorded(self) -> str:
         return (
-            f"no recordings in {self._show(self.cassette_root)}: nothing can be replayed offline.\n"
+            f"no recordings in {self.show_path(self.cassette_root)}: nothing can be replayed offline.\n"
             "record them with: pytest --llm-endpoint URL (or --llm-endpoint local), then commit the cassettes"
         )
 
@@ -481,7 +479,8 @@ class Runner:
         parts.append(item.nodeid)
         return shlex.join(parts)
 
-    def _show(self, path: Path) -> str:
+    def show_path(self, path: Path) -> str:
+        """A path as the user would type it: relative to where pytest runs."""
         try:
             return os.path.relpath(path, self.config.invocation_params.dir)
         except ValueError:

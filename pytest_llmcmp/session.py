@@ -54,7 +54,7 @@ class LlmSession:
             # The controller resolved the model (and checked the endpoint) once for every worker.
             self.runner.model = self.workerinput["llmcmp_model"]
             self.runner.endpoint_url = self.workerinput.get("llmcmp_url") or self.runner.endpoint_url
-            self.runner._checked_endpoint = True
+            self.runner.endpoint_checked = True
 
     def _load_baseline(self) -> RunResults | None:
         if self.settings.baseline is None:
@@ -88,7 +88,8 @@ class LlmSession:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         s = self.settings
         mode = f"record mode {s.record_mode}" if s.live else "replay (offline, record mode none)"
-        where = f"endpoint {s.endpoint}" if s.endpoint else f"cassettes {self.runner._show(self.runner.cassette_root)}"
+        cassettes = self.runner.show_path(self.runner.cassette_root)
+        where = f"endpoint {s.endpoint}" if s.endpoint else f"cassettes {cassettes}"
         prompts = ", ".join(p.name + (f" ({p.sha256[:12]})" if p.sha256 else "") for p in self.runner.prompts)
         params = f"temperature {s.temperature:g}"
         if s.max_tokens is not None:
@@ -113,7 +114,7 @@ class LlmSession:
                 continue
             other = seen.setdefault(item.case.id, item)
             if other.case.path != item.case.path:
-                show = self.runner._show
+                show = self.runner.show_path
                 raise pytest.UsageError(
                     f"{show(Path(item.case.path))}:{item.case.line}: case id '{item.case.id}' is already used at "
                     f"{show(Path(other.case.path))}:{other.case.line}; case ids must be unique in a suite"
@@ -132,7 +133,7 @@ class LlmSession:
                 self.runner.start_local()
             self.runner.resolve_model()
             if self.settings.live and self.settings.endpoint != LOCAL:
-                self.runner._ensure_checked()
+                self.runner.check_endpoint()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -263,7 +264,7 @@ class LlmSession:
             path = Path(target) if Path(target).is_absolute() else base / target
             path.parent.mkdir(parents=True, exist_ok=True)
             write(path)
-            self.written.append(self.runner._show(path))
+            self.written.append(self.runner.show_path(path))
 
     def _write_html(self, path: Path) -> None:
         from .html import html_report
@@ -287,10 +288,10 @@ class LlmSession:
             stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
             tr.write_line(
                 f"asked {runner.answered} requests live{stopped}, {runner.failed_requests} failed, in {took:.1f}s; "
-                f"cassettes in {runner._show(runner.cassette_root)}"
+                f"cassettes in {runner.show_path(runner.cassette_root)}"
             )
         if self.unused:
-            shown = ", ".join(runner._show(p) for p in self.unused[:5])
+            shown = ", ".join(runner.show_path(p) for p in self.unused[:5])
             more = f" and {len(self.unused) - 5} more" if len(self.unused) > 5 else ""
             if self.pruned:
                 tr.write_line(f"pruned {self.pruned} unused cassettes: {shown}{more}")
