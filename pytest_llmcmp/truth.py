@@ -26,6 +26,7 @@ and ``"１，２３４"`` are folded to ASCII first):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -156,6 +157,13 @@ def parse_number(text: str) -> Quantity:
             f"not a number: expected text, got {type(text).__name__} {_shorten(repr(text))}"
             ' (write numbers as quoted strings, e.g. "13.10")'
         )
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _parse_cached(text: str) -> Quantity:
+    # A suite names each number several times (validation, truth, answer extraction): parse it once. Quantity is
+    # immutable, so sharing it is safe; a NumberError is raised again each time (lru_cache keeps no exceptions).
     try:
         value, unit = _parse(text)
     except _Reject as rejected:
