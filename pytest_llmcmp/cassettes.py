@@ -121,7 +121,12 @@ def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str |
     prompt_dir = _path_component(prompt_name, "prompt name")
     if prompt_sha256 is not None:
         prompt_dir = f"{prompt_dir}-{prompt_sha256[:12]}"
-    return Path(root) / model_dir / prompt_dir / f"{_path_component(case_id, 'case id')}.yaml"
+    return Path(root) / model_dir / prompt_dir / cassette_name(case_id)
+
+
+def cassette_name(case_id: str) -> str:
+    """The file name of a case's cassette within its prompt's directory (see :func:`cassette_path`)."""
+    return f"{_path_component(case_id, 'case id')}.yaml"
 
 
 def model_dirs(root: Path) -> list[str]:
@@ -141,19 +146,27 @@ def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
-    # Resolve the root once, not every file: the paths below it differ only by their relative part.
+    # Compare paths relative to the resolved root, as strings: resolving every file would cost a syscall each.
     real_root = root.resolve()
     used_relative = set()
     for p in used:
         p = Path(p)
-        try:
-            used_relative.add((p if p.is_absolute() else Path.cwd() / p).relative_to(real_root))
-        except ValueError:
+        absolute = p if p.is_absolute() else Path.cwd() / p
+        for candidate in (absolute, absolute.resolve()):
             try:
-                used_relative.add(p.resolve().relative_to(real_root))
+                used_relative.add(str(candidate.relative_to(real_root)))
+                break
             except ValueError:
                 continue
-    return sorted(p for p in root.rglob("*.yaml") if p.relative_to(root) not in used_relative and p.is_file())
+    unused = []
+    for folder, _dirs, files in os.walk(root):
+        relative_folder = os.path.relpath(folder, root)
+        for name in files:
+            if name.endswith(".yaml"):
+                relative = name if relative_folder == "." else os.path.join(relative_folder, name)
+                if relative not in used_relative:
+                    unused.append(root / relative)
+    return sorted(unused)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ class Prompt:
     path: str | None
     text: str | None
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str | None:
         """The hex sha256 of the prompt's UTF-8 text; ``None`` for the no-prompt run."""
         if self.text is None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .answers import Extraction, judge
-from .cassettes import Cassette, CassetteError, Exchange, cassette_path, model_dirs
+from .cassettes import Cassette, CassetteError, Exchange, cassette_name, cassette_path, model_dirs
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
 from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
@@ -82,6 +82,7 @@ class Runner:
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self.endpoint_checked = False
         self._plans: dict[str, Plan] = {}
+        self._folders: dict[str, Path] = {}
         self._lock = threading.Lock()
         self.asked = 0
         self.answered = 0
@@ -222,7 +223,12 @@ class Runner:
 
     def cassette_for(self, item: CaseItem) -> Path:
         assert self.model is not None
-        return cassette_path(self.cassette_root, self.model, item.prompt.name, item.prompt.sha256, item.case.id)
+        folder = self._folders.get(item.prompt.name)
+        if folder is None:  # one directory per (model, prompt): build it once, not once per case
+            prompt = item.prompt
+            folder = cassette_path(self.cassette_root, self.model, prompt.name, prompt.sha256, "x").parent
+            self._folders[item.prompt.name] = folder
+        return folder / cassette_name(item.case.id)
 
     def plan(self, item: CaseItem) -> Plan:
         """Decide, per sample, replay or live; nothing is sent here."""
@@ -240,13 +246,14 @@ class Runner:
         plan = Plan(item, body, path, [None] * samples)
         self._plans[item.nodeid] = plan
         mode = self.settings.record_mode
-        exists = path.is_file()
-        if exists and mode != "all":
+        exists = False
+        if mode != "all":
             try:
-                plan.cassette = Cassette.load(path)
+                plan.cassette = Cassette.load(path)  # a missing file gives an empty cassette
             except CassetteError as exc:
                 plan.problem = f"{exc}\nre-record it with: {self._record_command(item, 'all')}"
                 return plan
+            exists = len(plan.cassette) > 0 or path.is_file()
         for sample in range(1, samples + 1):
             recorded = plan.cassette.find(body, sample) if plan.cassette is not None else None
             if recorded is not None:
