@@ -124,6 +124,18 @@ def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str |
     return Path(root) / model_dir / prompt_dir / cassette_name(case_id)
 
 
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """The secret, raw or JSON-escaped, as a token of its own rather than a piece of a longer name.
+
+    LMDeploy's documented key ``internlm2`` is a prefix of its model id ``internlm2-chat-1_8b``: a plain substring
+    test would refuse every cassette of that model, while an echoed key (``Bearer internlm2``, ``"internlm2"``,
+    ``key=internlm2;``) stands between other characters.
+    """
+    forms = sorted({secret, json.dumps(secret, ensure_ascii=False)[1:-1]}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(form) for form in forms)
+    return re.compile(rf"(?<![A-Za-z0-9_-])(?:{alternatives})(?![A-Za-z0-9_-])")
+
+
 def cassette_name(case_id: str) -> str:
     """The file name of a case's cassette within its prompt's directory (see :func:`cassette_path`)."""
     return f"{_path_component(case_id, 'case id')}.yaml"
@@ -378,7 +390,7 @@ class Cassette:
         with self._lock:  # concurrent saves of one cassette must not finish in the wrong order
             text = self.to_yaml()
             for secret in secrets:
-                if secret and (secret in text or json.dumps(secret, ensure_ascii=False)[1:-1] in text):
+                if secret and secret_pattern(secret).search(text):
                     raise CassetteError(
                         self.path, "refusing to write: the cassette would contain a secret (API key or token)"
                     )

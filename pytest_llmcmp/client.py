@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassettes import Exchange
+from .cassettes import Exchange, secret_pattern
 
 #: Environment variables holding the API key, in order of precedence. Never read from a file in the repo.
 KEY_VARIABLES = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
@@ -103,8 +103,7 @@ def redact(text: str, secret: str | None) -> str:
     """``text`` without ``secret``: an endpoint may echo the key back in an answer or an error message."""
     if not secret:
         return text
-    escaped = json.dumps(secret, ensure_ascii=False)[1:-1]  # as it appears inside a JSON string
-    return text.replace(secret, REDACTED).replace(escaped, REDACTED)
+    return secret_pattern(secret).sub(REDACTED, text)
 
 
 def _loopback(url: str) -> bool:

@@ -606,3 +606,19 @@ def test_junitxml_last_failed_and_deselect(suite: pytest.Pytester) -> None:
     again.assert_outcomes(failed=1)
     result = run(suite, "--deselect", "cases/basic.yaml::trap::none", "-x")
     result.assert_outcomes(passed=2, deselected=1)
+
+
+def test_lmdeploy_key_that_prefixes_the_model_name(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed's setup: `--api-keys internlm2` serving `internlm2-chat-1_8b`. The key is part of the model id, which
+    every cassette must name; that is not a leak, and the recordings must be written."""
+    monkeypatch.setenv("LLMCMP_API_KEY", "internlm2")
+    with FakeServer(models=("internlm2-chat-1_8b",), api_key="internlm2") as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=3)
+    cassettes = sorted(suite.path.glob("cassettes/internlm2-chat-1_8b/none/*.yaml"))
+    assert len(cassettes) == 3
+    for path in cassettes:
+        text = path.read_text(encoding="utf-8")
+        assert '"model": "internlm2-chat-1_8b"' in text
+        assert "Bearer" not in text
+    monkeypatch.delenv("LLMCMP_API_KEY")
+    run(suite).assert_outcomes(passed=3)
