@@ -134,8 +134,8 @@ class Runner:
 
     def start_local(self) -> None:
         """Start the llama.cpp server for ``--llm-endpoint local`` (once)."""
-        if self.settings.endpoint != LOCAL or self.local is not None:
-            return
+        if self.settings.endpoint != LOCAL or self.local is not None or self.endpoint_url:
+            return  # not local, already started, or an xdist worker given the controller's server
         from .local import LocalModelError, LocalServer
 
         model_path = Path(self.settings.local_model) if self.settings.local_model else None
