@@ -10,7 +10,6 @@ import pytest
 
 from tests.fakeserver import FakeServer, Fault
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
