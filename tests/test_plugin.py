@@ -11,7 +11,6 @@ import pytest
 from tests.fakeserver import FakeServer, Fault
 
 
-
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_inprocess("-p", "no:cacheprovider", *args)
 
