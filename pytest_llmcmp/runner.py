@@ -375,7 +375,9 @@ class Runner:
         self.results.append(result)
         if plan.futures:
             self.show_progress()
-        if plan.problem is not None and result.outcome == "fail":
+        if result.outcome == "pass":
+            return result, ""
+        if plan.problem is not None:
             return result, plan.problem
         detail = self.describe_failure(item, result)
         if save_problem is not None:
