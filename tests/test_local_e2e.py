@@ -6,6 +6,7 @@ Needs the ``[local]`` extra (``.ci/run`` installs it); each request costs about 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -21,6 +22,13 @@ cases:
   - {id: famous, numbers: ["9.9", "9.11"], template: en}
   - {id: smaller, numbers: ["0.5", "0.25"], ask: smaller}
 """
+
+
+def needs_local_extra() -> None:
+    # find_spec, not an import: llama_cpp imports numpy, which cannot be imported twice in one process, and
+    # pytester's in-process runs purge modules first imported inside them.
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("needs pip install 'pytest-llmcmp[local]'")
 
 
 def _alive(pid: int) -> bool:
@@ -51,7 +59,7 @@ def _server_processes() -> set[int]:
 def test_record_with_the_local_model_then_replay_offline(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("llama_cpp", reason="needs pip install 'pytest-llmcmp[local]'")
+    needs_local_extra()
     pytester.makefile(".yaml", **{"cases/few": CASES})
     (pytester.path / "short.md").write_text("Answer with the number only.\n", encoding="utf-8")
     before = _server_processes()
@@ -111,8 +119,6 @@ def test_record_with_the_local_model_then_replay_offline(
 def test_local_without_the_extra_fails_at_once_with_the_install_command(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importlib.util
-
     real_find_spec = importlib.util.find_spec
 
     def missing(name: str, *args: object, **kwargs: object) -> object:
@@ -133,7 +139,7 @@ def test_local_without_the_extra_fails_at_once_with_the_install_command(
 @pytest.mark.local_model
 @pytest.mark.slow
 def test_xdist_workers_share_one_local_server(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("llama_cpp", reason="needs pip install 'pytest-llmcmp[local]'")
+    needs_local_extra()
     pytest.importorskip("xdist")
     pytester.makefile(".yaml", **{"cases/few": CASES})
     before = _server_processes()
