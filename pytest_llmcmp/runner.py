@@ -468,7 +468,7 @@ class Runner:
         return (
             f"no recording of case '{item.case.id}' under prompt '{prompt.name}'{sha} for model '{self.model}': "
             f"{why}.\nexpected cassette: {self.show_path(path)}\nrecord it with: "
-            f"{self._record_command(item, 'once' if self.settings.record_mode == 'once' else None)}"
+            f"{self._record_command(item, 'new_episodes' if self.settings.record_mode == 'once' else None)}"
         )
 
     def _nothing_recorded(self) -> str:
@@ -478,13 +478,24 @@ class Runner:
         )
 
     def _record_command(self, item: CaseItem, mode: str | None) -> str:
-        parts = ["pytest", "--llm-endpoint", self.settings.endpoint or "URL"]
+        """The command that records this item with this run's settings (``mode``: a record mode it needs)."""
+        s = self.settings
+        parts = ["pytest", "--llm-endpoint", s.endpoint or "URL"]
         if self.model is not None:
             parts += ["--llm-model", self.model]
         if item.prompt.name != NO_PROMPT or len(self.prompts) > 1:
             parts += ["--llm-prompt", item.prompt.path or NO_PROMPT]
-        if mode == "all" or (mode is None and self.settings.record_mode == "once"):
-            parts += ["--llm-record-mode", "all" if mode == "all" else "new_episodes"]
+        # What shapes the request must be what is recorded: name every setting that differs from the default.
+        if s.temperature:
+            parts += ["--llm-temperature", f"{s.temperature:g}"]
+        if s.max_tokens is not None:
+            parts += ["--llm-max-tokens", str(s.max_tokens)]
+        if s.seed is not None:
+            parts += ["--llm-seed", str(s.seed)]
+        if s.samples != 1:
+            parts += ["--llm-samples", str(s.samples)]
+        if mode is not None:
+            parts += ["--llm-record-mode", mode]
         parts.append(item.nodeid)
         return shlex.join(parts)
 

@@ -620,3 +620,27 @@ def test_lmdeploy_key_that_prefixes_the_model_name(suite: pytest.Pytester, monke
         assert "Bearer" not in text
     monkeypatch.delenv("LLMCMP_API_KEY")
     run(suite).assert_outcomes(passed=3)
+
+
+def test_record_mode_once_records_only_cases_without_a_cassette(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "--llm-record-mode", "once", "-k", "trap").assert_outcomes(passed=1)
+    assert len(server.chat_requests) == 1
+    server.clear()
+    # A new temperature is a new request: 'once' does not add it to an existing cassette, but records new cases.
+    once = run(suite, "--llm-endpoint", server.url, "--llm-record-mode", "once", "--llm-temperature", "0.5")
+    once.assert_outcomes(passed=2, failed=1)
+    assert len(server.chat_requests) == 2
+    once.stdout.fnmatch_lines(
+        [
+            "*no recording of case 'trap'*its cassette has no recording of this exact request*",
+            "record it with: pytest --llm-endpoint http://127.0.0.1:*/v1 --llm-model fake-model --llm-temperature 0.5 "
+            "--llm-record-mode new_episodes cases/basic.yaml::trap::none",
+        ]
+    )
+    server.clear()
+    episodes = run(suite, "--llm-endpoint", server.url, "--llm-record-mode", "new_episodes", "--llm-temperature", "0.5")
+    episodes.assert_outcomes(passed=3)
+    assert len(server.chat_requests) == 1
+    # Both recordings now live side by side in the case's cassette.
+    run(suite, "-k", "trap").assert_outcomes(passed=1)
+    run(suite, "-k", "trap", "--llm-temperature", "0.5").assert_outcomes(passed=1)
