@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 
 from pytest_llmcmp import local
 from pytest_llmcmp.local import LocalModelError, LocalServer
+from tests.processes import alive, wait_gone
 
 needs_llama_cpp = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None,
@@ -72,28 +72,6 @@ class Handler(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer((options.host, options.port), Handler).serve_forever()
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A reparented child may stay a zombie if no init reaps it in a container: that is dead too.
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        with_state = stat.read_text().rsplit(")", 1)[-1].split()
-        return bool(with_state) and with_state[0] != "Z"
-    return True
-
-
-def _wait_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return not _alive(pid)
 
 
 @pytest.fixture
@@ -220,10 +198,10 @@ def test_start_reports_url_and_model_alias_and_stop_ends_both_processes(fake_mod
         watchdog_pid = server.pid
         assert watchdog_pid is not None
         server_pid = _server_pid(fake_model)
-        assert _alive(server_pid)
+        assert alive(server_pid)
     assert server.pid is None
-    assert _wait_gone(watchdog_pid, 1)
-    assert _wait_gone(server_pid, 1)
+    assert wait_gone(watchdog_pid, 1)
+    assert wait_gone(server_pid, 1)
     server.stop()  # idempotent
 
 
@@ -254,7 +232,7 @@ def test_failed_start_raises_with_the_log_and_leaves_no_process(
     with pytest.raises(LocalModelError, match=message):
         server.start()
     assert server.pid is None
-    assert _wait_gone(_server_pid(fake_model), 2)
+    assert wait_gone(_server_pid(fake_model), 2)
     assert log.exists()
 
 
@@ -283,7 +261,7 @@ def _start_and_kill_owner(model: Path, timeout: float) -> tuple[int, int]:
         assert line.strip(), "the owner process did not start a server"
         watchdog_pid = int(line)
         server_pid = _server_pid(model)
-        assert _alive(server_pid)
+        assert alive(server_pid)
     finally:
         owner.send_signal(signal.SIGKILL)
         owner.wait()
@@ -295,8 +273,8 @@ def _start_and_kill_owner(model: Path, timeout: float) -> tuple[int, int]:
 @pytest.mark.skipif(sys.platform == "win32", reason="kill -9 semantics")
 def test_server_dies_when_its_owner_is_killed_with_sigkill(fake_model: Path) -> None:
     watchdog_pid, server_pid = _start_and_kill_owner(fake_model, timeout=30)
-    assert _wait_gone(server_pid, 5)
-    assert _wait_gone(watchdog_pid, 5)
+    assert wait_gone(server_pid, 5)
+    assert wait_gone(watchdog_pid, 5)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
@@ -305,7 +283,7 @@ def test_server_dies_when_the_watchdog_itself_is_killed(fake_model: Path) -> Non
         assert server.pid is not None
         server_pid = _server_pid(fake_model)
         os.kill(server.pid, signal.SIGKILL)
-        assert _wait_gone(server_pid, 5)
+        assert wait_gone(server_pid, 5)
 
 
 def test_watchdog_usage_errors() -> None:
@@ -350,8 +328,8 @@ def test_real_server_process_is_gone_after_stop() -> None:
     server_pid = _the_server_under(watchdog_pid)
     assert _get_json(f"{server.url}/models")["data"][0]["id"] == server.model
     server.stop()
-    assert _wait_gone(watchdog_pid, 1)
-    assert _wait_gone(server_pid, 1)
+    assert wait_gone(watchdog_pid, 1)
+    assert wait_gone(server_pid, 1)
 
 
 def _the_server_under(watchdog_pid: int) -> int:
@@ -385,5 +363,5 @@ def test_real_server_dies_when_its_owner_is_killed_with_sigkill() -> None:
         owner.wait()
         if owner.stdout is not None:
             owner.stdout.close()
-    assert _wait_gone(server_pid, 5)
-    assert _wait_gone(watchdog_pid, 5)
+    assert wait_gone(server_pid, 5)
+    assert wait_gone(watchdog_pid, 5)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import socket
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.processes import wait_gone
 
 CASES = """\
 cases:
@@ -29,16 +30,6 @@ def needs_local_extra() -> None:
     # pytester's in-process runs purge modules first imported inside them.
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("needs pip install 'pytest-llmcmp[local]'")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes.
-    status = Path(f"/proc/{pid}/status")
-    return not (status.exists() and "\nState:\tZ" in status.read_text())
 
 
 def _server_processes() -> set[int]:
@@ -85,10 +76,7 @@ def test_record_with_the_local_model_then_replay_offline(
     pid = int(started.group(3))
 
     # No orphan: the server (and its watchdog) is gone once pytest has finished.
-    deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not _alive(pid)
+    assert wait_gone(pid, 10)
     assert _server_processes() - before == set()
 
     cassettes = sorted(p.name for p in pytester.path.glob("cassettes/SmolLM2-135M-Instruct.Q4_1/short-*/*.yaml"))
