@@ -48,6 +48,7 @@ field is checked, each problem reported as one :class:`CassetteError` line namin
 from __future__ import annotations
 
 import copy
+import hashlib
 import http
 import json
 import os
@@ -154,31 +155,23 @@ def model_dirs(root: Path) -> list[str]:
 
 
 def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
-    """All ``*.yaml`` files under ``root`` that are not in ``used`` (compared as resolved paths), sorted."""
+    """All ``*.yaml`` files under ``root`` that are not in ``used`` (relative paths count from the cwd), sorted."""
     root = Path(root)
     if not root.is_dir():
         return []
-    # Compare paths relative to the resolved root, as strings: resolving every file would cost a syscall each.
-    real_root = root.resolve()
-    used_relative = set()
-    for p in used:
-        p = Path(p)
-        absolute = p if p.is_absolute() else Path.cwd() / p
-        for candidate in (absolute, absolute.resolve()):
-            try:
-                used_relative.add(str(candidate.relative_to(real_root)))
-                break
-            except ValueError:
-                continue
-    unused = []
-    for folder, _dirs, files in os.walk(root):
-        relative_folder = os.path.relpath(folder, root)
-        for name in files:
-            if name.endswith(".yaml"):
-                relative = name if relative_folder == "." else os.path.join(relative_folder, name)
-                if relative not in used_relative:
-                    unused.append(root / relative)
-    return sorted(unused)
+    # Compared as absolute path strings (pathlib objects would cost more than the walk itself); only the files not
+    # found that way are compared once more, resolved, in case a used path names them through a symlink.
+    used_names = {os.path.abspath(p) for p in used}
+    unused = [
+        os.path.join(folder, name)
+        for folder, _dirs, files in os.walk(os.path.abspath(root))
+        for name in files
+        if name.endswith(".yaml") and os.path.join(folder, name) not in used_names
+    ]
+    if unused:
+        resolved = {os.path.realpath(p) for p in used_names}
+        unused = [p for p in unused if os.path.realpath(p) not in resolved]
+    return sorted(Path(p) for p in unused)
 
 
 @dataclass(frozen=True)
@@ -219,6 +212,42 @@ def request_key(request_body: Mapping[str, Any], sample: int) -> str:
     does not take part, so recordings replay whatever endpoint recorded them.
     """
     return f"{_canonical_json(request_body)}#{sample}"
+
+
+def content_of(payload: Any) -> str:
+    """The answer text of a chat completion, or ValueError saying what is missing."""
+    if not isinstance(payload, dict):
+        raise ValueError("the response is not a JSON object")
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("the response has no choices")
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is None:
+        raise ValueError("the response's message content is null")
+    if not isinstance(content, str):
+        raise ValueError("the response's message content is not text")
+    return content
+
+
+#: One recorded sample as replay needs it: ``(answer text, None)``, ``(None, why the recording is unusable)``,
+#: or ``None`` when nothing is recorded for it.
+Recorded = tuple[str, None] | tuple[None, str] | None
+
+
+def recorded_answer(response: Mapping[str, Any] | None) -> Recorded:
+    """What replay takes from a recorded response: its answer text, or why there is none."""
+    if response is None:
+        return None
+    try:
+        return content_of(response), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def key_digest(key: str) -> bytes:
+    """A fixed-size stand-in for a :func:`request_key` (which holds the whole prompt)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -321,7 +350,11 @@ class Cassette:
 
     def find(self, request_body: Mapping[str, Any], sample: int) -> dict[str, Any] | None:
         """The recorded response JSON for this request and sample, or None. Read it, do not change it."""
-        interaction = self._interactions.get(request_key(request_body, sample))
+        return self.find_key(request_key(request_body, sample))
+
+    def find_key(self, key: str) -> dict[str, Any] | None:
+        """The recorded response JSON for a :func:`request_key`, or None. Read it, do not change it."""
+        interaction = self._interactions.get(key)
         return None if interaction is None else interaction.response_body
 
     def add(self, exchange: Exchange) -> None:

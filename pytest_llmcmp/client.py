@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassettes import Exchange, secret_pattern
+from .cassettes import Exchange, content_of, secret_pattern
 
 #: Environment variables holding the API key, in order of precedence. Never read from a file in the repo.
 KEY_VARIABLES = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
@@ -183,22 +183,6 @@ def _retry_after(headers: Any) -> float | None:
             return None
         seconds = when.timestamp() - time.time()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-def content_of(payload: Any) -> str:
-    """The answer text of a chat completion, or ValueError saying what is missing."""
-    if not isinstance(payload, dict):
-        raise ValueError("the response is not a JSON object")
-    choices = payload.get("choices")
-    if not isinstance(choices, list) or not choices:
-        raise ValueError("the response has no choices")
-    message = choices[0].get("message") if isinstance(choices[0], dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    if content is None:
-        raise ValueError("the response's message content is null")
-    if not isinstance(content, str):
-        raise ValueError("the response's message content is not text")
-    return content
 
 
 @dataclass

@@ -24,15 +24,27 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .answers import Extraction, judge
-from .cassettes import Cassette, CassetteError, Exchange, cassette_name, cassette_path, model_dirs
+from .cassettes import (
+    Cassette,
+    CassetteError,
+    Exchange,
+    cassette_name,
+    cassette_path,
+    key_digest,
+    model_dirs,
+    recorded_answer,
+    request_key,
+)
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
+from .readahead import Job, Outcome, worth_it
 from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
     from .items import CaseItem
     from .local import LocalServer
+    from .readahead import ReadAhead
 
 
 #: Seconds between two progress lines while waiting for live answers.
@@ -45,6 +57,7 @@ class Reply:
 
     content: str | None = None
     error: str | None = None
+    extraction: Extraction | None = None  # what the content chose, when the read-ahead helper already extracted it
 
 
 @dataclass
@@ -59,6 +72,7 @@ class Plan:
     futures: dict[int, concurrent.futures.Future[Answer]] = field(default_factory=dict)
     saved: concurrent.futures.Future[str | None] = field(default_factory=concurrent.futures.Future)
     problem: str | None = None  # why the item cannot be run at all (unreadable cassette, nothing recorded)
+    ahead: int | None = None  # its job in the read-ahead helper, until its outcome is taken
 
 
 class Runner:
@@ -80,6 +94,7 @@ class Runner:
         self._asker: Asker | None = None
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._ahead: ReadAhead | None = None
         self.endpoint_checked = False
         self._plans: dict[str, Plan] = {}
         self._folders: dict[str, Path] = {}
@@ -161,6 +176,9 @@ class Runner:
         if self._asker is not None:
             self._asker.close()
             self._asker = None
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
         if self._writer is not None:
             self._writer.shutdown(wait=True)  # every answer that came in is on disk before the session ends
             self._writer = None
@@ -232,53 +250,94 @@ class Runner:
 
     def plan(self, item: CaseItem) -> Plan:
         """Decide, per sample, replay or live; nothing is sent here."""
-        existing = self._plans.get(item.nodeid)
-        if existing is not None:
-            return existing
+        plan = self._plans.get(item.nodeid)
+        if plan is not None and plan.ahead is None:
+            return plan
+        if plan is None:
+            plan = self._new_plan(item)
+            if plan.problem is not None or self.settings.record_mode == "all":
+                return plan  # nothing to read
+        self._read(plan)
+        return plan
+
+    def _new_plan(self, item: CaseItem) -> Plan:
         samples = self.settings.samples
         if self.model is None:
             plan = Plan(item, {}, Path(), [None] * samples)
             plan.problem = self._nothing_recorded()
-            self._plans[item.nodeid] = plan
-            return plan
-        body = self.request_body(item)
-        path = self.cassette_for(item)
-        plan = Plan(item, body, path, [None] * samples)
+        else:
+            plan = Plan(item, self.request_body(item), self.cassette_for(item), [None] * samples)
         self._plans[item.nodeid] = plan
-        mode = self.settings.record_mode
-        exists = False
-        if mode != "all":
-            try:
-                plan.cassette = Cassette.load(path)  # a missing file gives an empty cassette
-            except CassetteError as exc:
-                plan.problem = f"{exc}\nre-record it with: {self._record_command(item, 'all')}"
-                return plan
-            exists = len(plan.cassette) > 0 or path.is_file()
-        for sample in range(1, samples + 1):
-            recorded = plan.cassette.find(body, sample) if plan.cassette is not None else None
-            if recorded is not None:
-                plan.replies[sample - 1] = self._replay(recorded, path)
-            elif mode == "none" or (mode == "once" and exists):
-                plan.replies[sample - 1] = Reply(error="no recording")
-                plan.problem = self._missing(item, path, exists)
         return plan
 
-    def _replay(self, recorded: dict[str, Any], path: Path) -> Reply:
-        from .client import content_of
-
-        try:
-            return Reply(content=content_of(recorded))
-        except ValueError as exc:
-            return Reply(error=f"{self.show_path(path)}: {exc}")
+    def _read(self, plan: Plan) -> None:
+        """Fill in the samples the item's cassette holds, from the read-ahead helper or from the file."""
+        mode = self.settings.record_mode
+        outcome: Outcome = None
+        if plan.ahead is not None:
+            outcome = self._ahead.outcome(plan.ahead) if self._ahead is not None else None
+            plan.ahead = None
+        if outcome is None:
+            try:
+                cassette = Cassette.load(plan.path)  # a missing file gives an empty cassette
+            except CassetteError as exc:
+                outcome = exc.message
+            else:
+                if mode != "none":
+                    plan.cassette = cassette  # new recordings are added to it
+                found = [recorded_answer(cassette.find(plan.body, s)) for s in range(1, len(plan.replies) + 1)]
+                outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
+        if isinstance(outcome, str):
+            unreadable = CassetteError(plan.path, outcome)
+            plan.problem = f"{unreadable}\nre-record it with: {self._record_command(plan.item, 'all')}"
+            return
+        exists, found, extractions = outcome
+        for index, (recorded, extraction) in enumerate(zip(found, extractions, strict=True)):
+            if recorded is not None:
+                content, why = recorded
+                unusable = None if why is None else f"{self.show_path(plan.path)}: {why}"
+                plan.replies[index] = Reply(content, unusable, extraction)
+            elif mode == "none" or (mode == "once" and exists):
+                plan.replies[index] = Reply(error="no recording")
+                plan.problem = self._missing(plan.item, plan.path, exists)
 
     def prefetch(self, items: list[CaseItem]) -> None:
         """Plan every item and submit all live requests at once, grouped by prompt."""
+        if self.settings.record_mode == "none" and self.model is not None and worth_it(len(items)):
+            self._read_ahead(items)
+            return  # replay only: nothing to ask
         plans = [self.plan(item) for item in items]
         order = {prompt.name: index for index, prompt in enumerate(self.prompts)}
         live = [p for p in plans if p.problem is None and any(r is None for r in p.replies)]
         live.sort(key=lambda p: order.get(p.item.prompt.name, len(order)))  # stable: pytest order within a prompt
         for plan in live:
             self._submit(plan)
+
+    def _read_ahead(self, items: list[CaseItem]) -> None:
+        """Have a helper process read the items' cassettes, in pytest's order, while the items run."""
+        from .readahead import ReadAhead
+
+        try:
+            ahead = ReadAhead()  # first: it starts up while the requests are built
+        except OSError:
+            return  # each item reads its own cassette when it runs
+        jobs: list[Job] = []
+        samples = range(1, self.settings.samples + 1)
+        extract = self._builtin_extractor_only()
+        for item in items:
+            plan = self._new_plan(item)
+            plan.ahead = len(jobs)
+            digests = [key_digest(request_key(plan.body, sample)) for sample in samples]
+            jobs.append((str(plan.path), digests, (item.case.numbers, item.case.ask) if extract else None))
+        ahead.send(jobs)
+        self._ahead = ahead
+
+    def _builtin_extractor_only(self) -> bool:
+        """Whether answers are judged by the built-in extractor alone (no plugin or conftest implements the hook)."""
+        from . import plugin
+
+        impls = self.config.hook.pytest_llmcmp_extract_choice.get_hookimpls()
+        return len(impls) == 1 and impls[0].function is plugin.pytest_llmcmp_extract_choice
 
     def _submit(self, plan: Plan) -> None:
         asker = self._ensure_asker()
@@ -410,9 +469,11 @@ class Runner:
         if reply is None or reply.content is None:
             error = reply.error if reply is not None else "not asked"
             return SampleResult(answer=None, choice=None, verdict="error", error=error)
-        extraction: Extraction = self.config.hook.pytest_llmcmp_extract_choice(
-            answer=reply.content, case=item.case, prompt=item.prompt
-        )
+        extraction: Extraction | None = reply.extraction
+        if extraction is None:
+            extraction = self.config.hook.pytest_llmcmp_extract_choice(
+                answer=reply.content, case=item.case, prompt=item.prompt
+            )
         choice = extraction.choice
         if choice is not None and choice != "equal" and choice not in item.case.numbers:
             choice = None  # a plugged-in extractor returned something that is not an option: no clear choice

@@ -147,6 +147,9 @@ def test_unused_cassettes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     used = {paths[0], paths[1].relative_to(tmp_path)}  # relative and absolute both count
     assert unused_cassettes(tmp_path / "cassettes", used) == [paths[2]]
     assert unused_cassettes(tmp_path / "missing", set()) == []
+    # The same files through a symlinked directory are still the used ones (prune must never delete them).
+    (tmp_path / "link").symlink_to(tmp_path / "cassettes", target_is_directory=True)
+    assert unused_cassettes(tmp_path / "link", used) == [tmp_path / "link" / paths[2].relative_to(tmp_path / "cassettes")]
 
 
 # --- replay index ------------------------------------------------------------------------------

@@ -1,0 +1,178 @@
+"""Cassettes read ahead of the items, in a helper process on another CPU core.
+
+A replay is mostly reading: every item's cassette is a YAML file to parse and check (about 0.2 ms with libyaml),
+next to pytest's own work per item (about 0.7 ms) and judging the answer. When a replay-only session has many
+items and the machine has a second core, the reading moves to a helper process: the main process sends it every
+item's cassette and request keys in pytest's order, the helper reads them in that order and sends back only what
+each item needs: its samples' answer texts and, when no plugin replaces the built-in extractor, what each answer
+chose. The main process keeps everything else that involves hooks or pytest (building requests, judging,
+reporting) and meanwhile runs the items already answered.
+
+The helper is a plain ``python -c`` child, not :mod:`multiprocessing`, whose ``spawn`` re-imports the main script
+of whatever started pytest. The protocol is pickle over the child's stdin and stdout: one list of jobs in (read
+whole before any answer goes out, so neither side can block the other on a full pipe), then batches of outcomes
+in job order. If the helper cannot start, dies or sends something else, the caller reads the remaining cassettes
+itself: the helper only ever makes a replay faster, never different.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Final
+
+from .cassettes import Recorded
+
+if TYPE_CHECKING:
+    from .answers import Extraction
+
+#: Fewest cassettes worth a helper: it takes about 60 ms to start, and saves about 0.2 ms per cassette.
+MIN_JOBS: Final = 300
+
+#: One item: its cassette, the :func:`~pytest_llmcmp.cassettes.key_digest` of each sample's request key, and the
+#: case's ``(numbers, ask)`` when the built-in extractor decides (no plugin implements the hook), else ``None``.
+Job = tuple[str, Sequence[bytes], tuple[Sequence[str], str] | None]
+#: What the helper found: ``(exists, [Recorded per sample], [Extraction or None per sample])``; a string when the
+#: cassette is unreadable (the :class:`~pytest_llmcmp.cassettes.CassetteError` message); ``None`` when the caller
+#: should read it itself (the helper failed, or met something unforeseen, which the main process then reports).
+Outcome = tuple[bool, list[Recorded], list["Extraction | None"]] | str | None
+
+# The child puts the directory holding this package first on its path: the plugin may have been found through a
+# path the child would not know (a conftest's sys.path change, PYTHONPATH set inside the session).
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from pytest_llmcmp.readahead import serve; serve()"
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worth_it(jobs: int) -> bool:
+    """Whether reading ``jobs`` cassettes ahead pays for the helper process."""
+    return jobs >= MIN_JOBS and usable_cpus() >= 2 and bool(sys.executable)
+
+
+class ReadAhead:
+    """A helper process reading cassettes in job order; :meth:`outcome` gives each job's result."""
+
+    def __init__(self) -> None:
+        """Start the helper (it imports while the caller prepares the jobs); raises OSError if it cannot."""
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-c", _BOOT, package_parent],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._outcomes: list[Outcome] = []
+        self._taken = 0
+
+    def send(self, jobs: list[Job]) -> None:
+        """Hand over every job at once (call once)."""
+        process = self._process
+        if process is None:
+            return
+        assert process.stdin is not None
+        try:
+            pickle.dump(jobs, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            process.stdin.close()
+        except OSError:  # the helper is gone
+            self.close()
+
+    def outcome(self, index: int) -> Outcome:
+        """Job ``index``'s outcome (waiting for the helper to get there); ``None`` if the helper failed."""
+        while len(self._outcomes) <= index and self._process is not None:
+            assert self._process.stdout is not None
+            try:
+                batch = pickle.load(self._process.stdout)
+            except Exception:  # EOF, a broken pipe, or bytes that are no pickle: the helper is gone
+                self.close()
+                break
+            if not isinstance(batch, list):
+                self.close()
+                break
+            self._outcomes.extend(batch)
+        if index >= len(self._outcomes):
+            return None
+        found = self._outcomes[index]
+        self._outcomes[index] = None  # taken once; do not keep every answer of the run twice
+        return found
+
+    def close(self) -> None:
+        """Stop the helper (at once: whatever it has not sent is read by the caller instead)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+# --- the helper's side ----------------------------------------------------------------------------------------
+
+
+def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str] | None) -> Outcome:
+    """One job: what the cassette at ``path`` holds for each digest (the same checks as a replay in-process),
+    and, given the case's ``(numbers, ask)``, what each recorded answer chose."""
+    from .cassettes import Cassette, CassetteError, key_digest, recorded_answer
+
+    try:
+        cassette = Cassette.load(Path(path))
+    except CassetteError as exc:
+        return exc.message
+    except Exception:  # anything unforeseen: the main process reads it again and reports it as it would
+        return None
+    exists = len(cassette) > 0 or os.path.isfile(path)
+    keys = {key_digest(key): key for key in cassette}
+    found: list[Recorded] = []
+    for digest in digests:
+        key = keys.get(digest)
+        found.append(None if key is None else recorded_answer(cassette.find_key(key)))
+    return exists, found, [_extract(recorded, question) for recorded in found]
+
+
+def _extract(recorded: Recorded, question: tuple[Sequence[str], str] | None) -> Extraction | None:
+    if question is None or recorded is None or recorded[0] is None:
+        return None
+    from .answers import extract_choice
+
+    try:
+        return extract_choice(recorded[0], *question)
+    except Exception:  # the main process asks the hook again, which reports it as usual
+        return None
+
+
+def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
+    """The helper's loop: read all jobs, then answer them in order, in batches that grow from 8 to 64."""
+    source = stdin if stdin is not None else sys.stdin.buffer
+    sink = stdout if stdout is not None else sys.stdout.buffer
+    try:
+        jobs: list[Job] = pickle.load(source)
+        batch: list[Outcome] = []
+        size = 8  # small first batches: the first item is waiting
+        for path, digests, question in jobs:
+            batch.append(read(path, digests, question))
+            if len(batch) >= size:
+                _send(sink, batch)
+                batch, size = [], min(64, size * 2)
+        _send(sink, batch)
+    except (BrokenPipeError, EOFError, KeyboardInterrupt):
+        pass  # the session stopped (or was interrupted): nobody is listening any more
+
+
+def _send(sink: IO[bytes], batch: list[Any]) -> None:
+    if batch:
+        pickle.dump(batch, sink, protocol=pickle.HIGHEST_PROTOCOL)
+        sink.flush()
