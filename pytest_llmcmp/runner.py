@@ -288,7 +288,7 @@ class Runner:
                 found = [recorded_answer(cassette.find(plan.body, s)) for s in range(1, len(plan.replies) + 1)]
                 outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
         if isinstance(outcome, str):
-            unreadable = CassetteError(plan.path, outcome)
+            unreadable = CassetteError(self.show_path(plan.path), outcome)
             plan.problem = f"{unreadable}\nre-record it with: {self._record_command(plan.item, 'all')}"
             return
         exists, found, extractions = outcome

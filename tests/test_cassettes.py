@@ -149,7 +149,9 @@ def test_unused_cassettes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert unused_cassettes(tmp_path / "missing", set()) == []
     # The same files through a symlinked directory are still the used ones (prune must never delete them).
     (tmp_path / "link").symlink_to(tmp_path / "cassettes", target_is_directory=True)
-    assert unused_cassettes(tmp_path / "link", used) == [tmp_path / "link" / paths[2].relative_to(tmp_path / "cassettes")]
+    assert unused_cassettes(tmp_path / "link", used) == [
+        tmp_path / "link" / paths[2].relative_to(tmp_path / "cassettes")
+    ]
 
 
 # --- replay index ------------------------------------------------------------------------------

@@ -1,0 +1,245 @@
+"""Replay through the read-ahead helper process: the same verdicts and messages as reading in-process, whatever the
+helper does (works, dies, talks nonsense), and never a helper left behind.
+
+The helper only starts for large replays on a machine with two cores; these tests lower that threshold so that a
+three-case suite uses it, and compare every run with one that reads in-process.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmcmp import answers, readahead
+from pytest_llmcmp.cassettes import Cassette, key_digest, request_key
+from tests.fakeserver import FakeServer
+from tests.processes import wait_gone
+from tests.test_plugin import results_of, run, wrong_on_trap
+
+
+class Spy:
+    """What the helper did in the sessions of one test."""
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+        self.served = 0  # outcomes the main process took from the helper
+        self.extracted_in_main = 0
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Spy]:
+    seen = Spy()
+    start, outcome, extract = readahead.ReadAhead.__init__, readahead.ReadAhead.outcome, answers.extract_choice
+
+    def spied_init(self: readahead.ReadAhead) -> None:
+        start(self)
+        assert self._process is not None
+        seen.pids.append(self._process.pid)
+
+    def spied_outcome(self: readahead.ReadAhead, index: int) -> readahead.Outcome:
+        found = outcome(self, index)
+        seen.served += found is not None
+        return found
+
+    def spied_extract(*args: Any, **kwargs: Any) -> answers.Extraction:
+        seen.extracted_in_main += 1
+        return extract(*args, **kwargs)
+
+    monkeypatch.setattr(readahead.ReadAhead, "__init__", spied_init)
+    monkeypatch.setattr(readahead.ReadAhead, "outcome", spied_outcome)
+    monkeypatch.setattr(answers, "extract_choice", spied_extract)
+    yield seen
+    for pid in seen.pids:
+        assert wait_gone(pid, 5.0), f"the read-ahead helper {pid} outlived its session"
+
+
+def helper(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    """Use the helper for any replay (``on``), or never."""
+    monkeypatch.setattr(readahead, "MIN_JOBS", 1 if on else 10**9)
+    monkeypatch.setattr(readahead, "usable_cpus", lambda: 2)
+
+
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def recorded(suite: pytest.Pytester, *args: str, prompts: int = 1) -> None:
+    with FakeServer(models=("fake-model",), answer=wrong_on_trap) as fake:
+        run(suite, "--llm-endpoint", fake.url, *args).assert_outcomes(passed=2 * prompts, failed=prompts)
+
+
+def verdicts(path: Path) -> list[tuple[Any, ...]]:
+    return [(c["id"], c["prompt"], c["outcome"], c["samples"]) for c in results_of(path)["cases"]]
+
+
+def test_replay_through_the_helper_is_the_replay_in_process(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy
+) -> None:
+    args = ("--llm-prompt", "none", "--llm-prompt", "prompts/careful.md", "--llm-samples", "3")
+    recorded(suite, *args, prompts=2)
+    no_network(monkeypatch)
+    helper(monkeypatch, on=False)
+    spy.extracted_in_main = 0
+    run(suite, *args, "--llm-results", "in-process.json").assert_outcomes(passed=4, failed=2)
+    assert spy.pids == []
+    assert spy.extracted_in_main == 18  # 6 items x 3 samples
+    helper(monkeypatch, on=True)
+    spy.extracted_in_main = 0
+    result = run(suite, *args, "--llm-results", "helper.json", "-v")
+    result.assert_outcomes(passed=4, failed=2)
+    assert len(spy.pids) == 1
+    assert spy.served == 6
+    assert spy.extracted_in_main == 0  # the built-in extractor ran in the helper
+    assert verdicts(suite.path / "helper.json") == verdicts(suite.path / "in-process.json")
+    result.stdout.fnmatch_lines(["*wrong: chose 13.11*", "*answer: 13.11 is larger than 13.8*"])
+
+
+@pytest.mark.parametrize(
+    "boot",
+    [
+        "import sys; sys.exit(3)",  # dies at once
+        "import sys; sys.stdin.buffer.read(); sys.stdout.write('nonsense' * 1000)",  # answers garbage
+        "import pickle, sys; pickle.load(sys.stdin.buffer); pickle.dump([None], sys.stdout.buffer)",  # gives up early
+        "import pickle, sys; pickle.load(sys.stdin.buffer); pickle.dump({'no': 'list'}, sys.stdout.buffer)",
+    ],
+    ids=["dies", "garbage", "gives-up", "not-a-list"],
+)
+def test_a_failing_helper_changes_nothing(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy, boot: str
+) -> None:
+    recorded(suite, "--llm-results", "live.json")
+    no_network(monkeypatch)
+    helper(monkeypatch, on=True)
+    monkeypatch.setattr(readahead, "_BOOT", boot)
+    run(suite, "--llm-results", "replay.json").assert_outcomes(passed=2, failed=1)
+    assert len(spy.pids) == 1
+    assert spy.served == 0
+    assert verdicts(suite.path / "replay.json") == verdicts(suite.path / "live.json")
+
+
+def test_a_helper_that_cannot_start_changes_nothing(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded(suite, "--llm-results", "live.json")
+    helper(monkeypatch, on=True)
+    monkeypatch.setattr(readahead.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(readahead, "worth_it", lambda jobs: True)
+    run(suite, "--llm-results", "replay.json").assert_outcomes(passed=2, failed=1)
+    assert verdicts(suite.path / "replay.json") == verdicts(suite.path / "live.json")
+
+
+def test_bad_cassettes_and_missing_recordings_read_the_same_through_the_helper(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy
+) -> None:
+    recorded(suite)
+    folder = suite.path / "cassettes" / "fake-model" / "none"
+    text = (folder / "trap.yaml").read_text(encoding="utf-8")
+    (folder / "trap.yaml").write_text(text[: len(text) // 2], encoding="utf-8")  # cut short
+    marker = suite.path / "pwned"
+    (folder / "control.yaml").write_text(
+        f"interactions:\n- request: !!python/object/apply:os.system ['touch {marker}']\nversion: 1\n", encoding="utf-8"
+    )
+    (folder / "smaller.yaml").unlink()
+    outputs = []
+    for on in (False, True):
+        helper(monkeypatch, on=on)
+        result = run(suite)
+        result.assert_outcomes(failed=3)
+        result.stdout.no_fnmatch_line("*Traceback*")
+        outputs.append([line for line in result.outlines if "cassettes" in line or "record" in line])
+    assert spy.served == 3
+    assert not marker.exists()
+    assert outputs[0] == outputs[1]
+    assert (
+        "cassettes/fake-model/none/trap.yaml: missing 'version' (vcrpy writes it last: file truncated?)" in outputs[1]
+    )
+    assert any(
+        line.startswith("cassettes/fake-model/none/control.yaml: unsupported YAML") and "!!python" in line
+        for line in outputs[1]
+    )
+    assert any("re-record it with: pytest --llm-endpoint URL" in line for line in outputs[1])
+    assert any("expected cassette: cassettes/fake-model/none/smaller.yaml" in line for line in outputs[1])
+
+
+def test_a_plugged_in_extractor_judges_in_the_main_process(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy
+) -> None:
+    with FakeServer(answer=lambda request: "B") as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(failed=3)
+    suite.makeconftest(
+        """
+        from pytest_llmcmp.answers import Extraction
+
+        def pytest_llmcmp_extract_choice(answer, case):
+            if answer.strip() in ("A", "B"):
+                return Extraction(choice=case.numbers["AB".index(answer.strip())], reason="letter")
+            return None
+        """
+    )
+    helper(monkeypatch, on=True)
+    run(suite, "--llm-results", "r.json").assert_outcomes(failed=3)  # "B" is the wrong one in each case
+    assert spy.served == 3
+    assert {c["id"]: c["samples"][0]["choice"] for c in results_of(suite.path / "r.json")["cases"]} == {
+        "trap": "13.11",
+        "control": "9.9",
+        "smaller": "-0.25",
+    }
+
+
+def test_no_helper_when_recording_or_small(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy) -> None:
+    monkeypatch.setattr(readahead, "usable_cpus", lambda: 2)
+    recorded(suite)
+    run(suite).assert_outcomes(passed=2, failed=1)  # 3 cassettes: below MIN_JOBS
+    monkeypatch.setattr(readahead, "MIN_JOBS", 1)
+    recorded(suite)  # an endpoint: the default record mode records what is missing, in-process
+    monkeypatch.setattr(readahead, "usable_cpus", lambda: 1)
+    run(suite).assert_outcomes(passed=2, failed=1)  # one core: nothing to gain
+    assert spy.pids == []
+
+
+# --- the helper's side, without a process ------------------------------------------------------------------------
+
+
+def test_serve_answers_every_job_in_order_in_growing_batches(tmp_path: Path) -> None:
+    from tests.test_cassettes import exchange
+
+    good = tmp_path / "good.yaml"
+    cassette = Cassette(good)
+    cassette.add(exchange("13.8"))
+    cassette.save([])
+    body = exchange("13.8").request_body
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("interactions: [\n", encoding="utf-8")
+    hit = [key_digest(request_key(body, 1))]
+    miss = [key_digest(request_key(body, 2))]
+    jobs: list[readahead.Job] = []
+    for number in range(100):
+        path = (good, bad, tmp_path / "missing.yaml")[number % 3]
+        jobs.append((str(path), hit if number % 2 else hit + miss, (("13.8", "13.11"), "larger")))
+    out = io.BytesIO()
+    readahead.serve(io.BytesIO(pickle.dumps(jobs)), out)
+    out.seek(0)
+    batches = []
+    while out.tell() < len(out.getvalue()):
+        batches.append(pickle.load(out))
+    assert [len(b) for b in batches] == [8, 16, 32, 44]
+    outcomes = [outcome for batch in batches for outcome in batch]
+    assert len(outcomes) == 100
+    answer = "13.8"  # what exchange("13.8") answered
+    first = outcomes[0]
+    assert isinstance(first, tuple)
+    exists, found, extractions = first
+    assert exists is True
+    assert found == [(answer, None), None]
+    assert extractions[0] == answers.extract_choice(answer, ("13.8", "13.11"), "larger")
+    assert extractions[1] is None
+    assert isinstance(outcomes[1], str) and "invalid YAML" in outcomes[1]
+    assert outcomes[2] == (False, [None, None], [None, None])  # a missing file: nothing recorded, not an error
+    assert outcomes[5] == (False, [None], [None])
