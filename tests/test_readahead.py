@@ -240,6 +240,7 @@ def test_serve_answers_every_job_in_order_in_growing_batches(tmp_path: Path) -> 
     assert found == [(answer, None), None]
     assert extractions[0] == answers.extract_choice(answer, ("13.8", "13.11"), "larger")
     assert extractions[1] is None
-    assert isinstance(outcomes[1], str) and "invalid YAML" in outcomes[1]
+    assert isinstance(outcomes[1], str)
+    assert "invalid YAML" in outcomes[1]
     assert outcomes[2] == (False, [None, None], [None, None])  # a missing file: nothing recorded, not an error
     assert outcomes[5] == (False, [None], [None])

@@ -25,8 +25,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmcmp.cassettes import Cassette
-from pytest_llmcmp.cassettes import content_of
+from pytest_llmcmp.cassettes import Cassette, content_of
 from pytest_llmcmp.results import RunResults
 from tests.fakeserver import FailFirst, FakeServer, Fault, FaultRate, RequestRecord, correct_answer
 
