@@ -155,21 +155,30 @@ def _extract(recorded: Recorded, question: tuple[Sequence[str], str] | None) -> 
 
 
 def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
-    """The helper's loop: read all jobs, then answer them in order, in batches that grow from 8 to 64."""
+    """The helper's loop: read all jobs, then answer them in order, 8 in the first batch, then 16 in each."""
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout.buffer
     try:
+        _warm_up()  # while the main process is still collecting
         jobs: list[Job] = pickle.load(source)
         batch: list[Outcome] = []
-        size = 8  # small first batches: the first item is waiting
+        size = 8  # a small first batch: the first item is waiting for it
         for path, digests, question in jobs:
             batch.append(read(path, digests, question))
             if len(batch) >= size:
                 _send(sink, batch)
-                batch, size = [], min(64, size * 2)
+                batch, size = [], 16
         _send(sink, batch)
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         pass  # the session stopped (or was interrupted): nobody is listening any more
+
+
+def _warm_up() -> None:
+    """Import and compile what reading and judging need (the extractor builds its patterns on first use)."""
+    from .answers import extract_choice
+    from .cassettes import Cassette  # noqa: F401
+
+    extract_choice("1 or 2", ("1", "2"), "larger")
 
 
 def _send(sink: IO[bytes], batch: list[Any]) -> None:

@@ -13,6 +13,7 @@ Replay reads the recorded answer from the case's cassette and needs no HTTP clie
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import shlex
 import threading
@@ -70,7 +71,7 @@ class Plan:
     replies: list[Reply | None]
     cassette: Cassette | None = None
     futures: dict[int, concurrent.futures.Future[Answer]] = field(default_factory=dict)
-    saved: concurrent.futures.Future[str | None] = field(default_factory=concurrent.futures.Future)
+    saved: concurrent.futures.Future[str | None] | None = None  # once asked: why its recording was not saved, if so
     problem: str | None = None  # why the item cannot be run at all (unreadable cassette, nothing recorded)
     ahead: int | None = None  # its job in the read-ahead helper, until its outcome is taken
 
@@ -95,6 +96,8 @@ class Runner:
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._ahead: ReadAhead | None = None
+        self._ahead_tried = False
+        self._counted = 0
         self.endpoint_checked = False
         self._plans: dict[str, Plan] = {}
         self._folders: dict[str, Path] = {}
@@ -301,10 +304,23 @@ class Runner:
                 plan.replies[index] = Reply(error="no recording")
                 plan.problem = self._missing(plan.item, plan.path, exists)
 
+    def count(self, item: CaseItem) -> None:
+        """One more item collected. Once a replay-only session has enough of them to read ahead, the helper is
+        started at once: it starts up while pytest goes on collecting, rather than while the first item waits."""
+        self._counted += 1
+        if self._ahead_tried or self.settings.record_mode != "none" or not worth_it(self._counted):
+            return
+        self._ahead_tried = True
+        from .readahead import ReadAhead
+
+        with contextlib.suppress(OSError):  # each item reads its own cassette instead
+            self._ahead = ReadAhead()
+
     def prefetch(self, items: list[CaseItem]) -> None:
         """Plan every item and submit all live requests at once, grouped by prompt."""
-        if self.settings.record_mode == "none" and self.model is not None and worth_it(len(items)):
-            self._read_ahead(items)
+        if self.settings.record_mode == "none" and self.model is not None and items:
+            if self._ahead is not None or worth_it(len(items)):
+                self._read_ahead(items)
             return  # replay only: nothing to ask
         plans = [self.plan(item) for item in items]
         order = {prompt.name: index for index, prompt in enumerate(self.prompts)}
@@ -315,12 +331,14 @@ class Runner:
 
     def _read_ahead(self, items: list[CaseItem]) -> None:
         """Have a helper process read the items' cassettes, in pytest's order, while the items run."""
-        from .readahead import ReadAhead
+        ahead = self._ahead
+        if ahead is None:
+            from .readahead import ReadAhead
 
-        try:
-            ahead = ReadAhead()  # first: it starts up while the requests are built
-        except OSError:
-            return  # each item reads its own cassette when it runs
+            try:
+                ahead = ReadAhead()  # first: it starts up while the requests are built
+            except OSError:
+                return  # each item reads its own cassette when it runs
         jobs: list[Job] = []
         samples = range(1, self.settings.samples + 1)
         extract = self._builtin_extractor_only()
@@ -344,6 +362,7 @@ class Runner:
         pending = [s for s in range(1, len(plan.replies) + 1) if plan.replies[s - 1] is None]
         with self._lock:
             self.asked += len(pending)
+        plan.saved = concurrent.futures.Future()
         for sample in pending:
             plan.futures[sample] = asker.submit(plan.body, sample)
         remaining = [len(pending)]
@@ -371,33 +390,36 @@ class Runner:
             self._save(plan)
 
     def _save(self, plan: Plan) -> None:
-        """Write the case's cassette once all its samples are in (runs on the asker's thread)."""
+        """Write the case's cassette once all its samples are in (on the writer thread)."""
+        assert plan.saved is not None
         try:
-            exchanges: list[Exchange] = []
-            for sample in sorted(plan.futures):
-                future = plan.futures[sample]
-                if future.cancelled():
-                    continue
-                answer = future.result()
-                if answer.exchange is not None:
-                    exchanges.append(answer.exchange)
-            if not exchanges:
-                plan.saved.set_result(None)
-                return
-            cassette = plan.cassette if plan.cassette is not None else Cassette.load(plan.path)
-            if self.settings.record_mode == "all" and plan.cassette is None:
-                cassette = Cassette(plan.path)
-            for exchange in exchanges:
-                cassette.add(exchange)
-            from .client import api_key
-
-            key = api_key()
-            cassette.save(secrets=[key] if key else [])
+            self._write(plan)
             plan.saved.set_result(None)
         except (CassetteError, OSError) as exc:
             plan.saved.set_result(f"the recording was not saved: {exc}")
         except BaseException as exc:  # never leave the item waiting forever
             plan.saved.set_result(f"the recording was not saved: {type(exc).__name__}: {exc}")
+
+    def _write(self, plan: Plan) -> None:
+        exchanges: list[Exchange] = []
+        for sample in sorted(plan.futures):
+            future = plan.futures[sample]
+            if future.cancelled():
+                continue
+            answer = future.result()
+            if answer.exchange is not None:
+                exchanges.append(answer.exchange)
+        if not exchanges:
+            return
+        cassette = plan.cassette if plan.cassette is not None else Cassette.load(plan.path)
+        if self.settings.record_mode == "all" and plan.cassette is None:
+            cassette = Cassette(plan.path)
+        for exchange in exchanges:
+            cassette.add(exchange)
+        from .client import api_key
+
+        key = api_key()
+        cassette.save(secrets=[key] if key else [])
 
     # --- running an item ----------------------------------------------------------------------------------------
 
@@ -414,6 +436,7 @@ class Runner:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
                     plan.replies[sample - 1] = Reply(answer.content, answer.error)
+            assert plan.saved is not None
             save_problem = self._wait(plan.saved, "the recording was not saved: the session stopped")
         samples = [self._judge(item, reply) for reply in plan.replies]
         result = CaseResult(

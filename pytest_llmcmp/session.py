@@ -120,6 +120,10 @@ class LlmSession:
                     f"{show(Path(other.case.path))}:{other.case.line}; case ids must be unique in a suite"
                 )
 
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        if isinstance(item, CaseItem) and not (self.is_worker or self.distributed or self.config.option.collectonly):
+            self.runner.count(item)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
 
