@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import pickle
+import signal
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from pytest_llmcmp.cassettes import Cassette, key_digest, request_key
 from tests.fakeserver import FakeServer
 from tests.processes import wait_gone
 from tests.test_plugin import results_of, run, wrong_on_trap
+from tests.test_reliability import numbered_cases, question, start_pytest, write_cases
 
 
 class Spy:
@@ -244,3 +247,62 @@ def test_serve_answers_every_job_in_order_in_small_batches(tmp_path: Path) -> No
     assert "invalid YAML" in outcomes[1]
     assert outcomes[2] == (False, [None, None], [None, None])  # a missing file: nothing recorded, not an error
     assert outcomes[5] == (False, [None], [None])
+
+
+# --- interrupted: the helper never outlives the session -------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+STOP_AFTER_THE_FIRST_ITEM = """
+import pathlib, time
+from pytest_llmcmp import readahead
+
+readahead.usable_cpus = lambda: 2
+
+def pytest_runtest_teardown(item):
+    marker = pathlib.Path("first-item-done")
+    if not marker.exists():
+        marker.write_text("")
+        time.sleep(120)  # the helper has sent its first batch; the rest fills the pipe it writes to
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the helper through Linux /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_no_helper_survives_a_killed_or_interrupted_replay(pytester: pytest.Pytester, how: signal.Signals) -> None:
+    count = 400
+    write_cases(pytester, numbered_cases(count))
+    long_answer = "Let me compare them digit by digit. " * 60  # ~2 KB each: far more than a pipe holds
+    with FakeServer(answer=lambda request: long_answer + "The larger is " + question(request).split()[3]) as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=count)
+    pytester.makeconftest(STOP_AFTER_THE_FIRST_ITEM)
+    process = start_pytest(pytester.path)
+    try:
+        deadline = time.monotonic() + 60
+        while not (pytester.path / "first-item-done").exists():
+            assert process.poll() is None, "the replay ended before its first item was done"
+            assert time.monotonic() < deadline, "the replay never ran its first item"
+            time.sleep(0.05)
+        helpers = children(process.pid)
+        assert len(helpers) == 1, helpers
+        process.send_signal(how)  # to pytest alone (a terminal's Ctrl-C would reach the helper too)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == (pytest.ExitCode.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL)
+    assert wait_gone(helpers[0], 10.0), "the read-ahead helper outlived its session"
