@@ -139,11 +139,23 @@ def bench_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_process(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Run ``argv`` to completion, timing it and reading its own peak RSS."""
+def one_cpu() -> None:
+    """Pin the calling process (and what it starts) to its first allowed CPU."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def run_process(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, *, pinned: bool = False) -> Run:
+    """Run ``argv`` to completion, timing it and reading its own peak RSS (``pinned``: on one CPU)."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(list(argv), cwd=cwd, env=env or bench_env(), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env or bench_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=one_cpu if pinned else None,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -154,9 +166,9 @@ def run_process(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = Non
     return Run(seconds, usage.ru_utime + usage.ru_stime, peak, proc.returncode, text)
 
 
-def run_pytest(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Run:
-    """``python -m pytest -p no:cacheprovider -q ARGS`` in ``cwd``."""
-    return run_process([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], cwd, env)
+def run_pytest(cwd: Path, *args: str, env: dict[str, str] | None = None, pinned: bool = False) -> Run:
+    """``python -m pytest -p no:cacheprovider -q ARGS`` in ``cwd`` (``pinned``: on one CPU)."""
+    return run_process([PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], cwd, env, pinned=pinned)
 
 
 def checked(run: Run, what: str, expect: Callable[[Run], bool] = lambda r: r.returncode == 0) -> Run:
