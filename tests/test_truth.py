@@ -638,3 +638,18 @@ def test_try_parse_matches_parse_number(text: str) -> None:
             parse_number(text)
     else:
         assert parse_number(text) == quantity
+
+
+@settings(deadline=None)
+@given(
+    sign=st.sampled_from(["", "-"]),
+    whole=st.one_of(st.just("0"), st.from_regex(r"[1-9][0-9]{0,99}", fullmatch=True)),
+    fraction=st.one_of(st.just(""), st.from_regex(r"\.[0-9]{1,100}", fullmatch=True)),
+)
+def test_the_plain_decimal_shortcut_reads_what_the_general_parser_reads(sign: str, whole: str, fraction: str) -> None:
+    from pytest_llmcmp import truth
+
+    text = sign + whole + fraction
+    assert truth._PLAIN_DECIMAL.fullmatch(text)
+    assert truth._parse(text) == truth._parse_general(text)
+    assert parse_number(text).value == Fraction(text)
