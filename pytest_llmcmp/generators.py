@@ -54,15 +54,14 @@ class _Draw:
     """Integers and choices derived only from ``Random.random()``, the version-stable part of random."""
 
     def __init__(self, seed: int) -> None:
-        self._random = random.Random(seed)
-
-    def unit(self) -> float:
-        return self._random.random()
+        #: A float in [0, 1) (the generator's bound method itself: drawing is most of generating).
+        self.unit: Callable[[], float] = random.Random(seed).random
 
     def between(self, low: int, high: int) -> int:
         """An int in [low, high], both ends included."""
         span = high - low + 1
-        return low + min(int(self.unit() * span), span - 1)
+        drawn = int(self.unit() * span)
+        return low + (drawn if drawn < span else span - 1)
 
     def chance(self, probability: float) -> bool:
         return self.unit() < probability
