@@ -13,7 +13,6 @@ Replay reads the recorded answer from the case's cassette and needs no HTTP clie
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import os
 import shlex
 import threading
@@ -38,14 +37,13 @@ from .cassettes import (
 )
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
-from .readahead import Job, Outcome, worth_it
+from .readahead import Job, Outcome, ReadAhead, worth_it
 from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
     from .items import CaseItem
     from .local import LocalServer
-    from .readahead import ReadAhead
 
 
 #: Seconds between two progress lines while waiting for live answers.
@@ -311,10 +309,14 @@ class Runner:
         if self._ahead_tried or self.settings.record_mode != "none" or not worth_it(self._counted):
             return
         self._ahead_tried = True
-        from .readahead import ReadAhead
+        self._ahead = self._start_ahead()
 
-        with contextlib.suppress(OSError):  # each item reads its own cassette instead
-            self._ahead = ReadAhead()
+    @staticmethod
+    def _start_ahead() -> ReadAhead | None:
+        try:
+            return ReadAhead()
+        except OSError:
+            return None  # each item reads its own cassette when it runs
 
     def prefetch(self, items: list[CaseItem]) -> None:
         """Plan every item and submit all live requests at once, grouped by prompt."""
@@ -331,14 +333,9 @@ class Runner:
 
     def _read_ahead(self, items: list[CaseItem]) -> None:
         """Have a helper process read the items' cassettes, in pytest's order, while the items run."""
-        ahead = self._ahead
+        ahead = self._ahead or self._start_ahead()  # first: it starts up while the requests are built
         if ahead is None:
-            from .readahead import ReadAhead
-
-            try:
-                ahead = ReadAhead()  # first: it starts up while the requests are built
-            except OSError:
-                return  # each item reads its own cassette when it runs
+            return
         jobs: list[Job] = []
         samples = range(1, self.settings.samples + 1)
         extract = self._builtin_extractor_only()
