@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
+
+_TEMP_SUFFIX = ".tmp"
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -20,7 +23,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
         mode = 0o644
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as temp_file:
             temp_file.write(data)
@@ -34,3 +37,19 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
     # No fsync of the directory: the rename is atomic for every reader, and a crash of the machine that loses it
     # leaves the old file, which the next run completes; the fsync would cost more than the write.
+
+
+def interrupted_writes(root: Path, target_suffix: str, older_than: float = 60.0) -> list[Path]:
+    """Temporary files under ``root`` left by writes of ``*{target_suffix}`` files that never finished (a kill -9
+    between the write and the rename), sorted. Only those untouched for ``older_than`` seconds: a younger one may be
+    another process's write in progress."""
+    cutoff = time.time() - older_than
+    found = []
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(".") and name.endswith(_TEMP_SUFFIX) and f"{target_suffix}." in name:
+                path = os.path.join(folder, name)
+                with contextlib.suppress(OSError):  # gone meanwhile: finished, or removed by its writer
+                    if os.stat(path).st_mtime < cutoff:
+                        found.append(Path(path))
+    return sorted(found)

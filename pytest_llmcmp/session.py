@@ -41,6 +41,7 @@ class LlmSession:
         self.comparison: Comparison | None = None
         self.gates: list[Gate] = []
         self.unused: list[Path] = []
+        self.leftovers: list[Path] = []  # temporary files of cassette writes that were killed halfway
         self.pruned = 0
         self.written: list[str] = []
         self.final: RunResults | None = None
@@ -230,6 +231,7 @@ class LlmSession:
         model = self.runner.model
         if model is None or not self._full_run() or session.shouldfail or session.shouldstop:
             return
+        from .atomic import interrupted_writes
         from .cassettes import cassette_path, unused_cassettes
 
         model_dir = cassette_path(root, model, "x", None, "x").parent.parent
@@ -243,8 +245,9 @@ class LlmSession:
             if path.parent.parent == model_dir and _PROMPT_DIR.sub("", path.parent.name) in names
         ]
         self.unused = sorted(candidates)
+        self.leftovers = interrupted_writes(model_dir, ".yaml")
         if self.settings.prune:
-            for path in self.unused:
+            for path in self.leftovers + self.unused:
                 path.unlink(missing_ok=True)
                 if path.parent != model_dir and not any(path.parent.iterdir()):
                     path.parent.rmdir()
@@ -298,15 +301,27 @@ class LlmSession:
             shown = ", ".join(runner.show_path(p) for p in self.unused[:5])
             more = f" and {len(self.unused) - 5} more" if len(self.unused) > 5 else ""
             if self.pruned:
-                tr.write_line(f"pruned {self.pruned} unused cassettes: {shown}{more}")
+                tr.write_line(f"pruned {_count(self.pruned, 'unused cassette')}: {shown}{more}")
             else:
                 tr.write_line(
-                    f"{len(self.unused)} cassettes are not used by any collected case: {shown}{more} "
-                    "(delete them with --llm-prune)",
+                    f"{_count(len(self.unused), 'cassette')} {'is' if len(self.unused) == 1 else 'are'} not used by "
+                    f"any collected case: {shown}{more} (delete them with --llm-prune)",
                     yellow=True,
                 )
+        if self.leftovers:
+            shown = ", ".join(runner.show_path(p) for p in self.leftovers[:3])
+            more = f" and {len(self.leftovers) - 3} more" if len(self.leftovers) > 3 else ""
+            what = f"{_count(len(self.leftovers), 'temporary file')} of cassette writes killed halfway: {shown}{more}"
+            if self.settings.prune:
+                tr.write_line(f"removed {what}")
+            else:
+                tr.write_line(f"{what} (delete them with --llm-prune)", yellow=True)
         for written in self.written:
             tr.write_line(f"wrote {written}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _xdist_active(config: pytest.Config) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -522,13 +524,28 @@ def test_unused_cassettes_are_reported_and_pruned(suite: pytest.Pytester, server
     partial = run(suite, "--llm-prompt", "prompts/careful.md", "-k", "trap")
     assert "not used" not in partial.stdout.str()  # a partial run cannot tell what is unused
 
+    # A recording killed between writing and renaming left its temporary file; another process is writing one now.
+    folder = old[0].parent
+    killed, writing = folder / ".trap.yaml.k1ll3d.tmp", folder / ".control.yaml.wr1t1ng.tmp"
+    for leftover in (killed, writing):
+        leftover.write_text("interactions:\n- request:", encoding="utf-8")
+    os.utime(killed, (time.time() - 3600, time.time() - 3600))
+
     full = run(suite, "--llm-prompt", "prompts/careful.md")
     full.assert_outcomes(passed=2)
-    full.stdout.fnmatch_lines(["4 cassettes are not used by any collected case: *(delete them with --llm-prune)"])
+    full.stdout.fnmatch_lines(
+        [
+            "4 cassettes are not used by any collected case: *(delete them with --llm-prune)",
+            "1 temporary file of cassette writes killed halfway: cassettes/fake-model/careful-*/"
+            ".trap.yaml.k1ll3d.tmp (delete them with --llm-prune)",
+        ]
+    )
     assert all(path.exists() for path in old)
 
     pruned = run(suite, "--llm-prompt", "prompts/careful.md", "--llm-prune")
-    pruned.stdout.fnmatch_lines(["pruned 4 unused cassettes: *"])
+    pruned.stdout.fnmatch_lines(["pruned 4 unused cassettes: *", "removed 1 temporary file of cassette writes *"])
+    assert not killed.exists()
+    assert writing.exists()  # too young to be a leftover: it may still become a cassette
     left = sorted(p.relative_to(suite.path / "cassettes").as_posix() for p in suite.path.glob("cassettes/**/*.yaml"))
     assert len(left) == 2
     assert all(name.endswith(("trap.yaml", "control.yaml")) for name in left)
