@@ -55,9 +55,16 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def python_executable() -> str | None:
+    """The interpreter to start the helper with, or None when ``sys.executable`` is not a Python (pytest embedded in
+    another program names that program there, which must not be started again)."""
+    name = (sys.executable or "").replace("\\", "/").rsplit("/", 1)[-1].lower()  # a Windows path too
+    return sys.executable if name.startswith(("python", "pypy")) else None
+
+
 def worth_it(jobs: int) -> bool:
     """Whether reading ``jobs`` cassettes ahead pays for the helper process."""
-    return jobs >= MIN_JOBS and usable_cpus() >= 2 and bool(sys.executable)
+    return jobs >= MIN_JOBS and usable_cpus() >= 2 and python_executable() is not None
 
 
 class ReadAhead:
@@ -65,9 +72,12 @@ class ReadAhead:
 
     def __init__(self) -> None:
         """Start the helper (it imports while the caller prepares the jobs); raises OSError if it cannot."""
+        python = python_executable()
+        if python is None:
+            raise OSError("no Python interpreter to start the helper with")
         package_parent = str(Path(__file__).resolve().parent.parent)
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, package_parent],
+            [python, "-c", _BOOT, package_parent],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -129,13 +129,30 @@ def test_a_failing_helper_changes_nothing(
     assert verdicts(suite.path / "replay.json") == verdicts(suite.path / "live.json")
 
 
-def test_a_helper_that_cannot_start_changes_nothing(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("executable", ["/nonexistent/python3", "/opt/blender/blender", ""])
+def test_a_helper_that_cannot_start_changes_nothing(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, executable: str
+) -> None:
     recorded(suite, "--llm-results", "live.json")
     helper(monkeypatch, on=True)
-    monkeypatch.setattr(readahead.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(readahead.sys, "executable", executable)  # missing, a program embedding Python, unknown
     monkeypatch.setattr(readahead, "worth_it", lambda jobs: True)
     run(suite, "--llm-results", "replay.json").assert_outcomes(passed=2, failed=1)
     assert verdicts(suite.path / "replay.json") == verdicts(suite.path / "live.json")
+
+
+def test_the_helper_is_only_ever_a_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    for executable, expected in [
+        ("/usr/bin/python3.11", True),
+        ("/venv/bin/python", True),
+        ("C:\\Python311\\python.exe", True),
+        ("/usr/bin/pypy3", True),
+        ("/opt/blender/blender", False),
+        ("/usr/sbin/uwsgi", False),
+        ("", False),
+    ]:
+        monkeypatch.setattr(readahead.sys, "executable", executable)
+        assert (readahead.python_executable() is not None) is expected, executable
 
 
 def test_bad_cassettes_and_missing_recordings_read_the_same_through_the_helper(
