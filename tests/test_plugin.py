@@ -288,6 +288,7 @@ def test_extract_choice_hook_wins_over_builtin(suite: pytest.Pytester) -> None:
         (["--llm-endpoint", "0.0.0.0:23333"], "ERROR: --llm-endpoint: expected an http(s) URL or 'local'*"),
         (["--llm-pass-rule", "6/5", "--llm-samples", "5"], "ERROR: --llm-pass-rule: *"),
         (["--llm-samples", "3", "--llm-pass-rule", "2/5"], "ERROR: --llm-pass-rule: *needs --llm-samples 5*"),
+        (["--llm-read-ahead", "always"], "ERROR: --llm-read-ahead: expected auto or off, got 'always'"),
     ],
 )
 def test_bad_options_are_one_line_usage_errors(suite: pytest.Pytester, args: list[str], message: str) -> None:

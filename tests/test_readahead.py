@@ -213,7 +213,9 @@ def test_a_plugged_in_extractor_judges_in_the_main_process(
     }
 
 
-def test_no_helper_when_recording_or_small(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy) -> None:
+def test_no_helper_when_recording_small_single_core_or_off(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy
+) -> None:
     monkeypatch.setattr(readahead, "usable_cpus", lambda: 2)
     recorded(suite)
     run(suite).assert_outcomes(passed=2, failed=1)  # 3 cassettes: below MIN_JOBS
@@ -221,7 +223,13 @@ def test_no_helper_when_recording_or_small(suite: pytest.Pytester, monkeypatch: 
     recorded(suite)  # an endpoint: the default record mode records what is missing, in-process
     monkeypatch.setattr(readahead, "usable_cpus", lambda: 1)
     run(suite).assert_outcomes(passed=2, failed=1)  # one core: nothing to gain
+    monkeypatch.setattr(readahead, "usable_cpus", lambda: 2)
+    run(suite, "--llm-read-ahead", "off").assert_outcomes(passed=2, failed=1)  # switched off
+    suite.makeini("[pytest]\nllm_read_ahead = off\n")
+    run(suite).assert_outcomes(passed=2, failed=1)
     assert spy.pids == []
+    run(suite, "--llm-read-ahead", "auto").assert_outcomes(passed=2, failed=1)  # the command line wins
+    assert len(spy.pids) == 1
 
 
 # --- the helper's side, without a process ------------------------------------------------------------------------
