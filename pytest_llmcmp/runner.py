@@ -309,7 +309,8 @@ class Runner:
         if self._ahead_tried or not self._replay_only() or not worth_it(self._counted):
             return
         self._ahead_tried = True
-        self._ahead = self._start_ahead()
+        if self.cassette_root.is_dir():  # else there is nothing to read
+            self._ahead = self._start_ahead()
 
     def _replay_only(self) -> bool:
         """Whether this session may read ahead: replay only (record mode none), and not switched off."""
