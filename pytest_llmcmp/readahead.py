@@ -55,6 +55,21 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def count_files(root: Path, suffix: str, limit: int) -> int:
+    """How many ``*suffix`` files ``root`` holds (at any depth), counting no further than ``limit``."""
+    found = 0
+    for _folder, _dirs, files in os.walk(root):
+        found += sum(name.endswith(suffix) for name in files)
+        if found >= limit:
+            break
+    return found
+
+
+def enough_recordings(root: Path) -> bool:
+    """Whether the cassettes under ``root`` make a replay worth reading ahead (the count stops at ``MIN_JOBS``)."""
+    return worth_it(count_files(root, ".yaml", MIN_JOBS))
+
+
 def python_executable() -> str | None:
     """The interpreter to start the helper with, or None when ``sys.executable`` is not a Python (pytest embedded in
     another program names that program there, which must not be started again)."""

@@ -37,7 +37,7 @@ from .cassettes import (
 )
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
-from .readahead import Job, Outcome, ReadAhead, worth_it
+from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
 from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:
@@ -94,8 +94,6 @@ class Runner:
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._ahead: ReadAhead | None = None
-        self._ahead_tried = False
-        self._counted = 0
         self.endpoint_checked = False
         self._plans: dict[str, Plan] = {}
         self._folders: dict[str, Path] = {}
@@ -302,14 +300,11 @@ class Runner:
                 plan.replies[index] = Reply(error="no recording")
                 plan.problem = self._missing(plan.item, plan.path, exists)
 
-    def count(self, item: CaseItem) -> None:
-        """One more item collected. Once a replay-only session has enough of them to read ahead, the helper is
-        started at once: it starts up while pytest goes on collecting, rather than while the first item waits."""
-        self._counted += 1
-        if self._ahead_tried or not self._replay_only() or not worth_it(self._counted):
-            return
-        self._ahead_tried = True
-        if self.cassette_root.is_dir():  # else there is nothing to read
+    def read_ahead_early(self) -> None:
+        """At the start of a replay-only session with enough recordings to read ahead, start the helper at once: it
+        starts up while pytest collects, rather than while the first item waits. The recordings on disk stand for
+        the items to come; counting them stops at the threshold."""
+        if self._replay_only() and enough_recordings(self.cassette_root):
             self._ahead = self._start_ahead()
 
     def _replay_only(self) -> bool:

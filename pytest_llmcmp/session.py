@@ -121,10 +121,6 @@ class LlmSession:
                     f"{show(Path(other.case.path))}:{other.case.line}; case ids must be unique in a suite"
                 )
 
-    def pytest_itemcollected(self, item: pytest.Item) -> None:
-        if isinstance(item, CaseItem) and not (self.is_worker or self.distributed or self.config.option.collectonly):
-            self.runner.count(item)
-
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
 
@@ -132,6 +128,8 @@ class LlmSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not (self.is_worker or self.distributed or self.config.option.collectonly):
+            self.runner.read_ahead_early()
         if self.distributed:
             # Resolve once here, so workers neither start a server each nor fail one by one.
             if self.settings.endpoint == LOCAL:
