@@ -34,7 +34,6 @@ class LlmSession:
         self.runner = Runner(config, settings, prompts)
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
-        self.distributed = not self.is_worker and _xdist_active(config)
         self.worker_results: list[CaseResult] = []
         self.worker_used: set[Path] = set()
         self.collected_cases = 0
@@ -56,6 +55,14 @@ class LlmSession:
             self.runner.model = self.workerinput["llmcmp_model"]
             self.runner.endpoint_url = self.workerinput.get("llmcmp_url") or self.runner.endpoint_url
             self.runner.endpoint_checked = True
+
+    @property
+    def distributed(self) -> bool:
+        """Whether this process is an xdist controller handing the items to workers (``-n N``, or ``-d --tx ...``).
+
+        Asked of xdist itself, whose distributed session plugin exists exactly then; it registers after this plugin
+        is configured, so this is a property, not a value fixed at configure time."""
+        return not self.is_worker and self.config.pluginmanager.has_plugin("dsession")
 
     def _load_baseline(self) -> RunResults | None:
         if self.settings.baseline is None:
@@ -320,10 +327,6 @@ class LlmSession:
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _xdist_active(config: pytest.Config) -> bool:
-    return bool(getattr(config.option, "numprocesses", None)) and getattr(config.option, "dist", "no") != "no"
 
 
 def _atomic_text(path: Path, text: str) -> None:

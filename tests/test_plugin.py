@@ -463,17 +463,21 @@ def test_baseline_regressions_fail_known_failures_do_not(suite: pytest.Pytester,
 # --- xdist ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
-def test_xdist_record_and_replay(suite: pytest.Pytester, workers: str) -> None:
+@pytest.mark.parametrize(
+    "workers",
+    [["-n", "0"], ["-n", "2"], ["-d", "--tx", "popen", "--tx", "popen"]],
+    ids=["n0", "n2", "tx-popen"],
+)
+def test_xdist_record_and_replay(suite: pytest.Pytester, workers: list[str]) -> None:
     pytest.importorskip("xdist")
     with FakeServer(answer=wrong_on_trap) as fake:
         live = suite.runpytest_subprocess(
-            "-p", "no:cacheprovider", "-n", workers, "--llm-endpoint", fake.url, "--llm-results", "live.json"
+            "-p", "no:cacheprovider", *workers, "--llm-endpoint", fake.url, "--llm-results", "live.json"
         )
         assert len(fake.chat_requests) == 3
     live.assert_outcomes(passed=2, failed=1)
     replay = suite.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-n", workers, "--llm-results", "replay.json", "--llm-report", "r.md"
+        "-p", "no:cacheprovider", *workers, "--llm-results", "replay.json", "--llm-report", "r.md"
     )
     replay.assert_outcomes(passed=2, failed=1)
     data = results_of(suite.path / "replay.json")
