@@ -5,6 +5,7 @@ hooks, merges xdist workers' results on the controller, and writes results, repo
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Generator
@@ -156,7 +157,7 @@ class LlmSession:
         if output:
             data = json.loads(output)
             self.worker_results.extend(CaseResult.from_json(case) for case in data["cases"])
-            self.worker_used.update(Path(p) for p in data["used"])
+            self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
             self.collected_cases = max(self.collected_cases, data.get("collected", 0))
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
@@ -186,7 +187,8 @@ class LlmSession:
         if self.is_worker:
             payload = {
                 "cases": [case.to_json() for case in self.runner.results],
-                "used": sorted(str(p) for p in used),
+                # Relative to the cassette directory: a worker elsewhere (--tx ...//chdir, another host) has its own.
+                "used": sorted(Path(os.path.relpath(p, self.runner.cassette_root)).as_posix() for p in used),
                 "model": self.runner.model,
                 "collected": self.collected_cases,
             }

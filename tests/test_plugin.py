@@ -486,6 +486,30 @@ def test_xdist_record_and_replay(suite: pytest.Pytester, workers: list[str]) -> 
     replay.stdout.fnmatch_lines(["*= llmcmp =*"])
 
 
+def test_xdist_workers_elsewhere_replay_and_never_prune_what_they_used(suite: pytest.Pytester) -> None:
+    """Workers in another directory (``--tx popen//chdir=...`` with rsync, as on another host) read their own copy of
+    the cassettes; what they used must still count as used on the controller, or --llm-prune would delete it all."""
+    pytest.importorskip("xdist")
+    with FakeServer(answer=wrong_on_trap) as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2, failed=1)
+    recorded = sorted(suite.path.glob("cassettes/**/*.yaml"))
+    assert len(recorded) == 3
+    elsewhere = suite.path.parent / f"{suite.path.name}-elsewhere"
+    elsewhere.mkdir()
+    where = f"popen//chdir={elsewhere}"
+    replay = suite.runpytest_subprocess(
+        *("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"),  # xdist deprecates --rsyncdir
+        *("-d", "--tx", where, "--tx", where, "--rsyncdir", str(suite.path / "cases")),
+        *("--rsyncdir", str(suite.path / "cassettes"), "--rsyncdir", str(suite.path / "prompts")),
+        *(str(suite.path / "cases"), "--llm-prune", "--llm-results", "replay.json"),
+    )
+    replay.assert_outcomes(passed=2, failed=1)
+    assert sorted(suite.path.glob("cassettes/**/*.yaml")) == recorded
+    assert len(list(elsewhere.rglob("*.yaml"))) >= 3  # the workers really read a copy
+    replay.stdout.no_fnmatch_line("*pruned*")
+    assert sorted(c["id"] for c in results_of(suite.path / "replay.json")["cases"]) == ["control", "smaller", "trap"]
+
+
 # --- progress -------------------------------------------------------------------------------------------------------
 
 
