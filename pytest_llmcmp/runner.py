@@ -94,6 +94,7 @@ class Runner:
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._ahead: ReadAhead | None = None
+        self.saved: list[Path] = []  # the cassettes this session wrote
         self.endpoint_checked = False
         self._plans: dict[str, Plan] = {}
         self._folders: dict[str, Path] = {}
@@ -417,6 +418,8 @@ class Runner:
 
         key = api_key()
         cassette.save(secrets=[key] if key else [])
+        with self._lock:
+            self.saved.append(plan.path)
 
     # --- running an item ----------------------------------------------------------------------------------------
 

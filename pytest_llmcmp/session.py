@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Generator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -41,6 +42,8 @@ class LlmSession:
         self.comparison: Comparison | None = None
         self.gates: list[Gate] = []
         self.unused: list[Path] = []
+        self.received = 0  # cassettes recorded by workers elsewhere and written here
+        self.store_problems: list[str] = []
         self.leftovers: list[Path] = []  # temporary files of cassette writes that were killed halfway
         self.pruned = 0
         self.written: list[str] = []
@@ -150,6 +153,8 @@ class LlmSession:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["llmcmp_model"] = self.runner.model
         node.workerinput["llmcmp_url"] = self.runner.endpoint_url
+        # Where this controller keeps cassettes: a worker that does not share them sends back what it records.
+        node.workerinput["llmcmp_origin"] = [socket.gethostname(), os.path.realpath(self.runner.cassette_root)]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -158,9 +163,39 @@ class LlmSession:
             data = json.loads(output)
             self.worker_results.extend(CaseResult.from_json(case) for case in data["cases"])
             self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
+            self._store(data.get("recorded", {}))
             self.collected_cases = max(self.collected_cases, data.get("collected", 0))
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
+
+    def _elsewhere(self) -> bool:
+        """Whether this worker's cassette directory is not the controller's (another host, or rsync'd elsewhere)."""
+        origin = (self.workerinput or {}).get("llmcmp_origin")
+        if not origin:
+            return False
+        host, root = origin
+        return bool(host != socket.gethostname() or root != os.path.realpath(self.runner.cassette_root))
+
+    def _store(self, recorded: dict[str, str]) -> None:
+        """Write, under this controller's cassette directory, the cassettes a worker elsewhere recorded."""
+        if not recorded:
+            return
+        from .cassettes import CassetteError, secret_pattern
+        from .client import api_key
+
+        key = api_key()
+        for name, text in sorted(recorded.items()):
+            relative = PurePosixPath(name)
+            path = self.runner.cassette_root.joinpath(*relative.parts)
+            try:
+                if relative.is_absolute() or ".." in relative.parts or not name.endswith(".yaml"):
+                    raise CassetteError(name, "a worker sent a cassette outside the cassette directory; not written")
+                if key and secret_pattern(key).search(text):
+                    raise CassetteError(path, "refusing to write: the cassette would contain a secret (API key)")
+                write_atomically(path, text.encode("utf-8"))
+                self.received += 1
+            except (CassetteError, OSError) as exc:
+                self.store_problems.append(str(exc))
 
     # --- running ----------------------------------------------------------------------------------------------
 
@@ -192,6 +227,11 @@ class LlmSession:
                 "model": self.runner.model,
                 "collected": self.collected_cases,
             }
+            if self._elsewhere():  # the controller writes them where they belong
+                payload["recorded"] = {
+                    Path(os.path.relpath(path, self.runner.cassette_root)).as_posix(): path.read_text(encoding="utf-8")
+                    for path in self.runner.saved
+                }
             self.config.workeroutput[WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
             return
         cases = self.worker_results if self.distributed else self.runner.results
@@ -315,6 +355,10 @@ class LlmSession:
                     f"any collected case: {shown}{more} (delete them with --llm-prune)",
                     yellow=True,
                 )
+        if self.received:
+            tr.write_line(f"wrote {_count(self.received, 'cassette')} recorded by xdist workers elsewhere")
+        for problem in self.store_problems:
+            tr.write_line(problem, red=True)
         if self.leftovers:
             shown = ", ".join(runner.show_path(p) for p in self.leftovers[:3])
             more = f" and {len(self.leftovers) - 3} more" if len(self.leftovers) > 3 else ""

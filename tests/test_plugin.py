@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -508,6 +509,59 @@ def test_xdist_workers_elsewhere_replay_and_never_prune_what_they_used(suite: py
     assert len(list(elsewhere.rglob("*.yaml"))) >= 3  # the workers really read a copy
     replay.stdout.no_fnmatch_line("*pruned*")
     assert sorted(c["id"] for c in results_of(suite.path / "replay.json")["cases"]) == ["control", "smaller", "trap"]
+
+
+def test_xdist_workers_elsewhere_send_back_what_they_record(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recordings made by workers in another directory (as on another host) land in the controller's cassettes."""
+    pytest.importorskip("xdist")
+    (suite.path / "cassettes").mkdir()
+    elsewhere = suite.path.parent / f"{suite.path.name}-elsewhere"
+    elsewhere.mkdir()
+    where = f"popen//chdir={elsewhere}"
+    with FakeServer(answer=wrong_on_trap) as fake:
+        live = suite.runpytest_subprocess(
+            *("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"),
+            *("-d", "--tx", where, "--tx", where, "--rsyncdir", str(suite.path / "cases")),
+            *("--rsyncdir", str(suite.path / "cassettes"), "--rsyncdir", str(suite.path / "prompts")),
+            *(str(suite.path / "cases"), "--llm-endpoint", fake.url),
+        )
+        assert len(fake.chat_requests) == 3
+    live.assert_outcomes(passed=2, failed=1)
+    live.stdout.fnmatch_lines(["wrote 3 cassettes recorded by xdist workers elsewhere"])
+    names = sorted(p.relative_to(suite.path).as_posix() for p in suite.path.glob("cassettes/**/*.yaml"))
+    assert names == [f"cassettes/fake-model/none/{case}.yaml" for case in ("control", "smaller", "trap")]
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    run(suite).assert_outcomes(passed=2, failed=1)  # replayed here, from what the workers sent
+
+
+def test_recordings_sent_back_by_a_worker_stay_inside_the_cassette_directory(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", "sk-remote-0123456789")
+    config = suite.parseconfigure()
+    session = config.pluginmanager.get_plugin("llmcmp-session")
+    root = session.runner.cassette_root
+    session._store(
+        {
+            "m/p/ok.yaml": "interactions: []\nversion: 1\n",
+            "../../escaped.yaml": "x",
+            "/etc/absolute.yaml": "x",
+            "m/p/not-a-cassette.py": "x",
+            "m/p/leak.yaml": "headers: {Authorization: Bearer sk-remote-0123456789}\n",
+        }
+    )
+    assert (root / "m" / "p" / "ok.yaml").read_text() == "interactions: []\nversion: 1\n"
+    assert session.received == 1
+    assert not (suite.path.parent / "escaped.yaml").exists()
+    assert not (root / "m" / "p" / "leak.yaml").exists()
+    assert len(session.store_problems) == 4
+    assert all("sk-remote" not in problem for problem in session.store_problems)
 
 
 # --- progress -------------------------------------------------------------------------------------------------------
