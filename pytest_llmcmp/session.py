@@ -4,6 +4,7 @@ hooks, merges xdist workers' results on the controller, and writes results, repo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -176,6 +177,15 @@ class LlmSession:
         host, root = origin
         return bool(host != socket.gethostname() or root != os.path.realpath(self.runner.cassette_root))
 
+    def _recorded(self) -> dict[str, str]:
+        """The cassettes this worker wrote, by their path relative to the cassette directory."""
+        recorded = {}
+        for path in self.runner.saved:
+            with contextlib.suppress(OSError):  # removed meanwhile: nothing to send
+                relative = Path(os.path.relpath(path, self.runner.cassette_root)).as_posix()
+                recorded[relative] = path.read_text(encoding="utf-8")
+        return recorded
+
     def _store(self, recorded: dict[str, str]) -> None:
         """Write, under this controller's cassette directory, the cassettes a worker elsewhere recorded."""
         if not recorded:
@@ -228,10 +238,7 @@ class LlmSession:
                 "collected": self.collected_cases,
             }
             if self._elsewhere():  # the controller writes them where they belong
-                payload["recorded"] = {
-                    Path(os.path.relpath(path, self.runner.cassette_root)).as_posix(): path.read_text(encoding="utf-8")
-                    for path in self.runner.saved
-                }
+                payload["recorded"] = self._recorded()
             self.config.workeroutput[WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
             return
         cases = self.worker_results if self.distributed else self.runner.results
