@@ -87,7 +87,7 @@ class Runner:
         self.rule = PassRule.parse(settings.pass_rule)
         self.model: str | None = settings.model
         self.endpoint_url: str | None = None if settings.endpoint == LOCAL else settings.endpoint
-        self.results: list[CaseResult] = []
+        self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self.local: LocalServer | None = None
         self._asker: Asker | None = None
@@ -454,7 +454,7 @@ class Runner:
         )
         if save_problem is not None:
             result.outcome = "fail"
-        self.results.append(result)
+        self.results[item.nodeid] = result
         if plan.futures:
             self.show_progress()
         if result.outcome == "pass":

@@ -37,7 +37,7 @@ class LlmSession:
         self.runner = Runner(config, settings, prompts)
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
-        self.worker_results: list[CaseResult] = []
+        self.worker_results: dict[str, CaseResult] = {}  # by node id, as the runner keeps its own
         self.worker_used: set[Path] = set()
         self.collected_cases = 0
         self.comparison: Comparison | None = None
@@ -162,7 +162,7 @@ class LlmSession:
         output = getattr(node, "workeroutput", {}).get(WORKER_KEY)
         if output:
             data = json.loads(output)
-            self.worker_results.extend(CaseResult.from_json(case) for case in data["cases"])
+            self.worker_results.update((case["nodeid"], CaseResult.from_json(case)) for case in data["cases"])
             self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
             self._store(data.get("recorded", {}))
             self.collected_cases = max(self.collected_cases, data.get("collected", 0))
@@ -231,7 +231,7 @@ class LlmSession:
         used = self._used(session)
         if self.is_worker:
             payload = {
-                "cases": [case.to_json() for case in self.runner.results],
+                "cases": [case.to_json() for case in self.runner.results.values()],
                 # Relative to the cassette directory: a worker elsewhere (--tx ...//chdir, another host) has its own.
                 "used": sorted(Path(os.path.relpath(p, self.runner.cassette_root)).as_posix() for p in used),
                 "model": self.runner.model,
@@ -241,7 +241,7 @@ class LlmSession:
                 payload["recorded"] = self._recorded()
             self.config.workeroutput[WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
             return
-        cases = self.worker_results if self.distributed else self.runner.results
+        cases = list((self.worker_results if self.distributed else self.runner.results).values())
         if not cases and not self.collected_cases:
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)

@@ -461,6 +461,24 @@ def test_baseline_regressions_fail_known_failures_do_not(suite: pytest.Pytester,
     assert "13.11" in report
 
 
+def test_reruns_replace_a_result_never_add_one(suite: pytest.Pytester) -> None:
+    """pytest-rerunfailures runs a failed item again: the results count it once, with its last outcome."""
+    pytest.importorskip("pytest_rerunfailures")
+    with FakeServer(answer=wrong_on_trap) as fake:
+        live = run(suite, "--llm-endpoint", fake.url, "--reruns", "2", "--llm-results", "live.json")
+        asked = len(fake.chat_requests)
+    live.assert_outcomes(passed=2, failed=1)
+    assert live.parseoutcomes()["rerun"] == 2
+    assert asked == 3  # a rerun judges the same answer again; --llm-samples is how to ask more than once
+    replay = run(suite, "--reruns", "2", "--llm-results", "replay.json")
+    replay.assert_outcomes(passed=2, failed=1)
+    assert replay.parseoutcomes()["rerun"] == 2
+    for name in ("live.json", "replay.json"):
+        data = results_of(suite.path / name)
+        assert sorted(c["id"] for c in data["cases"]) == ["control", "smaller", "trap"], name
+        assert (data["summary"]["total"], data["summary"]["passed"]) == (3, 2), name
+
+
 # --- xdist ---------------------------------------------------------------------------------------------------------
 
 
