@@ -184,6 +184,15 @@ def test_request_key_distinguishes_samples() -> None:
     assert len(keys) == 5
 
 
+def test_a_checkout_with_windows_line_endings_replays_the_same(recorded: Path) -> None:
+    """git's core.autocrlf turns every committed cassette into CRLF text on a Windows checkout."""
+    crlf = recorded.with_name("crlf.yaml")
+    crlf.write_bytes(recorded.read_bytes().replace(b"\n", b"\r\n"))
+    original, converted = Cassette.load(recorded), Cassette.load(crlf)
+    assert converted.keys() == original.keys()
+    assert [converted.find_key(key) for key in converted] == [original.find_key(key) for key in original]
+
+
 def test_round_trip_finds_every_sample(recorded: Path) -> None:
     cassette = Cassette.load(recorded)
     assert len(cassette) == 4
