@@ -48,8 +48,9 @@ from _common import (
     temp_dir,
 )
 
+from pytest_llmcmp.cassettes import SAMPLE_HEADER
+
 MODEL = "bench-model"
-SAMPLE_HEADER = "X-Llmcmp-Sample"
 
 
 # --- the raw load generator (runs in its own process: python bench/live.py --raw ...) ---
