@@ -80,11 +80,16 @@ OPTIONS = (
     Option("timeout", "SECONDS", "timeout of one request (default 120)."),
     Option("retries", "N", "retries of a failed request, with backoff (default 2)."),
     Option("backoff", "SECONDS", "first retry delay; doubles each retry (default 1)."),
-    Option("cassette_dir", "DIR", "where cassettes live (default: cassettes, relative to the rootdir)."),
+    Option(
+        "cassette_dir",
+        "DIR",
+        "where cassettes live (default: cassettes, relative to the ini file's directory, else to where pytest runs).",
+    ),
     Option(
         "prune",
         "",
-        "delete cassettes no collected case uses, and leftovers of killed writes (only on a run of the full suite).",
+        "delete cassettes no collected case uses, and leftovers of killed writes (only when this run collected "
+        "every case file of the project without error and selected all their cases).",
         flag=True,
     ),
     Option(

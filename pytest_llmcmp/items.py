@@ -13,6 +13,7 @@ from .cases import Case, CaseFileError, load_case_file
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
+    from .collected import Collected
     from .prompts import Prompt
     from .results import CaseResult
     from .runner import Runner
@@ -26,6 +27,9 @@ class CaseFile(pytest.File):
             cases = load_case_file(self.path)
         except CaseFileError as exc:
             raise self.CollectError(str(exc)) from None
+        collected = self.config.stash.get(COLLECTED_KEY, None)
+        if collected is not None:
+            collected.file_collected(self.path, len(cases) * len(self.config.stash[RUNNER_KEY].prompts))
         for case in cases:
             yield CaseNode.from_parent(self, name=case.id, case=case)
 
@@ -90,3 +94,4 @@ class CaseItem(pytest.Item):
 
 # Defined here (not in runner.py) so that collection does not import the runner's dependencies.
 RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()
+COLLECTED_KEY: pytest.StashKey[Collected] = pytest.StashKey()

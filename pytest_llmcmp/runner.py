@@ -81,9 +81,12 @@ class Runner:
         self.config = config
         self.settings = settings
         self.prompts = prompts
-        self.rootdir = Path(str(config.rootpath))
+        # The project: the ini file's directory, else where pytest runs. Not pytest's rootdir, which an existing
+        # path given as an option value (--llm-results /abs/r.json) moves out of the project.
+        inipath = config.inipath
+        self.project_dir = Path(inipath).parent if inipath is not None else Path(config.invocation_params.dir)
         root = Path(settings.cassette_dir)
-        self.cassette_root = root if root.is_absolute() else self.rootdir / root
+        self.cassette_root = root if root.is_absolute() else self.project_dir / root
         self.rule = PassRule.parse(settings.pass_rule)
         self.model: str | None = settings.model
         self.endpoint_url: str | None = None if settings.endpoint == LOCAL else settings.endpoint

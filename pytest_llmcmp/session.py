@@ -18,8 +18,9 @@ import pytest
 
 from .atomic import write_atomically
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts, regression_gate
+from .collected import Collected, project_case_files
 from .config import LOCAL, Settings, input_path, parse_thresholds
-from .items import CaseItem
+from .items import COLLECTED_KEY, CaseItem
 from .prompts import Prompt
 from .results import CaseResult, ResultsFileError, RunResults
 from .runner import Runner
@@ -47,6 +48,10 @@ class LlmSession:
         self.store_problems: list[str] = []
         self.leftovers: list[Path] = []  # temporary files of cassette writes that were killed halfway
         self.pruned = 0
+        self.collected = Collected(self.runner.project_dir)
+        config.stash[COLLECTED_KEY] = self.collected
+        self.workers_merged = 0
+        self.prune_blocked: str | None = None  # why nothing may be pruned in this run
         self.written: list[str] = []
         self.final: RunResults | None = None
         self.started = time.monotonic()
@@ -133,8 +138,17 @@ class LlmSession:
                     f"{show(Path(other.case.path))}:{other.case.line}; case ids must be unique in a suite"
                 )
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collected.errors.append(report.nodeid or "the session")
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
+        self.collected_cases = 0
+        for item in session.items:
+            if isinstance(item, CaseItem):
+                self.collected_cases += 1
+                self.collected.item_selected(item.path)
+        self.collected.finished = True
 
     # --- xdist ------------------------------------------------------------------------------------------------
 
@@ -166,6 +180,8 @@ class LlmSession:
             self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
             self._store(data.get("recorded", {}))
             self.collected_cases = max(self.collected_cases, data.get("collected", 0))
+            self.collected.merge_worker(data.get("collection", {}), first=self.workers_merged == 0)
+            self.workers_merged += 1
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
 
@@ -236,6 +252,7 @@ class LlmSession:
                 "used": sorted(Path(os.path.relpath(p, self.runner.cassette_root)).as_posix() for p in used),
                 "model": self.runner.model,
                 "collected": self.collected_cases,
+                "collection": self.collected.to_json(),
             }
             if self._elsewhere():  # the controller writes them where they belong
                 payload["recorded"] = self._recorded()
@@ -252,7 +269,7 @@ class LlmSession:
         elif self.baseline is not None:
             self.comparison = compare(self.baseline, results, label=f"baseline {self.settings.baseline}")
         self.gates = self._gates(results)
-        self._unused(session, used | self.worker_used)
+        self._unused(session, exitstatus, used | self.worker_used)
         self._write(results)
         if any(not gate.ok for gate in self.gates) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -271,19 +288,31 @@ class LlmSession:
             return set()
         return {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
 
-    def _full_run(self) -> bool:
-        option = self.config.option
-        if getattr(option, "keyword", "") or getattr(option, "markexpr", "") or getattr(option, "deselect", None):
-            return False
-        if getattr(option, "lf", False) or getattr(option, "exitfirst", False):
-            return False
-        base = self.config.invocation_params.dir
-        return all((base / arg).is_dir() for arg in self.config.args)
+    def _incomplete(self, session: pytest.Session, exitstatus: int) -> str | None:
+        """Why this run did not provably see the whole suite (see :mod:`pytest_llmcmp.collected`), or ``None``."""
+        if self.collected.errors:  # pytest reports a collection error as an interruption too
+            return f"collecting {self.collected.errors[0]} failed"
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            return "the run was interrupted"
+        if session.shouldfail or session.shouldstop:
+            return "the run stopped early"
+        if self.distributed and self.workers_merged == 0:
+            return "no xdist worker reported its collection"
+        runner = self.runner
+        files = project_case_files(
+            runner.project_dir,
+            Path(str(self.config.rootpath)),
+            skip=[runner.cassette_root],
+            norecursedirs=self.config.getini("norecursedirs"),
+        )
+        return self.collected.incomplete(files)
 
-    def _unused(self, session: pytest.Session, used: set[Path]) -> None:
+    def _unused(self, session: pytest.Session, exitstatus: int, used: set[Path]) -> None:
         root = self.runner.cassette_root
         model = self.runner.model
-        if model is None or not self._full_run() or session.shouldfail or session.shouldstop:
+        if model is None:
+            if self.settings.prune:
+                self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
             return
         from .atomic import interrupted_writes
         from .cassettes import cassette_path, unused_cassettes
@@ -291,6 +320,8 @@ class LlmSession:
         model_dir = cassette_path(root, model, "x", None, "x").parent.parent
         if not model_dir.is_dir():
             return
+        # Leftovers of killed writes are never anybody's recording: always safe to remove.
+        self.leftovers = interrupted_writes(model_dir, ".yaml")
         names = {p.name for p in self.runner.prompts}
         # Only this run's prompts (under any content hash: an edited prompt leaves its old recordings behind).
         candidates = [
@@ -298,10 +329,13 @@ class LlmSession:
             for path in unused_cassettes(model_dir, used)
             if path.parent.parent == model_dir and _PROMPT_DIR.sub("", path.parent.name) in names
         ]
-        self.unused = sorted(candidates)
-        self.leftovers = interrupted_writes(model_dir, ".yaml")
+        if candidates or self.settings.prune:
+            self.prune_blocked = self._incomplete(session, exitstatus)
+        if self.prune_blocked is None:
+            self.unused = sorted(candidates)
         if self.settings.prune:
-            for path in self.leftovers + self.unused:
+            removed = self.leftovers + self.unused
+            for path in removed:
                 path.unlink(missing_ok=True)
                 if path.parent != model_dir and not any(path.parent.iterdir()):
                     path.parent.rmdir()
@@ -362,6 +396,9 @@ class LlmSession:
                     f"any collected case: {shown}{more} (delete them with --llm-prune)",
                     yellow=True,
                 )
+        elif self.settings.prune:
+            why = self.prune_blocked or "no cassette is unused"
+            tr.write_line(f"--llm-prune: deleted no cassette: {why}", yellow=self.prune_blocked is not None)
         if self.received:
             tr.write_line(f"wrote {_count(self.received, 'cassette')} recorded by xdist workers elsewhere")
         for problem in self.store_problems:

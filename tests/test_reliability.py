@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -494,3 +495,82 @@ def test_key_echoed_in_an_endpoint_error_is_not_shown(suite: pytest.Pytester, mo
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --llm-endpoint: *answered HTTP 503: upstream refused key*"])
     assert scan_for(KEY, [result.stdout.str(), result.stderr.str()], suite.path) == []
+
+
+# --- 9. --llm-prune deletes only what this run provably saw the whole suite not use --------------------------
+
+
+def two_case_files(pytester: pytest.Pytester) -> list[Path]:
+    """``cases/a/x.yaml`` (2 cases) and ``cases/b/y.yaml`` (1 case), recorded; returns the 3 cassettes."""
+    for folder, name, cases in (("a", "x", numbered_cases(2)), ("b", "y", numbered_cases(3)[2:])):
+        lines = ["template: en", "cases:"]
+        lines += [f"  - {{id: {case_id}, numbers: {json.dumps(numbers)}}}" for case_id, numbers in cases]
+        (pytester.path / "cases" / folder).mkdir(parents=True, exist_ok=True)
+        (pytester.path / "cases" / folder / f"{name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=3)
+    cassettes = sorted((pytester.path / MODEL_DIR).glob("*.yaml"))
+    assert [p.stem for p in cassettes] == ["c0001", "c0002", "c0003"]
+    return cassettes
+
+
+PARTIAL_RUNS = {
+    "subdirectory-argument": ((), ("cases/a",), "cases/b/y.yaml was not collected in this run"),
+    "ignore": ((), ("--ignore", "cases/b"), "cases/b/y.yaml was not collected"),
+    "ignore-glob": ((), ("--ignore-glob", "*/b/*"), "cases/b/y.yaml was not collected"),
+    "collect-ignore": (("collect_ignore = ['cases/b']",), (), "cases/b/y.yaml was not collected"),
+    "conftest-deselects": (
+        ("def pytest_collection_modifyitems(items):", "    items[:] = [i for i in items if 'c0003' not in i.nodeid]"),
+        (),
+        "1 of 1 items of cases/b/y.yaml were deselected",
+    ),
+    "keyword": ((), ("-k", "c0001 or c0002"), "1 of 1 items of cases/b/y.yaml were deselected"),
+    "node-id": ((), ("cases/a/x.yaml::c0001", "cases/b"), "1 of 2 items of cases/a/x.yaml were deselected"),
+    "collection-error": ((), (), "collecting cases/b/y.yaml failed"),
+    "ctrl-c-during-collection": (
+        (
+            "def pytest_collect_file(file_path):",
+            "    if file_path.name == 'y.yaml':",
+            "        raise KeyboardInterrupt",
+        ),
+        (),
+        "the run was interrupted",
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", list(PARTIAL_RUNS))
+def test_prune_keeps_every_cassette_of_a_run_that_did_not_see_the_whole_suite(
+    pytester: pytest.Pytester, scenario: str
+) -> None:
+    cassettes = two_case_files(pytester)
+    conftest, args, reason = PARTIAL_RUNS[scenario]
+    if conftest:
+        pytester.makeconftest("\n".join(conftest) + "\n")
+    if scenario == "collection-error":
+        (pytester.path / "cases" / "b" / "y.yaml").write_text("template: en\ncases:\n  - {id: c0003, numbrs: [1, 2]}\n")
+    # A Ctrl-C in an in-process run would otherwise be raised again in this test.
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-prune", *args, no_reraise_ctrlc=True)
+    assert [p.exists() for p in cassettes] == [True, True, True], result.stdout.str()
+    result.stdout.fnmatch_lines([f"--llm-prune: deleted no cassette: {reason}*"])
+    result.stdout.no_fnmatch_line("*pruned*")
+    # Without --llm-prune, the notice follows the same rule: no cassette is called unused.
+    notice = pytester.runpytest_inprocess("-p", "no:cacheprovider", *args, no_reraise_ctrlc=True)
+    notice.stdout.no_fnmatch_line("*not used by any collected case*")
+
+
+def test_prune_of_a_whole_suite_deletes_only_a_removed_cases_cassette(pytester: pytest.Pytester) -> None:
+    cassettes = two_case_files(pytester)
+    y = pytester.path / "cases" / "b" / "y.yaml"
+    y.write_text(y.read_text().replace("c0003", "c0004"), encoding="utf-8")
+    (pytester.path / MODEL_DIR / "c0003.yaml").rename(pytester.path / MODEL_DIR / "c0004.yaml")
+    old = cassettes[2].with_name("c0003.yaml")
+    shutil.copy(pytester.path / MODEL_DIR / "c0004.yaml", old)
+    notice = run(pytester)
+    notice.stdout.fnmatch_lines(["1 cassette is not used by any collected case: *c0003.yaml (delete them with*"])
+    pruned = run(pytester, "--llm-prune")
+    pruned.stdout.fnmatch_lines(["pruned 1 unused cassette: *c0003.yaml"])
+    assert not old.exists()
+    assert sorted(p.stem for p in (pytester.path / MODEL_DIR).glob("*.yaml")) == ["c0001", "c0002", "c0004"]
+    again = run(pytester, "--llm-prune")
+    again.stdout.fnmatch_lines(["--llm-prune: deleted no cassette: no cassette is unused"])
