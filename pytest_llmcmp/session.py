@@ -18,12 +18,15 @@ import pytest
 
 from .atomic import write_atomically
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts, regression_gate
+from .cases import GenerateBudget
 from .collected import Collected, project_case_files
 from .config import LOCAL, Settings, input_path, parse_thresholds
-from .items import COLLECTED_KEY, CaseItem
+from .items import BUDGET_KEY, COLLECTED_KEY, CaseItem
 from .prompts import Prompt
+from .redaction import contains_secret, public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
 from .runner import Runner
+from .terminal import shown
 
 WORKER_KEY = "llmcmp"
 _PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
@@ -50,12 +53,15 @@ class LlmSession:
         self.pruned = 0
         self.collected = Collected(self.runner.project_dir)
         config.stash[COLLECTED_KEY] = self.collected
+        config.stash[BUDGET_KEY] = GenerateBudget(settings.max_generated, settings.max_generated_suite)
         self.workers_merged = 0
         self.prune_blocked: str | None = None  # why nothing may be pruned in this run
         self.written: list[str] = []
+        self.write_problems: list[str] = []
         self.final: RunResults | None = None
         self.started = time.monotonic()
         self.thresholds = parse_thresholds(settings.min_accuracy)
+        self._check_outputs()
         self.baseline = self._load_baseline()
         if self.baseline is not None:
             self.runner.baseline = {case.key: case for case in self.baseline.cases}
@@ -73,6 +79,23 @@ class LlmSession:
         Asked of xdist itself, whose distributed session plugin exists exactly then; it registers after this plugin
         is configured, so this is a property, not a value fixed at configure time."""
         return not self.is_worker and self.config.pluginmanager.has_plugin("dsession")
+
+    def _check_outputs(self) -> None:
+        """Before anything runs: an output path that names a directory, a device, a FIFO or a symlink is refused."""
+        from .safefiles import NotRegularFile, check_write_target
+
+        base = self.config.invocation_params.dir
+        for option, target in (
+            ("--llm-results", self.settings.results),
+            ("--llm-report", self.settings.report),
+            ("--llm-html", self.settings.html),
+        ):
+            if target is None:
+                continue
+            try:
+                check_write_target(Path(target) if Path(target).is_absolute() else base / target)
+            except NotRegularFile as exc:
+                raise pytest.UsageError(f"{option}: {target} {exc.strerror}") from None
 
     def _load_baseline(self) -> RunResults | None:
         if self.settings.baseline is None:
@@ -107,7 +130,7 @@ class LlmSession:
         s = self.settings
         mode = f"record mode {s.record_mode}" if s.live else "replay (offline, record mode none)"
         cassettes = self.runner.show_path(self.runner.cassette_root)
-        where = f"endpoint {s.endpoint}" if s.endpoint else f"cassettes {cassettes}"
+        where = f"endpoint {public_url(s.endpoint)}" if s.endpoint else f"cassettes {cassettes}"
         prompts = ", ".join(p.name + (f" ({p.sha256[:12]})" if p.sha256 else "") for p in self.runner.prompts)
         params = f"temperature {s.temperature:g}"
         if s.max_tokens is not None:
@@ -123,7 +146,7 @@ class LlmSession:
                 f"llmcmp: concurrency {s.concurrency}, timeout {s.timeout:g}s, retries {s.retries}, "
                 f"backoff {s.backoff:g}s"
             )
-        return lines
+        return [shown(line) for line in lines]
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         seen: dict[str, CaseItem] = {}
@@ -206,8 +229,8 @@ class LlmSession:
         """Write, under this controller's cassette directory, the cassettes a worker elsewhere recorded."""
         if not recorded:
             return
-        from .cassettes import CassetteError, secret_pattern
-        from .client import api_key
+        from .cassettes import CassetteError, check_inside
+        from .redaction import api_key
 
         key = api_key()
         for name, text in sorted(recorded.items()):
@@ -216,8 +239,9 @@ class LlmSession:
             try:
                 if relative.is_absolute() or ".." in relative.parts or not name.endswith(".yaml"):
                     raise CassetteError(name, "a worker sent a cassette outside the cassette directory; not written")
-                if key and secret_pattern(key).search(text):
+                if contains_secret(text, key):
                     raise CassetteError(path, "refusing to write: the cassette would contain a secret (API key)")
+                check_inside(self.runner.cassette_root, path)
                 write_atomically(path, text.encode("utf-8"))
                 self.received += 1
             except (CassetteError, OSError) as exc:
@@ -271,6 +295,8 @@ class LlmSession:
         self.gates = self._gates(results)
         self._unused(session, exitstatus, used | self.worker_used)
         self._write(results)
+        if self.write_problems and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if any(not gate.ok for gate in self.gates) and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -345,20 +371,25 @@ class LlmSession:
         from .report import markdown_report
 
         base = self.config.invocation_params.dir
-        outputs: list[tuple[str | None, Any]] = [
-            (self.settings.results, lambda path: results.write(path)),
+        outputs: list[tuple[str, str | None, Any]] = [
+            ("--llm-results", self.settings.results, lambda path: _atomic_text(path, results.to_text())),
             (
+                "--llm-report",
                 self.settings.report,
                 lambda path: _atomic_text(path, markdown_report(results, self.comparison, self.gates)),
             ),
-            (self.settings.html, self._write_html),
+            ("--llm-html", self.settings.html, self._write_html),
         ]
-        for target, write in outputs:
+        for option, target, write in outputs:
             if target is None:
                 continue
             path = Path(target) if Path(target).is_absolute() else base / target
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write(path)
+            except OSError as exc:  # a full disk, a directory, /proc: one line, not a traceback
+                self.write_problems.append(f"{option}: cannot write {target}: {exc.strerror or exc}")
+                continue
             self.written.append(self.runner.show_path(path))
 
     def _write_html(self, path: Path) -> None:
@@ -372,7 +403,7 @@ class LlmSession:
             return
         from .report import terminal_summary
 
-        tr = terminalreporter
+        tr = _Escaped(terminalreporter)
         tr.write_sep("=", "llmcmp")
         for line in terminal_summary(self.final, self.comparison, self.gates):
             failed = line.startswith("gate failed")
@@ -413,6 +444,21 @@ class LlmSession:
                 tr.write_line(f"{what} (delete them with --llm-prune)", yellow=True)
         for written in self.written:
             tr.write_line(f"wrote {written}")
+        for problem in self.write_problems:
+            tr.write_line(problem, red=True, bold=True)
+
+
+class _Escaped:
+    """The terminal reporter, for the summary: every line without the API key and with controls escaped."""
+
+    def __init__(self, reporter: Any) -> None:
+        self._reporter = reporter
+
+    def write_sep(self, sep: str, title: str) -> None:
+        self._reporter.write_sep(sep, title)
+
+    def write_line(self, line: str, **markup: bool) -> None:
+        self._reporter.write_line(shown(line), **markup)
 
 
 def _count(number: int, noun: str) -> str:
@@ -420,4 +466,5 @@ def _count(number: int, noun: str) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    write_atomically(path, text.encode("utf-8"))
+    """Write a report: never with the API key in it, whatever a plugin or an endpoint put in its parts."""
+    write_atomically(path, scrub(text).encode("utf-8"))

@@ -601,7 +601,8 @@ def test_file_larger_than_stat_says_is_still_bounded(tmp_path: Path, monkeypatch
     real_fstat = os.fstat
 
     def lying_fstat(fd: int) -> Any:
-        return os.stat_result((0, *real_fstat(fd)[1:6], 0, *real_fstat(fd)[7:]))
+        real = real_fstat(fd)
+        return os.stat_result((real[0], *real[1:6], 0, *real[7:]))  # a regular file of size 0
 
     monkeypatch.setattr(os, "fstat", lying_fstat)
     with pytest.raises(CassetteError) as error:
