@@ -282,7 +282,8 @@ def test_stall_past_the_client_timeout_is_a_timeout(http: httpx.Client) -> None:
         with pytest.raises(openai.APITimeoutError):
             ask(sdk(server, http, timeout=0.2))
         started = time.monotonic()
-    assert time.monotonic() - started < 1.0
+    # Far less than the 30 s stall it cuts short, with room for a loaded machine.
+    assert time.monotonic() - started < 10.0
 
 
 def test_short_stall_then_answers(http: httpx.Client) -> None:
@@ -553,7 +554,7 @@ def test_shutdown_with_a_stalled_request_is_prompt(http: httpx.Client) -> None:
         time.sleep(0.01)
     started = time.monotonic()
     server.stop()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10.0  # far less than the stall, with room for a loaded machine
     for caller in callers:
         caller.join(5)
     assert len(outcomes) == 2
