@@ -21,7 +21,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent.parent))
 
-from pytest_llmcmp.truth import expected_answer  # noqa: E402
+from pytest_llmcmp.truth import NumberError, expected_answer  # noqa: E402
 
 SEED = 20261201
 SEALED_SHARE = 0.35
@@ -29,15 +29,21 @@ KEYS = ("id", "source", "family", "lang", "category", "numbers", "ask", "questio
 LABEL_KEYS = ("label", "doubtful", "note", "patterns")
 
 
-def _check(entry: dict[str, Any], where: str) -> None:
+def _check(entry: dict[str, Any], where: str) -> bool:
+    """Whether the entry can be a case (its numbers compare); a malformed entry stops the build."""
     numbers = entry["numbers"]
     if not (isinstance(numbers, list) and all(isinstance(n, str) for n in numbers)):
         raise SystemExit(f"{where}: numbers must be strings")
-    expected_answer(numbers, entry["ask"])  # raises on a number the truth cannot read
+    try:
+        expected_answer(numbers, entry["ask"])
+    except NumberError as exc:  # no case file can hold it (e.g. mixed units): nothing to judge
+        print(f"left out {where}: {exc}")
+        return False
     if entry["label"] not in [*numbers, "equal", "unclear"]:
         raise SystemExit(f"{where}: label {entry['label']!r} is not an option, equal or unclear")
     if not isinstance(entry["answer"], str):
         raise SystemExit(f"{where}: answer is not text")
+    return True
 
 
 def _ordered(entry: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +55,8 @@ def styles(source: Path) -> list[dict[str, Any]]:
     for path in sorted(source.glob("styles-*.yaml")):
         for entry in yaml.safe_load(path.read_text(encoding="utf-8")):
             entry = {**entry, "source": path.stem, "label": str(entry["label"])}
-            _check(entry, f"{path.name}:{entry['id']}")
-            entries.append(_ordered(entry))
+            if _check(entry, f"{path.name}:{entry['id']}"):
+                entries.append(_ordered(entry))
     return entries
 
 
@@ -74,8 +80,8 @@ def smollm2(source: Path) -> list[dict[str, Any]]:
                 "note": label.get("note"),
                 "patterns": patterns,
             }
-            _check(entry, f"{part.name}:{entry['id']}")
-            entries.append(_ordered(entry))
+            if _check(entry, f"{part.name}:{entry['id']}"):
+                entries.append(_ordered(entry))
     return entries
 
 
