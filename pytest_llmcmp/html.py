@@ -15,8 +15,8 @@ from importlib import resources
 from typing import Any
 
 from pytest_llmcmp.baseline import Comparison
-from pytest_llmcmp.report import truncated_note
 from pytest_llmcmp.gates import RunStatus
+from pytest_llmcmp.report import truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 
