@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassettes import Exchange, content_of
+from .cassettes import Exchange, content_of, finish_reason_of
 from .redaction import KEY_VARIABLES as KEY_VARIABLES
 from .redaction import REDACTED as REDACTED
 from .redaction import api_key as api_key
@@ -68,6 +68,7 @@ class Answer:
     exchange: Exchange | None
     attempts: int = 1
     seconds: float = 0.0
+    finish_reason: str | None = None
 
 
 def http_module() -> Any:
@@ -382,7 +383,7 @@ class Asker:
                 )
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
-                return Answer(content, None, exchange, attempts, time.monotonic() - started)
+                return Answer(content, None, exchange, attempts, time.monotonic() - started, finish_reason_of(payload))
             if attempt < self.endpoint.retries:
                 await asyncio.sleep(retry_after if retry_after is not None else self._backoff(attempt))
         if attempts > 1:

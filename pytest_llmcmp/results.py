@@ -18,6 +18,7 @@ from .atomic import write_atomically
 
 __all__ = [
     "SCHEMA",
+    "TRUNCATED",
     "VERDICTS",
     "CaseResult",
     "Outcome",
@@ -39,10 +40,14 @@ Outcome = Literal["pass", "fail"]
 VERDICTS: tuple[Verdict, ...] = ("correct", "wrong", "unparsed", "error")
 _OUTCOMES: tuple[Outcome, ...] = ("pass", "fail")
 
+#: The reason of an ``unparsed`` sample whose answer was cut off (``finish_reason: length``) before a verdict.
+TRUNCATED = "truncated"
+
 #: The version of the results JSON written by this module; :meth:`RunResults.load` accepts only it.
 SCHEMA = 1
 #: A results file larger than this is refused (a suite of 100,000 cases with long answers stays far below).
 MAX_RESULTS_BYTES = 256 * 1024 * 1024
+_CONTRACT_KEYS = frozenset({"schema", "model", "endpoint", "prompts", "settings", "cases", "summary"})
 
 
 class ResultsFileError(Exception):
@@ -118,6 +123,17 @@ class SampleResult:
     verdict: Verdict
     contradiction: bool = False
     error: str | None = None
+    #: Why the model stopped, as its response said (``"stop"``; ``"length"``: cut off by max_tokens).
+    finish_reason: str | None = None
+    #: How the judge decided, or why it could not (:data:`TRUNCATED`, ``"hedge"``, ...): a short tag.
+    reason: str = ""
+    #: The passage of the answer that decided the choice, as written in it; empty without a choice.
+    evidence: str = ""
+
+    @property
+    def truncated(self) -> bool:
+        """Unparsed because the answer was cut off before it gave a verdict."""
+        return self.verdict == "unparsed" and self.reason == TRUNCATED
 
     def to_json(self) -> dict[str, Any]:
         """The sample as it appears in the results JSON."""
@@ -127,6 +143,9 @@ class SampleResult:
             "verdict": self.verdict,
             "contradiction": self.contradiction,
             "error": self.error,
+            "finish_reason": self.finish_reason,
+            "reason": self.reason,
+            "evidence": self.evidence,
         }
 
     @classmethod
@@ -144,6 +163,9 @@ class SampleResult:
             verdict=cast(Verdict, verdict),
             contradiction=bool(_optional(data, "contradiction", bool, False, where)),
             error=_optional(data, "error", str, None, where),
+            finish_reason=_optional(data, "finish_reason", str, None, where),
+            reason=_optional(data, "reason", str, "", where) or "",
+            evidence=_optional(data, "evidence", str, "", where) or "",
         )
 
 
@@ -332,6 +354,9 @@ class RunResults:
     prompts: dict[str, PromptInfo]
     settings: dict[str, Any]
     cases: list[CaseResult] = field(default_factory=list)
+    #: Top-level keys added to the results JSON after the contract's (schema 1 grows only by adding):
+    #: ``complete``, ``statistics``, ``comparison``, ``gate``, ``not_recorded``. Never read back.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def prompt_names(self) -> list[str]:
         """Prompt names in declaration order, then any prompt only the cases mention, by name."""
@@ -357,11 +382,13 @@ class RunResults:
         names = self.prompt_names()
         by_prompt: dict[str, list[CaseResult]] = {name: [] for name in names}
         verdicts: dict[str, dict[str, int]] = {name: dict.fromkeys(VERDICTS, 0) for name in names}
+        truncated: dict[str, int] = dict.fromkeys(names, 0)
         by_tag: dict[str, dict[str, list[CaseResult]]] = {}
         for case in self.cases:
             by_prompt[case.prompt].append(case)
             for sample in case.samples:
                 verdicts[case.prompt][sample.verdict] += 1
+                truncated[case.prompt] += sample.truncated
             # A tag listed twice on one case still counts the case once.
             for tag in dict.fromkeys(case.tags):
                 by_tag.setdefault(tag, {}).setdefault(case.prompt, []).append(case)
@@ -377,6 +404,7 @@ class RunResults:
             "prompts": {name: _tally(by_prompt[name]) for name in names},
             "tags": tags,
             "verdicts": verdicts,
+            "truncated": truncated,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -389,6 +417,7 @@ class RunResults:
             "settings": dict(self.settings),
             "cases": [case.to_json() for case in self.sorted_cases()],
             "summary": self.summary(),
+            **{key: value for key, value in self.extra.items() if key not in _CONTRACT_KEYS},
         }
 
     def write(self, path: Path) -> None:

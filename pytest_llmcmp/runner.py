@@ -41,7 +41,7 @@ from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
 from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
 from .redaction import public_url, scrub
-from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from .results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
@@ -60,6 +60,7 @@ class Reply:
     content: str | None = None
     error: str | None = None
     extraction: Extraction | None = None  # what the content chose, when the read-ahead helper already extracted it
+    finish_reason: str | None = None  # why the model stopped, as the response says ("length": cut off)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Plan:
     futures: dict[int, concurrent.futures.Future[Answer]] = field(default_factory=dict)
     saved: concurrent.futures.Future[str | None] | None = None  # once asked: why its recording was not saved, if so
     problem: str | None = None  # why the item cannot be run at all (unreadable cassette, nothing recorded)
+    missing: str | None = None  # one line: why it has no recording to replay (then it is skipped, never judged)
     ahead: int | None = None  # its job in the read-ahead helper, until its outcome is taken
 
 
@@ -94,8 +96,12 @@ class Runner:
         self.model: str | None = settings.model
         self.endpoint_url: str | None = None if settings.endpoint == LOCAL else settings.endpoint
         self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
+        # Items skipped for want of a recording, by node id: (case id, prompt name, one-line reason).
+        self.not_recorded: dict[str, tuple[str, str, str]] = {}
+        self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self.local: LocalServer | None = None
+        self._local_checked = False  # whether an error was already checked against the local server's death
         self._asker: Asker | None = None
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
@@ -129,7 +135,7 @@ class Runner:
             from .local import LocalModelError, check_available, find_bundled_model
 
             try:
-                check_available()
+                check_available(bundled=not self.settings.local_model)
                 path = Path(self.settings.local_model) if self.settings.local_model else find_bundled_model()
             except LocalModelError as exc:
                 raise pytest.UsageError(_local_error(exc)) from None
@@ -282,6 +288,8 @@ class Runner:
         if self.model is None:
             plan = Plan(item, {}, Path(), [None] * samples)
             plan.problem = self._nothing_recorded()
+            if self.settings.record_mode == "none":
+                plan.missing = f"no recordings in {self.show_path(self.cassette_root)}"
         else:
             plan = Plan(item, self.request_body(item), self.cassette_for(item), [None] * samples)
         self._plans[item.nodeid] = plan
@@ -311,12 +319,14 @@ class Runner:
         exists, found, extractions = outcome
         for index, (recorded, extraction) in enumerate(zip(found, extractions, strict=True)):
             if recorded is not None:
-                content, why = recorded
+                content, why, finish_reason = recorded
                 unusable = None if why is None else f"{self.show_path(plan.path)}: {why}"
-                plan.replies[index] = Reply(content, unusable, extraction)
+                plan.replies[index] = Reply(content, unusable, extraction, finish_reason)
             elif mode == "none" or (mode == "once" and exists):
                 plan.replies[index] = Reply(error="no recording")
                 plan.problem = self._missing(plan.item, plan.path, exists)
+                if mode == "none":
+                    plan.missing = plan.problem.split("\n", 1)[0]
 
     def read_ahead_early(self) -> None:
         """At the start of a replay-only session with enough recordings to read ahead, start the helper at once: it
@@ -456,9 +466,19 @@ class Runner:
                 if answer is None:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
-                    plan.replies[sample - 1] = Reply(answer.content, answer.error)
+                    error = answer.error
+                    if error is not None and self.local is not None:
+                        # "the connection broke off" says nothing of a crashed server: say that it crashed, and why.
+                        # The first error waits a second for the watchdog to see a death; later ones only look.
+                        error = self.local.death(wait=0.0 if self._local_checked else 1.0) or error
+                        self._local_checked = True
+                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason)
             assert plan.saved is not None
             save_problem = self._wait(plan.saved, "the recording was not saved: the session stopped")
+        if plan.missing is not None:
+            # Not yet recorded: no answer to judge, nothing to compare with a baseline.
+            self.not_recorded[item.nodeid] = (item.case.id, item.prompt.name, plan.missing)
+            self.results.pop(item.nodeid, None)
         samples = [self._judge(item, reply) for reply in plan.replies]
         result = CaseResult(
             id=item.case.id,
@@ -475,7 +495,8 @@ class Runner:
         )
         if save_problem is not None:
             result.outcome = "fail"
-        self.results[item.nodeid] = result
+        if plan.missing is None:
+            self.results[item.nodeid] = result
         if plan.futures:
             self.show_progress()
         if result.outcome == "pass":
@@ -487,16 +508,42 @@ class Runner:
             detail += f"\n{save_problem}"
         return result, detail
 
+    def is_critical(self, item: CaseItem) -> bool:
+        """A case that must never regress: ``critical: true``, or a tag of ``--llm-must-pass``."""
+        return item.case.critical or any(tag in self.settings.must_pass for tag in item.case.tags)
+
     def known_failure(self, item: CaseItem, result: CaseResult) -> str | None:
-        """Why a failing case does not fail its item when gates decide the run, or ``None`` when it must fail."""
+        """Why a failing case does not fail its item when gates decide the run, or ``None`` when it must fail.
+
+        Under a comparison, a case that failed on the other side too (or is new) is known; a regression fails its
+        item under ``--llm-gate strict`` and for a critical case, and is otherwise reported while the session's
+        gate decides."""
+        from .gates import GatePolicy, regressed_item_fails
+
         s = self.settings
         if not (s.baseline or s.baseline_prompt or s.min_accuracy) or self._plans[item.nodeid].problem:
-            return None  # no gates, or nothing to judge (e.g. no recording): a plain failure
-        if self.baseline is not None:
-            before = self.baseline.get((result.id, result.prompt))
-            if before is not None and before.outcome == "pass":
-                return None  # a regression
-            return "failed in the baseline too" if before is not None else "new case; failing (gated by accuracy)"
+            return None  # no gates, or nothing to judge (e.g. an unreadable cassette): a plain failure
+        reference = self.reference
+        if reference is not None and item.prompt.name == reference:
+            return "the reference prompt of --llm-baseline-prompt; its failures are the baseline"
+        if reference is not None or self.baseline is not None:
+            if reference is not None:
+                before = next((r for r in self.results.values() if r.id == result.id and r.prompt == reference), None)
+                where = f"prompt {reference}"
+            else:
+                assert self.baseline is not None
+                before = self.baseline.get((result.id, result.prompt))
+                where = "the baseline"
+            if before is None:
+                if reference is not None:
+                    return f"not compared yet with prompt {reference}; the gate decides the session"
+                return "new case; failing (gated by accuracy)" if s.min_accuracy else "new case, not in the baseline"
+            if before.outcome != "pass":
+                return f"failed in {where} too"
+            policy = GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions)
+            if regressed_item_fails(policy, self.is_critical(item)):
+                return None  # a regression that fails by itself
+            return f"regression (passed in {where}); --llm-gate {s.gate}: the gate decides the session"
         return "gated by accuracy, not by single cases"
 
     def _wait(self, future: concurrent.futures.Future[Any], gone: Any) -> Any:
@@ -521,11 +568,17 @@ class Runner:
         choice = extraction.choice
         if choice is not None and choice != "equal" and choice not in item.case.numbers:
             choice = None  # a plugged-in extractor returned something that is not an option: no clear choice
+        reason = extraction.reason
+        if choice is None and reply.finish_reason == "length":
+            reason = TRUNCATED  # cut off before a verdict: the remedy is max_tokens, not the prompt
         return SampleResult(
             answer=reply.content,
             choice=choice,
             verdict=judge(choice, item.case.expected),
             contradiction=extraction.contradiction,
+            finish_reason=reply.finish_reason,
+            reason=reason,
+            evidence=extraction.evidence if choice is not None else "",
         )
 
     # --- messages -----------------------------------------------------------------------------------------------
@@ -549,8 +602,12 @@ class Runner:
                 continue
             chose = "no clear choice" if sample.choice is None else f"chose {sample.choice}"
             flag = " (its reasoning says otherwise)" if sample.contradiction else ""
+            if sample.truncated:
+                flag = " (the answer was cut off by max_tokens before a verdict: finish_reason length)"
             lines.append(f"{label}{sample.verdict}: {chose}{flag}")
             lines.append(f"  answer: {trim(sample.answer or '')}")
+            if sample.evidence:
+                lines.append(f"  decided by: {trim(sample.evidence)}")
         return "\n".join(lines)
 
     def _missing(self, item: CaseItem, path: Path, exists: bool) -> str:
@@ -585,12 +642,19 @@ class Runner:
 
     def _record_command(self, item: CaseItem, mode: str | None) -> str:
         """The command that records this item with this run's settings (``mode``: a record mode it needs)."""
+        return self.record_command([item], mode)
+
+    def record_command(self, items: list[CaseItem], mode: str | None = None) -> str:
+        """The one command that records ``items`` with this run's settings: their prompts, and their node ids (a
+        few) or their files (many); only what is missing is asked (``--llm-record-mode new_episodes``)."""
         s = self.settings
         parts = ["pytest", "--llm-endpoint", public_url(s.endpoint) if s.endpoint else "URL"]
         if self.model is not None:
             parts += ["--llm-model", scrub(self.model)]
-        if item.prompt.name != NO_PROMPT or len(self.prompts) > 1:
-            parts += ["--llm-prompt", item.prompt.path or NO_PROMPT]
+        prompts = list({item.prompt.name: item.prompt for item in items}.values())
+        if any(p.name != NO_PROMPT for p in prompts) or len(self.prompts) > 1:
+            for prompt in prompts:
+                parts += ["--llm-prompt", prompt.path or NO_PROMPT]
         # What shapes the request must be what is recorded: name every setting that differs from the default.
         if s.temperature:
             parts += ["--llm-temperature", f"{s.temperature:g}"]
@@ -602,7 +666,10 @@ class Runner:
             parts += ["--llm-samples", str(s.samples)]
         if mode is not None:
             parts += ["--llm-record-mode", mode]
-        parts.append(item.nodeid)
+        if len(items) <= 3:
+            parts += [item.nodeid for item in items]
+        else:
+            parts += list(dict.fromkeys(item.nodeid.split("::", 1)[0] for item in items))
         return shlex.join(parts)
 
     def show_path(self, path: Path) -> str:

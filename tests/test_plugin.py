@@ -150,14 +150,17 @@ def test_replay_without_recordings_fails_and_sends_nothing(suite: pytest.Pyteste
     server.clear()
     # The prompt is edited again: its recordings no longer apply.
     (suite.path / "prompts" / "careful.md").write_text("Think step by step.\n", encoding="utf-8")
-    result = run(suite, "--llm-prompt", "prompts/careful.md")
-    result.assert_outcomes(failed=3)
+    result = run(suite, "--llm-prompt", "prompts/careful.md", "-rs")
+    # Not recorded yet is not a failure of the model: skipped with one line each, and the run fails all the same.
+    result.assert_outcomes(skipped=3)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            "*no recording of case 'trap' under prompt 'careful' (sha256 *) for model 'fake-model': "
-            "the prompt file changed since it was recorded (recorded: careful-*",
-            "*record it with: pytest --llm-endpoint URL --llm-model fake-model --llm-prompt prompts/careful.md "
-            "cases/basic.yaml::trap::careful",
+            "3 cases have no recording (skipped, not judged); record them with: pytest --llm-endpoint URL "
+            "--llm-model fake-model --llm-prompt prompts/careful.md cases/basic.yaml::trap::careful "
+            "cases/basic.yaml::control::careful cases/basic.yaml::smaller::careful",
+            "SKIPPED [[]1[]] cases/basic.yaml:*: no recording of case 'trap' under prompt 'careful' (sha256 *) "
+            "for model 'fake-model': the prompt file changed since it was recorded (recorded: careful-*",
         ]
     )
     assert server.chat_requests == []
@@ -167,8 +170,9 @@ def test_model_change_never_replays_another_models_answers(suite: pytest.Pyteste
     with FakeServer(models=("model-a", "model-b")) as fake:
         run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=3)
         assert {r.json["model"] for r in fake.chat_requests} == {"model-a"}
-    result = run(suite, "--llm-model", "model-b")
-    result.assert_outcomes(failed=3)
+    result = run(suite, "--llm-model", "model-b", "-rs")
+    result.assert_outcomes(skipped=3)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*no recording of case * for model 'model-b'*"])
 
 
@@ -453,6 +457,8 @@ def test_baseline_regressions_fail_known_failures_do_not(suite: pytest.Pytester,
             "main.json",
             "--llm-report",
             "pr.md",
+            "--llm-gate",
+            "strict",
         )
     result.assert_outcomes(passed=1, failed=1, xfailed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -680,10 +686,13 @@ def test_baseline_prompt_compares_two_prompts_of_one_run(suite: pytest.Pytester)
             "pr.md",
             "--llm-html",
             "pr.html",
+            "--llm-gate",
+            "strict",
         )
-    result.assert_outcomes(passed=4, xfailed=2)
+    # Under the strict gate the regressed item fails by itself; old's own failure is the reference's.
+    result.assert_outcomes(passed=4, failed=1, xfailed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # careful regressed on 'control'
-    result.stdout.fnmatch_lines(["*gate failed:*control*"])
+    result.stdout.fnmatch_lines(["*gate failed (strict):*careful*1 regressed and the gate is strict*"])
     report = (suite.path / "pr.md").read_text(encoding="utf-8")
     assert "Regressions" in report
     assert "Improvements" in report
@@ -762,3 +771,44 @@ def test_record_mode_once_records_only_cases_without_a_cassette(suite: pytest.Py
     # Both recordings now live side by side in the case's cassette.
     run(suite, "-k", "trap").assert_outcomes(passed=1)
     run(suite, "-k", "trap", "--llm-temperature", "0.5").assert_outcomes(passed=1)
+
+
+def rambling(request: dict[str, Any]) -> str:
+    """Long-winded on the trap (a verdict only at the very end), short and right elsewhere."""
+    question = request["messages"][-1]["content"]
+    if "13.8" in question:
+        return "Let us think about the decimal parts step by step, one digit at a time. " * 8 + "So 13.8 is larger."
+    if "9.91" in question:
+        return "The larger number is 9.91."
+    return "The smaller one is -0.5."
+
+
+def test_an_answer_cut_off_by_max_tokens_is_unparsed_truncated(suite: pytest.Pytester) -> None:
+    with FakeServer(answer=rambling) as fake:
+        live = run(suite, "--llm-endpoint", fake.url, "--llm-max-tokens", "40", "--llm-results", "r.json")
+    live.assert_outcomes(passed=2, failed=1)
+    live.stdout.fnmatch_lines(
+        [
+            "unparsed: no clear choice (the answer was cut off by max_tokens before a verdict: finish_reason length)",
+            "llmcmp: 1 answer was cut off by max_tokens before giving a verdict (finish_reason length; judged unparsed,"
+            " reason truncated): raise --llm-max-tokens (now 40) and record again",
+        ]
+    )
+    samples = {c["id"]: c["samples"][0] for c in results_of(suite.path / "r.json")["cases"]}
+    assert samples["trap"]["finish_reason"] == "length"
+    assert samples["trap"]["reason"] == "truncated"
+    assert samples["trap"]["verdict"] == "unparsed"
+    assert samples["control"]["finish_reason"] == "stop"
+    assert samples["control"]["reason"] != "truncated"
+    assert results_of(suite.path / "r.json")["summary"]["truncated"] == {"none": 1}
+    # Replayed offline, the recorded finish reason gives the same verdict and the same advice.
+    replay = run(suite, "--llm-max-tokens", "40", "--llm-results", "replay.json", "--llm-report", "r.md")
+    replay.assert_outcomes(passed=2, failed=1)
+    assert results_of(suite.path / "replay.json")["cases"] == results_of(suite.path / "r.json")["cases"]
+    report = (suite.path / "r.md").read_text(encoding="utf-8")
+    assert "1 answer was cut off by max_tokens" in report
+    # With room for the whole answer the verdict is there.
+    with FakeServer(answer=rambling) as fake:
+        roomy = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-results", "roomy.json")
+    roomy.assert_outcomes(passed=3)
+    roomy.stdout.no_fnmatch_line("*cut off*")
