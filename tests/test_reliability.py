@@ -998,3 +998,20 @@ def test_generate_is_capped_per_file_and_per_suite(pytester: pytest.Pytester) ->
          "--llm-max-generated-suite N*"]
     )  # fmt: skip
     run(pytester, "--collect-only", "-q").stdout.fnmatch_lines(["120 tests collected*"])
+
+
+def test_prune_under_xdist_follows_the_same_rule(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    cassettes = two_case_files(pytester)
+
+    def sub(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", *args, timeout=120)
+
+    partial = sub("cases/a", "--llm-prune")
+    partial.stdout.fnmatch_lines(["--llm-prune: deleted no cassette: cases/b/y.yaml was not collected in this run"])
+    assert all(p.exists() for p in cassettes)
+    y = pytester.path / "cases" / "b" / "y.yaml"
+    y.write_text(y.read_text().replace("c0003", "c0004"), encoding="utf-8")
+    whole = sub("--llm-prune")
+    whole.stdout.fnmatch_lines(["pruned 1 unused cassette: *c0003.yaml"])
+    assert [p.exists() for p in cassettes] == [True, True, False]
