@@ -42,6 +42,7 @@ from .prompts import NO_PROMPT, Prompt
 from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
 from .redaction import public_url, scrub
 from .results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from .terminal import shown
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
@@ -128,7 +129,7 @@ class Runner:
             problem = model_id_problem(self.model)
             if problem is not None:
                 source = "--llm-model" if self.settings.model else "--llm-endpoint"
-                raise pytest.UsageError(scrub(f"{source}: {problem}"))
+                raise pytest.UsageError(shown(f"{source}: {problem}"))
 
     def _resolve_model(self) -> None:
         if self.settings.endpoint == LOCAL:
@@ -158,7 +159,7 @@ class Runner:
         try:
             return list_models(self._endpoint())
         except EndpointError as exc:
-            raise pytest.UsageError(f"--llm-endpoint: {exc}") from None
+            raise pytest.UsageError(shown(f"--llm-endpoint: {exc}")) from None
 
     def _endpoint(self) -> Any:
         from .client import Endpoint, api_key
@@ -212,8 +213,8 @@ class Runner:
             return
         models = self._models()
         if self.model not in models:
-            raise pytest.UsageError(
-                scrub(
+            raise pytest.UsageError(  # the ids come from the endpoint: no key, no control characters
+                shown(
                     f"--llm-model: {public_url(self.endpoint_url or '')} does not serve {self.model!r} "
                     f"(it serves: {', '.join(models)})"
                 )
