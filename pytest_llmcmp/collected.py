@@ -63,7 +63,7 @@ class Collected:
     project: Path
     expected: Counter[str] = field(default_factory=Counter)  # items each cleanly collected case file stands for
     selected: Counter[str] = field(default_factory=Counter)  # its items still selected when collection finished
-    errors: list[str] = field(default_factory=list)  # node ids whose collection failed
+    errors: list[str] = field(default_factory=list)  # why the collection is not whole: "collecting X failed", …
     finished: bool = False
 
     def name(self, path: Path | str) -> str:
@@ -101,7 +101,7 @@ class Collected:
     def incomplete(self, case_files: Iterable[Path]) -> str | None:
         """Why this collection is not the whole suite, or ``None`` when it provably is."""
         if self.errors:
-            return f"collecting {self.errors[0]} failed"
+            return self.errors[0]
         if not self.finished:
             return "collection did not finish"
         for path in case_files:

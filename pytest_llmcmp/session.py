@@ -233,7 +233,7 @@ class LlmSession:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.collected.errors.append(report.nodeid or "the session")
+            self.collected.errors.append(f"collecting {report.nodeid or 'the session'} failed")
 
     # --- xdist ------------------------------------------------------------------------------------------------
 
@@ -490,7 +490,7 @@ class LlmSession:
     def _incomplete(self, session: pytest.Session, exitstatus: int) -> str | None:
         """Why this run did not provably see the whole suite (see :mod:`pytest_llmcmp.collected`), or ``None``."""
         if self.collected.errors:  # pytest reports a collection error as an interruption too
-            return f"collecting {self.collected.errors[0]} failed"
+            return self.collected.errors[0]
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             return "the run was interrupted"
         if session.shouldfail or session.shouldstop:

@@ -301,7 +301,7 @@ def test_a_stall_does_not_block_other_requests(http: httpx.Client) -> None:
             time.sleep(0.01)
         started = time.monotonic()
         assert ask(client).choices[0].message.content == ANSWER
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 10.0  # far less than the 30 s stall, with room for a loaded machine
         with pytest.raises(openai.APITimeoutError):
             stalled.result()
 
@@ -516,7 +516,7 @@ def test_out_of_order_jitter_reorders_spaced_requests(http: httpx.Client) -> Non
         records = server.chat_requests
     service = [(r.finished or 0.0) - r.time for r in records]
     assert max(service) - min(service) >= jitter / 4
-    assert max(service) <= jitter + 0.5
+    assert max(service) <= jitter + 5.0  # the jitter adds at most its bound; the rest is a loaded machine's
     by_completion = sorted(records, key=lambda r: r.finished or 0.0)
     assert [r.seq for r in by_completion] != [r.seq for r in records]
 
