@@ -143,13 +143,18 @@ async def _read_capped(response: Any) -> None:
 
 
 def _run_async(coroutine: Any) -> Any:
-    """Run a coroutine to its end from synchronous code (on a thread of its own if a loop already runs here)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+    """Run a coroutine to its end from synchronous code, on an event loop and a (daemon) thread of its own: the
+    caller's thread may have a loop of its own, and a Ctrl-C in the caller must not wait for it."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(asyncio.run(coroutine))
+        except BaseException as exc:  # handed to the caller, whatever it is
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="llmcmp-models", daemon=True).start()
+    return future.result()
 
 
 def list_models(endpoint: Endpoint) -> list[str]:
