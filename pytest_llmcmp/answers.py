@@ -56,6 +56,7 @@ class Extraction:
     choice: str | None
     contradiction: bool = False
     reason: str = ""
+    evidence: str = ""
 
 
 def judge(choice: str | None, expected: str) -> Verdict:

@@ -16,6 +16,7 @@ from typing import Any
 
 from pytest_llmcmp.baseline import Comparison
 from pytest_llmcmp.gates import RunStatus
+from pytest_llmcmp.report import truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 
@@ -181,6 +182,11 @@ def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
     }
 
 
+def _truncated_paragraph(results: RunResults) -> str:
+    note = truncated_note(results)
+    return "" if note is None else f'<p class="note" id="truncated-note">{escape(note)}.</p>'
+
+
 def _status_section(status: RunStatus | None) -> str:
     """The run's end and the gate's decision, each in one line, as the Markdown report states them."""
     if status is None:
@@ -240,7 +246,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 <header><h1>pytest-llmcmp report</h1><p class="facts">{" · ".join(facts)}</p>
 {_status_section(status)}</header>
 <main>
-<section id="overview"><h2>Accuracy</h2>{_summary_table(results, comparison)}
+<section id="overview"><h2>Accuracy</h2>{_summary_table(results, comparison)}{_truncated_paragraph(results)}
 <figure>{accuracy_chart(results)}
 <figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
 </section>

@@ -38,7 +38,7 @@ from .cassettes import (
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
 from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
-from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from .results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
@@ -57,6 +57,7 @@ class Reply:
     content: str | None = None
     error: str | None = None
     extraction: Extraction | None = None  # what the content chose, when the read-ahead helper already extracted it
+    finish_reason: str | None = None  # why the model stopped, as the response says ("length": cut off)
 
 
 @dataclass
@@ -94,6 +95,7 @@ class Runner:
         self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self.local: LocalServer | None = None
+        self._local_checked = False  # whether an error was already checked against the local server's death
         self._asker: Asker | None = None
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
@@ -119,7 +121,7 @@ class Runner:
             from .local import LocalModelError, check_available, find_bundled_model
 
             try:
-                check_available()
+                check_available(bundled=not self.settings.local_model)
                 path = Path(self.settings.local_model) if self.settings.local_model else find_bundled_model()
             except LocalModelError as exc:
                 raise pytest.UsageError(_local_error(exc)) from None
@@ -300,9 +302,9 @@ class Runner:
         exists, found, extractions = outcome
         for index, (recorded, extraction) in enumerate(zip(found, extractions, strict=True)):
             if recorded is not None:
-                content, why = recorded
+                content, why, finish_reason = recorded
                 unusable = None if why is None else f"{self.show_path(plan.path)}: {why}"
-                plan.replies[index] = Reply(content, unusable, extraction)
+                plan.replies[index] = Reply(content, unusable, extraction, finish_reason)
             elif mode == "none" or (mode == "once" and exists):
                 plan.replies[index] = Reply(error="no recording")
                 plan.problem = self._missing(plan.item, plan.path, exists)
@@ -443,7 +445,13 @@ class Runner:
                 if answer is None:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
-                    plan.replies[sample - 1] = Reply(answer.content, answer.error)
+                    error = answer.error
+                    if error is not None and self.local is not None:
+                        # "the connection broke off" says nothing of a crashed server: say that it crashed, and why.
+                        # The first error waits a second for the watchdog to see a death; later ones only look.
+                        error = self.local.death(wait=0.0 if self._local_checked else 1.0) or error
+                        self._local_checked = True
+                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason)
             assert plan.saved is not None
             save_problem = self._wait(plan.saved, "the recording was not saved: the session stopped")
         if plan.missing is not None:
@@ -539,11 +547,17 @@ class Runner:
         choice = extraction.choice
         if choice is not None and choice != "equal" and choice not in item.case.numbers:
             choice = None  # a plugged-in extractor returned something that is not an option: no clear choice
+        reason = extraction.reason
+        if choice is None and reply.finish_reason == "length":
+            reason = TRUNCATED  # cut off before a verdict: the remedy is max_tokens, not the prompt
         return SampleResult(
             answer=reply.content,
             choice=choice,
             verdict=judge(choice, item.case.expected),
             contradiction=extraction.contradiction,
+            finish_reason=reply.finish_reason,
+            reason=reason,
+            evidence=extraction.evidence if choice is not None else "",
         )
 
     # --- messages -----------------------------------------------------------------------------------------------
@@ -567,8 +581,12 @@ class Runner:
                 continue
             chose = "no clear choice" if sample.choice is None else f"chose {sample.choice}"
             flag = " (its reasoning says otherwise)" if sample.contradiction else ""
+            if sample.truncated:
+                flag = " (the answer was cut off by max_tokens before a verdict: finish_reason length)"
             lines.append(f"{label}{sample.verdict}: {chose}{flag}")
             lines.append(f"  answer: {trim(sample.answer or '')}")
+            if sample.evidence:
+                lines.append(f"  decided by: {trim(sample.evidence)}")
         return "\n".join(lines)
 
     def _missing(self, item: CaseItem, path: Path, exists: bool) -> str:
