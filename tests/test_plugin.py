@@ -771,6 +771,14 @@ def test_record_mode_once_records_only_cases_without_a_cassette(suite: pytest.Py
     # Both recordings now live side by side in the case's cassette.
     run(suite, "-k", "trap").assert_outcomes(passed=1)
     run(suite, "-k", "trap", "--llm-temperature", "0.5").assert_outcomes(passed=1)
+    # 'all' asks again what this run asks and replaces only those recordings: the other settings' stay.
+    server.clear()
+    again = run(suite, "--llm-endpoint", server.url, "--llm-record-mode", "all", "-k", "trap")
+    again.assert_outcomes(passed=1)
+    assert len(server.chat_requests) == 1
+    cassette = next(suite.path.glob("cassettes/**/trap.yaml"))
+    assert cassette.read_text(encoding="utf-8").count("- request:") == 2
+    run(suite, "-k", "trap", "--llm-temperature", "0.5").assert_outcomes(passed=1)
 
 
 def rambling(request: dict[str, Any]) -> str:
