@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,11 @@ class CaseFile(pytest.File):
         try:
             cases = load_case_file(self.path, self.config.stash.get(BUDGET_KEY, None))
         except CaseFileError as exc:
-            raise self.CollectError(str(exc)) from None
+            try:  # the path as the user would type it, like every other message
+                where = os.path.relpath(exc.path, self.config.invocation_params.dir)
+            except ValueError:
+                where = exc.path
+            raise self.CollectError(f"{where}:{exc.line}: {exc.message}") from None
         collected = self.config.stash.get(COLLECTED_KEY, None)
         if collected is not None:
             collected.file_collected(self.path, len(cases) * len(self.config.stash[RUNNER_KEY].prompts))

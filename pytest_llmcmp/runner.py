@@ -440,7 +440,12 @@ class Runner:
         if plan.cassette is not None:
             cassette = plan.cassette
         elif self.settings.record_mode == "all":
-            cassette = Cassette(plan.path)  # re-recording replaces whatever was there, an unreadable file included
+            # Re-recording replaces what this run asked (same request and sample); the cassette's other recordings
+            # (other samples, other settings) stay. An unreadable file is replaced whole: that is the remedy for it.
+            try:
+                cassette = Cassette.load(plan.path)
+            except CassetteError:
+                cassette = Cassette(plan.path)
         else:
             cassette = Cassette.load(plan.path)
         check_inside(self.cassette_root, plan.path)
