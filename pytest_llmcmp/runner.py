@@ -623,16 +623,22 @@ class Runner:
         return self.record_command([item], mode)
 
     def record_command(self, items: list[CaseItem], mode: str | None = None) -> str:
-        """The one command that records ``items`` with this run's settings: their prompts, and their node ids (a
-        few) or their files (many); only what is missing is asked (``--llm-record-mode new_episodes``)."""
+        """The one command that records ``items`` with this run's settings."""
+        return self.record_command_for([(item.nodeid, item.prompt.name) for item in items], mode)
+
+    def record_command_for(self, items: list[tuple[str, str]], mode: str | None = None) -> str:
+        """The one command that records the items ``(node id, prompt name)`` with this run's settings: their
+        prompts, and their node ids (a few) or their files (many); only what is missing is asked."""
         s = self.settings
         parts = ["pytest", "--llm-endpoint", s.endpoint or "URL"]
         if self.model is not None:
             parts += ["--llm-model", self.model]
-        prompts = list({item.prompt.name: item.prompt for item in items}.values())
-        if any(p.name != NO_PROMPT for p in prompts) or len(self.prompts) > 1:
-            for prompt in prompts:
-                parts += ["--llm-prompt", prompt.path or NO_PROMPT]
+        known = {prompt.name: prompt for prompt in self.prompts}
+        names = list(dict.fromkeys(name for _, name in items))
+        if any(name != NO_PROMPT for name in names) or len(self.prompts) > 1:
+            for name in names:
+                prompt = known.get(name)
+                parts += ["--llm-prompt", (prompt.path if prompt is not None else None) or NO_PROMPT]
         # What shapes the request must be what is recorded: name every setting that differs from the default.
         if s.temperature:
             parts += ["--llm-temperature", f"{s.temperature:g}"]
@@ -645,9 +651,9 @@ class Runner:
         if mode is not None:
             parts += ["--llm-record-mode", mode]
         if len(items) <= 3:
-            parts += [item.nodeid for item in items]
+            parts += [nodeid for nodeid, _ in items]
         else:
-            parts += list(dict.fromkeys(item.nodeid.split("::", 1)[0] for item in items))
+            parts += sorted(dict.fromkeys(nodeid.split("::", 1)[0] for nodeid, _ in items))
         return shlex.join(parts)
 
     def show_path(self, path: Path) -> str:

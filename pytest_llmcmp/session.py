@@ -54,7 +54,9 @@ class LlmSession:
         self.final: RunResults | None = None
         self.status: RunStatus | None = None
         self.decision: Decision | None = None
-        self.selected: list[CaseItem] = []
+        # The selected (case, prompt) items, as plain values: (node id, case id, prompt name, critical). On an xdist
+        # controller, which collects nothing, they come from the workers.
+        self.selected: dict[str, tuple[str, str, bool]] = {}
         self.full_run = True
         self.worker_not_recorded: dict[str, tuple[str, str, str]] = {}
         self._old_sigterm: Any = None
@@ -168,26 +170,35 @@ class LlmSession:
                     f"(its tags: {', '.join(known[:40])}{' …' if len(known) > 40 else ''})"
                 )
 
+    @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+    def _reference_first(self, items: list[pytest.Item]) -> None:
+        """After deselection: each case's item under the --llm-baseline-prompt prompt runs before its other prompts'
+        items, so that they can be compared with it when they run (xdist workers all sort alike)."""
+        if self.baseline_prompt is None:
+            return
+        reference = self.baseline_prompt
+        order = {id(item): index for index, item in enumerate(items)}
+        first: dict[str, int] = {}
+        for item in items:
+            if isinstance(item, CaseItem):
+                first.setdefault(item.case.id, order[id(item)])
+
+        def key(item: pytest.Item) -> tuple[int, int, int]:
+            if not isinstance(item, CaseItem):
+                return (order[id(item)], 0, 0)
+            return (first[item.case.id], 0 if item.prompt.name == reference else 1, order[id(item)])
+
+        items.sort(key=key)
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
-        self.selected = [item for item in session.items if isinstance(item, CaseItem)]
+        self.selected = {
+            item.nodeid: (item.case.id, item.prompt.name, self.runner.is_critical(item))
+            for item in session.items
+            if isinstance(item, CaseItem)
+        }
         self.full_run = self._full_run()
-        if self.baseline_prompt is not None:
-            # Each case's item under the reference prompt runs first, so that the others can be compared with it.
-            reference = self.baseline_prompt
-            order = {id(item): index for index, item in enumerate(session.items)}
-            first: dict[str, int] = {}
-            for item in session.items:
-                if isinstance(item, CaseItem):
-                    first.setdefault(item.case.id, order[id(item)])
-
-            def key(item: pytest.Item) -> tuple[int, int, int]:
-                if not isinstance(item, CaseItem):
-                    return (order[id(item)], 0, 0)
-                return (first[item.case.id], 0 if item.prompt.name == reference else 1, order[id(item)])
-
-            session.items.sort(key=key)
 
     def _check_ids(self, items: list[pytest.Item]) -> None:
         seen: dict[str, CaseItem] = {}
@@ -258,6 +269,8 @@ class LlmSession:
             self._store(data.get("recorded", {}))
             self.collected_cases = max(self.collected_cases, data.get("collected", 0))
             self.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
+            self.selected.update((k, (v[0], v[1], bool(v[2]))) for k, v in data.get("selected", {}).items())
+            self.full_run = self.full_run and bool(data.get("full_run", True))
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
 
@@ -329,6 +342,8 @@ class LlmSession:
                 "model": self.runner.model,
                 "collected": self.collected_cases,
                 "not_recorded": self.runner.not_recorded,
+                "selected": self.selected,
+                "full_run": self.full_run,
             }
             if self._elsewhere():  # the controller writes them where they belong
                 payload["recorded"] = self._recorded()
@@ -345,7 +360,7 @@ class LlmSession:
             others = [p.name for p in self.runner.prompts if p.name != self.baseline_prompt]
             self.comparison = compare_prompts(results, self.baseline_prompt, others, not_recorded=missing)
         elif self.baseline is not None:
-            selected = None if self.full_run else {(item.case.id, item.prompt.name) for item in self.selected}
+            selected = None if self.full_run else {(case_id, prompt) for case_id, prompt, _ in self.selected.values()}
             self.comparison = compare(
                 self.baseline,
                 results,
@@ -357,13 +372,14 @@ class LlmSession:
         ran = len(cases) + len(not_recorded)
         if interrupted is None and self.selected and ran < len(self.selected):
             interrupted = "not every selected case ran"
-        by_node = {item.nodeid: item for item in self.selected}
         command = None
         if not_recorded:
-            command = self.runner.record_command([by_node[n] for n in not_recorded if n in by_node])
+            command = self.runner.record_command_for(
+                [(nodeid, prompt) for nodeid, (_, prompt, _) in not_recorded.items()]
+            )
         s = self.settings
         if self.comparison is not None:
-            critical = {item.case.id for item in self.selected if self.runner.is_critical(item)}
+            critical = {case_id for case_id, _, is_critical in self.selected.values() if is_critical}
             self.decision = decide(
                 self.comparison,
                 GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions),

@@ -431,3 +431,26 @@ def test_results_keep_schema_1_and_only_add_keys(pytester: pytest.Pytester) -> N
     low, high = stats["prompts"]["none"]
     assert low < 39 / 40 < high
     assert set(head["cases"][0]) >= {"id", "prompt", "numbers", "ask", "expected", "outcome", "samples"}
+
+
+def test_the_gate_decides_the_same_under_xdist(pytester: pytest.Pytester) -> None:
+    head = recorded(pytester, wrong=[0, 1], critical=[1])
+    write_baseline(pytester, head, passed_before=[0], failed_before=range(10, 22))  # c00 regressed, 12 improved
+    parallel = replay(pytester, "-n", "2")
+    assert parallel.ret == pytest.ExitCode.OK
+    parallel.stdout.fnmatch_lines(["gate passed (significant, alpha 0.05): none +11 net (12 improved, 1 regressed)*"])
+    write_baseline(pytester, head, passed_before=[0, 1], failed_before=range(10, 22))  # and the critical c01 too
+    critical = replay(pytester, "-n", "2")
+    assert critical.ret == pytest.ExitCode.TESTS_FAILED
+    critical.stdout.fnmatch_lines(["*1 critical regression (c01 [[]none[]])*"])
+    subset = replay(pytester, "-n", "2", "-k", "c3")
+    subset.stdout.fnmatch_lines(["*0 removed; 30 baseline cases not run (not selected), not compared"])
+    (pytester.path / "cassettes" / "fake-model" / "none" / "c39.yaml").unlink()
+    missing = replay(pytester, "-n", "2", "-k", "c3")
+    assert missing.ret == pytest.ExitCode.TESTS_FAILED
+    missing.stdout.fnmatch_lines(
+        [
+            "1 case has no recording (skipped, not judged); record them with: pytest --llm-endpoint URL "
+            "--llm-model fake-model cases/numbers.yaml::c39::none"
+        ]
+    )
