@@ -59,6 +59,8 @@ def accuracy_chart(results: RunResults) -> str:
     """
     summary = results.summary()
     names = list(summary["prompts"])
+    intervals: dict[str, Any] = run_intervals(results) if results.cases else {"prompts": {}, "tags": {}}
+    bounds: dict[str, dict[str, Any]] = {"all cases": intervals["prompts"], **intervals["tags"]}
     groups: list[tuple[str, dict[str, dict[str, Any]]]] = [("all cases", summary["prompts"])]
     groups += list(summary["tags"].items())
     label_width, bar_width, bar_height, gap = 190, 460, 14, 10
@@ -91,7 +93,10 @@ def accuracy_chart(results: RunResults) -> str:
                 continue
             y = top + index * bar_height
             length = counts["accuracy"] * bar_width
-            tip = f"{tag} · {name}: {format_percent(counts['accuracy'])} ({counts['passed']}/{counts['total']})"
+            tip = (
+                f"{tag} · {name}: {format_percent(counts['accuracy'])} ({counts['passed']}/{counts['total']}; "
+                f"95% CI {format_interval(bounds.get(tag, {}).get(name))})"
+            )
             parts.append(
                 f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height - 2}" '
                 f'fill="{_color(index)}" data-tag="{escape(tag)}" data-prompt="{escape(name)}" '
@@ -109,6 +114,7 @@ def accuracy_chart(results: RunResults) -> str:
 def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
     summary = results.summary()
     intervals: dict[str, Any] = run_intervals(results)["prompts"] if results.cases else {}  # type: ignore[assignment]
+    method = str(run_intervals(results)["method"]) if results.cases else ""
     head = ["prompt", "accuracy", "95% CI", "passed", *VERDICTS, "flaky"]
     if comparison is not None:
         head.insert(4, f"vs {comparison.label}")
@@ -132,6 +138,8 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
             cells.insert(4, f"{format_percent(before)} → {format_percent(after)}{delta}")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     rows.append("</tbody></table>")
+    if method:
+        rows.append(f'<p class="ci-method">{escape(method)}</p>')
     return "".join(rows)
 
 
