@@ -60,6 +60,8 @@ class LlmSession:
         self.full_run = True
         self.worker_not_recorded: dict[str, tuple[str, str, str]] = {}
         self._old_sigterm: Any = None
+        self.forgotten = False  # the outputs of an earlier run were removed
+        self.keyboard: str | None = None  # "Ctrl-C" or "SIGTERM", when the session was interrupted so
         self.started = time.monotonic()
         self.thresholds = parse_thresholds(settings.min_accuracy, settings.origin("min_accuracy"))
         self._check_threshold_prompts(prompts)
@@ -199,6 +201,16 @@ class LlmSession:
             if isinstance(item, CaseItem)
         }
         self.full_run = self._full_run()
+        if self.selected:
+            self._forget_old_outputs()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if any(nodeid.split("::", 1)[0].endswith((".yaml", ".yml")) for nodeid in ids):
+            self._forget_old_outputs()  # the controller collects nothing itself: the workers' collection tells
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.keyboard = "SIGTERM" if str(excinfo.value) == _SIGTERM else "Ctrl-C"
 
     def _check_ids(self, items: list[pytest.Item]) -> None:
         seen: dict[str, CaseItem] = {}
@@ -218,7 +230,6 @@ class LlmSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not (self.is_worker or self.config.option.collectonly):
-            self._forget_old_outputs()
             self._sigterm_interrupts()
         if not (self.is_worker or self.distributed or self.config.option.collectonly):
             self.runner.read_ahead_early()
@@ -236,8 +247,12 @@ class LlmSession:
         return [(kind, Path(t) if Path(t).is_absolute() else base / t) for kind, t in targets if t is not None]
 
     def _forget_old_outputs(self) -> None:
-        """An earlier run's results and reports must never pass for this run's: they are removed now and written
-        at the end (a run killed with -9 leaves none rather than a stale one)."""
+        """An earlier run's results and reports must never pass for this run's: once cases are collected they are
+        removed, and written at the end (a run killed with -9 leaves none rather than a stale one). A session that
+        collects no case (a project's own unit tests) leaves them alone."""
+        if self.forgotten or self.is_worker or self.config.option.collectonly:
+            return
+        self.forgotten = True
         for _, path in self._outputs():
             with contextlib.suppress(OSError):
                 if path.is_file():
@@ -368,7 +383,7 @@ class LlmSession:
                 selected=selected,
                 not_recorded=missing,
             )
-        interrupted = _interruption(session, exitstatus)
+        interrupted = _interruption(session, exitstatus, self.keyboard)
         ran = len(cases) + len(not_recorded)
         if interrupted is None and self.selected and ran < len(self.selected):
             interrupted = "not every selected case ran"
@@ -559,17 +574,22 @@ class LlmSession:
             tr.write_line(f"wrote {written}")
 
 
+_SIGTERM = "SIGTERM received"
+
+
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    raise KeyboardInterrupt(_SIGTERM)
 
 
-def _interruption(session: pytest.Session, exitstatus: int) -> str | None:
-    """Why the run stopped before its end (``None`` if it did not): Ctrl-C or SIGTERM, -x, --maxfail."""
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return "Ctrl-C or SIGTERM"
+def _interruption(session: pytest.Session, exitstatus: int, keyboard: str | None) -> str | None:
+    """Why the run stopped before its end (``None`` if it did not): Ctrl-C, SIGTERM, -x, --maxfail."""
+    if keyboard is not None:
+        return keyboard
     for reason in (session.shouldfail, session.shouldstop):
         if reason:
             return reason if isinstance(reason, str) else "the session was stopped"
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "the session was interrupted (errors during collection?)"
     return None
 
 
