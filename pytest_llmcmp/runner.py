@@ -93,6 +93,7 @@ class Runner:
         # Items skipped for want of a recording, by node id: (case id, prompt name, one-line reason).
         self.not_recorded: dict[str, tuple[str, str, str]] = {}
         self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
+        self._by_case: dict[tuple[str, str], str] = {}  # (case id, prompt name) -> node id of its result
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self.local: LocalServer | None = None
         self._local_checked = False  # whether an error was already checked against the local server's death
@@ -476,6 +477,7 @@ class Runner:
             result.outcome = "fail"
         if plan.missing is None:
             self.results[item.nodeid] = result
+            self._by_case[(result.id, result.prompt)] = item.nodeid
         if plan.futures:
             self.show_progress()
         if result.outcome == "pass":
@@ -507,7 +509,8 @@ class Runner:
             return "the reference prompt of --llm-baseline-prompt; its failures are the baseline"
         if reference is not None or self.baseline is not None:
             if reference is not None:
-                before = next((r for r in self.results.values() if r.id == result.id and r.prompt == reference), None)
+                reference_item = self._by_case.get((result.id, reference))
+                before = self.results.get(reference_item) if reference_item is not None else None
                 where = f"prompt {reference}"
             else:
                 assert self.baseline is not None
