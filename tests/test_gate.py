@@ -116,6 +116,8 @@ def test_significant_is_the_default(pytester: pytest.Pytester) -> None:
     result = replay(pytester)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["gate passed (significant, alpha 0.05):*"])
+    pytester.makeini("[pytest]\nllm_gate = strict\n")  # the ini key
+    assert replay(pytester).ret == pytest.ExitCode.TESTS_FAILED
 
 
 def test_a_real_drop_fails_strict_and_significant(pytester: pytest.Pytester) -> None:
