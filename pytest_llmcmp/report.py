@@ -235,6 +235,9 @@ def _terminal_comparison(comparison: Comparison, decision: Decision | None = Non
     lines = [f"{comparison.label}: {counts}"]
     tests = {decided.prompt: decided for decided in decision.prompts} if decision is not None else {}
     for name, (before, after) in comparison.accuracy.items():
+        if before is None and after is None:
+            lines.append(f"  {name}: not compared (none of its cases ran with a recording)")
+            continue
         delta = _points(before, after)
         lines.append(
             f"  {name}: {format_percent(before)} -> {format_percent(after)}" + (f" ({delta} points)" if delta else "")
