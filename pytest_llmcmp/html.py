@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_llmcmp.baseline import Comparison
 from pytest_llmcmp.gates import RunStatus
-from pytest_llmcmp.report import truncated_note
+from pytest_llmcmp.report import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 
@@ -143,9 +143,19 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
     return "".join(rows)
 
 
-def _comparison_section(comparison: Comparison | None) -> str:
+def _comparison_section(comparison: Comparison | None, status: RunStatus | None = None) -> str:
     if comparison is None:
         return ""
+    decision = status.decision if status is not None else None
+    paired = "".join(
+        f'<li class="paired">{escape(decided.prompt)}: {escape(paired_line(decided).strip())}</li>'
+        for decided in (decision.prompts if decision is not None else [])
+    )
+    not_run = (
+        f"<p>{comparison.not_run} cases of the baseline were not run (not selected): not compared.</p>"
+        if comparison.not_run
+        else ""
+    )
     items = []
     for title, changes in (
         ("regressions", comparison.regressions),
@@ -154,9 +164,10 @@ def _comparison_section(comparison: Comparison | None) -> str:
         ("removed", comparison.removed),
     ):
         items.append(f"<li><b>{len(changes)}</b> {title}</li>")
+    paired_list = f"<ul class='paired'>{paired}</ul>" if paired else ""
     return (
         f'<section id="baseline"><h2>Compared with {escape(comparison.label)}</h2>'
-        f"<ul class='counts'>{''.join(items)}</ul>"
+        f"<ul class='counts'>{''.join(items)}</ul>{not_run}{paired_list}"
         "<p>Filter the cases below by <i>change</i> to list them.</p></section>"
     )
 
@@ -258,7 +269,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 <figure>{accuracy_chart(results)}
 <figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
 </section>
-{_comparison_section(comparison)}
+{_comparison_section(comparison, status)}
 <section id="cases"><h2>Cases</h2>
 <form class="filters" id="filters" autocomplete="off">
 <label>prompt <select id="filter-prompt"></select></label>

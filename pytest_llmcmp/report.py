@@ -20,6 +20,7 @@ __all__ = [
     "escape_markdown",
     "markdown_report",
     "pad",
+    "paired_line",
     "terminal_summary",
     "truncate",
 ]
@@ -208,7 +209,8 @@ def _terminal_tags(
     return _table(rows, _first_left(len(names) + 1))
 
 
-def _paired_line(decided: PromptDecision) -> str:
+def paired_line(decided: PromptDecision) -> str:
+    """One prompt's paired comparison in one line: counts, net change and its interval, the test and p-values."""
     t = decided.test
     interval = ""
     if t.net_interval is not None:
@@ -243,7 +245,7 @@ def _terminal_comparison(comparison: Comparison, decision: Decision | None = Non
             f"  {name}: {format_percent(before)} -> {format_percent(after)}" + (f" ({delta} points)" if delta else "")
         )
         if name in tests:
-            lines.append(_paired_line(tests[name]))
+            lines.append(paired_line(tests[name]))
     for title, changes in (("regression", comparison.regressions), ("improvement", comparison.improvements)):
         for change in changes[:_TERMINAL_CHANGES]:
             lines.append(
@@ -417,7 +419,7 @@ def _markdown(
         lines += [f"<sub>{escape_markdown(intervals['method'])}</sub>", ""]
     if decision is not None and decision.prompts:
         lines += ["**Paired comparison**", ""]
-        lines += [f"- {escape_markdown(_paired_line(decided).strip())}" for decided in decision.prompts]
+        lines += [f"- {escape_markdown(paired_line(decided).strip())}" for decided in decision.prompts]
         lines.append("")
 
     if gates:

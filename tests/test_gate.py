@@ -384,6 +384,7 @@ def test_the_html_states_the_decision_and_shows_side_by_side_only_with_two_promp
     html = (pytester.path / "r.html").read_text(encoding="utf-8")
     assert 'id="decision">❌ gate failed (significant, alpha 0.05): none -1 net (0 improved, 1 regressed)' in html
     assert "<h2>Two prompts side by side" not in html
+    assert "none: 40 paired cases: 0 improved, 1 regressed, net -2.5 points, 95% CI" in html
     assert 'id="side-by-side"' not in html
 
 
