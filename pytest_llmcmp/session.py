@@ -291,7 +291,7 @@ class LlmSession:
         self.forgotten = True
         for _, path in self._outputs():
             with contextlib.suppress(OSError):
-                if path.is_file():
+                if path.is_file() and not path.is_symlink():  # anything else is the output writer's to refuse
                     path.unlink()
 
     def _sigterm_interrupts(self) -> None:

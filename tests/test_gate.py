@@ -262,12 +262,12 @@ def test_sigterm_writes_incomplete_results_and_kill_leaves_no_stale_file(pyteste
     )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--llm-results", "r.json"]
-    term = subprocess.run(command, cwd=pytester.path, env=env, capture_output=True, text=True, timeout=120)
+    term = subprocess.run(command, cwd=pytester.path, env=env, capture_output=True, text=True, timeout=600)
     assert term.returncode == pytest.ExitCode.INTERRUPTED, term.stdout
     data = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert (data["complete"], data["interrupted"], data["ran"]) == (False, "SIGTERM", 3)
     # Killed outright, no hook runs at all: the earlier run's file is gone rather than left looking current.
-    killed = subprocess.run(command, cwd=pytester.path, env={**env, "KILL": "1"}, capture_output=True, timeout=120)
+    killed = subprocess.run(command, cwd=pytester.path, env={**env, "KILL": "1"}, capture_output=True, timeout=600)
     assert killed.returncode == 9
     assert not (pytester.path / "r.json").exists()
 
@@ -420,7 +420,7 @@ def test_help_and_collection_do_not_import_scipy(pytester: pytest.Pytester) -> N
         "pytest.main(['--collect-only', '-q', '-p', 'no:randomly'])\n"
         "print('scipy' in sys.modules, 'numpy' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=pytester.path, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], cwd=pytester.path, capture_output=True, text=True, timeout=600)
     assert out.stdout.splitlines()[-1] == "False False", out.stdout[-2000:]
 
 
