@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_llmcmp.baseline import Comparison
 from pytest_llmcmp.gates import RunStatus
-from pytest_llmcmp.report import truncated_note
+from pytest_llmcmp.report import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 
@@ -59,6 +59,8 @@ def accuracy_chart(results: RunResults) -> str:
     """
     summary = results.summary()
     names = list(summary["prompts"])
+    intervals: dict[str, Any] = run_intervals(results) if results.cases else {"prompts": {}, "tags": {}}
+    bounds: dict[str, dict[str, Any]] = {"all cases": intervals["prompts"], **intervals["tags"]}
     groups: list[tuple[str, dict[str, dict[str, Any]]]] = [("all cases", summary["prompts"])]
     groups += list(summary["tags"].items())
     label_width, bar_width, bar_height, gap = 190, 460, 14, 10
@@ -91,7 +93,10 @@ def accuracy_chart(results: RunResults) -> str:
                 continue
             y = top + index * bar_height
             length = counts["accuracy"] * bar_width
-            tip = f"{tag} · {name}: {format_percent(counts['accuracy'])} ({counts['passed']}/{counts['total']})"
+            tip = (
+                f"{tag} · {name}: {format_percent(counts['accuracy'])} ({counts['passed']}/{counts['total']}; "
+                f"95% CI {format_interval(bounds.get(tag, {}).get(name))})"
+            )
             parts.append(
                 f'<rect class="bar" x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height - 2}" '
                 f'fill="{_color(index)}" data-tag="{escape(tag)}" data-prompt="{escape(name)}" '
@@ -109,6 +114,7 @@ def accuracy_chart(results: RunResults) -> str:
 def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
     summary = results.summary()
     intervals: dict[str, Any] = run_intervals(results)["prompts"] if results.cases else {}  # type: ignore[assignment]
+    method = str(run_intervals(results)["method"]) if results.cases else ""
     head = ["prompt", "accuracy", "95% CI", "passed", *VERDICTS, "flaky"]
     if comparison is not None:
         head.insert(4, f"vs {comparison.label}")
@@ -132,12 +138,24 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
             cells.insert(4, f"{format_percent(before)} → {format_percent(after)}{delta}")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     rows.append("</tbody></table>")
+    if method:
+        rows.append(f'<p class="ci-method">{escape(method)}</p>')
     return "".join(rows)
 
 
-def _comparison_section(comparison: Comparison | None) -> str:
+def _comparison_section(comparison: Comparison | None, status: RunStatus | None = None) -> str:
     if comparison is None:
         return ""
+    decision = status.decision if status is not None else None
+    paired = "".join(
+        f'<li class="paired">{escape(decided.prompt)}: {escape(paired_line(decided).strip())}</li>'
+        for decided in (decision.prompts if decision is not None else [])
+    )
+    not_run = (
+        f"<p>{comparison.not_run} cases of the baseline were not run (not selected): not compared.</p>"
+        if comparison.not_run
+        else ""
+    )
     items = []
     for title, changes in (
         ("regressions", comparison.regressions),
@@ -146,9 +164,10 @@ def _comparison_section(comparison: Comparison | None) -> str:
         ("removed", comparison.removed),
     ):
         items.append(f"<li><b>{len(changes)}</b> {title}</li>")
+    paired_list = f"<ul class='paired'>{paired}</ul>" if paired else ""
     return (
         f'<section id="baseline"><h2>Compared with {escape(comparison.label)}</h2>'
-        f"<ul class='counts'>{''.join(items)}</ul>"
+        f"<ul class='counts'>{''.join(items)}</ul>{not_run}{paired_list}"
         "<p>Filter the cases below by <i>change</i> to list them.</p></section>"
     )
 
@@ -250,7 +269,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 <figure>{accuracy_chart(results)}
 <figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
 </section>
-{_comparison_section(comparison)}
+{_comparison_section(comparison, status)}
 <section id="cases"><h2>Cases</h2>
 <form class="filters" id="filters" autocomplete="off">
 <label>prompt <select id="filter-prompt"></select></label>

@@ -20,6 +20,7 @@ __all__ = [
     "escape_markdown",
     "markdown_report",
     "pad",
+    "paired_line",
     "terminal_summary",
     "truncate",
 ]
@@ -208,7 +209,8 @@ def _terminal_tags(
     return _table(rows, _first_left(len(names) + 1))
 
 
-def _paired_line(decided: PromptDecision) -> str:
+def paired_line(decided: PromptDecision) -> str:
+    """One prompt's paired comparison in one line: counts, net change and its interval, the test and p-values."""
     t = decided.test
     interval = ""
     if t.net_interval is not None:
@@ -235,12 +237,15 @@ def _terminal_comparison(comparison: Comparison, decision: Decision | None = Non
     lines = [f"{comparison.label}: {counts}"]
     tests = {decided.prompt: decided for decided in decision.prompts} if decision is not None else {}
     for name, (before, after) in comparison.accuracy.items():
+        if before is None and after is None:
+            lines.append(f"  {name}: not compared (none of its cases ran with a recording)")
+            continue
         delta = _points(before, after)
         lines.append(
             f"  {name}: {format_percent(before)} -> {format_percent(after)}" + (f" ({delta} points)" if delta else "")
         )
         if name in tests:
-            lines.append(_paired_line(tests[name]))
+            lines.append(paired_line(tests[name]))
     for title, changes in (("regression", comparison.regressions), ("improvement", comparison.improvements)):
         for change in changes[:_TERMINAL_CHANGES]:
             lines.append(
@@ -414,7 +419,7 @@ def _markdown(
         lines += [f"<sub>{escape_markdown(intervals['method'])}</sub>", ""]
     if decision is not None and decision.prompts:
         lines += ["**Paired comparison**", ""]
-        lines += [f"- {escape_markdown(_paired_line(decided).strip())}" for decided in decision.prompts]
+        lines += [f"- {escape_markdown(paired_line(decided).strip())}" for decided in decision.prompts]
         lines.append("")
 
     if gates:

@@ -100,6 +100,7 @@ class Runner:
         # Items skipped for want of a recording, by node id: (case id, prompt name, one-line reason).
         self.not_recorded: dict[str, tuple[str, str, str]] = {}
         self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
+        self._by_case: dict[tuple[str, str], str] = {}  # (case id, prompt name) -> node id of its result
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self.local: LocalServer | None = None
         self._local_checked = False  # whether an error was already checked against the local server's death
@@ -503,6 +504,7 @@ class Runner:
             result.outcome = "fail"
         if plan.missing is None:
             self.results[item.nodeid] = result
+            self._by_case[(result.id, result.prompt)] = item.nodeid
         if plan.futures:
             self.show_progress()
         if result.outcome == "pass":
@@ -534,7 +536,8 @@ class Runner:
             return "the reference prompt of --llm-baseline-prompt; its failures are the baseline"
         if reference is not None or self.baseline is not None:
             if reference is not None:
-                before = next((r for r in self.results.values() if r.id == result.id and r.prompt == reference), None)
+                reference_item = self._by_case.get((result.id, reference))
+                before = self.results.get(reference_item) if reference_item is not None else None
                 where = f"prompt {reference}"
             else:
                 assert self.baseline is not None
@@ -651,16 +654,22 @@ class Runner:
         return self.record_command([item], mode)
 
     def record_command(self, items: list[CaseItem], mode: str | None = None) -> str:
-        """The one command that records ``items`` with this run's settings: their prompts, and their node ids (a
-        few) or their files (many); only what is missing is asked (``--llm-record-mode new_episodes``)."""
+        """The one command that records ``items`` with this run's settings."""
+        return self.record_command_for([(item.nodeid, item.prompt.name) for item in items], mode)
+
+    def record_command_for(self, items: list[tuple[str, str]], mode: str | None = None) -> str:
+        """The one command that records the items ``(node id, prompt name)`` with this run's settings: their
+        prompts, and their node ids (a few) or their files (many); only what is missing is asked."""
         s = self.settings
         parts = ["pytest", "--llm-endpoint", public_url(s.endpoint) if s.endpoint else "URL"]
         if self.model is not None:
             parts += ["--llm-model", scrub(self.model)]
-        prompts = list({item.prompt.name: item.prompt for item in items}.values())
-        if any(p.name != NO_PROMPT for p in prompts) or len(self.prompts) > 1:
-            for prompt in prompts:
-                parts += ["--llm-prompt", prompt.path or NO_PROMPT]
+        known = {prompt.name: prompt for prompt in self.prompts}
+        names = list(dict.fromkeys(name for _, name in items))
+        if any(name != NO_PROMPT for name in names) or len(self.prompts) > 1:
+            for name in names:
+                prompt = known.get(name)
+                parts += ["--llm-prompt", (prompt.path if prompt is not None else None) or NO_PROMPT]
         # What shapes the request must be what is recorded: name every setting that differs from the default.
         if s.temperature:
             parts += ["--llm-temperature", f"{s.temperature:g}"]
@@ -673,9 +682,9 @@ class Runner:
         if mode is not None:
             parts += ["--llm-record-mode", mode]
         if len(items) <= 3:
-            parts += [item.nodeid for item in items]
+            parts += [nodeid for nodeid, _ in items]
         else:
-            parts += list(dict.fromkeys(item.nodeid.split("::", 1)[0] for item in items))
+            parts += sorted(dict.fromkeys(nodeid.split("::", 1)[0] for nodeid, _ in items))
         return shlex.join(parts)
 
     def show_path(self, path: Path) -> str:

@@ -64,10 +64,14 @@ class LlmSession:
         self.final: RunResults | None = None
         self.status: RunStatus | None = None
         self.decision: Decision | None = None
-        self.selected: list[CaseItem] = []
+        # The selected (case, prompt) items, as plain values: (node id, case id, prompt name, critical). On an xdist
+        # controller, which collects nothing, they come from the workers.
+        self.selected: dict[str, tuple[str, str, bool]] = {}
         self.full_run = True
         self.worker_not_recorded: dict[str, tuple[str, str, str]] = {}
         self._old_sigterm: Any = None
+        self.forgotten = False  # the outputs of an earlier run were removed
+        self.keyboard: str | None = None  # "Ctrl-C" or "SIGTERM", when the session was interrupted so
         self.started = time.monotonic()
         self.thresholds = parse_thresholds(settings.min_accuracy, settings.origin("min_accuracy"))
         self._check_threshold_prompts(prompts)
@@ -196,29 +200,49 @@ class LlmSession:
                     f"(its tags: {', '.join(known[:40])}{' …' if len(known) > 40 else ''})"
                 )
 
+    @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+    def _reference_first(self, items: list[pytest.Item]) -> None:
+        """After deselection: each case's item under the --llm-baseline-prompt prompt runs before its other prompts'
+        items, so that they can be compared with it when they run (xdist workers all sort alike)."""
+        if self.baseline_prompt is None:
+            return
+        reference = self.baseline_prompt
+        order = {id(item): index for index, item in enumerate(items)}
+        first: dict[str, int] = {}
+        for item in items:
+            if isinstance(item, CaseItem):
+                first.setdefault(item.case.id, order[id(item)])
+
+        def key(item: pytest.Item) -> tuple[int, int, int]:
+            if not isinstance(item, CaseItem):
+                return (order[id(item)], 0, 0)
+            return (first[item.case.id], 0 if item.prompt.name == reference else 1, order[id(item)])
+
+        items.sort(key=key)
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
-        self.selected = [item for item in session.items if isinstance(item, CaseItem)]
-        for selected in self.selected:
-            self.collected.item_selected(selected.path)
+        self.selected = {
+            item.nodeid: (item.case.id, item.prompt.name, self.runner.is_critical(item))
+            for item in session.items
+            if isinstance(item, CaseItem)
+        }
+        for item in session.items:
+            if isinstance(item, CaseItem):
+                self.collected.item_selected(item.path)
         self.collected.finished = True
         self.full_run = self._full_run()
-        if self.baseline_prompt is not None:
-            # Each case's item under the reference prompt runs first, so that the others can be compared with it.
-            reference = self.baseline_prompt
-            order = {id(item): index for index, item in enumerate(session.items)}
-            first: dict[str, int] = {}
-            for item in session.items:
-                if isinstance(item, CaseItem):
-                    first.setdefault(item.case.id, order[id(item)])
+        if self.selected:
+            self._forget_old_outputs()
 
-            def key(item: pytest.Item) -> tuple[int, int, int]:
-                if not isinstance(item, CaseItem):
-                    return (order[id(item)], 0, 0)
-                return (first[item.case.id], 0 if item.prompt.name == reference else 1, order[id(item)])
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if any(nodeid.split("::", 1)[0].endswith((".yaml", ".yml")) for nodeid in ids):
+            self._forget_old_outputs()  # the controller collects nothing itself: the workers' collection tells
 
-            session.items.sort(key=key)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.keyboard = "SIGTERM" if str(excinfo.value) == _SIGTERM else "Ctrl-C"
 
     def _check_ids(self, items: list[pytest.Item]) -> None:
         seen: dict[str, CaseItem] = {}
@@ -242,7 +266,6 @@ class LlmSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not (self.is_worker or self.config.option.collectonly):
-            self._forget_old_outputs()
             self._sigterm_interrupts()
         if not (self.is_worker or self.distributed or self.config.option.collectonly):
             self.runner.read_ahead_early()
@@ -260,11 +283,15 @@ class LlmSession:
         return [(kind, Path(t) if Path(t).is_absolute() else base / t) for kind, t in targets if t is not None]
 
     def _forget_old_outputs(self) -> None:
-        """An earlier run's results and reports must never pass for this run's: they are removed now and written
-        at the end (a run killed with -9 leaves none rather than a stale one)."""
+        """An earlier run's results and reports must never pass for this run's: once cases are collected they are
+        removed, and written at the end (a run killed with -9 leaves none rather than a stale one). A session that
+        collects no case (a project's own unit tests) leaves them alone."""
+        if self.forgotten or self.is_worker or self.config.option.collectonly:
+            return
+        self.forgotten = True
         for _, path in self._outputs():
             with contextlib.suppress(OSError):
-                if path.is_file():
+                if path.is_file() and not path.is_symlink():  # anything else is the output writer's to refuse
                     path.unlink()
 
     def _sigterm_interrupts(self) -> None:
@@ -295,6 +322,8 @@ class LlmSession:
             self.collected.merge_worker(data.get("collection", {}), first=self.workers_merged == 0)
             self.workers_merged += 1
             self.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
+            self.selected.update((k, (v[0], v[1], bool(v[2]))) for k, v in data.get("selected", {}).items())
+            self.full_run = self.full_run and bool(data.get("full_run", True))
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
 
@@ -368,6 +397,8 @@ class LlmSession:
                 "collected": self.collected_cases,
                 "collection": self.collected.to_json(),
                 "not_recorded": self.runner.not_recorded,
+                "selected": self.selected,
+                "full_run": self.full_run,
             }
             if self._elsewhere():  # the controller writes them where they belong
                 payload["recorded"] = self._recorded()
@@ -384,7 +415,7 @@ class LlmSession:
             others = [p.name for p in self.runner.prompts if p.name != self.baseline_prompt]
             self.comparison = compare_prompts(results, self.baseline_prompt, others, not_recorded=missing)
         elif self.baseline is not None:
-            selected = None if self.full_run else {(item.case.id, item.prompt.name) for item in self.selected}
+            selected = None if self.full_run else {(case_id, prompt) for case_id, prompt, _ in self.selected.values()}
             self.comparison = compare(
                 self.baseline,
                 results,
@@ -392,17 +423,16 @@ class LlmSession:
                 selected=selected,
                 not_recorded=missing,
             )
-        interrupted = _interruption(session, exitstatus)
-        ran = len(cases) + len(not_recorded)
-        if interrupted is None and self.selected and ran < len(self.selected):
-            interrupted = "not every selected case ran"
-        by_node = {item.nodeid: item for item in self.selected}
+        interrupted = _interruption(session, exitstatus, self.keyboard)
+        ran = len(cases) + len(not_recorded)  # (items a user's plugin skipped are selected but never ran)
         command = None
         if not_recorded:
-            command = self.runner.record_command([by_node[n] for n in not_recorded if n in by_node])
+            command = self.runner.record_command_for(
+                [(nodeid, prompt) for nodeid, (_, prompt, _) in not_recorded.items()]
+            )
         s = self.settings
         if self.comparison is not None:
-            critical = {item.case.id for item in self.selected if self.runner.is_critical(item)}
+            critical = {case_id for case_id, _, is_critical in self.selected.values() if is_critical}
             self.decision = decide(
                 self.comparison,
                 GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions),
@@ -634,17 +664,22 @@ class _Escaped:
         self._reporter.write_line(shown(line), **markup)
 
 
+_SIGTERM = "SIGTERM received"
+
+
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    raise KeyboardInterrupt(_SIGTERM)
 
 
-def _interruption(session: pytest.Session, exitstatus: int) -> str | None:
-    """Why the run stopped before its end (``None`` if it did not): Ctrl-C or SIGTERM, -x, --maxfail."""
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return "Ctrl-C or SIGTERM"
+def _interruption(session: pytest.Session, exitstatus: int, keyboard: str | None) -> str | None:
+    """Why the run stopped before its end (``None`` if it did not): Ctrl-C, SIGTERM, -x, --maxfail."""
+    if keyboard is not None:
+        return keyboard
     for reason in (session.shouldfail, session.shouldstop):
         if reason:
             return reason if isinstance(reason, str) else "the session was stopped"
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "the session was interrupted (errors during collection?)"
     return None
 
 

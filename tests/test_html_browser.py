@@ -332,3 +332,23 @@ def test_chart_is_rendered(opened: tuple[Page, PageLog], report: Report) -> None
             assert bar["width"] == pytest.approx(accuracy * full, abs=1.0)
     assert page.locator("svg#chart text.tag-label").count() == 1 + len(summary["tags"])
     assert log.errors == []
+
+
+def test_a_one_prompt_report_has_no_side_by_side_and_states_the_decision(
+    module_page: tuple[Page, PageLog], report: Report, tmp_path: Path
+) -> None:
+    from pytest_llmcmp.gates import GatePolicy, RunStatus, decide
+
+    page, log = module_page
+    log.errors.clear()
+    one = [case for case in report.results.cases if case.prompt == "none"]
+    results = RunResults(report.results.model, None, {"none": PromptInfo(None, None)}, report.results.settings, one)
+    comparison = compare(results, results, label="baseline main.json")
+    status = RunStatus(ok=True, decision=decide(comparison, GatePolicy()), selected=len(one), ran=len(one))
+    path = tmp_path / "one.html"
+    path.write_text(html_report(results, comparison, status), encoding="utf-8")
+    page.goto(path.as_uri())
+    assert page.locator("#side-by-side").count() == 0
+    assert page.locator("#decision").inner_text().startswith("✅ gate passed (significant, alpha 0.05): none +0 net")
+    assert visible_rows(page) == len(one)  # the rest of the page still works
+    assert log.errors == []
