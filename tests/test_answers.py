@@ -27,7 +27,10 @@ REQUIRED_TAGS = {
     "scientific": 4, "chinese-numeral": 5, "final-line": 3, "answer-marker": 6, "larger-is-x": 5,
     "empty": 1, "fullwidth": 2,
 }  # fmt: skip
-REASONS = {"boxed", "answer", "relation", "equal", "final-line", "empty", "hedge", "conflict", "no-verdict"}
+REASONS = {
+    "boxed", "answer", "relation", "equal", "final-line", "empty", "hedge", "conflict", "no-verdict", "not-an-option",
+    "truncated",
+}  # fmt: skip
 
 
 def _extract(entry: dict[str, Any]) -> Extraction:
