@@ -230,19 +230,26 @@ def content_of(payload: Any) -> str:
     return content
 
 
-#: One recorded sample as replay needs it: ``(answer text, None)``, ``(None, why the recording is unusable)``,
-#: or ``None`` when nothing is recorded for it.
-Recorded = tuple[str, None] | tuple[None, str] | None
+def finish_reason_of(payload: Any) -> str | None:
+    """Why the model stopped (``"stop"``, ``"length"`` when ``max_tokens`` cut the answer off), if the response
+    says so; ``None`` otherwise. Call it on a payload :func:`content_of` accepted."""
+    reason = payload["choices"][0].get("finish_reason")
+    return reason if isinstance(reason, str) else None
+
+
+#: One recorded sample as replay needs it: ``(answer text, None, finish reason)``,
+#: ``(None, why the recording is unusable, None)``, or ``None`` when nothing is recorded for it.
+Recorded = tuple[str, None, str | None] | tuple[None, str, None] | None
 
 
 def recorded_answer(response: Mapping[str, Any] | None) -> Recorded:
-    """What replay takes from a recorded response: its answer text, or why there is none."""
+    """What replay takes from a recorded response: its answer text and finish reason, or why there is none."""
     if response is None:
         return None
     try:
-        return content_of(response), None
+        return content_of(response), None, finish_reason_of(response)
     except ValueError as exc:
-        return None, str(exc)
+        return None, str(exc), None
 
 
 def key_digest(key: str) -> bytes:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassettes import Exchange, content_of, secret_pattern
+from .cassettes import Exchange, content_of, finish_reason_of, secret_pattern
 
 #: Environment variables holding the API key, in order of precedence. Never read from a file in the repo.
 KEY_VARIABLES = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
@@ -70,6 +70,7 @@ class Answer:
     exchange: Exchange | None
     attempts: int = 1
     seconds: float = 0.0
+    finish_reason: str | None = None
 
 
 def http_module() -> Any:
@@ -331,7 +332,7 @@ class Asker:
                 )
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
-                return Answer(content, None, exchange, attempts, time.monotonic() - started)
+                return Answer(content, None, exchange, attempts, time.monotonic() - started, finish_reason_of(payload))
             if attempt < self.endpoint.retries:
                 await asyncio.sleep(retry_after if retry_after is not None else self._backoff(attempt))
         if attempts > 1:

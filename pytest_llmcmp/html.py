@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from pytest_llmcmp.baseline import Comparison
+from pytest_llmcmp.report import truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 
 __all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report"]
@@ -177,6 +178,11 @@ def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
     }
 
 
+def _truncated_paragraph(results: RunResults) -> str:
+    note = truncated_note(results)
+    return "" if note is None else f'<p class="note" id="truncated-note">{escape(note)}.</p>'
+
+
 def html_report(results: RunResults, comparison: Comparison | None = None) -> str:
     """The self-contained HTML report of ``results`` (and of the change against a baseline, if given)."""
     summary = results.summary()
@@ -203,7 +209,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None) -> st
 <body>
 <header><h1>pytest-llmcmp report</h1><p class="facts">{" · ".join(facts)}</p></header>
 <main>
-<section id="overview"><h2>Accuracy</h2>{_summary_table(results, comparison)}
+<section id="overview"><h2>Accuracy</h2>{_summary_table(results, comparison)}{_truncated_paragraph(results)}
 <figure>{accuracy_chart(results)}
 <figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
 </section>

@@ -37,9 +37,22 @@
     if (count > 1) head.append(el("span", "", "sample " + (index + 1) + ": "));
     head.append(badge("v", sample.verdict), el("span", "", "chose " + choiceText(sample)));
     if (sample.contradiction) head.append(el("span", "badge v-unparsed", "contradiction"));
+    if (sample.verdict === "unparsed" && sample.reason === "truncated") {
+      head.append(el("span", "badge v-unparsed", "cut off by max_tokens"));
+    }
     box.append(head);
     const text = sample.answer !== null ? sample.answer : "(no answer: " + (sample.error || "error") + ")";
-    box.append(el("pre", "answer", text));
+    const pre = el("pre", "answer", "");
+    // The passage that decided the verdict is highlighted, so a reader can audit the judge at a glance.
+    const at = sample.evidence ? text.indexOf(sample.evidence) : -1;
+    if (at >= 0) {
+      const mark = el("mark", "evidence", sample.evidence);
+      mark.title = "the judge decided on this passage";
+      pre.append(text.slice(0, at), mark, text.slice(at + sample.evidence.length));
+    } else {
+      pre.textContent = text;
+    }
+    box.append(pre);
     return box;
   }
 

@@ -98,7 +98,22 @@ def _choices(case: CaseResult | None) -> str:
 def _choice(sample: SampleResult) -> str:
     if sample.verdict == "error":
         return "(error)"
+    if sample.truncated:
+        return "(none: cut off)"
     return sample.choice if sample.choice is not None else "(none)"
+
+
+def truncated_note(results: RunResults) -> str | None:
+    """One sentence when answers were cut off by max_tokens before a verdict, with the remedy; else ``None``."""
+    count = sum(results.summary()["truncated"].values())
+    if not count:
+        return None
+    max_tokens = results.settings.get("max_tokens")
+    now = f" (now {max_tokens})" if max_tokens is not None else ""
+    return (
+        f"{_plural(count, 'answer')} {'was' if count == 1 else 'were'} cut off by max_tokens before giving a verdict "
+        f"(finish_reason length; judged unparsed, reason truncated): raise --llm-max-tokens{now} and record again"
+    )
 
 
 def _header_line(results: RunResults) -> str:
@@ -144,6 +159,9 @@ def terminal_summary(results: RunResults, comparison: Comparison | None, gates: 
             )
         lines += _table(rows, _first_left(len(rows[0])))
         lines += _terminal_tags(summary["tags"], names)
+        note = truncated_note(results)
+        if note is not None:
+            lines.append(f"llmcmp: {note}")
     if comparison is not None:
         lines += _terminal_comparison(comparison)
     for gate in gates:
@@ -317,6 +335,9 @@ def _markdown(
         cells += [str(summary["verdicts"][name][verdict]) for verdict in VERDICTS]
         cells.append(str(counts["flaky"]))
         lines.append(_row(cells))
+    note = truncated_note(results)
+    if note is not None:
+        lines += ["", f"✂️ {note}."]  # our own words: nothing to escape
     if comparison is not None:
         for name, (before, _) in comparison.accuracy.items():
             if name not in summary["prompts"]:

@@ -18,6 +18,7 @@ from .atomic import write_atomically
 
 __all__ = [
     "SCHEMA",
+    "TRUNCATED",
     "VERDICTS",
     "CaseResult",
     "Outcome",
@@ -38,6 +39,9 @@ Outcome = Literal["pass", "fail"]
 #: Every verdict, in the order reports list them.
 VERDICTS: tuple[Verdict, ...] = ("correct", "wrong", "unparsed", "error")
 _OUTCOMES: tuple[Outcome, ...] = ("pass", "fail")
+
+#: The reason of an ``unparsed`` sample whose answer was cut off (``finish_reason: length``) before a verdict.
+TRUNCATED = "truncated"
 
 #: The version of the results JSON written by this module; :meth:`RunResults.load` accepts only it.
 SCHEMA = 1
@@ -116,6 +120,17 @@ class SampleResult:
     verdict: Verdict
     contradiction: bool = False
     error: str | None = None
+    #: Why the model stopped, as its response said (``"stop"``; ``"length"``: cut off by max_tokens).
+    finish_reason: str | None = None
+    #: How the judge decided, or why it could not (:data:`TRUNCATED`, ``"hedge"``, ...): a short tag.
+    reason: str = ""
+    #: The passage of the answer that decided the choice, as written in it; empty without a choice.
+    evidence: str = ""
+
+    @property
+    def truncated(self) -> bool:
+        """Unparsed because the answer was cut off before it gave a verdict."""
+        return self.verdict == "unparsed" and self.reason == TRUNCATED
 
     def to_json(self) -> dict[str, Any]:
         """The sample as it appears in the results JSON."""
@@ -125,6 +140,9 @@ class SampleResult:
             "verdict": self.verdict,
             "contradiction": self.contradiction,
             "error": self.error,
+            "finish_reason": self.finish_reason,
+            "reason": self.reason,
+            "evidence": self.evidence,
         }
 
     @classmethod
@@ -142,6 +160,9 @@ class SampleResult:
             verdict=cast(Verdict, verdict),
             contradiction=bool(_optional(data, "contradiction", bool, False, where)),
             error=_optional(data, "error", str, None, where),
+            finish_reason=_optional(data, "finish_reason", str, None, where),
+            reason=_optional(data, "reason", str, "", where) or "",
+            evidence=_optional(data, "evidence", str, "", where) or "",
         )
 
 
@@ -355,11 +376,13 @@ class RunResults:
         names = self.prompt_names()
         by_prompt: dict[str, list[CaseResult]] = {name: [] for name in names}
         verdicts: dict[str, dict[str, int]] = {name: dict.fromkeys(VERDICTS, 0) for name in names}
+        truncated: dict[str, int] = dict.fromkeys(names, 0)
         by_tag: dict[str, dict[str, list[CaseResult]]] = {}
         for case in self.cases:
             by_prompt[case.prompt].append(case)
             for sample in case.samples:
                 verdicts[case.prompt][sample.verdict] += 1
+                truncated[case.prompt] += sample.truncated
             # A tag listed twice on one case still counts the case once.
             for tag in dict.fromkeys(case.tags):
                 by_tag.setdefault(tag, {}).setdefault(case.prompt, []).append(case)
@@ -375,6 +398,7 @@ class RunResults:
             "prompts": {name: _tally(by_prompt[name]) for name in names},
             "tags": tags,
             "verdicts": verdicts,
+            "truncated": truncated,
         }
 
     def to_json(self) -> dict[str, Any]:

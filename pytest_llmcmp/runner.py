@@ -38,7 +38,7 @@ from .cassettes import (
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
 from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
-from .results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from .results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
@@ -57,6 +57,7 @@ class Reply:
     content: str | None = None
     error: str | None = None
     extraction: Extraction | None = None  # what the content chose, when the read-ahead helper already extracted it
+    finish_reason: str | None = None  # why the model stopped, as the response says ("length": cut off)
 
 
 @dataclass
@@ -294,9 +295,9 @@ class Runner:
         exists, found, extractions = outcome
         for index, (recorded, extraction) in enumerate(zip(found, extractions, strict=True)):
             if recorded is not None:
-                content, why = recorded
+                content, why, finish_reason = recorded
                 unusable = None if why is None else f"{self.show_path(plan.path)}: {why}"
-                plan.replies[index] = Reply(content, unusable, extraction)
+                plan.replies[index] = Reply(content, unusable, extraction, finish_reason)
             elif mode == "none" or (mode == "once" and exists):
                 plan.replies[index] = Reply(error="no recording")
                 plan.problem = self._missing(plan.item, plan.path, exists)
@@ -435,7 +436,7 @@ class Runner:
                 if answer is None:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
-                    plan.replies[sample - 1] = Reply(answer.content, answer.error)
+                    plan.replies[sample - 1] = Reply(answer.content, answer.error, finish_reason=answer.finish_reason)
             assert plan.saved is not None
             save_problem = self._wait(plan.saved, "the recording was not saved: the session stopped")
         samples = [self._judge(item, reply) for reply in plan.replies]
@@ -500,11 +501,17 @@ class Runner:
         choice = extraction.choice
         if choice is not None and choice != "equal" and choice not in item.case.numbers:
             choice = None  # a plugged-in extractor returned something that is not an option: no clear choice
+        reason = extraction.reason
+        if choice is None and reply.finish_reason == "length":
+            reason = TRUNCATED  # cut off before a verdict: the remedy is max_tokens, not the prompt
         return SampleResult(
             answer=reply.content,
             choice=choice,
             verdict=judge(choice, item.case.expected),
             contradiction=extraction.contradiction,
+            finish_reason=reply.finish_reason,
+            reason=reason,
+            evidence=extraction.evidence if choice is not None else "",
         )
 
     # --- messages -----------------------------------------------------------------------------------------------
@@ -528,8 +535,12 @@ class Runner:
                 continue
             chose = "no clear choice" if sample.choice is None else f"chose {sample.choice}"
             flag = " (its reasoning says otherwise)" if sample.contradiction else ""
+            if sample.truncated:
+                flag = " (the answer was cut off by max_tokens before a verdict: finish_reason length)"
             lines.append(f"{label}{sample.verdict}: {chose}{flag}")
             lines.append(f"  answer: {trim(sample.answer or '')}")
+            if sample.evidence:
+                lines.append(f"  decided by: {trim(sample.evidence)}")
         return "\n".join(lines)
 
     def _missing(self, item: CaseItem, path: Path, exists: bool) -> str:

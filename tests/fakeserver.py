@@ -52,6 +52,8 @@ gzip=False, host="127.0.0.1", port=0)``
 - Load shaping (chat completions only): ``latency`` seconds before each answer; ``capacity``
   requests processed at once, the rest queue; ``out_of_order=True`` adds a seeded random
   ``0..jitter`` seconds per request so answers complete out of arrival order.
+- ``max_tokens`` in a request cuts a longer answer to about that many tokens (4 characters each, the same
+  rough count as ``usage``) with ``finish_reason: "length"``, as a real server does.
 - ``gzip=True``: non-streaming responses are gzip-compressed (``Content-Encoding: gzip``) unless the
   request's ``Accept-Encoding`` excludes gzip.
 - Introspection (thread-safe snapshots): ``server.requests`` (list of :class:`RequestRecord`:
@@ -783,15 +785,20 @@ class FakeServer:
         request: JSONObject,
     ) -> JSONObject:
         null = fault is not None and fault.kind == "null_content"
-        choices = [
-            {
-                "index": i,
-                "message": {"role": "assistant", "content": None if null else content, "refusal": None},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-            for i, content in enumerate(contents)
-        ]
+        limit = request.get("max_tokens")
+        choices: list[JSONObject] = []
+        for i, content in enumerate(contents):
+            finish = "stop"
+            if isinstance(limit, int) and _rough_tokens(content) > limit:
+                content, finish = content[: 4 * limit], "length"  # as a real server cuts at max_tokens
+            choices.append(
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": None if null else content, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": finish,
+                }
+            )
         if fault is not None and fault.kind == "empty_choices":
             choices = []
         return {

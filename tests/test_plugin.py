@@ -762,3 +762,44 @@ def test_record_mode_once_records_only_cases_without_a_cassette(suite: pytest.Py
     # Both recordings now live side by side in the case's cassette.
     run(suite, "-k", "trap").assert_outcomes(passed=1)
     run(suite, "-k", "trap", "--llm-temperature", "0.5").assert_outcomes(passed=1)
+
+
+def rambling(request: dict[str, Any]) -> str:
+    """Long-winded on the trap (a verdict only at the very end), short and right elsewhere."""
+    question = request["messages"][-1]["content"]
+    if "13.8" in question:
+        return "Let us think about the decimal parts step by step, one digit at a time. " * 8 + "So 13.8 is larger."
+    if "9.91" in question:
+        return "The larger number is 9.91."
+    return "The smaller one is -0.5."
+
+
+def test_an_answer_cut_off_by_max_tokens_is_unparsed_truncated(suite: pytest.Pytester) -> None:
+    with FakeServer(answer=rambling) as fake:
+        live = run(suite, "--llm-endpoint", fake.url, "--llm-max-tokens", "40", "--llm-results", "r.json")
+    live.assert_outcomes(passed=2, failed=1)
+    live.stdout.fnmatch_lines(
+        [
+            "unparsed: no clear choice (the answer was cut off by max_tokens before a verdict: finish_reason length)",
+            "llmcmp: 1 answer was cut off by max_tokens before giving a verdict (finish_reason length; judged unparsed,"
+            " reason truncated): raise --llm-max-tokens (now 40) and record again",
+        ]
+    )
+    samples = {c["id"]: c["samples"][0] for c in results_of(suite.path / "r.json")["cases"]}
+    assert samples["trap"]["finish_reason"] == "length"
+    assert samples["trap"]["reason"] == "truncated"
+    assert samples["trap"]["verdict"] == "unparsed"
+    assert samples["control"]["finish_reason"] == "stop"
+    assert samples["control"]["reason"] != "truncated"
+    assert results_of(suite.path / "r.json")["summary"]["truncated"] == {"none": 1}
+    # Replayed offline, the recorded finish reason gives the same verdict and the same advice.
+    replay = run(suite, "--llm-max-tokens", "40", "--llm-results", "replay.json", "--llm-report", "r.md")
+    replay.assert_outcomes(passed=2, failed=1)
+    assert results_of(suite.path / "replay.json")["cases"] == results_of(suite.path / "r.json")["cases"]
+    report = (suite.path / "r.md").read_text(encoding="utf-8")
+    assert "1 answer was cut off by max_tokens" in report
+    # With room for the whole answer the verdict is there.
+    with FakeServer(answer=rambling) as fake:
+        roomy = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-results", "roomy.json")
+    roomy.assert_outcomes(passed=3)
+    roomy.stdout.no_fnmatch_line("*cut off*")

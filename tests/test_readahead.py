@@ -265,7 +265,7 @@ def test_serve_answers_every_job_in_order_in_small_batches(tmp_path: Path) -> No
     assert isinstance(first, tuple)
     exists, found, extractions = first
     assert exists is True
-    assert found == [(answer, None), None]
+    assert found == [(answer, None, "stop"), None]
     assert extractions[0] == answers.extract_choice(answer, ("13.8", "13.11"), "larger")
     assert extractions[1] is None
     assert isinstance(outcomes[1], str)

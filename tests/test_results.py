@@ -259,6 +259,7 @@ def test_summary_of_an_empty_run() -> None:
         "prompts": {},
         "tags": {},
         "verdicts": {},
+        "truncated": {},
     }
 
 
@@ -293,7 +294,9 @@ def test_json_has_the_contract_fields() -> None:
         "outcome",
     ):
         assert key in case
-    assert set(case["samples"][0]) == {"answer", "choice", "verdict", "contradiction", "error"}
+    assert set(case["samples"][0]) == {
+        "answer", "choice", "verdict", "contradiction", "error", "finish_reason", "reason", "evidence"
+    }  # fmt: skip
     assert data["summary"] == summary_run().summary()
 
 

@@ -1,0 +1,175 @@
+"""How often the answer judge agrees with blind human labels, per labelled set.
+
+The sets live in ``tests/data/judge/`` (see its README): ``tune/`` may be read while changing the judge,
+``sealed/`` must not be. By default this prints, for every set, agreement, false passes (the judge says
+"correct" where the label is another option or unclear), false fails and correct answers left unparsed; for the
+tuning sets also per pattern and every disagreement (``--show``). For the sealed sets it prints totals only, so
+running it while tuning leaks no single answer.
+
+    python bench/judge_agreement.py [--show] [--table] [--without-doubtful] [--sealed-patterns]
+
+``--table`` adds the original hand-labelled table (``tests/data/answers.yaml``). ``--json`` prints the figures
+as JSON (for notes). The exit code is 0; the figures are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pytest_llmcmp.answers import extract_choice  # noqa: E402
+from pytest_llmcmp.truth import NumberError, expected_answer  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "judge"
+UNCLEAR = "unclear"
+
+
+@dataclass
+class Tally:
+    """The figures of one labelled set (or one pattern within it)."""
+
+    total: int = 0
+    agree: int = 0
+    false_pass: int = 0
+    false_fail: int = 0
+    correct_labels: int = 0
+    correct_unparsed: int = 0
+    misses: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
+
+    def add(self, entry: dict[str, Any], got: str | None) -> None:
+        want = None if entry["label"] == UNCLEAR else entry["label"]
+        try:
+            truth: str | None = expected_answer(entry["numbers"], entry["ask"])
+        except NumberError:  # the old table has a few entries no case file can hold (mixed units)
+            truth = None
+        self.total += 1
+        if got == want:
+            self.agree += 1
+        else:
+            self.misses.append((entry, got))
+        if truth is not None and got == truth and want != truth:
+            self.false_pass += 1
+        if truth is not None and want == truth:
+            self.correct_labels += 1
+            if got != truth:
+                self.false_fail += 1
+            if got is None:
+                self.correct_unparsed += 1
+
+    def line(self, name: str) -> str:
+        rate = self.agree / self.total if self.total else 0.0
+        unparsed = self.correct_unparsed / self.correct_labels if self.correct_labels else 0.0
+        return (
+            f"{name:<28} {self.total:>5}  agree {rate:6.1%}  false passes {self.false_pass:>3}"
+            f"  false fails {self.false_fail:>3}  correct-but-unparsed {unparsed:5.1%}"
+        )
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "agree": self.agree,
+            "agreement": round(self.agree / self.total, 4) if self.total else None,
+            "false_passes": self.false_pass,
+            "false_fails": self.false_fail,
+            "correct_unparsed": self.correct_unparsed,
+            "correct_labels": self.correct_labels,
+        }
+
+
+def load_set(path: Path) -> list[dict[str, Any]]:
+    """One labelled set: a YAML list of entries with at least numbers, ask, answer and label."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return list(data)
+
+
+def table_entries() -> list[dict[str, Any]]:
+    """The original table, in the corpus' terms (its null choice is the label ``unclear``)."""
+    table = yaml.safe_load((ROOT / "tests" / "data" / "answers.yaml").read_text(encoding="utf-8"))["entries"]
+    return [
+        {**e, "label": UNCLEAR if e["choice"] is None else e["choice"], "patterns": e.get("tags", [])} for e in table
+    ]
+
+
+def measure(entries: list[dict[str, Any]], without_doubtful: bool) -> tuple[Tally, dict[str, Tally], float]:
+    total = Tally()
+    patterns: dict[str, Tally] = defaultdict(Tally)
+    seconds = 0.0
+    for entry in entries:
+        if without_doubtful and entry.get("doubtful"):
+            continue
+        started = time.perf_counter()
+        got = extract_choice(entry["answer"], entry["numbers"], entry["ask"]).choice
+        seconds += time.perf_counter() - started
+        total.add(entry, got)
+        for pattern in entry.get("patterns") or ["(none)"]:
+            patterns[pattern].add(entry, got)
+    return total, patterns, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--show", action="store_true", help="print every disagreement of the tuning sets")
+    parser.add_argument("--table", action="store_true", help="also measure tests/data/answers.yaml")
+    parser.add_argument("--without-doubtful", action="store_true", help="leave out labels marked doubtful")
+    parser.add_argument("--sealed-patterns", action="store_true", help="per-pattern figures of the sealed sets too")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    sets: list[tuple[str, list[dict[str, Any]], bool]] = []
+    if args.table:
+        sets.append(("table", table_entries(), False))
+    for split in ("tune", "sealed"):
+        for path in sorted((DATA / split).glob("*.yaml")):
+            sets.append((f"{split}/{path.stem}", load_set(path), split == "sealed"))
+
+    report: dict[str, Any] = {}
+    overall = Tally()
+    timing = [0.0, 0]
+    for name, entries, sealed in sets:
+        total, patterns, seconds = measure(entries, args.without_doubtful)
+        timing[0] += seconds
+        timing[1] += total.total
+        report[name] = {"all": total.figures()}
+        if not args.json:
+            print(total.line(name))
+        if name != "table":
+            for attribute in ("total", "agree", "false_pass", "false_fail", "correct_labels", "correct_unparsed"):
+                setattr(overall, attribute, getattr(overall, attribute) + getattr(total, attribute))
+        if sealed and not args.sealed_patterns:
+            continue
+        report[name]["patterns"] = {p: t.figures() for p, t in sorted(patterns.items())}
+        if not args.json:
+            for pattern, tally in sorted(patterns.items()):
+                print("  " + tally.line(pattern))
+            if args.show and not sealed:
+                for entry, got in total.misses:
+                    print(
+                        f"\n--- {entry['id']}  label {entry['label']!r}  judge {got!r}"
+                        f"  {entry['numbers']} {entry['ask']}"
+                    )
+                    print(entry["answer"].rstrip())
+    report["corpus (tune + sealed)"] = {"all": overall.figures()}
+    ms = 1000 * timing[0] / timing[1] if timing[1] else 0.0
+    report["ms_per_answer"] = round(ms, 3)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(overall.line("corpus (tune + sealed)"))
+        print(f"judge time: {ms:.3f} ms per answer (mean over {timing[1]} answers, this process)")
+    if not DATA.is_dir():
+        print(f"no corpus at {DATA}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
