@@ -87,6 +87,7 @@ def judge(choice: str | None, expected: str) -> Verdict:
 
 _OPTION, _OTHER, _OPERATOR, _BOXED, _ORDINAL = "N", "x", "+", "X", "O"
 _CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END = ",", "|", "?"
+_ASIDE_OPEN, _ASIDE_CLOSE = "(", ")"  # brackets: an aside inside a clause
 
 _ORDINAL_PLACES: dict[str, int] = {phrase: place for table in ORDINALS.values() for phrase, place in table.items()}
 _PHRASE_KIND: dict[str, str] = {phrase: kind.value for phrase, kind in phrase_kinds().items()} | dict.fromkeys(
@@ -98,6 +99,11 @@ _CLAUSE_OPENERS = frozenset({Kind.CONCLUSION.value, Kind.CONTRAST.value})
 # Kinds that start a new segment of the answer, and those whose segment is a final statement.
 _SEGMENT_OPENERS = frozenset("KkVCAX")
 _CONCLUSIVE_OPENERS = frozenset("KkAX")
+_REVISING_OPENERS = frozenset("KkVC")
+# A colon after these introduces the value ("答案：13.8", "Larger number: 13.8"); after anything else
+# it introduces an explanation and ends the clause ("0.8 beats 0.75: written to two places …").
+_LABELS = frozenset("ABSXi")
+_ARROWS = frozenset("→⇒=>->")
 
 _Trie = dict[str, "_Trie"]
 
@@ -160,7 +166,9 @@ def _master() -> re.Pattern[str]:
                 r"(?P<send>[。！!；;\n]+|\.(?!\d))",
                 # Clause breaks: commas, "because", table cells, brackets and dashes (an aside or a
                 # justification is its own clause: it neither adds to nor cancels the verdict).
-                r"(?P<cbreak>[，,|()（）\[\]【】]|—+|(?<=[^\s\d%)‰]\s)-(?=\s)|因为|由于"
+                r"(?P<open>[(（\[【])",
+                r"(?P<close>[)）\]】])",
+                r"(?P<cbreak>[，,|]|—+|(?<=[^\s\d%)‰]\s)-(?=\s)|因为|由于"
                 r"|(?<![A-Za-z])(?:because|since)(?![A-Za-z]))",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(_LATIN_PHRASES) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(_OTHER_PHRASES) + ")",
@@ -418,13 +426,21 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             tokens.append(_Token(_SENTENCE_BREAK, start, end))
         elif group == "cbreak":
             tokens.append(_Token(_CLAUSE_BREAK, start, end))
+        elif group == "open":
+            tokens.append(_Token(_ASIDE_OPEN, start, end))
+        elif group == "close":
+            tokens.append(_Token(_ASIDE_CLOSE, start, end))
         elif group in ("latin", "other"):
             phrase = _SPACE.sub(" ", value.lower())
             kind = _PHRASE_KIND[phrase]
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
+            elif kind in _CLAUSE_OPENERS and phrase in _ARROWS and _rewrites(tokens):
+                tokens.append(_Token(Kind.EQUALS.value, start, end))  # "5.7 → 5.70" rewrites, it concludes nothing
             elif kind in _CLAUSE_OPENERS:
                 tokens += [_Token(_CLAUSE_BREAK, start, start), _Token(kind, start, end)]
+            elif phrase == ":" and (not tokens or tokens[-1].kind not in _LABELS):
+                tokens.append(_Token(_CLAUSE_BREAK, start, end))  # "0.8 beats 0.75: written as …"
             elif kind:
                 tokens.append(_Token(kind, start, end))
         elif group == "num":
@@ -449,6 +465,13 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         elif not tokens or tokens[-1].kind != Kind.BARRIER.value:
             tokens.append(_Token(Kind.BARRIER.value, start, end))
     return tokens
+
+
+def _rewrites(tokens: Sequence[_Token]) -> bool:
+    """Whether an arrow here rewrites a number ("- 5.7 → 5.70"): it follows a number that opens its clause."""
+    if not tokens or tokens[-1].kind not in (_OPTION, _OTHER):
+        return False
+    return len(tokens) == 1 or tokens[-2].kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END)
 
 
 def _number_token(text: str, options: _Options, start: int, end: int) -> _Token:
@@ -483,6 +506,40 @@ def _resolve_references(tokens: list[_Token], count: int) -> None:
                 token.kind = Kind.BARRIER.value
         elif token.kind == Kind.RELATIVE.value:
             _resolve_relative(tokens, index)
+    _resolve_pronouns(tokens)
+
+
+_MARKERS = frozenset("KkVC")
+_COMPARED = frozenset("BS><glT=E")
+
+
+def _resolve_pronouns(tokens: list[_Token]) -> None:
+    """A pronoun subject of a comparison ("it is smaller", "它比16.23大") is the option that opened
+    the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller");
+    any other pronoun is glue ("it is 13.8")."""
+    subject = -1
+    opens_clause = True
+    depth = 0
+    for index, token in enumerate(tokens):
+        kind = token.kind
+        if kind == _ASIDE_OPEN:
+            depth += 1
+        elif kind == _ASIDE_CLOSE:
+            depth = max(depth - 1, 0)
+        elif kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
+            opens_clause = depth == 0 or opens_clause
+        elif kind == Kind.PRONOUN.value:
+            after = index + 1
+            while after < len(tokens) and tokens[after].kind == Kind.COPULA.value:
+                after += 1
+            if subject >= 0 and after < len(tokens) and tokens[after].kind in _COMPARED:
+                token.kind, token.option = _OPTION, subject
+            else:
+                token.kind = ""
+        elif depth == 0 and opens_clause and kind not in _MARKERS:
+            subject = token.option if kind == _OPTION else subject
+            opens_clause = False
+    tokens[:] = [token for token in tokens if token.kind]
 
 
 def _resolve_relative(tokens: list[_Token], index: int) -> None:
@@ -572,8 +629,9 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "LIST": "N(?:JN)+",  # "13.8 和 13.11"
     "OPTIONS": "N(?:JN)*",
     "OPERAND": "(?:N(?:JN)*|Q+)",  # "than 13.11", "than both"
+    "OTHER": _OTHER,  # a number that is no option
     "OTHERS": "x(?:Jx)*",
-    "AMOUNT": _OTHER,  # "0.69 larger than", "1.8 times", "8.7%"
+    "AMOUNT": "L?x",  # "0.69 larger than", "1.8 times", "approximately 8.7%"
     "BOXED": _BOXED,
     # An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole
     # statement, and "X 更大" is not "X 更大 than Y".
@@ -643,7 +701,9 @@ GRAMMAR: tuple[_Rule, ...] = (
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
-    _rule("x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* [ neg:NEGATION COPULA* ]? SAME"),  # "X 和 Y 相等"
+    _rule("x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME"),  # "X 和 Y 相等"
+    # "9.91 and 9.9 are both 9.9": each is said to be one value, so they are equal
+    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION|OTHER END_OF_NUMBER"),
     _rule(  # "13.8 更大", "13.8 is the larger one", "13.8 comes out ahead", "13.8 is 0.69 larger"
         "x-is-larger",
         "top",
@@ -659,17 +719,22 @@ GRAMMAR: tuple[_Rule, ...] = (
     _rule(  # "the answer is 26.91", "the answer is either 15 or 18", "\\boxed{0.05}"
         "answer-is-another-number", "other", "ANSWER|BOXED COPULA* GROUP? left:OTHERS END_OF_NUMBER"
     ),
-    _rule("answer-is-equal", "answer_eq", "ANSWER|BOXED COPULA* SAME"),
+    _rule("answer-is-equal", "answer_eq", "ANSWER|BOXED COPULA* [ GROUP COPULA* ]? SAME"),
     _rule("neither-x-nor-y-is-larger", "eq", "NEITHER left:LIST COPULA* LARGER|SMALLER"),
     _rule("neither-is-larger", "neither", "NEITHER COPULA* LARGER|SMALLER"),
     _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
     _rule("not-x", "not_answer", "NEGATION COPULA* left:OPTION END_OF_OPERAND"),  # "……，而不是 X"
 )
 _CONCLUDED_OPTION = _rule("so-x", "answer", "CONCLUSION|CONCLUDING|CORRECTION+ COPULA* left:OPTION")  # "所以是13.8"
+_CONCLUDED_OTHER = _rule(
+    "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION+ COPULA* OTHER"
+)  # "so it's 14"
 _STARTS = frozenset("NBSAXnZ")
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
+# "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
+_APPROXIMATION = re.compile(r"L(?!x)")
 
 
 @dataclass(frozen=True)
@@ -700,6 +765,8 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
         return [
             _Fact("answer", _CONCLUDED_OPTION.name, tokens[0].start, tokens[-1].end, a=tokens[-1].option, source=source)
         ]
+    if _CONCLUDED_OTHER.pattern.fullmatch(kinds):
+        return [_Fact("other", _CONCLUDED_OTHER.name, tokens[0].start, tokens[-1].end, source=source)]
     tokens = _without_asides(tokens)
     kinds = "".join(token.kind for token in tokens)
     if Kind.ORDERING.value in kinds:
@@ -759,10 +826,15 @@ def _operand_is_free(rule: _Rule, kinds: str, position: int) -> bool:
 
 
 def _asserts_bare_equality(kinds: str) -> bool:
-    """ "两者相等", "they are equal", or a line that is nothing but "相等"."""
-    if "E" not in kinds or "n" in kinds or "N" in kinds or "x" in kinds:
+    """ "两者相等", "they are equal (to each other)", or a line that is nothing but "相等"."""
+    if "n" in kinds or "N" in kinds or "x" in kinds:
         return False
+    if "E" not in kinds:
+        return bool(_EQUAL_TO_EACH_OTHER.search(kinds))
     return "Q" in kinds or set(kinds) <= set("EiAXk")
+
+
+_EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")
 
 
 def _facts_of(
@@ -884,18 +956,35 @@ class _Segment:
     last_clause: int = -1
     conclusive: bool = False  # a final statement: "so …", an answer marker, \boxed, bold, the last line
     correction: bool = False  # opened by "wait", "不对", "actually": it withdraws what came before
+    revision: bool = False  # opened by a conclusion or contrast ("so", "所以", "but"): it supersedes reasoning
 
 
 def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool]]:
-    """Yield (clause tokens, starts a sentence, sentence is a question)."""
+    """Yield (clause tokens, starts a sentence, sentence is a question).
+
+    A bracketed aside is a clause of its own, after the clause it interrupts, which goes on after it:
+    "2.5e3 (2500 in standard notation) is larger than 2499" is one claim and one aside.
+    """
     sentence: list[list[_Token]] = [[]]
+    asides: list[list[_Token]] = []
+    in_aside = False
     for token in [*tokens, _Token(_SENTENCE_BREAK, 0, 0)]:
         if token.kind in (_SENTENCE_BREAK, _QUESTION_END):
             is_question = token.kind == _QUESTION_END
-            for number, clause in enumerate(sentence):
+            for number, clause in enumerate([*sentence, *asides]):
                 if clause:
                     yield clause, number == 0, is_question
-            sentence = [[]]
+            sentence, asides, in_aside = [[]], [], False
+        elif token.kind == _ASIDE_OPEN:
+            asides.append([])
+            in_aside = True
+        elif token.kind == _ASIDE_CLOSE:
+            in_aside = False
+        elif in_aside:
+            if token.kind == _CLAUSE_BREAK:
+                asides.append([])
+            else:
+                asides[-1].append(token)
         elif token.kind == _CLAUSE_BREAK:
             sentence.append([])
         else:
@@ -920,9 +1009,9 @@ def _set_aside(kinds: str, in_condition: bool, in_question: bool) -> str:
     if in_condition:
         return "condition"
     for kind, why in _SET_ASIDE:
-        if kind in kinds:
+        if kind in kinds and (kind != Kind.APPROXIMATE.value or _APPROXIMATION.search(kinds)):
             return why
-    if _ARITHMETIC.search(kinds):
+    if _ARITHMETIC.search(kinds) or Kind.FORMULA.value in kinds:
         return "arithmetic"
     if Kind.DIGITS.value in kinds:  # "13.11的小数部分更大", "larger in terms of digits": about digits
         return "digits"
@@ -1048,7 +1137,13 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             numbers_said = ""
         openers = _SEGMENT_OPENERS.intersection(kinds)
         if openers:
-            segments.append(_Segment(conclusive=not openers.isdisjoint(_CONCLUSIVE_OPENERS), correction="C" in openers))
+            segments.append(
+                _Segment(
+                    conclusive=not openers.isdisjoint(_CONCLUSIVE_OPENERS),
+                    correction="C" in openers,
+                    revision=not openers.isdisjoint(_REVISING_OPENERS),
+                )
+            )
             in_condition = False
         if Kind.CONDITION.value in kinds:
             in_condition = True
@@ -1100,7 +1195,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         reading.extraction = Extraction(None, reason="not-an-option")
     elif last_hedge >= segments[final].last_clause:
         reading.extraction = Extraction(None, reason="hedge")
-    elif _withdrawn_final_statement(segments, verdicts, decided):
+    elif _disagreement_stands(segments, verdicts, decided):
         reading.extraction = Extraction(None, reason="conflict")
     else:
         contradiction = any(verdicts[index] != verdict for index in decided[:-1])
@@ -1117,15 +1212,24 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     return reading
 
 
-def _withdrawn_final_statement(segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]) -> bool:
-    """Whether an earlier final statement ("**9.9 is larger**", "So the answer is 3.7") disagrees
-    with the final verdict and no correction ("wait", "不对", "actually") came between them."""
+def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]) -> bool:
+    """Whether an earlier statement that chose otherwise still stands beside the final verdict.
+
+    A correction ("wait", "不对", "actually") withdraws anything before it. A conclusion or contrast
+    ("所以", "so", "but") supersedes reasoning, but not an earlier final statement ("**9.9 is
+    larger**", "So the answer is 3.7"); a mere restatement (an answer marker, ``\\boxed``, a last
+    line) supersedes nothing: "4.7 is larger, since 4.70 > 4.13. \\boxed{4.13}" says both.
+    """
     final = decided[-1]
     for index in decided[:-1]:
-        if verdicts[index] in (verdicts[final], _CONFLICT, _NOT_AN_OPTION) or not segments[index].conclusive:
+        if verdicts[index] in (verdicts[final], _CONFLICT, _NOT_AN_OPTION):
             continue
-        if not any(segment.correction for segment in segments[index + 1 : final + 1]):
-            return True
+        between = segments[index + 1 : final + 1]
+        if any(segment.correction for segment in between):
+            continue
+        if not segments[index].conclusive and any(segment.revision for segment in between):
+            continue
+        return True
     return False
 
 
@@ -1168,6 +1272,9 @@ def _evidence(answer: str, start: int, end: int) -> str:
     while start < end and answer[start].isspace():
         start += 1
     passage = answer[start:end]
+    if passage.count("**") % 2 and answer.startswith("**", end):  # "The smallest is **0.09**"
+        end += 2
+        passage = answer[start:end]
     for opener, closer in _CLOSERS.items():
         missing = passage.count(opener) - passage.count(closer)
         while missing > 0:
