@@ -100,9 +100,6 @@ _CLAUSE_OPENERS = frozenset({Kind.CONCLUSION.value, Kind.CONTRAST.value})
 _SEGMENT_OPENERS = frozenset("KkVCAX")
 _CONCLUSIVE_OPENERS = frozenset("KkAX")
 _REVISING_OPENERS = frozenset("KkVC")
-# A colon after these introduces the value ("答案：13.8", "Larger number: 13.8"); after anything else
-# it introduces an explanation and ends the clause ("0.8 beats 0.75: written to two places …").
-_LABELS = frozenset("ABSXi")
 _ARROWS = frozenset("→⇒=>->")
 
 _Trie = dict[str, "_Trie"]
@@ -407,13 +404,14 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
     """Read normalised text into tokens; glue yields no token. ``cells`` maps the start of a table
     cell to the kind its column's header gives it (a "larger" column: the cell is "the larger is …")."""
     tokens: list[_Token] = []
-    pending = sorted(cells) if cells else []
+    pending = sorted(cells, reverse=True) if cells else []
+    clause = _ClauseSoFar()
     for match in _master().finditer(text):
         group = match.lastgroup
         value = match.group(0)
         start, end = match.span()
-        while pending and pending[0] <= start:
-            cell = pending.pop(0)
+        while pending and pending[-1] <= start:
+            cell = pending.pop()
             tokens += [_Token(cells[cell], cell, cell), _Token(Kind.COPULA.value, cell, cell)]  # type: ignore[index]
         if group == "ellipsis":
             if start and not text[start - 1].isdigit():
@@ -439,7 +437,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_Token(Kind.EQUALS.value, start, end))  # "5.7 → 5.70" rewrites, it concludes nothing
             elif kind in _CLAUSE_OPENERS:
                 tokens += [_Token(_CLAUSE_BREAK, start, start), _Token(kind, start, end)]
-            elif phrase == ":" and (not tokens or tokens[-1].kind not in _LABELS):
+            elif phrase == ":" and clause.names_a_number(tokens):
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))  # "0.8 beats 0.75: written as …"
             elif kind:
                 tokens.append(_Token(kind, start, end))
@@ -464,7 +462,51 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_Token(Kind.BARRIER.value, start, end))
         elif not tokens or tokens[-1].kind != Kind.BARRIER.value:
             tokens.append(_Token(Kind.BARRIER.value, start, end))
+    _join_lists(tokens, text)
     return tokens
+
+
+def _join_lists(tokens: list[_Token], text: str) -> None:
+    """Commas in a list of numbers that ends with "and"/"or" join, not break: "the largest of 6.27,
+    6.24, 6.2 and 6.78 is 6.78" is one clause."""
+    numbers = (_OPTION, _OTHER)
+    index = 0
+    while index < len(tokens):
+        if tokens[index].kind not in numbers:
+            index += 1
+            continue
+        last = index
+        while (
+            last + 2 < len(tokens)
+            and tokens[last + 1].kind == _CLAUSE_BREAK
+            and text[tokens[last + 1].start] in ",，"
+            and tokens[last + 2].kind in numbers
+        ):
+            last += 2
+        ends_with_and = last + 2 < len(tokens) and tokens[last + 1].kind == Kind.AND.value
+        if last > index and ends_with_and and tokens[last + 2].kind in numbers:
+            for comma in range(index + 1, last, 2):
+                tokens[comma].kind = Kind.AND.value
+        index = last + 1
+
+
+@dataclass
+class _ClauseSoFar:
+    """Whether the clause being lexed names a number yet: then a colon explains it ("0.8 beats 0.75:
+    …", "13.8 vs 13.11: …") and ends the clause; otherwise the clause is a label ("答案：", "Larger
+    number:") and the colon is a copula. Reads each token once, so many colons stay linear."""
+
+    seen: int = 0
+    number: bool = False
+
+    def names_a_number(self, tokens: Sequence[_Token]) -> bool:
+        for token in tokens[self.seen :]:
+            if token.kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
+                self.number = False
+            elif token.kind in (_OPTION, _OTHER):
+                self.number = True
+        self.seen = len(tokens)
+        return self.number
 
 
 def _rewrites(tokens: Sequence[_Token]) -> bool:
@@ -635,7 +677,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "BOXED": _BOXED,
     # An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole
     # statement, and "X 更大" is not "X 更大 than Y".
-    "END_OF_OPERAND": r"(?!JN|[><gl=TBSE])",
+    "END_OF_OPERAND": r"(?!J[Nx]|[><gl=TBSE])",
     "END_OF_NUMBER": r"(?![><gl=TBSEx+])",
     "NOT_COMPARED": r"(?![T><])",
 }
@@ -698,12 +740,24 @@ GRAMMAR: tuple[_Rule, ...] = (
         "lt",
         "left:OPTIONS GROUP* [ neg:NEGATION COPULA* ]? THAN right:OPERAND GROUP* COPULA* SMALLER",
     ),
+    _rule(  # "10.9 is a larger number than 10.90"
+        "x-is-larger-than-y",
+        "gt",
+        "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? LARGER THAN right:OPERAND",
+    ),
+    _rule(
+        "x-is-smaller-than-y",
+        "lt",
+        "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? SMALLER THAN right:OPERAND",
+    ),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
     _rule("x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME"),  # "X 和 Y 相等"
     # "9.91 and 9.9 are both 9.9": each is said to be one value, so they are equal
-    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION|OTHER END_OF_NUMBER"),
+    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION END_OF_NUMBER"),
+    # "-0.992 and 0.0 are both equal to 1": equal to one value, so equal to each other
+    _rule("x-and-y-both-equal-z", "eq", "left:LIST COPULA|GROUP* EQUALS COPULA* OTHER END_OF_NUMBER"),
     _rule(  # "13.8 更大", "13.8 is the larger one", "13.8 comes out ahead", "13.8 is 0.69 larger"
         "x-is-larger",
         "top",
@@ -834,7 +888,7 @@ def _asserts_bare_equality(kinds: str) -> bool:
     return "Q" in kinds or set(kinds) <= set("EiAXk")
 
 
-_EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")
+_EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=[Qx]")  # "they're equal to each other", "both are equal to 23"
 
 
 def _facts_of(
@@ -1170,7 +1224,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             segment.last_clause = clause_number
             segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
 
-    last_line = _final_line(text, options)
+    last_line = _final_line(text, answer, options)
     if last_line is not None:  # a bare number on the last line is the model's final word
         option, start, end = last_line
         kind = "other" if option == _NOT_AN_OPTION else "answer"
@@ -1344,15 +1398,20 @@ def _lines(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def _final_line(text: str, options: _Options) -> tuple[int, int, int] | None:
+_BULLET = re.compile(r"[ \t]*(?:[-*+•]|\d{1,2}[.)、])[ \t]+")
+
+
+def _final_line(text: str, answer: str, options: _Options) -> tuple[int, int, int] | None:
     """(option or _NOT_AN_OPTION, start, end) of a last line that is one number, unless the line
-    before is one too (a list, not a verdict)."""
+    before is one too or it is an item of a bulleted list (a list, not a verdict)."""
     lines = _lines(text)
     if not lines:
         return None
     start, line = lines[-1]
     last = _bare_number(line, options)
     if last is None or (len(lines) > 1 and _bare_number(lines[-2][1], options) is not None):
+        return None
+    if _BULLET.match(answer, start):
         return None
     return last, start, start + len(line.rstrip())
 

@@ -39,7 +39,7 @@ class Kind(Enum):
     GROUP = "Q"  # "both", "两者", "they": all the options at once
     OF = "o"  # "the larger of X and Y"
     COPULA = "i"  # "is", "是", ":"
-    ANSWER = "A"  # "the answer is", "答案", "result"
+    ANSWER = "A"  # "the answer is", "答案", a JSON key "result"
     RELATIVE = "Y"  # "which", "这": the number just named ("9.9 = 9.90, which is larger than 9.11")
     PRONOUN = "H"  # "it", "它": the subject of the clause before ("…, which makes it the smaller")
     # discourse: these start a new segment of the answer (see answers.py)
@@ -79,6 +79,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.EQUALS: _words("=|==|≈"),
         Kind.CONCLUSION: _words("→|⇒|=>|->|∴"),
         Kind.COPULA: _words(":"),
+        Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"|"larger"|"smaller"'),
         Kind.AND: _words("&"),
         Kind.BARRIER: _words("≠|!="),
     },
@@ -90,6 +91,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.EQUALS: _words("等于|约等于"),
         Kind.SAME: _words(
             "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值"
+            "|没有区别|没有差别|没有差异"
         ),
         Kind.LARGER: _words(
             "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点|更高|较高|最高|高|数值更高|数值较高|胜出|获胜"
@@ -105,7 +107,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "都|均|两者|二者|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个|另一个|所有|所有数|彼此"
         ),
         Kind.COPULA: _words("是|为|就是|乃是"),
-        Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答|结果"),
+        Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
         Kind.RELATIVE: _words("这"),
         Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
         Kind.FORMULA: _words("方程|等式|算式|公式"),
@@ -155,6 +157,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.EQUALS: _words("equals|equal to|the same as|same as|identical to|equivalent to|as large as|as big as"),
         Kind.SAME: _words(
             "equal|the same|identical|equivalent|equally large|a tie|tied|the same value|the same number"
+            "|no difference|there is no difference|there's no difference"
         ),
         Kind.LARGER: _words(
             "larger|bigger|greater|higher|largest|biggest|greatest|highest|maximum|the max|max|comes out ahead"
@@ -170,11 +173,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.GROUP: _words(
             "both|all|they|them|the others|the other|the other two|the other one|any other|all others"
             "|all the others|the two numbers|both numbers|the numbers|all of them|either|they're|each other"
-            "|one another"
+            "|one another|these two numbers|these numbers|these two|those two numbers"
         ),
         Kind.OF: _words("of|among"),
         Kind.COPULA: _words("is|are|was|would be|will be|should be|has|have|it's|that's"),
-        Kind.ANSWER: _words("answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|result"),
+        Kind.ANSWER: _words("answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select"),
         Kind.RELATIVE: _words("which"),
         Kind.PRONOUN: _words("it|this number|that number"),
         Kind.FORMULA: _words("equation|equations|formula|expression"),
@@ -225,7 +228,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
             "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
-            "|looking closely"
+            "|looking closely|units|unit"
         ),
     },
 }
