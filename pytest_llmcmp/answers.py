@@ -30,7 +30,18 @@ reporting it as unparsed.
     >>> print(explain("13.11 looks bigger, but 13.8 is larger (0.8 > 0.11).", ["13.8", "13.11"], "larger"))
     choice 13.8 (relation), evidence: '13.8 is larger'
       set aside (appearance)  '13.11 looks bigger'  larger: 13.11  [x-is-larger]
-      deciding  [segment 1]   '13.8 is larger'  larger: 13.8  [x-is-larger]
+      deciding, segment 1     '13.8 is larger'  larger: 13.8  [x-is-larger]
+    >>> print(explain("So the answer is 3.7.\\n\\n$\\\\boxed{3.65}$", ["3.7", "3.65"], "larger"))
+    no choice (conflict)
+      conflicting, segment 1  'the answer is 3.7'  answer: 3.7  [answer-is-x]
+      conflicting, segment 2  '\\\\boxed{3.65}'  answer: 3.65  [answer-is-x]
+
+Each line is a claim: its status (``deciding``; ``counted``; ``overridden`` by a later segment;
+``conflicting``; ``set aside`` with the reason), the passage as written, what it says, and the
+grammar rule that read it. ``explain(...).extraction`` is what :func:`extract_choice` returns.
+
+To teach the judge a phrase, add it to its kind in :mod:`pytest_llmcmp.lexicon`; a new way of
+saying things is a new rule in :data:`GRAMMAR`.
 """
 
 from __future__ import annotations
@@ -88,18 +99,42 @@ def judge(choice: str | None, expected: str) -> Verdict:
 _OPTION, _OTHER, _OPERATOR, _BOXED, _ORDINAL = "N", "x", "+", "X", "O"
 _CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END = ",", "|", "?"
 _ASIDE_OPEN, _ASIDE_CLOSE = "(", ")"  # brackets: an aside inside a clause
+# The lexicon's kinds by name, as the one-character codes tokens carry (read in the hot loops).
+_AND = Kind.AND.value
+_ANSWER = Kind.ANSWER.value
+_APPEARANCE = Kind.APPEARANCE.value
+_APPROXIMATE = Kind.APPROXIMATE.value
+_BARRIER = Kind.BARRIER.value
+_CONCESSION = Kind.CONCESSION.value
+_CONCLUSION = Kind.CONCLUSION.value
+_CONDITION = Kind.CONDITION.value
+_CONTRAST = Kind.CONTRAST.value
+_COPULA = Kind.COPULA.value
+_CORRECTION = Kind.CORRECTION.value
+_DIGITS = Kind.DIGITS.value
+_EQUALS = Kind.EQUALS.value
+_FORMULA = Kind.FORMULA.value
+_GLUE = Kind.GLUE.value
+_HEDGE = Kind.HEDGE.value
+_LARGER = Kind.LARGER.value
+_ORDERING = Kind.ORDERING.value
+_PRONOUN = Kind.PRONOUN.value
+_QUESTION = Kind.QUESTION.value
+_RELATIVE = Kind.RELATIVE.value
+_SMALLER = Kind.SMALLER.value
 
 _ORDINAL_PLACES: dict[str, int] = {phrase: place for table in ORDINALS.values() for phrase, place in table.items()}
 _PHRASE_KIND: dict[str, str] = {phrase: kind.value for phrase, kind in phrase_kinds().items()} | dict.fromkeys(
     _ORDINAL_PLACES, _ORDINAL
 )
-_GLUE_WORDS = frozenset(phrase for phrase, kind in _PHRASE_KIND.items() if kind == Kind.GLUE.value)
+_GLUE_WORDS = frozenset(phrase for phrase, kind in _PHRASE_KIND.items() if kind == _GLUE)
 # Kinds that open a clause as well as a segment: "9.9 > 9.11 so 9.11 is larger" is two clauses.
-_CLAUSE_OPENERS = frozenset({Kind.CONCLUSION.value, Kind.CONTRAST.value})
+_CLAUSE_OPENERS = frozenset({_CONCLUSION, _CONTRAST, _CORRECTION})
 # Kinds that start a new segment of the answer, and those whose segment is a final statement.
-_SEGMENT_OPENERS = frozenset("KkVCAX")
+_SEGMENT_OPENERS = frozenset("KkVCGAX")
 _CONCLUSIVE_OPENERS = frozenset("KkAX")
-_REVISING_OPENERS = frozenset("KkVC")
+_REVISING_OPENERS = frozenset("KkVCG")
+_CORRECTING_OPENERS = frozenset("CG")
 _ARROWS = frozenset("→⇒=>->")
 
 _Trie = dict[str, "_Trie"]
@@ -351,8 +386,14 @@ def _latex_command(match: re.Match[str]) -> str:
     return _padded(_LATEX_SYMBOLS.get(name, " "), len(whole))
 
 
+def _in_place(match: re.Match[str], head: str, body: str) -> str:
+    """``head``, then ``body`` where the match's first group stood, padded to the match's length."""
+    offset = match.start(1) - match.start(0)
+    return _padded(_padded(head, offset) + body, len(match.group(0)))
+
+
 def _unwrap(match: re.Match[str]) -> str:
-    return _padded(match.group(1), len(match.group(0)))
+    return _in_place(match, "", match.group(1))
 
 
 def _exponent(match: re.Match[str]) -> str:
@@ -360,12 +401,11 @@ def _exponent(match: re.Match[str]) -> str:
 
 
 def _boxed(match: re.Match[str]) -> str:
-    whole = match.group(0)
-    return _padded("\ue000 " + match.group(1), len(whole) - 1) + "\n"
+    return _in_place(match, "\ue000", match.group(1))[:-1] + "\n"
 
 
 def _frac(match: re.Match[str]) -> str:
-    return _padded(f"{match.group(1)}/{match.group(2)}", len(match.group(0)))
+    return _in_place(match, "", f"{match.group(1)}/{match.group(2)}")
 
 
 def _spaces(match: re.Match[str]) -> str:
@@ -412,7 +452,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         start, end = match.span()
         while pending and pending[-1] <= start:
             cell = pending.pop()
-            tokens += [_Token(cells[cell], cell, cell), _Token(Kind.COPULA.value, cell, cell)]  # type: ignore[index]
+            tokens += [_Token(cells[cell], cell, cell), _Token(_COPULA, cell, cell)]  # type: ignore[index]
         if group == "ellipsis":
             if start and not text[start - 1].isdigit():
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
@@ -434,7 +474,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
             elif kind in _CLAUSE_OPENERS and phrase in _ARROWS and _rewrites(tokens):
-                tokens.append(_Token(Kind.EQUALS.value, start, end))  # "5.7 → 5.70" rewrites, it concludes nothing
+                tokens.append(_Token(_EQUALS, start, end))  # "5.7 → 5.70" rewrites, it concludes nothing
             elif kind in _CLAUSE_OPENERS:
                 tokens += [_Token(_CLAUSE_BREAK, start, start), _Token(kind, start, end)]
             elif phrase == ":" and clause.names_a_number(tokens):
@@ -453,15 +493,15 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             if len(body) >= 2 or "点" in body or options.has_cjk:
                 tokens.append(_number_token(value, options, start, end))
             else:
-                tokens.append(_Token(Kind.BARRIER.value, start, end))
+                tokens.append(_Token(_BARRIER, start, end))
         elif group == "operator":
             tokens.append(_Token(_OPERATOR, start, end))
         elif group == "word":
             lowered = value.lower()
             if lowered not in _GLUE_WORDS and not lowered.endswith("ly"):
-                tokens.append(_Token(Kind.BARRIER.value, start, end))
-        elif not tokens or tokens[-1].kind != Kind.BARRIER.value:
-            tokens.append(_Token(Kind.BARRIER.value, start, end))
+                tokens.append(_Token(_BARRIER, start, end))
+        elif not tokens or tokens[-1].kind != _BARRIER:
+            tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
 
@@ -483,10 +523,10 @@ def _join_lists(tokens: list[_Token], text: str) -> None:
             and tokens[last + 2].kind in numbers
         ):
             last += 2
-        ends_with_and = last + 2 < len(tokens) and tokens[last + 1].kind == Kind.AND.value
+        ends_with_and = last + 2 < len(tokens) and tokens[last + 1].kind == _AND
         if last > index and ends_with_and and tokens[last + 2].kind in numbers:
             for comma in range(index + 1, last, 2):
-                tokens[comma].kind = Kind.AND.value
+                tokens[comma].kind = _AND
         index = last + 1
 
 
@@ -545,13 +585,13 @@ def _resolve_references(tokens: list[_Token], count: int) -> None:
             if -len(context) <= token.ordinal < len(context):
                 token.kind, token.option = _OPTION, context[token.ordinal]
             else:
-                token.kind = Kind.BARRIER.value
-        elif token.kind == Kind.RELATIVE.value:
+                token.kind = _BARRIER
+        elif token.kind == _RELATIVE:
             _resolve_relative(tokens, index)
     _resolve_pronouns(tokens)
 
 
-_MARKERS = frozenset("KkVC")
+_MARKERS = frozenset("KkVCG")
 _COMPARED = frozenset("BS><glT=E")
 
 
@@ -570,9 +610,9 @@ def _resolve_pronouns(tokens: list[_Token]) -> None:
             depth = max(depth - 1, 0)
         elif kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
             opens_clause = depth == 0 or opens_clause
-        elif kind == Kind.PRONOUN.value:
+        elif kind == _PRONOUN:
             after = index + 1
-            while after < len(tokens) and tokens[after].kind == Kind.COPULA.value:
+            while after < len(tokens) and tokens[after].kind == _COPULA:
                 after += 1
             if subject >= 0 and after < len(tokens) and tokens[after].kind in _COMPARED:
                 token.kind, token.option = _OPTION, subject
@@ -590,13 +630,13 @@ def _resolve_relative(tokens: list[_Token], index: int) -> None:
     while before >= 0 and tokens[before].kind == _CLAUSE_BREAK:
         before -= 1
     named = tokens[before] if before >= 0 else None
-    in_list = before >= 1 and tokens[before - 1].kind == Kind.AND.value
+    in_list = before >= 1 and tokens[before - 1].kind == _AND
     if named is not None and named.kind in (_OPTION, _OTHER) and not in_list:
         token.kind, token.option = named.kind, named.option
     elif token.end - token.start > 1:  # "which", not "这"
-        token.kind = Kind.QUESTION.value
+        token.kind = _QUESTION
     else:
-        token.kind = Kind.BARRIER.value
+        token.kind = _BARRIER
 
 
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -655,7 +695,7 @@ def _header_kind(cell: str, options: _Options) -> str:
     if kinds & {_OPTION, _OTHER} or len(kinds) != 1:
         return ""
     (kind,) = kinds
-    return kind if kind in (Kind.LARGER.value, Kind.SMALLER.value, Kind.ANSWER.value) else ""
+    return kind if kind in (_LARGER, _SMALLER, _ANSWER) else ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -779,9 +819,11 @@ GRAMMAR: tuple[_Rule, ...] = (
     _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
     _rule("not-x", "not_answer", "NEGATION COPULA* left:OPTION END_OF_OPERAND"),  # "……，而不是 X"
 )
-_CONCLUDED_OPTION = _rule("so-x", "answer", "CONCLUSION|CONCLUDING|CORRECTION+ COPULA* left:OPTION")  # "所以是13.8"
+_CONCLUDED_OPTION = _rule(
+    "so-x", "answer", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* left:OPTION"
+)  # "所以是13.8"
 _CONCLUDED_OTHER = _rule(
-    "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION+ COPULA* OTHER"
+    "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* OTHER"
 )  # "so it's 14"
 _STARTS = frozenset("NBSAXnZ")
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
@@ -789,6 +831,7 @@ _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right opera
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
 _APPROXIMATION = re.compile(r"L(?!x)")
+_SETTING_ASIDE = frozenset("wfhacLP")
 
 
 @dataclass(frozen=True)
@@ -823,8 +866,8 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
         return [_Fact("other", _CONCLUDED_OTHER.name, tokens[0].start, tokens[-1].end, source=source)]
     tokens = _without_asides(tokens)
     kinds = "".join(token.kind for token in tokens)
-    if Kind.ORDERING.value in kinds:
-        kinds = kinds.replace(Kind.LARGER.value, "_").replace(Kind.SMALLER.value, "_")
+    if _ORDERING in kinds:
+        kinds = kinds.replace(_LARGER, "_").replace(_SMALLER, "_")
     facts: list[_Fact] = []
     position = 0
     while position < len(kinds):
@@ -849,7 +892,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     return facts
 
 
-_ASIDE_KINDS = frozenset("KkVC")
+_ASIDE_KINDS = frozenset("KkVCG")
 
 
 def _without_asides(tokens: Sequence[_Token]) -> list[_Token]:
@@ -911,7 +954,7 @@ def _facts_of(
         right = [tokens[i].option for i in range(match.start("right"), match.end("right")) if tokens[i].kind == _OPTION]
         if not right:  # "than both", "比其他都大": the left side is the extreme
             right = None
-    direction = -1 if groups.get("adj") == Kind.SMALLER.value else 1
+    direction = -1 if groups.get("adj") == _SMALLER else 1
 
     def fact(kind: str, **values: int) -> _Fact:
         return _Fact(kind, rule.name, *span, source=source, **values)
@@ -1047,12 +1090,12 @@ def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, boo
 
 # Why a clause asserts nothing, by the kind of word that makes it so (checked in this order).
 _SET_ASIDE: tuple[tuple[str, str], ...] = (
-    (Kind.QUESTION.value, "question"),
-    (Kind.CONDITION.value, "condition"),
-    (Kind.HEDGE.value, "hedge"),
-    (Kind.APPEARANCE.value, "appearance"),
-    (Kind.CONCESSION.value, "concession"),
-    (Kind.APPROXIMATE.value, "approximate"),
+    (_QUESTION, "question"),
+    (_CONDITION, "condition"),
+    (_HEDGE, "hedge"),
+    (_APPEARANCE, "appearance"),
+    (_CONCESSION, "concession"),
+    (_APPROXIMATE, "approximate"),
 )
 
 
@@ -1063,11 +1106,11 @@ def _set_aside(kinds: str, in_condition: bool, in_question: bool) -> str:
     if in_condition:
         return "condition"
     for kind, why in _SET_ASIDE:
-        if kind in kinds and (kind != Kind.APPROXIMATE.value or _APPROXIMATION.search(kinds)):
+        if kind in kinds and (kind != _APPROXIMATE or _APPROXIMATION.search(kinds)):
             return why
-    if _ARITHMETIC.search(kinds) or Kind.FORMULA.value in kinds:
+    if _ARITHMETIC.search(kinds) or _FORMULA in kinds:
         return "arithmetic"
-    if Kind.DIGITS.value in kinds:  # "13.11的小数部分更大", "larger in terms of digits": about digits
+    if _DIGITS in kinds:  # "13.11的小数部分更大", "larger in terms of digits": about digits
         return "digits"
     return ""
 
@@ -1082,7 +1125,8 @@ class Claim:
     ``text`` is the claim as written; ``says`` what it asserts ("13.8 > 13.11", "larger: 13.8",
     "answer: 26.91 (not an option)"); ``rule`` the grammar rule that read it; ``status`` one of
     ``"deciding"``, ``"counted"`` (in the final verdict's segment, or agreeing with it),
-    ``"overridden"`` (an earlier segment that decided otherwise) and ``"set aside"``, with ``why``
+    ``"overridden"`` (an earlier segment that decided otherwise), ``"conflicting"`` (statements that
+    disagree, so that there is no choice) and ``"set aside"``, with ``why``
     (``"question"``, ``"condition"``, ``"hedge"``, ``"appearance"``, ``"concession"``,
     ``"approximate"``, ``"arithmetic"``, ``"digits"``); ``segment`` counts from 0.
     """
@@ -1117,10 +1161,13 @@ class Trace:
                 head += "; an earlier statement chose otherwise"
         lines = [head]
         for claim in self.claims:
-            status = f"{claim.status} ({claim.why})" if claim.why else claim.status
-            if claim.segment >= 0 and claim.status != "set aside":
-                status += f"  [segment {claim.segment}]"
-            lines.append(f"  {status:<22}  {claim.text!r}  {claim.says}  [{claim.rule}]")
+            if claim.why:
+                status = f"{claim.status} ({claim.why})"
+            elif claim.segment >= 0:
+                status = f"{claim.status}, segment {claim.segment}"
+            else:
+                status = claim.status
+            lines.append(f"  {status:<24}{claim.text!r}  {claim.says}  [{claim.rule}]")
         if not self.claims:
             lines.append("  (no claims)")
         return "\n".join(lines)
@@ -1194,14 +1241,14 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             segments.append(
                 _Segment(
                     conclusive=not openers.isdisjoint(_CONCLUSIVE_OPENERS),
-                    correction="C" in openers,
+                    correction=not openers.isdisjoint(_CORRECTING_OPENERS),
                     revision=not openers.isdisjoint(_REVISING_OPENERS),
                 )
             )
             in_condition = False
-        if Kind.CONDITION.value in kinds:
+        if _CONDITION in kinds:
             in_condition = True
-        if Kind.HEDGE.value in kinds and not in_condition and not in_question and Kind.QUESTION.value not in kinds:
+        if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds:
             last_hedge = clause_number
         bare_equal = not sentence_about_other_things
         previous_direction = sentence_direction
@@ -1213,7 +1260,9 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         why = _set_aside(kinds, in_condition, in_question)
         if why and not tracing:
             continue
-        source = "boxed" if _BOXED in kinds else "answer" if Kind.ANSWER.value in kinds else "relation"
+        source = "boxed" if _BOXED in kinds else "answer" if _ANSWER in kinds else "relation"
+        if why:  # what the clause would claim without the words that set it aside
+            clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
         if why:
             reading.records += [(fact, "set aside", why, -1) for fact in facts]
@@ -1245,12 +1294,22 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     verdict = verdicts[final]
     if verdict == _CONFLICT:
         reading.extraction = Extraction(None, reason="conflict")
+        if tracing:
+            reading.records = [
+                (fact, "conflicting" if segment == final else status, why, segment)
+                for fact, status, why, segment in reading.records
+            ]
     elif verdict == _NOT_AN_OPTION:
         reading.extraction = Extraction(None, reason="not-an-option")
     elif last_hedge >= segments[final].last_clause:
         reading.extraction = Extraction(None, reason="hedge")
     elif _disagreement_stands(segments, verdicts, decided):
         reading.extraction = Extraction(None, reason="conflict")
+        if tracing:
+            reading.records = [
+                (fact, "conflicting" if status == "overridden" or segment == final else status, why, segment)
+                for fact, status, why, segment in reading.records
+            ]
     else:
         contradiction = any(verdicts[index] != verdict for index in decided[:-1])
         deciding = _deciding_facts(segments[final].facts, verdict, options)

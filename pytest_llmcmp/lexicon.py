@@ -46,7 +46,8 @@ class Kind(Enum):
     CONCLUSION = "K"  # "so", "所以": opens a clause and concludes
     CONCLUDING = "k"  # "in conclusion", "综上", "finally": concludes, may sit inside a clause
     CONTRAST = "V"  # "but", "但是"
-    CORRECTION = "C"  # "wait", "不对", "actually", "I mean": what follows replaces what came before
+    CORRECTION = "C"  # "wait", "不对", "I mean": opens a clause; what follows replaces what came before
+    IN_FACT = "G"  # "actually", "其实": a correction that may sit inside a clause ("13.8 is actually larger")
     # clauses containing these assert nothing (the reason is shown by explain())
     HEDGE = "h"  # "maybe", "可能", "需要根据具体情况判断"
     APPEARANCE = "a"  # "looks", "看起来", "people think", "is wrong"
@@ -115,8 +116,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
         Kind.CONTRAST: _words("但|但是|不过|然而|可是|而|而是"),
         Kind.CORRECTION: _words(
-            "实际上|事实上|其实|不对|等等|更正|纠正|修正|等一下|重新|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说"
+            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说"
         ),
+        Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
             "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定|无法判断|不好说|不清楚|不知道|难以|取决于|看情况|视情况而定|根据具体情况|具体情况|因情况而异"
         ),
@@ -151,6 +153,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
             "|trails|trail|not as large as|not as big as|not as great as|not as high as"
+            "|is not as large as|isn't as large as|is not as big as|isn't as big as|is not as great as"
+            "|isn't as great as|is not as high as|isn't as high as"
         ),
         Kind.AT_LEAST: _words("greater than or equal to|larger than or equal to"),
         Kind.AT_MOST: _words("less than or equal to|smaller than or equal to"),
@@ -187,8 +191,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.CONCLUDING: _words("in conclusion|in summary|to summarize|overall|finally"),
         Kind.CONTRAST: _words("but|however"),
+        Kind.IN_FACT: _words("actually|in fact"),
         Kind.CORRECTION: _words(
-            "actually|in fact|wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought"
+            "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought"
             "|that is wrong|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake"
             "|that's not right|that is not right|that doesn't seem right|that can't be right|or rather"
         ),
@@ -247,10 +252,11 @@ ORDINALS: dict[str, dict[str, int]] = {
 }  # fmt: skip
 
 
-def phrase_kinds() -> dict[str, Kind]:
-    """Every phrase of every language, lower-cased, with its kind (a phrase listed twice: ValueError)."""
+def phrase_kinds(tables: dict[str, dict[Kind, _P]] | None = None) -> dict[str, Kind]:
+    """Every phrase of every language (of :data:`PHRASES`, or of ``tables``), lower-cased, with its
+    kind; a phrase listed under two kinds raises :class:`ValueError`."""
     kinds: dict[str, Kind] = {}
-    for language, table in PHRASES.items():
+    for language, table in (PHRASES if tables is None else tables).items():
         for kind, phrases in table.items():
             for phrase in phrases:
                 key = " ".join(phrase.lower().split())

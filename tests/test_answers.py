@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,7 +14,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_llmcmp.answers import EQUAL, Extraction, extract_choice, judge
+import pytest_llmcmp.lexicon as lexicon_module
+from pytest_llmcmp.answers import EQUAL, GRAMMAR, Extraction, explain, extract_choice, judge
+from pytest_llmcmp.lexicon import Kind, phrase_kinds
 
 TABLE_PATH = Path(__file__).parent / "data" / "answers.yaml"
 TABLE: list[dict[str, Any]] = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))["entries"]
@@ -206,3 +210,85 @@ def test_swapping_the_ask_swaps_a_two_way_choice(numbers: list[str]) -> None:
     larger = extract_choice(answer, numbers, "larger").choice
     smaller = extract_choice(answer, numbers, "smaller").choice
     assert {larger, smaller} == {first, second}
+
+
+# ------------------------------------------------------------------------------ evidence, explain
+
+
+@pytest.mark.parametrize("entry", TABLE, ids=[entry["id"] for entry in TABLE])
+def test_evidence_is_the_deciding_passage_as_written(entry: dict[str, Any]) -> None:
+    got = _extract(entry)
+    if got.choice is None:
+        assert got.evidence == ""
+    else:
+        assert got.evidence, "a choice always has its evidence"
+        assert entry["answer"].find(got.evidence) >= 0
+        assert got.evidence == got.evidence.strip()
+
+
+def test_evidence_of_a_boxed_answer_includes_its_braces() -> None:
+    got = extract_choice("Compare tenths: 9 > 1.\n\nThe final answer is $\\boxed{9.9}$.", ["9.9", "9.11"], "larger")
+    assert (got.choice, got.reason) == ("9.9", "boxed")
+    assert got.evidence.endswith("\\boxed{9.9}")
+
+
+def test_extraction_pickles_with_its_evidence() -> None:
+    got = extract_choice("**13.8** is larger (0.8 > 0.11).", ["13.8", "13.11"], "larger")
+    assert got.evidence == "13.8** is larger"
+    assert pickle.loads(pickle.dumps(got)) == got
+
+
+def test_explain_lists_claims_set_aside_and_the_deciding_one() -> None:
+    answer = "13.11 looks bigger, but 13.8 is larger (0.8 > 0.11)."
+    trace = explain(answer, ["13.8", "13.11"], "larger")
+    assert trace.extraction == extract_choice(answer, ["13.8", "13.11"], "larger")
+    assert [(claim.status, claim.why, claim.text) for claim in trace.claims] == [
+        ("set aside", "appearance", "13.11 looks bigger"),
+        ("deciding", "", "13.8 is larger"),
+    ]
+    assert trace.deciding is not None
+    assert trace.deciding.rule == "x-is-larger"
+    assert str(trace).splitlines() == [
+        "choice 13.8 (relation), evidence: '13.8 is larger'",
+        "  set aside (appearance)  '13.11 looks bigger'  larger: 13.11  [x-is-larger]",
+        "  deciding, segment 1     '13.8 is larger'  larger: 13.8  [x-is-larger]",
+    ]
+
+
+def test_explain_shows_why_there_is_no_choice() -> None:
+    trace = explain("So the answer is 3.7.\n\n$\\boxed{3.65}$", ["3.7", "3.65"], "larger")
+    assert trace.extraction.choice is None
+    assert trace.extraction.reason == "conflict"
+    assert trace.deciding is None
+    assert [(claim.status, claim.says) for claim in trace.claims] == [
+        ("conflicting", "answer: 3.7"),
+        ("conflicting", "answer: 3.65"),
+    ]
+    assert str(trace).startswith("no choice (conflict)")
+
+
+def test_explain_of_an_empty_answer() -> None:
+    assert str(explain("", ["1", "2"], "larger")) == "no choice (empty)\n  (no claims)"
+
+
+def test_every_grammar_rule_has_a_name_and_reads_its_symbols() -> None:
+    names = [rule.name for rule in GRAMMAR]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[a-z]+(?:-[a-z]+)*", name) for name in names)
+
+
+def test_a_phrase_has_one_kind() -> None:
+    kinds = phrase_kinds()
+    assert kinds["larger than"] is Kind.GREATER
+    assert kinds["更高"] is Kind.LARGER
+    duplicated = {"xx": {Kind.LARGER: ("tops",), Kind.GREATER: ("Tops",)}}
+    with pytest.raises(ValueError, match="'Tops' is both LARGER and GREATER"):
+        lexicon_module.phrase_kinds(duplicated)
+
+
+def test_the_documented_explain_examples_are_true() -> None:
+    import doctest
+
+    import pytest_llmcmp.answers
+
+    assert doctest.testmod(pytest_llmcmp.answers).failed == 0
