@@ -507,8 +507,9 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
 
 
 def _join_lists(tokens: list[_Token], text: str) -> None:
-    """Commas in a list of numbers that ends with "and"/"or" join, not break: "the largest of 6.27,
-    6.24, 6.2 and 6.78 is 6.78" is one clause."""
+    """Commas in a list of numbers join, not break: "the largest of 6.27, 6.24, 6.2 and 6.78 is 6.78"
+    is one clause. A list is numbers separated by commas that ends with "and"/"or", or three or more
+    numbers separated by nothing but commas ("6.27, 6.24, 6.2, 6.78")."""
     numbers = (_OPTION, _OTHER)
     index = 0
     while index < len(tokens):
@@ -524,7 +525,7 @@ def _join_lists(tokens: list[_Token], text: str) -> None:
         ):
             last += 2
         ends_with_and = last + 2 < len(tokens) and tokens[last + 1].kind == _AND
-        if last > index and ends_with_and and tokens[last + 2].kind in numbers:
+        if (last > index and ends_with_and and tokens[last + 2].kind in numbers) or last >= index + 4:
             for comma in range(index + 1, last, 2):
                 tokens[comma].kind = _AND
         index = last + 1
@@ -796,8 +797,6 @@ GRAMMAR: tuple[_Rule, ...] = (
     _rule("x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME"),  # "X 和 Y 相等"
     # "9.91 and 9.9 are both 9.9": each is said to be one value, so they are equal
     _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION END_OF_NUMBER"),
-    # "-0.992 and 0.0 are both equal to 1": equal to one value, so equal to each other
-    _rule("x-and-y-both-equal-z", "eq", "left:LIST COPULA|GROUP* EQUALS COPULA* OTHER END_OF_NUMBER"),
     _rule(  # "13.8 更大", "13.8 is the larger one", "13.8 comes out ahead", "13.8 is 0.69 larger"
         "x-is-larger",
         "top",
@@ -931,7 +930,7 @@ def _asserts_bare_equality(kinds: str) -> bool:
     return "Q" in kinds or set(kinds) <= set("EiAXk")
 
 
-_EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=[Qx]")  # "they're equal to each other", "both are equal to 23"
+_EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")  # "they're equal to each other"
 
 
 def _facts_of(
