@@ -133,7 +133,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONDITION: _words("如果|假如|假设|若|要是|倘若|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"),
         Kind.QUESTION: _words("哪个|哪一个|哪|谁|是否|吗|是不是"),
         Kind.DIGITS: _words(
-            "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分"
+            "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字"
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
         Kind.BARRIER: _words(
@@ -148,7 +148,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
     "en": {
         Kind.GREATER: _words(
             "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
-            "|outweighs|outweigh|tops|is ahead of|comes before|outranks|surpasses|surpass"
+            "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass"
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
