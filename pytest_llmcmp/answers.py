@@ -218,7 +218,7 @@ def _master() -> re.Pattern[str]:
 _SPACE = re.compile(r"\s+")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     kind: str
     start: int
@@ -440,6 +440,18 @@ def _sign_is_operator(text: str, start: int) -> bool:
     return index >= 0 and (text[index].isdigit() or text[index] in ")%‰")
 
 
+# Lexer groups that are one token each, and its kind.
+_PUNCTUATION = {
+    "box": _BOXED,
+    "qend": _QUESTION_END,
+    "send": _SENTENCE_BREAK,
+    "cbreak": _CLAUSE_BREAK,
+    "open": _ASIDE_OPEN,
+    "close": _ASIDE_CLOSE,
+    "operator": _OPERATOR,
+}
+
+
 def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> list[_Token]:
     """Read normalised text into tokens; glue yields no token. ``cells`` maps the start of a table
     cell to the kind its column's header gives it (a "larger" column: the cell is "the larger is …")."""
@@ -453,23 +465,12 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         while pending and pending[-1] <= start:
             cell = pending.pop()
             tokens += [_Token(cells[cell], cell, cell), _Token(_COPULA, cell, cell)]  # type: ignore[index]
-        if group == "ellipsis":
-            if start and not text[start - 1].isdigit():
-                tokens.append(_Token(_CLAUSE_BREAK, start, end))
-        elif group == "box":
-            tokens.append(_Token(_BOXED, start, end))
-        elif group == "qend":
-            tokens.append(_Token(_QUESTION_END, start, end))
-        elif group == "send":
-            tokens.append(_Token(_SENTENCE_BREAK, start, end))
-        elif group == "cbreak":
-            tokens.append(_Token(_CLAUSE_BREAK, start, end))
-        elif group == "open":
-            tokens.append(_Token(_ASIDE_OPEN, start, end))
-        elif group == "close":
-            tokens.append(_Token(_ASIDE_CLOSE, start, end))
+        if group in _PUNCTUATION:
+            tokens.append(_Token(_PUNCTUATION[group], start, end))
         elif group in ("latin", "other"):
-            phrase = _SPACE.sub(" ", value.lower())
+            phrase = value.lower()
+            if " " in phrase or "\n" in phrase or "\t" in phrase:
+                phrase = _SPACE.sub(" ", phrase)
             kind = _PHRASE_KIND[phrase]
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
@@ -494,8 +495,9 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_number_token(value, options, start, end))
             else:
                 tokens.append(_Token(_BARRIER, start, end))
-        elif group == "operator":
-            tokens.append(_Token(_OPERATOR, start, end))
+        elif group == "ellipsis":
+            if start and not text[start - 1].isdigit():
+                tokens.append(_Token(_CLAUSE_BREAK, start, end))
         elif group == "word":
             lowered = value.lower()
             if lowered not in _GLUE_WORDS and not lowered.endswith("ly"):
