@@ -6,7 +6,7 @@ hash: editing a prompt and seeing what it broke is the whole point).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pytest_llmcmp.results import CaseResult, RunResults, accuracy_of, format_percent
@@ -57,6 +57,10 @@ class Comparison:
     accuracy: dict[str, tuple[float | None, float | None]]
     label: str
     unchanged: int = field(default=0)
+    #: Every case on both sides, as ``(before, after)``: what the paired statistics are computed on.
+    pairs: list[tuple[CaseResult, CaseResult]] = field(default_factory=list)
+    #: Cases of the baseline this run did not select (``-k``, a subset of files): not compared, not "removed".
+    not_run: int = field(default=0)
 
     @property
     def has_changes(self) -> bool:
@@ -75,15 +79,19 @@ def _diff(
     improvements: list[Change] = []
     new: list[Change] = []
     removed: list[Change] = []
+    pairs: list[tuple[CaseResult, CaseResult]] = []
     unchanged = 0
     for key in sorted(set(before) | set(after)):
         old, current = before.get(key), after.get(key)
         change = Change(id=key[0], prompt=key[1], before=old, after=current)
         if old is None:
             new.append(change)
-        elif current is None:
+            continue
+        if current is None:
             removed.append(change)
-        elif old.passed and not current.passed:
+            continue
+        pairs.append((old, current))
+        if old.passed and not current.passed:
             regressions.append(change)
         elif current.passed and not old.passed:
             improvements.append(change)
@@ -97,15 +105,37 @@ def _diff(
         accuracy=accuracy,
         label=label,
         unchanged=unchanged,
+        pairs=pairs,
     )
 
 
-def compare(baseline: RunResults, current: RunResults, label: str = "baseline") -> Comparison:
+def compare(
+    baseline: RunResults,
+    current: RunResults,
+    label: str = "baseline",
+    selected: Collection[tuple[str, str]] | None = None,
+    not_recorded: Collection[tuple[str, str]] = (),
+) -> Comparison:
     """Compare ``current`` with ``baseline``, case by case, keyed by ``(case id, prompt)``.
 
     A regression passed in the baseline and fails now; an improvement is the reverse. ``label`` names
-    the baseline in reports, e.g. ``"baseline results-main.json"``.
+    the baseline in reports, e.g. ``"baseline results-main.json"``. ``selected`` holds the keys this run
+    selected when it ran only part of the suite (``-k``, some files): the baseline's other cases are
+    counted in ``not_run`` and left out of everything else, accuracies included. Keys in
+    ``not_recorded`` (cases that had no recording to replay) are left out on both sides.
     """
+    skipped = set(not_recorded)
+    kept = [case for case in baseline.cases if case.key not in skipped]
+    not_run = 0
+    if selected is not None:
+        chosen = set(selected)
+        not_run = sum(case.key not in chosen for case in kept)
+        kept = [case for case in kept if case.key in chosen]
+    if len(kept) != len(baseline.cases):
+        baseline = RunResults(baseline.model, baseline.endpoint, baseline.prompts, baseline.settings, kept)
+    current_kept = [case for case in current.cases if case.key not in skipped]
+    if len(current_kept) != len(current.cases):
+        current = RunResults(current.model, current.endpoint, current.prompts, current.settings, current_kept)
     before_summary = baseline.summary()["prompts"]
     after_summary = current.summary()["prompts"]
     names = current.prompt_names() + [name for name in baseline.prompt_names() if name not in after_summary]
@@ -115,17 +145,23 @@ def compare(baseline: RunResults, current: RunResults, label: str = "baseline") 
             after_summary[name]["accuracy"] if name in after_summary else None,
         )
         for name in names
+        if selected is None or before_summary.get(name, {}).get("total") or after_summary.get(name, {}).get("total")
     }
     before = {case.key: case for case in baseline.cases}
     after = {case.key: case for case in current.cases}
-    return _diff(before, after, accuracy, label)
+    comparison = _diff(before, after, accuracy, label)
+    comparison.not_run = not_run
+    return comparison
 
 
-def compare_prompts(results: RunResults, old: str, new: str | Sequence[str]) -> Comparison:
+def compare_prompts(
+    results: RunResults, old: str, new: str | Sequence[str], not_recorded: Collection[tuple[str, str]] = ()
+) -> Comparison:
     """Compare prompts of one run by case id: ``old`` plays the baseline, each prompt in ``new`` the current.
 
     A change carries the name of the new prompt and, as ``before``, the case's result under ``old``.
-    ``accuracy`` maps each new prompt to ``(accuracy of old, accuracy of that prompt)``. Raises
+    ``accuracy`` maps each new prompt to ``(accuracy of old, accuracy of that prompt)``. A case not recorded
+    under either prompt (``not_recorded``) is left out. Raises
     :class:`ValueError` (one sentence) for a prompt the results do not have.
     """
     news = [new] if isinstance(new, str) else list(new)
@@ -137,14 +173,23 @@ def compare_prompts(results: RunResults, old: str, new: str | Sequence[str]) -> 
     for case in results.cases:
         if case.prompt in by_prompt:
             by_prompt[case.prompt][case.id] = case
-    reference = by_prompt[old]
+    skipped = {case_id for case_id, _ in not_recorded}
+    reference = {case_id: case for case_id, case in by_prompt[old].items() if case_id not in skipped}
     before = {(case_id, name): case for name in news for case_id, case in reference.items()}
-    after = {(case_id, name): case for name in news for case_id, case in by_prompt[name].items()}
+    after = {
+        (case_id, name): case for name in news for case_id, case in by_prompt[name].items() if case_id not in skipped
+    }
 
-    def accuracy(cases: dict[str, CaseResult]) -> float | None:
-        return accuracy_of(sum(case.passed for case in cases.values()), len(cases))
+    def accuracy(cases: Sequence[CaseResult]) -> float | None:
+        return accuracy_of(sum(case.passed for case in cases), len(cases))
 
-    accuracies = {name: (accuracy(reference), accuracy(by_prompt[name])) for name in news}
+    accuracies = {
+        name: (
+            accuracy(list(reference.values())),
+            accuracy([case for case_id, case in by_prompt[name].items() if case_id not in skipped]),
+        )
+        for name in news
+    }
     return _diff(before, after, accuracies, f"prompt {old}")
 
 
@@ -177,12 +222,14 @@ def accuracy_gates(
     min_accuracy: float,
     per_prompt: dict[str, float] | None = None,
     per_tag: dict[str, float] | None = None,
+    source: str = "--llm-min-accuracy",
 ) -> list[Gate]:
     """One gate per prompt (and per prompt and tag in ``per_tag``): its accuracy must reach the minimum.
 
     Accuracies are fractions (0.7 for 70%). ``per_prompt`` overrides ``min_accuracy`` for the prompts
     it names. A prompt without cases in this run is not gated (``-k`` may have deselected them); a
-    ``per_tag`` tag no case carries gives a passing gate that says it was not checked.
+    ``per_tag`` tag no case carries gives a passing gate that says it was not checked. ``source`` names
+    the setting in messages as the user set it (``--llm-min-accuracy``, or the ini key ``llm_min_accuracy``).
     """
     summary = results.summary()
     gates: list[Gate] = []
@@ -190,9 +237,9 @@ def accuracy_gates(
         if not counts["total"]:
             continue
         if per_prompt is not None and name in per_prompt:
-            minimum, source = per_prompt[name], f"the minimum for prompt '{name}'"
+            minimum, given = per_prompt[name], f"the minimum for prompt '{name}'"
         else:
-            minimum, source = min_accuracy, "--llm-min-accuracy"
+            minimum, given = min_accuracy, source
         gates.append(
             _accuracy_gate(
                 f"accuracy[{name}]",
@@ -200,7 +247,7 @@ def accuracy_gates(
                 counts["passed"],
                 counts["total"],
                 minimum,
-                source,
+                given,
             )
         )
     for tag, minimum in (per_tag or {}).items():

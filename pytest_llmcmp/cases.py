@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -77,7 +78,7 @@ _SNIFF_BYTES = 256 * 1024
 _DERIVED_ID_BUDGET = 80
 
 FILE_KEYS = ("cases", "generate", "template", "ask", "tags", "lang", "description")
-CASE_KEYS = ("numbers", "ask", "id", "tags", "template", "lang", "expect", "description")
+CASE_KEYS = ("numbers", "ask", "id", "tags", "template", "lang", "expect", "description", "critical")
 GENERATE_KEYS = ("category", "seed", "count", "ask", "template", "tags", "lang", "description")
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -101,6 +102,7 @@ class Case:
     path: str
     line: int  # 1-based line of the case (or of its generate entry)
     template: str  # a shipped template name or the literal template text
+    critical: bool = False  # a regression of this case fails the run whatever the gate mode
 
 
 class CaseFileError(Exception):
@@ -322,6 +324,11 @@ class _FileReader:
             return str(node.value)
         self.fail(node, f"{label} must be a string, not {_kind(node)}")
 
+    def boolean(self, node: yaml.Node, label: str) -> bool:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
+            return bool(yaml.constructor.SafeConstructor().construct_yaml_bool(node))
+        self.fail(node, f"{label} must be true or false, not {_kind(node)}")
+
     def word(self, node: yaml.Node, label: str, choices: Sequence[str]) -> str:
         value = self.string(node, label)
         if value not in choices:
@@ -529,6 +536,8 @@ class _FileReader:
         )
         if "expect" in fields:
             self.check_expect(fields["expect"], result, label)
+        if "critical" in fields and self.boolean(fields["critical"], f"{label}: critical"):
+            result = dataclasses.replace(result, critical=True)
         return result
 
     def check_expect(self, node: yaml.Node, case: Case, label: str) -> None:

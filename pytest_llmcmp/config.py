@@ -73,6 +73,22 @@ OPTIONS = (
         "per prompt or tag: 'langgpt=0.8,tag:trap=0.5'.",
         repeatable=True,
     ),
+    Option(
+        "gate",
+        "MODE",
+        "how a comparison (--llm-baseline, --llm-baseline-prompt) decides the run: strict (any regression fails) | "
+        "significant (fails when worse with p < --llm-alpha, or a drop over --llm-max-drop points; default) | "
+        "report (never fails on the comparison). Critical cases fail every mode.",
+    ),
+    Option("alpha", "P", "significance level of --llm-gate significant (one-sided exact test; default 0.05)."),
+    Option("max_drop", "POINTS", "--llm-gate significant: the largest net drop of accuracy allowed (default 0)."),
+    Option("max_regressions", "N", "fail when more than N cases regressed (strict: instead of any; default: none)."),
+    Option(
+        "must_pass",
+        "TAG",
+        "cases with this tag are critical: a regression fails the run in every gate mode.",
+        repeatable=True,
+    ),
     Option("concurrency", "N", "live requests in flight at once (default 8; 1 for --llm-endpoint local)."),
     Option("temperature", "T", "sampling temperature sent with every request (default 0)."),
     Option("max_tokens", "N", "max_tokens sent with every request (default: not sent)."),
@@ -104,13 +120,18 @@ def add_options(parser: pytest.Parser) -> None:
     for opt in OPTIONS:
         if opt.flag:
             group.addoption(opt.cli, action="store_true", default=None, dest=opt.ini, help=opt.help)
-            parser.addini(opt.ini, opt.help, type="bool", default=False)
+            parser.addini(opt.ini, _ini_help(opt), type="bool", default=False)
         elif opt.repeatable:
             group.addoption(opt.cli, action="append", default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help)
-            parser.addini(opt.ini, opt.help, type="args", default=[])
+            parser.addini(opt.ini, _ini_help(opt), type="args", default=[])
         else:
             group.addoption(opt.cli, default=None, dest=opt.ini, metavar=opt.metavar, help=opt.help)
-            parser.addini(opt.ini, opt.help, default=None)
+            parser.addini(opt.ini, _ini_help(opt), default=None)
+
+
+def _ini_help(opt: Option) -> str:
+    # argparse formats the option's help ("%%" is a literal "%"); the ini help is printed as it is.
+    return opt.help.replace("%%", "%")
 
 
 @dataclass(frozen=True)
@@ -141,6 +162,18 @@ class Settings:
     read_ahead: str
     local_model: str | None
     progress: bool
+    gate: str = "significant"
+    alpha: float = 0.05
+    max_drop: float = 0.0
+    max_regressions: int | None = None
+    must_pass: tuple[str, ...] = ()
+    #: How each option that was set was given, by option name: "--llm-min-accuracy", "llm_min_accuracy" (the ini
+    #: file) or "LLMCMP_MIN_ACCURACY", so that messages name the setting the user actually wrote.
+    origins: tuple[tuple[str, str], ...] = ()
+
+    def origin(self, name: str) -> str:
+        """How option ``name`` was set (its command-line spelling when it was not)."""
+        return dict(self.origins).get(name, "--llm-" + name.replace("_", "-"))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,16 +184,21 @@ class Settings:
 
 
 def _raw(config: pytest.Config, opt: Option) -> Any:
+    return _given(config, opt)[0]
+
+
+def _given(config: pytest.Config, opt: Option) -> tuple[Any, str]:
+    """The option's raw value and where it came from (its command-line, ini or environment name)."""
     value = config.getoption(opt.ini)
     if value is not None:
-        return value
+        return value, opt.cli
     ini = config.getini(opt.ini)
     if ini not in (None, [], False, ""):
-        return ini
+        return ini, opt.ini
     env = os.environ.get(opt.env)
     if env:
-        return env.split() if opt.repeatable else (env.lower() in ("1", "true", "yes") if opt.flag else env)
-    return [] if opt.repeatable else (False if opt.flag else None)
+        return env.split() if opt.repeatable else (env.lower() in ("1", "true", "yes") if opt.flag else env), opt.env
+    return [] if opt.repeatable else (False if opt.flag else None), opt.cli
 
 
 def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None) -> Any:
@@ -177,7 +215,9 @@ def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None) -
 
 def resolve(config: pytest.Config) -> Settings:
     """Read every option once; raise :class:`pytest.UsageError` (one line) on a bad value."""
-    raw = {opt.name: _raw(config, opt) for opt in OPTIONS}
+    given = {opt.name: _given(config, opt) for opt in OPTIONS}
+    raw = {name: value for name, (value, _) in given.items()}
+    origins = tuple((name, where) for name, (_, where) in given.items())
     endpoint = raw["endpoint"] or None
     if endpoint is not None and endpoint != LOCAL and not endpoint.startswith(("http://", "https://")):
         raise pytest.UsageError(f"--llm-endpoint: expected an http(s) URL or 'local', got {endpoint!r}")
@@ -200,6 +240,15 @@ def resolve(config: pytest.Config) -> Settings:
     default_concurrency = 1 if endpoint == LOCAL else 8
     max_tokens = raw["max_tokens"]
     seed = raw["seed"]
+    from .gates import DEFAULT_MODE, MODES
+
+    gate = str(raw["gate"] or DEFAULT_MODE).strip().lower()
+    if gate not in MODES:
+        raise pytest.UsageError(f"{dict(origins)['gate']}: expected one of {', '.join(MODES)}, got {raw['gate']!r}")
+    alpha = _number("alpha", raw["alpha"] if raw["alpha"] is not None else 0.05, float, minimum=0)
+    if not 0 < alpha < 1:
+        raise pytest.UsageError(f"--llm-alpha: expected a significance level between 0 and 1, got {raw['alpha']!r}")
+    max_regressions = raw["max_regressions"]
     return Settings(
         endpoint=endpoint,
         model=raw["model"] or None,
@@ -227,6 +276,14 @@ def resolve(config: pytest.Config) -> Settings:
         read_ahead=read_ahead,
         local_model=raw["local_model"] or None,
         progress=bool(raw["progress"]),
+        gate=gate,
+        alpha=alpha,
+        max_drop=_number("max-drop", str(raw["max_drop"] or 0).rstrip("%"), float, minimum=0),
+        max_regressions=None
+        if max_regressions is None
+        else _number("max-regressions", max_regressions, int, minimum=0),
+        must_pass=tuple(tag.strip() for spec in raw["must_pass"] for tag in str(spec).split(",") if tag.strip()),
+        origins=origins,
     )
 
 
@@ -239,7 +296,9 @@ def input_path(config: pytest.Config, spec: str) -> Path:
     return here if here.exists() else Path(str(config.rootpath)) / path
 
 
-def parse_thresholds(specs: tuple[str, ...]) -> tuple[float | None, dict[str, float], dict[str, float]]:
+def parse_thresholds(
+    specs: tuple[str, ...], source: str = "--llm-min-accuracy"
+) -> tuple[float | None, dict[str, float], dict[str, float]]:
     """``--llm-min-accuracy`` values: ``0.9`` / ``90%`` overall, ``NAME=X`` per prompt, ``tag:NAME=X`` per tag."""
     overall: float | None = None
     per_prompt: dict[str, float] = {}
@@ -250,7 +309,7 @@ def parse_thresholds(specs: tuple[str, ...]) -> tuple[float | None, dict[str, fl
             if not part:
                 continue
             target, _, value = part.rpartition("=")
-            x = _fraction(value.strip(), part)
+            x = _fraction(value.strip(), part, source)
             if not target:
                 overall = x
             elif target.startswith("tag:"):
@@ -260,10 +319,10 @@ def parse_thresholds(specs: tuple[str, ...]) -> tuple[float | None, dict[str, fl
     return overall, per_prompt, per_tag
 
 
-def _fraction(text: str, spec: str) -> float:
+def _fraction(text: str, spec: str, source: str = "--llm-min-accuracy") -> float:
     from .results import parse_accuracy
 
     try:
         return parse_accuracy(text)
     except ValueError as exc:
-        raise pytest.UsageError(f"--llm-min-accuracy {spec!r}: {exc}") from None
+        raise pytest.UsageError(f"{source} {spec!r}: {exc}") from None

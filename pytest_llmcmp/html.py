@@ -15,8 +15,10 @@ from importlib import resources
 from typing import Any
 
 from pytest_llmcmp.baseline import Comparison
+from pytest_llmcmp.gates import RunStatus
 from pytest_llmcmp.report import truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
+from pytest_llmcmp.stats import format_interval, run_intervals
 
 __all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report"]
 
@@ -106,9 +108,10 @@ def accuracy_chart(results: RunResults) -> str:
 
 def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
     summary = results.summary()
-    head = ["prompt", "accuracy", "passed", *VERDICTS, "flaky"]
+    intervals: dict[str, Any] = run_intervals(results)["prompts"] if results.cases else {}  # type: ignore[assignment]
+    head = ["prompt", "accuracy", "95% CI", "passed", *VERDICTS, "flaky"]
     if comparison is not None:
-        head.insert(3, f"vs {comparison.label}")
+        head.insert(4, f"vs {comparison.label}")
     rows = ["<table class='summary'><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr></thead>"]
     rows.append("<tbody>")
     for index, (name, counts) in enumerate(summary["prompts"].items()):
@@ -118,6 +121,7 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
             f'<span class="swatch" style="background:{_color(index)}"></span>{escape(name)}'
             + (f' <small title="{escape(where)}">{escape(where)}</small>' if where else ""),
             format_percent(counts["accuracy"]),
+            format_interval(intervals.get(name)),
             f"{counts['passed']}/{counts['total']}",
             *(str(summary["verdicts"][name][verdict]) for verdict in VERDICTS),
             str(counts["flaky"]),
@@ -125,7 +129,7 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
         if comparison is not None:
             before, after = comparison.accuracy.get(name, (None, counts["accuracy"]))
             delta = f" ({(after - before) * 100:+.1f})" if before is not None and after is not None else ""
-            cells.insert(3, f"{format_percent(before)} → {format_percent(after)}{delta}")
+            cells.insert(4, f"{format_percent(before)} → {format_percent(after)}{delta}")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     rows.append("</tbody></table>")
     return "".join(rows)
@@ -183,9 +187,41 @@ def _truncated_paragraph(results: RunResults) -> str:
     return "" if note is None else f'<p class="note" id="truncated-note">{escape(note)}.</p>'
 
 
-def html_report(results: RunResults, comparison: Comparison | None = None) -> str:
-    """The self-contained HTML report of ``results`` (and of the change against a baseline, if given)."""
+def _status_section(status: RunStatus | None) -> str:
+    """The run's end and the gate's decision, each in one line, as the Markdown report states them."""
+    if status is None:
+        return ""
+    lines = []
+    if status.interrupted is not None:
+        lines.append(f'<p class="decision undecided" id="interrupted">⚠️ {escape(status.headline())}</p>')
+    if status.decision is not None:
+        state = status.decision.state
+        mark = "✅" if state == "passed" else "❌"
+        lines.append(f'<p class="decision {state}" id="decision">{mark} {escape(status.decision.line)}</p>')
+    if status.not_recorded:
+        lines.append(f'<p class="decision undecided" id="not-recorded">⚠️ {escape(status.recording_line())}</p>')
+    return "\n".join(lines)
+
+
+_SIDE_BY_SIDE = """<section id="side-by-side"><h2>Two prompts side by side</h2>
+<form class="filters" autocomplete="off">
+<label>left <select id="pair-a"></select></label>
+<label>right <select id="pair-b"></select></label>
+<label><input id="pair-differ" type="checkbox"> only cases whose outcome differs</label>
+<output id="pair-count"></output>
+</form>
+<table id="pair-table" class="pairs"><thead><tr><th>case</th><th id="pair-head-a">left</th>
+<th id="pair-head-b">right</th></tr></thead><tbody></tbody></table>
+</section>"""
+
+
+def html_report(results: RunResults, comparison: Comparison | None = None, status: RunStatus | None = None) -> str:
+    """The self-contained HTML report of ``results`` (and of the change against a baseline, if given).
+
+    ``status`` (how the run ended, and the gate's decision) is stated at the top, as in the Markdown report;
+    the side-by-side view of two prompts is there only when the run has two prompts or more."""
     summary = results.summary()
+    side_by_side = _SIDE_BY_SIDE if len(results.prompt_names()) > 1 else ""
     title = f"pytest-llmcmp: {results.model or 'model'} · {format_percent(summary['accuracy'])}"
     settings = ", ".join(f"{key} {value}" for key, value in sorted(results.settings.items()))
     facts = [f"model <b>{escape(results.model or '?')}</b>"]
@@ -207,7 +243,8 @@ def html_report(results: RunResults, comparison: Comparison | None = None) -> st
 </style>
 </head>
 <body>
-<header><h1>pytest-llmcmp report</h1><p class="facts">{" · ".join(facts)}</p></header>
+<header><h1>pytest-llmcmp report</h1><p class="facts">{" · ".join(facts)}</p>
+{_status_section(status)}</header>
 <main>
 <section id="overview"><h2>Accuracy</h2>{_summary_table(results, comparison)}{_truncated_paragraph(results)}
 <figure>{accuracy_chart(results)}
@@ -227,16 +264,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None) -> st
 <table id="case-table" class="cases"><thead><tr><th>case</th><th>prompt</th><th>tags</th><th>question</th>
 <th>expected</th><th>answer</th><th>verdict</th><th>outcome</th></tr></thead><tbody></tbody></table>
 </section>
-<section id="side-by-side"><h2>Two prompts side by side</h2>
-<form class="filters" autocomplete="off">
-<label>left <select id="pair-a"></select></label>
-<label>right <select id="pair-b"></select></label>
-<label><input id="pair-differ" type="checkbox"> only cases whose outcome differs</label>
-<output id="pair-count"></output>
-</form>
-<table id="pair-table" class="pairs"><thead><tr><th>case</th><th id="pair-head-a">left</th>
-<th id="pair-head-b">right</th></tr></thead><tbody></tbody></table>
-</section>
+{side_by_side}
 </main>
 <script type="application/json" id="llmcmp-data">{embed_json(_data(results, comparison))}</script>
 <script>

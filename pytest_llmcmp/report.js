@@ -127,6 +127,7 @@
     cases.get(c.id).set(c.prompt, c);
   }
   const pairA = byId("pair-a"), pairB = byId("pair-b"), differ = byId("pair-differ");
+  if (!pairA) return; // one prompt: there is nothing to put side by side
   const promptOptions = data.prompts.map((p) => [p, p]);
   fill(pairA, promptOptions);
   fill(pairB, promptOptions);

@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from pytest_llmcmp.baseline import Change, Comparison, Gate
+from pytest_llmcmp.gates import Decision, PromptDecision, RunStatus
 from pytest_llmcmp.results import VERDICTS, CaseResult, RunResults, SampleResult, format_percent
+from pytest_llmcmp.stats import format_interval, format_p, run_intervals
 
 __all__ = [
     "MARKDOWN_LIMIT",
@@ -132,19 +134,30 @@ def _header_line(results: RunResults) -> str:
     return line + ("; " + ", ".join(detail) if detail else "")
 
 
-def terminal_summary(results: RunResults, comparison: Comparison | None, gates: list[Gate]) -> list[str]:
+def _intervals(results: RunResults) -> dict[str, Any]:
+    """The 95% intervals of every accuracy (empty when no case ran: nothing to import scipy for)."""
+    return run_intervals(results) if results.cases else {"prompts": {}, "tags": {}, "method": ""}
+
+
+def terminal_summary(
+    results: RunResults, comparison: Comparison | None, gates: list[Gate], status: RunStatus | None = None
+) -> list[str]:
     """Compact lines for pytest's terminal summary.
 
-    Accuracy per prompt with verdict counts and flaky cases, a tag-by-prompt accuracy table (columns
-    aligned for CJK tags), the change against the baseline, and every failed gate.
+    Accuracy per prompt with its 95% interval, verdict counts and flaky cases, a tag-by-prompt accuracy
+    table (columns aligned for CJK tags), the paired change against the baseline, the gate's decision in
+    one line, and every failed gate.
     """
     summary = results.summary()
     lines = [_header_line(results)]
+    if status is not None and status.interrupted is not None:
+        lines.append(status.headline())
     names = list(summary["prompts"])
     if not results.cases:
         lines.append("no llmcmp case ran")
     else:
-        rows = [["prompt", "passed", "accuracy", *VERDICTS, "flaky"]]
+        intervals = _intervals(results)
+        rows = [["prompt", "passed", "accuracy", "95% CI", *VERDICTS, "flaky"]]
         for name in names:
             counts = summary["prompts"][name]
             verdicts = summary["verdicts"][name]
@@ -153,38 +166,62 @@ def terminal_summary(results: RunResults, comparison: Comparison | None, gates: 
                     truncate(name, _PROMPT_WIDTH),
                     f"{counts['passed']}/{counts['total']}",
                     format_percent(counts["accuracy"]),
+                    format_interval(intervals["prompts"].get(name)),
                     *(str(verdicts[verdict]) for verdict in VERDICTS),
                     str(counts["flaky"]),
                 ]
             )
         lines += _table(rows, _first_left(len(rows[0])))
-        lines += _terminal_tags(summary["tags"], names)
+        lines.append(f"({intervals['method']})")
+        lines += _terminal_tags(summary["tags"], names, intervals["tags"])
         note = truncated_note(results)
         if note is not None:
             lines.append(f"llmcmp: {note}")
+    decision = status.decision if status is not None else None
     if comparison is not None:
-        lines += _terminal_comparison(comparison)
+        lines += _terminal_comparison(comparison, decision)
+    if decision is not None:
+        lines.append(decision.line)
     for gate in gates:
         if not gate.ok:
             lines.append(f"gate failed: {gate.message}")
     return lines
 
 
-def _terminal_tags(tags: dict[str, dict[str, dict[str, Any]]], names: list[str]) -> list[str]:
+def _terminal_tags(
+    tags: dict[str, dict[str, dict[str, Any]]], names: list[str], intervals: dict[str, dict[str, Any]]
+) -> list[str]:
     if not tags:
         return []
-    header = ["accuracy by tag (%)", *(truncate(name, _PROMPT_WIDTH) for name in names)]
+    header = ["accuracy by tag (%) (95% CI)", *(truncate(name, _PROMPT_WIDTH) for name in names)]
     rows = [header]
     for tag, by_prompt in tags.items():
         cells = [truncate(tag, _TAG_WIDTH)]
         for name in names:
             counts = by_prompt.get(name)
-            cells.append("–" if counts is None else f"{counts['accuracy'] * 100:.1f}")
+            interval = intervals.get(tag, {}).get(name)
+            if counts is None:
+                cells.append("–")
+            else:
+                cells.append(f"{counts['accuracy'] * 100:.1f} ({format_interval(interval, percent=False)})")
         rows.append(cells)
     return _table(rows, _first_left(len(names) + 1))
 
 
-def _terminal_comparison(comparison: Comparison) -> list[str]:
+def _paired_line(decided: PromptDecision) -> str:
+    t = decided.test
+    interval = ""
+    if t.net_interval is not None:
+        interval = f", 95% CI {t.net_interval.low:+.1f} to {t.net_interval.high:+.1f} ({t.net_interval.method})"
+    counted = "" if t.test == "exact McNemar test" else f" ({t.up} cases up, {t.down} down)"
+    return (
+        f"    {t.paired} paired cases: {t.improved} improved, {t.regressed} regressed, net {t.net_points:+.1f} "
+        f"points{interval}; {t.test}{counted} p = {format_p(t.p_two_sided)} two-sided, "
+        f"{format_p(t.p_worse)} for worse"
+    )
+
+
+def _terminal_comparison(comparison: Comparison, decision: Decision | None = None) -> list[str]:
     counts = ", ".join(
         [
             _plural(len(comparison.regressions), "regression"),
@@ -193,12 +230,17 @@ def _terminal_comparison(comparison: Comparison) -> list[str]:
             f"{len(comparison.removed)} removed",
         ]
     )
+    if comparison.not_run:
+        counts += f"; {_plural(comparison.not_run, 'baseline case')} not run (not selected), not compared"
     lines = [f"{comparison.label}: {counts}"]
+    tests = {decided.prompt: decided for decided in decision.prompts} if decision is not None else {}
     for name, (before, after) in comparison.accuracy.items():
         delta = _points(before, after)
         lines.append(
             f"  {name}: {format_percent(before)} -> {format_percent(after)}" + (f" ({delta} points)" if delta else "")
         )
+        if name in tests:
+            lines.append(_paired_line(tests[name]))
     for title, changes in (("regression", comparison.regressions), ("improvement", comparison.improvements)):
         for change in changes[:_TERMINAL_CHANGES]:
             lines.append(
@@ -282,6 +324,7 @@ def markdown_report(
     comparison: Comparison | None,
     gates: list[Gate],
     max_chars: int = MARKDOWN_LIMIT,
+    status: RunStatus | None = None,
 ) -> str:
     """A Markdown summary fit for a GitHub pull-request comment.
 
@@ -292,7 +335,7 @@ def markdown_report(
     """
     rows, answer_limit = 200, 200
     while True:
-        text = _markdown(results, comparison, gates, rows, answer_limit)
+        text = _markdown(results, comparison, gates, rows, answer_limit, status)
         if len(text) <= max_chars or rows == 0:
             break
         rows //= 2
@@ -305,29 +348,53 @@ def markdown_report(
 
 
 def _markdown(
-    results: RunResults, comparison: Comparison | None, gates: list[Gate], rows: int, answer_limit: int
+    results: RunResults,
+    comparison: Comparison | None,
+    gates: list[Gate],
+    rows: int,
+    answer_limit: int,
+    run: RunStatus | None = None,
 ) -> str:
     summary = results.summary()
     names = list(summary["prompts"])
     failed_gates = [gate for gate in gates if not gate.ok]
     regressions = len(comparison.regressions) if comparison is not None else 0
-    status = "❌" if failed_gates or summary["failed"] else "✅"
+    # The headline says what the exit status says: known failures under a gate do not make it red.
+    ok = run.ok if run is not None else not (failed_gates or summary["failed"])
+    status = "✅" if ok else "❌"
     lines = ["## pytest-llmcmp results", ""]
+    if run is not None and run.interrupted is not None:
+        lines += [f"⚠️ **{escape_markdown(run.headline())}**", ""]
+        status = "⚠️"
     overall = format_percent(summary["accuracy"])
     facts = [f"{status} {summary['passed']}/{summary['total']} cases passed ({overall})"]
     if comparison is not None:
         facts.append(f"{_plural(regressions, 'regression')} vs {escape_markdown(comparison.label)}")
     facts.append(f"model {escape_markdown(results.model or '?')}")
     lines += [" · ".join(facts), ""]
+    decision = run.decision if run is not None else None
+    if decision is not None:
+        mark = "✅" if decision.ok else "❌"
+        lines += [f"{mark} **{escape_markdown(decision.line)}**", ""]
+    if run is not None and run.not_recorded:
+        lines += [f"⚠️ {escape_markdown(run.recording_line())}", ""]
+    if comparison is not None and comparison.not_run:
+        lines += [
+            f"{_plural(comparison.not_run, 'case')} of {escape_markdown(comparison.label)} not run in this "
+            "subset of the suite: not compared.",
+            "",
+        ]
+    intervals = _intervals(results)
 
     with_baseline = comparison is not None
-    header = ["prompt", "accuracy", "passed"]
+    header = ["prompt", "accuracy", "95% CI", "passed"]
     header += ["vs " + escape_markdown(comparison.label)] if comparison is not None else []
     header += [*VERDICTS, "flaky"]
     lines += [_row(header), _row([":--", *["--:"] * (len(header) - 1)])]
     for name in names:
         counts = summary["prompts"][name]
         cells = [escape_markdown(name), f"**{format_percent(counts['accuracy'])}**"]
+        cells.append(format_interval(intervals["prompts"].get(name)))
         cells.append(f"{counts['passed']}/{counts['total']}")
         if with_baseline:
             assert comparison is not None
@@ -343,6 +410,12 @@ def _markdown(
             if name not in summary["prompts"]:
                 lines.append(f"\nPrompt {escape_markdown(name)} is only in the baseline ({format_percent(before)}).")
     lines.append("")
+    if intervals["method"]:
+        lines += [f"<sub>{escape_markdown(intervals['method'])}</sub>", ""]
+    if decision is not None and decision.prompts:
+        lines += ["**Paired comparison**", ""]
+        lines += [f"- {escape_markdown(_paired_line(decided).strip())}" for decided in decision.prompts]
+        lines.append("")
 
     if gates:
         body = [f"- {'✅' if gate.ok else '❌'} {escape_markdown(gate.message)}" for gate in gates]
@@ -362,7 +435,8 @@ def _markdown(
                     escape_markdown(item[0], 60),
                     *(
                         f"{format_percent(item[1][name]['accuracy'])} ({item[1][name]['passed']}/"
-                        f"{item[1][name]['total']})"
+                        f"{item[1][name]['total']}; "
+                        f"{format_interval(intervals['tags'].get(item[0], {}).get(name))})"
                         if name in item[1]
                         else "–"
                         for name in names

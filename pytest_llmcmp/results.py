@@ -45,6 +45,7 @@ TRUNCATED = "truncated"
 
 #: The version of the results JSON written by this module; :meth:`RunResults.load` accepts only it.
 SCHEMA = 1
+_CONTRACT_KEYS = frozenset({"schema", "model", "endpoint", "prompts", "settings", "cases", "summary"})
 
 
 class ResultsFileError(Exception):
@@ -351,6 +352,9 @@ class RunResults:
     prompts: dict[str, PromptInfo]
     settings: dict[str, Any]
     cases: list[CaseResult] = field(default_factory=list)
+    #: Top-level keys added to the results JSON after the contract's (schema 1 grows only by adding):
+    #: ``complete``, ``statistics``, ``comparison``, ``gate``, ``not_recorded``. Never read back.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def prompt_names(self) -> list[str]:
         """Prompt names in declaration order, then any prompt only the cases mention, by name."""
@@ -411,6 +415,7 @@ class RunResults:
             "settings": dict(self.settings),
             "cases": [case.to_json() for case in self.sorted_cases()],
             "summary": self.summary(),
+            **{key: value for key, value in self.extra.items() if key not in _CONTRACT_KEYS},
         }
 
     def write(self, path: Path) -> None:

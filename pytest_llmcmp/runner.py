@@ -72,6 +72,7 @@ class Plan:
     futures: dict[int, concurrent.futures.Future[Answer]] = field(default_factory=dict)
     saved: concurrent.futures.Future[str | None] | None = None  # once asked: why its recording was not saved, if so
     problem: str | None = None  # why the item cannot be run at all (unreadable cassette, nothing recorded)
+    missing: str | None = None  # one line: why it has no recording to replay (then it is skipped, never judged)
     ahead: int | None = None  # its job in the read-ahead helper, until its outcome is taken
 
 
@@ -89,6 +90,9 @@ class Runner:
         self.model: str | None = settings.model
         self.endpoint_url: str | None = None if settings.endpoint == LOCAL else settings.endpoint
         self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
+        # Items skipped for want of a recording, by node id: (case id, prompt name, one-line reason).
+        self.not_recorded: dict[str, tuple[str, str, str]] = {}
+        self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self.local: LocalServer | None = None
         self._local_checked = False  # whether an error was already checked against the local server's death
@@ -267,6 +271,8 @@ class Runner:
         if self.model is None:
             plan = Plan(item, {}, Path(), [None] * samples)
             plan.problem = self._nothing_recorded()
+            if self.settings.record_mode == "none":
+                plan.missing = f"no recordings in {self.show_path(self.cassette_root)}"
         else:
             plan = Plan(item, self.request_body(item), self.cassette_for(item), [None] * samples)
         self._plans[item.nodeid] = plan
@@ -302,6 +308,8 @@ class Runner:
             elif mode == "none" or (mode == "once" and exists):
                 plan.replies[index] = Reply(error="no recording")
                 plan.problem = self._missing(plan.item, plan.path, exists)
+                if mode == "none":
+                    plan.missing = plan.problem.split("\n", 1)[0]
 
     def read_ahead_early(self) -> None:
         """At the start of a replay-only session with enough recordings to read ahead, start the helper at once: it
@@ -446,6 +454,10 @@ class Runner:
                     plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason)
             assert plan.saved is not None
             save_problem = self._wait(plan.saved, "the recording was not saved: the session stopped")
+        if plan.missing is not None:
+            # Not yet recorded: no answer to judge, nothing to compare with a baseline.
+            self.not_recorded[item.nodeid] = (item.case.id, item.prompt.name, plan.missing)
+            self.results.pop(item.nodeid, None)
         samples = [self._judge(item, reply) for reply in plan.replies]
         result = CaseResult(
             id=item.case.id,
@@ -462,7 +474,8 @@ class Runner:
         )
         if save_problem is not None:
             result.outcome = "fail"
-        self.results[item.nodeid] = result
+        if plan.missing is None:
+            self.results[item.nodeid] = result
         if plan.futures:
             self.show_progress()
         if result.outcome == "pass":
@@ -474,16 +487,42 @@ class Runner:
             detail += f"\n{save_problem}"
         return result, detail
 
+    def is_critical(self, item: CaseItem) -> bool:
+        """A case that must never regress: ``critical: true``, or a tag of ``--llm-must-pass``."""
+        return item.case.critical or any(tag in self.settings.must_pass for tag in item.case.tags)
+
     def known_failure(self, item: CaseItem, result: CaseResult) -> str | None:
-        """Why a failing case does not fail its item when gates decide the run, or ``None`` when it must fail."""
+        """Why a failing case does not fail its item when gates decide the run, or ``None`` when it must fail.
+
+        Under a comparison, a case that failed on the other side too (or is new) is known; a regression fails its
+        item under ``--llm-gate strict`` and for a critical case, and is otherwise reported while the session's
+        gate decides."""
+        from .gates import GatePolicy, regressed_item_fails
+
         s = self.settings
         if not (s.baseline or s.baseline_prompt or s.min_accuracy) or self._plans[item.nodeid].problem:
-            return None  # no gates, or nothing to judge (e.g. no recording): a plain failure
-        if self.baseline is not None:
-            before = self.baseline.get((result.id, result.prompt))
-            if before is not None and before.outcome == "pass":
-                return None  # a regression
-            return "failed in the baseline too" if before is not None else "new case; failing (gated by accuracy)"
+            return None  # no gates, or nothing to judge (e.g. an unreadable cassette): a plain failure
+        reference = self.reference
+        if reference is not None and item.prompt.name == reference:
+            return "the reference prompt of --llm-baseline-prompt; its failures are the baseline"
+        if reference is not None or self.baseline is not None:
+            if reference is not None:
+                before = next((r for r in self.results.values() if r.id == result.id and r.prompt == reference), None)
+                where = f"prompt {reference}"
+            else:
+                assert self.baseline is not None
+                before = self.baseline.get((result.id, result.prompt))
+                where = "the baseline"
+            if before is None:
+                if reference is not None:
+                    return f"not compared yet with prompt {reference}; the gate decides the session"
+                return "new case; failing (gated by accuracy)" if s.min_accuracy else "new case, not in the baseline"
+            if before.outcome != "pass":
+                return f"failed in {where} too"
+            policy = GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions)
+            if regressed_item_fails(policy, self.is_critical(item)):
+                return None  # a regression that fails by itself
+            return f"regression (passed in {where}); --llm-gate {s.gate}: the gate decides the session"
         return "gated by accuracy, not by single cases"
 
     def _wait(self, future: concurrent.futures.Future[Any], gone: Any) -> Any:
@@ -581,12 +620,19 @@ class Runner:
 
     def _record_command(self, item: CaseItem, mode: str | None) -> str:
         """The command that records this item with this run's settings (``mode``: a record mode it needs)."""
+        return self.record_command([item], mode)
+
+    def record_command(self, items: list[CaseItem], mode: str | None = None) -> str:
+        """The one command that records ``items`` with this run's settings: their prompts, and their node ids (a
+        few) or their files (many); only what is missing is asked (``--llm-record-mode new_episodes``)."""
         s = self.settings
         parts = ["pytest", "--llm-endpoint", s.endpoint or "URL"]
         if self.model is not None:
             parts += ["--llm-model", self.model]
-        if item.prompt.name != NO_PROMPT or len(self.prompts) > 1:
-            parts += ["--llm-prompt", item.prompt.path or NO_PROMPT]
+        prompts = list({item.prompt.name: item.prompt for item in items}.values())
+        if any(p.name != NO_PROMPT for p in prompts) or len(self.prompts) > 1:
+            for prompt in prompts:
+                parts += ["--llm-prompt", prompt.path or NO_PROMPT]
         # What shapes the request must be what is recorded: name every setting that differs from the default.
         if s.temperature:
             parts += ["--llm-temperature", f"{s.temperature:g}"]
@@ -598,7 +644,10 @@ class Runner:
             parts += ["--llm-samples", str(s.samples)]
         if mode is not None:
             parts += ["--llm-record-mode", mode]
-        parts.append(item.nodeid)
+        if len(items) <= 3:
+            parts += [item.nodeid for item in items]
+        else:
+            parts += list(dict.fromkeys(item.nodeid.split("::", 1)[0] for item in items))
         return shlex.join(parts)
 
     def show_path(self, path: Path) -> str:

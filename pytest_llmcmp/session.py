@@ -8,7 +8,9 @@ import contextlib
 import json
 import os
 import re
+import signal
 import socket
+import threading
 import time
 from collections.abc import Generator
 from pathlib import Path, PurePosixPath
@@ -17,8 +19,9 @@ from typing import Any
 import pytest
 
 from .atomic import write_atomically
-from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts, regression_gate
+from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
 from .config import LOCAL, Settings, input_path, parse_thresholds
+from .gates import Decision, GatePolicy, RunStatus, decide
 from .items import CaseItem
 from .prompts import Prompt
 from .results import CaseResult, ResultsFileError, RunResults
@@ -49,12 +52,20 @@ class LlmSession:
         self.pruned = 0
         self.written: list[str] = []
         self.final: RunResults | None = None
+        self.status: RunStatus | None = None
+        self.decision: Decision | None = None
+        self.selected: list[CaseItem] = []
+        self.full_run = True
+        self.worker_not_recorded: dict[str, tuple[str, str, str]] = {}
+        self._old_sigterm: Any = None
         self.started = time.monotonic()
-        self.thresholds = parse_thresholds(settings.min_accuracy)
+        self.thresholds = parse_thresholds(settings.min_accuracy, settings.origin("min_accuracy"))
+        self._check_threshold_prompts(prompts)
         self.baseline = self._load_baseline()
         if self.baseline is not None:
             self.runner.baseline = {case.key: case for case in self.baseline.cases}
         self.baseline_prompt = self._baseline_prompt(prompts)
+        self.runner.reference = self.baseline_prompt
         if self.workerinput is not None and self.workerinput.get("llmcmp_model"):
             # The controller resolved the model (and checked the endpoint) once for every worker.
             self.runner.model = self.workerinput["llmcmp_model"]
@@ -93,8 +104,22 @@ class LlmSession:
             raise pytest.UsageError("--llm-baseline-prompt needs at least one other --llm-prompt to compare with")
         return name
 
+    def _check_threshold_prompts(self, prompts: list[Prompt]) -> None:
+        """A threshold naming a prompt this run does not have would check nothing: a usage error, not a green run."""
+        names = [p.name for p in prompts]
+        unknown = [name for name in self.thresholds[1] if name not in names]
+        if unknown:
+            raise pytest.UsageError(
+                f"{self.settings.origin('min_accuracy')}: no prompt named {', '.join(map(repr, unknown))} in this "
+                f"run (its prompts: {', '.join(names)}); per-tag minimums are written 'tag:NAME=X'"
+            )
+
     def close(self) -> None:
         self.runner.stop()
+        if self._old_sigterm is not None:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGTERM, self._old_sigterm)
+            self._old_sigterm = None
 
     # --- header, collection -------------------------------------------------------------------------------------
 
@@ -120,7 +145,49 @@ class LlmSession:
             )
         return lines
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self._check_tags(items)
+        self._check_ids(items)
+
+    def _check_tags(self, items: list[pytest.Item]) -> None:
+        """Every tag a threshold or --llm-must-pass names must be carried by a collected case (before -k)."""
+        wanted = [(tag, self.settings.origin("min_accuracy")) for tag in self.thresholds[2]]
+        wanted += [(tag, self.settings.origin("must_pass")) for tag in self.settings.must_pass]
+        if not wanted or not any(isinstance(item, CaseItem) for item in items):
+            return
+        known = sorted({tag for item in items if isinstance(item, CaseItem) for tag in item.case.tags})
+        for tag, origin in wanted:
+            if tag not in known:
+                from .cases import _suggest
+
+                raise pytest.UsageError(
+                    f"{origin}: no collected case is tagged {tag!r}{_suggest(tag, known)} "
+                    f"(the tags: {', '.join(known[:40])}{' …' if len(known) > 40 else ''})"
+                )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
+        self.selected = [item for item in session.items if isinstance(item, CaseItem)]
+        self.full_run = self._full_run()
+        if self.baseline_prompt is not None:
+            # Each case's item under the reference prompt runs first, so that the others can be compared with it.
+            reference = self.baseline_prompt
+            order = {id(item): index for index, item in enumerate(session.items)}
+            first: dict[str, int] = {}
+            for item in session.items:
+                if isinstance(item, CaseItem):
+                    first.setdefault(item.case.id, order[id(item)])
+
+            def key(item: pytest.Item) -> tuple[int, int, int]:
+                if not isinstance(item, CaseItem):
+                    return (order[id(item)], 0, 0)
+                return (first[item.case.id], 0 if item.prompt.name == reference else 1, order[id(item)])
+
+            session.items.sort(key=key)
+
+    def _check_ids(self, items: list[pytest.Item]) -> None:
         seen: dict[str, CaseItem] = {}
         for item in items:
             if not isinstance(item, CaseItem):
@@ -133,13 +200,13 @@ class LlmSession:
                     f"{show(Path(other.case.path))}:{other.case.line}; case ids must be unique in a suite"
                 )
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
-
     # --- xdist ------------------------------------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not (self.is_worker or self.config.option.collectonly):
+            self._forget_old_outputs()
+            self._sigterm_interrupts()
         if not (self.is_worker or self.distributed or self.config.option.collectonly):
             self.runner.read_ahead_early()
         if self.distributed:
@@ -149,6 +216,28 @@ class LlmSession:
             self.runner.resolve_model()
             if self.settings.live and self.settings.endpoint != LOCAL:
                 self.runner.check_endpoint()
+
+    def _outputs(self) -> list[tuple[str, Path]]:
+        base = self.config.invocation_params.dir
+        targets = [("results", self.settings.results), ("report", self.settings.report), ("html", self.settings.html)]
+        return [(kind, Path(t) if Path(t).is_absolute() else base / t) for kind, t in targets if t is not None]
+
+    def _forget_old_outputs(self) -> None:
+        """An earlier run's results and reports must never pass for this run's: they are removed now and written
+        at the end (a run killed with -9 leaves none rather than a stale one)."""
+        for _, path in self._outputs():
+            with contextlib.suppress(OSError):
+                if path.is_file():
+                    path.unlink()
+
+    def _sigterm_interrupts(self) -> None:
+        """SIGTERM (a CI job cancelled, a container stopped) ends the session as Ctrl-C does, so that the
+        results and reports are still written, marked incomplete. Only when nobody else handles SIGTERM."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -166,6 +255,7 @@ class LlmSession:
             self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
             self._store(data.get("recorded", {}))
             self.collected_cases = max(self.collected_cases, data.get("collected", 0))
+            self.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
 
@@ -236,6 +326,7 @@ class LlmSession:
                 "used": sorted(Path(os.path.relpath(p, self.runner.cassette_root)).as_posix() for p in used),
                 "model": self.runner.model,
                 "collected": self.collected_cases,
+                "not_recorded": self.runner.not_recorded,
             }
             if self._elsewhere():  # the controller writes them where they belong
                 payload["recorded"] = self._recorded()
@@ -246,25 +337,99 @@ class LlmSession:
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
         self.final = results
+        not_recorded = self.worker_not_recorded if self.distributed else self.runner.not_recorded
+        missing = {(case_id, prompt) for case_id, prompt, _ in not_recorded.values()}
         if self.baseline_prompt is not None:  # the more specific question wins over an ini file's baseline
             others = [p.name for p in self.runner.prompts if p.name != self.baseline_prompt]
-            self.comparison = compare_prompts(results, self.baseline_prompt, others)
+            self.comparison = compare_prompts(results, self.baseline_prompt, others, not_recorded=missing)
         elif self.baseline is not None:
-            self.comparison = compare(self.baseline, results, label=f"baseline {self.settings.baseline}")
+            selected = None if self.full_run else {(item.case.id, item.prompt.name) for item in self.selected}
+            self.comparison = compare(
+                self.baseline,
+                results,
+                label=f"baseline {self.settings.baseline}",
+                selected=selected,
+                not_recorded=missing,
+            )
+        interrupted = _interruption(session, exitstatus)
+        ran = len(cases) + len(not_recorded)
+        if interrupted is None and self.selected and ran < len(self.selected):
+            interrupted = "not every selected case ran"
+        by_node = {item.nodeid: item for item in self.selected}
+        command = None
+        if not_recorded:
+            command = self.runner.record_command([by_node[n] for n in not_recorded if n in by_node])
+        s = self.settings
+        if self.comparison is not None:
+            critical = {item.case.id for item in self.selected if self.runner.is_critical(item)}
+            self.decision = decide(
+                self.comparison,
+                GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions),
+                critical=critical,
+                rule=s.pass_rule,
+                not_recorded=len(not_recorded),
+                record_command=command,
+                interrupted=interrupted,
+            )
         self.gates = self._gates(results)
+        failed = any(not gate.ok for gate in self.gates) or (self.decision is not None and not self.decision.ok)
+        failed = failed or bool(not_recorded)  # a run must carry its recordings; skipping is not passing
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        ok = session.exitstatus == pytest.ExitCode.OK and exitstatus == pytest.ExitCode.OK
+        self.status = RunStatus(
+            ok=ok,
+            interrupted=interrupted,
+            ran=ran,
+            selected=len(self.selected) or self.collected_cases,
+            not_recorded=len(not_recorded),
+            record_command=command,
+            decision=self.decision,
+        )
+        results.extra = self._extra(results)
         self._unused(session, used | self.worker_used)
         self._write(results)
-        if any(not gate.ok for gate in self.gates) and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _gates(self, results: RunResults) -> list[Gate]:
         gates: list[Gate] = []
         overall, per_prompt, per_tag = self.thresholds
         if overall is not None or per_prompt or per_tag:
-            gates += accuracy_gates(results, overall if overall is not None else 0.0, per_prompt, per_tag)
-        if self.comparison is not None:
-            gates.append(regression_gate(self.comparison))
+            gates += accuracy_gates(
+                results,
+                overall if overall is not None else 0.0,
+                per_prompt,
+                per_tag,
+                source=self.settings.origin("min_accuracy"),
+            )
         return gates
+
+    def _extra(self, results: RunResults) -> dict[str, Any]:
+        """What this run adds to the results JSON (schema 1, additive): completeness, statistics, the decision."""
+        assert self.status is not None
+        extra: dict[str, Any] = self.status.to_json()
+        if results.cases:
+            from .stats import run_intervals
+
+            extra["statistics"] = run_intervals(results)
+        if self.comparison is not None:
+            extra["comparison"] = {
+                "label": self.comparison.label,
+                "regressions": len(self.comparison.regressions),
+                "improvements": len(self.comparison.improvements),
+                "new": len(self.comparison.new),
+                "removed": len(self.comparison.removed),
+                "not_run": self.comparison.not_run,
+            }
+        if self.decision is not None:
+            extra["gate"] = self.decision.to_json()
+        extra["not_recorded"] = sorted(
+            [{"id": case_id, "prompt": prompt, "reason": why} for case_id, prompt, why in self._not_recorded()],
+            key=lambda entry: (entry["id"], entry["prompt"]),
+        )
+        return extra
+
+    def _not_recorded(self) -> list[tuple[str, str, str]]:
+        return list((self.worker_not_recorded if self.distributed else self.runner.not_recorded).values())
 
     def _used(self, session: pytest.Session) -> set[Path]:
         if self.runner.model is None:
@@ -310,19 +475,15 @@ class LlmSession:
     def _write(self, results: RunResults) -> None:
         from .report import markdown_report
 
-        base = self.config.invocation_params.dir
-        outputs: list[tuple[str | None, Any]] = [
-            (self.settings.results, lambda path: results.write(path)),
-            (
-                self.settings.report,
-                lambda path: _atomic_text(path, markdown_report(results, self.comparison, self.gates)),
+        writers: dict[str, Any] = {
+            "results": lambda path: results.write(path),
+            "report": lambda path: _atomic_text(
+                path, markdown_report(results, self.comparison, self.gates, status=self.status)
             ),
-            (self.settings.html, self._write_html),
-        ]
-        for target, write in outputs:
-            if target is None:
-                continue
-            path = Path(target) if Path(target).is_absolute() else base / target
+            "html": self._write_html,
+        }
+        for kind, path in self._outputs():
+            write = writers[kind]
             path.parent.mkdir(parents=True, exist_ok=True)
             write(path)
             self.written.append(self.runner.show_path(path))
@@ -331,7 +492,7 @@ class LlmSession:
         from .html import html_report
 
         assert self.final is not None
-        _atomic_text(path, html_report(self.final, self.comparison))
+        _atomic_text(path, html_report(self.final, self.comparison, self.status))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.final is None:
@@ -340,9 +501,11 @@ class LlmSession:
 
         tr = terminalreporter
         tr.write_sep("=", "llmcmp")
-        for line in terminal_summary(self.final, self.comparison, self.gates):
-            failed = line.startswith("gate failed")
+        for line in terminal_summary(self.final, self.comparison, self.gates, self.status):
+            failed = line.startswith(("gate failed", "gate not decided", "interrupted"))
             tr.write_line(line, red=failed, bold=failed)
+        if self.status is not None and self.status.not_recorded:
+            tr.write_line(self.status.recording_line(), yellow=True, bold=True)
         runner = self.runner
         if runner.asked:
             took = time.monotonic() - self.started
@@ -376,6 +539,20 @@ class LlmSession:
                 tr.write_line(f"{what} (delete them with --llm-prune)", yellow=True)
         for written in self.written:
             tr.write_line(f"wrote {written}")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def _interruption(session: pytest.Session, exitstatus: int) -> str | None:
+    """Why the run stopped before its end (``None`` if it did not): Ctrl-C or SIGTERM, -x, --maxfail."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "Ctrl-C or SIGTERM"
+    for reason in (session.shouldfail, session.shouldstop):
+        if reason:
+            return reason if isinstance(reason, str) else "the session was stopped"
+    return None
 
 
 def _count(number: int, noun: str) -> str:

@@ -10,6 +10,10 @@ import hypothesis  # noqa: F401
 import openai  # noqa: F401
 import pytest
 
+# numpy's extension modules cannot be loaded twice in one process: a copy first imported (through scipy.stats, by the
+# statistics of a summary) inside an inner session and dropped afterwards could never be imported again.
+import scipy.stats  # noqa: F401
+
 import pytest_llmcmp.client
 from tests.fakeserver import FakeServer
 

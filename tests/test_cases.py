@@ -216,7 +216,7 @@ def test_derived_ids_are_always_safe(numbers: list[str], ask: str) -> None:
             "cases:\n  - numbers: ['1', '2']\n    colour: red\n",
             3,
             "unknown key 'colour' in case #1; expected one of: "
-            "numbers, ask, id, tags, template, lang, expect, description",
+            "numbers, ask, id, tags, template, lang, expect, description, critical",
         ),
         (
             "generate:\n  - {category: equal, seed: 1, count: 2, cuont: 3}\n",

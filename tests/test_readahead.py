@@ -171,7 +171,7 @@ def test_bad_cassettes_and_missing_recordings_read_the_same_through_the_helper(
     for on in (False, True):
         helper(monkeypatch, on=on)
         result = run(suite)
-        result.assert_outcomes(failed=3)
+        result.assert_outcomes(failed=2, skipped=1)  # unreadable cassettes fail; a missing one is not recorded yet
         result.stdout.no_fnmatch_line("*Traceback*")
         outputs.append([line for line in result.outlines if "cassettes" in line or "record" in line])
     assert spy.served == 3
@@ -185,7 +185,10 @@ def test_bad_cassettes_and_missing_recordings_read_the_same_through_the_helper(
         for line in outputs[1]
     )
     assert any("re-record it with: pytest --llm-endpoint URL" in line for line in outputs[1])
-    assert any("expected cassette: cassettes/fake-model/none/smaller.yaml" in line for line in outputs[1])
+    assert (
+        "1 case has no recording (skipped, not judged); record them with: "
+        "pytest --llm-endpoint URL --llm-model fake-model cases/basic.yaml::smaller::none" in outputs[1]
+    )
 
 
 def test_a_plugged_in_extractor_judges_in_the_main_process(

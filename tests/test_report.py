@@ -278,14 +278,18 @@ def test_terminal_summary_lines(baseline_run: RunResults, current_run: RunResult
         "prompt",
         "passed",
         "accuracy",
+        "95%",
+        "CI",
         "correct",
         "wrong",
         "unparsed",
         "error",
         "flaky",
     ]
-    assert lines[2].split() == ["base", "1/1", "100.0%", "1", "0", "0", "0", "0"]
-    assert lines[3].split() == ["langgpt", "3/5", "60.0%", "3", "2", "0", "0", "0"]
+    # Wilson 95% intervals: 1/1 is 20.7-100% and 3/5 is 23.1-88.2% (Newcombe 1998, method 3).
+    assert lines[2].split() == ["base", "1/1", "100.0%", "20.7–100.0%", "1", "0", "0", "0", "0"]
+    assert lines[3].split() == ["langgpt", "3/5", "60.0%", "23.1–88.2%", "3", "2", "0", "0", "0"]
+    assert "(95% CI: Wilson score interval over cases)" in lines
     assert "baseline main.json: 1 regression, 2 improvements, 1 new, 1 removed" in lines
     assert "  langgpt: 60.0% -> 60.0% (+0.0 points)" in lines
     assert "  regression falls [langgpt]: expected 13.8, chose 13.11 (was 13.8)" in lines
@@ -311,7 +315,7 @@ def test_terminal_tag_table_is_aligned_with_cjk_tags() -> None:
     assert len({display_width(line) for line in table}) == 1
     row = next(line for line in table if line.startswith("小数比较"))
     # Tag 小数比较 is cases 1, 6, 11 of each prompt: index % 3 == 0 only for 6, so 2 of 3 pass.
-    assert row.split()[1:] == ["66.7", "66.7", "66.7"]
+    assert row.split()[1:] == ["66.7", "(20.8–93.9)"] * 3
     assert any(line.startswith("percent-with-a-long-tag-nam… ") for line in table)
 
 
@@ -342,6 +346,7 @@ def test_markdown_headline_and_prompt_table(baseline_run: RunResults, current_ru
         [
             "prompt",
             "accuracy",
+            "95% CI",
             "passed",
             "vs baseline main.json",
             "correct",
@@ -352,10 +357,10 @@ def test_markdown_headline_and_prompt_table(baseline_run: RunResults, current_ru
         ]
     ]
     assert table_rows(markdown, "langgpt") == [
-        ["langgpt", "**60.0%**", "3/5", "60.0% → 60.0% (+0.0)", "3", "2", "0", "0", "0"]
+        ["langgpt", "**60.0%**", "23.1–88.2%", "3/5", "60.0% → 60.0% (+0.0)", "3", "2", "0", "0", "0"]
     ]
     assert table_rows(markdown, "base") == [
-        ["base", "**100.0%**", "1/1", "0.0% → 100.0% (+100.0)", "1", "0", "0", "0", "0"]
+        ["base", "**100.0%**", "20.7–100.0%", "1/1", "0.0% → 100.0% (+100.0)", "1", "0", "0", "0", "0"]
     ]
     assert "- ✅ accuracy of prompt 'langgpt' is 60.0% (3/5), meets --llm-min-accuracy 50%" in markdown
     assert "- ❌ 1 regression vs baseline main.json (passed before, fail now): falls \\[langgpt\\]" in markdown
@@ -387,8 +392,8 @@ def test_markdown_change_tables(baseline_run: RunResults, current_run: RunResult
     assert "### Removed cases (1)\n\n- gone [langgpt]: 13.8和13.11哪个大？ (pass)" in markdown
     tag_header = table_rows(markdown, "tag")
     assert tag_header == [["tag", "base", "langgpt"]]
-    assert table_rows(markdown, "trap") == [["trap", "100.0% (1/1)", "50.0% (1/2)"]]
-    assert table_rows(markdown, "integer") == [["integer", "–", "100.0% (1/1)"]]
+    assert table_rows(markdown, "trap") == [["trap", "100.0% (1/1; 20.7–100.0%)", "50.0% (1/2; 9.5–90.5%)"]]
+    assert table_rows(markdown, "integer") == [["integer", "–", "100.0% (1/1; 20.7–100.0%)"]]
 
 
 def test_markdown_escapes_cells() -> None:
