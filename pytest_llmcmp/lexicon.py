@@ -205,7 +205,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.APPEARANCE: _words(
             "seems|seem|looks|look like|appears|appear|at first glance|might think|may think|would think|mistakenly"
             "|wrongly|is wrong|incorrect|false|misconception|might seem|intuitively|superficially|some people think"
-            "|people think|some think|many think|many people think|some may think|one might think"
+            "|people think|some think|many think|many people think|some may think|one might think|look"
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
@@ -233,7 +233,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
             "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
-            "|looking closely|units|unit"
+            "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
         ),
     },
 }
