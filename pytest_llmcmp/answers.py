@@ -273,8 +273,9 @@ class _Options:
 
     def same_value(self, indexes: set[int]) -> bool:
         """Whether the options at ``indexes`` all have one value (a tie: "3.3和3.30都是最大的")."""
-        values = {(self.quantities[index].value, self.quantities[index].unit) for index in indexes}  # type: ignore[union-attr]
-        return None not in (self.quantities[index] for index in indexes) and len(values) == 1
+        quantities = [self.quantities[index] for index in indexes]
+        values = {(quantity.value, quantity.unit) for quantity in quantities if quantity is not None}
+        return None not in quantities and len(values) == 1
 
 
 @functools.lru_cache(maxsize=256)
@@ -456,7 +457,8 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
     """Read normalised text into tokens; glue yields no token. ``cells`` maps the start of a table
     cell to the kind its column's header gives it (a "larger" column: the cell is "the larger is …")."""
     tokens: list[_Token] = []
-    pending = sorted(cells, reverse=True) if cells else []
+    cells = cells or {}
+    pending = sorted(cells, reverse=True)
     clause = _ClauseSoFar()
     for match in _master().finditer(text):
         group = match.lastgroup
@@ -464,7 +466,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         start, end = match.span()
         while pending and pending[-1] <= start:
             cell = pending.pop()
-            tokens += [_Token(cells[cell], cell, cell), _Token(_COPULA, cell, cell)]  # type: ignore[index]
+            tokens += [_Token(cells[cell], cell, cell), _Token(_COPULA, cell, cell)]
         if group in _PUNCTUATION:
             tokens.append(_Token(_PUNCTUATION[group], start, end))
         elif group in ("latin", "other"):
