@@ -566,7 +566,7 @@ def _number_token(text: str, options: _Options, start: int, end: int) -> _Token:
     return _Token(_OPTION, start, end, option=index) if index >= 0 else _Token(_OTHER, start, end)
 
 
-def _resolve_references(tokens: list[_Token], count: int) -> None:
+def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
     """Turn words that point at an option into that option.
 
     Ordinals ("前者", "the latter", "第二个") refer to the order in which the numbers were last listed
@@ -593,17 +593,18 @@ def _resolve_references(tokens: list[_Token], count: int) -> None:
                 token.kind = _BARRIER
         elif token.kind == _RELATIVE:
             _resolve_relative(tokens, index)
-    _resolve_pronouns(tokens)
+    _resolve_pronouns(tokens, text)
 
 
 _MARKERS = frozenset("KkVCG")
 _COMPARED = frozenset("BS><glT=E")
 
 
-def _resolve_pronouns(tokens: list[_Token]) -> None:
+def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
     """A pronoun subject of a comparison ("it is smaller", "它比16.23大") is the option that opened
-    the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller");
-    any other pronoun is glue ("it is 13.8")."""
+    the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller"),
+    or a statement after a label's colon ("区别在百分位：16.28的百分位是8，这使得它比16.23大"); any other
+    pronoun is glue ("it is 13.8")."""
     subject = -1
     opens_clause = True
     depth = 0
@@ -623,6 +624,8 @@ def _resolve_pronouns(tokens: list[_Token]) -> None:
                 token.kind, token.option = _OPTION, subject
             else:
                 token.kind = ""
+        elif kind == _COPULA and text[token.start] == ":":
+            opens_clause = depth == 0 or opens_clause
         elif depth == 0 and opens_clause and kind not in _MARKERS:
             subject = token.option if kind == _OPTION else subject
             opens_clause = False
@@ -1220,7 +1223,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     if unfinished:  # cut off inside <think>: whatever it was reasoning towards, it never answered
         return _Reading(Extraction(None, reason="truncated"))
     tokens = _lex(text, options, _table_cells(text, options))
-    _resolve_references(tokens, count)
+    _resolve_references(tokens, count, text)
     emphasis = _emphasis(answer)
     reading = _Reading(Extraction(None))
 
