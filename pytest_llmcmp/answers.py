@@ -72,7 +72,8 @@ class Extraction:
     clear but an earlier statement picked something else. ``reason`` is a short tag saying how the
     choice was decided (``"boxed"``, ``"answer"``, ``"relation"``, ``"equal"``, ``"final-line"``) or
     why there is none (``"empty"``, ``"hedge"``, ``"conflict"``, ``"no-verdict"``,
-    ``"not-an-option"``, ``"truncated"``). ``evidence`` is the deciding passage exactly as it
+    ``"not-an-option"``, ``"truncated"``: cut off inside ``<think>``, or right after a number that
+    another option continues). ``evidence`` is the deciding passage exactly as it
     appears in the answer (``answer.find(evidence)`` locates it), empty when there is no choice.
     """
 
@@ -379,6 +380,38 @@ def _strip_think(text: str) -> tuple[str, bool]:
     return "".join(pieces), unclosed
 
 
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*([A-Za-z0-9_+-]*)[^\n]*$", re.MULTILINE)
+
+
+def _blank_code(text: str) -> str:
+    """Blank out fenced code blocks: code is not a statement ("if x > 0.5: return True"). A JSON
+    block (```json, or a block that is an object) is an answer's structure and stays."""
+    if "```" not in text and "~~~" not in text:
+        return text
+    pieces: list[str] = []
+    position = 0
+    fences = list(_CODE_FENCE.finditer(text))
+    index = 0
+    while index < len(fences):
+        opening = fences[index]
+        after = index + 1
+        while after < len(fences) and fences[after].group(1) != opening.group(1):
+            after += 1
+        closing = fences[after] if after < len(fences) else None
+        end = closing.end() if closing is not None else len(text)
+        body = text[opening.end() : closing.start() if closing is not None else len(text)]
+        is_json = opening.group(2).lower() == "json" or (not opening.group(2) and body.lstrip().startswith("{"))
+        pieces.append(text[position : opening.start()])
+        pieces.append(_blank(text[opening.start() : opening.end()]))
+        pieces.append(body if is_json else _blank(body))
+        if closing is not None:
+            pieces.append(_blank(text[closing.start() : closing.end()]))
+        position = end
+        index = after + 1
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
 def _latex_command(match: re.Match[str]) -> str:
     name = match.group(1)
     whole = match.group(0)
@@ -416,6 +449,7 @@ def _spaces(match: re.Match[str]) -> str:
 def _normalise(text: str) -> tuple[str, bool]:
     """The answer as the lexer reads it, of the same length; and whether it was cut off thinking."""
     text, unfinished = _strip_think(text)
+    text = _blank_code(text)
     text = text.translate(_FOLD)
     for _ in range(3):  # nested \text{} inside \boxed{} and the like
         text = _LATEX_TEXT.sub(_unwrap, text)
@@ -627,7 +661,7 @@ def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
         elif kind == _COPULA and text[token.start] == ":":
             opens_clause = depth == 0 or opens_clause
         elif depth == 0 and opens_clause and kind not in _MARKERS:
-            subject = token.option if kind == _OPTION else subject
+            subject = token.option if kind == _OPTION else -1
             opens_clause = False
     tokens[:] = [token for token in tokens if token.kind]
 
@@ -1316,6 +1350,8 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                 (fact, "conflicting" if status == "overridden" or segment == final else status, why, segment)
                 for fact, status, why, segment in reading.records
             ]
+    elif _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
+        reading.extraction = Extraction(None, reason="truncated")
     else:
         contradiction = any(verdicts[index] != verdict for index in decided[:-1])
         deciding = _deciding_facts(segments[final].facts, verdict, options)
@@ -1329,6 +1365,16 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                 for fact, status, why, segment in reading.records
             ]
     return reading
+
+
+def _ends_inside_a_number(answer: str, tokens: Sequence[_Token], options: _Options, deciding: _Fact) -> bool:
+    """Whether the verdict rests on a number the answer stops right after, which another option
+    continues ("… the larger is 9.9" with 9.91 an option): it may have been cut off inside it."""
+    last = tokens[-1] if tokens else None
+    if last is None or last.kind not in (_OPTION, _OTHER) or last.end != len(answer) or deciding.end != last.end:
+        return False
+    written = answer[last.start : last.end]
+    return any(len(option) > len(written) and option.startswith(written) for option in options.texts)
 
 
 def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]) -> bool:
