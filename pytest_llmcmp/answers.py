@@ -1268,9 +1268,15 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     sentence_direction = 0
     clause_number = -1
     numbers_said = ""
+    inverted = False
     for clause, starts_sentence, in_question in _clauses(tokens):
         clause_number += 1
         kinds = "".join(token.kind for token in clause)
+        if starts_sentence:
+            # "Is 13.8 larger than 13.11" (an auxiliary before the subject) asks, even without "?".
+            word = answer[clause[0].start : clause[0].end]
+            inverted = clause[0].kind == _COPULA and word.isascii() and word.isalpha()
+        in_question = in_question or inverted
         if starts_sentence:
             in_condition = False
             sentence_about_other_things = False

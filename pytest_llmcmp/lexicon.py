@@ -91,8 +91,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.AT_MOST: _words("小于等于|小于或等于"),
         Kind.EQUALS: _words("等于|约等于"),
         Kind.SAME: _words(
-            "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值"
-            "|没有区别|没有差别|没有差异"
+            "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值|没有区别|没有差别|没有差异"
         ),
         Kind.LARGER: _words(
             "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点|更高|较高|最高|高|数值更高|数值较高|胜出|获胜"
@@ -121,10 +120,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
             "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定|无法判断|不好说|不清楚|不知道|难以|取决于|看情况|视情况而定|根据具体情况|具体情况|因情况而异"
+            "|不能确定|说不准|不好判断|很难判断|很难说|没法确定|需要更多信息|需要更多上下文|视具体情况|因人而异|有歧义|不明确|无法给出|不是很确定|不完全确定"
         ),
         Kind.APPEARANCE: _words(
             "看起来|看上去|似乎|好像|貌似|乍一看|表面上|直觉上|直观上|误以为|误认为|以为|会认为|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|有些人认为"
-            "|人们认为|常常认为|通常认为|容易误认为"
+            "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误"
         ),
         Kind.APPROXIMATE: _words(
             "几乎|差不多|接近|相近|近似|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
@@ -152,9 +152,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
-            "|trails|trail|not as large as|not as big as|not as great as|not as high as"
-            "|is not as large as|isn't as large as|is not as big as|isn't as big as|is not as great as"
-            "|isn't as great as|is not as high as|isn't as high as"
+            "|trails|trail|not as large as|not as big as|not as great as|not as high as|is not as large as"
+            "|isn't as large as|is not as big as|isn't as big as|is not as great as|isn't as great as"
+            "|is not as high as|isn't as high as"
         ),
         Kind.AT_LEAST: _words("greater than or equal to|larger than or equal to"),
         Kind.AT_MOST: _words("less than or equal to|smaller than or equal to"),
@@ -193,19 +193,24 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONTRAST: _words("but|however"),
         Kind.IN_FACT: _words("actually|in fact"),
         Kind.CORRECTION: _words(
-            "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought"
-            "|that is wrong|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake"
-            "|that's not right|that is not right|that doesn't seem right|that can't be right|or rather"
+            "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought|that is wrong"
+            "|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake|that's not right"
+            "|that is not right|that doesn't seem right|that can't be right|or rather"
         ),
         Kind.HEDGE: _words(
             "maybe|perhaps|possibly|probably|likely|might|may|could be|not sure|unsure|uncertain|not certain"
             "|it depends|depends on|hard to say|cannot determine|can't determine|can't tell|cannot be determined"
-            "|unclear|i don't know"
+            "|unclear|i don't know|it's unclear|not clear|hard to tell|difficult to say|difficult to tell"
+            "|without more context|without context|could go either way|either could be|i'm not certain"
+            "|i am not sure|i'm not sure|not entirely sure|not completely sure|not totally sure|not 100% sure"
+            "|can't be sure|cannot be sure|inconclusive|no definitive answer|ambiguous|depending on"
+            "|in some contexts|context-dependent"
         ),
         Kind.APPEARANCE: _words(
             "seems|seem|looks|look like|appears|appear|at first glance|might think|may think|would think|mistakenly"
             "|wrongly|is wrong|incorrect|false|misconception|might seem|intuitively|superficially|some people think"
             "|people think|some think|many think|many people think|some may think|one might think|look"
+            "|most people think|most people would say|most people would think|a common mistake|common mistake"
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
