@@ -762,6 +762,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "END_OF_OPERAND": r"(?!J[Nx]|[><gl=TBSE])",
     "END_OF_NUMBER": r"(?![><gl=TBSEx+])",
     "NOT_COMPARED": r"(?![T><])",
+    "NOT_COMPARED_FURTHER": r"(?![TBS><])",
 }
 
 
@@ -835,7 +836,9 @@ GRAMMAR: tuple[_Rule, ...] = (
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
-    _rule("x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME"),  # "X 和 Y 相等"
+    _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
+        "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
+    ),
     # "9.91 and 9.9 are both 9.9": each is said to be one value, so they are equal
     _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION END_OF_NUMBER"),
     _rule(  # "13.8 更大", "13.8 is the larger one", "13.8 comes out ahead", "13.8 is 0.69 larger"
@@ -929,6 +932,8 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
             position += 1
     if not facts and bare_equal and _asserts_bare_equality(kinds):
         facts.append(_Fact("equal", "they-are-equal", tokens[0].start, tokens[-1].end, source=source))
+    elif not facts and bare_equal and _denies_bare_equality(kinds):
+        facts.append(_Fact("nequal", "they-are-not-equal", tokens[0].start, tokens[-1].end, source=source))
     return facts
 
 
@@ -972,6 +977,12 @@ def _asserts_bare_equality(kinds: str) -> bool:
 
 
 _EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")  # "they're equal to each other"
+_NOT_EQUAL = re.compile(r"Qi*ni*(?:E|=Q)")  # "they are not equal", "两者不相等", "它们的大小不一样"
+
+
+def _denies_bare_equality(kinds: str) -> bool:
+    """ "They are not equal", "两者不相等": the options differ (which is larger, it does not say)."""
+    return "N" not in kinds and "x" not in kinds and bool(_NOT_EQUAL.search(kinds))
 
 
 def _facts_of(
@@ -1011,8 +1022,8 @@ def _facts_of(
                     yield fact("ngt" if negated else "gt", a=a, b=b)
     elif name == "eq":
         covered = set(left) | set(right or [])
-        if not negated and len(covered) == count:
-            yield fact("equal")
+        if len(covered) == count:
+            yield fact("nequal" if negated else "equal")
     elif name in ("answer_eq", "neither") and (name == "answer_eq" or count == 2):
         yield fact("equal")
     elif name in ("top", "tie"):
@@ -1038,6 +1049,7 @@ _CONFLICT = -2
 _EQUAL_CHOICE = -3
 _NO_VERDICT = -1
 _NOT_AN_OPTION = -4
+_DIFFERENT = -5  # "they are not equal": no choice, but it denies an equality
 
 
 def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
@@ -1045,7 +1057,7 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     count = len(options.texts)
     picks: set[int] = set()
     eliminated: set[int] = set()
-    equal = other = False
+    equal = other = different = False
     for fact in facts:
         if fact.kind == "gt":
             eliminated.add(fact.b if direction > 0 else fact.a)
@@ -1069,12 +1081,14 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
             equal = True
         elif fact.kind == "other":
             other = True
+        elif fact.kind == "nequal":
+            different = True
     if other:
         return _NOT_AN_OPTION if not picks and not equal else _CONFLICT
     if len(picks) > 1:  # a tie between options of one value is "equal"; else they disagree
         return _EQUAL_CHOICE if options.same_value(picks) and not picks & eliminated else _CONFLICT
     if equal:
-        return _EQUAL_CHOICE if not picks and not eliminated else _CONFLICT
+        return _EQUAL_CHOICE if not picks and not eliminated and not different else _CONFLICT
     if picks & eliminated:
         return _CONFLICT
     if picks:
@@ -1084,7 +1098,7 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
         return _CONFLICT
     if eliminated and len(remaining) == 1:
         return next(iter(remaining))
-    return _NO_VERDICT
+    return _DIFFERENT if different and not eliminated else _NO_VERDICT
 
 
 @dataclass
@@ -1326,7 +1340,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         fact = _Fact(kind, "last-line-is-x", start, end, a=option, source="final-line")
         segments.append(_Segment([fact], clause_number + 1, conclusive=True))
     verdicts = [_decide(segment.facts, options, direction) for segment in segments]
-    decided = [index for index, verdict in enumerate(verdicts) if verdict != _NO_VERDICT]
+    decided = [index for index, verdict in enumerate(verdicts) if verdict not in (_NO_VERDICT, _DIFFERENT)]
     if tracing:
         _record_segments(reading, segments, verdicts, decided)
     if not decided:
@@ -1349,7 +1363,9 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         reading.extraction = Extraction(None, reason="not-an-option")
     elif last_hedge >= segments[final].last_clause:
         reading.extraction = Extraction(None, reason="hedge")
-    elif _disagreement_stands(segments, verdicts, decided):
+    elif _disagreement_stands(segments, verdicts, decided) or (
+        verdict == _EQUAL_CHOICE and _DIFFERENT in verdicts[final + 1 :]  # "they're equal … they differ"
+    ):
         reading.extraction = Extraction(None, reason="conflict")
         if tracing:
             reading.records = [
@@ -1405,7 +1421,9 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
 
 
 def _deciding_facts(facts: Sequence[_Fact], verdict: int, options: _Options) -> list[_Fact]:
-    """The last fact of the final segment when it says the verdict by itself, else all of them."""
+    """The last fact of the final segment when it says the verdict by itself, else all of them
+    (but for a "not equal" beside them, which decides nothing)."""
+    facts = [fact for fact in facts if fact.kind != "nequal"] or list(facts)
     last = facts[-1]
     if (last.kind in ("answer", "top") and last.a == verdict) or (last.kind == "equal" and verdict == _EQUAL_CHOICE):
         return [last]
@@ -1474,6 +1492,7 @@ def _says(fact: _Fact, options: _Options, answer: str) -> str:
         "ntop": f"not {word}: {name(fact.a)}",
         "answer": f"answer: {name(fact.a)}",
         "nanswer": f"not the answer: {name(fact.a)}",
+        "nequal": "not equal",
         "equal": "equal",
         "other": "answer: a number that is no option",
     }.get(fact.kind, fact.kind)
