@@ -15,6 +15,7 @@ A case file is a YAML mapping::
         template: en                 # optional, else the file's template, else zh
         lang: en                     # optional, else derived from the template
         expect: "13.8"               # optional; must agree with the exact answer
+        critical: true               # optional; a regression of this case fails the run in every gate mode
         description: free text       # optional, ignored
     generate:
       - category: decimal-trap       # see pytest_llmcmp.generators.CATEGORIES

@@ -208,5 +208,4 @@ class RunStatus:
             "interrupted": self.interrupted,
             "selected": self.selected,
             "ran": self.ran,
-            "not_recorded": self.not_recorded,
         }

@@ -159,11 +159,13 @@ class LlmSession:
         known = sorted({tag for item in items if isinstance(item, CaseItem) for tag in item.case.tags})
         for tag, origin in wanted:
             if tag not in known:
-                from .cases import _suggest
+                import difflib
 
+                close = difflib.get_close_matches(tag, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise pytest.UsageError(
-                    f"{origin}: no collected case is tagged {tag!r}{_suggest(tag, known)} "
-                    f"(the tags: {', '.join(known[:40])}{' …' if len(known) > 40 else ''})"
+                    f"{origin}: no collected case is tagged {tag!r}{hint} "
+                    f"(its tags: {', '.join(known[:40])}{' …' if len(known) > 40 else ''})"
                 )
 
     @pytest.hookimpl(trylast=True)
