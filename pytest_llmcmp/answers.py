@@ -1022,6 +1022,8 @@ def _facts_of(
                     yield fact("ngt" if negated else "gt", a=a, b=b)
     elif name == "eq":
         covered = set(left) | set(right or [])
+        if set(left) & set(right or []):  # "3/4 = 0.75 and 0.7 < 0.75": an option restated, no equality
+            return
         if len(covered) == count:
             yield fact("nequal" if negated else "equal")
     elif name in ("answer_eq", "neither") and (name == "answer_eq" or count == 2):
