@@ -189,3 +189,29 @@ def test_final_statements_that_disagree_give_no_choice(data: st.DataObject, lang
         answer = f"{so} {first}{END[language]}\n{so} {second}{END[language]}"
     got = extract_choice(answer, [big, small], ask)
     assert got.choice is None, str(explain(answer, [big, small], ask))
+
+
+TRIPLES = [("3.9", "3.11", "3.099"), ("0.5", "0.45", "0.405"), ("-1.1", "-1.01", "-1.11"), ("7.7", "7.07", "7.007")]
+LIST_CLAIMS = {
+    "en": [
+        "The largest of {a}, {b} and {c} is {w}",
+        "{w} is the largest",
+        "{w} is larger than {x} and {y}",
+        "{w} > {x}",
+    ],
+    "zh": ["{a}、{b}和{c}中最大的是{w}", "{w}最大", "{w}比{x}和{y}都大", "{w}大于{x}"],
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), language=st.sampled_from(["en", "zh"]), ask=st.sampled_from(ASKS))
+def test_a_claim_about_one_end_of_a_list_decides_only_that_end(data: st.DataObject, language: str, ask: str) -> None:
+    numbers = list(data.draw(st.permutations(data.draw(st.sampled_from(TRIPLES)))))
+    winner = data.draw(st.sampled_from(numbers))  # what the answer says is the largest (true or not)
+    others = [number for number in numbers if number != winner]
+    form = data.draw(st.sampled_from(LIST_CLAIMS[language]))
+    answer = form.format(a=numbers[0], b=numbers[1], c=numbers[2], w=winner, x=others[0], y=others[1]) + END[language]
+    says_all = "{x}" not in form or "{y}" in form  # "{w} > {x}" alone leaves {y} open
+    expected = winner if ask == "larger" and says_all else None
+    got = extract_choice(answer, numbers, ask)
+    assert got.choice == expected, str(explain(answer, numbers, ask))
