@@ -56,7 +56,7 @@ from typing import Literal
 from pytest_llmcmp.lexicon import ORDINALS, Kind, phrase_kinds
 from pytest_llmcmp.truth import Quantity, try_parse
 
-__all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Trace", "Verdict", "explain", "extract_choice", "judge"]
+__all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
 
 Verdict = Literal["correct", "wrong", "unparsed", "error"]
 
@@ -789,20 +789,24 @@ def _compile(grammar: str) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True)
-class _Rule:
+class Rule:
+    """One named rule of the grammar: ``grammar`` in symbol names (kinds of the lexicon and a few
+    compounds), ``fact`` what a match asserts ("gt", "lt", "eq", "top", "answer", ...), ``pattern``
+    the compiled regular expression over the tokens' one-character codes."""
+
     name: str
-    fact: str  # what a match asserts: see _facts_of
+    fact: str
     grammar: str
     pattern: re.Pattern[str] = field(compare=False)
 
 
-def _rule(name: str, fact: str, grammar: str) -> _Rule:
-    return _Rule(name, fact, grammar, _compile(grammar))
+def _rule(name: str, fact: str, grammar: str) -> Rule:
+    return Rule(name, fact, grammar, _compile(grammar))
 
 
 # In priority order; tried at every position where a claim can start. No two adjacent quantifiers
 # may match the same token: runs of "is is is" must not backtrack.
-GRAMMAR: tuple[_Rule, ...] = (
+GRAMMAR: tuple[Rule, ...] = (
     _rule(
         "x-greater-than-y",  # "13.8 > 13.11", "13.8 is 0.69 larger than 13.11", "9.9 beats 9.11"
         "gt",
@@ -962,7 +966,7 @@ def _latest_direction(kinds: str) -> int:
     return 1 if larger > smaller else -1
 
 
-def _operand_is_free(rule: _Rule, kinds: str, position: int) -> bool:
+def _operand_is_free(rule: Rule, kinds: str, position: int) -> bool:
     """A lone "X 更大" must not take X out of "Y 和 X", "比 X 大" or "没有 X 大"."""
     return rule.name != "x-is-larger" or position == 0 or kinds[position - 1] not in "JTmn"
 
@@ -986,7 +990,7 @@ def _denies_bare_equality(kinds: str) -> bool:
 
 
 def _facts_of(
-    rule: _Rule,
+    rule: Rule,
     match: re.Match[str],
     tokens: Sequence[_Token],
     count: int,
