@@ -1545,7 +1545,8 @@ _BULLET = re.compile(r"[ \t]*(?:[-*+•]|\d{1,2}[.)、])[ \t]+")
 
 def _final_line(text: str, answer: str, options: _Options) -> tuple[int, int, int] | None:
     """(option or _NOT_AN_OPTION, start, end) of a last line that is one number, unless the line
-    before is one too or it is an item of a bulleted list (a list, not a verdict)."""
+    before is one too or it is an item of a bulleted list that no colon introduces (a list, not a
+    verdict)."""
     lines = _lines(text)
     if not lines:
         return None
@@ -1553,7 +1554,8 @@ def _final_line(text: str, answer: str, options: _Options) -> tuple[int, int, in
     last = _bare_number(line, options)
     if last is None or (len(lines) > 1 and _bare_number(lines[-2][1], options) is not None):
         return None
-    if _BULLET.match(answer, start):
+    introduced = len(lines) > 1 and lines[-2][1].rstrip().endswith((":", "："))  # "Answer:\n- 13.8"
+    if _BULLET.match(answer, start) and not introduced:
         return None
     return last, start, start + len(line.rstrip())
 
