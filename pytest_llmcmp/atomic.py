@@ -8,6 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .safefiles import check_write_target
+
 _TEMP_SUFFIX = ".tmp"
 
 
@@ -16,8 +18,11 @@ def write_atomically(path: Path, data: bytes) -> None:
 
     The temporary file is hidden and ends in ``.tmp`` (never ``.yaml``: a leftover after ``kill -9`` must not look
     like a cassette); it is removed on any error, Ctrl-C included. An existing file keeps its permissions, a new one
-    gets 0644 (``mkstemp``'s 0600 would make committed files private to their writer).
+    gets 0644 (``mkstemp``'s 0600 would make committed files private to their writer). Anything but a regular file
+    at ``path`` (a device, a FIFO, a directory, a symlink) is refused with :class:`~.safefiles.NotRegularFile`, an
+    :class:`OSError`: the rename would replace it.
     """
+    check_write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o777

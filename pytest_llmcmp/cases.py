@@ -56,6 +56,7 @@ from typing import NoReturn
 import yaml
 
 from pytest_llmcmp import generators, templates, truth
+from pytest_llmcmp.safefiles import FileTooLarge, is_regular, read_head, read_regular
 
 __all__ = [
     "CASE_KEYS",
@@ -74,6 +75,12 @@ MAX_NODES = 100_000
 MAX_DEPTH = 32
 MAX_NUMBERS = 20
 MAX_ID_LENGTH = 100
+#: A case id names a cassette file: ``<id>.yaml``, written through ``.<id>.yaml.XXXXXXXX.tmp``; file names are limited
+#: to 255 bytes, so ids are limited in UTF-8 bytes too (a CJK character takes 3).
+MAX_ID_BYTES = 200
+#: Default caps on the cases ``generate:`` makes: in one file, and in the whole suite (see :class:`GenerateBudget`).
+MAX_GENERATED_PER_FILE = 10_000
+MAX_GENERATED_PER_SUITE = 100_000
 MAX_TAG_LENGTH = 60
 _SNIFF_BYTES = 256 * 1024
 _DERIVED_ID_BUDGET = 80
@@ -125,13 +132,12 @@ def looks_like_case_file(path: Path, under_cases_dir: bool) -> bool:
 
     Reads at most the first 256 KiB and never parses YAML, so it is cheap on any file.
     """
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        return False
+    if path.suffix.lower() not in (".yaml", ".yml") or not is_regular(path):
+        return False  # a FIFO or a device named *.yaml would block or never end
     if under_cases_dir:
         return True
     try:
-        with path.open("rb") as stream:
-            head = stream.read(_SNIFF_BYTES)
+        head = read_head(path, _SNIFF_BYTES)
     except OSError:
         return False
     return _TOP_KEY.search(head) is not None
@@ -161,7 +167,19 @@ def derive_case_id(numbers: Sequence[str], ask: str) -> str:
     return f"{slug[:_DERIVED_ID_BUDGET].rstrip('_-')}-{digest}"
 
 
-def load_case_file(path: Path) -> list[Case]:
+@dataclass
+class GenerateBudget:
+    """How many cases ``generate:`` may make: per file and for the whole suite (shared by every file of a session).
+
+    A 4 KB file can ask for 100,000 cases; past a cap the file is a collection error that names the limit and the
+    option that raises it."""
+
+    per_file: int = MAX_GENERATED_PER_FILE
+    per_suite: int = MAX_GENERATED_PER_SUITE
+    used: int = 0  # by the files read so far
+
+
+def load_case_file(path: Path, budget: GenerateBudget | None = None) -> list[Case]:
     """Read every case of the file at ``path``, hand-written ones and generated ones, in file order.
 
     Raises :class:`CaseFileError` (and nothing else) for anything wrong with the file.
@@ -170,7 +188,7 @@ def load_case_file(path: Path) -> list[Case]:
     text = _read_text(Path(path), shown)
     root = _compose(text, shown)
     try:
-        return _FileReader(shown).read(root)
+        return _FileReader(shown, budget if budget is not None else GenerateBudget()).read(root)
     except CaseFileError:
         raise
     except Exception as exc:  # a collector must get a located error, whatever went wrong
@@ -180,12 +198,11 @@ def load_case_file(path: Path) -> list[Case]:
 
 def _read_text(path: Path, shown: str) -> str:
     try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
+        data = read_regular(path, MAX_FILE_BYTES)
+    except FileTooLarge:
+        raise CaseFileError(shown, 1, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB") from None
     except OSError as exc:
         raise CaseFileError(shown, 1, f"cannot read the file ({exc.strerror or exc})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise CaseFileError(shown, 1, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
     encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
     try:
         return data.decode(encoding)
@@ -292,9 +309,11 @@ class _Defaults:
 class _FileReader:
     """Walks the node tree of one file, turning it into cases or a located CaseFileError."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, budget: GenerateBudget) -> None:
         self.path = path
         self.seen_ids: dict[str, int] = {}
+        self.budget = budget
+        self.generated_count = 0
 
     def fail(self, node: yaml.Node | int, message: str) -> NoReturn:
         line = node if isinstance(node, int) else _line(node)
@@ -438,6 +457,12 @@ class _FileReader:
             case_id = str(node.value)
         else:
             case_id = self.string(node, f"{label} 'id'")
+        if len(case_id.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES and len(case_id) <= MAX_ID_LENGTH:
+            self.fail(
+                node,
+                f"{label} has an id of {len(case_id.encode('utf-8', 'surrogatepass'))} bytes in UTF-8; an id names a "
+                f"cassette file and may have at most {MAX_ID_BYTES} bytes (a CJK character takes 3)",
+            )
         if (
             not case_id
             or len(case_id) > MAX_ID_LENGTH
@@ -551,6 +576,26 @@ class _FileReader:
 
     # -- one generate entry ------------------------------------------------------------------
 
+    def spend(self, node: yaml.Node, count: int) -> None:
+        """Count ``count`` generated cases against the caps, before making them."""
+        budget = self.budget
+        if count > 0 and self.generated_count + count > budget.per_file:
+            self.fail(
+                node,
+                f"generate: {self.generated_count + count:,} cases in this file, more than the limit of "
+                f"{budget.per_file:,} per file; raise it with --llm-max-generated N (ini llm_max_generated)",
+            )
+        if count > 0 and budget.used + count > budget.per_suite:
+            self.fail(
+                node,
+                f"generate: {budget.used + count:,} cases in the suite so far, more than the limit of "
+                f"{budget.per_suite:,} per suite; raise it with --llm-max-generated-suite N (ini "
+                "llm_max_generated_suite)",
+            )
+        if count > 0:
+            self.generated_count += count
+            budget.used += count
+
     def generated(self, node: yaml.Node, index: int, defaults: _Defaults) -> list[Case]:
         label = f"generate #{index}"
         fields = self.mapping(node, GENERATE_KEYS, label)
@@ -575,6 +620,7 @@ class _FileReader:
         own_tags = self.tags(fields["tags"], label) if "tags" in fields else ()
         if "description" in fields:
             self.string(fields["description"], f"{label} 'description'")
+        self.spend(fields["count"], count)
         try:
             raw_cases = generators.generate(category, seed, count, ask)
         except generators.GeneratorError as exc:

@@ -64,6 +64,9 @@ from urllib.parse import quote, unquote
 import yaml
 
 from .atomic import write_atomically
+from .redaction import public_url
+from .redaction import secret_pattern as secret_pattern
+from .safefiles import FileTooLarge, NotRegularFile, read_regular
 
 # The C implementations are several times faster; both are safe (no python/* constructors).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -125,16 +128,32 @@ def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str |
     return Path(root) / model_dir / prompt_dir / cassette_name(case_id)
 
 
-def secret_pattern(secret: str) -> re.Pattern[str]:
-    """The secret, raw or JSON-escaped, as a token of its own rather than a piece of a longer name.
+#: The longest file or directory name common filesystems take, in bytes.
+MAX_NAME_BYTES: Final = 255
 
-    LMDeploy's documented key ``internlm2`` is a prefix of its model id ``internlm2-chat-1_8b``: a plain substring
-    test would refuse every cassette of that model, while an echoed key (``Bearer internlm2``, ``"internlm2"``,
-    ``key=internlm2;``) stands between other characters.
-    """
-    forms = sorted({secret, json.dumps(secret, ensure_ascii=False)[1:-1]}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(form) for form in forms)
-    return re.compile(rf"(?<![A-Za-z0-9_-])(?:{alternatives})(?![A-Za-z0-9_-])")
+
+def model_id_problem(model: object) -> str | None:
+    """Why ``model`` cannot name a cassette directory (one sentence), or ``None`` when it can."""
+    if not isinstance(model, str):
+        return f"the model id is not a string ({type(model).__name__})"
+    if not model.strip():
+        return "the model id is empty"
+    size = len(quote(model, safe="").encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        return (
+            f"the model id is {size:,} bytes long as a directory name, more than the {MAX_NAME_BYTES} a file name "
+            "may have; choose a shorter --llm-model"
+        )
+    return None
+
+
+def check_inside(root: Path, path: Path) -> None:
+    """Refuse (:class:`CassetteError`) a cassette that, once symlinks are resolved, is not under ``root``: a
+    directory symlink committed in ``cassettes/`` must not make recording write elsewhere."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise CassetteError(path, "refusing to write: through a symlink, it is outside the cassette directory")
 
 
 def cassette_name(case_id: str) -> str:
@@ -378,7 +397,7 @@ class Cassette:
             canonical_body=_canonical_json(exchange.request_body),
             sample=exchange.sample,
             method="POST",
-            uri=exchange.uri,
+            uri=public_url(exchange.uri),  # never credentials (http://user:secret@host)
             request_body=copy.deepcopy(exchange.request_body),
             status=exchange.status,
             message=_status_message(exchange.status),
@@ -434,8 +453,15 @@ class Cassette:
                     raise CassetteError(
                         self.path, "refusing to write: the cassette would contain a secret (API key or token)"
                     )
+            data = text.encode("utf-8")
+            if len(data) > MAX_CASSETTE_BYTES:  # what replay would refuse is never recorded
+                raise CassetteError(
+                    self.path,
+                    f"refusing to write: the cassette would be larger than {MAX_CASSETTE_BYTES // (1024 * 1024)} MB, "
+                    "more than replay reads",
+                )
             try:
-                write_atomically(self.path, text.encode("utf-8"))
+                write_atomically(self.path, data)
             except OSError as e:
                 raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
 
@@ -445,26 +471,15 @@ class Cassette:
 
 def _read_text(path: Path) -> str | None:
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed below, after the size checks
+        data = read_regular(path, MAX_CASSETTE_BYTES)
     except FileNotFoundError:
         return None
+    except NotRegularFile as e:
+        raise CassetteError(path, f"cannot read: it {e.strerror}") from e
+    except FileTooLarge as e:
+        raise CassetteError(path, e.strerror or str(e)) from e
     except OSError as e:
         raise CassetteError(path, f"cannot read: {e.strerror or e}") from e
-    with file:
-        too_big = f"larger than {MAX_CASSETTE_BYTES // (1024 * 1024)} MB; refusing to read it"
-        size = os.fstat(file.fileno()).st_size
-        if size > MAX_CASSETTE_BYTES:
-            raise CassetteError(path, too_big)
-        # read(n) allocates n bytes up front, so ask for what stat announced, then keep reading in
-        # bounded chunks in case the file grew (or stat lied, as it does for some special files).
-        chunks = [file.read(size + 1)]
-        total = len(chunks[0])
-        while chunks[-1] and total <= MAX_CASSETTE_BYTES:
-            chunks.append(file.read(65536))
-            total += len(chunks[-1])
-        if total > MAX_CASSETTE_BYTES:
-            raise CassetteError(path, too_big)
-    data = b"".join(chunks)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CassetteError(path, "is UTF-16/UTF-32 encoded; cassettes must be UTF-8")
     if b"\x00" in data:
@@ -520,12 +535,31 @@ def _construct(loader: Any, node: yaml.Node) -> Any:
     if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
         return node.value
     if node.tag == _MAP_TAG and isinstance(node, yaml.MappingNode):
-        return {_construct(loader, key): _construct(loader, value) for key, value in node.value}
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(loader, key_node)
+            if key in mapping:  # YAML keeps the last; a reviewer reads the first
+                raise _StructureError(f"duplicate key {str(key)[:40]!r} at line {key_node.start_mark.line + 1}")
+            mapping[key] = _construct(loader, value_node)
+        return mapping
     if node.tag == _SEQ_TAG and isinstance(node, yaml.SequenceNode):
         return [_construct(loader, item) for item in node.value]
     if node.tag == _INT_TAG and isinstance(node, yaml.ScalarNode):
+        if len(node.value) > _MAX_INT_CHARS:  # int() of thousands of digits is slow, then refused by Python
+            raise _StructureError(
+                f"an integer of {len(node.value):,} characters at line {node.start_mark.line + 1}; "
+                f"at most {_MAX_INT_CHARS} are accepted"
+            )
         return loader.construct_yaml_int(node)
     return loader.construct_object(node, deep=True)
+
+
+class _StructureError(Exception):
+    """Something a cassette may not hold (a duplicate key, an absurd integer)."""
+
+
+#: The longest integer literal in a cassette (status codes, sample numbers are short).
+_MAX_INT_CHARS: Final = 20
 
 
 def _load_yaml(path: Path, text: str) -> Any:
@@ -543,6 +577,10 @@ def _load_yaml(path: Path, text: str) -> Any:
         raise CassetteError(path, "YAML nested too deeply") from e
     except TypeError as e:  # e.g. a list used as a mapping key
         raise CassetteError(path, f"invalid YAML structure: {e}") from e
+    except _StructureError as e:
+        raise CassetteError(path, f"invalid cassette: {e}") from e
+    except ValueError as e:  # whatever else a constructor refuses (e.g. an absurd number under another tag)
+        raise CassetteError(path, f"invalid YAML value: {str(e)[:100]}") from e
     finally:
         loader.dispose()
 
@@ -654,10 +692,10 @@ def _parse_interaction(raw: Any, occurrences: dict[str, int]) -> _Interaction:
     sample_text = _header(request.get("headers"), SAMPLE_HEADER, "request")
     if sample_text is None:
         sample = occurrences.get(canonical, 0) + 1
-    elif sample_text.isascii() and sample_text.isdigit() and int(sample_text) >= 1:
+    elif sample_text.isascii() and sample_text.isdigit() and len(sample_text) <= 9 and int(sample_text) >= 1:
         sample = int(sample_text)
     else:
-        raise _FieldError(f"request header {SAMPLE_HEADER} must be an integer >= 1, got {sample_text!r}")
+        raise _FieldError(f"request header {SAMPLE_HEADER} must be an integer >= 1, got {sample_text[:20]!r}")
     occurrences[canonical] = max(occurrences.get(canonical, 0), sample)
 
     status = _get(response, "status", dict, "response")

@@ -16,37 +16,35 @@ import concurrent.futures
 import contextlib
 import email.utils
 import json
-import os
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassettes import Exchange, content_of, finish_reason_of, secret_pattern
+from .cassettes import Exchange, content_of, finish_reason_of
+from .redaction import KEY_VARIABLES as KEY_VARIABLES
+from .redaction import REDACTED as REDACTED
+from .redaction import api_key as api_key
+from .redaction import clip, public_url
+from .redaction import one_line as one_line
+from .redaction import redact as redact
 
-#: Environment variables holding the API key, in order of precedence. Never read from a file in the repo.
-KEY_VARIABLES = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
 SAMPLE_HEADER = "X-Llmcmp-Sample"
 #: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.
 MAX_RETRY_AFTER = 120.0
 #: Sent when no key is configured: local servers ignore it, and the SDK refuses an empty key.
 NO_KEY = "no-key"
+#: The largest response body read (decoded): an answer is a few kilobytes; anything bigger is an ``error``, never
+#: recorded (well under the 20 MB a cassette may have).
+MAX_RESPONSE_BYTES = 1024 * 1024
+#: How long closing waits for the asking thread to wind down (closing connections) after cancelling its requests.
+CLOSE_SECONDS = 5.0
 
 
 class EndpointError(Exception):
     """The endpoint cannot be used at all (unreachable, key rejected, unknown model); one line."""
-
-
-def api_key() -> str | None:
-    """The API key from ``LLMCMP_API_KEY``, else ``OPENAI_API_KEY``."""
-    for name in KEY_VARIABLES:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
 
 
 @dataclass(frozen=True)
@@ -87,24 +85,6 @@ def http_module() -> Any:
 
 #: Exceptions of the HTTP library that mean no connection was made (anything else broke off an answer).
 _CONNECT_FAILURES = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol", "InvalidURL")
-#: What an API key is replaced with in any text that leaves this module (answers, error messages).
-REDACTED = "[API key removed]"
-
-
-# C0 and C1 control characters: an endpoint's message must not move the cursor or recolour a CI log.
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def one_line(text: str) -> str:
-    """``text`` as one printable line: control characters dropped, runs of whitespace made one space."""
-    return " ".join(_CONTROL_CHARS.sub(" ", text).split())
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` without ``secret``: an endpoint may echo the key back in an answer or an error message."""
-    if not secret:
-        return text
-    return secret_pattern(secret).sub(REDACTED, text)
 
 
 def _loopback(url: str) -> bool:
@@ -114,9 +94,10 @@ def _loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
-def _describe(exc: BaseException, base_url: str) -> str:
+def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
     import openai
 
+    base_url = public_url(base_url)
     if isinstance(exc, openai.APITimeoutError):
         return "the request timed out"
     if isinstance(exc, openai.APIConnectionError):
@@ -132,42 +113,109 @@ def _describe(exc: BaseException, base_url: str) -> str:
             err = exc.response.json().get("error")
             message = err.get("message", "") if isinstance(err, dict) else str(err or "")
         except (ValueError, AttributeError):
-            message = exc.response.text[:200]
-        message = one_line(message)[:200]
+            message = exc.response.text[:4096]
+        message = clip(str(message), secret, 200)
         return f"HTTP {exc.status_code}" + (f": {message}" if message else "")
     return f"{type(exc).__name__}: {exc}"
 
 
+class ResponseTooLarge(Exception):
+    """A response body over :data:`MAX_RESPONSE_BYTES`: it is neither judged nor recorded."""
+
+
+async def _read_capped(response: Any) -> None:
+    """An HTTP client's response hook: read the decoded body, stopping at :data:`MAX_RESPONSE_BYTES`.
+
+    It runs before the client reads the body itself, so an endless chunked stream or a compression bomb (1.5 MB
+    inflating to 1.5 GB) stops at the cap instead of filling the memory; what it read is the response's content."""
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > MAX_RESPONSE_BYTES:
+            await response.aclose()
+            raise ResponseTooLarge(
+                f"the response is larger than {MAX_RESPONSE_BYTES // 1024 // 1024} MB, the limit of one answer; "
+                "not recorded"
+            )
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what the client's own read would have set
+
+
+def _run_async(coroutine: Any) -> Any:
+    """Run a coroutine to its end from synchronous code, on an event loop and a (daemon) thread of its own: the
+    caller's thread may have a loop of its own, and a Ctrl-C in the caller must not wait for it."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(asyncio.run(coroutine))
+        except BaseException as exc:  # handed to the caller, whatever it is
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="llmcmp-models", daemon=True).start()
+    return future.result()
+
+
 def list_models(endpoint: Endpoint) -> list[str]:
-    """The model ids the endpoint serves (``GET /models``), raising :class:`EndpointError` with one line."""
+    """The model ids the endpoint serves (``GET /models``), raising :class:`EndpointError` with one line.
+
+    ``--llm-timeout`` bounds the whole request, not each read: a server sending a byte a second cannot hang the
+    session."""
     try:
-        return _list_models(endpoint)
+        return _run_async(_bounded_models(endpoint))  # type: ignore[no-any-return]
     except EndpointError as exc:
         raise EndpointError(one_line(redact(str(exc), endpoint.api_key))) from None
 
 
-def _list_models(endpoint: Endpoint) -> list[str]:
+async def _bounded_models(endpoint: Endpoint) -> list[str]:
+    timeout = min(endpoint.timeout, 30.0)
+    try:
+        return await asyncio.wait_for(_list_models(endpoint), timeout)
+    except asyncio.TimeoutError:
+        url = public_url(endpoint.base_url)
+        raise EndpointError(f"{url}/models did not answer within {timeout:g}s (--llm-timeout)") from None
+
+
+async def _list_models(endpoint: Endpoint) -> list[str]:
     import openai
 
     httpx = http_module()
-    with httpx.Client(timeout=min(endpoint.timeout, 30.0), trust_env=not _loopback(endpoint.base_url)) as http:
-        client = openai.OpenAI(
+    url = public_url(endpoint.base_url)
+    async with httpx.AsyncClient(
+        timeout=endpoint.timeout,
+        trust_env=not _loopback(endpoint.base_url),
+        event_hooks={"response": [_read_capped]},
+    ) as http:
+        client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key or NO_KEY, max_retries=1, http_client=http
         )
         try:
-            models = [m.id for m in client.models.list().data]
+            data = list((await client.models.list()).data)
         except openai.AuthenticationError:
             raise EndpointError(
-                f"{endpoint.base_url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
+                f"{url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
             ) from None
         except openai.APIStatusError as exc:
-            raise EndpointError(f"{endpoint.base_url}/models answered {_describe(exc, endpoint.base_url)}") from None
+            raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}") from None
         except openai.APIConnectionError as exc:
-            raise EndpointError(_describe(exc, endpoint.base_url)) from None
+            raise EndpointError(_describe(exc, url, endpoint.api_key)) from None
+        except ResponseTooLarge as exc:
+            raise EndpointError(f"{url}/models: {exc}") from None
         except (ValueError, TypeError, AttributeError) as exc:
-            raise EndpointError(f"{endpoint.base_url}/models: not an OpenAI-compatible answer ({exc})") from None
-    if not models:
-        raise EndpointError(f"{endpoint.base_url}/models lists no model; pass --llm-model")
+            raise EndpointError(f"{url}/models: not an OpenAI-compatible answer ({exc})") from None
+    if not data:
+        raise EndpointError(f"{url}/models lists no model; pass --llm-model")
+    models = []
+    for entry in data:
+        model = getattr(entry, "id", None)
+        if model is None:
+            raise EndpointError(f"{url}/models lists a model whose id is null or missing; pass --llm-model")
+        if not isinstance(model, str) or not model.strip():
+            raise EndpointError(
+                f"{url}/models lists a model whose id is not a non-empty string ({str(model)[:40]!r}); pass --llm-model"
+            )
+        models.append(model)
     return models
 
 
@@ -204,6 +252,7 @@ class Asker:
         self._queue: asyncio.Queue[_Job | None] | None = None
         self._resume_at = 0.0  # shared backoff: nobody sends before this (monotonic) time
         self._startup_error: BaseException | None = None
+        self._workers: list[asyncio.Task[None]] = []
         self._thread = threading.Thread(target=self._run, name="llmcmp-asker", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -229,7 +278,10 @@ class Asker:
                 max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
             )
             http = httpx.AsyncClient(
-                limits=limits, timeout=self.endpoint.timeout, trust_env=not _loopback(self.endpoint.base_url)
+                limits=limits,
+                timeout=self.endpoint.timeout,
+                trust_env=not _loopback(self.endpoint.base_url),
+                event_hooks={"response": [_read_capped]},
             )
             client = openai.AsyncOpenAI(
                 base_url=self.endpoint.base_url,
@@ -244,9 +296,10 @@ class Asker:
             self._ready.set()
             return
         self._ready.set()
-        workers = [asyncio.create_task(self._worker(client)) for _ in range(self.endpoint.concurrency)]
+        self._workers = [asyncio.create_task(self._worker(client)) for _ in range(self.endpoint.concurrency)]
         try:
-            await asyncio.gather(*workers)
+            # A worker cancelled by close() ends with CancelledError: an expected end, not this thread's failure.
+            await asyncio.gather(*self._workers, return_exceptions=True)
         finally:
             await http.aclose()
 
@@ -264,7 +317,7 @@ class Asker:
                 job.future.cancel()
                 raise
             except Exception as exc:  # a worker never dies: the case gets an error, the others go on
-                error = one_line(redact(f"{type(exc).__name__}: {exc}", self.endpoint.api_key))[:200]
+                error = clip(f"{type(exc).__name__}: {exc}", self.endpoint.api_key, 200)
                 answer = Answer(None, error, None)
             if self._on_answer is not None:
                 # Bookkeeping only (progress counts): it must not cost the answer.
@@ -302,7 +355,7 @@ class Asker:
                 payload = json.loads(response.content)
                 content = content_of(payload)
             except openai.APIStatusError as exc:
-                error = _describe(exc, self.endpoint.base_url)
+                error = _describe(exc, self.endpoint.base_url, self.endpoint.api_key)
                 status = exc.status_code
                 if status not in (408, 409, 429) and status < 500:
                     break  # the request itself is wrong: asking again cannot help
@@ -316,14 +369,17 @@ class Asker:
                 # The same words whether a single read or the whole attempt ran out of time.
                 error = f"the request timed out after {self.endpoint.timeout:g}s (--llm-timeout)"
             except openai.APIConnectionError as exc:
-                error = _describe(exc, self.endpoint.base_url)
+                error = _describe(exc, self.endpoint.base_url, self.endpoint.api_key)
+            except ResponseTooLarge as exc:
+                error = str(exc)
+                break  # the same request gives the same again
             except ValueError as exc:  # invalid JSON, or a completion without an answer
                 error = str(exc) if not isinstance(exc, json.JSONDecodeError) else "the response is not valid JSON"
                 if not isinstance(exc, json.JSONDecodeError):
                     break  # a well-formed answer without content: the same request gives the same again
             else:
                 exchange = Exchange(
-                    uri=str(response.request.url),
+                    uri=public_url(str(response.request.url)),
                     request_body=job.body,
                     sample=job.sample,
                     status=response.status_code,
@@ -360,19 +416,22 @@ class Asker:
         return self._thread.is_alive()
 
     def close(self) -> None:
-        """Stop the workers: requests not yet started are dropped, those in flight are awaited."""
+        """Stop the workers: requests not yet started are dropped, those in flight are cancelled (their futures
+        too), so that a Ctrl-C with a stalled endpoint ends the session at once. At a session's normal end nothing
+        is in flight: every item waited for its answers."""
         if not self._thread.is_alive():
             return
         queue = self._queue
         if queue is not None:
 
-            def drain() -> None:
+            def stop() -> None:
                 while not queue.empty():
                     job = queue.get_nowait()
                     if job is not None:
                         job.future.cancel()
-                for _ in range(self.endpoint.concurrency):
-                    queue.put_nowait(None)
+                for worker in self._workers:
+                    worker.cancel()
 
-            self._loop.call_soon_threadsafe(drain)
-        self._thread.join(timeout=self.endpoint.timeout + 5)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(stop)
+        self._thread.join(timeout=CLOSE_SECONDS)

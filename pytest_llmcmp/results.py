@@ -45,6 +45,8 @@ TRUNCATED = "truncated"
 
 #: The version of the results JSON written by this module; :meth:`RunResults.load` accepts only it.
 SCHEMA = 1
+#: A results file larger than this is refused (a suite of 100,000 cases with long answers stays far below).
+MAX_RESULTS_BYTES = 256 * 1024 * 1024
 _CONTRACT_KEYS = frozenset({"schema", "model", "endpoint", "prompts", "settings", "cases", "summary"})
 
 
@@ -422,6 +424,10 @@ class RunResults:
         """Write the results JSON atomically: readers see the old file or the new one, never half of one."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, self.to_text().encode("utf-8"))
+
+    def to_text(self) -> str:
+        """The results JSON, as :meth:`write` writes it (always encodable as UTF-8)."""
         data = self.to_json()
         text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
         try:
@@ -429,7 +435,7 @@ class RunResults:
         except UnicodeEncodeError:
             # A lone surrogate (a model answer cut mid-character) cannot be UTF-8; \u escapes can.
             text = json.dumps(data, ensure_ascii=True, indent=1, allow_nan=False) + "\n"
-        write_atomically(path, text.encode("utf-8"))
+        return text
 
     @classmethod
     def from_json(cls, data: Any) -> RunResults:
@@ -461,8 +467,10 @@ class RunResults:
     @classmethod
     def load(cls, path: Path) -> RunResults:
         """Read a results file; raises :class:`ResultsFileError` with one line naming the file."""
+        from .safefiles import read_regular
+
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_regular(path, MAX_RESULTS_BYTES).decode("utf-8")
         except FileNotFoundError:
             raise ResultsFileError(f"{path}: results file not found") from None
         except (OSError, UnicodeDecodeError) as error:

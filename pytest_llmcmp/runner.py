@@ -30,15 +30,19 @@ from .cassettes import (
     Exchange,
     cassette_name,
     cassette_path,
+    check_inside,
     key_digest,
     model_dirs,
+    model_id_problem,
     recorded_answer,
     request_key,
 )
 from .config import LOCAL, Settings
 from .prompts import NO_PROMPT, Prompt
 from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
+from .redaction import public_url, scrub
 from .results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from .terminal import shown
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
@@ -83,9 +87,12 @@ class Runner:
         self.config = config
         self.settings = settings
         self.prompts = prompts
-        self.rootdir = Path(str(config.rootpath))
+        # The project: the ini file's directory, else where pytest runs. Not pytest's rootdir, which an existing
+        # path given as an option value (--llm-results /abs/r.json) moves out of the project.
+        inipath = config.inipath
+        self.project_dir = Path(inipath).parent if inipath is not None else Path(config.invocation_params.dir)
         root = Path(settings.cassette_dir)
-        self.cassette_root = root if root.is_absolute() else self.rootdir / root
+        self.cassette_root = root if root.is_absolute() else self.project_dir / root
         self.rule = PassRule.parse(settings.pass_rule)
         self.model: str | None = settings.model
         self.endpoint_url: str | None = None if settings.endpoint == LOCAL else settings.endpoint
@@ -114,9 +121,17 @@ class Runner:
     # --- the model and the endpoint ------------------------------------------------------------------------
 
     def resolve_model(self) -> None:
-        """Decide the model id; raises :class:`pytest.UsageError` with one line when it cannot."""
+        """Decide the model id; raises :class:`pytest.UsageError` with one line when it cannot (or when the id
+        cannot name a cassette directory: empty, not a string, too long)."""
+        if self.model is None:
+            self._resolve_model()
         if self.model is not None:
-            return
+            problem = model_id_problem(self.model)
+            if problem is not None:
+                source = "--llm-model" if self.settings.model else "--llm-endpoint"
+                raise pytest.UsageError(shown(f"{source}: {problem}"))
+
+    def _resolve_model(self) -> None:
         if self.settings.endpoint == LOCAL:
             from .local import LocalModelError, check_available, find_bundled_model
 
@@ -144,7 +159,7 @@ class Runner:
         try:
             return list_models(self._endpoint())
         except EndpointError as exc:
-            raise pytest.UsageError(f"--llm-endpoint: {exc}") from None
+            raise pytest.UsageError(shown(f"--llm-endpoint: {exc}")) from None
 
     def _endpoint(self) -> Any:
         from .client import Endpoint, api_key
@@ -198,8 +213,11 @@ class Runner:
             return
         models = self._models()
         if self.model not in models:
-            raise pytest.UsageError(
-                f"--llm-model: {self.endpoint_url} does not serve {self.model!r} (it serves: {', '.join(models)})"
+            raise pytest.UsageError(  # the ids come from the endpoint: no key, no control characters
+                shown(
+                    f"--llm-model: {public_url(self.endpoint_url or '')} does not serve {self.model!r} "
+                    f"(it serves: {', '.join(models)})"
+                )
             )
         self.endpoint_checked = True
 
@@ -419,9 +437,18 @@ class Runner:
                 exchanges.append(answer.exchange)
         if not exchanges:
             return
-        cassette = plan.cassette if plan.cassette is not None else Cassette.load(plan.path)
-        if self.settings.record_mode == "all" and plan.cassette is None:
-            cassette = Cassette(plan.path)
+        if plan.cassette is not None:
+            cassette = plan.cassette
+        elif self.settings.record_mode == "all":
+            # Re-recording replaces what this run asked (same request and sample); the cassette's other recordings
+            # (other samples, other settings) stay. An unreadable file is replaced whole: that is the remedy for it.
+            try:
+                cassette = Cassette.load(plan.path)
+            except CassetteError:
+                cassette = Cassette(plan.path)
+        else:
+            cassette = Cassette.load(plan.path)
+        check_inside(self.cassette_root, plan.path)
         for exchange in exchanges:
             cassette.add(exchange)
         from .client import api_key
@@ -607,7 +634,8 @@ class Runner:
                 why = "the case was never recorded with this prompt and model"
         sha = f" (sha256 {prompt.sha256[:12]})" if prompt.sha256 else ""
         return (
-            f"no recording of case '{item.case.id}' under prompt '{prompt.name}'{sha} for model '{self.model}': "
+            f"no recording of case '{item.case.id}' under prompt '{prompt.name}'{sha} for model "
+            f"'{scrub(self.model or '')}': "
             f"{why}.\nexpected cassette: {self.show_path(path)}\nrecord it with: "
             f"{self._record_command(item, 'new_episodes' if self.settings.record_mode == 'once' else None)}"
         )
@@ -626,9 +654,9 @@ class Runner:
         """The one command that records ``items`` with this run's settings: their prompts, and their node ids (a
         few) or their files (many); only what is missing is asked (``--llm-record-mode new_episodes``)."""
         s = self.settings
-        parts = ["pytest", "--llm-endpoint", s.endpoint or "URL"]
+        parts = ["pytest", "--llm-endpoint", public_url(s.endpoint) if s.endpoint else "URL"]
         if self.model is not None:
-            parts += ["--llm-model", self.model]
+            parts += ["--llm-model", scrub(self.model)]
         prompts = list({item.prompt.name: item.prompt for item in items}.values())
         if any(p.name != NO_PROMPT for p in prompts) or len(self.prompts) > 1:
             for prompt in prompts:
@@ -651,11 +679,12 @@ class Runner:
         return shlex.join(parts)
 
     def show_path(self, path: Path) -> str:
-        """A path as the user would type it: relative to where pytest runs."""
+        """A path as the user would type it: relative to where pytest runs (without the key, should the model id
+        in it hold the key)."""
         try:
-            return os.path.relpath(path, self.config.invocation_params.dir)
+            return scrub(os.path.relpath(path, self.config.invocation_params.dir))
         except ValueError:
-            return str(path)
+            return scrub(str(path))
 
     def show_progress(self, force: bool = False) -> None:
         """One progress line while waiting on live answers (terminal only, never under -q or in CI)."""
@@ -687,8 +716,8 @@ class Runner:
         prompts = {p.name: PromptInfo(path=p.path, sha256=p.sha256) for p in self.prompts}
         endpoint = self.settings.endpoint
         return RunResults(
-            model=self.model,
-            endpoint=endpoint,
+            model=None if self.model is None else scrub(self.model),
+            endpoint=None if endpoint is None else scrub(public_url(endpoint)),
             prompts=prompts,
             settings={
                 "temperature": self.settings.temperature,

@@ -20,12 +20,16 @@ import pytest
 
 from .atomic import write_atomically
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
+from .cases import GenerateBudget
+from .collected import Collected, project_case_files
 from .config import LOCAL, Settings, input_path, parse_thresholds
 from .gates import Decision, GatePolicy, RunStatus, decide
-from .items import CaseItem
+from .items import BUDGET_KEY, COLLECTED_KEY, CaseItem
 from .prompts import Prompt
+from .redaction import contains_secret, public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
 from .runner import Runner
+from .terminal import shown
 
 WORKER_KEY = "llmcmp"
 _PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
@@ -50,7 +54,13 @@ class LlmSession:
         self.store_problems: list[str] = []
         self.leftovers: list[Path] = []  # temporary files of cassette writes that were killed halfway
         self.pruned = 0
+        self.collected = Collected(self.runner.project_dir)
+        config.stash[COLLECTED_KEY] = self.collected
+        config.stash[BUDGET_KEY] = GenerateBudget(settings.max_generated, settings.max_generated_suite)
+        self.workers_merged = 0
+        self.prune_blocked: str | None = None  # why nothing may be pruned in this run
         self.written: list[str] = []
+        self.write_problems: list[str] = []
         self.final: RunResults | None = None
         self.status: RunStatus | None = None
         self.decision: Decision | None = None
@@ -61,6 +71,7 @@ class LlmSession:
         self.started = time.monotonic()
         self.thresholds = parse_thresholds(settings.min_accuracy, settings.origin("min_accuracy"))
         self._check_threshold_prompts(prompts)
+        self._check_outputs()
         self.baseline = self._load_baseline()
         if self.baseline is not None:
             self.runner.baseline = {case.key: case for case in self.baseline.cases}
@@ -79,6 +90,23 @@ class LlmSession:
         Asked of xdist itself, whose distributed session plugin exists exactly then; it registers after this plugin
         is configured, so this is a property, not a value fixed at configure time."""
         return not self.is_worker and self.config.pluginmanager.has_plugin("dsession")
+
+    def _check_outputs(self) -> None:
+        """Before anything runs: an output path that names a directory, a device, a FIFO or a symlink is refused."""
+        from .safefiles import NotRegularFile, check_write_target
+
+        base = self.config.invocation_params.dir
+        for option, target in (
+            ("--llm-results", self.settings.results),
+            ("--llm-report", self.settings.report),
+            ("--llm-html", self.settings.html),
+        ):
+            if target is None:
+                continue
+            try:
+                check_write_target(Path(target) if Path(target).is_absolute() else base / target)
+            except NotRegularFile as exc:
+                raise pytest.UsageError(f"{option}: {target} {exc.strerror}") from None
 
     def _load_baseline(self) -> RunResults | None:
         if self.settings.baseline is None:
@@ -127,7 +155,7 @@ class LlmSession:
         s = self.settings
         mode = f"record mode {s.record_mode}" if s.live else "replay (offline, record mode none)"
         cassettes = self.runner.show_path(self.runner.cassette_root)
-        where = f"endpoint {s.endpoint}" if s.endpoint else f"cassettes {cassettes}"
+        where = f"endpoint {public_url(s.endpoint)}" if s.endpoint else f"cassettes {cassettes}"
         prompts = ", ".join(p.name + (f" ({p.sha256[:12]})" if p.sha256 else "") for p in self.runner.prompts)
         params = f"temperature {s.temperature:g}"
         if s.max_tokens is not None:
@@ -143,7 +171,7 @@ class LlmSession:
                 f"llmcmp: concurrency {s.concurrency}, timeout {s.timeout:g}s, retries {s.retries}, "
                 f"backoff {s.backoff:g}s"
             )
-        return lines
+        return [shown(line) for line in lines]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -172,6 +200,9 @@ class LlmSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
         self.selected = [item for item in session.items if isinstance(item, CaseItem)]
+        for selected in self.selected:
+            self.collected.item_selected(selected.path)
+        self.collected.finished = True
         self.full_run = self._full_run()
         if self.baseline_prompt is not None:
             # Each case's item under the reference prompt runs first, so that the others can be compared with it.
@@ -201,6 +232,10 @@ class LlmSession:
                     f"{show(Path(item.case.path))}:{item.case.line}: case id '{item.case.id}' is already used at "
                     f"{show(Path(other.case.path))}:{other.case.line}; case ids must be unique in a suite"
                 )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collected.errors.append(f"collecting {report.nodeid or 'the session'} failed")
 
     # --- xdist ------------------------------------------------------------------------------------------------
 
@@ -257,6 +292,8 @@ class LlmSession:
             self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
             self._store(data.get("recorded", {}))
             self.collected_cases = max(self.collected_cases, data.get("collected", 0))
+            self.collected.merge_worker(data.get("collection", {}), first=self.workers_merged == 0)
+            self.workers_merged += 1
             self.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
@@ -282,8 +319,8 @@ class LlmSession:
         """Write, under this controller's cassette directory, the cassettes a worker elsewhere recorded."""
         if not recorded:
             return
-        from .cassettes import CassetteError, secret_pattern
-        from .client import api_key
+        from .cassettes import CassetteError, check_inside
+        from .redaction import api_key
 
         key = api_key()
         for name, text in sorted(recorded.items()):
@@ -292,8 +329,9 @@ class LlmSession:
             try:
                 if relative.is_absolute() or ".." in relative.parts or not name.endswith(".yaml"):
                     raise CassetteError(name, "a worker sent a cassette outside the cassette directory; not written")
-                if key and secret_pattern(key).search(text):
+                if contains_secret(text, key):
                     raise CassetteError(path, "refusing to write: the cassette would contain a secret (API key)")
+                check_inside(self.runner.cassette_root, path)
                 write_atomically(path, text.encode("utf-8"))
                 self.received += 1
             except (CassetteError, OSError) as exc:
@@ -328,6 +366,7 @@ class LlmSession:
                 "used": sorted(Path(os.path.relpath(p, self.runner.cassette_root)).as_posix() for p in used),
                 "model": self.runner.model,
                 "collected": self.collected_cases,
+                "collection": self.collected.to_json(),
                 "not_recorded": self.runner.not_recorded,
             }
             if self._elsewhere():  # the controller writes them where they belong
@@ -389,8 +428,10 @@ class LlmSession:
             decision=self.decision,
         )
         results.extra = self._extra(results)
-        self._unused(session, used | self.worker_used)
+        self._unused(session, exitstatus, used | self.worker_used)
         self._write(results)
+        if self.write_problems and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _gates(self, results: RunResults) -> list[Gate]:
         gates: list[Gate] = []
@@ -433,12 +474,8 @@ class LlmSession:
     def _not_recorded(self) -> list[tuple[str, str, str]]:
         return list((self.worker_not_recorded if self.distributed else self.runner.not_recorded).values())
 
-    def _used(self, session: pytest.Session) -> set[Path]:
-        if self.runner.model is None:
-            return set()
-        return {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
-
     def _full_run(self) -> bool:
+        """Whether the arguments ask for the whole suite (the gate's guess; pruning relies on :meth:`_incomplete`)."""
         option = self.config.option
         if getattr(option, "keyword", "") or getattr(option, "markexpr", "") or getattr(option, "deselect", None):
             return False
@@ -447,10 +484,36 @@ class LlmSession:
         base = self.config.invocation_params.dir
         return all((base / arg).is_dir() for arg in self.config.args)
 
-    def _unused(self, session: pytest.Session, used: set[Path]) -> None:
+    def _used(self, session: pytest.Session) -> set[Path]:
+        if self.runner.model is None:
+            return set()
+        return {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
+
+    def _incomplete(self, session: pytest.Session, exitstatus: int) -> str | None:
+        """Why this run did not provably see the whole suite (see :mod:`pytest_llmcmp.collected`), or ``None``."""
+        if self.collected.errors:  # pytest reports a collection error as an interruption too
+            return self.collected.errors[0]
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            return "the run was interrupted"
+        if session.shouldfail or session.shouldstop:
+            return "the run stopped early"
+        if self.distributed and self.workers_merged == 0:
+            return "no xdist worker reported its collection"
+        runner = self.runner
+        files = project_case_files(
+            runner.project_dir,
+            Path(str(self.config.rootpath)),
+            skip=[runner.cassette_root],
+            norecursedirs=self.config.getini("norecursedirs"),
+        )
+        return self.collected.incomplete(files)
+
+    def _unused(self, session: pytest.Session, exitstatus: int, used: set[Path]) -> None:
         root = self.runner.cassette_root
         model = self.runner.model
-        if model is None or not self._full_run() or session.shouldfail or session.shouldstop:
+        if model is None:
+            if self.settings.prune:
+                self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
             return
         from .atomic import interrupted_writes
         from .cassettes import cassette_path, unused_cassettes
@@ -458,6 +521,8 @@ class LlmSession:
         model_dir = cassette_path(root, model, "x", None, "x").parent.parent
         if not model_dir.is_dir():
             return
+        # Leftovers of killed writes are never anybody's recording: always safe to remove.
+        self.leftovers = interrupted_writes(model_dir, ".yaml")
         names = {p.name for p in self.runner.prompts}
         # Only this run's prompts (under any content hash: an edited prompt leaves its old recordings behind).
         candidates = [
@@ -465,10 +530,13 @@ class LlmSession:
             for path in unused_cassettes(model_dir, used)
             if path.parent.parent == model_dir and _PROMPT_DIR.sub("", path.parent.name) in names
         ]
-        self.unused = sorted(candidates)
-        self.leftovers = interrupted_writes(model_dir, ".yaml")
+        if candidates or self.settings.prune:
+            self.prune_blocked = self._incomplete(session, exitstatus)
+        if self.prune_blocked is None:
+            self.unused = sorted(candidates)
         if self.settings.prune:
-            for path in self.leftovers + self.unused:
+            removed = self.leftovers + self.unused
+            for path in removed:
                 path.unlink(missing_ok=True)
                 if path.parent != model_dir and not any(path.parent.iterdir()):
                     path.parent.rmdir()
@@ -478,7 +546,7 @@ class LlmSession:
         from .report import markdown_report
 
         writers: dict[str, Any] = {
-            "results": lambda path: results.write(path),
+            "results": lambda path: _atomic_text(path, results.to_text()),
             "report": lambda path: _atomic_text(
                 path, markdown_report(results, self.comparison, self.gates, status=self.status)
             ),
@@ -486,8 +554,13 @@ class LlmSession:
         }
         for kind, path in self._outputs():
             write = writers[kind]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write(path)
+            except OSError as exc:  # a full disk, a directory, /proc: one line, not a traceback
+                target = getattr(self.settings, kind)
+                self.write_problems.append(f"--llm-{kind}: cannot write {target}: {exc.strerror or exc}")
+                continue
             self.written.append(self.runner.show_path(path))
 
     def _write_html(self, path: Path) -> None:
@@ -501,7 +574,7 @@ class LlmSession:
             return
         from .report import terminal_summary
 
-        tr = terminalreporter
+        tr = _Escaped(terminalreporter)
         tr.write_sep("=", "llmcmp")
         for line in terminal_summary(self.final, self.comparison, self.gates, self.status):
             failed = line.startswith(("gate failed", "gate not decided", "interrupted"))
@@ -527,6 +600,9 @@ class LlmSession:
                     f"any collected case: {shown}{more} (delete them with --llm-prune)",
                     yellow=True,
                 )
+        elif self.settings.prune:
+            why = self.prune_blocked or "no cassette is unused"
+            tr.write_line(f"--llm-prune: deleted no cassette: {why}", yellow=self.prune_blocked is not None)
         if self.received:
             tr.write_line(f"wrote {_count(self.received, 'cassette')} recorded by xdist workers elsewhere")
         for problem in self.store_problems:
@@ -541,6 +617,21 @@ class LlmSession:
                 tr.write_line(f"{what} (delete them with --llm-prune)", yellow=True)
         for written in self.written:
             tr.write_line(f"wrote {written}")
+        for problem in self.write_problems:
+            tr.write_line(problem, red=True, bold=True)
+
+
+class _Escaped:
+    """The terminal reporter, for the summary: every line without the API key and with controls escaped."""
+
+    def __init__(self, reporter: Any) -> None:
+        self._reporter = reporter
+
+    def write_sep(self, sep: str, title: str) -> None:
+        self._reporter.write_sep(sep, title)
+
+    def write_line(self, line: str, **markup: bool) -> None:
+        self._reporter.write_line(shown(line), **markup)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -562,4 +653,5 @@ def _count(number: int, noun: str) -> str:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    write_atomically(path, text.encode("utf-8"))
+    """Write a report: never with the API key in it, whatever a plugin or an endpoint put in its parts."""
+    write_atomically(path, scrub(text).encode("utf-8"))

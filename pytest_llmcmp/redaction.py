@@ -1,0 +1,94 @@
+"""Secrets out of everything shown or stored: the API key, and credentials in an endpoint URL.
+
+The rule for the key (:func:`secret_pattern`):
+
+- A key of :data:`MIN_KEY_ANYWHERE` (12) characters or more — every real key — is found *anywhere*, glued to other
+  characters or not (``token=KEYabc``, ``chatcmpl-KEY``, ``fp_KEY``), raw, JSON-escaped or percent-encoded.
+- A shorter key is a dictionary-like word (LMDeploy's documented ``--api-keys internlm2``), and such a word is often
+  part of ordinary names: ``internlm2`` prefixes that server's model id ``internlm2-chat-1_8b``. It is found only as
+  a token of its own: not next to a letter, digit, ``_`` or ``-``. So ``Bearer internlm2`` and ``"internlm2"`` are
+  caught, and the model id is left alone. A short key is no protection anyway: use a long one for a real deployment.
+
+What is found is replaced by :data:`REDACTED` in answers, error messages, model ids, paths and reports; a cassette that
+would contain it is not written at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from typing import Final
+from urllib.parse import quote, urlsplit, urlunsplit
+
+#: Environment variables holding the API key, in order of precedence. Never read from a file in the repo.
+KEY_VARIABLES: Final = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
+#: Keys at least this long are matched anywhere; shorter ones only as a token of their own (see the module doc).
+MIN_KEY_ANYWHERE: Final = 12
+#: What a secret is replaced with in any text that is shown or stored.
+REDACTED: Final = "[API key removed]"
+
+
+def api_key() -> str | None:
+    """The API key from ``LLMCMP_API_KEY``, else ``OPENAI_API_KEY``."""
+    for name in KEY_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """Where ``secret`` occurs in a text, by the rule of the module docstring."""
+    forms = {secret, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1], quote(secret, safe="")}
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    if len(secret) >= MIN_KEY_ANYWHERE:
+        return re.compile(alternatives)
+    return re.compile(rf"(?<![A-Za-z0-9_-])(?:{alternatives})(?![A-Za-z0-9_-])")
+
+
+def contains_secret(text: str, secret: str | None) -> bool:
+    """Whether ``text`` holds ``secret`` (by :func:`secret_pattern`)."""
+    if not secret:
+        return False
+    return secret_pattern(secret).search(text) is not None
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` without ``secret``: an endpoint may echo the key back in an answer, an error or a model id."""
+    if not secret:
+        return text
+    return secret_pattern(secret).sub(REDACTED, text)
+
+
+def scrub(text: str) -> str:
+    """``text`` without the configured API key (the last step before anything is shown or written)."""
+    return redact(text, api_key())
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials: ``http://user:secret@host/v1`` is shown and stored as ``http://host/v1``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.rpartition("@")[2] if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def clip(text: str, secret: str | None, limit: int) -> str:
+    """``text`` as one line of at most ``limit`` characters, redacted *before* it is cut (a cut key is no longer
+    recognisable, and its prefix would leak)."""
+    return one_line(redact(text, secret))[:limit]
+
+
+# C0 and C1 control characters: an endpoint's message must not move the cursor or recolour a CI log.
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control characters dropped, runs of whitespace made one space."""
+    return " ".join(_CONTROL_CHARS.sub(" ", text).split())

@@ -1,0 +1,116 @@
+"""Files that arrive in a pull request or name an option: only regular files are opened, and read with a cap.
+
+A FIFO (or a symlink to one) blocks an ``open``; a device (``/dev/zero``) never ends; ``/proc/self/environ`` reports
+size 0 to ``stat`` and then has content. So the kind of file is checked before opening (without blocking) and again
+on the open descriptor, and the size is found by reading up to the cap, never trusted from ``stat``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+_CHUNK = 1024 * 1024
+
+
+class NotRegularFile(OSError):
+    """``path`` is a FIFO, a device, a directory, a socket (or, as a write target, a symlink): refused."""
+
+    def __init__(self, path: Path | str, kind: str, writing: bool = False) -> None:
+        action = "refusing to replace it" if writing else "refusing to read it"
+        super().__init__(errno.EINVAL, f"is {kind}, not a regular file; {action}", os.fspath(path))
+
+
+class FileTooLarge(OSError):
+    """``path`` holds more than the cap."""
+
+    def __init__(self, path: Path | str, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"is larger than {_size(limit)}; refusing to read it", os.fspath(path))
+        self.limit = limit
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MB"
+    if limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit:,} bytes"
+
+
+def kind_of(mode: int) -> str | None:
+    """What a non-regular file is (for messages), or ``None`` for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "a special file"
+
+
+def read_regular(path: Path | str, limit: int) -> bytes:
+    """The content of the regular file ``path`` (symlinks to one are followed), at most ``limit`` bytes.
+
+    Raises :class:`FileNotFoundError`, :class:`NotRegularFile`, :class:`FileTooLarge` or another :class:`OSError`.
+    """
+    return _read(path, limit, head=False)
+
+
+def read_head(path: Path | str, size: int) -> bytes:
+    """The first ``size`` bytes of the regular file ``path`` (errors as :func:`read_regular`, never too large)."""
+    return _read(path, size, head=True)
+
+
+def _read(path: Path | str, limit: int, head: bool) -> bytes:
+    kind = kind_of(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularFile(path, kind)
+    # O_NONBLOCK: should the path have become a FIFO since the stat, the open must not wait for a writer.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as file:
+        kind = kind_of(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotRegularFile(path, kind)
+        if head:
+            return file.read(limit)
+        if os.fstat(fd).st_size > limit:  # too large already by what stat says (it may say less, never more)
+            raise FileTooLarge(path, limit)
+        chunks = []
+        total = 0
+        while True:
+            chunk = file.read(min(_CHUNK, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise FileTooLarge(path, limit)
+    return b"".join(chunks)
+
+
+def is_regular(path: Path | str) -> bool:
+    """Whether ``path`` is a regular file (or a symlink to one); never blocks."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def check_write_target(path: Path | str) -> None:
+    """Refuse to replace anything but a regular file (or nothing) at ``path``: a device node, a FIFO, a directory
+    or a symlink named as an output stays what it is. Raises :class:`NotRegularFile`."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    kind = kind_of(mode)
+    if kind is not None:
+        raise NotRegularFile(path, kind, writing=True)
