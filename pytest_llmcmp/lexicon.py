@@ -85,8 +85,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.BARRIER: _words("≠|!="),
     },
     "zh": {
-        Kind.GREATER: _words("大于|高于|多于|超过|超出|胜过"),
-        Kind.LESS: _words("小于|低于|少于|不及"),
+        Kind.GREATER: _words("大于|高于|多于|超过|超出|胜过|大过|高过|高出|多过"),
+        Kind.LESS: _words("小于|低于|少于|不及|小过|低过"),
         Kind.AT_LEAST: _words("大于等于|大于或等于"),
         Kind.AT_MOST: _words("小于等于|小于或等于"),
         Kind.EQUALS: _words("等于|约等于"),
@@ -148,16 +148,20 @@ PHRASES: dict[str, dict[Kind, _P]] = {
     "en": {
         Kind.GREATER: _words(
             "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
-            "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass"
+            "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass|worth more than|is worth more than"
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
             "|trails|trail|not as large as|not as big as|not as great as|not as high as|is not as large as"
             "|isn't as large as|is not as big as|isn't as big as|is not as great as|isn't as great as"
-            "|is not as high as|isn't as high as"
+            "|is not as high as|isn't as high as|worth less than|is worth less than"
         ),
-        Kind.AT_LEAST: _words("greater than or equal to|larger than or equal to"),
-        Kind.AT_MOST: _words("less than or equal to|smaller than or equal to"),
+        Kind.AT_LEAST: _words(
+            "greater than or equal to|larger than or equal to|no smaller than|no less than|not smaller than"
+        ),
+        Kind.AT_MOST: _words(
+            "less than or equal to|smaller than or equal to|no larger than|no greater than|no more than|no bigger than"
+        ),
         Kind.EQUALS: _words("equals|equal to|the same as|same as|identical to|equivalent to|as large as|as big as"),
         Kind.SAME: _words(
             "equal|the same|identical|equivalent|equally large|a tie|tied|the same value|the same number"
@@ -165,9 +169,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.LARGER: _words(
             "larger|bigger|greater|higher|largest|biggest|greatest|highest|maximum|the max|max|comes out ahead"
-            "|come out ahead|comes out on top|wins|is the winner|the winner|tops the list"
+            "|come out ahead|comes out on top|wins|is the winner|the winner|tops the list|worth more|is worth more"
         ),
-        Kind.SMALLER: _words("smaller|lesser|lower|smallest|least|lowest|minimum|min"),
+        Kind.SMALLER: _words("smaller|lesser|lower|smallest|least|lowest|minimum|min|worth less|is worth less"),
         Kind.THAN: _words("than"),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"

@@ -48,6 +48,8 @@ CLAIMS: dict[str, list[str]] = {
         "{w} is about 5% larger than {l}",
         "{w} > {l}",
         "{l} < {w}",
+        "{l} is no larger than {w}",
+        "{w} is worth more than {l}",
     ],
     "zh": [
         "{w}比{l}大",
@@ -65,6 +67,8 @@ CLAIMS: dict[str, list[str]] = {
         "{w}的数值更高",
         "{w}比{l}高",
         "{w}比{l}大0.69",
+        "{w}大过{l}",
+        "{l}不比{w}大",
     ],
 }
 ASKS = ("larger", "smaller")
