@@ -1414,8 +1414,8 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
     line) supersedes nothing: "4.7 is larger, since 4.70 > 4.13. \\boxed{4.13}" says both.
     """
     final = decided[-1]
-    for index in decided[:-1]:
-        if verdicts[index] in (verdicts[final], _CONFLICT, _NOT_AN_OPTION):
+    for index in decided[:-1]:  # a segment that contradicts itself disagrees with the verdict too
+        if verdicts[index] in (verdicts[final], _NOT_AN_OPTION):
             continue
         between = segments[index + 1 : final + 1]
         if any(segment.correction for segment in between):

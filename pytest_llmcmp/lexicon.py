@@ -115,7 +115,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
         Kind.CONTRAST: _words("但|但是|不过|然而|可是|而|而是"),
         Kind.CORRECTION: _words(
-            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说"
+            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
         ),
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
@@ -124,7 +124,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.APPEARANCE: _words(
             "看起来|看上去|似乎|好像|貌似|乍一看|表面上|直觉上|直观上|误以为|误认为|以为|会认为|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|有些人认为"
-            "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误"
+            "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误|我原以为|我原来以为|起初我以为|一开始我以为"
         ),
         Kind.APPROXIMATE: _words(
             "几乎|差不多|接近|相近|近似|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
@@ -199,7 +199,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CORRECTION: _words(
             "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought|that is wrong"
             "|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake|that's not right"
-            "|that is not right|that doesn't seem right|that can't be right|or rather"
+            "|that is not right|that doesn't seem right|that can't be right|or rather|hmm, no|hmm no|no, wait"
+            "|wait, no|oh no|actually, no|actually no|let me recheck|let me re-check|let me double-check"
+            "|let me double check|let me check again|on reflection|upon reflection"
         ),
         Kind.HEDGE: _words(
             "maybe|perhaps|possibly|probably|likely|might|may|could be|not sure|unsure|uncertain|not certain"
@@ -215,6 +217,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|wrongly|is wrong|incorrect|false|misconception|might seem|intuitively|superficially|some people think"
             "|people think|some think|many think|many people think|some may think|one might think|look"
             "|most people think|most people would say|most people would think|a common mistake|common mistake"
+            "|i thought|i first thought|i initially thought|initially thought|i assumed|i had thought"
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
