@@ -182,7 +182,8 @@ FRAGMENTS = [
     "答案是", "所以", "虽然", "但", "可能", "如果", "哪个", "小数部分", ">", "<", "≥", "=", "，", "。",
     "？", "\n", " ", "is", "not", "larger", "smaller", "than", "the former", "equal", "answer:", "so",
     "but", "maybe", "both", "**", "$", "\\boxed{", "}", "<think>", "</think>", "\\(", "\\)", "- ", "1. ",
-    "−", "×10^", "⁻²", "％", "１３．８",
+    "−", "×10^", "⁻²", "％", "１３．８", "(", ")", "（", "）", ":", "：", "which", "这", "it", "```", "```json\n", "|",
+    "|---|", "—", " - ", "wait", "不对", "actually", "therefore", "\\boxed{13.8}", "they're", "neither", "...",
 ]  # fmt: skip
 
 
@@ -216,10 +217,16 @@ def test_arbitrary_numbers_never_raise(answer: str, numbers: list[str], ask: str
     ask=st.sampled_from(["larger", "smaller"]),
 )
 def test_answer_shaped_text_never_raises(parts: list[str], numbers: list[str], ask: str) -> None:
-    got = extract_choice("".join(parts), numbers, ask)
+    answer = "".join(parts)
+    got = extract_choice(answer, numbers, ask)
     assert got.choice is None or got.choice in [*numbers, EQUAL]
     assert got.reason in REASONS
     assert not got.contradiction or got.choice is not None
+    assert got.evidence in answer
+    assert bool(got.evidence) == (got.choice is not None)
+    trace = explain(answer, numbers, ask)
+    assert trace.extraction == got
+    assert str(trace).startswith("choice" if got.choice is not None else "no choice")
 
 
 @settings(max_examples=100, deadline=None)
