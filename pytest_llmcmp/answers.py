@@ -1339,7 +1339,8 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             segment.last_clause = clause_number
             segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
 
-    last_line = _final_line(text, answer, options)
+    lines = _Lines(text, tokens)
+    last_line = _final_line(lines, answer)
     if last_line is not None:  # a bare number on the last line is the model's final word
         option, start, end = last_line
         kind = "other" if option == _NOT_AN_OPTION else "answer"
@@ -1350,7 +1351,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     if tracing:
         _record_segments(reading, segments, verdicts, decided)
     if not decided:
-        reading.extraction = _first_line(text, answer, options, last_hedge >= 0)
+        reading.extraction = _first_line(lines, answer, options, last_hedge >= 0)
         if tracing and reading.extraction.choice is not None:
             start = answer.find(reading.extraction.evidence)
             fact = _Fact("answer", "first-line-is-x", start, start + len(reading.extraction.evidence))
@@ -1519,54 +1520,62 @@ def _reason(segment: _Segment, verdict: int) -> str:
 _NOT_A_WORD = frozenset("iAXkK|,C")
 
 
-def _bare_number(line: str, options: _Options) -> int | None:
-    """The option a line consists of ("13.8", "**13.8**", "答案：13.8。"), _NOT_AN_OPTION for a line
-    that is just another number ("26.91"), else None."""
-    tokens = [token for token in _lex(line, options) if token.kind not in _NOT_A_WORD]
-    if len(tokens) == 1 and tokens[0].kind == _OPTION:
-        return tokens[0].option
-    if len(tokens) == 1 and tokens[0].kind == _OTHER:
-        return _NOT_AN_OPTION
-    return None
+class _Lines:
+    """The answer's non-blank lines, and which tokens each holds (read from the answer's tokens)."""
 
+    def __init__(self, text: str, tokens: Sequence[_Token]) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.starts = [token.start for token in tokens]
+        self.spans: list[tuple[int, int]] = []
+        position = 0
+        for line in text.splitlines(keepends=True):
+            if line.strip():
+                self.spans.append((position, position + len(line.rstrip())))
+            position += len(line)
 
-def _lines(text: str) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
-    position = 0
-    for line in text.splitlines(keepends=True):
-        if line.strip():
-            found.append((position, line))
-        position += len(line)
-    return found
+    def bare_number(self, index: int) -> int | None:
+        """The option line ``index`` consists of ("13.8", "**13.8**", "答案：13.8。"), _NOT_AN_OPTION
+        for a line that is just another number ("26.91"), else None."""
+        start, end = self.spans[index]
+        first, last = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
+        words = [token for token in self.tokens[first:last] if token.kind not in _NOT_A_WORD]
+        if len(words) == 1 and words[0].kind == _OPTION:
+            return words[0].option
+        if len(words) == 1 and words[0].kind == _OTHER:
+            return _NOT_AN_OPTION
+        return None
+
+    def ends_with_colon(self, index: int) -> bool:
+        start, end = self.spans[index]
+        return self.text[start:end].endswith((":", "："))
 
 
 _BULLET = re.compile(r"[ \t]*(?:[-*+•]|\d{1,2}[.)、])[ \t]+")
 
 
-def _final_line(text: str, answer: str, options: _Options) -> tuple[int, int, int] | None:
+def _final_line(lines: _Lines, answer: str) -> tuple[int, int, int] | None:
     """(option or _NOT_AN_OPTION, start, end) of a last line that is one number, unless the line
     before is one too or it is an item of a bulleted list that no colon introduces (a list, not a
     verdict)."""
-    lines = _lines(text)
-    if not lines:
+    count = len(lines.spans)
+    if not count:
         return None
-    start, line = lines[-1]
-    last = _bare_number(line, options)
-    if last is None or (len(lines) > 1 and _bare_number(lines[-2][1], options) is not None):
+    last = lines.bare_number(count - 1)
+    if last is None or (count > 1 and lines.bare_number(count - 2) is not None):
         return None
-    introduced = len(lines) > 1 and lines[-2][1].rstrip().endswith((":", "："))  # "Answer:\n- 13.8"
+    start, end = lines.spans[-1]
+    introduced = count > 1 and lines.ends_with_colon(count - 2)  # "Answer:\n- 13.8"
     if _BULLET.match(answer, start) and not introduced:
         return None
-    return last, start, start + len(line.rstrip())
+    return last, start, end
 
 
-def _first_line(text: str, answer: str, options: _Options, hedged: bool) -> Extraction:
+def _first_line(lines: _Lines, answer: str, options: _Options, hedged: bool) -> Extraction:
     """With no statement anywhere, accept an answer that opens with a line that is just one option."""
-    lines = _lines(text)
-    first = _bare_number(lines[0][1], options) if lines else None
-    if hedged or first is None or first < 0 or (len(lines) > 1 and _bare_number(lines[1][1], options) is not None):
+    count = len(lines.spans)
+    first = lines.bare_number(0) if count else None
+    if hedged or first is None or first < 0 or (count > 1 and lines.bare_number(1) is not None):
         return Extraction(None, reason="hedge" if hedged else "no-verdict")
-    start, line = lines[0]
-    return Extraction(
-        options.texts[first], reason="final-line", evidence=_evidence(answer, start, start + len(line.rstrip()))
-    )
+    start, end = lines.spans[0]
+    return Extraction(options.texts[first], reason="final-line", evidence=_evidence(answer, start, end))
