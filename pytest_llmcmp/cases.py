@@ -161,10 +161,14 @@ def derive_case_id(numbers: Sequence[str], ask: str) -> str:
                 piece.append({"%": "pct", "‰": "permille"}.get(char, "_"))
         pieces.append("".join(piece).strip("_") or "_")
     slug = f"{ask}-" + "-vs-".join(pieces)
-    if lossless and len(slug) <= _DERIVED_ID_BUDGET:
+    if lossless and len(slug) <= _DERIVED_ID_BUDGET and len(slug.encode("utf-8", "surrogatepass")) <= MAX_ID_BYTES:
         return slug
     digest = hashlib.sha256(json.dumps([ask, list(numbers)], ensure_ascii=False).encode()).hexdigest()[:6]
-    return f"{slug[:_DERIVED_ID_BUDGET].rstrip('_-')}-{digest}"
+    head = slug[:_DERIVED_ID_BUDGET]
+    # Non-ASCII digits (〇七) take 3 bytes each: keep the id a cassette file name can hold (ids that fit unchanged).
+    while len(head.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES - len(digest) - 1:
+        head = head[:-1]
+    return f"{head.rstrip('_-')}-{digest}"
 
 
 @dataclass

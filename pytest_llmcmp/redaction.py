@@ -4,10 +4,12 @@ The rule for the key (:func:`secret_pattern`):
 
 - A key of :data:`MIN_KEY_ANYWHERE` (12) characters or more — every real key — is found *anywhere*, glued to other
   characters or not (``token=KEYabc``, ``chatcmpl-KEY``, ``fp_KEY``), raw, JSON-escaped or percent-encoded.
-- A shorter key is a dictionary-like word (LMDeploy's documented ``--api-keys internlm2``), and such a word is often
-  part of ordinary names: ``internlm2`` prefixes that server's model id ``internlm2-chat-1_8b``. It is found only as
-  a token of its own: not next to a letter, digit, ``_`` or ``-``. So ``Bearer internlm2`` and ``"internlm2"`` are
-  caught, and the model id is left alone. A short key is no protection anyway: use a long one for a real deployment.
+- A shorter key that is *dictionary-like* — lower-case letters, digits, ``_`` and ``-``, starting with a letter, as
+  LMDeploy's documented ``--api-keys internlm2``; or only digits — is often part of ordinary text: ``internlm2``
+  prefixes that server's model id ``internlm2-chat-1_8b``, ``1234`` is in numbers the model compares. It is found only
+  as a token of its own: not next to a letter, digit, ``_`` or ``-``. So ``Bearer internlm2`` and ``"internlm2"`` are
+  caught, and the model id is left alone. Any other short key (``Zq7Rb2``: mixed case, symbols) is found anywhere, as
+  a long one. A short key is no protection anyway: use a long one for a real deployment.
 
 What is found is replaced by :data:`REDACTED` in answers, error messages, model ids, paths and reports; a cassette that
 would contain it is not written at all.
@@ -26,6 +28,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 KEY_VARIABLES: Final = ("LLMCMP_API_KEY", "OPENAI_API_KEY")
 #: Keys at least this long are matched anywhere; shorter ones only as a token of their own (see the module doc).
 MIN_KEY_ANYWHERE: Final = 12
+#: Short keys matched only as a token of their own: words (``internlm2``) and numbers (``1234``).
+_DICTIONARY_LIKE = re.compile(r"[a-z][a-z0-9_-]*|[0-9]+")
 #: What a secret is replaced with in any text that is shown or stored.
 REDACTED: Final = "[API key removed]"
 
@@ -44,9 +48,10 @@ def secret_pattern(secret: str) -> re.Pattern[str]:
     """Where ``secret`` occurs in a text, by the rule of the module docstring."""
     forms = {secret, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1], quote(secret, safe="")}
     alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-    if len(secret) >= MIN_KEY_ANYWHERE:
+    if len(secret) >= MIN_KEY_ANYWHERE or not _DICTIONARY_LIKE.fullmatch(secret):
         return re.compile(alternatives)
-    return re.compile(rf"(?<![A-Za-z0-9_-])(?:{alternatives})(?![A-Za-z0-9_-])")
+    # Not next to a letter, digit, "_" or "-", nor a part of a decimal number ("1234" is not in "0.1234" or "1234.5").
+    return re.compile(rf"(?<![A-Za-z0-9_-])(?<![0-9][.,])(?:{alternatives})(?![A-Za-z0-9_-]|[.,][0-9])")
 
 
 def contains_secret(text: str, secret: str | None) -> bool:

@@ -60,6 +60,17 @@ def test_a_short_dictionary_like_key_is_found_only_as_a_token(text: str, found: 
     assert contains_secret(text, "internlm2") is found
 
 
+@pytest.mark.parametrize("key", ["Zq7Rb2", "k3Y!x"])
+def test_a_short_key_that_is_no_word_is_found_anywhere(key: str) -> None:
+    assert contains_secret(f"chatcmpl-{key}x", key)
+
+
+def test_a_short_numeric_key_is_found_only_as_a_token() -> None:
+    assert contains_secret("key 1234", "1234")
+    assert contains_secret("the key is 1234.", "1234")
+    assert not contains_secret("12345.8 is larger than 1234.5 and 0.1234", "1234")
+
+
 def test_no_key_redacts_nothing() -> None:
     assert redact("anything", None) == redact("anything", "") == "anything"
     assert not contains_secret("anything", None)

@@ -1015,3 +1015,16 @@ def test_prune_under_xdist_follows_the_same_rule(pytester: pytest.Pytester) -> N
     whole = sub("--llm-prune")
     whole.stdout.fnmatch_lines(["pruned 1 unused cassette: *c0003.yaml"])
     assert [p.exists() for p in cassettes] == [True, True, False]
+
+
+def test_derived_id_of_long_non_ascii_numbers_fits_a_file_name(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cases").mkdir()
+    numbers = ["〇" * 60 + "七", "〇" * 60 + "八"]  # Chinese numerals: 3 bytes a character
+    (pytester.path / "cases" / "cjk.yaml").write_text(
+        f"template: en\ncases:\n  - {{numbers: {json.dumps(numbers, ensure_ascii=False)}}}\n", encoding="utf-8"
+    )
+    with FakeServer(answer=lambda request: f"The larger is {numbers[1]}.") as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=1)
+    (cassette,) = pytester.path.glob("cassettes/**/*.yaml")
+    assert len(cassette.name.encode()) <= 205
+    run(pytester).assert_outcomes(passed=1)
