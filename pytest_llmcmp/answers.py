@@ -879,6 +879,8 @@ _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
 _APPROXIMATION = re.compile(r"L(?!x)")
 _SETTING_ASIDE = frozenset("wfhacLP")
+_MARKER_WORDS = frozenset("KkCGV") | {_COPULA}
+_BARE_OPTION = re.compile(r"i*N")
 
 
 @dataclass(frozen=True)
@@ -1288,6 +1290,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     sentence_direction = 0
     clause_number = -1
     numbers_said = ""
+    marker_only = False  # the clause before was nothing but a marker ("不对", "no wait", "so")
     inverted = False
     for clause, starts_sentence, in_question in _clauses(tokens):
         clause_number += 1
@@ -1324,12 +1327,16 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         # compared two other numbers ("the tenths digits are 8 and 8, so they are equal").
         sentence_about_other_things = sentence_about_other_things or "P" in kinds or numbers_said == "xx"
         why = _set_aside(kinds, in_condition, in_question)
+        follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
         if why and not tracing:
             continue
         source = "boxed" if _BOXED in kinds else "answer" if _ANSWER in kinds else "relation"
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
+        if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
+            # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
+            facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
         if why:
             reading.records += [(fact, "set aside", why, -1) for fact in facts]
             continue
