@@ -2,40 +2,61 @@
 
 Small chat models ramble: they restate the question, reason out loud (often wrongly), concede
 ("虽然13.11看起来更大，但……"), negate ("13.11并不比13.8大"), correct themselves and hedge. The
-extractor is a small pipeline rather than a list of special cases:
+judge reads an answer in four steps:
 
-1. **normalise** the text: drop ``<think>`` blocks, markdown emphasis, LaTeX wrappers (``\\boxed{}``
-   becomes an answer marker), fold full-width characters;
-2. **lex** it into a stream of one-letter tokens: option mentions (a number whose value equals one of
-   the case's numbers; numbers are found whole, so ``13.1`` is never read inside ``13.11``), other
-   numbers, relation words (``大于``, ``>``, ``larger than``), adjectives (``更大``, ``smaller``),
-   negations, equality, answer markers, conclusion/contrast markers, hedges, "it looks like"
-   phrases, concessions, conditionals, question words and talk about digits or decimal parts;
-3. **extract facts** per clause by matching small regular expressions over the token string
-   (``N>N``, ``NTNB`` for "X比Y大", ``NB`` for "X更大", ``BiN`` for "larger is X", ...);
-   clauses that only report an appearance, a concession, a condition, a question or a digit-level
-   comparison assert nothing;
-4. **segment**: a conclusion or contrast marker ("所以", "但", "therefore", "actually",
-   ``\\boxed``) starts a new segment; facts within a segment must agree, and the last segment that
-   decides something is the final verdict. An earlier segment that decided otherwise sets the
-   ``contradiction`` flag; a hedge after the final verdict, or disagreeing facts within it, give no
-   choice at all.
+1. **normalise** the text without moving it: ``<think>`` blocks, markdown emphasis and LaTeX wrappers
+   are blanked out (``\\boxed{}`` becomes an answer marker), full-width characters folded, so that
+   every position still points at the same character of the original answer;
+2. **lex** it into words of the kinds of :class:`pytest_llmcmp.lexicon.Kind` — option mentions (a
+   number whose value equals one of the case's numbers, read whole: ``13.1`` is never found inside
+   ``13.11``), other numbers, and the phrases of :mod:`pytest_llmcmp.lexicon` (comparatives,
+   negations, hedges, markers, ...);
+3. **claims**: per clause, the named rules of :data:`GRAMMAR` ("x-than-y-larger" for "X比Y大",
+   "the-larger-is-x", "answer-is-x", ...) find what the clause asserts. A clause that asks, supposes,
+   concedes, hedges, reports an appearance, approximates, computes (``8.111 / 8.96 = 0.905``) or
+   compares digits asserts nothing: it is set aside;
+4. **verdict**: a conclusion, contrast or correction marker ("所以", "but", "wait", ``\\boxed``)
+   starts a new segment; the claims of a segment must agree, and the last segment that decides is the
+   final verdict. An earlier segment that decided otherwise sets ``contradiction`` — unless it was
+   itself a final statement (bold, an answer marker, ``\\boxed``, "所以…") that no correction
+   withdrew: two final statements that disagree give no choice. So do a hedge after the verdict and a
+   final answer that is not one of the options ("The answer is 26.91").
 
-When in doubt the extractor returns ``choice=None``: passing a wrong or unclear answer is worse than
+When in doubt the judge returns ``choice=None``: passing a wrong or unclear answer is worse than
 reporting it as unparsed.
+
+:func:`explain` shows the reading of one answer::
+
+    >>> print(explain("13.11 looks bigger, but 13.8 is larger (0.8 > 0.11).", ["13.8", "13.11"], "larger"))
+    choice 13.8 (relation), evidence: '13.8 is larger'
+      set aside (appearance)  '13.11 looks bigger'  larger: 13.11  [x-is-larger]
+      deciding, segment 1     '13.8 is larger'  larger: 13.8  [x-is-larger]
+    >>> print(explain("So the answer is 3.7.\\n\\n$\\\\boxed{3.65}$", ["3.7", "3.65"], "larger"))
+    no choice (conflict)
+      conflicting, segment 1  'the answer is 3.7'  answer: 3.7  [answer-is-x]
+      conflicting, segment 2  '\\\\boxed{3.65}'  answer: 3.65  [answer-is-x]
+
+Each line is a claim: its status (``deciding``; ``counted``; ``overridden`` by a later segment;
+``conflicting``; ``set aside`` with the reason), the passage as written, what it says, and the
+grammar rule that read it. ``explain(...).extraction`` is what :func:`extract_choice` returns.
+
+To teach the judge a phrase, add it to its kind in :mod:`pytest_llmcmp.lexicon`; a new way of
+saying things is a new rule in :data:`GRAMMAR`.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pytest_llmcmp.lexicon import ORDINALS, Kind, phrase_kinds
 from pytest_llmcmp.truth import Quantity, try_parse
 
-__all__ = ["EQUAL", "Extraction", "Verdict", "extract_choice", "judge"]
+__all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
 
 Verdict = Literal["correct", "wrong", "unparsed", "error"]
 
@@ -50,7 +71,10 @@ class Extraction:
     when the answer commits to nothing clear. ``contradiction`` is set when the final verdict is
     clear but an earlier statement picked something else. ``reason`` is a short tag saying how the
     choice was decided (``"boxed"``, ``"answer"``, ``"relation"``, ``"equal"``, ``"final-line"``) or
-    why there is none (``"empty"``, ``"hedge"``, ``"conflict"``, ``"no-verdict"``).
+    why there is none (``"empty"``, ``"hedge"``, ``"conflict"``, ``"no-verdict"``,
+    ``"not-an-option"``, ``"truncated"``: cut off inside ``<think>``, or right after a number that
+    another option continues). ``evidence`` is the deciding passage exactly as it
+    appears in the answer (``answer.find(evidence)`` locates it), empty when there is no choice.
     """
 
     choice: str | None
@@ -67,128 +91,52 @@ def judge(choice: str | None, expected: str) -> Verdict:
 
 
 # --------------------------------------------------------------------------------------------------
-# Token kinds. Every token is one character so that clause grammar can be written as regexes.
-#   N option mention   x other number    > < g l = relations (g/l are >=/<=)
-#   B larger-adjective S smaller-adjective T "than"/比   n negation   m "not as ... as" (没有/不如)
-#   E "equal"/"相等"   J and/or/和        Q both/all/others      i copula (是, is, :)
-#   A answer marker    X \boxed           k conclusion/contrast/correction marker (K: one that
-#                                          also opens a clause, lexed as "," then "k")
-#   h hedge            a appearance or "it is wrong that"        c concession   f condition
-#   w question word    P talk about parts/digits                 R an ordering ("从小到大")
-#   o "of"/"among"     _ anything else (a barrier)
-#   , clause break     | sentence break   ? question end
+# Vocabulary: the lexicon's phrases, compiled into one lexer regex. Besides the lexicon's kinds the
+# lexer makes these tokens (one-character codes, like the kinds' values):
+#   N an option mention   x another number   + an arithmetic operator   X \boxed   O an ordinal
+#   , a clause break      | a sentence break   ? the end of a question
 # --------------------------------------------------------------------------------------------------
 
-_LEXICON: dict[str, str] = {
-    ">": (
-        "大于|高于|多于|超过|超出|胜过|>|larger than|bigger than|greater than|higher than|more than"
-        "|exceeds|exceed|is above"
-    ),
-    "<": (
-        "小于|低于|少于|不及|<|smaller than|less than|lower than|fewer than|lesser than|is below"
-        "|not as large as|not as big as|not as great as|not as high as"
-    ),
-    "g": "≥|>=|⩾|大于等于|大于或等于|greater than or equal to|larger than or equal to",
-    "l": "≤|<=|⩽|小于等于|小于或等于|less than or equal to|smaller than or equal to",
-    "=": ("=|==|等于|equals|equal to|the same as|same as|identical to|equivalent to|as large as|as big as|≈|约等于"),
-    "E": ("相等|一样大|一样|同样大|相同|等同|一般大|等大|equal|the same|identical|equivalent|equally large|a tie"),
-    "B": (
-        "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点"
-        "|larger|bigger|greater|higher|largest|biggest|greatest|highest|maximum|the max|max"
-    ),
-    "S": (
-        "更小|较小|最小|小些|小一些|小一点|比较小|要小|小|偏小|最小值|较小值|更小一些|更小一点"
-        "|smaller|lesser|lower|smallest|least|lowest|minimum|min"
-    ),
-    "T": "比|比起|than",
-    "n": (
-        "不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非|not|isn't|is not|aren't|are not|wasn't"
-        "|was not|never|rather than|instead of|doesn't|does not|no longer|neither"
-    ),
-    "m": "没有|并没有|不如|没",
-    "J": "和|与|跟|及|以及|、|或|或者|还是|and|or|nor|vs|versus|&",
-    "Q": (
-        "都|均|两者|二者|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个"
-        "|另一个|所有|所有数|both|all|they|them|the others|the other|the other two|the other one"
-        "|any other|all others|all the others|the two numbers|both numbers|the numbers|all of them"
-        "|either"
-    ),
-    "o": "of|among",
-    "i": "是|为|就是|乃是|:|is|are|was|would be|will be|should be|has|have",
-    "A": (
-        "答案|最终答案|正确答案|结论|选择|选|答|answer|final answer|the answer|correct answer"
-        "|my answer|i choose|i pick|i select"
-    ),
-    # Conclusion, contrast and correction markers. "K" ones are conjunctions that also open a new
-    # clause ("9.9 > 9.11 so 9.11 is larger"); "k" ones are adverbs that may sit inside a clause.
-    "K": (
-        "所以|因此|因而|从而|故|于是|但|但是|不过|然而|可是|而|而是|so|therefore|thus|hence"
-        "|consequently|but|however|→|⇒|=>|->|∴"
-    ),
-    "k": (
-        "综上|综上所述|总之|总结|总的来说|最终|最后|实际上|事实上|其实|不对|等等|更正|纠正|修正"
-        "|等一下|重新|in conclusion|in summary|to summarize|overall|actually|in fact|wait"
-        "|correction|oops|sorry|let me reconsider|finally"
-    ),
-    "h": (
-        "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定"
-        "|无法判断|不好说|不清楚|不知道|难以|取决于|看情况|maybe|perhaps|possibly|probably|likely"
-        "|might|may|could be|not sure|unsure|uncertain|not certain|it depends|depends on"
-        "|hard to say|cannot determine|can't determine|can't tell|cannot be determined|unclear"
-        "|i don't know"
-    ),
-    "a": (
-        "看起来|看上去|似乎|好像|貌似|乍一看|表面上|直觉上|直观上|误以为|误认为|以为|会认为"
-        "|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|seems"
-        "|seem|looks|look like|appears|appear|at first glance|might think|may think|would think"
-        "|mistakenly|wrongly|is wrong|incorrect|false|misconception|might seem|intuitively"
-        "|superficially|some people think|people think|some think|many think|many people think"
-        "|some may think|one might think|有些人认为|人们认为|常常认为|通常认为|容易误认为"
-    ),
-    # An ordering ("从小到大", "ascending"): its larger/smaller words name ends of a range, not a choice.
-    "R": (
-        "从小到大|从大到小|由小到大|由大到小|升序|降序|from smallest to largest|from largest to smallest"
-        "|from least to greatest|from greatest to least|ascending|descending"
-    ),
-    "c": "虽然|尽管|虽说|固然|although|though|even though|despite|while",
-    "f": "如果|假如|假设|若|要是|倘若|只看|仅看|if|suppose|assuming|assume",
-    "w": "哪个|哪一个|哪|谁|是否|吗|which|whether|是不是",
-    "P": (
-        "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位"
-        "|位上|分数部分|integer part|decimal part|fractional part|whole number part|whole part"
-        "|decimal places|decimal place|digit|digits|tenths|hundredths|tenths place|place value"
-        "|decimal point"
-    ),
-    # Words that look like a kind above but are not: matched as barriers so the shorter word inside
-    # them ("大" in "大小", "不" in "不同") is never read.
-    "_": (
-        "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心"
-        "|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|不等于|≠|!=|比较|相比|对比|比例"
-        "|不但|而且|然后"
-        "|more|less|large|big"
-    ),
-    # Glue: words that never change meaning, dropped so that adjacency patterns see through them.
-    "": (
-        "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著"
-        "|这个数|这个数字|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么|then|数值上"
-        "|两者中|两个数中|两个数字中|其中|之中|very|much|slightly|a bit|a little|the|a|an|one"
-        "|number|value|of the two|of the two numbers|among them|between them|here|i think|i believe"
-        "|in value|still|also|the one|it"
-    ),
-}
+_OPTION, _OTHER, _OPERATOR, _BOXED, _ORDINAL = "N", "x", "+", "X", "O"
+_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END = ",", "|", "?"
+_ASIDE_OPEN, _ASIDE_CLOSE = "(", ")"  # brackets: an aside inside a clause
+# The lexicon's kinds by name, as the one-character codes tokens carry (read in the hot loops).
+_AND = Kind.AND.value
+_ANSWER = Kind.ANSWER.value
+_APPEARANCE = Kind.APPEARANCE.value
+_APPROXIMATE = Kind.APPROXIMATE.value
+_BARRIER = Kind.BARRIER.value
+_CONCESSION = Kind.CONCESSION.value
+_CONCLUSION = Kind.CONCLUSION.value
+_CONDITION = Kind.CONDITION.value
+_CONTRAST = Kind.CONTRAST.value
+_COPULA = Kind.COPULA.value
+_CORRECTION = Kind.CORRECTION.value
+_DIGITS = Kind.DIGITS.value
+_EQUALS = Kind.EQUALS.value
+_FORMULA = Kind.FORMULA.value
+_GLUE = Kind.GLUE.value
+_HEDGE = Kind.HEDGE.value
+_LARGER = Kind.LARGER.value
+_ORDERING = Kind.ORDERING.value
+_PRONOUN = Kind.PRONOUN.value
+_QUESTION = Kind.QUESTION.value
+_RELATIVE = Kind.RELATIVE.value
+_SMALLER = Kind.SMALLER.value
 
-_ORDINALS: dict[str, int] = {
-    "前者": 0, "第一个数字": 0, "第一个数": 0, "第一个": 0, "前一个": 0, "the former": 0,
-    "the first number": 0, "the first one": 0, "the first value": 0,
-    "第二个数字": 1, "第二个数": 1, "第二个": 1, "the second number": 1, "the second one": 1,
-    "the second value": 1, "第三个数字": 2, "第三个数": 2, "第三个": 2, "the third number": 2,
-    "the third one": 2, "后者": -1, "后一个": -1, "the latter": -1,
-}  # fmt: skip
-
-_PHRASE_KIND: dict[str, str] = {
-    phrase: kind for kind, phrases in _LEXICON.items() for phrase in phrases.split("|")
-} | dict.fromkeys(_ORDINALS, "O")
-
+_ORDINAL_PLACES: dict[str, int] = {phrase: place for table in ORDINALS.values() for phrase, place in table.items()}
+_PHRASE_KIND: dict[str, str] = {phrase: kind.value for phrase, kind in phrase_kinds().items()} | dict.fromkeys(
+    _ORDINAL_PLACES, _ORDINAL
+)
+_GLUE_WORDS = frozenset(phrase for phrase, kind in _PHRASE_KIND.items() if kind == _GLUE)
+# Kinds that open a clause as well as a segment: "9.9 > 9.11 so 9.11 is larger" is two clauses.
+_CLAUSE_OPENERS = frozenset({_CONCLUSION, _CONTRAST, _CORRECTION})
+# Kinds that start a new segment of the answer, and those whose segment is a final statement.
+_SEGMENT_OPENERS = frozenset("KkVCGAX")
+_CONCLUSIVE_OPENERS = frozenset("KkAX")
+_REVISING_OPENERS = frozenset("KkVCG")
+_CORRECTING_OPENERS = frozenset("CG")
+_ARROWS = frozenset("→⇒=>->")
 
 _Trie = dict[str, "_Trie"]
 
@@ -233,8 +181,8 @@ _ARABIC_NUMBER = (
     r"(?<![0-9A-Za-z._])[-+]?"
     r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
     r"(?:/\d+)?"
-    r"(?:[eE][-+]?\d+|\s?[×xX*·]\s?10(?:\^[({]?[-+]?\d+[)}]?|[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))?"
-    r"(?:[万亿])?(?:\s?[%‰])?"
+    r"(?:[eE][-+]?\d+|[ \t]*[×xX*·][ \t]*10(?:\^[({]?[-+]?\d+[)}]?|[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+))?"
+    r"(?:[万亿])?(?:[ \t]*[%‰])?"
 )
 _CJK_NUMBER = r"(?<!第)[负負]?(?:百分之|千分之)?[零〇一二两三四五六七八九十百千万亿点]+"
 
@@ -247,15 +195,21 @@ def _master() -> re.Pattern[str]:
             [
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
-                r"(?P<ellipsis>\.{2,}|…+)",  # "0.333..." trails off; it ends nothing
+                r"(?P<ellipsis>\.{2,}|…+)",  # "0.333..." trails off; after a word it is a pause
                 r"(?P<send>[。！!；;\n]+|\.(?!\d))",
-                r"(?P<cbreak>[，,]|因为|由于|(?<![A-Za-z])(?:because|since)(?![A-Za-z]))",
+                # Clause breaks: commas, "because", table cells, brackets and dashes (an aside or a
+                # justification is its own clause: it neither adds to nor cancels the verdict).
+                r"(?P<open>[(（\[【])",
+                r"(?P<close>[)）\]】])",
+                r"(?P<cbreak>[，,|]|—+|(?<=[^\s\d%)‰]\s)-(?=\s)|因为|由于"
+                r"|(?<![A-Za-z])(?:because|since)(?![A-Za-z]))",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(_LATIN_PHRASES) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(_OTHER_PHRASES) + ")",
                 r"(?P<num>" + _ARABIC_NUMBER + ")",
                 r"(?P<cjknum>" + _CJK_NUMBER + ")",
+                r"(?P<operator>[+*×÷/-])",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
-                r"(?P<char>[^\s\"'“”‘’「」『』《》()（）\[\]【】*_`~#])",
+                r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#])",
             ]
         ),
         re.IGNORECASE,
@@ -265,9 +219,11 @@ def _master() -> re.Pattern[str]:
 _SPACE = re.compile(r"\s+")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     kind: str
+    start: int
+    end: int
     option: int = -1  # for kind "N": index into the case's numbers
     ordinal: int | None = None  # for kind "O" before resolution
 
@@ -316,6 +272,12 @@ class _Options:
             and (option.unit == mention.unit or not require_unit)
         ]
 
+    def same_value(self, indexes: set[int]) -> bool:
+        """Whether the options at ``indexes`` all have one value (a tie: "3.3和3.30都是最大的")."""
+        quantities = [self.quantities[index] for index in indexes]
+        values = {(quantity.value, quantity.unit) for quantity in quantities if quantity is not None}
+        return None not in quantities and len(values) == 1
+
 
 @functools.lru_cache(maxsize=256)
 def _make_options(texts: tuple[str, ...]) -> _Options:
@@ -326,11 +288,13 @@ def _make_options(texts: tuple[str, ...]) -> _Options:
 
 
 # --------------------------------------------------------------------------------------------------
-# 1. Normalisation
+# 1. Normalisation. Every step keeps the text's length (markup is replaced by spaces, a shorter
+#    replacement is padded), so a position in the normalised text is a position in the answer.
 # --------------------------------------------------------------------------------------------------
 
 _FOLD = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
 _FOLD.update({0xFF0C: "，", 0xFF1F: "？", 0xFF01: "！", 0xFF1B: "；"})  # keep CJK sentence punctuation
+_FOLD.update({0xFF08: "（", 0xFF09: "）"})
 _FOLD.update({ord(dash): "-" for dash in "\u2212\ufe63\u2012\u2013\uff0d"})
 _FOLD[0x3000] = " "
 _FOLD.update({0x2019: "'", 0x2018: "'"})
@@ -342,69 +306,165 @@ _LATEX_EXPONENT = re.compile(r"\^\{([-+]?\d+)\}")
 _LATEX_SYMBOLS = {
     "gt": ">", "lt": "<", "geq": "≥", "ge": "≥", "geqslant": "≥", "leq": "≤", "le": "≤", "leqslant": "≤",
     "neq": "≠", "ne": "≠", "times": "×", "cdot": "·", "approx": "≈", "rightarrow": "→", "Rightarrow": "⇒",
-    "to": "→", "implies": "⇒", "therefore": "∴",
+    "to": "→", "implies": "⇒", "therefore": "∴", "div": "÷",
 }  # fmt: skip
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+)|\\[()\[\],;!%]")
+_LATEX_BRACES = re.compile(r"[${}]")
 _MARKDOWN_LINE = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+•][ \t]+|\d{1,2}[.)、][ \t]+)", re.MULTILINE)
-_MARKDOWN_INLINE = re.compile(r"(?<!\d)\*+|\*+(?!\d)|__|~~|`+")
+# Emphasis and code marks; a lone "*" between numbers or spaces is a multiplication.
+_MARKDOWN_INLINE = re.compile(r"(?<![\d\s])\*+|\*+(?![\d\s])|\*{2,}|__|~~|`+")
+_EMPHASIS = re.compile(r"\*\*(?=\S)([^*\n]+?)\*\*|__(?=\S)([^_\n]+?)__")
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
-def _strip_think(text: str) -> str:
-    """Keep what the model said outside its ``<think>`` reasoning, unless it said nothing else.
+def _padded(replacement: str, length: int) -> str:
+    return replacement + " " * (length - len(replacement))
+
+
+def _blank(text: str) -> str:
+    """Spaces in place of ``text``, keeping its line breaks (lines stay lines)."""
+    return "".join(char if char == "\n" else " " for char in text)
+
+
+def _strip_think(text: str) -> tuple[str, bool]:
+    """Blank out the model's ``<think>`` reasoning, unless it said nothing else; and whether the
+    answer was cut off while still thinking (an unclosed block with nothing said after it).
 
     Written with ``str.find`` rather than a regex so that many unclosed tags stay linear.
     """
     lowered = text.lower()
     if "think>" not in lowered:
-        return text
-    outside: list[str] = []
-    inside: list[str] = []
-    close = lowered.rfind("</think>")
-    if close >= 0 and "<think>" not in lowered[:close]:  # the chat template swallowed the opening tag
-        inside.append(text[:close])
-        text, lowered = text[close + len("</think>") :], lowered[close + len("</think>") :]
+        return text, False
+    inside: list[tuple[int, int]] = []  # spans of reasoning, tags excluded
+    tags: list[tuple[int, int]] = []
     position = 0
+    close = lowered.rfind(_THINK_CLOSE)
+    if close >= 0 and _THINK_OPEN not in lowered[:close]:  # the chat template swallowed the opening tag
+        inside.append((0, close))
+        tags.append((close, close + len(_THINK_CLOSE)))
+        position = close + len(_THINK_CLOSE)
+    unclosed = False
     while position < len(text):
-        start = lowered.find("<think>", position)
+        start = lowered.find(_THINK_OPEN, position)
         if start < 0:
-            outside.append(text[position:])
             break
-        outside.append(text[position:start])
-        end = lowered.find("</think>", start)
+        tags.append((start, start + len(_THINK_OPEN)))
+        end = lowered.find(_THINK_CLOSE, start)
         if end < 0:  # still thinking when the answer was cut off
-            inside.append(text[start + len("<think>") :])
+            inside.append((start + len(_THINK_OPEN), len(text)))
+            unclosed = True
             break
-        inside.append(text[start + len("<think>") : end])
-        position = end + len("</think>")
-    said = "\n".join(outside)
-    return said if said.strip() else "\n".join(inside)
+        inside.append((start + len(_THINK_OPEN), end))
+        tags.append((end, end + len(_THINK_CLOSE)))
+        position = end + len(_THINK_CLOSE)
+    hidden = sorted(inside + tags)
+    pieces: list[str] = []
+    said: list[str] = []
+    position = 0
+    for start, end in hidden:
+        if start < position:
+            continue
+        said.append(text[position:start])
+        pieces += [text[position:start], _blank(text[start:end])]
+        position = end
+    said.append(text[position:])
+    pieces.append(text[position:])
+    if "".join(said).strip():
+        return "".join(pieces), False
+    # Nothing but reasoning: read the reasoning (tags blanked), unless it never finished.
+    pieces, position = [], 0
+    for start, end in sorted(tags):
+        pieces += [text[position:start], " " * (end - start)]
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces), unclosed
+
+
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*([A-Za-z0-9_+-]*)[^\n]*$", re.MULTILINE)
+
+
+def _blank_code(text: str) -> str:
+    """Blank out fenced code blocks: code is not a statement ("if x > 0.5: return True"). A JSON
+    block (```json, or a block that is an object) is an answer's structure and stays."""
+    if "```" not in text and "~~~" not in text:
+        return text
+    pieces: list[str] = []
+    position = 0
+    fences = list(_CODE_FENCE.finditer(text))
+    index = 0
+    while index < len(fences):
+        opening = fences[index]
+        after = index + 1
+        while after < len(fences) and fences[after].group(1) != opening.group(1):
+            after += 1
+        closing = fences[after] if after < len(fences) else None
+        end = closing.end() if closing is not None else len(text)
+        body = text[opening.end() : closing.start() if closing is not None else len(text)]
+        is_json = opening.group(2).lower() == "json" or (not opening.group(2) and body.lstrip().startswith("{"))
+        pieces.append(text[position : opening.start()])
+        pieces.append(_blank(text[opening.start() : opening.end()]))
+        pieces.append(body if is_json else _blank(body))
+        if closing is not None:
+            pieces.append(_blank(text[closing.start() : closing.end()]))
+        position = end
+        index = after + 1
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _latex_command(match: re.Match[str]) -> str:
     name = match.group(1)
+    whole = match.group(0)
     if name is None:
-        return "%" if match.group(0) == "\\%" else " "
-    return _LATEX_SYMBOLS.get(name, " ")
+        return _padded("%" if whole == "\\%" else " ", len(whole))
+    return _padded(_LATEX_SYMBOLS.get(name, " "), len(whole))
 
 
-def _normalise(text: str) -> str:
-    text = _strip_think(text).translate(_FOLD)
+def _in_place(match: re.Match[str], head: str, body: str) -> str:
+    """``head``, then ``body`` where the match's first group stood, padded to the match's length."""
+    offset = match.start(1) - match.start(0)
+    return _padded(_padded(head, offset) + body, len(match.group(0)))
+
+
+def _unwrap(match: re.Match[str]) -> str:
+    return _in_place(match, "", match.group(1))
+
+
+def _exponent(match: re.Match[str]) -> str:
+    return _padded("^" + match.group(1), len(match.group(0)))
+
+
+def _boxed(match: re.Match[str]) -> str:
+    return _in_place(match, "\ue000", match.group(1))[:-1] + "\n"
+
+
+def _frac(match: re.Match[str]) -> str:
+    return _in_place(match, "", f"{match.group(1)}/{match.group(2)}")
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
+def _normalise(text: str) -> tuple[str, bool]:
+    """The answer as the lexer reads it, of the same length; and whether it was cut off thinking."""
+    text, unfinished = _strip_think(text)
+    text = _blank_code(text)
+    text = text.translate(_FOLD)
     for _ in range(3):  # nested \text{} inside \boxed{} and the like
-        text = _LATEX_TEXT.sub(r"\1", text)
-    text = _LATEX_FRAC.sub(r"\1/\2", text)
-    text = _LATEX_BOXED.sub(" \ue000 \\1 \n", text)
-    text = _LATEX_EXPONENT.sub(r"^\1", text)
+        text = _LATEX_TEXT.sub(_unwrap, text)
+    text = _LATEX_FRAC.sub(_frac, text)
+    text = _LATEX_BOXED.sub(_boxed, text)
+    text = _LATEX_EXPONENT.sub(_exponent, text)
     text = _LATEX_COMMAND.sub(_latex_command, text)
-    text = text.replace("$", " ").replace("{", " ").replace("}", " ")
-    text = _MARKDOWN_LINE.sub("", text)
-    return _MARKDOWN_INLINE.sub("", text)
+    text = _LATEX_BRACES.sub(" ", text)
+    text = _MARKDOWN_LINE.sub(_spaces, text)
+    return _MARKDOWN_INLINE.sub(_spaces, text), unfinished
 
 
 # --------------------------------------------------------------------------------------------------
 # 2. Lexing
 # --------------------------------------------------------------------------------------------------
-
-_GLUE_WORDS = frozenset(_LEXICON[""].split("|"))
 
 
 def _sign_is_operator(text: str, start: int) -> bool:
@@ -415,126 +475,424 @@ def _sign_is_operator(text: str, start: int) -> bool:
     return index >= 0 and (text[index].isdigit() or text[index] in ")%‰")
 
 
-def _lex(text: str, options: _Options) -> list[_Token]:
-    """Read normalised text into tokens (see the table of kinds above); glue yields no token."""
+# Lexer groups that are one token each, and its kind.
+_PUNCTUATION = {
+    "box": _BOXED,
+    "qend": _QUESTION_END,
+    "send": _SENTENCE_BREAK,
+    "cbreak": _CLAUSE_BREAK,
+    "open": _ASIDE_OPEN,
+    "close": _ASIDE_CLOSE,
+    "operator": _OPERATOR,
+}
+
+
+def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> list[_Token]:
+    """Read normalised text into tokens; glue yields no token. ``cells`` maps the start of a table
+    cell to the kind its column's header gives it (a "larger" column: the cell is "the larger is …")."""
     tokens: list[_Token] = []
+    cells = cells or {}
+    pending = sorted(cells, reverse=True)
+    clause = _ClauseSoFar()
     for match in _master().finditer(text):
         group = match.lastgroup
         value = match.group(0)
-        if group == "ellipsis":
-            continue
-        if group == "box":
-            tokens.append(_Token("X"))
-        elif group == "qend":
-            tokens.append(_Token("?"))
-        elif group == "send":
-            tokens.append(_Token("|"))
-        elif group == "cbreak":
-            tokens.append(_Token(","))
+        start, end = match.span()
+        while pending and pending[-1] <= start:
+            cell = pending.pop()
+            tokens += [_Token(cells[cell], cell, cell), _Token(_COPULA, cell, cell)]
+        if group in _PUNCTUATION:
+            tokens.append(_Token(_PUNCTUATION[group], start, end))
         elif group in ("latin", "other"):
-            phrase = _SPACE.sub(" ", value.lower())
+            phrase = value.lower()
+            if " " in phrase or "\n" in phrase or "\t" in phrase:
+                phrase = _SPACE.sub(" ", phrase)
             kind = _PHRASE_KIND[phrase]
-            if kind == "O":
-                tokens.append(_Token("O", ordinal=_ORDINALS[phrase]))
-            elif kind == "K":
-                tokens += [_Token(","), _Token("k")]
+            if kind == _ORDINAL:
+                tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
+            elif kind in _CLAUSE_OPENERS and phrase in _ARROWS and _rewrites(tokens):
+                tokens.append(_Token(_EQUALS, start, end))  # "5.7 → 5.70" rewrites, it concludes nothing
+            elif kind in _CLAUSE_OPENERS:
+                tokens += [_Token(_CLAUSE_BREAK, start, start), _Token(kind, start, end)]
+            elif phrase == ":" and clause.names_a_number(tokens):
+                tokens.append(_Token(_CLAUSE_BREAK, start, end))  # "0.8 beats 0.75: written as …"
             elif kind:
-                tokens.append(_Token(kind))
+                tokens.append(_Token(kind, start, end))
         elif group == "num":
-            if value[0] in "-+" and _sign_is_operator(text, match.start()):
-                tokens.append(_Token("_"))
+            if value[0] in "-+" and _sign_is_operator(text, start):
+                tokens.append(_Token(_OPERATOR, start, start + 1))
                 value = value[1:]
-            tokens.append(_number_token(value, options))
+                start += 1
+            tokens.append(_number_token(value, options, start, end))
         elif group == "cjknum":
             body = value.lstrip("负負")
             # A single CJK numeral is usually a word ("一样", "两个"), not a number.
             if len(body) >= 2 or "点" in body or options.has_cjk:
-                tokens.append(_number_token(value, options))
+                tokens.append(_number_token(value, options, start, end))
             else:
-                tokens.append(_Token("_"))
+                tokens.append(_Token(_BARRIER, start, end))
+        elif group == "ellipsis":
+            if start and not text[start - 1].isdigit():
+                tokens.append(_Token(_CLAUSE_BREAK, start, end))
         elif group == "word":
             lowered = value.lower()
             if lowered not in _GLUE_WORDS and not lowered.endswith("ly"):
-                tokens.append(_Token("_"))
-        elif not tokens or tokens[-1].kind != "_":
-            tokens.append(_Token("_"))
+                tokens.append(_Token(_BARRIER, start, end))
+        elif not tokens or tokens[-1].kind != _BARRIER:
+            tokens.append(_Token(_BARRIER, start, end))
+    _join_lists(tokens, text)
     return tokens
 
 
-def _number_token(text: str, options: _Options) -> _Token:
+def _join_lists(tokens: list[_Token], text: str) -> None:
+    """Commas in a list of numbers join, not break: "the largest of 6.27, 6.24, 6.2 and 6.78 is 6.78"
+    is one clause. A list is numbers separated by commas that ends with "and"/"or", or three or more
+    numbers separated by nothing but commas ("6.27, 6.24, 6.2, 6.78")."""
+    numbers = (_OPTION, _OTHER)
+    index = 0
+    while index < len(tokens):
+        if tokens[index].kind not in numbers:
+            index += 1
+            continue
+        last = index
+        while (
+            last + 2 < len(tokens)
+            and tokens[last + 1].kind == _CLAUSE_BREAK
+            and text[tokens[last + 1].start] in ",，"
+            and tokens[last + 2].kind in numbers
+        ):
+            last += 2
+        ends_with_and = last + 2 < len(tokens) and tokens[last + 1].kind == _AND
+        if (last > index and ends_with_and and tokens[last + 2].kind in numbers) or last >= index + 4:
+            for comma in range(index + 1, last, 2):
+                tokens[comma].kind = _AND
+        index = last + 1
+
+
+@dataclass
+class _ClauseSoFar:
+    """Whether the clause being lexed names a number yet: then a colon explains it ("0.8 beats 0.75:
+    …", "13.8 vs 13.11: …") and ends the clause; otherwise the clause is a label ("答案：", "Larger
+    number:") and the colon is a copula. Reads each token once, so many colons stay linear."""
+
+    seen: int = 0
+    number: bool = False
+
+    def names_a_number(self, tokens: Sequence[_Token]) -> bool:
+        for token in tokens[self.seen :]:
+            if token.kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
+                self.number = False
+            elif token.kind in (_OPTION, _OTHER):
+                self.number = True
+        self.seen = len(tokens)
+        return self.number
+
+
+def _rewrites(tokens: Sequence[_Token]) -> bool:
+    """Whether an arrow here rewrites a number ("- 5.7 → 5.70"): it follows a number that opens its clause."""
+    if not tokens or tokens[-1].kind not in (_OPTION, _OTHER):
+        return False
+    return len(tokens) == 1 or tokens[-2].kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END)
+
+
+def _number_token(text: str, options: _Options, start: int, end: int) -> _Token:
     index = options.match(text)
-    return _Token("N", option=index) if index >= 0 else _Token("x")
+    return _Token(_OPTION, start, end, option=index) if index >= 0 else _Token(_OTHER, start, end)
 
 
-def _resolve_ordinals(tokens: list[_Token], count: int) -> None:
-    """Turn "前者"/"the latter"/"第二个" into the option they point at.
+def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
+    """Turn words that point at an option into that option.
 
-    They refer to the order in which the numbers were last listed together (in the current clause,
-    else in the latest clause that listed two or more), falling back to the case's own order.
+    Ordinals ("前者", "the latter", "第二个") refer to the order in which the numbers were last listed
+    together (in the current clause, else in the latest clause that listed two or more), falling back
+    to the case's own order. A relative word ("which", "这") refers to the number just before it
+    ("9.9 = 9.90, which is larger than 9.11"), never to the last of a list ("13.8 and 13.11, which
+    is larger"); otherwise "which" asks and "这" is nothing.
     """
     recent: list[int] = list(range(count))
     current: list[int] = []
-    for token in tokens:
-        if token.kind in ",|?":
+    for index, token in enumerate(tokens):
+        if token.kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
             if len(set(current)) >= 2:
                 recent = current
             current = []
-        elif token.kind == "N":
+        elif token.kind == _OPTION:
             if token.option not in current:
                 current.append(token.option)
-        elif token.kind == "O" and token.ordinal is not None:
+        elif token.kind == _ORDINAL and token.ordinal is not None:
             context = current if len(set(current)) >= 2 else recent
             if -len(context) <= token.ordinal < len(context):
-                token.kind, token.option = "N", context[token.ordinal]
+                token.kind, token.option = _OPTION, context[token.ordinal]
             else:
-                token.kind = "_"
+                token.kind = _BARRIER
+        elif token.kind == _RELATIVE:
+            _resolve_relative(tokens, index)
+    _resolve_pronouns(tokens, text)
+
+
+_MARKERS = frozenset("KkVCG")
+_COMPARED = frozenset("BS><glT=E")
+
+
+def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
+    """A pronoun subject of a comparison ("it is smaller", "它比16.23大") is the option that opened
+    the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller"),
+    or a statement after a label's colon ("区别在百分位：16.28的百分位是8，这使得它比16.23大"); any other
+    pronoun is glue ("it is 13.8")."""
+    subject = -1
+    opens_clause = True
+    depth = 0
+    for index, token in enumerate(tokens):
+        kind = token.kind
+        if kind == _ASIDE_OPEN:
+            depth += 1
+        elif kind == _ASIDE_CLOSE:
+            depth = max(depth - 1, 0)
+        elif kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
+            opens_clause = depth == 0 or opens_clause
+        elif kind == _PRONOUN:
+            after = index + 1
+            while after < len(tokens) and tokens[after].kind == _COPULA:
+                after += 1
+            if subject >= 0 and after < len(tokens) and tokens[after].kind in _COMPARED:
+                token.kind, token.option = _OPTION, subject
+            else:
+                token.kind = ""
+        elif kind == _COPULA and text[token.start] == ":":
+            opens_clause = depth == 0 or opens_clause
+        elif depth == 0 and opens_clause and kind not in _MARKERS:
+            subject = token.option if kind == _OPTION else -1
+            opens_clause = False
+    tokens[:] = [token for token in tokens if token.kind]
+
+
+def _resolve_relative(tokens: list[_Token], index: int) -> None:
+    token = tokens[index]
+    before = index - 1
+    while before >= 0 and tokens[before].kind == _CLAUSE_BREAK:
+        before -= 1
+    named = tokens[before] if before >= 0 else None
+    in_list = before >= 1 and tokens[before - 1].kind == _AND
+    if named is not None and named.kind in (_OPTION, _OTHER) and not in_list:
+        token.kind, token.option = named.kind, named.option
+    elif token.end - token.start > 1:  # "which", not "这"
+        token.kind = _QUESTION
+    else:
+        token.kind = _BARRIER
+
+
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+def _table_cells(text: str, options: _Options) -> dict[int, str]:
+    """Cells of markdown tables whose column header names a verdict ("larger", "答案"), by position.
+
+    A table is a header line with "|", a separator line (``|---|---|``) and the rows after it.
+    """
+    if "|" not in text or "--" not in text:
+        return {}
+    cells: dict[int, str] = {}
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    row = 1
+    while row < len(lines):
+        if "|" not in lines[row - 1] or not _TABLE_SEPARATOR.match(lines[row]):
+            row += 1
+            continue
+        verdicts = {
+            column: kind
+            for column, (_, cell) in enumerate(_cells(lines[row - 1]))
+            if (kind := _header_kind(cell, options))
+        }
+        row += 1
+        while row < len(lines) and "|" in lines[row]:
+            for column, (start, cell) in enumerate(_cells(lines[row])):
+                if column in verdicts and cell.strip():
+                    cells[offsets[row] + start + len(cell) - len(cell.lstrip())] = verdicts[column]
+            row += 1
+    return cells
+
+
+def _cells(line: str) -> list[tuple[int, str]]:
+    """(offset, text) of each cell of a table line, edge pipes dropped."""
+    found: list[tuple[int, str]] = []
+    start = 0
+    stripped = line.rstrip("\n")
+    for index, char in enumerate([*stripped, "|"]):
+        if char == "|":
+            found.append((start, stripped[start:index]))
+            start = index + 1
+    if found and not found[0][1].strip():
+        found = found[1:]
+    if found and not found[-1][1].strip():
+        found = found[:-1]
+    return found
+
+
+def _header_kind(cell: str, options: _Options) -> str:
+    """The verdict a column header names: "larger"/"更大" (LARGER), "smaller", "answer"; else ""."""
+    kinds = {token.kind for token in _lex(cell, options)}
+    if kinds & {_OPTION, _OTHER} or len(kinds) != 1:
+        return ""
+    (kind,) = kinds
+    return kind if kind in (_LARGER, _SMALLER, _ANSWER) else ""
 
 
 # --------------------------------------------------------------------------------------------------
-# 3. Facts per clause
+# 3. Claims per clause: the grammar
 # --------------------------------------------------------------------------------------------------
 
-_LEFT = r"(?P<l>N(?:JN)*)"
-_RIGHT = r"(?P<r>N(?:JN)*|Q+)"
-# An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole statement.
-_NOT_AFTER_OPERAND = r"(?!JN|[><gl=TBSE])"
+# The grammar's symbols: every kind of the lexicon by its name, the lexer's own tokens, and a few
+# compounds. A rule is written as symbols separated by spaces, each optionally labelled
+# (``left:OPTIONS``: the options the claim is about) and quantified (``?``, ``*``, ``+``);
+# ``A|B`` is either symbol, ``[ ... ]`` groups.
+_SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if kind.value} | {
+    "OPTION": _OPTION,
+    "LIST": "N(?:JN)+",  # "13.8 和 13.11"
+    "OPTIONS": "N(?:JN)*",
+    "OPERAND": "(?:N(?:JN)*|Q+)",  # "than 13.11", "than both"
+    "OTHER": _OTHER,  # a number that is no option
+    "OTHERS": "x(?:Jx)*",
+    "AMOUNT": "L?x",  # "0.69 larger than", "1.8 times", "approximately 8.7%"
+    "BOXED": _BOXED,
+    # An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole
+    # statement, and "X 更大" is not "X 更大 than Y".
+    "END_OF_OPERAND": r"(?!J[Nx]|[><gl=TBSE])",
+    "END_OF_NUMBER": r"(?![><gl=TBSEx+])",
+    "NOT_COMPARED": r"(?![T><])",
+    "NOT_COMPARED_FURTHER": r"(?![TBS><])",
+}
 
-# (name, pattern) in priority order; tried at every position where a clause can start a statement.
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern))
-    for name, pattern in (
-        # No two adjacent quantifiers may match the same token: runs of "is is is" must not backtrack.
-        ("gt", _LEFT + r"[iQ]*(?:(?P<neg>n)i*)?[>g]i*" + _RIGHT),
-        ("lt", _LEFT + r"[iQ]*(?:(?P<neg>n)i*)?[<l]i*" + _RIGHT),
-        ("gt", _LEFT + r"Q*(?:(?P<neg>n)i*)?T" + _RIGHT + r"Q*i*B"),  # X 比 Y 大
-        ("lt", _LEFT + r"Q*(?:(?P<neg>n)i*)?T" + _RIGHT + r"Q*i*S"),  # X 比 Y 小
-        ("lt", _LEFT + r"m" + _RIGHT + r"i*B"),  # X 没有 Y 大
-        ("gt", _LEFT + r"m" + _RIGHT + r"i*S"),  # X 没有 Y 小
-        ("eq", _LEFT + r"[iQ]*(?:(?P<neg>n)i*)?=i*" + _RIGHT),
-        ("eq", r"(?P<l>N(?:JN)+)Q?i*(?:(?P<neg>n)i*)?E"),  # X 和 Y 相等
-        ("top", r"(?P<l>N)i*(?:(?P<neg>[nm])i*)?(?P<adj>[BS])(?![T><])"),  # X 更大
-        (
-            "top",
-            r"(?P<adj>[BS])o(?:N(?:JN)*|Q+)i+(?P<l>N)" + _NOT_AFTER_OPERAND,
-        ),  # the larger of X and Y is X
-        ("top", r"(?P<adj>[BS])(?:(?P<neg>n)|i)i*(?P<l>N)" + _NOT_AFTER_OPERAND),  # 更大的是 X
-        ("answer", r"[AX]i*(?:(?P<neg>n)i*)?(?P<l>N)" + _NOT_AFTER_OPERAND),  # 答案是 X
-        ("answer_eq", r"[AX]i*E"),
-        ("not_top", r"ni*(?P<l>N)i*(?P<adj>[BS])(?![T><])"),  # 不是 X 更大
-        ("not_answer", r"ni*(?P<l>N)" + _NOT_AFTER_OPERAND),  # ……，而不是 X
-    )
+
+def _compile(grammar: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    for item in grammar.split():
+        if item == "[":
+            parts.append("(?:")
+        elif item.startswith("]"):
+            parts.append(")" + item[1:])
+        else:
+            found = re.fullmatch(r"(?:(\w+):)?([A-Z_|]+)([?*+]?)", item)
+            assert found is not None, item
+            label, names, quantifier = found.groups()
+            alternatives = [_SYMBOLS[name] for name in names.split("|")]
+            if len(alternatives) == 1:
+                body = alternatives[0]
+            elif all(len(alternative.lstrip("\\")) == 1 for alternative in alternatives):
+                body = "[" + "".join(alternatives) + "]"
+            else:
+                body = "(?:" + "|".join(alternatives) + ")"
+            parts.append((f"(?P<{label}>{body})" if label else body) + quantifier)
+    return re.compile("".join(parts))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule of the grammar: ``grammar`` in symbol names (kinds of the lexicon and a few
+    compounds), ``fact`` what a match asserts ("gt", "lt", "eq", "top", "answer", ...), ``pattern``
+    the compiled regular expression over the tokens' one-character codes."""
+
+    name: str
+    fact: str
+    grammar: str
+    pattern: re.Pattern[str] = field(compare=False)
+
+
+def _rule(name: str, fact: str, grammar: str) -> Rule:
+    return Rule(name, fact, grammar, _compile(grammar))
+
+
+# In priority order; tried at every position where a claim can start. No two adjacent quantifiers
+# may match the same token: runs of "is is is" must not backtrack.
+GRAMMAR: tuple[Rule, ...] = (
+    _rule(
+        "x-greater-than-y",  # "13.8 > 13.11", "13.8 is 0.69 larger than 13.11", "9.9 beats 9.11"
+        "gt",
+        "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? GREATER|AT_LEAST COPULA* right:OPERAND",
+    ),
+    _rule(
+        "x-less-than-y",
+        "lt",
+        "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? LESS|AT_MOST COPULA* right:OPERAND",
+    ),
+    _rule(  # "13.8比13.11大", "13.8比13.11高0.69"
+        "x-than-y-larger",
+        "gt",
+        "left:OPTIONS GROUP* [ neg:NEGATION COPULA* ]? THAN right:OPERAND GROUP* COPULA* LARGER",
+    ),
+    _rule(
+        "x-than-y-smaller",
+        "lt",
+        "left:OPTIONS GROUP* [ neg:NEGATION COPULA* ]? THAN right:OPERAND GROUP* COPULA* SMALLER",
+    ),
+    _rule(  # "10.9 is a larger number than 10.90"
+        "x-is-larger-than-y",
+        "gt",
+        "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? LARGER THAN right:OPERAND",
+    ),
+    _rule(
+        "x-is-smaller-than-y",
+        "lt",
+        "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? SMALLER THAN right:OPERAND",
+    ),
+    _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
+    _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
+    _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
+    _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
+        "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
+    ),
+    # "9.91 and 9.9 are both 9.9": each is said to be one value, so they are equal
+    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION END_OF_NUMBER"),
+    _rule(  # "13.8 更大", "13.8 is the larger one", "13.8 comes out ahead", "13.8 is 0.69 larger"
+        "x-is-larger",
+        "top",
+        "left:OPTION COPULA* [ neg:NEGATION|NOT_AS COPULA* ]? AMOUNT? adj:LARGER|SMALLER NOT_COMPARED",
+    ),
+    _rule(  # "the larger of 13.8 and 13.11 is 13.8"
+        "the-larger-of-them-is-x", "top", "adj:LARGER|SMALLER OF OPERAND COPULA+ left:OPTION END_OF_OPERAND"
+    ),
+    _rule("the-larger-is-not-x", "top", "adj:LARGER|SMALLER neg:NEGATION COPULA* left:OPTION END_OF_OPERAND"),
+    _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER COPULA COPULA* left:OPTION END_OF_OPERAND"),  # "更大的是 X"
+    _rule("the-largest-are-x-and-y", "tie", "adj:LARGER|SMALLER COPULA COPULA* left:LIST END_OF_OPERAND"),
+    _rule("answer-is-x", "answer", "ANSWER|BOXED COPULA* [ neg:NEGATION COPULA* ]? left:OPTION END_OF_OPERAND"),
+    _rule(  # "the answer is 26.91", "the answer is either 15 or 18", "\\boxed{0.05}"
+        "answer-is-another-number", "other", "ANSWER|BOXED COPULA* GROUP? left:OTHERS END_OF_NUMBER"
+    ),
+    _rule("answer-is-equal", "answer_eq", "ANSWER|BOXED COPULA* [ GROUP COPULA* ]? SAME"),
+    _rule("neither-x-nor-y-is-larger", "eq", "NEITHER left:LIST COPULA* LARGER|SMALLER"),
+    _rule("neither-is-larger", "neither", "NEITHER COPULA* LARGER|SMALLER"),
+    _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
+    _rule("not-x", "not_answer", "NEGATION COPULA* left:OPTION END_OF_OPERAND"),  # "……，而不是 X"
 )
-_CONCLUDED_OPTION = re.compile(r"k+i*N")
-_STARTS = frozenset("NBSAXn")
+_CONCLUDED_OPTION = _rule(
+    "so-x", "answer", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* left:OPTION"
+)  # "所以是13.8"
+_CONCLUDED_OTHER = _rule(
+    "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* OTHER"
+)  # "so it's 14"
+_STARTS = frozenset("NBSAXnZ")
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
+# Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
+_ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
+# "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
+_APPROXIMATION = re.compile(r"L(?!x)")
+_SETTING_ASIDE = frozenset("wfhacLP")
+_MARKER_WORDS = frozenset("KkCGV") | {_COPULA}
+_BARE_OPTION = re.compile(r"i*N")
 
 
 @dataclass(frozen=True)
 class _Fact:
     """One asserted statement. ``kind``: "gt" (a > b), "ngt" (a is not > b), "top" (a is the
-    extreme in ``direction``), "ntop", "answer" (a is the answer), "nanswer", "equal"."""
+    extreme in ``direction``), "ntop", "answer" (a is the answer), "nanswer", "equal", "other" (the
+    answer is a number that is no option). ``start``/``end``: where the claim is in the answer."""
 
     kind: str
+    rule: str
+    start: int
+    end: int
     a: int = -1
     b: int = -1
     direction: int = 0
@@ -548,33 +906,44 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     has been talking about digits or other numbers). ``direction`` is the sentence's latest
     comparison direction so far (+1 larger, -1 smaller, 0 none), which a bare "而不是 X" refers to.
     """
-    if _CONCLUDED_OPTION.fullmatch("".join(token.kind for token in tokens)):  # "所以是13.8", "→ 13.8"
-        return [_Fact("answer", a=tokens[-1].option, source=source)]
+    kinds = "".join(token.kind for token in tokens)
+    if _CONCLUDED_OPTION.pattern.fullmatch(kinds):  # "所以是13.8", "→ 13.8"
+        return [
+            _Fact("answer", _CONCLUDED_OPTION.name, tokens[0].start, tokens[-1].end, a=tokens[-1].option, source=source)
+        ]
+    if _CONCLUDED_OTHER.pattern.fullmatch(kinds):
+        return [_Fact("other", _CONCLUDED_OTHER.name, tokens[0].start, tokens[-1].end, source=source)]
     tokens = _without_asides(tokens)
     kinds = "".join(token.kind for token in tokens)
-    if "R" in kinds:
-        kinds = kinds.replace("B", "_").replace("S", "_")
+    if _ORDERING in kinds:
+        kinds = kinds.replace(_LARGER, "_").replace(_SMALLER, "_")
     facts: list[_Fact] = []
     position = 0
     while position < len(kinds):
         # An option inside a list ("X 和 Y") was already tried with the whole list.
-        if kinds[position] not in _STARTS or (kinds[position] == "N" and position and kinds[position - 1] == "J"):
+        if kinds[position] not in _STARTS or (kinds[position] == _OPTION and position and kinds[position - 1] == "J"):
             position += 1
             continue
-        for name, pattern in _PATTERNS:
-            match = pattern.match(kinds, position)
-            if match is None or not _operand_is_free(name, kinds, position):
+        for rule in GRAMMAR:
+            match = rule.pattern.match(kinds, position)
+            if match is None or not _operand_is_free(rule, kinds, position):
                 continue
             context = _latest_direction(kinds[:position]) or direction
-            facts.extend(_facts_of(name, match, tokens, count, source, context))
-            chained = name in _CHAINS and "r" in pattern.groupindex and kinds[match.start("r")] == "N"
-            position = match.start("r") if chained else match.end()
+            span = (tokens[match.start()].start, tokens[match.end() - 1].end)
+            facts.extend(_facts_of(rule, match, tokens, count, source, context, span))
+            chained = rule.fact in _CHAINS and "right" in rule.pattern.groupindex and kinds[match.start("right")] == "N"
+            position = match.start("right") if chained else match.end()
             break
         else:
             position += 1
     if not facts and bare_equal and _asserts_bare_equality(kinds):
-        facts.append(_Fact("equal", source=source))
+        facts.append(_Fact("equal", "they-are-equal", tokens[0].start, tokens[-1].end, source=source))
+    elif not facts and bare_equal and _denies_bare_equality(kinds):
+        facts.append(_Fact("nequal", "they-are-not-equal", tokens[0].start, tokens[-1].end, source=source))
     return facts
+
+
+_ASIDE_KINDS = frozenset("KkVCG")
 
 
 def _without_asides(tokens: Sequence[_Token]) -> list[_Token]:
@@ -582,9 +951,9 @@ def _without_asides(tokens: Sequence[_Token]) -> list[_Token]:
     matter to segmentation only) and a restated value ("1/3 = 0.333 is larger than 0.3")."""
     kept: list[_Token] = []
     for token in tokens:
-        if token.kind == "k":
+        if token.kind in _ASIDE_KINDS:
             continue
-        if token.kind == "x" and len(kept) >= 2 and kept[-1].kind == "=" and kept[-2].kind == "N":
+        if token.kind == _OTHER and len(kept) >= 2 and kept[-1].kind == "=" and kept[-2].kind == _OPTION:
             kept.pop()
             continue
         kept.append(token)
@@ -599,59 +968,85 @@ def _latest_direction(kinds: str) -> int:
     return 1 if larger > smaller else -1
 
 
-def _operand_is_free(name: str, kinds: str, position: int) -> bool:
+def _operand_is_free(rule: Rule, kinds: str, position: int) -> bool:
     """A lone "X 更大" must not take X out of "Y 和 X", "比 X 大" or "没有 X 大"."""
-    return name != "top" or kinds[position] != "N" or position == 0 or kinds[position - 1] not in "JTmn"
+    return rule.name != "x-is-larger" or position == 0 or kinds[position - 1] not in "JTmn"
 
 
 def _asserts_bare_equality(kinds: str) -> bool:
-    """ "两者相等", "they are equal", or a line that is nothing but "相等"."""
-    if "E" not in kinds or "n" in kinds or "N" in kinds or "x" in kinds:
+    """ "两者相等", "they are equal (to each other)", or a line that is nothing but "相等"."""
+    if "n" in kinds or "N" in kinds or "x" in kinds:
         return False
+    if "E" not in kinds:
+        return bool(_EQUAL_TO_EACH_OTHER.search(kinds))
     return "Q" in kinds or set(kinds) <= set("EiAXk")
 
 
+_EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")  # "they're equal to each other"
+_NOT_EQUAL = re.compile(r"Qi*ni*(?:E|=Q)")  # "they are not equal", "两者不相等", "它们的大小不一样"
+
+
+def _denies_bare_equality(kinds: str) -> bool:
+    """ "They are not equal", "两者不相等": the options differ (which is larger, it does not say)."""
+    return "N" not in kinds and "x" not in kinds and bool(_NOT_EQUAL.search(kinds))
+
+
 def _facts_of(
-    name: str, match: re.Match[str], tokens: Sequence[_Token], count: int, source: str, context: int
+    rule: Rule,
+    match: re.Match[str],
+    tokens: Sequence[_Token],
+    count: int,
+    source: str,
+    context: int,
+    span: tuple[int, int],
 ) -> Iterator[_Fact]:
     groups = match.groupdict()
     negated = bool(groups.get("neg"))
+    name = rule.fact
     left: list[int] = []
-    if groups.get("l") is not None:
-        left = [tokens[i].option for i in range(match.start("l"), match.end("l")) if tokens[i].kind == "N"]
+    if groups.get("left") is not None:
+        left = [tokens[i].option for i in range(match.start("left"), match.end("left")) if tokens[i].kind == _OPTION]
     right: list[int] | None = None
-    if groups.get("r") is not None:
-        right = [tokens[i].option for i in range(match.start("r"), match.end("r")) if tokens[i].kind == "N"]
+    if groups.get("right") is not None:
+        right = [tokens[i].option for i in range(match.start("right"), match.end("right")) if tokens[i].kind == _OPTION]
         if not right:  # "than both", "比其他都大": the left side is the extreme
             right = None
-    direction = -1 if groups.get("adj") == "S" else 1
+    direction = -1 if groups.get("adj") == _SMALLER else 1
+
+    def fact(kind: str, **values: int) -> _Fact:
+        return _Fact(kind, rule.name, *span, source=source, **values)
+
     if name in ("gt", "lt"):
         if right is None:
             for option in left:
-                kind = "ntop" if negated else "top"
-                yield _Fact(kind, a=option, direction=1 if name == "gt" else -1, source=source)
+                yield fact("ntop" if negated else "top", a=option, direction=1 if name == "gt" else -1)
             return
         big, small = (left, right) if name == "gt" else (right, left)
         for a in big:
             for b in small:
                 if a != b:
-                    yield _Fact("ngt" if negated else "gt", a=a, b=b, source=source)
+                    yield fact("ngt" if negated else "gt", a=a, b=b)
     elif name == "eq":
         covered = set(left) | set(right or [])
-        if not negated and len(covered) == count:
-            yield _Fact("equal", source=source)
-    elif name == "answer_eq":
-        yield _Fact("equal", source=source)
-    elif name == "top":
-        yield _Fact("ntop" if negated else "top", a=left[0], direction=direction, source=source)
+        if set(left) & set(right or []):  # "3/4 = 0.75 and 0.7 < 0.75": an option restated, no equality
+            return
+        if len(covered) == count:
+            yield fact("nequal" if negated else "equal")
+    elif name in ("answer_eq", "neither") and (name == "answer_eq" or count == 2):
+        yield fact("equal")
+    elif name in ("top", "tie"):
+        for option in left:
+            yield fact("ntop" if negated else "top", a=option, direction=direction)
     elif name == "answer":
-        yield _Fact("nanswer" if negated else "answer", a=left[0], source=source)
+        yield fact("nanswer" if negated else "answer", a=left[0])
+    elif name == "other":
+        yield fact("other")
     elif name == "not_top":
-        yield _Fact("ntop", a=left[0], direction=direction, source=source)
+        yield fact("ntop", a=left[0], direction=direction)
     elif name == "not_answer" and context:  # "13.8 is larger, not 13.11"
-        yield _Fact("ntop", a=left[0], direction=context, source=source)
+        yield fact("ntop", a=left[0], direction=context)
     elif name == "not_answer":
-        yield _Fact("nanswer", a=left[0], source=source)
+        yield fact("nanswer", a=left[0])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -661,13 +1056,16 @@ def _facts_of(
 _CONFLICT = -2
 _EQUAL_CHOICE = -3
 _NO_VERDICT = -1
+_NOT_AN_OPTION = -4
+_DIFFERENT = -5  # "they are not equal": no choice, but it denies an equality
 
 
-def _decide(facts: Sequence[_Fact], count: int, direction: int) -> int:
-    """Reduce a segment's facts to an option index, _EQUAL_CHOICE, _CONFLICT or _NO_VERDICT."""
+def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
+    """Reduce a segment's facts to an option index, _EQUAL_CHOICE, _NOT_AN_OPTION, _CONFLICT or _NO_VERDICT."""
+    count = len(options.texts)
     picks: set[int] = set()
     eliminated: set[int] = set()
-    equal = False
+    equal = other = different = False
     for fact in facts:
         if fact.kind == "gt":
             eliminated.add(fact.b if direction > 0 else fact.a)
@@ -689,9 +1087,17 @@ def _decide(facts: Sequence[_Fact], count: int, direction: int) -> int:
             eliminated.add(fact.a)
         elif fact.kind == "equal":
             equal = True
+        elif fact.kind == "other":
+            other = True
+        elif fact.kind == "nequal":
+            different = True
+    if other:
+        return _NOT_AN_OPTION if not picks and not equal else _CONFLICT
+    if len(picks) > 1:  # a tie between options of one value is "equal"; else they disagree
+        return _EQUAL_CHOICE if options.same_value(picks) and not picks & eliminated else _CONFLICT
     if equal:
-        return _EQUAL_CHOICE if not picks and not eliminated else _CONFLICT
-    if len(picks) > 1 or picks & eliminated:
+        return _EQUAL_CHOICE if not picks and not eliminated and not different else _CONFLICT
+    if picks & eliminated:
         return _CONFLICT
     if picks:
         return next(iter(picks))
@@ -700,37 +1106,141 @@ def _decide(facts: Sequence[_Fact], count: int, direction: int) -> int:
         return _CONFLICT
     if eliminated and len(remaining) == 1:
         return next(iter(remaining))
-    return _NO_VERDICT
+    return _DIFFERENT if different and not eliminated else _NO_VERDICT
 
 
 @dataclass
 class _Segment:
     facts: list[_Fact] = field(default_factory=list)
     last_clause: int = -1
+    conclusive: bool = False  # a final statement: "so …", an answer marker, \boxed, bold, the last line
+    correction: bool = False  # opened by "wait", "不对", "actually": it withdraws what came before
+    revision: bool = False  # opened by a conclusion or contrast ("so", "所以", "but"): it supersedes reasoning
 
 
 def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool]]:
-    """Yield (clause tokens, starts a sentence, sentence is a question)."""
+    """Yield (clause tokens, starts a sentence, sentence is a question).
+
+    A bracketed aside is a clause of its own, after the clause it interrupts, which goes on after it:
+    "2.5e3 (2500 in standard notation) is larger than 2499" is one claim and one aside.
+    """
     sentence: list[list[_Token]] = [[]]
-    for token in [*tokens, _Token("|")]:
-        if token.kind in "|?":
-            is_question = token.kind == "?"
-            for number, clause in enumerate(sentence):
+    asides: list[list[_Token]] = []
+    in_aside = False
+    for token in [*tokens, _Token(_SENTENCE_BREAK, 0, 0)]:
+        if token.kind in (_SENTENCE_BREAK, _QUESTION_END):
+            is_question = token.kind == _QUESTION_END
+            for number, clause in enumerate([*sentence, *asides]):
                 if clause:
                     yield clause, number == 0, is_question
-            sentence = [[]]
-        elif token.kind == ",":
+            sentence, asides, in_aside = [[]], [], False
+        elif token.kind == _ASIDE_OPEN:
+            asides.append([])
+            in_aside = True
+        elif token.kind == _ASIDE_CLOSE:
+            in_aside = False
+        elif in_aside:
+            if token.kind == _CLAUSE_BREAK:
+                asides.append([])
+            else:
+                asides[-1].append(token)
+        elif token.kind == _CLAUSE_BREAK:
             sentence.append([])
         else:
             sentence[-1].append(token)
 
 
-def _not_asserted(kinds: str, in_condition: bool, in_question: bool) -> bool:
-    """Clauses that report an appearance, concede, suppose, ask, or compare digits assert nothing."""
-    return in_condition or in_question or any(kind in kinds for kind in "acwPh")
+# Why a clause asserts nothing, by the kind of word that makes it so (checked in this order).
+_SET_ASIDE: tuple[tuple[str, str], ...] = (
+    (_QUESTION, "question"),
+    (_CONDITION, "condition"),
+    (_HEDGE, "hedge"),
+    (_APPEARANCE, "appearance"),
+    (_CONCESSION, "concession"),
+    (_APPROXIMATE, "approximate"),
+)
+
+
+def _set_aside(kinds: str, in_condition: bool, in_question: bool) -> str:
+    """Why a clause asserts nothing ("question", "condition", "hedge", "arithmetic", ...), or ""."""
+    if in_question:
+        return "question"
+    if in_condition:
+        return "condition"
+    for kind, why in _SET_ASIDE:
+        if kind in kinds and (kind != _APPROXIMATE or _APPROXIMATION.search(kinds)):
+            return why
+    if _ARITHMETIC.search(kinds) or _FORMULA in kinds:
+        return "arithmetic"
+    if _DIGITS in kinds:  # "13.11的小数部分更大", "larger in terms of digits": about digits
+        return "digits"
+    return ""
 
 
 _DIRECTIONS = {"larger": 1, "smaller": -1}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim the judge found in an answer, as :func:`explain` reports it.
+
+    ``text`` is the claim as written; ``says`` what it asserts ("13.8 > 13.11", "larger: 13.8",
+    "answer: 26.91 (not an option)"); ``rule`` the grammar rule that read it; ``status`` one of
+    ``"deciding"``, ``"counted"`` (in the final verdict's segment, or agreeing with it),
+    ``"overridden"`` (an earlier segment that decided otherwise), ``"conflicting"`` (statements that
+    disagree, so that there is no choice) and ``"set aside"``, with ``why``
+    (``"question"``, ``"condition"``, ``"hedge"``, ``"appearance"``, ``"concession"``,
+    ``"approximate"``, ``"arithmetic"``, ``"digits"``); ``segment`` counts from 0.
+    """
+
+    text: str
+    says: str
+    rule: str
+    status: str
+    why: str = ""
+    segment: int = -1
+
+
+@dataclass(frozen=True)
+class Trace:
+    """How :func:`extract_choice` read one answer: its claims in order and the resulting extraction."""
+
+    extraction: Extraction
+    claims: tuple[Claim, ...]
+
+    @property
+    def deciding(self) -> Claim | None:
+        """The claim that decided the choice, if there is one."""
+        return next((claim for claim in self.claims if claim.status == "deciding"), None)
+
+    def __str__(self) -> str:
+        extraction = self.extraction
+        if extraction.choice is None:
+            head = f"no choice ({extraction.reason})"
+        else:
+            head = f"choice {extraction.choice} ({extraction.reason}), evidence: {extraction.evidence!r}"
+            if extraction.contradiction:
+                head += "; an earlier statement chose otherwise"
+        lines = [head]
+        for claim in self.claims:
+            if claim.why:
+                status = f"{claim.status} ({claim.why})"
+            elif claim.segment >= 0:
+                status = f"{claim.status}, segment {claim.segment}"
+            else:
+                status = claim.status
+            lines.append(f"  {status:<24}{claim.text!r}  {claim.says}  [{claim.rule}]")
+        if not self.claims:
+            lines.append("  (no claims)")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Reading:
+    """Everything one pass over an answer found (the trace records only when asked to)."""
+
+    extraction: Extraction
+    records: list[tuple[_Fact, str, str, int]] = field(default_factory=list)  # fact, status, why, segment
 
 
 def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
@@ -738,18 +1248,40 @@ def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
 
     ``ask`` is ``"larger"`` or ``"smaller"`` (anything else raises :class:`ValueError`). Never raises
     on any answer text; returns ``choice=None`` when the answer is empty, hedges, contradicts itself
-    in its final verdict or never commits.
+    in its final statements, names a final answer that is no option, or never commits.
     """
+    return _read(answer, numbers, ask, tracing=False).extraction
+
+
+def explain(answer: str, numbers: Sequence[str], ask: str) -> Trace:
+    """The decision trace of :func:`extract_choice` on one answer: every claim found, with its span,
+    which were set aside and why, and the deciding one. ``str(trace)`` is a readable account."""
+    reading = _read(answer, numbers, ask, tracing=True)
+    options = _make_options(tuple(str(number) for number in numbers))
+    text = answer if isinstance(answer, str) else ""
+    claims = tuple(
+        Claim(_span_text(text, fact.start, fact.end), _says(fact, options, text), fact.rule, status, why, segment)
+        for fact, status, why, segment in reading.records
+    )
+    return Trace(reading.extraction, claims)
+
+
+def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _Reading:
     if ask not in _DIRECTIONS:
         raise ValueError(f"unknown ask {ask!r}; valid asks: {', '.join(_DIRECTIONS)}")
     direction = _DIRECTIONS[ask]
     options = _make_options(tuple(str(number) for number in numbers))
     count = len(options.texts)
-    text = _normalise(answer if isinstance(answer, str) else "")
+    answer = answer if isinstance(answer, str) else ""
+    text, unfinished = _normalise(answer)
     if not text.strip() or count < 2:
-        return Extraction(None, reason="empty")
-    tokens = _lex(text, options)
-    _resolve_ordinals(tokens, count)
+        return _Reading(Extraction(None, reason="empty"))
+    if unfinished:  # cut off inside <think>: whatever it was reasoning towards, it never answered
+        return _Reading(Extraction(None, reason="truncated"))
+    tokens = _lex(text, options, _table_cells(text, options))
+    _resolve_references(tokens, count, text)
+    emphasis = _emphasis(answer)
+    reading = _Reading(Extraction(None))
 
     segments: list[_Segment] = [_Segment()]
     last_hedge = -1
@@ -757,46 +1289,227 @@ def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
     sentence_about_other_things = False
     sentence_direction = 0
     clause_number = -1
+    numbers_said = ""
+    marker_only = False  # the clause before was nothing but a marker ("不对", "no wait", "so")
+    inverted = False
     for clause, starts_sentence, in_question in _clauses(tokens):
         clause_number += 1
         kinds = "".join(token.kind for token in clause)
         if starts_sentence:
+            # "Is 13.8 larger than 13.11" (an auxiliary before the subject) asks, even without "?".
+            word = answer[clause[0].start : clause[0].end]
+            inverted = clause[0].kind == _COPULA and word.isascii() and word.isalpha()
+        in_question = in_question or inverted
+        if starts_sentence:
             in_condition = False
             sentence_about_other_things = False
             sentence_direction = 0
-        if "k" in kinds or "A" in kinds or "X" in kinds:
-            segments.append(_Segment())
+            numbers_said = ""
+        openers = _SEGMENT_OPENERS.intersection(kinds)
+        if openers:
+            segments.append(
+                _Segment(
+                    conclusive=not openers.isdisjoint(_CONCLUSIVE_OPENERS),
+                    correction=not openers.isdisjoint(_CORRECTING_OPENERS),
+                    revision=not openers.isdisjoint(_REVISING_OPENERS),
+                )
+            )
             in_condition = False
-        if "f" in kinds:
+        if _CONDITION in kinds:
             in_condition = True
-        if "h" in kinds and not in_condition and not in_question and "w" not in kinds:
+        if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds:
             last_hedge = clause_number
         bare_equal = not sentence_about_other_things
         previous_direction = sentence_direction
         sentence_direction = _latest_direction(kinds) or sentence_direction
-        sentence_about_other_things = sentence_about_other_things or "P" in kinds or "x" in kinds
-        if _not_asserted(kinds, in_condition, in_question):
+        numbers_said = (numbers_said + "".join(kind for kind in kinds if kind in "Nx"))[-2:]
+        # "两者相等" is about the options, unless the sentence talks about digits or has just
+        # compared two other numbers ("the tenths digits are 8 and 8, so they are equal").
+        sentence_about_other_things = sentence_about_other_things or "P" in kinds or numbers_said == "xx"
+        why = _set_aside(kinds, in_condition, in_question)
+        follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
+        if why and not tracing:
             continue
-        source = "boxed" if "X" in kinds else "answer" if "A" in kinds else "relation"
+        source = "boxed" if _BOXED in kinds else "answer" if _ANSWER in kinds else "relation"
+        if why:  # what the clause would claim without the words that set it aside
+            clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
+        if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
+            # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
+            facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
+        if why:
+            reading.records += [(fact, "set aside", why, -1) for fact in facts]
+            continue
         if facts:
-            segments[-1].facts.extend(facts)
-            segments[-1].last_clause = clause_number
+            segment = segments[-1]
+            segment.facts.extend(facts)
+            segment.last_clause = clause_number
+            segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
 
-    last_line = _final_line_option(text, options)
-    if last_line is not None:  # a bare option on the last line is the model's final word
-        segments.append(_Segment([_Fact("answer", a=last_line, source="final-line")], clause_number + 1))
-    decided = [(segment, _decide(segment.facts, count, direction)) for segment in segments]
-    decided = [(segment, verdict) for segment, verdict in decided if verdict != _NO_VERDICT]
+    lines = _Lines(text, tokens)
+    last_line = _final_line(lines, answer)
+    if last_line is not None:  # a bare number on the last line is the model's final word
+        option, start, end = last_line
+        kind = "other" if option == _NOT_AN_OPTION else "answer"
+        fact = _Fact(kind, "last-line-is-x", start, end, a=option, source="final-line")
+        segments.append(_Segment([fact], clause_number + 1, conclusive=True))
+    verdicts = [_decide(segment.facts, options, direction) for segment in segments]
+    decided = [index for index, verdict in enumerate(verdicts) if verdict not in (_NO_VERDICT, _DIFFERENT)]
+    if tracing:
+        _record_segments(reading, segments, verdicts, decided)
     if not decided:
-        return _first_line(text, options, last_hedge >= 0)
-    final_segment, final = decided[-1]
-    if final == _CONFLICT:
-        return Extraction(None, reason="conflict")
-    if last_hedge >= final_segment.last_clause:
-        return Extraction(None, reason="hedge")
-    contradiction = any(verdict != final for _, verdict in decided[:-1])
-    return Extraction(_choice_text(final, options), contradiction, _reason(final_segment, final))
+        reading.extraction = _first_line(lines, answer, options, last_hedge >= 0)
+        if tracing and reading.extraction.choice is not None:
+            start = answer.find(reading.extraction.evidence)
+            fact = _Fact("answer", "first-line-is-x", start, start + len(reading.extraction.evidence))
+            reading.records.append((fact, "deciding", "", len(segments)))
+        return reading
+    final = decided[-1]
+    verdict = verdicts[final]
+    if verdict == _CONFLICT:
+        reading.extraction = Extraction(None, reason="conflict")
+        if tracing:
+            reading.records = [
+                (fact, "conflicting" if segment == final else status, why, segment)
+                for fact, status, why, segment in reading.records
+            ]
+    elif verdict == _NOT_AN_OPTION:
+        reading.extraction = Extraction(None, reason="not-an-option")
+    elif last_hedge >= segments[final].last_clause:
+        reading.extraction = Extraction(None, reason="hedge")
+    elif _disagreement_stands(segments, verdicts, decided) or (
+        verdict == _EQUAL_CHOICE and _DIFFERENT in verdicts[final + 1 :]  # "they're equal … they differ"
+    ):
+        reading.extraction = Extraction(None, reason="conflict")
+        if tracing:
+            reading.records = [
+                (fact, "conflicting" if status == "overridden" or segment == final else status, why, segment)
+                for fact, status, why, segment in reading.records
+            ]
+    elif _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
+        reading.extraction = Extraction(None, reason="truncated")
+    else:
+        contradiction = any(verdicts[index] != verdict for index in decided[:-1])
+        deciding = _deciding_facts(segments[final].facts, verdict, options)
+        evidence = _evidence(answer, deciding[0].start, deciding[-1].end)
+        reason = _reason(segments[final], verdict)
+        reading.extraction = Extraction(_choice_text(verdict, options), contradiction, reason, evidence)
+        if tracing:
+            chosen = {id(fact) for fact in deciding}
+            reading.records = [
+                (fact, "deciding" if id(fact) in chosen else status, why, segment)
+                for fact, status, why, segment in reading.records
+            ]
+    return reading
+
+
+def _ends_inside_a_number(answer: str, tokens: Sequence[_Token], options: _Options, deciding: _Fact) -> bool:
+    """Whether the verdict rests on a number the answer stops right after, which another option
+    continues ("… the larger is 9.9" with 9.91 an option): it may have been cut off inside it."""
+    last = tokens[-1] if tokens else None
+    if last is None or last.kind not in (_OPTION, _OTHER) or last.end != len(answer) or deciding.end != last.end:
+        return False
+    written = answer[last.start : last.end]
+    return any(len(option) > len(written) and option.startswith(written) for option in options.texts)
+
+
+def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]) -> bool:
+    """Whether an earlier statement that chose otherwise still stands beside the final verdict.
+
+    A correction ("wait", "不对", "actually") withdraws anything before it. A conclusion or contrast
+    ("所以", "so", "but") supersedes reasoning, but not an earlier final statement ("**9.9 is
+    larger**", "So the answer is 3.7"); a mere restatement (an answer marker, ``\\boxed``, a last
+    line) supersedes nothing: "4.7 is larger, since 4.70 > 4.13. \\boxed{4.13}" says both.
+    """
+    final = decided[-1]
+    for index in decided[:-1]:  # a segment that contradicts itself disagrees with the verdict too
+        if verdicts[index] in (verdicts[final], _NOT_AN_OPTION):
+            continue
+        between = segments[index + 1 : final + 1]
+        if any(segment.correction for segment in between):
+            continue
+        if not segments[index].conclusive and any(segment.revision for segment in between):
+            continue
+        return True
+    return False
+
+
+def _deciding_facts(facts: Sequence[_Fact], verdict: int, options: _Options) -> list[_Fact]:
+    """The last fact of the final segment when it says the verdict by itself, else all of them
+    (but for a "not equal" beside them, which decides nothing)."""
+    facts = [fact for fact in facts if fact.kind != "nequal"] or list(facts)
+    last = facts[-1]
+    if (last.kind in ("answer", "top") and last.a == verdict) or (last.kind == "equal" and verdict == _EQUAL_CHOICE):
+        return [last]
+    return list(facts)
+
+
+def _record_segments(
+    reading: _Reading, segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]
+) -> None:
+    final = decided[-1] if decided else -1
+    for index, segment in enumerate(segments):
+        disagrees = index < final and verdicts[index] != verdicts[final]
+        status = "overridden" if disagrees else "counted"
+        reading.records += [(fact, status, "", index) for fact in segment.facts]
+    reading.records.sort(key=lambda record: record[0].start)
+
+
+def _emphasis(answer: str) -> list[tuple[int, int]]:
+    """Spans of bold text ("**9.9 is larger**"): a claim inside one is a final statement."""
+    if "**" not in answer and "__" not in answer:
+        return []
+    return [match.span() for match in _EMPHASIS.finditer(answer)]
+
+
+def _inside(spans: Sequence[tuple[int, int]], fact: _Fact) -> bool:
+    index = bisect.bisect_right(spans, (fact.start, len(spans) and 1 << 62)) - 1
+    return index >= 0 and spans[index][0] <= fact.start and fact.end <= spans[index][1]
+
+
+_CLOSERS = {"{": "}", "(": ")", "（": "）", "[": "]", "【": "】"}
+
+
+def _evidence(answer: str, start: int, end: int) -> str:
+    """The passage ``answer[start:end]``, stretched over the closing brackets its markup opened."""
+    while start < end and answer[start].isspace():
+        start += 1
+    passage = answer[start:end]
+    if passage.count("**") % 2 and answer.startswith("**", end):  # "The smallest is **0.09**"
+        end += 2
+        passage = answer[start:end]
+    for opener, closer in _CLOSERS.items():
+        missing = passage.count(opener) - passage.count(closer)
+        while missing > 0:
+            found = answer.find(closer, end)
+            if found < 0 or found - end > 40:
+                break
+            end = found + 1
+            missing -= 1
+        passage = answer[start:end]
+    return passage.rstrip()
+
+
+def _span_text(answer: str, start: int, end: int) -> str:
+    return _evidence(answer, start, end) if 0 <= start < end else ""
+
+
+def _says(fact: _Fact, options: _Options, answer: str) -> str:
+    def name(index: int) -> str:
+        return options.texts[index] if 0 <= index < len(options.texts) else "?"
+
+    word = "larger" if fact.direction > 0 else "smaller"
+    return {
+        "gt": f"{name(fact.a)} > {name(fact.b)}",
+        "ngt": f"not {name(fact.a)} > {name(fact.b)}",
+        "top": f"{word}: {name(fact.a)}",
+        "ntop": f"not {word}: {name(fact.a)}",
+        "answer": f"answer: {name(fact.a)}",
+        "nanswer": f"not the answer: {name(fact.a)}",
+        "nequal": "not equal",
+        "equal": "equal",
+        "other": "answer: a number that is no option",
+    }.get(fact.kind, fact.kind)
 
 
 def _choice_text(verdict: int, options: _Options) -> str:
@@ -811,29 +1524,65 @@ def _reason(segment: _Segment, verdict: int) -> str:
     return "equal" if verdict == _EQUAL_CHOICE else "relation"
 
 
-def _bare_option(line: str, options: _Options) -> int | None:
-    """The option a line consists of ("13.8", "**13.8**", "答案：13.8。"), else None."""
-    tokens = [token for token in _lex(line, options) if token.kind not in "iAXk|,"]
-    if len(tokens) == 1 and tokens[0].kind == "N":
-        return tokens[0].option
-    return None
+_NOT_A_WORD = frozenset("iAXkK|,C")
 
 
-def _final_line_option(text: str, options: _Options) -> int | None:
-    """The option a last line consists of, unless the line before is one too (a list, not a verdict)."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
+class _Lines:
+    """The answer's non-blank lines, and which tokens each holds (read from the answer's tokens)."""
+
+    def __init__(self, text: str, tokens: Sequence[_Token]) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.starts = [token.start for token in tokens]
+        self.spans: list[tuple[int, int]] = []
+        position = 0
+        for line in text.splitlines(keepends=True):
+            if line.strip():
+                self.spans.append((position, position + len(line.rstrip())))
+            position += len(line)
+
+    def bare_number(self, index: int) -> int | None:
+        """The option line ``index`` consists of ("13.8", "**13.8**", "答案：13.8。"), _NOT_AN_OPTION
+        for a line that is just another number ("26.91"), else None."""
+        start, end = self.spans[index]
+        first, last = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
+        words = [token for token in self.tokens[first:last] if token.kind not in _NOT_A_WORD]
+        if len(words) == 1 and words[0].kind == _OPTION:
+            return words[0].option
+        if len(words) == 1 and words[0].kind == _OTHER:
+            return _NOT_AN_OPTION
         return None
-    last = _bare_option(lines[-1], options)
-    if last is None or (len(lines) > 1 and _bare_option(lines[-2], options) is not None):
+
+    def ends_with_colon(self, index: int) -> bool:
+        start, end = self.spans[index]
+        return self.text[start:end].endswith((":", "："))
+
+
+_BULLET = re.compile(r"[ \t]*(?:[-*+•]|\d{1,2}[.)、])[ \t]+")
+
+
+def _final_line(lines: _Lines, answer: str) -> tuple[int, int, int] | None:
+    """(option or _NOT_AN_OPTION, start, end) of a last line that is one number, unless the line
+    before is one too or it is an item of a bulleted list that no colon introduces (a list, not a
+    verdict)."""
+    count = len(lines.spans)
+    if not count:
         return None
-    return last
+    last = lines.bare_number(count - 1)
+    if last is None or (count > 1 and lines.bare_number(count - 2) is not None):
+        return None
+    start, end = lines.spans[-1]
+    introduced = count > 1 and lines.ends_with_colon(count - 2)  # "Answer:\n- 13.8"
+    if _BULLET.match(answer, start) and not introduced:
+        return None
+    return last, start, end
 
 
-def _first_line(text: str, options: _Options, hedged: bool) -> Extraction:
+def _first_line(lines: _Lines, answer: str, options: _Options, hedged: bool) -> Extraction:
     """With no statement anywhere, accept an answer that opens with a line that is just one option."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    first = _bare_option(lines[0], options) if lines else None
-    if hedged or first is None or (len(lines) > 1 and _bare_option(lines[1], options) is not None):
+    count = len(lines.spans)
+    first = lines.bare_number(0) if count else None
+    if hedged or first is None or first < 0 or (count > 1 and lines.bare_number(1) is not None):
         return Extraction(None, reason="hedge" if hedged else "no-verdict")
-    return Extraction(options.texts[first], reason="final-line")
+    start, end = lines.spans[0]
+    return Extraction(options.texts[first], reason="final-line", evidence=_evidence(answer, start, end))

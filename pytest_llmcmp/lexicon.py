@@ -1,0 +1,279 @@
+"""The answer judge's vocabulary: which words and symbols play which part in a verdict, per language.
+
+:mod:`pytest_llmcmp.answers` reads a model's answer as a stream of words of the kinds below and
+matches its grammar rules against that stream. Everything language-specific lives here, in plain
+tables: to teach the judge a new phrase, add it to the list of its kind; to add a language, add a
+table to :data:`PHRASES` (and its ordinal words to :data:`ORDINALS`).
+
+Phrases are matched case-insensitively, whole (a Latin phrase never inside a longer word), longest
+first: "not as large as" is one word of kind ``LESS``, not a negation followed by an equality, and
+"大小" is a ``BARRIER``, so the "大" inside it is never read as "larger". One phrase has one kind;
+``tests/test_answers.py`` checks that no phrase is listed twice.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["ORDINALS", "PHRASES", "Kind", "phrase_kinds"]
+
+
+class Kind(Enum):
+    """What a word does in a verdict. The value is the one-character code the grammar compiles to."""
+
+    # relations between two operands: "X > Y", "X 大于 Y"
+    GREATER = ">"
+    LESS = "<"
+    AT_LEAST = "g"
+    AT_MOST = "l"
+    EQUALS = "="  # "X equals Y", "X 等于 Y"
+    # predicates
+    SAME = "E"  # "X and Y are equal", "两者相等"
+    LARGER = "B"  # "X 更大", "X is larger", "the larger is X"
+    SMALLER = "S"
+    THAN = "T"  # "比" in "X 比 Y 大", "than"
+    NEGATION = "n"
+    NOT_AS = "m"  # "X 没有 Y 大", "X 不如 Y 大"
+    NEITHER = "Z"  # "neither is larger": the options are equal
+    AND = "J"  # joins options into a list
+    GROUP = "Q"  # "both", "两者", "they": all the options at once
+    OF = "o"  # "the larger of X and Y"
+    COPULA = "i"  # "is", "是", ":"
+    ANSWER = "A"  # "the answer is", "答案", a JSON key "result"
+    RELATIVE = "Y"  # "which", "这": the number just named ("9.9 = 9.90, which is larger than 9.11")
+    PRONOUN = "H"  # "it", "它": the subject of the clause before ("…, which makes it the smaller")
+    # discourse: these start a new segment of the answer (see answers.py)
+    CONCLUSION = "K"  # "so", "所以": opens a clause and concludes
+    CONCLUDING = "k"  # "in conclusion", "综上", "finally": concludes, may sit inside a clause
+    CONTRAST = "V"  # "but", "但是"
+    CORRECTION = "C"  # "wait", "不对", "I mean": opens a clause; what follows replaces what came before
+    IN_FACT = "G"  # "actually", "其实": a correction that may sit inside a clause ("13.8 is actually larger")
+    # clauses containing these assert nothing (the reason is shown by explain())
+    HEDGE = "h"  # "maybe", "可能", "需要根据具体情况判断"
+    APPEARANCE = "a"  # "looks", "看起来", "people think", "is wrong"
+    APPROXIMATE = "L"  # "almost the same", "几乎一样大", "the same magnitude"
+    CONCESSION = "c"  # "although", "虽然"
+    CONDITION = "f"  # "if", "如果"
+    QUESTION = "w"  # "which", "哪个", "whether"
+    DIGITS = "P"  # talk about parts of a number: "小数部分", "tenths digit"
+    FORMULA = "F"  # talk about an equation or expression: "the equation 2.5e3 = 2499", "算式"
+    ORDERING = "R"  # "从小到大", "ascending": its larger/smaller words name ends of a range
+    # other
+    BARRIER = "_"  # a word that contains a shorter word of another kind but is none ("大小", "不同")
+    GLUE = ""  # words that never change a verdict; dropped so the grammar sees through them
+
+
+_P = tuple[str, ...]
+
+
+def _words(text: str) -> _P:
+    """A table cell: phrases separated by "|" (so that long lists stay readable)."""
+    return tuple(phrase.strip() for phrase in text.split("|") if phrase.strip())
+
+
+PHRASES: dict[str, dict[Kind, _P]] = {
+    "symbols": {
+        Kind.GREATER: _words(">"),
+        Kind.LESS: _words("<"),
+        Kind.AT_LEAST: _words("≥|>=|⩾"),
+        Kind.AT_MOST: _words("≤|<=|⩽"),
+        Kind.EQUALS: _words("=|==|≈"),
+        Kind.CONCLUSION: _words("→|⇒|=>|->|∴"),
+        Kind.COPULA: _words(":"),
+        Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"|"larger"|"smaller"'),
+        Kind.AND: _words("&"),
+        Kind.BARRIER: _words("≠|!="),
+    },
+    "zh": {
+        Kind.GREATER: _words("大于|高于|多于|超过|超出|胜过|大过|高过|高出|多过"),
+        Kind.LESS: _words("小于|低于|少于|不及|小过|低过"),
+        Kind.AT_LEAST: _words("大于等于|大于或等于"),
+        Kind.AT_MOST: _words("小于等于|小于或等于"),
+        Kind.EQUALS: _words("等于|约等于"),
+        Kind.SAME: _words(
+            "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值|没有区别|没有差别|没有差异"
+        ),
+        Kind.LARGER: _words(
+            "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点|更高|较高|最高|高|数值更高|数值较高|胜出|获胜"
+        ),
+        Kind.SMALLER: _words(
+            "更小|较小|最小|小些|小一些|小一点|比较小|要小|小|偏小|最小值|较小值|更小一些|更小一点|更低|较低|最低|低|数值更低|数值较低"
+        ),
+        Kind.THAN: _words("比|比起"),
+        Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非"),
+        Kind.NOT_AS: _words("没有|并没有|不如|没"),
+        Kind.AND: _words("和|与|跟|及|以及|、|或|或者|还是"),
+        Kind.GROUP: _words(
+            "都|均|两者|二者|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个|另一个|所有|所有数|彼此"
+        ),
+        Kind.COPULA: _words("是|为|就是|乃是"),
+        Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
+        Kind.RELATIVE: _words("这"),
+        Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
+        Kind.FORMULA: _words("方程|等式|算式|公式"),
+        Kind.CONCLUSION: _words("所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得"),
+        Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
+        Kind.CONTRAST: _words("但|但是|不过|然而|可是|而|而是"),
+        Kind.CORRECTION: _words(
+            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
+        ),
+        Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
+        Kind.HEDGE: _words(
+            "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定|无法判断|不好说|不清楚|不知道|难以|取决于|看情况|视情况而定|根据具体情况|具体情况|因情况而异"
+            "|不能确定|说不准|不好判断|很难判断|很难说|没法确定|需要更多信息|需要更多上下文|视具体情况|因人而异|有歧义|不明确|无法给出|不是很确定|不完全确定"
+        ),
+        Kind.APPEARANCE: _words(
+            "看起来|看上去|似乎|好像|貌似|乍一看|表面上|直觉上|直观上|误以为|误认为|以为|会认为|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|有些人认为"
+            "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误|我原以为|我原来以为|起初我以为|一开始我以为"
+        ),
+        Kind.APPROXIMATE: _words(
+            "几乎|差不多|接近|相近|近似|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
+        ),
+        Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
+        Kind.CONDITION: _words("如果|假如|假设|若|要是|倘若|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"),
+        Kind.QUESTION: _words("哪个|哪一个|哪|谁|是否|吗|是不是"),
+        Kind.DIGITS: _words(
+            "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字|长度|更长|较长|更短|较短"
+        ),
+        Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
+        Kind.BARRIER: _words(
+            "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|不等于|比较|相比|对比|比例"
+            "|不但|而且|然后|提高|降低|高度|倍"
+        ),
+        Kind.GLUE: _words(
+            "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
+            "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小"
+        ),
+    },
+    "en": {
+        Kind.GREATER: _words(
+            "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
+            "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass|worth more than|is worth more than"
+        ),
+        Kind.LESS: _words(
+            "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
+            "|trails|trail|not as large as|not as big as|not as great as|not as high as|is not as large as"
+            "|isn't as large as|is not as big as|isn't as big as|is not as great as|isn't as great as"
+            "|is not as high as|isn't as high as|worth less than|is worth less than"
+        ),
+        Kind.AT_LEAST: _words(
+            "greater than or equal to|larger than or equal to|no smaller than|no less than|not smaller than"
+        ),
+        Kind.AT_MOST: _words(
+            "less than or equal to|smaller than or equal to|no larger than|no greater than|no more than|no bigger than"
+        ),
+        Kind.EQUALS: _words("equals|equal to|the same as|same as|identical to|equivalent to|as large as|as big as"),
+        Kind.SAME: _words(
+            "equal|the same|identical|equivalent|equally large|a tie|tied|the same value|the same number"
+            "|no difference|there is no difference|there's no difference"
+        ),
+        Kind.LARGER: _words(
+            "larger|bigger|greater|higher|largest|biggest|greatest|highest|maximum|the max|max|comes out ahead"
+            "|come out ahead|comes out on top|wins|is the winner|the winner|tops the list|worth more|is worth more"
+        ),
+        Kind.SMALLER: _words("smaller|lesser|lower|smallest|least|lowest|minimum|min|worth less|is worth less"),
+        Kind.THAN: _words("than"),
+        Kind.NEGATION: _words(
+            "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
+        ),
+        Kind.NEITHER: _words("neither"),
+        Kind.AND: _words("and|or|nor|vs|versus"),
+        Kind.GROUP: _words(
+            "both|all|they|them|the others|the other|the other two|the other one|any other|all others"
+            "|all the others|the two numbers|both numbers|the numbers|all of them|either|they're|each other"
+            "|one another|these two numbers|these numbers|these two|those two numbers"
+        ),
+        Kind.OF: _words("of|among"),
+        Kind.COPULA: _words("is|are|was|would be|will be|should be|has|have|it's|that's"),
+        Kind.ANSWER: _words("answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select"),
+        Kind.RELATIVE: _words("which"),
+        Kind.PRONOUN: _words("it|this number|that number"),
+        Kind.FORMULA: _words("equation|equations|formula|expression"),
+        Kind.CONCLUSION: _words(
+            "so|therefore|thus|hence|consequently|which means|which makes|which shows|which implies|which gives"
+            "|this means|that means|this shows|meaning|as a result|this makes|making"
+        ),
+        Kind.CONCLUDING: _words("in conclusion|in summary|to summarize|overall|finally"),
+        Kind.CONTRAST: _words("but|however"),
+        Kind.IN_FACT: _words("actually|in fact"),
+        Kind.CORRECTION: _words(
+            "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought|that is wrong"
+            "|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake|that's not right"
+            "|that is not right|that doesn't seem right|that can't be right|or rather|hmm, no|hmm no|no, wait"
+            "|wait, no|oh no|actually, no|actually no|let me recheck|let me re-check|let me double-check"
+            "|let me double check|let me check again|on reflection|upon reflection"
+        ),
+        Kind.HEDGE: _words(
+            "maybe|perhaps|possibly|probably|likely|might|may|could be|not sure|unsure|uncertain|not certain"
+            "|it depends|depends on|hard to say|cannot determine|can't determine|can't tell|cannot be determined"
+            "|unclear|i don't know|it's unclear|not clear|hard to tell|difficult to say|difficult to tell"
+            "|without more context|without context|could go either way|either could be|i'm not certain"
+            "|i am not sure|i'm not sure|not entirely sure|not completely sure|not totally sure|not 100% sure"
+            "|can't be sure|cannot be sure|inconclusive|no definitive answer|ambiguous|depending on"
+            "|in some contexts|context-dependent"
+        ),
+        Kind.APPEARANCE: _words(
+            "seems|seem|looks|look like|appears|appear|at first glance|might think|may think|would think|mistakenly"
+            "|wrongly|is wrong|incorrect|false|misconception|might seem|intuitively|superficially|some people think"
+            "|people think|some think|many think|many people think|some may think|one might think|look"
+            "|most people think|most people would say|most people would think|a common mistake|common mistake"
+            "|i thought|i first thought|i initially thought|initially thought|i assumed|i had thought"
+        ),
+        Kind.APPROXIMATE: _words(
+            "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
+            "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
+            "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
+        ),
+        Kind.CONCESSION: _words("although|though|even though|despite|while"),
+        Kind.CONDITION: _words(
+            "if|suppose|assuming|assume|as decimal numbers|as decimals|as plain numbers|as dates|as a date"
+            "|as versions|as version numbers|as software versions|in version numbering"
+        ),
+        Kind.QUESTION: _words("whether"),
+        Kind.DIGITS: _words(
+            "integer part|decimal part|fractional part|whole number part|whole part|decimal places|decimal place"
+            "|digit|digits|tenths|hundredths|tenths place|place value|decimal point|length|longer|shorter"
+            "|more digits|fewer digits"
+        ),
+        Kind.ORDERING: _words(
+            "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
+            "|ascending|descending"
+        ),
+        Kind.BARRIER: _words(
+            "more|less|large|big|times as large as|times as big as|times as great as|times the size of"
+        ),
+        Kind.GLUE: _words(
+            "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
+            "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
+            "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
+            "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
+        ),
+    },
+}
+
+# Words that point at an option by its place in the latest list of numbers ("前者", "the latter").
+ORDINALS: dict[str, dict[str, int]] = {
+    "zh": {
+        "前者": 0, "第一个数字": 0, "第一个数": 0, "第一个": 0, "前一个": 0, "第二个数字": 1,
+        "第二个数": 1, "第二个": 1, "第三个数字": 2, "第三个数": 2, "第三个": 2, "后者": -1, "后一个": -1,
+    },
+    "en": {
+        "the former": 0, "the first number": 0, "the first one": 0, "the first value": 0,
+        "the second number": 1, "the second one": 1, "the second value": 1, "the third number": 2,
+        "the third one": 2, "the latter": -1,
+    },
+}  # fmt: skip
+
+
+def phrase_kinds(tables: dict[str, dict[Kind, _P]] | None = None) -> dict[str, Kind]:
+    """Every phrase of every language (of :data:`PHRASES`, or of ``tables``), lower-cased, with its
+    kind; a phrase listed under two kinds raises :class:`ValueError`."""
+    kinds: dict[str, Kind] = {}
+    for language, table in (PHRASES if tables is None else tables).items():
+        for kind, phrases in table.items():
+            for phrase in phrases:
+                key = " ".join(phrase.lower().split())
+                if key in kinds and kinds[key] is not kind:
+                    raise ValueError(f"{language}: {phrase!r} is both {kinds[key].name} and {kind.name}")
+                kinds[key] = kind
+    return kinds
