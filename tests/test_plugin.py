@@ -820,3 +820,15 @@ def test_an_answer_cut_off_by_max_tokens_is_unparsed_truncated(suite: pytest.Pyt
         roomy = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-results", "roomy.json")
     roomy.assert_outcomes(passed=3)
     roomy.stdout.no_fnmatch_line("*cut off*")
+
+
+def test_the_deciding_passage_is_kept_and_shown(suite: pytest.Pytester) -> None:
+    with FakeServer(answer=wrong_on_trap) as fake:
+        result = run(suite, "--llm-endpoint", fake.url, "--llm-results", "r.json")
+    result.assert_outcomes(passed=2, failed=1)
+    samples = {c["id"]: c["samples"][0] for c in results_of(suite.path / "r.json")["cases"]}
+    for sample in samples.values():
+        assert sample["evidence"], sample
+        assert sample["evidence"] in sample["answer"]
+    assert "13.11" in samples["trap"]["evidence"]
+    result.stdout.fnmatch_lines(["  decided by: *13.11*"])
