@@ -89,7 +89,8 @@ class Tally:
 
 def load_set(path: Path) -> list[dict[str, Any]]:
     """One labelled set: a YAML list of entries with at least numbers, ask, answer and label."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: 10x faster
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # a safe loader either way
     return list(data)
 
 

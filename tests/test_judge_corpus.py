@@ -1,0 +1,62 @@
+"""The judge against the blind, hand-labelled corpus of tests/data/judge (see its README).
+
+These are floors, not targets: the figures the README reports, measured by bench/judge_agreement.py, less a
+point of slack. A change of the judge that loses agreement or passes a wrong answer on any set fails here; one
+that gains should raise the floor in the same commit. Only totals are asserted, so a failure says which set
+slid, never which sealed answer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "judge"
+
+# set: (minimum agreement, most false passes, most false passes on labels nobody marked doubtful)
+FLOORS = {
+    "tune/styles": (0.99, 0, 0),
+    "tune/smollm2": (0.90, 0, 0),
+    "sealed/styles": (0.955, 1, 1),
+    "sealed/smollm2": (0.845, 3, 0),
+    "sealed/fresh": (0.94, 4, 1),
+}
+
+
+def _bench() -> Any:
+    spec = importlib.util.spec_from_file_location("judge_agreement", ROOT / "bench" / "judge_agreement.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("judge_agreement", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_agreement_with_blind_labels_keeps_its_floor(name: str) -> None:
+    bench = _bench()
+    entries = bench.load_set(DATA / f"{name}.yaml")
+    assert len(entries) >= 150
+    minimum, most_false_passes, most_sure_false_passes = FLOORS[name]
+    total, _, _ = bench.measure(entries, without_doubtful=False)
+    sure, _, _ = bench.measure(entries, without_doubtful=True)
+    assert total.agree / total.total >= minimum, total.line(name)
+    assert total.false_pass <= most_false_passes, total.line(name)
+    assert sure.false_pass <= most_sure_false_passes, sure.line(name + " (no doubtful)")
+
+
+def test_the_sets_are_what_the_readme_says() -> None:
+    bench = _bench()
+    sizes = {name: len(bench.load_set(DATA / f"{name}.yaml")) for name in FLOORS}
+    assert sizes["tune/styles"] + sizes["sealed/styles"] == 500
+    assert sizes["tune/smollm2"] + sizes["sealed/smollm2"] == 591
+    assert sizes["sealed/fresh"] == 208
+    for name in FLOORS:
+        for entry in bench.load_set(DATA / f"{name}.yaml"):
+            assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
