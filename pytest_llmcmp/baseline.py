@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_llmcmp.results import CaseResult, RunResults, accuracy_of, format_percent
 
@@ -109,6 +110,18 @@ def _diff(
     )
 
 
+def _paired_summary(results: RunResults, paired: Collection[tuple[str, str]]) -> dict[str, Any]:
+    """Per-prompt counts over the cases in ``paired``; a prompt with no such case counts all of its own."""
+    summary: dict[str, Any] = results.summary()["prompts"]
+    kept = [case for case in results.cases if case.key in paired]
+    if len(kept) == len(results.cases):
+        return summary
+    narrowed: dict[str, Any] = RunResults(
+        results.model, results.endpoint, results.prompts, results.settings, kept
+    ).summary()["prompts"]
+    return {name: narrowed[name] if narrowed.get(name, {}).get("total") else counts for name, counts in summary.items()}
+
+
 def compare(
     baseline: RunResults,
     current: RunResults,
@@ -136,8 +149,13 @@ def compare(
     current_kept = [case for case in current.cases if case.key not in skipped]
     if len(current_kept) != len(current.cases):
         current = RunResults(current.model, current.endpoint, current.prompts, current.settings, current_kept)
-    before_summary = baseline.summary()["prompts"]
-    after_summary = current.summary()["prompts"]
+    before = {case.key: case for case in baseline.cases}
+    after = {case.key: case for case in current.cases}
+    # The headline change is paired, like the tests: the same cases on both sides. New and removed cases are
+    # reported on their own; counting them here would show a drop where nothing regressed.
+    paired = before.keys() & after.keys()
+    before_summary = _paired_summary(baseline, paired)
+    after_summary = _paired_summary(current, paired)
     names = current.prompt_names() + [name for name in baseline.prompt_names() if name not in after_summary]
     accuracy = {
         name: (
@@ -147,8 +165,6 @@ def compare(
         for name in names
         if selected is None or before_summary.get(name, {}).get("total") or after_summary.get(name, {}).get("total")
     }
-    before = {case.key: case for case in baseline.cases}
-    after = {case.key: case for case in current.cases}
     comparison = _diff(before, after, accuracy, label)
     comparison.not_run = not_run
     return comparison

@@ -118,8 +118,9 @@ def test_compare_classifies_every_case(baseline_run: RunResults, current_run: Ru
     assert not regression.after.passed
     assert comparison.new[0].before is None
     assert comparison.removed[0].after is None
-    # langgpt: 3/5 before (falls, steady, gone), 3/5 now (rises, steady, fresh); base: 0/1 -> 1/1.
-    assert comparison.accuracy == {"base": (0.0, 1.0), "langgpt": (0.6, 0.6)}
+    # The change is paired, on the 4 langgpt cases in both: 2/4 before (falls, steady), 2/4 now (rises, steady);
+    # "gone" (passed) and "fresh" (passes) are removed and new, not part of it. base: 0/1 -> 1/1.
+    assert comparison.accuracy == {"base": (0.0, 1.0), "langgpt": (0.5, 0.5)}
 
 
 def test_compare_with_itself_changes_nothing(baseline_run: RunResults) -> None:
@@ -291,7 +292,7 @@ def test_terminal_summary_lines(baseline_run: RunResults, current_run: RunResult
     assert lines[3].split() == ["langgpt", "3/5", "60.0%", "23.1–88.2%", "3", "2", "0", "0", "0"]
     assert "(95% CI: Wilson score interval over cases)" in lines
     assert "baseline main.json: 1 regression, 2 improvements, 1 new, 1 removed" in lines
-    assert "  langgpt: 60.0% -> 60.0% (+0.0 points)" in lines
+    assert "  langgpt: 50.0% -> 50.0% (+0.0 points)" in lines  # paired: the 4 cases in both runs
     assert "  regression falls [langgpt]: expected 13.8, chose 13.11 (was 13.8)" in lines
     failed = [line for line in lines if line.startswith("gate failed: ")]
     assert failed == [
@@ -357,7 +358,7 @@ def test_markdown_headline_and_prompt_table(baseline_run: RunResults, current_ru
         ]
     ]
     assert table_rows(markdown, "langgpt") == [
-        ["langgpt", "**60.0%**", "23.1–88.2%", "3/5", "60.0% → 60.0% (+0.0)", "3", "2", "0", "0", "0"]
+        ["langgpt", "**60.0%**", "23.1–88.2%", "3/5", "50.0% → 50.0% (+0.0)", "3", "2", "0", "0", "0"]
     ]
     assert table_rows(markdown, "base") == [
         ["base", "**100.0%**", "20.7–100.0%", "1/1", "0.0% → 100.0% (+100.0)", "1", "0", "0", "0", "0"]

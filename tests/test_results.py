@@ -486,3 +486,18 @@ def test_parse_accuracy(text: str, value: float) -> None:
 def test_parse_accuracy_refuses_nonsense(text: str) -> None:
     with pytest.raises(ValueError, match="accuracy"):
         parse_accuracy(text)
+
+
+def test_the_headline_change_is_paired_new_cases_do_not_move_it() -> None:
+    from pytest_llmcmp.baseline import compare
+
+    old = [make_case(f"c{i}", verdicts=("correct",) if i == 0 else ("wrong",)) for i in range(7)]
+    new_cases = [make_case(f"new{i}", verdicts=("wrong",)) for i in range(4)]
+    comparison = compare(make_run(old, prompts=("langgpt",)), make_run(old + new_cases, prompts=("langgpt",)))
+    assert comparison.accuracy["langgpt"] == (1 / 7, 1 / 7)  # not 1/7 -> 1/11: nothing regressed
+    assert len(comparison.new) == 4
+    assert comparison.regressions == []
+    # A real regression moves it by the paired amount.
+    worse = [make_case("c0", verdicts=("wrong",)), *old[1:]]
+    comparison = compare(make_run(old, prompts=("langgpt",)), make_run(worse + new_cases, prompts=("langgpt",)))
+    assert comparison.accuracy["langgpt"] == (1 / 7, 0.0)
