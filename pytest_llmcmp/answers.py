@@ -878,7 +878,7 @@ _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right opera
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
 _APPROXIMATION = re.compile(r"L(?!x)")
-_SETTING_ASIDE = frozenset("wfhacLP")
+_SETTING_ASIDE = frozenset("wfhdacLP")
 _MARKER_WORDS = frozenset("KkCGV") | {_COPULA}
 _BARE_OPTION = re.compile(r"i*N")
 
@@ -1155,6 +1155,7 @@ _SET_ASIDE: tuple[tuple[str, str], ...] = (
     (_QUESTION, "question"),
     (_CONDITION, "condition"),
     (_HEDGE, "hedge"),
+    (Kind.DEPENDS.value, "hedge"),
     (_APPEARANCE, "appearance"),
     (_CONCESSION, "concession"),
     (_APPROXIMATE, "approximate"),
@@ -1291,6 +1292,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     clause_number = -1
     numbers_said = ""
     marker_only = False  # the clause before was nothing but a marker ("不对", "no wait", "so")
+    depends = False  # "it depends": the whole answer is conditional
     inverted = False
     for clause, starts_sentence, in_question in _clauses(tokens):
         clause_number += 1
@@ -1319,6 +1321,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             in_condition = True
         if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds:
             last_hedge = clause_number
+        depends = depends or (Kind.DEPENDS.value in kinds and not in_question)
         bare_equal = not sentence_about_other_things
         previous_direction = sentence_direction
         sentence_direction = _latest_direction(kinds) or sentence_direction
@@ -1358,7 +1361,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     if tracing:
         _record_segments(reading, segments, verdicts, decided)
     if not decided:
-        reading.extraction = _first_line(lines, answer, options, last_hedge >= 0)
+        reading.extraction = _first_line(lines, answer, options, last_hedge >= 0 or depends)
         if tracing and reading.extraction.choice is not None:
             start = answer.find(reading.extraction.evidence)
             fact = _Fact("answer", "first-line-is-x", start, start + len(reading.extraction.evidence))
@@ -1375,7 +1378,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             ]
     elif verdict == _NOT_AN_OPTION:
         reading.extraction = Extraction(None, reason="not-an-option")
-    elif last_hedge >= segments[final].last_clause:
+    elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
     elif _disagreement_stands(segments, verdicts, decided) or (
         verdict == _EQUAL_CHOICE and _DIFFERENT in verdicts[final + 1 :]  # "they're equal … they differ"
