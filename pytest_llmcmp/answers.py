@@ -879,6 +879,17 @@ _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
 _APPROXIMATION = re.compile(r"L(?!x)")
 _SETTING_ASIDE = frozenset("wfhdacLP")
+# Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
+_ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
+_OR_WORDS = frozenset({"or", "或", "或者", "还是"})
+
+
+def _offers_alternatives(clause: Sequence[_Token], kinds: str, answer: str) -> bool:
+    return bool(_ALTERNATIVES.search(kinds)) and any(
+        token.kind == _AND and answer[token.start : token.end].lower() in _OR_WORDS for token in clause
+    )
+
+
 _MARKER_WORDS = frozenset("KkCGV") | {_COPULA}
 _BARE_OPTION = re.compile(r"i*N")
 
@@ -1330,6 +1341,8 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         # compared two other numbers ("the tenths digits are 8 and 8, so they are equal").
         sentence_about_other_things = sentence_about_other_things or "P" in kinds or numbers_said == "xx"
         why = _set_aside(kinds, in_condition, in_question)
+        if not why and _AND in kinds and _offers_alternatives(clause, kinds, answer):
+            why = "question"
         follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
         if why and not tracing:
             continue
