@@ -878,7 +878,18 @@ _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right opera
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
 _APPROXIMATION = re.compile(r"L(?!x)")
-_SETTING_ASIDE = frozenset("wfhacLP")
+_SETTING_ASIDE = frozenset("wfhdacLP")
+# Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
+_ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
+_OR_WORDS = frozenset({"or", "或", "或者", "还是"})
+
+
+def _offers_alternatives(clause: Sequence[_Token], kinds: str, answer: str) -> bool:
+    return bool(_ALTERNATIVES.search(kinds)) and any(
+        token.kind == _AND and answer[token.start : token.end].lower() in _OR_WORDS for token in clause
+    )
+
+
 _MARKER_WORDS = frozenset("KkCGV") | {_COPULA}
 _BARE_OPTION = re.compile(r"i*N")
 
@@ -1155,6 +1166,7 @@ _SET_ASIDE: tuple[tuple[str, str], ...] = (
     (_QUESTION, "question"),
     (_CONDITION, "condition"),
     (_HEDGE, "hedge"),
+    (Kind.DEPENDS.value, "hedge"),
     (_APPEARANCE, "appearance"),
     (_CONCESSION, "concession"),
     (_APPROXIMATE, "approximate"),
@@ -1291,6 +1303,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     clause_number = -1
     numbers_said = ""
     marker_only = False  # the clause before was nothing but a marker ("不对", "no wait", "so")
+    depends = False  # "it depends": the whole answer is conditional
     inverted = False
     for clause, starts_sentence, in_question in _clauses(tokens):
         clause_number += 1
@@ -1319,6 +1332,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             in_condition = True
         if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds:
             last_hedge = clause_number
+        depends = depends or (Kind.DEPENDS.value in kinds and not in_question)
         bare_equal = not sentence_about_other_things
         previous_direction = sentence_direction
         sentence_direction = _latest_direction(kinds) or sentence_direction
@@ -1327,6 +1341,8 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         # compared two other numbers ("the tenths digits are 8 and 8, so they are equal").
         sentence_about_other_things = sentence_about_other_things or "P" in kinds or numbers_said == "xx"
         why = _set_aside(kinds, in_condition, in_question)
+        if not why and _AND in kinds and _offers_alternatives(clause, kinds, answer):
+            why = "question"
         follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
         if why and not tracing:
             continue
@@ -1358,7 +1374,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     if tracing:
         _record_segments(reading, segments, verdicts, decided)
     if not decided:
-        reading.extraction = _first_line(lines, answer, options, last_hedge >= 0)
+        reading.extraction = _first_line(lines, answer, options, last_hedge >= 0 or depends)
         if tracing and reading.extraction.choice is not None:
             start = answer.find(reading.extraction.evidence)
             fact = _Fact("answer", "first-line-is-x", start, start + len(reading.extraction.evidence))
@@ -1375,7 +1391,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             ]
     elif verdict == _NOT_AN_OPTION:
         reading.extraction = Extraction(None, reason="not-an-option")
-    elif last_hedge >= segments[final].last_clause:
+    elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
     elif _disagreement_stands(segments, verdicts, decided) or (
         verdict == _EQUAL_CHOICE and _DIFFERENT in verdicts[final + 1 :]  # "they're equal … they differ"

@@ -49,7 +49,8 @@ class Kind(Enum):
     CORRECTION = "C"  # "wait", "不对", "I mean": opens a clause; what follows replaces what came before
     IN_FACT = "G"  # "actually", "其实": a correction that may sit inside a clause ("13.8 is actually larger")
     # clauses containing these assert nothing (the reason is shown by explain())
-    HEDGE = "h"  # "maybe", "可能", "需要根据具体情况判断"
+    HEDGE = "h"  # "maybe", "可能", "不太确定": after the verdict, it leaves no choice
+    DEPENDS = "d"  # "it depends", "取决于": the answer is conditional, wherever this is said
     APPEARANCE = "a"  # "looks", "看起来", "people think", "is wrong"
     APPROXIMATE = "L"  # "almost the same", "几乎一样大", "the same magnitude"
     CONCESSION = "c"  # "although", "虽然"
@@ -119,12 +120,13 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
-            "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定|无法判断|不好说|不清楚|不知道|难以|取决于|看情况|视情况而定|根据具体情况|具体情况|因情况而异"
-            "|不能确定|说不准|不好判断|很难判断|很难说|没法确定|需要更多信息|需要更多上下文|视具体情况|因人而异|有歧义|不明确|无法给出|不是很确定|不完全确定"
+            "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定|无法判断|不好说|不清楚|不知道|难以|不能确定|说不准|不好判断|很难判断|很难说|没法确定|需要更多信息"
+            "|需要更多上下文|有歧义|不明确|无法给出|不是很确定|不完全确定"
         ),
+        Kind.DEPENDS: _words("取决于|这取决于|看情况|视情况而定|根据具体情况|具体情况|因情况而异|视具体情况|因人而异"),
         Kind.APPEARANCE: _words(
             "看起来|看上去|似乎|好像|貌似|乍一看|表面上|直觉上|直观上|误以为|误认为|以为|会认为|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|有些人认为"
-            "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误|我原以为|我原来以为|起初我以为|一开始我以为"
+            "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误|我原以为|我原来以为|起初我以为|一开始我以为|有人会说|一些人会说|很多学生认为|学生常常认为|常有学生认为"
         ),
         Kind.APPROXIMATE: _words(
             "几乎|差不多|接近|相近|近似|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
@@ -205,19 +207,25 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.HEDGE: _words(
             "maybe|perhaps|possibly|probably|likely|might|may|could be|not sure|unsure|uncertain|not certain"
-            "|it depends|depends on|hard to say|cannot determine|can't determine|can't tell|cannot be determined"
-            "|unclear|i don't know|it's unclear|not clear|hard to tell|difficult to say|difficult to tell"
-            "|without more context|without context|could go either way|either could be|i'm not certain"
-            "|i am not sure|i'm not sure|not entirely sure|not completely sure|not totally sure|not 100% sure"
-            "|can't be sure|cannot be sure|inconclusive|no definitive answer|ambiguous|depending on"
-            "|in some contexts|context-dependent"
+            "|hard to say|cannot determine|can't determine|can't tell|cannot be determined|unclear|i don't know"
+            "|it's unclear|not clear|hard to tell|difficult to say|difficult to tell|without more context"
+            "|without context|could go either way|either could be|i'm not certain|i am not sure|i'm not sure"
+            "|not entirely sure|not completely sure|not totally sure|not 100% sure|can't be sure|cannot be sure"
+            "|inconclusive|no definitive answer|ambiguous|not necessarily|isn't necessarily|is not necessarily"
+            "|are not necessarily|aren't necessarily"
+        ),
+        Kind.DEPENDS: _words(
+            "it depends|depends on|depending on|in some contexts|context-dependent|that depends|this depends"
+            "|both answers can be considered correct|both can be correct"
         ),
         Kind.APPEARANCE: _words(
             "seems|seem|looks|look like|appears|appear|at first glance|might think|may think|would think|mistakenly"
             "|wrongly|is wrong|incorrect|false|misconception|might seem|intuitively|superficially|some people think"
             "|people think|some think|many think|many people think|some may think|one might think|look"
             "|most people think|most people would say|most people would think|a common mistake|common mistake"
-            "|i thought|i first thought|i initially thought|initially thought|i assumed|i had thought"
+            "|i thought|i first thought|i initially thought|initially thought|i assumed|i had thought|some say"
+            "|many say|others say|people often say|students often think|many students think|a common answer is"
+            "|some students think"
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
