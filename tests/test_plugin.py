@@ -350,6 +350,14 @@ def test_unknown_model(suite: pytest.Pytester, server: FakeServer) -> None:
     result.stderr.fnmatch_lines([f"ERROR: --llm-model: {server.url} does not serve 'gpt-17' (it serves: fake-model)"])
 
 
+def test_endpoint_without_v1_suggests_it(suite: pytest.Pytester, server: FakeServer) -> None:
+    base = server.url.removesuffix("/v1")
+    result = run(suite, "--llm-endpoint", base)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {base}/models answered HTTP 404*; did you mean {base}/v1?"])
+    assert server.chat_requests == []
+
+
 def test_failed_request_is_an_error_and_the_session_goes_on(suite: pytest.Pytester) -> None:
     def faults(index: int, request: dict[str, Any]) -> Fault | None:
         return Fault.http(500) if "13.8" in request["messages"][-1]["content"] else None
