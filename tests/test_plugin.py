@@ -166,6 +166,31 @@ def test_replay_without_recordings_fails_and_sends_nothing(suite: pytest.Pyteste
     assert server.chat_requests == []
 
 
+def test_a_miss_names_the_settings_that_differ_from_the_recording(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "--llm-max-tokens", "48", "-k", "trap").assert_outcomes(passed=1)
+    result = run(suite, "-k", "trap", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]1[]] cases/basic.yaml:*: no recording of case 'trap' under prompt 'none' for model "
+            "'fake-model': its cassette has no recording of this exact request "
+            "(recorded with max_tokens 48, asked with max_tokens unset)."
+        ]
+    )
+    both = run(suite, "-k", "trap", "-rs", "--llm-temperature", "0.5", "--llm-seed", "7", "--llm-max-tokens", "48")
+    both.stdout.fnmatch_lines(["*(recorded with temperature 0 and seed unset, asked with temperature 0.5 and seed 7)."])
+    # The same request, more samples than were recorded.
+    samples = run(suite, "-k", "trap", "-rs", "--llm-max-tokens", "48", "--llm-samples", "2")
+    samples.stdout.fnmatch_lines(["*exact request (recorded with 1 sample, asked for 2 (--llm-samples))."])
+    # The question changed (another template): the user message is named, as recorded and as asked.
+    (suite.path / "cases" / "basic.yaml").write_text(
+        (suite.path / "cases" / "basic.yaml").read_text(encoding="utf-8").replace("template: en", "template: en-short"),
+        encoding="utf-8",
+    )
+    question = run(suite, "-k", "trap", "-rs", "--llm-max-tokens", "48")
+    question.stdout.fnmatch_lines(['*(recorded with user message "Which is larger*", asked with user message "*).'])
+
+
 def test_model_change_never_replays_another_models_answers(suite: pytest.Pytester) -> None:
     with FakeServer(models=("model-a", "model-b")) as fake:
         run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=3)
