@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = cfg.resolve(config)
     try:
         bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
-        prompts = load_prompts(list(settings.prompts), bases)
+        prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
     except PromptError as exc:
         raise pytest.UsageError(str(exc)) from None
     session = LlmSession(config, settings, prompts)

@@ -750,6 +750,28 @@ def test_ini_keys_and_environment(suite: pytest.Pytester, monkeypatch: pytest.Mo
         result.stdout.fnmatch_lines(["cases/basic.yaml::trap::careful"])  # and the command line over both
 
 
+def test_a_bad_value_is_named_as_it_was_given(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMCMP_MAX_TOKENS", "abc")
+    env = run(suite, "--collect-only")
+    assert env.ret == pytest.ExitCode.USAGE_ERROR
+    env.stderr.fnmatch_lines(["ERROR: LLMCMP_MAX_TOKENS: expected an integer, got 'abc'"])
+    monkeypatch.delenv("LLMCMP_MAX_TOKENS")
+    # LLMCMP_PROMPT holds several prompts separated by whitespace.
+    monkeypatch.setenv("LLMCMP_PROMPT", "prompts/careful.md  none")
+    both = run(suite, "--collect-only", "-q")
+    both.stdout.fnmatch_lines(["cases/basic.yaml::trap::careful", "cases/basic.yaml::trap::none"])
+    monkeypatch.setenv("LLMCMP_PROMPT", "prompts/careful.md prompts/missing.md")
+    run(suite).stderr.fnmatch_lines(["ERROR: LLMCMP_PROMPT prompts/missing.md: no such file"])
+    suite.makeini("[pytest]\nllm_samples = zero\nllm_prompt = prompts/gone.md\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_samples: expected an integer, got 'zero'"])
+    suite.makeini("[pytest]\nllm_record_mode = always\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_record_mode: expected one of none, once, new_episodes, all*"])
+    suite.makeini("[pytest]\nllm_prompt = prompts/gone.md\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_prompt prompts/gone.md: no such file"])
+    # The command line is still named as such.
+    run(suite, "--llm-seed", "x").stderr.fnmatch_lines(["ERROR: --llm-seed: expected an integer, got 'x'"])
+
+
 def test_junitxml_last_failed_and_deselect(suite: pytest.Pytester) -> None:
     with FakeServer(answer=wrong_on_trap) as fake:
         run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2, failed=1)
