@@ -297,6 +297,10 @@ class LlmSession:
             self.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
+            asked, answered, failed = data.get("live", (0, 0, 0))  # the controller asks nothing itself: sum them
+            self.runner.asked += asked
+            self.runner.answered += answered
+            self.runner.failed_requests += failed
 
     def _elsewhere(self) -> bool:
         """Whether this worker's cassette directory is not the controller's (another host, or rsync'd elsewhere)."""
@@ -368,6 +372,7 @@ class LlmSession:
                 "collected": self.collected_cases,
                 "collection": self.collected.to_json(),
                 "not_recorded": self.runner.not_recorded,
+                "live": [self.runner.asked, self.runner.answered, self.runner.failed_requests],
             }
             if self._elsewhere():  # the controller writes them where they belong
                 payload["recorded"] = self._recorded()
@@ -586,7 +591,8 @@ class LlmSession:
             took = time.monotonic() - self.started
             stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
             tr.write_line(
-                f"asked {runner.answered} requests live{stopped}, {runner.failed_requests} failed, in {took:.1f}s; "
+                f"asked {_count(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
+                f"in {took:.1f}s; "
                 f"cassettes in {runner.show_path(runner.cassette_root)}"
             )
         if self.unused:

@@ -255,6 +255,11 @@ def test_report_header_and_summary_table(suite: pytest.Pytester, server: FakeSer
 # --- hooks ----------------------------------------------------------------------------------------------------------
 
 
+def test_one_live_request_is_counted_in_the_singular(suite: pytest.Pytester, server: FakeServer) -> None:
+    result = run(suite, "--llm-endpoint", server.url, "-k", "trap")
+    result.stdout.fnmatch_lines(["asked 1 request live, 0 failed, in *s; cassettes in cassettes"])
+
+
 def test_build_messages_hook_adds_few_shot(suite: pytest.Pytester, server: FakeServer) -> None:
     suite.makeconftest(
         """
@@ -534,6 +539,8 @@ def test_xdist_record_and_replay(suite: pytest.Pytester, workers: list[str]) -> 
         )
         assert len(fake.chat_requests) == 3
     live.assert_outcomes(passed=2, failed=1)
+    # The workers' live requests are counted on the controller, as in a run without xdist.
+    live.stdout.fnmatch_lines(["asked 3 requests live, 0 failed, in *s; cassettes in cassettes"])
     replay = suite.runpytest_subprocess(
         "-p", "no:cacheprovider", *workers, "--llm-results", "replay.json", "--llm-report", "r.md"
     )
@@ -542,6 +549,7 @@ def test_xdist_record_and_replay(suite: pytest.Pytester, workers: list[str]) -> 
     assert sorted(c["id"] for c in data["cases"]) == ["control", "smaller", "trap"]
     assert data["summary"]["passed"] == 2
     replay.stdout.fnmatch_lines(["*= llmcmp =*"])
+    replay.stdout.no_fnmatch_line("asked *")
 
 
 def test_xdist_workers_elsewhere_replay_and_never_prune_what_they_used(suite: pytest.Pytester) -> None:
