@@ -70,6 +70,19 @@ def test_bad_case_file_is_one_line_collection_error(pytester: pytest.Pytester) -
     result.stdout.no_fnmatch_line("*pytest_llmcmp/*")
 
 
+def test_case_file_messages_list_the_allowed_values_once(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **{"cases/one": "cases:\n  - {id: trap, numbers: ['13.8', '13.11'], ask: biggest}\n"})
+    pytester.makefile(".yaml", **{"cases/two": "cases:\n  - {id: lone, numbers: ['13.8']}\n"})
+    result = run(pytester, "--collect-only")
+    result.stdout.fnmatch_lines(
+        [
+            "cases/one.yaml:2: case 'trap': ask 'biggest' is not one of larger, smaller",
+            "cases/two.yaml:2: case 'lone' has 1 number; a case needs 2 to 20",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*expected one of*")
+
+
 def test_duplicate_ids_across_files(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", **{"cases/a": "cases:\n  - {id: same, numbers: ['1', '2']}\n"})
     pytester.makefile(".yaml", **{"cases/b": "cases:\n  - {id: same, numbers: ['3', '2']}\n"})
@@ -258,6 +271,14 @@ def test_report_header_and_summary_table(suite: pytest.Pytester, server: FakeSer
 def test_one_live_request_is_counted_in_the_singular(suite: pytest.Pytester, server: FakeServer) -> None:
     result = run(suite, "--llm-endpoint", server.url, "-k", "trap")
     result.stdout.fnmatch_lines(["asked 1 request live, 0 failed, in *s; cassettes in cassettes"])
+
+
+def test_html_facts_leave_out_settings_not_sent(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "--llm-html", "r.html").assert_outcomes(passed=3)
+    html = (suite.path / "r.html").read_text(encoding="utf-8")
+    facts = html.split('<p class="facts">', 1)[1].split("</p>", 1)[0]
+    assert "temperature 0" in facts
+    assert "None" not in facts  # neither "seed None" nor "max_tokens None"
 
 
 def test_build_messages_hook_adds_few_shot(suite: pytest.Pytester, server: FakeServer) -> None:
