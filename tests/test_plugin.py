@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -799,6 +800,25 @@ def test_a_bad_value_is_named_as_it_was_given(suite: pytest.Pytester, monkeypatc
     run(suite).stderr.fnmatch_lines(["ERROR: llm_prompt prompts/gone.md: no such file"])
     # The command line is still named as such.
     run(suite, "--llm-seed", "x").stderr.fnmatch_lines(["ERROR: --llm-seed: expected an integer, got 'x'"])
+
+
+def test_statistics_not_installed_stop_the_run_before_anything_is_asked(
+    suite: pytest.Pytester, server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "scipy", None)  # as in a checkout installed before scipy was a dependency
+    result = run(suite, "--llm-endpoint", server.url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --llm-endpoint: the statistics of the summary need scipy, which is not installed here (*): "
+            "run pip install -e . in the checkout, or pip install scipy"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert server.chat_requests == []
+    suite.makeini("[pytest]\nllm_baseline = base.json\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_baseline: the statistics of the summary need scipy*"])
+    assert "scipy" not in run(suite, "--collect-only", "-q").stderr.str()  # collecting needs no statistics
 
 
 def test_junitxml_last_failed_and_deselect(suite: pytest.Pytester) -> None:
