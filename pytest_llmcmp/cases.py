@@ -292,10 +292,14 @@ def _kind(node: yaml.Node) -> str:
 
 
 def _suggest(word: str, known: Sequence[str]) -> str:
+    close = _close(word, known)
+    return close or f"; expected one of: {', '.join(known)}"
+
+
+def _close(word: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'X'?"`` for the closest of ``known``, or nothing (for a message that lists them already)."""
     close = difflib.get_close_matches(word, known, n=1)
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f"; expected one of: {', '.join(known)}"
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
@@ -356,7 +360,7 @@ class _FileReader:
     def word(self, node: yaml.Node, label: str, choices: Sequence[str]) -> str:
         value = self.string(node, label)
         if value not in choices:
-            self.fail(node, f"{label} {value!r} is not one of {', '.join(choices)}{_suggest(value, choices)}")
+            self.fail(node, f"{label} {value!r} is not one of {', '.join(choices)}{_close(value, choices)}")
         return value
 
     def integer(self, node: yaml.Node, label: str) -> int:
@@ -530,7 +534,11 @@ class _FileReader:
         numbers_node = fields["numbers"]
         number_nodes = self.items(numbers_node, f"{label}: 'numbers'", 'numbers: ["13.8", "13.11"]')
         if not 2 <= len(number_nodes) <= MAX_NUMBERS:
-            self.fail(numbers_node, f"{label} has {len(number_nodes)} numbers; a case needs 2 to {MAX_NUMBERS}")
+            self.fail(
+                numbers_node,
+                f"{label} has {len(number_nodes)} number{'' if len(number_nodes) == 1 else 's'}; "
+                f"a case needs 2 to {MAX_NUMBERS}",
+            )
         numbers = tuple(
             self.quoted(item, label, f"number {position}" if item.tag not in (_INT, _FLOAT) else "number")
             for position, item in enumerate(number_nodes, start=1)

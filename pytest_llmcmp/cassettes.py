@@ -233,6 +233,62 @@ def request_key(request_body: Mapping[str, Any], sample: int) -> str:
     return f"{_canonical_json(request_body)}#{sample}"
 
 
+#: The request fields a miss names first, in this order; any other field that differs follows.
+_SETTINGS_SHOWN: Final = ("model", "messages", "temperature", "max_tokens", "seed")
+
+
+def _setting(name: str, value: Any) -> str:
+    if value is None:
+        return f"{name} unset"
+    text = json.dumps(value, ensure_ascii=False)
+    return f"{name} {text if len(text) <= 60 else text[:59] + '…'}"
+
+
+def _messages_difference(recorded: Any, asked: Any) -> tuple[str, str]:
+    """What differs between two message lists, as (the recorded side, the asked side)."""
+    if not isinstance(recorded, list) or not isinstance(asked, list) or len(recorded) != len(asked):
+        return _message_count(recorded), _message_count(asked)
+    for old, new in zip(recorded, asked, strict=True):
+        if old != new:
+            role = new.get("role") if isinstance(new, dict) else None
+            name = f"{role if isinstance(role, str) else 'a'} message"
+            return _setting(name, _content(old)), _setting(name, _content(new))
+    return "the same messages", "the same messages"
+
+
+def _message_count(messages: Any) -> str:
+    return f"{len(messages)} messages" if isinstance(messages, list) else _setting("messages", messages)
+
+
+def _content(message: Any) -> Any:
+    return message.get("content") if isinstance(message, dict) else message
+
+
+def request_difference(asked: Mapping[str, Any], recorded: Sequence[Mapping[str, Any]]) -> str | None:
+    """How the asked request body differs from the closest recorded one, e.g. ``"recorded with max_tokens 48,
+    asked with max_tokens unset"``; ``None`` when nothing is recorded or a recorded body is the same."""
+    asked = _normalized(asked)
+    best: list[str] | None = None
+    for body in recorded:
+        body = _normalized(body)
+        names = [n for n in _SETTINGS_SHOWN if n in asked or n in body]
+        names += sorted((set(asked) | set(body)) - set(_SETTINGS_SHOWN))
+        differing = [n for n in names if asked.get(n) != body.get(n)]
+        if best is None or len(differing) < len(best):
+            best, closest = differing, body
+    if not best:
+        return None
+    was, now = [], []
+    for name in best:
+        if name == "messages":
+            old, new = _messages_difference(closest.get(name), asked.get(name))
+        else:
+            old, new = _setting(name, closest.get(name)), _setting(name, asked.get(name))
+        was.append(old)
+        now.append(new)
+    return f"recorded with {' and '.join(was)}, asked with {' and '.join(now)}"
+
+
 def content_of(payload: Any) -> str:
     """The answer text of a chat completion, or ValueError saying what is missing."""
     if not isinstance(payload, dict):
@@ -382,6 +438,13 @@ class Cassette:
         """The recorded response JSON for a :func:`request_key`, or None. Read it, do not change it."""
         interaction = self._interactions.get(key)
         return None if interaction is None else interaction.response_body
+
+    def request_bodies(self) -> list[dict[str, Any]]:
+        """The distinct request bodies recorded, in file order. Read them, do not change them."""
+        bodies: dict[str, dict[str, Any]] = {}
+        for interaction in self._sorted():
+            bodies.setdefault(interaction.canonical_body, interaction.request_body)
+        return list(bodies.values())
 
     def add(self, exchange: Exchange) -> None:
         """Record an exchange, replacing any earlier recording of the same request and sample."""

@@ -197,7 +197,10 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
                 f"{url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
             ) from None
         except openai.APIStatusError as exc:
-            raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}") from None
+            hint = ""
+            if exc.status_code == 404 and not url.rstrip("/").endswith("/v1"):
+                hint = f"; did you mean {url.rstrip('/')}/v1?"  # OpenAI-compatible servers serve under /v1
+            raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}{hint}") from None
         except openai.APIConnectionError as exc:
             raise EndpointError(_describe(exc, url, endpoint.api_key)) from None
         except ResponseTooLarge as exc:

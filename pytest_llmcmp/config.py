@@ -219,20 +219,22 @@ def _given(config: pytest.Config, opt: Option) -> tuple[Any, str]:
     return [] if opt.repeatable else (False if opt.flag else None), opt.cli
 
 
-def _number(opt: str, value: Any, kind: type, *, minimum: float | None = None, maximum: float | None = None) -> Any:
+def _number(label: str, value: Any, kind: type, *, minimum: float | None = None, maximum: float | None = None) -> Any:
+    """``value`` as a ``kind`` within bounds; ``label`` names how it was given (``--llm-samples``, ``llm_samples``,
+    ``LLMCMP_SAMPLES``)."""
     shown = repr(value if len(str(value)) <= 40 else f"{str(value)[:40]}…")
     try:
         number = kind(value)
     except (TypeError, ValueError):
         raise pytest.UsageError(
-            f"--llm-{opt}: expected {'an integer' if kind is int else 'a number'}, got {shown}"
+            f"{label}: expected {'an integer' if kind is int else 'a number'}, got {shown}"
         ) from None
     if kind is float and not math.isfinite(number):
-        raise pytest.UsageError(f"--llm-{opt}: expected a finite number, got {shown}")
+        raise pytest.UsageError(f"{label}: expected a finite number, got {shown}")
     if minimum is not None and number < minimum:
-        raise pytest.UsageError(f"--llm-{opt}: must be at least {minimum:g}, got {shown}")
+        raise pytest.UsageError(f"{label}: must be at least {minimum:g}, got {shown}")
     if maximum is not None and number > maximum:
-        raise pytest.UsageError(f"--llm-{opt}: must be at most {maximum:g}, got {shown}")
+        raise pytest.UsageError(f"{label}: must be at most {maximum:g}, got {shown}")
     return number
 
 
@@ -241,25 +243,30 @@ def resolve(config: pytest.Config) -> Settings:
     given = {opt.name: _given(config, opt) for opt in OPTIONS}
     raw = {name: value for name, (value, _) in given.items()}
     origins = tuple((name, where) for name, (_, where) in given.items())
+    where = dict(origins)  # every message names the setting as the user gave it: option, ini key or variable
     endpoint = raw["endpoint"] or None
     if endpoint is not None and endpoint != LOCAL and not endpoint.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"--llm-endpoint: expected an http(s) URL or 'local', got {endpoint!r}")
+        raise pytest.UsageError(f"{where['endpoint']}: expected an http(s) URL or 'local', got {endpoint!r}")
     record_mode = raw["record_mode"] or ("new_episodes" if endpoint else "none")
     if record_mode not in RECORD_MODES:
-        raise pytest.UsageError(f"--llm-record-mode: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}")
+        raise pytest.UsageError(
+            f"{where['record_mode']}: expected one of {', '.join(RECORD_MODES)}, got {record_mode!r}"
+        )
     if record_mode != "none" and endpoint is None:
-        raise pytest.UsageError(f"--llm-record-mode {record_mode} records from an endpoint: add --llm-endpoint URL")
-    samples = _number("samples", raw["samples"] or 1, int, minimum=1, maximum=MAX_SAMPLES)
+        raise pytest.UsageError(
+            f"{where['record_mode']} {record_mode} records from an endpoint: add --llm-endpoint URL"
+        )
+    samples = _number(where["samples"], raw["samples"] or 1, int, minimum=1, maximum=MAX_SAMPLES)
     pass_rule = raw["pass_rule"] or "all"
     from .results import PassRule
 
     try:
         PassRule.parse(pass_rule).check_samples(samples)
     except ValueError as exc:
-        raise pytest.UsageError(f"--llm-pass-rule: {exc}") from None
+        raise pytest.UsageError(f"{where['pass_rule']}: {exc}") from None
     read_ahead = str(raw["read_ahead"] or "auto").lower()
     if read_ahead not in ("auto", "off"):
-        raise pytest.UsageError(f"--llm-read-ahead: expected auto or off, got {raw['read_ahead']!r}")
+        raise pytest.UsageError(f"{where['read_ahead']}: expected auto or off, got {raw['read_ahead']!r}")
     default_concurrency = 1 if endpoint == LOCAL else 8
     max_tokens = raw["max_tokens"]
     seed = raw["seed"]
@@ -267,10 +274,12 @@ def resolve(config: pytest.Config) -> Settings:
 
     gate = str(raw["gate"] or DEFAULT_MODE).strip().lower()
     if gate not in MODES:
-        raise pytest.UsageError(f"{dict(origins)['gate']}: expected one of {', '.join(MODES)}, got {raw['gate']!r}")
-    alpha = _number("alpha", raw["alpha"] if raw["alpha"] is not None else 0.05, float, minimum=0)
+        raise pytest.UsageError(f"{where['gate']}: expected one of {', '.join(MODES)}, got {raw['gate']!r}")
+    alpha = _number(where["alpha"], raw["alpha"] if raw["alpha"] is not None else 0.05, float, minimum=0)
     if not 0 < alpha < 1:
-        raise pytest.UsageError(f"--llm-alpha: expected a significance level between 0 and 1, got {raw['alpha']!r}")
+        raise pytest.UsageError(
+            f"{where['alpha']}: expected a significance level between 0 and 1, got {raw['alpha']!r}"
+        )
     max_regressions = raw["max_regressions"]
     return Settings(
         endpoint=endpoint,
@@ -286,23 +295,27 @@ def resolve(config: pytest.Config) -> Settings:
         baseline_prompt=raw["baseline_prompt"] or None,
         min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
         concurrency=_number(
-            "concurrency", raw["concurrency"] or default_concurrency, int, minimum=1, maximum=MAX_CONCURRENCY
+            where["concurrency"], raw["concurrency"] or default_concurrency, int, minimum=1, maximum=MAX_CONCURRENCY
         ),
         temperature=_number(
-            "temperature",
+            where["temperature"],
             raw["temperature"] if raw["temperature"] is not None else 0,
             float,
             minimum=0,
             maximum=MAX_TEMPERATURE,
         ),
-        max_tokens=None if max_tokens is None else _number("max-tokens", max_tokens, int, minimum=1),
-        seed=None if seed is None else _number("seed", seed, int),
-        timeout=_number("timeout", raw["timeout"] or 120, float, minimum=0.001, maximum=MAX_TIMEOUT),
+        max_tokens=None if max_tokens is None else _number(where["max_tokens"], max_tokens, int, minimum=1),
+        seed=None if seed is None else _number(where["seed"], seed, int),
+        timeout=_number(where["timeout"], raw["timeout"] or 120, float, minimum=0.001, maximum=MAX_TIMEOUT),
         retries=_number(
-            "retries", raw["retries"] if raw["retries"] is not None else 2, int, minimum=0, maximum=MAX_RETRIES
+            where["retries"], raw["retries"] if raw["retries"] is not None else 2, int, minimum=0, maximum=MAX_RETRIES
         ),
         backoff=_number(
-            "backoff", raw["backoff"] if raw["backoff"] is not None else 1.0, float, minimum=0, maximum=MAX_TIMEOUT
+            where["backoff"],
+            raw["backoff"] if raw["backoff"] is not None else 1.0,
+            float,
+            minimum=0,
+            maximum=MAX_TIMEOUT,
         ),
         cassette_dir=str(raw["cassette_dir"] or "cassettes"),
         prune=bool(raw["prune"]),
@@ -311,15 +324,48 @@ def resolve(config: pytest.Config) -> Settings:
         progress=bool(raw["progress"]),
         gate=gate,
         alpha=alpha,
-        max_drop=_number("max-drop", str(raw["max_drop"] or 0).rstrip("%"), float, minimum=0),
+        max_drop=_number(where["max_drop"], str(raw["max_drop"] or 0).rstrip("%"), float, minimum=0),
         max_regressions=None
         if max_regressions is None
-        else _number("max-regressions", max_regressions, int, minimum=0),
+        else _number(where["max_regressions"], max_regressions, int, minimum=0),
         must_pass=tuple(tag.strip() for spec in raw["must_pass"] for tag in str(spec).split(",") if tag.strip()),
         origins=origins,
-        max_generated=_number("max-generated", raw["max_generated"] or 10_000, int, minimum=1),
-        max_generated_suite=_number("max-generated-suite", raw["max_generated_suite"] or 100_000, int, minimum=1),
+        max_generated=_number(where["max_generated"], raw["max_generated"] or 10_000, int, minimum=1),
+        max_generated_suite=_number(
+            where["max_generated_suite"], raw["max_generated_suite"] or 100_000, int, minimum=1
+        ),
     )
+
+
+#: What the statistics need (``stats.py`` imports them only when a summary is computed).
+STATISTICS_MODULES = ("scipy", "numpy")
+
+
+def check_statistics(settings: Settings) -> None:
+    """Fail at once, with one line, when this run will need the statistics and they are not installed: not at
+    the session's end, after every live request was sent. Finds the modules without importing them (scipy takes
+    0.6 s: ``--help`` and ``--collect-only`` never load it)."""
+    import importlib.util
+
+    needs = [name for name in ("baseline", "baseline_prompt", "min_accuracy") if getattr(settings, name)]
+    if settings.live:
+        needs.append("endpoint")
+    if not needs:
+        return
+    missing = []
+    for module in STATISTICS_MODULES:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(module)
+    if missing:
+        raise pytest.UsageError(
+            f"{settings.origin(needs[0])}: the statistics of the summary need {' and '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed here (a dependency added since this checkout "
+            f"was installed?): run pip install -e . in the checkout, or pip install {' '.join(missing)}"
+        )
 
 
 def input_path(config: pytest.Config, spec: str) -> Path:

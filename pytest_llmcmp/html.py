@@ -242,7 +242,8 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
     summary = results.summary()
     side_by_side = _SIDE_BY_SIDE if len(results.prompt_names()) > 1 else ""
     title = f"pytest-llmcmp: {results.model or 'model'} · {format_percent(summary['accuracy'])}"
-    settings = ", ".join(f"{key} {value}" for key, value in sorted(results.settings.items()))
+    # A setting not sent (max_tokens, seed) is left out: "seed None" reads as a seed.
+    settings = ", ".join(f"{key} {value}" for key, value in sorted(results.settings.items()) if value is not None)
     facts = [f"model <b>{escape(results.model or '?')}</b>"]
     if results.endpoint:
         facts.append(f"endpoint {escape(results.endpoint)}")

@@ -37,8 +37,9 @@ class Prompt:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
-def load_prompt(spec: str, bases: Sequence[Path]) -> Prompt:
-    """Load the prompt named by ``spec``: ``none``, or a file path, relative to the first of ``bases`` holding it."""
+def load_prompt(spec: str, bases: Sequence[Path], source: str = "--llm-prompt") -> Prompt:
+    """Load the prompt named by ``spec``: ``none``, or a file path, relative to the first of ``bases`` holding it.
+    ``source`` names how it was given in messages (``--llm-prompt``, ``llm_prompt`` or ``LLMCMP_PROMPT``)."""
     if spec == NO_PROMPT:
         return Prompt(name=NO_PROMPT, path=None, text=None)
     path = Path(spec)
@@ -47,37 +48,37 @@ def load_prompt(spec: str, bases: Sequence[Path]) -> Prompt:
     try:
         data = read_regular(path, MAX_PROMPT_BYTES)
     except FileNotFoundError:
-        raise PromptError(f"--llm-prompt {spec}: no such file") from None
+        raise PromptError(f"{source} {spec}: no such file") from None
     except NotRegularFile as exc:
-        raise PromptError(f"--llm-prompt {spec}: not a file: {exc.strerror}") from None
+        raise PromptError(f"{source} {spec}: not a file: {exc.strerror}") from None
     except FileTooLarge:
         raise PromptError(
-            f"--llm-prompt {spec}: the file is larger than the {MAX_PROMPT_BYTES // 1024} KiB limit for a prompt"
+            f"{source} {spec}: the file is larger than the {MAX_PROMPT_BYTES // 1024} KiB limit for a prompt"
         ) from None
     except OSError as exc:
-        raise PromptError(f"--llm-prompt {spec}: cannot read it: {exc.strerror or exc}") from None
+        raise PromptError(f"{source} {spec}: cannot read it: {exc.strerror or exc}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise PromptError(f"--llm-prompt {spec}: not UTF-8 text (byte {exc.start} is invalid)") from None
+        raise PromptError(f"{source} {spec}: not UTF-8 text (byte {exc.start} is invalid)") from None
     if not text.strip():
-        raise PromptError(f"--llm-prompt {spec}: the file is empty")
+        raise PromptError(f"{source} {spec}: the file is empty")
     if path.stem == NO_PROMPT:
-        raise PromptError(f"--llm-prompt {spec}: the name '{NO_PROMPT}' is reserved for running without a prompt")
+        raise PromptError(f"{source} {spec}: the name '{NO_PROMPT}' is reserved for running without a prompt")
     return Prompt(name=path.stem, path=spec, text=text)
 
 
-def load_prompts(specs: list[str], bases: Sequence[Path]) -> list[Prompt]:
+def load_prompts(specs: list[str], bases: Sequence[Path], source: str = "--llm-prompt") -> list[Prompt]:
     """Load every prompt; no spec at all means the single no-prompt run. Names must be unique."""
     if not specs:
         return [Prompt(name=NO_PROMPT, path=None, text=None)]
     prompts: list[Prompt] = []
     seen: dict[str, str] = {}
     for spec in specs:
-        prompt = load_prompt(spec, bases)
+        prompt = load_prompt(spec, bases, source)
         if prompt.name in seen:
             raise PromptError(
-                f"--llm-prompt {spec}: another prompt is also named '{prompt.name}' ({seen[prompt.name]}); "
+                f"{source} {spec}: another prompt is also named '{prompt.name}' ({seen[prompt.name]}); "
                 "prompts are identified by file name, rename one"
             )
         seen[prompt.name] = spec

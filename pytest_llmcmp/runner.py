@@ -35,6 +35,7 @@ from .cassettes import (
     model_dirs,
     model_id_problem,
     recorded_answer,
+    request_difference,
     request_key,
 )
 from .config import LOCAL, Settings
@@ -326,7 +327,8 @@ class Runner:
                 plan.replies[index] = Reply(content, unusable, extraction, finish_reason)
             elif mode == "none" or (mode == "once" and exists):
                 plan.replies[index] = Reply(error="no recording")
-                plan.problem = self._missing(plan.item, plan.path, exists)
+                if plan.problem is None:  # once per item, whatever number of samples is missing
+                    plan.problem = self._missing(plan.item, plan.path, exists, plan.body)
                 if mode == "none":
                     plan.missing = plan.problem.split("\n", 1)[0]
 
@@ -619,10 +621,13 @@ class Runner:
                 lines.append(f"  decided by: {trim(sample.evidence)}")
         return "\n".join(lines)
 
-    def _missing(self, item: CaseItem, path: Path, exists: bool) -> str:
+    def _missing(self, item: CaseItem, path: Path, exists: bool, body: dict[str, Any] | None = None) -> str:
         prompt = item.prompt
         if exists:
             why = "its cassette has no recording of this exact request (the question or the settings changed)"
+            difference = self._recorded_difference(path, body) if body is not None else None
+            if difference is not None:
+                why = f"its cassette has no recording of this exact request ({shown(difference)})"
         else:
             siblings = []
             if prompt.sha256 is not None and path.parent.parent.is_dir():
@@ -642,6 +647,20 @@ class Runner:
             f"{why}.\nexpected cassette: {self.show_path(path)}\nrecord it with: "
             f"{self._record_command(item, 'new_episodes' if self.settings.record_mode == 'once' else None)}"
         )
+
+    def _recorded_difference(self, path: Path, body: dict[str, Any]) -> str | None:
+        """How the request differs from what the item's cassette recorded, or ``None`` when it cannot say."""
+        try:
+            cassette = Cassette.load(path)  # a miss only: read once more, the read-ahead helper kept no bodies
+        except CassetteError:
+            return None
+        difference = request_difference(body, cassette.request_bodies())
+        if difference is None and len(cassette) > 0:  # the same request: a sample is what is missing
+            recorded = [s for s in range(1, self.settings.samples + 1) if cassette.find(body, s) is not None]
+            if recorded:
+                n, asked = len(recorded), self.settings.samples
+                return f"recorded with {n} sample{'s' if n != 1 else ''}, asked for {asked} (--llm-samples)"
+        return difference
 
     def _nothing_recorded(self) -> str:
         return (

@@ -326,6 +326,10 @@ class LlmSession:
             self.full_run = self.full_run and bool(data.get("full_run", True))
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
+            asked, answered, failed = data.get("live", (0, 0, 0))  # the controller asks nothing itself: sum them
+            self.runner.asked += asked
+            self.runner.answered += answered
+            self.runner.failed_requests += failed
 
     def _elsewhere(self) -> bool:
         """Whether this worker's cassette directory is not the controller's (another host, or rsync'd elsewhere)."""
@@ -399,6 +403,7 @@ class LlmSession:
                 "not_recorded": self.runner.not_recorded,
                 "selected": self.selected,
                 "full_run": self.full_run,
+                "live": [self.runner.asked, self.runner.answered, self.runner.failed_requests],
             }
             if self._elsewhere():  # the controller writes them where they belong
                 payload["recorded"] = self._recorded()
@@ -616,7 +621,8 @@ class LlmSession:
             took = time.monotonic() - self.started
             stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
             tr.write_line(
-                f"asked {runner.answered} requests live{stopped}, {runner.failed_requests} failed, in {took:.1f}s; "
+                f"asked {_count(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
+                f"in {took:.1f}s; "
                 f"cassettes in {runner.show_path(runner.cassette_root)}"
             )
         if self.unused:

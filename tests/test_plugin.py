@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,19 @@ def test_bad_case_file_is_one_line_collection_error(pytester: pytest.Pytester) -
     result.stdout.fnmatch_lines(["cases/typo.yaml:2: unknown key 'numbrs' in case #1; did you mean 'numbers'?"])
     result.stdout.no_fnmatch_line("*Traceback*")
     result.stdout.no_fnmatch_line("*pytest_llmcmp/*")
+
+
+def test_case_file_messages_list_the_allowed_values_once(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", **{"cases/one": "cases:\n  - {id: trap, numbers: ['13.8', '13.11'], ask: biggest}\n"})
+    pytester.makefile(".yaml", **{"cases/two": "cases:\n  - {id: lone, numbers: ['13.8']}\n"})
+    result = run(pytester, "--collect-only")
+    result.stdout.fnmatch_lines(
+        [
+            "cases/one.yaml:2: case 'trap': ask 'biggest' is not one of larger, smaller",
+            "cases/two.yaml:2: case 'lone' has 1 number; a case needs 2 to 20",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*expected one of*")
 
 
 def test_duplicate_ids_across_files(pytester: pytest.Pytester) -> None:
@@ -166,6 +180,31 @@ def test_replay_without_recordings_fails_and_sends_nothing(suite: pytest.Pyteste
     assert server.chat_requests == []
 
 
+def test_a_miss_names_the_settings_that_differ_from_the_recording(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "--llm-max-tokens", "48", "-k", "trap").assert_outcomes(passed=1)
+    result = run(suite, "-k", "trap", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]1[]] cases/basic.yaml:*: no recording of case 'trap' under prompt 'none' for model "
+            "'fake-model': its cassette has no recording of this exact request "
+            "(recorded with max_tokens 48, asked with max_tokens unset)."
+        ]
+    )
+    both = run(suite, "-k", "trap", "-rs", "--llm-temperature", "0.5", "--llm-seed", "7", "--llm-max-tokens", "48")
+    both.stdout.fnmatch_lines(["*(recorded with temperature 0 and seed unset, asked with temperature 0.5 and seed 7)."])
+    # The same request, more samples than were recorded.
+    samples = run(suite, "-k", "trap", "-rs", "--llm-max-tokens", "48", "--llm-samples", "2")
+    samples.stdout.fnmatch_lines(["*exact request (recorded with 1 sample, asked for 2 (--llm-samples))."])
+    # The question changed (another template): the user message is named, as recorded and as asked.
+    (suite.path / "cases" / "basic.yaml").write_text(
+        (suite.path / "cases" / "basic.yaml").read_text(encoding="utf-8").replace("template: en", "template: en-short"),
+        encoding="utf-8",
+    )
+    question = run(suite, "-k", "trap", "-rs", "--llm-max-tokens", "48")
+    question.stdout.fnmatch_lines(['*(recorded with user message "Which is larger*", asked with user message "*).'])
+
+
 def test_model_change_never_replays_another_models_answers(suite: pytest.Pytester) -> None:
     with FakeServer(models=("model-a", "model-b")) as fake:
         run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=3)
@@ -228,6 +267,19 @@ def test_report_header_and_summary_table(suite: pytest.Pytester, server: FakeSer
 
 
 # --- hooks ----------------------------------------------------------------------------------------------------------
+
+
+def test_one_live_request_is_counted_in_the_singular(suite: pytest.Pytester, server: FakeServer) -> None:
+    result = run(suite, "--llm-endpoint", server.url, "-k", "trap")
+    result.stdout.fnmatch_lines(["asked 1 request live, 0 failed, in *s; cassettes in cassettes"])
+
+
+def test_html_facts_leave_out_settings_not_sent(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, "--llm-endpoint", server.url, "--llm-html", "r.html").assert_outcomes(passed=3)
+    html = (suite.path / "r.html").read_text(encoding="utf-8")
+    facts = html.split('<p class="facts">', 1)[1].split("</p>", 1)[0]
+    assert "temperature 0" in facts
+    assert "None" not in facts  # neither "seed None" nor "max_tokens None"
 
 
 def test_build_messages_hook_adds_few_shot(suite: pytest.Pytester, server: FakeServer) -> None:
@@ -348,6 +400,14 @@ def test_unknown_model(suite: pytest.Pytester, server: FakeServer) -> None:
     result = run(suite, "--llm-endpoint", server.url, "--llm-model", "gpt-17")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: --llm-model: {server.url} does not serve 'gpt-17' (it serves: fake-model)"])
+
+
+def test_endpoint_without_v1_suggests_it(suite: pytest.Pytester, server: FakeServer) -> None:
+    base = server.url.removesuffix("/v1")
+    result = run(suite, "--llm-endpoint", base)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {base}/models answered HTTP 404*; did you mean {base}/v1?"])
+    assert server.chat_requests == []
 
 
 def test_failed_request_is_an_error_and_the_session_goes_on(suite: pytest.Pytester) -> None:
@@ -501,6 +561,8 @@ def test_xdist_record_and_replay(suite: pytest.Pytester, workers: list[str]) -> 
         )
         assert len(fake.chat_requests) == 3
     live.assert_outcomes(passed=2, failed=1)
+    # The workers' live requests are counted on the controller, as in a run without xdist.
+    live.stdout.fnmatch_lines(["asked 3 requests live, 0 failed, in *s; cassettes in cassettes"])
     replay = suite.runpytest_subprocess(
         "-p", "no:cacheprovider", *workers, "--llm-results", "replay.json", "--llm-report", "r.md"
     )
@@ -509,6 +571,7 @@ def test_xdist_record_and_replay(suite: pytest.Pytester, workers: list[str]) -> 
     assert sorted(c["id"] for c in data["cases"]) == ["control", "smaller", "trap"]
     assert data["summary"]["passed"] == 2
     replay.stdout.fnmatch_lines(["*= llmcmp =*"])
+    replay.stdout.no_fnmatch_line("asked *")
 
 
 def test_xdist_workers_elsewhere_replay_and_never_prune_what_they_used(suite: pytest.Pytester) -> None:
@@ -715,6 +778,47 @@ def test_ini_keys_and_environment(suite: pytest.Pytester, monkeypatch: pytest.Mo
         assert ini_server.chat_requests[0].json["messages"][0]["content"] == "Compare numbers carefully.\n"
         result = run(suite, "--llm-samples", "1", "--llm-endpoint", env_server.url, "--collect-only", "-q")
         result.stdout.fnmatch_lines(["cases/basic.yaml::trap::careful"])  # and the command line over both
+
+
+def test_a_bad_value_is_named_as_it_was_given(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMCMP_MAX_TOKENS", "abc")
+    env = run(suite, "--collect-only")
+    assert env.ret == pytest.ExitCode.USAGE_ERROR
+    env.stderr.fnmatch_lines(["ERROR: LLMCMP_MAX_TOKENS: expected an integer, got 'abc'"])
+    monkeypatch.delenv("LLMCMP_MAX_TOKENS")
+    # LLMCMP_PROMPT holds several prompts separated by whitespace.
+    monkeypatch.setenv("LLMCMP_PROMPT", "prompts/careful.md  none")
+    both = run(suite, "--collect-only", "-q")
+    both.stdout.fnmatch_lines(["cases/basic.yaml::trap::careful", "cases/basic.yaml::trap::none"])
+    monkeypatch.setenv("LLMCMP_PROMPT", "prompts/careful.md prompts/missing.md")
+    run(suite).stderr.fnmatch_lines(["ERROR: LLMCMP_PROMPT prompts/missing.md: no such file"])
+    suite.makeini("[pytest]\nllm_samples = zero\nllm_prompt = prompts/gone.md\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_samples: expected an integer, got 'zero'"])
+    suite.makeini("[pytest]\nllm_record_mode = always\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_record_mode: expected one of none, once, new_episodes, all*"])
+    suite.makeini("[pytest]\nllm_prompt = prompts/gone.md\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_prompt prompts/gone.md: no such file"])
+    # The command line is still named as such.
+    run(suite, "--llm-seed", "x").stderr.fnmatch_lines(["ERROR: --llm-seed: expected an integer, got 'x'"])
+
+
+def test_statistics_not_installed_stop_the_run_before_anything_is_asked(
+    suite: pytest.Pytester, server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "scipy", None)  # as in a checkout installed before scipy was a dependency
+    result = run(suite, "--llm-endpoint", server.url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --llm-endpoint: the statistics of the summary need scipy, which is not installed here (*): "
+            "run pip install -e . in the checkout, or pip install scipy"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert server.chat_requests == []
+    suite.makeini("[pytest]\nllm_baseline = base.json\n")
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_baseline: the statistics of the summary need scipy*"])
+    assert "scipy" not in run(suite, "--collect-only", "-q").stderr.str()  # collecting needs no statistics
 
 
 def test_junitxml_last_failed_and_deselect(suite: pytest.Pytester) -> None:
