@@ -90,7 +90,7 @@ def binomial_tail(k: int, n: int) -> Fraction:
 @pytest.mark.parametrize(
     ("improved", "regressed", "two_sided"),
     [
-        # The README's demo: stepwise vs langgpt, 17 improved and 5 regressed of 197 paired cases.
+        # The demo of stepwise vs langgpt under the first judge: 17 improved and 5 regressed of 197 paired cases.
         (17, 5, 0.0169),
         # A symmetric table: no evidence either way.
         (4, 4, 1.0),
