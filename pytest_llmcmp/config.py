@@ -338,13 +338,13 @@ def resolve(config: pytest.Config) -> Settings:
 
 
 #: What the statistics need (``stats.py`` imports them only when a summary is computed).
-STATISTICS_MODULES = ("scipy", "numpy")
+STATISTICS_MODULES = ("numpy",)
 
 
 def check_statistics(settings: Settings) -> None:
     """Fail at once, with one line, when this run will need the statistics and they are not installed: not at
-    the session's end, after every live request was sent. Finds the modules without importing them (scipy takes
-    0.6 s: ``--help`` and ``--collect-only`` never load it)."""
+    the session's end, after every live request was sent. Finds the modules without importing them (``--help``
+    and ``--collect-only`` never load numpy)."""
     import importlib.util
 
     needs = [name for name in ("baseline", "baseline_prompt", "min_accuracy") if getattr(settings, name)]

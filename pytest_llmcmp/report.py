@@ -136,7 +136,7 @@ def _header_line(results: RunResults) -> str:
 
 
 def _intervals(results: RunResults) -> dict[str, Any]:
-    """The 95% intervals of every accuracy (empty when no case ran: nothing to import scipy for)."""
+    """The 95% intervals of every accuracy (empty when no case ran: nothing to import numpy for)."""
     return run_intervals(results) if results.cases else {"prompts": {}, "tags": {}, "method": ""}
 
 

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 # Imported here, once: pytester's in-process runs restore sys.modules afterwards, so anything first imported inside
 # an inner session (openai alone costs a second or more) would be imported again by every run.
 import hypothesis  # noqa: F401
+
+# numpy's extension modules cannot be loaded twice in one process: a copy first imported (by the bootstraps of a
+# summary) inside an inner session and dropped afterwards could never be imported again.
+import numpy  # noqa: F401
 import openai  # noqa: F401
 import pytest
-
-# numpy's extension modules cannot be loaded twice in one process: a copy first imported (through scipy.stats, by the
-# statistics of a summary) inside an inner session and dropped afterwards could never be imported again.
-import scipy.stats  # noqa: F401
 
 import pytest_llmcmp.client
 from tests.fakeserver import FakeServer

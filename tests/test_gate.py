@@ -412,7 +412,7 @@ def test_samples_use_a_bootstrap_interval_and_a_sign_test(pytester: pytest.Pytes
     )
 
 
-def test_help_and_collection_do_not_import_scipy(pytester: pytest.Pytester) -> None:
+def test_help_and_collection_do_not_import_scipy_or_numpy(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", **{"cases/numbers": suite_text()})
     code = (
         "import sys, pytest\n"

@@ -805,20 +805,20 @@ def test_a_bad_value_is_named_as_it_was_given(suite: pytest.Pytester, monkeypatc
 def test_statistics_not_installed_stop_the_run_before_anything_is_asked(
     suite: pytest.Pytester, server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "scipy", None)  # as in a checkout installed before scipy was a dependency
+    monkeypatch.setitem(sys.modules, "numpy", None)  # as in a checkout installed before numpy was a dependency
     result = run(suite, "--llm-endpoint", server.url)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "ERROR: --llm-endpoint: the statistics of the summary need scipy, which is not installed here (*): "
-            "run pip install -e . in the checkout, or pip install scipy"
+            "ERROR: --llm-endpoint: the statistics of the summary need numpy, which is not installed here (*): "
+            "run pip install -e . in the checkout, or pip install numpy"
         ]
     )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     assert server.chat_requests == []
     suite.makeini("[pytest]\nllm_baseline = base.json\n")
-    run(suite).stderr.fnmatch_lines(["ERROR: llm_baseline: the statistics of the summary need scipy*"])
-    assert "scipy" not in run(suite, "--collect-only", "-q").stderr.str()  # collecting needs no statistics
+    run(suite).stderr.fnmatch_lines(["ERROR: llm_baseline: the statistics of the summary need numpy*"])
+    assert "numpy" not in run(suite, "--collect-only", "-q").stderr.str()  # collecting needs no statistics
 
 
 def test_junitxml_last_failed_and_deselect(suite: pytest.Pytester) -> None:
