@@ -496,6 +496,7 @@ def test_cjk_text_is_drawn_by_a_font_of_the_reports_stack_for_its_language(cjk_p
     """Chromium says which system font drew each element's glyphs: a CJK face named in report.css, and for Chinese
     not a Japanese one (under lang="en", Noto Sans CJK draws Chinese with Japanese glyph forms)."""
     page = cjk_page
+    page.select_option("#filter-prompt", "数学专家")  # a form control shows the user's words too
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
     cdp.send("CSS.enable")
@@ -514,6 +515,7 @@ def test_cjk_text_is_drawn_by_a_font_of_the_reports_stack_for_its_language(cjk_p
         (f"{row_of(page, 'ko-trap')} pre.answer", "KR"),
         ("svg#chart text.legend-label", "SC"),
         ("table.summary tbody td:first-child span:not(.swatch)", "SC"),
+        ("#filter-prompt", "SC"),
     ):
         used, stack = fonts(selector)
         cjk = [family for family in used if "CJK" in family or "Han" in family or "Hei" in family]
