@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ from .safefiles import read_head
 __all__ = ["SNIFF_BYTES", "looks_like_case_file", "top_level_keys"]
 
 SNIFF_BYTES = 256 * 1024
+_FIRST_BYTES = 4096
 #: How close a misspelt key must be to a known one to count as it (difflib's ratio): one or two letters off.
 NEAR = 0.75
 #: A case file has at most 8 distinct top-level keys; a few near misses on top of them, no more.
@@ -64,11 +66,17 @@ def looks_like_case_file(path: Path, under_cases_dir: bool = False, *, named: bo
     if path.suffix.lower() not in _SUFFIXES:
         return False
     try:
-        head = read_head(path, SNIFF_BYTES)  # refuses a FIFO or a device: it would block or never end
+        head = read_head(path, _FIRST_BYTES)  # refuses a FIFO or a device: it would block or never end
+        if under_cases_dir:
+            return True
+        # Most YAML files say what they are in their first key (apiVersion:, name:, on:, openapi:): one key that no
+        # case file has ends it, before reading more.
+        if not all(_near(key, FILE_KEYS) for key in top_level_keys(_decode(head))):
+            return False
+        if len(head) == _FIRST_BYTES:
+            head = read_head(path, SNIFF_BYTES)
     except (OSError, ValueError):
         return False
-    if under_cases_dir:
-        return True
     text = _decode(head)
     keys = top_level_keys(text)
     if not _top_level_fits(keys):
@@ -92,7 +100,8 @@ def _decode(head: bytes) -> str:
     return head.decode("utf-8-sig", errors="replace")  # the head may end inside a character
 
 
-def _near(word: str, known: Sequence[str]) -> bool:
+@functools.lru_cache(maxsize=4096)  # the same keys (apiVersion, name, on) come back in file after file
+def _near(word: str, known: tuple[str, ...]) -> bool:
     word = word.strip().lower()
     return word in known or bool(difflib.get_close_matches(word, known, n=1, cutoff=NEAR))
 

@@ -1,0 +1,120 @@
+"""What the installed plugin costs a project that has nothing to do with it: many YAML files, no case file.
+
+    python bench/unrelated.py [--files 3000] [--tests 300] [--repeat 5]
+
+Generates a repository of ``--files`` YAML files of the kinds people have (Kubernetes manifests, GitHub
+workflows, docker-compose files, OpenAPI specs of 100-600 KiB, tavern tests, other tools' ``tests/cases/``
+folders, configuration files whose top level holds ``cases:`` among other keys, files whose entries have a
+``numbers:`` key that are not comparisons) and ``--tests`` trivial Python tests, then times
+``pytest --collect-only`` with the plugin against the floor: the same repository with ``-p no:llmcmp``. Both must
+collect exactly the Python tests, with no error. Best of ``--repeat``, interleaved. Prints the ratio (wall and
+CPU) and the cost per YAML file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from _common import Best, Run, checked, load_note, run_pytest, spread, table, temp_dir
+
+KINDS = {
+    "k8s": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-{i}\nspec:\n  replicas: 3\n"
+        "  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.{i}\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {{name: web-{i}}}\nspec:\n  ports: [{{port: 80}}]\n"
+    ),
+    "workflow": (
+        "name: CI {i}\non:\n  push:\n    branches: [main]\njobs:\n  test:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: actions/checkout@v4\n      - run: pytest -k case{i}\n"
+    ),
+    "compose": "version: '3.8'\nservices:\n  db:\n    image: postgres:{i}\n  app:\n    build: .\n",
+    "tavern": (
+        "test_name: login {i}\nstages:\n  - name: login\n    request:\n      url: http://localhost/login\n"
+        "      method: POST\n    response:\n      status_code: 200\n"
+    ),
+    "login-cases": (
+        "cases:\n  - name: valid login {i}\n    user: alice\n    expect: 200\n"
+        "  - name: wrong password\n    user: alice\n    expect: 401\n"
+    ),
+    "config-cases": "version: 2\ntimeout: {i}\ncases:\n  - id: smoke\n    numbers: [1, 2, 3]\n",
+    "sort-cases": "cases:\n  - numbers: [3, 1, {i}]\n    sorted: [1, 3, {i}]\n",
+}
+
+
+def openapi(i: int, paths: int) -> str:
+    lines = ["openapi: 3.0.3", "info:", f"  title: API {i}", "  version: 1.0.0", "paths:"]
+    for p in range(paths):
+        lines += [f"  /items/{p}:", "    get:", "      responses:", "        '200': {description: ok}"]
+    return "\n".join(lines) + "\n"
+
+
+def make_repo(root: Path, files: int, tests: int) -> int:
+    """The repository; returns how many YAML files it holds."""
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    body = "".join(f"def test_{t}():\n    pass\n\n\n" for t in range(tests))
+    (root / "tests" / "test_app.py").write_text(body, encoding="utf-8")
+    kinds = list(KINDS)
+    written = 0
+    for i in range(files):
+        if i % 100 == 99:  # 1 in 100: a large OpenAPI spec
+            folder, text = root / "api", openapi(i, 2000 + (i * 37) % 8000)
+        else:
+            kind = kinds[i % len(kinds)]
+            folder = root / ("tests/cases" if "cases" in kind else kind) / f"group{i % 20}"
+            text = KINDS[kind].format(i=i)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.yaml").write_text(text, encoding="utf-8")
+        written += 1
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=3000, help="YAML files in the repository (default 3000)")
+    parser.add_argument("--tests", type=int, default=300, help="trivial Python tests (default 300)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each session (default 5)")
+    args = parser.parse_args()
+    print(f"unrelated-repository benchmark: {args.files} YAML files, {args.tests} tests; {load_note()}")
+    with temp_dir("llmcmp-bench-unrelated-") as tmp:
+        yaml_files = make_repo(tmp, args.files, args.tests)
+        size = sum(p.stat().st_size for p in tmp.rglob("*.yaml"))
+
+        def only_tests(run: Run) -> bool:
+            found = re.findall(r"(\d+) tests? collected", run.output)
+            return run.returncode == 0 and bool(found) and int(found[-1]) == args.tests and "rror" not in run.output
+
+        run_pytest(tmp, "--collect-only")  # warm-up, untimed
+        run_pytest(tmp, "--collect-only", "-p", "no:llmcmp")
+        plugin: list[Run] = []
+        floor: list[Run] = []
+        for _ in range(max(1, args.repeat)):  # interleaved: load from elsewhere hits both alike
+            plugin.append(checked(run_pytest(tmp, "--collect-only"), "collection with the plugin", only_tests))
+            floor.append(checked(run_pytest(tmp, "--collect-only", "-p", "no:llmcmp"), "the floor", only_tests))
+    with_plugin, without = Best(tuple(plugin)), Best(tuple(floor))
+
+    def row(label: str, best: Best) -> list[object]:
+        return [label, f"{best.seconds:.2f}", f"{best.cpu:.2f}", f"{best.peak_mib:.0f}", spread(best.walls)]
+
+    print(f"({yaml_files} YAML files, {size / 1e6:.1f} MB in all)")
+    print()
+    print(
+        table(
+            ["session", "wall s", "CPU s", "peak MiB", "wall min/med/max"],
+            [row("--collect-only (plugin)", with_plugin), row("--collect-only -p no:llmcmp", without)],
+        )
+    )
+    print()
+    for label, ratio, added in (
+        ("wall", with_plugin.seconds / without.seconds, with_plugin.seconds - without.seconds),
+        ("CPU", with_plugin.cpu / without.cpu, with_plugin.cpu - without.cpu),
+    ):
+        per_file = added / yaml_files * 1e6
+        print(f"RATIO plugin/floor {label}: {ratio:.2f}x (+{added:.2f}s, {per_file:.0f} us per YAML file)")
+    print(f"({load_note()} at the end)")
+
+
+if __name__ == "__main__":
+    main()
