@@ -7,7 +7,8 @@ Ctrl-C) and the run not stopped early. Anything less and nothing is a candidate:
 
 "The case files of the project" are found by walking the project directory (the ini file's, else where pytest
 runs) with the collector's own recognition rule (:mod:`pytest_llmcmp.recognition`), skipping the cassette directory,
-hidden directories, virtual environments and ``norecursedirs``; a case file that pytest was not asked to collect (a
+hidden directories, virtual environments, directories with a ``pytest.ini`` of their own (another project, such as
+``examples/import/``) and ``norecursedirs``; a case file that pytest was not asked to collect (a
 subdirectory argument, ``--ignore``, ``collect_ignore``, ``testpaths`` elsewhere) is therefore found and blocks
 pruning.
 """
@@ -92,6 +93,8 @@ def project_case_files(
             and not any(fnmatch.fnmatch(d, pattern) for pattern in patterns)
             and os.path.realpath(os.path.join(folder, d)) not in skipped
             and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
+            # A directory with its own pytest.ini is another project: pytest run there (or on it) uses that file.
+            and not os.path.exists(os.path.join(folder, d, "pytest.ini"))
         )
         for name in sorted(files):
             if name.endswith((".yaml", ".yml")):
