@@ -83,7 +83,10 @@ def looks_like_case_file(path: Path, under_cases_dir: bool = False, *, named: bo
         return False
     if named:
         return True
-    decided = _entries_fit(text)
+    try:
+        decided = _entries_fit(text)
+    except Exception:  # whatever the scanner does with odd bytes, another project's run must not fail here
+        decided = None
     if decided is None:  # not readable as YAML: a case file with a syntax error still says so
         return _ENTRY_WORD.search(text) is not None
     return decided

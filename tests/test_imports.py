@@ -249,3 +249,11 @@ def test_a_bad_row_stops_collection_with_its_csv_line(pytester: pytest.Pytester)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["cases/failures.csv:3: case 'x' has 1 number; a case needs 2 to 20"])
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_an_expect_column_is_checked_against_the_truth(tmp_path: Path) -> None:
+    text = "import: {file: f.csv, numbers: [a, b], expect: said}\n"
+    path = project(tmp_path, text, f__csv="a,b,said\n13.8,13.11,13.8\n9.9,9.11,9.11\n")
+    assert error_of(path) == (
+        f"{tmp_path / 'f.csv'}:3: case 'larger-9.9-vs-9.11': expect says 9.11 but the exact answer is 9.9"
+    )

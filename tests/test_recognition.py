@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_llmcmp.cases import looks_like_case_file
 from pytest_llmcmp.recognition import top_level_keys
@@ -211,3 +213,17 @@ def test_a_file_named_on_the_command_line_is_checked(pytester: pytest.Pytester) 
     result = run(pytester, "--collect-only", "odd.yaml")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["odd.yaml:2: unknown key 'answer' in case #1; expected one of: *"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(
+        st.binary(max_size=300).map(lambda b: b"cases:\n" + b),
+        st.text(alphabet="cases:gnrtm -[]{}'\"\n\t#&*!|>%@numbrs", max_size=200).map(str.encode),
+    )
+)
+def test_recognition_never_raises_whatever_the_bytes(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "any.yaml"
+    path.write_bytes(data)
+    assert looks_like_case_file(path) in (True, False)
+    assert looks_like_case_file(path, named=True) in (True, False)
