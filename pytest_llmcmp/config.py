@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ OPTIONS = (
     Option(
         "prompt",
         "PATH",
-        "system-prompt file; repeat to compare prompts ('none' = no system prompt).",
+        "system-prompt file; repeat to compare prompts ('none' = no system prompt; the default).",
         repeatable=True,
     ),
     Option(
@@ -138,7 +139,14 @@ MAX_TEMPERATURE = 100.0
 
 def add_options(parser: pytest.Parser) -> None:
     """Register every option with its ini key, in one ``llmcmp`` group."""
-    group = parser.getgroup("llmcmp", "LLM numeric-comparison regression tests (pytest-llmcmp)")
+    group = parser.getgroup(
+        "llmcmp",
+        "LLM numeric-comparison regression tests (pytest-llmcmp).\n"
+        "  Every --llm-NAME option is also the ini key llm_NAME and the environment variable LLMCMP_NAME\n"
+        "  (command line > ini > environment; a repeatable option's variable takes several values separated\n"
+        "  by commas or spaces: LLMCMP_PROMPT=a.md,b.md). The API key comes from LLMCMP_API_KEY, else\n"
+        "  OPENAI_API_KEY, never from a file",
+    )
     for opt in OPTIONS:
         if opt.flag:
             group.addoption(opt.cli, action="store_true", default=None, dest=opt.ini, help=opt.help)
@@ -223,8 +231,13 @@ def _given(config: pytest.Config, opt: Option) -> tuple[Any, str]:
         return ini, opt.ini
     env = os.environ.get(opt.env)
     if env:
-        return env.split() if opt.repeatable else (env.lower() in ("1", "true", "yes") if opt.flag else env), opt.env
+        return _words(env) if opt.repeatable else (env.lower() in ("1", "true", "yes") if opt.flag else env), opt.env
     return [] if opt.repeatable else (False if opt.flag else None), opt.cli
+
+
+def _words(value: str) -> list[str]:
+    """A repeatable option's variable: values separated by commas and/or whitespace (``a.md,b.md``, ``a.md b.md``)."""
+    return [word for word in re.split(r"[,\s]+", value) if word]
 
 
 def _number(label: str, value: Any, kind: type, *, minimum: float | None = None, maximum: float | None = None) -> Any:

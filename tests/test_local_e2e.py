@@ -31,7 +31,7 @@ def needs_local_extra() -> None:
     # find_spec, not an import: llama_cpp imports numpy, which cannot be imported twice in one process, and
     # pytester's in-process runs purge modules first imported inside them.
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("needs pip install 'pytest-llmcmp[local]'")
+        pytest.skip("needs the [local] extra: pip install -e '.[local]' in the checkout")
 
 
 def _server_processes() -> set[int]:
