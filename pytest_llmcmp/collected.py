@@ -64,7 +64,7 @@ class CaseFileRule:
         folders = []
         for spec in specs:
             folder = Path(os.path.abspath(base / spec))
-            if not folder.is_dir():
+            if not folder.is_dir() and not config.option.help:
                 raise pytest.UsageError(f"{origin} {spec}: no such directory (from {base})")
             folders.append(folder)
         named = set()

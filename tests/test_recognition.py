@@ -227,3 +227,11 @@ def test_recognition_never_raises_whatever_the_bytes(tmp_path: Path, data: bytes
     path.write_bytes(data)
     assert looks_like_case_file(path) in (True, False)
     assert looks_like_case_file(path, named=True) in (True, False)
+
+
+def test_help_works_even_when_llm_cases_names_no_directory(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nllm_cases = gone\n")
+    assert run(pytester, "--help").ret == 0
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: llm_cases gone: no such directory (from *)"])
