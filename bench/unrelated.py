@@ -79,21 +79,26 @@ def main() -> None:
     args = parser.parse_args()
     print(f"unrelated-repository benchmark: {args.files} YAML files, {args.tests} tests; {load_note()}")
     with temp_dir("llmcmp-bench-unrelated-") as tmp:
-        yaml_files = make_repo(tmp, args.files, args.tests)
+        yaml_files = make_repo(tmp / "repo", args.files, args.tests)
+        make_repo(tmp / "bare", 0, args.tests)  # the same tests without a YAML file: the plugin's fixed cost
         size = sum(p.stat().st_size for p in tmp.rglob("*.yaml"))
+        repo, bare_repo = tmp / "repo", tmp / "bare"
 
         def only_tests(run: Run) -> bool:
             found = re.findall(r"(\d+) tests? collected", run.output)
             return run.returncode == 0 and bool(found) and int(found[-1]) == args.tests and "rror" not in run.output
 
-        run_pytest(tmp, "--collect-only")  # warm-up, untimed
-        run_pytest(tmp, "--collect-only", "-p", "no:llmcmp")
+        run_pytest(repo, "--collect-only")  # warm-up, untimed
+        run_pytest(repo, "--collect-only", "-p", "no:llmcmp")
+        run_pytest(bare_repo, "--collect-only")
         plugin: list[Run] = []
         floor: list[Run] = []
-        for _ in range(max(1, args.repeat)):  # interleaved: load from elsewhere hits both alike
-            plugin.append(checked(run_pytest(tmp, "--collect-only"), "collection with the plugin", only_tests))
-            floor.append(checked(run_pytest(tmp, "--collect-only", "-p", "no:llmcmp"), "the floor", only_tests))
-    with_plugin, without = Best(tuple(plugin)), Best(tuple(floor))
+        bare: list[Run] = []
+        for _ in range(max(1, args.repeat)):  # interleaved: load from elsewhere hits all alike
+            plugin.append(checked(run_pytest(repo, "--collect-only"), "collection with the plugin", only_tests))
+            floor.append(checked(run_pytest(repo, "--collect-only", "-p", "no:llmcmp"), "the floor", only_tests))
+            bare.append(checked(run_pytest(bare_repo, "--collect-only"), "the tests alone", only_tests))
+    with_plugin, without, no_yaml = Best(tuple(plugin)), Best(tuple(floor)), Best(tuple(bare))
 
     def row(label: str, best: Best) -> list[object]:
         return [label, f"{best.seconds:.2f}", f"{best.cpu:.2f}", f"{best.peak_mib:.0f}", spread(best.walls)]
@@ -103,16 +108,32 @@ def main() -> None:
     print(
         table(
             ["session", "wall s", "CPU s", "peak MiB", "wall min/med/max"],
-            [row("--collect-only (plugin)", with_plugin), row("--collect-only -p no:llmcmp", without)],
+            [
+                row("--collect-only (plugin)", with_plugin),
+                row("--collect-only -p no:llmcmp", without),
+                row("no YAML file, plugin", no_yaml),
+            ],
         )
     )
     print()
-    for label, ratio, added in (
-        ("wall", with_plugin.seconds / without.seconds, with_plugin.seconds - without.seconds),
-        ("CPU", with_plugin.cpu / without.cpu, with_plugin.cpu - without.cpu),
+    for label, ratio, added, per_file in (
+        (
+            "wall",
+            with_plugin.seconds / without.seconds,
+            with_plugin.seconds - without.seconds,
+            (with_plugin.seconds - no_yaml.seconds) / yaml_files * 1e6,
+        ),
+        (
+            "CPU",
+            with_plugin.cpu / without.cpu,
+            with_plugin.cpu - without.cpu,
+            (with_plugin.cpu - no_yaml.cpu) / yaml_files * 1e6,
+        ),
     ):
-        per_file = added / yaml_files * 1e6
-        print(f"RATIO plugin/floor {label}: {ratio:.2f}x (+{added:.2f}s, {per_file:.0f} us per YAML file)")
+        print(
+            f"RATIO plugin/floor {label}: {ratio:.2f}x (+{added:.2f}s in all; the YAML files' share, against the "
+            f"same tests without them: {per_file:.0f} us per file)"
+        )
     print(f"({load_note()} at the end)")
 
 

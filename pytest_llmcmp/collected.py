@@ -36,6 +36,8 @@ def is_case_file(path: Path, rootpath: Path | None = None, case_dirs: Sequence[P
 
 
 def _under(path: Path, folders: Sequence[Path]) -> bool:
+    if not folders:
+        return False
     absolute = Path(os.path.abspath(path))
     return any(folder in absolute.parents for folder in folders)
 
@@ -49,6 +51,8 @@ class CaseFileRule:
     named: frozenset[Path] = frozenset()
 
     def __call__(self, path: Path) -> bool:
+        if not (self.case_dirs or self.named):  # the usual case: no path arithmetic for every YAML file of a repo
+            return looks_like_case_file(path)
         absolute = Path(os.path.abspath(path))
         return looks_like_case_file(absolute, _under(absolute, self.case_dirs), named=absolute in self.named)
 

@@ -28,7 +28,7 @@ import codecs
 import difflib
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import yaml
@@ -71,7 +71,7 @@ def looks_like_case_file(path: Path, under_cases_dir: bool = False, *, named: bo
             return True
         # Most YAML files say what they are in their first key (apiVersion:, name:, on:, openapi:): one key that no
         # case file has ends it, before reading more.
-        if not all(_near(key, FILE_KEYS) for key in top_level_keys(_decode(head))):
+        if not all(_near(key, FILE_KEYS) for key in _iter_keys(_decode(head))):
             return False
         if len(head) == _FIRST_BYTES:
             head = read_head(path, SNIFF_BYTES)
@@ -94,7 +94,12 @@ def looks_like_case_file(path: Path, under_cases_dir: bool = False, *, named: bo
 
 def top_level_keys(text: str) -> list[str]:
     """The keys written at column 0 of ``text``: the top-level keys of a block mapping (of every document)."""
-    return [next(group for group in match.groups() if group is not None) for match in _TOP_KEY.finditer(text)]
+    return list(_iter_keys(text))
+
+
+def _iter_keys(text: str) -> Iterator[str]:
+    for match in _TOP_KEY.finditer(text):
+        yield match.group(match.lastindex or 0)
 
 
 def _decode(head: bytes) -> str:
@@ -127,6 +132,7 @@ def _entry_fits(list_key: str, keys: Iterable[str]) -> bool:
     return "file" in keys and "numbers" in keys and all(_near(key, IMPORT_KEYS) for key in keys)
 
 
+@functools.lru_cache(maxsize=4096)
 def _list_key(key: str) -> str | None:
     close = difflib.get_close_matches(key.strip().lower(), _LIST_KEYS, n=1, cutoff=NEAR)
     return close[0] if close else None
