@@ -87,15 +87,17 @@ def main() -> None:
         empty = tmp / "empty"
         empty.mkdir()
 
+        cap = ("--llm-max-generated", str(n))  # one file of n generated cases: over the default cap of 10,000
+
         def has_n(run: Run) -> bool:
             return run.returncode == 0 and collected(run) == n
 
-        run_pytest(suite, "--collect-only")  # warm-up, untimed: bytecode and pytest's rewritten test module
+        run_pytest(suite, "--collect-only", *cap)  # warm-up, untimed: bytecode and pytest's rewritten test module
         run_pytest(floor, "--collect-only", "-p", "no:llmcmp")
         cases: list[Run] = []
         trivial: list[Run] = []
         for _ in range(max(1, args.repeat)):  # interleaved: load from elsewhere hits both sides alike
-            cases.append(checked(run_pytest(suite, "--collect-only"), "collecting the cases", has_n))
+            cases.append(checked(run_pytest(suite, "--collect-only", *cap), "collecting the cases", has_n))
             trivial.append(checked(run_pytest(floor, "--collect-only", "-p", "no:llmcmp"), "collecting tests", has_n))
         with_plugin: list[Run] = []
         without: list[Run] = []

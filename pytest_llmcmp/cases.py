@@ -50,18 +50,19 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import NoReturn
 
 import yaml
 
-from pytest_llmcmp import generators, templates, truth
-from pytest_llmcmp.safefiles import FileTooLarge, is_regular, read_head, read_regular
+from pytest_llmcmp import generators, tables, templates, truth
+from pytest_llmcmp.safefiles import FileTooLarge, read_regular
 
 __all__ = [
     "CASE_KEYS",
     "FILE_KEYS",
     "GENERATE_KEYS",
+    "IMPORT_KEYS",
     "MAX_FILE_BYTES",
     "Case",
     "CaseFileError",
@@ -82,18 +83,33 @@ MAX_ID_BYTES = 200
 MAX_GENERATED_PER_FILE = 10_000
 MAX_GENERATED_PER_SUITE = 100_000
 MAX_TAG_LENGTH = 60
-_SNIFF_BYTES = 256 * 1024
 _DERIVED_ID_BUDGET = 80
 
-FILE_KEYS = ("cases", "generate", "template", "ask", "tags", "lang", "description")
+FILE_KEYS = ("cases", "generate", "import", "template", "ask", "tags", "lang", "description")
 CASE_KEYS = ("numbers", "ask", "id", "tags", "template", "lang", "expect", "description", "critical")
 GENERATE_KEYS = ("category", "seed", "count", "ask", "template", "tags", "lang", "description")
+#: An ``import:`` entry: ``file`` and the columns (CSV) or fields (JSONL) holding each part of a case.
+IMPORT_KEYS = (
+    "file",
+    "numbers",
+    "ask",
+    "id",
+    "tags",
+    "expect",
+    "format",
+    "encoding",
+    "delimiter",
+    "template",
+    "lang",
+    "description",
+)
+
+_COLUMN_KEYS = ("ask", "id", "tags", "expect")  # import keys naming a column, besides numbers
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _NULL, _BOOL = (_TAG + name for name in ("str", "int", "float", "null", "bool"))
-_TOP_KEY = re.compile(rb"""^(?:\{\s*)?["']?(?:cases|generate)["']?[ \t]*:(?:\s|$)""", re.MULTILINE)
 _ID_CHARS = frozenset("._+-")
 
 
@@ -126,21 +142,15 @@ class CaseFileError(Exception):
         return (CaseFileError, (self.path, self.line, self.message))
 
 
-def looks_like_case_file(path: Path, under_cases_dir: bool) -> bool:
-    """Whether ``path`` should be collected as a case file: a ``.yaml``/``.yml`` file under a
-    ``cases/`` directory, or one whose top level has a ``cases:`` or ``generate:`` key.
+def looks_like_case_file(path: Path, under_cases_dir: bool = False, *, named: bool = False) -> bool:
+    """Whether ``path`` is to be collected as a case file: see :mod:`pytest_llmcmp.recognition` for the rule.
 
-    Reads at most the first 256 KiB and never parses YAML, so it is cheap on any file.
+    ``under_cases_dir``: under a directory configured to hold case files (``llm_cases``); ``named``: named on the
+    command line. Reads at most the first 256 KiB and never builds a YAML value, so it is cheap on any file.
     """
-    if path.suffix.lower() not in (".yaml", ".yml") or not is_regular(path):
-        return False  # a FIFO or a device named *.yaml would block or never end
-    if under_cases_dir:
-        return True
-    try:
-        head = read_head(path, _SNIFF_BYTES)
-    except OSError:
-        return False
-    return _TOP_KEY.search(head) is not None
+    from .recognition import looks_like_case_file as recognize
+
+    return recognize(path, under_cases_dir, named=named)
 
 
 def derive_case_id(numbers: Sequence[str], ask: str) -> str:
@@ -319,7 +329,8 @@ class _FileReader:
 
     def __init__(self, path: str, budget: GenerateBudget) -> None:
         self.path = path
-        self.seen_ids: dict[str, int] = {}
+        self.seen_ids: dict[str, str] = {}  # where each id was first used: "on line 3", "at failures.csv:4"
+        self.table: str | None = None  # while rows of an import are read: its file, as the import names it
         self.budget = budget
         self.generated_count = 0
 
@@ -431,7 +442,7 @@ class _FileReader:
         if root is None:
             self.fail(1, "the file is empty; a case file is a mapping with 'cases:' and/or 'generate:'")
         fields = self.mapping(root, FILE_KEYS, "the top level of a case file")
-        if "cases" not in fields and "generate" not in fields:
+        if "cases" not in fields and "generate" not in fields and "import" not in fields:
             self.fail(root, "a case file needs a 'cases:' list and/or a 'generate:' list at the top level")
         label = "the file"
         defaults = _Defaults(
@@ -452,13 +463,18 @@ class _FileReader:
                 example = "generate: [{category: decimal-trap, seed: 1, count: 10}]"
                 for index, node in enumerate(self.items(value_node, "'generate'", example), start=1):
                     cases.extend(self.generated(node, index, defaults))
+            elif key_node.value == "import":
+                # One entry (import: {file: …}) or a list of them, like generate:.
+                entries = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for index, node in enumerate(entries, start=1):
+                    cases.extend(self.imported(node, index, defaults))
         return cases
 
     def claim_id(self, case_id: str, node: yaml.Node, label: str, hint: str = "") -> None:
         first = self.seen_ids.get(case_id)
         if first is not None:
-            self.fail(node, f"{label} has the id {case_id!r}, already used on line {first}{hint}")
-        self.seen_ids[case_id] = _line(node)
+            self.fail(node, f"{label} has the id {case_id!r}, already used {first}{hint}")
+        self.seen_ids[case_id] = f"on line {_line(node)}" if self.table is None else f"at {self.table}:{_line(node)}"
 
     def explicit_id(self, node: yaml.Node, label: str) -> str:
         if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
@@ -656,3 +672,129 @@ class _FileReader:
                 )
             )
         return out
+
+    # -- one import entry: cases from a CSV or JSONL file --------------------------------------
+
+    def column(self, node: yaml.Node, label: str) -> str:
+        """A column (CSV) or field (JSONL) name; a YAML number names the column written that way."""
+        if isinstance(node, yaml.ScalarNode) and node.tag == _INT:
+            return str(node.value)
+        return self.string(node, label)
+
+    def imported(self, node: yaml.Node, index: int, defaults: _Defaults) -> list[Case]:
+        label = f"import #{index}"
+        fields = self.mapping(node, IMPORT_KEYS, label)
+        for required in ("file", "numbers"):
+            if required not in fields:
+                self.fail(
+                    node, f"{label} has no {required!r}; e.g. import: {{file: failures.csv, numbers: [a, b], ask: ask}}"
+                )
+        file_node = fields["file"]
+        name = self.string(file_node, f"{label} 'file'")
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if not name or PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive or ".." in parts:
+            self.fail(file_node, f"{label}: file {name!r} must be a relative path inside this case file's directory")
+        label = f"import #{index} ({name})"
+        fmt_node = fields.get("format")
+        fmt = self.word(fmt_node, f"{label} format", tables.FORMATS) if fmt_node else None
+        fmt = fmt or tables.SUFFIXES.get(PurePosixPath(name).suffix.lower())
+        if fmt is None:
+            self.fail(file_node, f"{label}: cannot tell the format from the file's name; add format: csv or jsonl")
+        encoding = self.string(fields["encoding"], f"{label} 'encoding'") if "encoding" in fields else None
+        if encoding is not None:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                self.fail(fields["encoding"], f"{label}: unknown encoding {encoding!r}")
+        delimiter = None
+        if "delimiter" in fields:
+            delimiter = self.string(fields["delimiter"], f"{label} 'delimiter'")
+            if fmt == "jsonl" or len(delimiter) != 1 or delimiter in '\r\n"':
+                self.fail(fields["delimiter"], f"{label}: delimiter must be one character, for a CSV file")
+        numbers_node = fields["numbers"]
+        if isinstance(numbers_node, yaml.SequenceNode):
+            number_columns = [self.column(item, f"each of {label} 'numbers'") for item in numbers_node.value]
+        else:
+            number_columns = [self.column(numbers_node, f"{label} 'numbers'")]
+            if fmt != "jsonl":
+                self.fail(numbers_node, f"{label}: numbers must name the columns holding the numbers, e.g. [a, b]")
+        named = {key: self.column(fields[key], f"{label} '{key}'") for key in _COLUMN_KEYS if key in fields}
+        if "template" in fields:
+            defaults = dataclasses.replace(defaults, template=self.template(fields["template"], label))
+        if "lang" in fields:
+            defaults = dataclasses.replace(defaults, lang=self.lang(fields["lang"], label))
+        if "description" in fields:
+            self.string(fields["description"], f"{label} 'description'")
+        target = Path(self.path).parent.joinpath(*parts)
+        try:
+            data = read_regular(target, MAX_FILE_BYTES)
+        except FileTooLarge:
+            self.fail(file_node, f"{label}: the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        except OSError as exc:
+            self.fail(file_node, f"{label}: cannot read the file ({exc.strerror or exc})")
+        shown = os.fspath(target)
+        try:
+            table = tables.read_table(target, data, fmt, encoding, delimiter)
+        except tables.TableError as exc:
+            raise CaseFileError(shown, exc.line, exc.message) from None
+        if fmt != "jsonl":
+            mapped = [(column, numbers_node) for column in number_columns] + [(named[k], fields[k]) for k in named]
+            for column, column_node in mapped:
+                if column not in table.columns:
+                    known = [c[:40] for c in table.columns if c][:20]
+                    self.fail(
+                        column_node,
+                        f"{label} has no column {column!r}{_close(column, known)} (its columns: {', '.join(known)})",
+                    )
+                if table.columns.count(column) > 1:
+                    self.fail(column_node, f"{label}: the column {column!r} appears twice in the header")
+        out = []
+        outer = self.path
+        self.path, self.table = shown, name
+        try:
+            for row_index, row in enumerate(table.rows, start=1):
+                out.append(self.case(self.row_node(row, number_columns, named), row_index, defaults))
+        finally:
+            self.path, self.table = outer, None
+        return out
+
+    def row_node(self, row: tables.Row, number_columns: list[str], named: dict[str, str]) -> yaml.MappingNode:
+        """A row as the YAML mapping of a case written by hand, every value marked at the row's line, so that the
+        case is checked by the same code, with the same messages, as one written in YAML."""
+        mark = yaml.Mark(self.path, 0, row.line - 1, 0, "", 0)
+
+        def text(value: str) -> yaml.ScalarNode:
+            return yaml.ScalarNode(_STR, value, mark, mark)
+
+        def texts(values: list[str]) -> yaml.SequenceNode:
+            return yaml.SequenceNode(_TAG + "seq", [text(v) for v in values], mark, mark)
+
+        def scalar(field: str) -> str | None:
+            value = row.values.get(field)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return None
+            if not isinstance(value, str):
+                kind = "a list" if isinstance(value, list) else "a boolean" if isinstance(value, bool) else "an object"
+                self.fail(row.line, f"the field {field!r} must be a string or a number, not {kind}")
+            return value.strip()
+
+        if len(number_columns) == 1:  # JSONL: one field holding the list
+            listed = row.values.get(number_columns[0])
+            if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+                self.fail(row.line, f'the field {number_columns[0]!r} must be a list of numbers, e.g. ["13.8", "9.9"]')
+            numbers = [v.strip() for v in listed]
+        else:
+            numbers = [n for n in (scalar(column) for column in number_columns) if n is not None]
+        pairs: list[tuple[yaml.Node, yaml.Node]] = [(text("numbers"), texts(numbers))]
+        for key, field in named.items():
+            if key == "tags":
+                value = row.values.get(field)
+                tags = value if isinstance(value, list) else re.split(r"[,\s]+", scalar(field) or "")
+                if not all(isinstance(tag, str) for tag in tags):
+                    self.fail(row.line, f"the field {field!r} must be a list of tags or a string of them")
+                pairs.append((text("tags"), texts([tag for tag in tags if tag])))
+            else:
+                cell = scalar(field)
+                if cell is not None:
+                    pairs.append((text(key), text(cell)))
+        return yaml.MappingNode(_TAG + "map", pairs, mark, mark)

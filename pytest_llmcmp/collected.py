@@ -6,9 +6,11 @@ cases selected (neither ``-k``/``-m``/``--deselect`` nor a conftest dropped an i
 Ctrl-C) and the run not stopped early. Anything less and nothing is a candidate: the reason is what the summary shows.
 
 "The case files of the project" are found by walking the project directory (the ini file's, else where pytest
-runs) with the collector's own recognition rule, skipping the cassette directory, hidden directories, virtual
-environments and ``norecursedirs``; a case file that pytest was not asked to collect (a subdirectory argument,
-``--ignore``, ``collect_ignore``, ``testpaths`` elsewhere) is therefore found and blocks pruning.
+runs) with the collector's own recognition rule (:mod:`pytest_llmcmp.recognition`), skipping the cassette directory,
+hidden directories, virtual environments, directories with a ``pytest.ini`` of their own (another project, such as
+``examples/import/``) and ``norecursedirs``; a case file that pytest was not asked to collect (a
+subdirectory argument, ``--ignore``, ``collect_ignore``, ``testpaths`` elsewhere) is therefore found and blocks
+pruning.
 """
 
 from __future__ import annotations
@@ -16,26 +18,73 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .cases import looks_like_case_file
 
 
-def is_case_file(path: Path, rootpath: Path) -> bool:
-    """The collector's rule: a YAML file under a ``cases/`` directory (below ``rootpath``) or with a top-level
-    ``cases:``/``generate:`` key."""
-    try:
-        folders = path.parent.relative_to(rootpath).parts
-    except ValueError:
-        folders = path.parent.parts
-    return looks_like_case_file(path, under_cases_dir="cases" in folders)
+def is_case_file(path: Path, rootpath: Path | None = None, case_dirs: Sequence[Path] = ()) -> bool:
+    """The collector's rule (:mod:`pytest_llmcmp.recognition`): a YAML file under one of ``case_dirs``
+    (``llm_cases``), or one whose content has the shape of a case file. ``rootpath`` is not used any more: where a
+    file lies no longer matters unless a directory is configured."""
+    return looks_like_case_file(path, under_cases_dir=_under(path, case_dirs))
+
+
+def _under(path: Path, folders: Sequence[Path]) -> bool:
+    if not folders:
+        return False
+    absolute = Path(os.path.abspath(path))
+    return any(folder in absolute.parents for folder in folders)
+
+
+@dataclass(frozen=True)
+class CaseFileRule:
+    """Which files this session collects as case files: the content rule, plus every YAML file under the
+    directories configured by ``llm_cases``, plus a looser check for files named on the command line."""
+
+    case_dirs: tuple[Path, ...] = ()
+    named: frozenset[Path] = frozenset()
+
+    def __call__(self, path: Path) -> bool:
+        if not (self.case_dirs or self.named):  # the usual case: no path arithmetic for every YAML file of a repo
+            return looks_like_case_file(path)
+        absolute = Path(os.path.abspath(path))
+        return looks_like_case_file(absolute, _under(absolute, self.case_dirs), named=absolute in self.named)
+
+    @classmethod
+    def from_config(cls, config: pytest.Config, specs: Sequence[str], origin: str) -> CaseFileRule:
+        """``specs``: the ``llm_cases`` directories as given (``origin``: the option, ini key or variable that gave
+        them); a directory that does not exist is a usage error, one line."""
+        here = Path(config.invocation_params.dir)
+        if origin.startswith("llm_"):  # the ini file: relative to its directory
+            base = config.inipath.parent if config.inipath is not None else Path(str(config.rootpath))
+        else:
+            base = here
+        folders = []
+        for spec in specs:
+            folder = Path(os.path.abspath(base / spec))
+            if not folder.is_dir() and not config.option.help:
+                raise pytest.UsageError(f"{origin} {spec}: no such directory (from {base})")
+            folders.append(folder)
+        named = set()
+        for arg in config.args:
+            candidate = Path(os.path.abspath(here / str(arg).split("::")[0]))
+            if candidate.suffix.lower() in (".yaml", ".yml"):
+                named.add(candidate)
+        return cls(tuple(folders), frozenset(named))
 
 
 def project_case_files(
-    project: Path, rootpath: Path, skip: Iterable[Path], norecursedirs: Iterable[str]
+    project: Path,
+    rootpath: Path,
+    skip: Iterable[Path],
+    norecursedirs: Iterable[str],
+    case_dirs: Sequence[Path] = (),
 ) -> Iterator[Path]:
     """Every case file under ``project``, by the collector's rule (see the module docstring)."""
     skipped = {os.path.realpath(p) for p in skip}
@@ -48,11 +97,13 @@ def project_case_files(
             and not any(fnmatch.fnmatch(d, pattern) for pattern in patterns)
             and os.path.realpath(os.path.join(folder, d)) not in skipped
             and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
+            # A directory with its own pytest.ini is another project: pytest run there (or on it) uses that file.
+            and not os.path.exists(os.path.join(folder, d, "pytest.ini"))
         )
         for name in sorted(files):
             if name.endswith((".yaml", ".yml")):
                 path = Path(folder, name)
-                if is_case_file(path, rootpath):
+                if is_case_file(path, rootpath, case_dirs):
                     yield path
 
 
@@ -112,3 +163,6 @@ class Collected:
             if self.selected[name] < count:
                 return f"{count - self.selected[name]} of {count} items of {name} were deselected"
         return None
+
+
+RULE_KEY: pytest.StashKey[CaseFileRule] = pytest.StashKey()

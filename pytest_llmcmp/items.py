@@ -53,7 +53,7 @@ class CaseNode(pytest.Collector):
             yield CaseItem.from_parent(self, name=prompt.name, case=self.case, prompt=prompt)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.case.line - 1, self.case.id
+        return Path(self.case.path), self.case.line - 1, self.case.id  # an imported case: its CSV/JSONL row
 
 
 class CaseFailed(Exception):
@@ -102,7 +102,7 @@ class CaseItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.case.line - 1, f"{self.case.id} [{self.prompt.name}]"
+        return Path(self.case.path), self.case.line - 1, f"{self.case.id} [{self.prompt.name}]"
 
 
 # Defined here (not in runner.py) so that collection does not import the runner's dependencies.

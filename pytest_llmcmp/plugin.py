@@ -5,6 +5,7 @@ Domain code lives in the modules named after what they hold; see ``docs/architec
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
         prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
     except PromptError as exc:
         raise pytest.UsageError(str(exc)) from None
+    from .collected import RULE_KEY, CaseFileRule
+
+    config.stash[RULE_KEY] = CaseFileRule.from_config(config, settings.cases, settings.origin("cases"))
     session = LlmSession(config, settings, prompts)
     config.stash[RUNNER_KEY] = session.runner
     config.pluginmanager.register(session, "llmcmp-session")
@@ -73,11 +77,18 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile |
     if file_path.suffix not in (".yaml", ".yml"):
         return None
     runner = parent.config.stash.get(RUNNER_KEY, None)
-    if runner is not None and runner.cassette_root in file_path.parents:
-        return None  # cassettes are YAML too, and never case files
-    from .collected import is_case_file
+    # Cassettes are YAML too, and never case files. (A string prefix: walking Path.parents for every YAML file of a
+    # large repository cost more than recognizing the file.)
+    if runner is not None and _normcase(file_path).startswith(_normcase(os.path.join(runner.cassette_root, ""))):
+        return None
+    from .collected import RULE_KEY
 
-    if not is_case_file(file_path, parent.config.rootpath):
+    rule = parent.config.stash.get(RULE_KEY, None)
+    if rule is None or not rule(file_path):  # see recognition.py: only files that are clearly case files
         return None
     result: Any = CaseFile.from_parent(parent, path=file_path)
     return result  # type: ignore[no-any-return]
+
+
+def _normcase(path: str | os.PathLike[str]) -> str:
+    return os.path.normcase(os.fspath(path))

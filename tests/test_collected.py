@@ -12,10 +12,17 @@ def suite(tmp_path: Path) -> list[Path]:
     for path in files:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text('cases:\n  - {numbers: ["1", "2"]}\n', encoding="utf-8")
-    for skipped in (".hidden/cases/x.yaml", "node_modules/cases/y.yaml", "cassettes/m/none/z.yaml", "env/cases/v.yaml"):
+    for skipped in (
+        ".hidden/cases/x.yaml",
+        "node_modules/cases/y.yaml",
+        "cassettes/m/none/z.yaml",
+        "env/cases/v.yaml",
+        "examples/own/cases/w.yaml",
+    ):
         (tmp_path / skipped).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / skipped).write_text("cases: []\n", encoding="utf-8")
     (tmp_path / "env" / "pyvenv.cfg").write_text("", encoding="utf-8")
+    (tmp_path / "examples" / "own" / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # another project
     (tmp_path / "notes.yaml").write_text("title: not a case file\n", encoding="utf-8")
     return files
 
@@ -53,3 +60,14 @@ def test_workers_are_trusted_only_for_what_they_all_collected(tmp_path: Path) ->
     assert merged.incomplete(files) == "1 of 1 items of cases/b/c.yaml were deselected"
     merged.merge_worker({**whole, "expected": {"cases/a.yaml": 1}, "selected": {}}, first=False)
     assert merged.incomplete(files) == "xdist workers collected different case files"
+
+
+def test_yaml_of_other_tools_is_not_a_case_file_of_the_project_unless_under_llm_cases(tmp_path: Path) -> None:
+    files = suite(tmp_path)
+    login = tmp_path / "tests" / "cases" / "login.yaml"
+    login.parent.mkdir(parents=True)
+    login.write_text("cases:\n  - {name: login, user: alice}\n", encoding="utf-8")
+    found = list(project_case_files(tmp_path, tmp_path, [tmp_path / "cassettes"], ["node_modules"]))
+    assert sorted(found) == sorted(files)
+    configured = project_case_files(tmp_path, tmp_path, [], ["node_modules"], case_dirs=[tmp_path / "tests"])
+    assert sorted(configured) == sorted([*files, login, tmp_path / "cassettes" / "m" / "none" / "z.yaml"])

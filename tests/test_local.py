@@ -32,7 +32,7 @@ from tests.processes import alive, wait_gone
 
 needs_llama_cpp = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None,
-    reason="llama-cpp-python is not installed (pip install 'pytest-llmcmp[local]')",
+    reason="llama-cpp-python is not installed (the [local] extra: pip install -e '.[local]' in the checkout)",
 )
 
 # Stands in for llama_cpp.server: answers /v1/models like it, and records its pid next to the model

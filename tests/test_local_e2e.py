@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import importlib.util
 import json
+import os
 import re
 import socket
 import time
@@ -31,18 +32,21 @@ def needs_local_extra() -> None:
     # find_spec, not an import: llama_cpp imports numpy, which cannot be imported twice in one process, and
     # pytester's in-process runs purge modules first imported inside them.
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("needs pip install 'pytest-llmcmp[local]'")
+        pytest.skip("needs the [local] extra: pip install -e '.[local]' in the checkout")
 
 
-def _server_processes() -> set[int]:
+def _server_processes(where: Path) -> set[int]:
+    """The llama.cpp servers running in ``where`` (their working directory): on a shared machine other people's
+    servers come and go, and only this test's may be counted."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
+                cwd = Path(os.readlink(entry / "cwd"))
             except OSError:
                 continue
-            if b"llama_cpp.server" in cmdline:
+            if b"llama_cpp.server" in cmdline and (cwd == where or where in cwd.parents):
                 found.add(int(entry.name))
     return found
 
@@ -55,7 +59,7 @@ def test_record_with_the_local_model_then_replay_offline(
     needs_local_extra()
     pytester.makefile(".yaml", **{"cases/few": CASES})
     (pytester.path / "short.md").write_text("Answer with the number only.\n", encoding="utf-8")
-    before = _server_processes()
+    before = _server_processes(pytester.path)
 
     live = pytester.runpytest_subprocess(
         "-p",
@@ -79,7 +83,7 @@ def test_record_with_the_local_model_then_replay_offline(
 
     # No orphan: the server (and its watchdog) is gone once pytest has finished.
     assert wait_gone(pid, 10)
-    assert _server_processes() - before == set()
+    assert _server_processes(pytester.path) - before == set()
 
     cassettes = sorted(p.name for p in pytester.path.glob("cassettes/SmolLM2-135M-Instruct.Q4_1/short-*/*.yaml"))
     assert cassettes == ["famous.yaml", "seed.yaml", "smaller.yaml"]
@@ -132,7 +136,7 @@ def test_xdist_workers_share_one_local_server(pytester: pytest.Pytester) -> None
     needs_local_extra()
     pytest.importorskip("xdist")
     pytester.makefile(".yaml", **{"cases/few": CASES})
-    before = _server_processes()
+    before = _server_processes(pytester.path)
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--llm-endpoint", "local", "--llm-max-tokens", "32", timeout=600
     )
@@ -145,6 +149,6 @@ def test_xdist_workers_share_one_local_server(pytester: pytest.Pytester) -> None
     ports = {m for path in cassettes for m in re.findall(r"uri: http://127\.0\.0\.1:(\d+)/", path.read_text("utf-8"))}
     assert len(ports) == 1, ports
     deadline = time.monotonic() + 10
-    while _server_processes() - before and time.monotonic() < deadline:
+    while _server_processes(pytester.path) - before and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _server_processes() - before == set()
+    assert _server_processes(pytester.path) - before == set()
