@@ -44,6 +44,7 @@ from .readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
 from .redaction import public_url, scrub
 from .results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 from .terminal import shown
+from .words import plural
 
 if TYPE_CHECKING:
     from .client import Answer, Asker
@@ -659,7 +660,7 @@ class Runner:
             recorded = [s for s in range(1, self.settings.samples + 1) if cassette.find(body, s) is not None]
             if recorded:
                 n, asked = len(recorded), self.settings.samples
-                return f"recorded with {n} sample{'s' if n != 1 else ''}, asked for {asked} (--llm-samples)"
+                return f"recorded with {plural(n, 'sample')}, asked for {asked} (--llm-samples)"
         return difference
 
     def _nothing_recorded(self) -> str:

@@ -30,6 +30,7 @@ from .redaction import contains_secret, public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
 from .runner import Runner
 from .terminal import shown
+from .words import plural
 
 WORKER_KEY = "llmcmp"
 _PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
@@ -578,7 +579,7 @@ class LlmSession:
             self.pruned = len(self.unused)
 
     def _write(self, results: RunResults) -> None:
-        from .report import markdown_report
+        from .reports.markdown import markdown_report
 
         writers: dict[str, Any] = {
             "results": lambda path: _atomic_text(path, results.to_text()),
@@ -599,7 +600,7 @@ class LlmSession:
             self.written.append(self.runner.show_path(path))
 
     def _write_html(self, path: Path) -> None:
-        from .html import html_report
+        from .reports.html import html_report
 
         assert self.final is not None
         _atomic_text(path, html_report(self.final, self.comparison, self.status))
@@ -607,7 +608,7 @@ class LlmSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.final is None:
             return
-        from .report import terminal_summary
+        from .reports.terminal import terminal_summary
 
         tr = _Escaped(terminalreporter)
         tr.write_sep("=", "llmcmp")
@@ -621,7 +622,7 @@ class LlmSession:
             took = time.monotonic() - self.started
             stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
             tr.write_line(
-                f"asked {_count(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
+                f"asked {plural(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
                 f"in {took:.1f}s; "
                 f"cassettes in {runner.show_path(runner.cassette_root)}"
             )
@@ -629,10 +630,10 @@ class LlmSession:
             shown = ", ".join(runner.show_path(p) for p in self.unused[:5])
             more = f" and {len(self.unused) - 5} more" if len(self.unused) > 5 else ""
             if self.pruned:
-                tr.write_line(f"pruned {_count(self.pruned, 'unused cassette')}: {shown}{more}")
+                tr.write_line(f"pruned {plural(self.pruned, 'unused cassette')}: {shown}{more}")
             else:
                 tr.write_line(
-                    f"{_count(len(self.unused), 'cassette')} {'is' if len(self.unused) == 1 else 'are'} not used by "
+                    f"{plural(len(self.unused), 'cassette')} {'is' if len(self.unused) == 1 else 'are'} not used by "
                     f"any collected case: {shown}{more} (delete them with --llm-prune)",
                     yellow=True,
                 )
@@ -640,13 +641,13 @@ class LlmSession:
             why = self.prune_blocked or "no cassette is unused"
             tr.write_line(f"--llm-prune: deleted no cassette: {why}", yellow=self.prune_blocked is not None)
         if self.received:
-            tr.write_line(f"wrote {_count(self.received, 'cassette')} recorded by xdist workers elsewhere")
+            tr.write_line(f"wrote {plural(self.received, 'cassette')} recorded by xdist workers elsewhere")
         for problem in self.store_problems:
             tr.write_line(problem, red=True)
         if self.leftovers:
             shown = ", ".join(runner.show_path(p) for p in self.leftovers[:3])
             more = f" and {len(self.leftovers) - 3} more" if len(self.leftovers) > 3 else ""
-            what = f"{_count(len(self.leftovers), 'temporary file')} of cassette writes killed halfway: {shown}{more}"
+            what = f"{plural(len(self.leftovers), 'temporary file')} of cassette writes killed halfway: {shown}{more}"
             if self.settings.prune:
                 tr.write_line(f"removed {what}")
             else:
@@ -687,10 +688,6 @@ def _interruption(session: pytest.Session, exitstatus: int, keyboard: str | None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return "the session was interrupted (errors during collection?)"
     return None
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _atomic_text(path: Path, text: str) -> None:
