@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .engine.backends import LOCAL, default_concurrency
+from .settings import Settings as Settings
+
 RECORD_MODES = ("none", "once", "new_episodes", "all")
-LOCAL = "local"
 
 
 @dataclass(frozen=True)
@@ -149,58 +151,6 @@ def _ini_help(opt: Option) -> str:
     return opt.help.replace("%%", "%")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The effective settings of a run: plain values only (xdist sends them to workers)."""
-
-    endpoint: str | None
-    model: str | None
-    prompts: tuple[str, ...]
-    record_mode: str
-    samples: int
-    pass_rule: str
-    results: str | None
-    report: str | None
-    html: str | None
-    baseline: str | None
-    baseline_prompt: str | None
-    min_accuracy: tuple[str, ...]
-    concurrency: int
-    temperature: float
-    max_tokens: int | None
-    seed: int | None
-    timeout: float
-    retries: int
-    backoff: float
-    cassette_dir: str
-    prune: bool
-    read_ahead: str
-    local_model: str | None
-    progress: bool
-    gate: str = "significant"
-    alpha: float = 0.05
-    max_drop: float = 0.0
-    max_regressions: int | None = None
-    must_pass: tuple[str, ...] = ()
-    #: How each option that was set was given, by option name: "--llm-min-accuracy", "llm_min_accuracy" (the ini
-    #: file) or "LLMCMP_MIN_ACCURACY", so that messages name the setting the user actually wrote.
-    origins: tuple[tuple[str, str], ...] = ()
-
-    def origin(self, name: str) -> str:
-        """How option ``name`` was set (its command-line spelling when it was not)."""
-        return dict(self.origins).get(name, "--llm-" + name.replace("_", "-"))
-
-    max_generated: int = 10_000
-    max_generated_suite: int = 100_000
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def live(self) -> bool:
-        return self.endpoint is not None
-
-
 def _raw(config: pytest.Config, opt: Option) -> Any:
     return _given(config, opt)[0]
 
@@ -267,7 +217,6 @@ def resolve(config: pytest.Config) -> Settings:
     read_ahead = str(raw["read_ahead"] or "auto").lower()
     if read_ahead not in ("auto", "off"):
         raise pytest.UsageError(f"{where['read_ahead']}: expected auto or off, got {raw['read_ahead']!r}")
-    default_concurrency = 1 if endpoint == LOCAL else 8
     max_tokens = raw["max_tokens"]
     seed = raw["seed"]
     from .gates import DEFAULT_MODE, MODES
@@ -295,7 +244,11 @@ def resolve(config: pytest.Config) -> Settings:
         baseline_prompt=raw["baseline_prompt"] or None,
         min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
         concurrency=_number(
-            where["concurrency"], raw["concurrency"] or default_concurrency, int, minimum=1, maximum=MAX_CONCURRENCY
+            where["concurrency"],
+            raw["concurrency"] or default_concurrency(endpoint),
+            int,
+            minimum=1,
+            maximum=MAX_CONCURRENCY,
         ),
         temperature=_number(
             where["temperature"],

@@ -6,17 +6,12 @@ Domain code lives in the modules named after what they hold; see ``docs/architec
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from . import config as cfg
-from .items import RUNNER_KEY, CaseFile
-
-if TYPE_CHECKING:
-    from .answers import Extraction
-    from .cases import Case
-    from .prompts import Prompt
+from .items import RUNNER_KEY, SETTINGS_KEY, CaseFile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,14 +22,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from . import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
+    from . import builtin
 
-
-@pytest.hookimpl(trylast=True)
-def pytest_llmcmp_extract_choice(answer: str, case: Case, prompt: Prompt) -> Extraction:
-    """The built-in extractor; a user's implementation runs first and wins when it returns a result."""
-    from .answers import extract_choice
-
-    return extract_choice(answer, case.numbers, case.ask)
+    # The built-in extractor, in a module of its own registered by name: the engine never looks for it.
+    pluginmanager.register(builtin, builtin.NAME)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
         prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
     except PromptError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
     session = LlmSession(config, settings, prompts)
     config.stash[RUNNER_KEY] = session.runner
     config.pluginmanager.register(session, "llmcmp-session")

@@ -22,13 +22,14 @@ from .atomic import write_atomically
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
 from .cases import GenerateBudget
 from .collected import Collected, project_case_files
-from .config import LOCAL, Settings, input_path, parse_thresholds
+from .config import Settings, input_path, parse_thresholds
+from .engine import EngineError
+from .engine.runner import Runner
 from .gates import Decision, GatePolicy, RunStatus, decide
-from .items import BUDGET_KEY, COLLECTED_KEY, CaseItem
+from .items import BUDGET_KEY, COLLECTED_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
 from .redaction import contains_secret, public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
-from .runner import Runner
 from .terminal import shown
 from .words import plural
 
@@ -42,7 +43,11 @@ class LlmSession:
     def __init__(self, config: pytest.Config, settings: Settings, prompts: list[Prompt]) -> None:
         self.config = config
         self.settings = settings
-        self.runner = Runner(config, settings, prompts)
+        # The project: the ini file's directory, else where pytest runs. Not pytest's rootdir, which an existing
+        # path given as an option value (--llm-results /abs/r.json) moves out of the project.
+        inipath = config.inipath
+        project_dir = Path(inipath).parent if inipath is not None else Path(config.invocation_params.dir)
+        self.runner = Runner(PytestHost(config), settings, prompts, project_dir)
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
         self.worker_results: dict[str, CaseResult] = {}  # by node id, as the runner keeps its own
@@ -84,9 +89,7 @@ class LlmSession:
         self.runner.reference = self.baseline_prompt
         if self.workerinput is not None and self.workerinput.get("llmcmp_model"):
             # The controller resolved the model (and checked the endpoint) once for every worker.
-            self.runner.model = self.workerinput["llmcmp_model"]
-            self.runner.endpoint_url = self.workerinput.get("llmcmp_url") or self.runner.endpoint_url
-            self.runner.endpoint_checked = True
+            self.runner.use_endpoint(self.workerinput["llmcmp_model"], self.workerinput.get("llmcmp_url"))
 
     @property
     def distributed(self) -> bool:
@@ -272,11 +275,8 @@ class LlmSession:
             self.runner.read_ahead_early()
         if self.distributed:
             # Resolve once here, so workers neither start a server each nor fail one by one.
-            if self.settings.endpoint == LOCAL:
-                self.runner.start_local()
-            self.runner.resolve_model()
-            if self.settings.live and self.settings.endpoint != LOCAL:
-                self.runner.check_endpoint()
+            with usage_errors():
+                self.runner.prepare()
 
     def _outputs(self) -> list[tuple[str, Path]]:
         base = self.config.invocation_params.dir
@@ -328,9 +328,7 @@ class LlmSession:
             if data.get("model") and self.runner.model is None:
                 self.runner.model = data["model"]
             asked, answered, failed = data.get("live", (0, 0, 0))  # the controller asks nothing itself: sum them
-            self.runner.asked += asked
-            self.runner.answered += answered
-            self.runner.failed_requests += failed
+            self.runner.add_live_counts(asked, answered, failed)
 
     def _elsewhere(self) -> bool:
         """Whether this worker's cassette directory is not the controller's (another host, or rsync'd elsewhere)."""
@@ -377,9 +375,10 @@ class LlmSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, None, None]:
         items = [item for item in session.items if isinstance(item, CaseItem)]
         if items and not self.distributed:
-            self.runner.resolve_model()
-            if not self.is_worker and not session.config.option.collectonly:
-                self.runner.prefetch(items)
+            with usage_errors():
+                self.runner.resolve_model()
+                if not self.is_worker and not session.config.option.collectonly:
+                    self.runner.prefetch(items)
         try:
             yield
         finally:
@@ -552,9 +551,10 @@ class LlmSession:
                 self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
             return
         from .atomic import interrupted_writes
-        from .cassettes import cassette_path, unused_cassettes
+        from .cassettes import model_dir as model_directory
+        from .cassettes import unused_cassettes
 
-        model_dir = cassette_path(root, model, "x", None, "x").parent.parent
+        model_dir = model_directory(root, model)
         if not model_dir.is_dir():
             return
         # Leftovers of killed writes are never anybody's recording: always safe to remove.
@@ -656,6 +656,51 @@ class LlmSession:
             tr.write_line(f"wrote {written}")
         for problem in self.write_problems:
             tr.write_line(problem, red=True, bold=True)
+
+
+class PytestHost:
+    """What the engine needs from pytest (:class:`~pytest_llmcmp.engine.host.Host`): the plugin's hooks, the
+    terminal reporter, where pytest runs."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.invocation_dir = Path(config.invocation_params.dir)
+
+    @property
+    def builtin_extractor_only(self) -> bool:
+        """Whether no plugin or conftest implements ``pytest_llmcmp_extract_choice`` beside the built-in one."""
+        from . import builtin
+
+        impls = self.config.hook.pytest_llmcmp_extract_choice.get_hookimpls()
+        return len(impls) == 1 and impls[0].function is builtin.pytest_llmcmp_extract_choice
+
+    def build_messages(self, case: Any, prompt: Prompt, messages: list[dict[str, Any]]) -> None:
+        self.config.hook.pytest_llmcmp_build_messages(case=case, prompt=prompt, messages=messages)
+
+    def extract(self, answer: str, case: Any, prompt: Prompt) -> Any:
+        return self.config.hook.pytest_llmcmp_extract_choice(answer=answer, case=case, prompt=prompt)
+
+    def write_line(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
+
+    def progress_enabled(self) -> bool:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or self.config.get_verbosity() < 0:
+            return False
+        if self.config.stash[SETTINGS_KEY].progress:
+            return True
+        return bool(reporter.isatty) and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def usage_errors() -> Generator[None, None, None]:
+    """The engine's errors, shown as pytest shows a usage error: one line, no traceback."""
+    try:
+        yield
+    except EngineError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 class _Escaped:
