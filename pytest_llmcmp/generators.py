@@ -46,7 +46,7 @@ class RawCase:
 
     id: str
     numbers: tuple[str, ...]
-    ask: str  # "larger" or "smaller"
+    ask: str  # "larger", "smaller" or "order"
     tags: tuple[str, ...]
 
 
@@ -384,10 +384,23 @@ CATEGORIES: Mapping[str, Category] = MappingProxyType(
 _ASKS = ("larger", "smaller")
 
 
+def _check_distinct(category: str, numbers: Sequence[str]) -> None:
+    """An order case needs numbers of pairwise different values: a category that makes equal ones cannot serve."""
+    values: dict[Fraction, str] = {}
+    for text in numbers:
+        other = values.setdefault(parse_number(text).value, text)
+        if other != text:
+            raise GeneratorError(
+                f"category {category!r} makes numbers of equal value ({other} and {text}); "
+                "an order case needs pairwise different values"
+            )
+
+
 def generate(category: str, seed: int, count: int, ask: str = "both") -> list[RawCase]:
     """``count`` cases of ``category`` from ``seed``, ids ``<category>-<seed>-<n>`` (n from 1).
 
-    ``ask`` is ``larger``, ``smaller`` or ``both`` (alternating). Raises GeneratorError on an
+    ``ask`` is ``larger``, ``smaller``, ``both`` (alternating) or ``order`` (sort the numbers; the category must
+    make pairwise different values). Raises GeneratorError on an
     unknown category or ask, or a seed or count out of range.
     """
     chosen = CATEGORIES.get(category)
@@ -395,8 +408,8 @@ def generate(category: str, seed: int, count: int, ask: str = "both") -> list[Ra
         suggestion = difflib.get_close_matches(category, list(CATEGORIES), n=1)
         hint = f"; did you mean {suggestion[0]!r}?" if suggestion else f" (known: {', '.join(CATEGORIES)})"
         raise GeneratorError(f"unknown generator category {category!r}{hint}")
-    if ask not in (*_ASKS, "both"):
-        raise GeneratorError(f"generator ask {ask!r} is not one of larger, smaller, both")
+    if ask not in (*_ASKS, "order", "both"):
+        raise GeneratorError(f"generator ask {ask!r} is not one of larger, smaller, order, both")
     if isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
         raise GeneratorError(f"seed {seed} is out of range; use an integer from 0 to {MAX_SEED}")
     if isinstance(count, bool) or not 1 <= count <= MAX_COUNT:
@@ -416,5 +429,7 @@ def generate(category: str, seed: int, count: int, ask: str = "both") -> list[Ra
             if (index // 2 + order_offset) % 2:
                 numbers.reverse()
         case_ask = ask if ask != "both" else _ASKS[(index + ask_offset) % 2]
+        if case_ask == "order":
+            _check_distinct(category, numbers)
         cases.append(RawCase(f"{category}-{seed}-{index + 1}", tuple(numbers), case_ask, (category,)))
     return cases

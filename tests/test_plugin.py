@@ -77,7 +77,7 @@ def test_case_file_messages_list_the_allowed_values_once(pytester: pytest.Pytest
     result = run(pytester, "--collect-only")
     result.stdout.fnmatch_lines(
         [
-            "cases/one.yaml:2: case 'trap': ask 'biggest' is not one of larger, smaller",
+            "cases/one.yaml:2: case 'trap': ask 'biggest' is not one of larger, smaller, order",
             "cases/two.yaml:2: case 'lone' has 1 number; a case needs 2 to 20",
         ]
     )
