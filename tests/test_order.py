@@ -146,9 +146,10 @@ def test_wrong_order_fails_with_the_expected_ordering(pytester: pytest.Pytester)
         result = run(pytester, "--llm-endpoint", fake.url, "--llm-results", "r.json")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*expected: 4.04 < 4.14 < 4.4 (sorted from smallest to largest)*"])
-    samples = [case["samples"][0] for case in results_of(pytester.path / "r.json")["cases"]]
-    assert {sample["verdict"] for sample in samples} == {"wrong"}
-    assert samples[0]["choice"] == "4.4 < 4.14 < 4.04"
+    by_id = {case["id"]: case["samples"][0] for case in results_of(pytester.path / "r.json")["cases"]}
+    assert {sample["verdict"] for sample in by_id.values()} == {"wrong"}
+    assert by_id["tenths"]["choice"] == "4.4 < 4.14 < 4.04"
+    assert by_id["english"]["choice"] == "10 < 9.9 < 9.11"
 
 
 def test_a_plugin_reads_orderings_through_the_same_hook(pytester: pytest.Pytester) -> None:
