@@ -100,14 +100,14 @@ def imports(path: Path) -> list[tuple[str, bool]]:
                     name = ".".join([*base, child.module] if child.module else base)
                 else:
                     name = child.module or ""
-                if name.startswith("pytest_llmcmp") and not child.module or name == "pytest_llmcmp":
+                if (name.startswith("pytest_llmcmp") and not child.module) or name == "pytest_llmcmp":
                     # from . import x, y (or from pytest_llmcmp import x): each name is a module or in one
                     found.extend((f"{name}.{alias.name}", top) for alias in child.names)
                 else:
                     found.append((name, top))
-            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                visit(child, False)
-            elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) or (
+                isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test)
+            ):
                 visit(child, False)
             else:
                 visit(child, top)

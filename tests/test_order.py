@@ -85,7 +85,8 @@ def test_generated_order_cases_sort_distinct_values() -> None:
     for case in cases:
         order = expected_order(case.numbers)
         values = [Fraction(case.numbers[i]) for i in order]
-        assert values == sorted(values) and len(set(values)) == len(values)
+        assert values == sorted(values)
+        assert len(set(values)) == len(values)
     with pytest.raises(GeneratorError, match="equal value"):
         generate("equal", 1, 5, "order")
 
