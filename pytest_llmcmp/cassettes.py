@@ -64,7 +64,7 @@ from urllib.parse import quote, unquote
 import yaml
 
 from .atomic import write_atomically
-from .redaction import public_url
+from .redaction import contains_secret, public_url
 from .redaction import secret_pattern as secret_pattern
 from .safefiles import FileTooLarge, NotRegularFile, read_regular
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
@@ -510,7 +510,7 @@ class Cassette:
         with self._lock:  # concurrent saves of one cassette must not finish in the wrong order
             text = self.to_yaml()
             for secret in secrets:
-                if secret and secret_pattern(secret).search(text):
+                if contains_secret(text, secret):
                     raise CassetteError(
                         self.path, "refusing to write: the cassette would contain a secret (API key or token)"
                     )

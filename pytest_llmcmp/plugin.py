@@ -44,6 +44,11 @@ def pytest_configure(config: pytest.Config) -> None:
     session = LlmSession(config, settings, prompts)
     config.stash[RUNNER_KEY] = session.runner
     config.pluginmanager.register(session, "llmcmp-session")
+    if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
+        # An xdist controller (-n N, --dist, -d --tx): the bridge merges its workers' results. Nowhere else.
+        from .distributed import NAME, XdistBridge
+
+        config.pluginmanager.register(XdistBridge(session), NAME)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -51,6 +56,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         session.close()
         config.pluginmanager.unregister(session)
+    bridge = config.pluginmanager.get_plugin("llmcmp-xdist")
+    if bridge is not None:
+        config.pluginmanager.unregister(bridge)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

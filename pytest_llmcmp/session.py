@@ -5,15 +5,13 @@ hooks, merges xdist workers' results on the controller, and writes results, repo
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
-import socket
 import threading
 import time
 from collections.abc import Generator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,12 +26,11 @@ from .engine.runner import Runner
 from .gates import Decision, GatePolicy, RunStatus, decide
 from .items import BUDGET_KEY, COLLECTED_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
-from .redaction import contains_secret, public_url, scrub
+from .redaction import public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
 from .terminal import shown
 from .words import plural
 
-WORKER_KEY = "llmcmp"
 _PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
 
 
@@ -240,11 +237,6 @@ class LlmSession:
         if self.selected:
             self._forget_old_outputs()
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        if any(nodeid.split("::", 1)[0].endswith((".yaml", ".yml")) for nodeid in ids):
-            self._forget_old_outputs()  # the controller collects nothing itself: the workers' collection tells
-
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.keyboard = "SIGTERM" if str(excinfo.value) == _SIGTERM else "Ctrl-C"
 
@@ -304,71 +296,6 @@ class LlmSession:
             if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
                 self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["llmcmp_model"] = self.runner.model
-        node.workerinput["llmcmp_url"] = self.runner.endpoint_url
-        # Where this controller keeps cassettes: a worker that does not share them sends back what it records.
-        node.workerinput["llmcmp_origin"] = [socket.gethostname(), os.path.realpath(self.runner.cassette_root)]
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        output = getattr(node, "workeroutput", {}).get(WORKER_KEY)
-        if output:
-            data = json.loads(output)
-            self.worker_results.update((case["nodeid"], CaseResult.from_json(case)) for case in data["cases"])
-            self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
-            self._store(data.get("recorded", {}))
-            self.collected_cases = max(self.collected_cases, data.get("collected", 0))
-            self.collected.merge_worker(data.get("collection", {}), first=self.workers_merged == 0)
-            self.workers_merged += 1
-            self.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
-            self.selected.update((k, (v[0], v[1], bool(v[2]))) for k, v in data.get("selected", {}).items())
-            self.full_run = self.full_run and bool(data.get("full_run", True))
-            if data.get("model") and self.runner.model is None:
-                self.runner.model = data["model"]
-            asked, answered, failed = data.get("live", (0, 0, 0))  # the controller asks nothing itself: sum them
-            self.runner.add_live_counts(asked, answered, failed)
-
-    def _elsewhere(self) -> bool:
-        """Whether this worker's cassette directory is not the controller's (another host, or rsync'd elsewhere)."""
-        origin = (self.workerinput or {}).get("llmcmp_origin")
-        if not origin:
-            return False
-        host, root = origin
-        return bool(host != socket.gethostname() or root != os.path.realpath(self.runner.cassette_root))
-
-    def _recorded(self) -> dict[str, str]:
-        """The cassettes this worker wrote, by their path relative to the cassette directory."""
-        recorded = {}
-        for path in self.runner.saved:
-            with contextlib.suppress(OSError):  # removed meanwhile: nothing to send
-                relative = Path(os.path.relpath(path, self.runner.cassette_root)).as_posix()
-                recorded[relative] = path.read_text(encoding="utf-8")
-        return recorded
-
-    def _store(self, recorded: dict[str, str]) -> None:
-        """Write, under this controller's cassette directory, the cassettes a worker elsewhere recorded."""
-        if not recorded:
-            return
-        from .cassettes import CassetteError, check_inside
-        from .redaction import api_key
-
-        key = api_key()
-        for name, text in sorted(recorded.items()):
-            relative = PurePosixPath(name)
-            path = self.runner.cassette_root.joinpath(*relative.parts)
-            try:
-                if relative.is_absolute() or ".." in relative.parts or not name.endswith(".yaml"):
-                    raise CassetteError(name, "a worker sent a cassette outside the cassette directory; not written")
-                if contains_secret(text, key):
-                    raise CassetteError(path, "refusing to write: the cassette would contain a secret (API key)")
-                check_inside(self.runner.cassette_root, path)
-                write_atomically(path, text.encode("utf-8"))
-                self.received += 1
-            except (CassetteError, OSError) as exc:
-                self.store_problems.append(str(exc))
-
     # --- running ----------------------------------------------------------------------------------------------
 
     @pytest.hookimpl(hookwrapper=True)
@@ -393,21 +320,9 @@ class LlmSession:
             return
         used = self._used(session)
         if self.is_worker:
-            payload = {
-                "cases": [case.to_json() for case in self.runner.results.values()],
-                # Relative to the cassette directory: a worker elsewhere (--tx ...//chdir, another host) has its own.
-                "used": sorted(Path(os.path.relpath(p, self.runner.cassette_root)).as_posix() for p in used),
-                "model": self.runner.model,
-                "collected": self.collected_cases,
-                "collection": self.collected.to_json(),
-                "not_recorded": self.runner.not_recorded,
-                "selected": self.selected,
-                "full_run": self.full_run,
-                "live": [self.runner.asked, self.runner.answered, self.runner.failed_requests],
-            }
-            if self._elsewhere():  # the controller writes them where they belong
-                payload["recorded"] = self._recorded()
-            self.config.workeroutput[WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
+            from .distributed import send_results
+
+            send_results(self, used)
             return
         cases = list((self.worker_results if self.distributed else self.runner.results).values())
         if not cases and not self.collected_cases:
