@@ -582,10 +582,9 @@ class _FileReader:
         expect = self.quoted(node, label, "expect")
         if expect == case.expected:
             return
-        if case.ask == "order" and not tasks.task_for(case.ask).is_choice(expect, case.numbers, case.ask):
-            self.fail(node, f"{label}: expect {expect!r} is not its numbers (as written) joined by ' < '")
-        if case.ask != "order" and expect != "equal" and expect not in case.numbers:
-            self.fail(node, f"{label}: expect {expect!r} is not one of its numbers (as written) or 'equal'")
+        task = tasks.task_for(case.ask)
+        if not task.is_choice(expect, case.numbers, case.ask):
+            self.fail(node, f"{label}: expect {expect!r} is not {task.choice_form}")
         self.fail(node, f"{label}: expect says {expect} but the exact answer is {case.expected}")
 
     # -- one generate entry ------------------------------------------------------------------

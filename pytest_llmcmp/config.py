@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .engine.backends import LOCAL, default_concurrency
+from .engine.backends import NAMED, default_concurrency
 from .settings import Settings as Settings
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
@@ -195,8 +195,9 @@ def resolve(config: pytest.Config) -> Settings:
     origins = tuple((name, where) for name, (_, where) in given.items())
     where = dict(origins)  # every message names the setting as the user gave it: option, ini key or variable
     endpoint = raw["endpoint"] or None
-    if endpoint is not None and endpoint != LOCAL and not endpoint.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"{where['endpoint']}: expected an http(s) URL or 'local', got {endpoint!r}")
+    if endpoint is not None and endpoint not in NAMED and not endpoint.startswith(("http://", "https://")):
+        named = " or ".join(repr(name) for name in NAMED)
+        raise pytest.UsageError(f"{where['endpoint']}: expected an http(s) URL or {named}, got {endpoint!r}")
     record_mode = raw["record_mode"] or ("new_episodes" if endpoint else "none")
     if record_mode not in RECORD_MODES:
         raise pytest.UsageError(

@@ -10,7 +10,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -101,11 +101,8 @@ class LlmSession:
         from .safefiles import NotRegularFile, check_write_target
 
         base = self.config.invocation_params.dir
-        for option, target in (
-            ("--llm-results", self.settings.results),
-            ("--llm-report", self.settings.report),
-            ("--llm-html", self.settings.html),
-        ):
+        for kind in OUTPUTS:
+            option, target = f"--llm-{kind}", getattr(self.settings, kind)
             if target is None:
                 continue
             try:
@@ -272,7 +269,7 @@ class LlmSession:
 
     def _outputs(self) -> list[tuple[str, Path]]:
         base = self.config.invocation_params.dir
-        targets = [("results", self.settings.results), ("report", self.settings.report), ("html", self.settings.html)]
+        targets = [(kind, getattr(self.settings, kind)) for kind in OUTPUTS]
         return [(kind, Path(t) if Path(t).is_absolute() else base / t) for kind, t in targets if t is not None]
 
     def _forget_old_outputs(self) -> None:
@@ -494,31 +491,15 @@ class LlmSession:
             self.pruned = len(self.unused)
 
     def _write(self, results: RunResults) -> None:
-        from .reports.markdown import markdown_report
-
-        writers: dict[str, Any] = {
-            "results": lambda path: _atomic_text(path, results.to_text()),
-            "report": lambda path: _atomic_text(
-                path, markdown_report(results, self.comparison, self.gates, status=self.status)
-            ),
-            "html": self._write_html,
-        }
         for kind, path in self._outputs():
-            write = writers[kind]
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                write(path)
+                _atomic_text(path, OUTPUTS[kind](results, self.comparison, self.gates, self.status))
             except OSError as exc:  # a full disk, a directory, /proc: one line, not a traceback
                 target = getattr(self.settings, kind)
                 self.write_problems.append(f"--llm-{kind}: cannot write {target}: {exc.strerror or exc}")
                 continue
             self.written.append(self.runner.show_path(path))
-
-    def _write_html(self, path: Path) -> None:
-        from .reports.html import html_report
-
-        assert self.final is not None
-        _atomic_text(path, html_report(self.final, self.comparison, self.status))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.final is None:
@@ -571,6 +552,30 @@ class LlmSession:
             tr.write_line(f"wrote {written}")
         for problem in self.write_problems:
             tr.write_line(problem, red=True, bold=True)
+
+
+def _results_json(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
+    return results.to_text()
+
+
+def _markdown(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
+    from .reports.markdown import markdown_report
+
+    return markdown_report(results, comparison, gates, status=status)
+
+
+def _html(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
+    from .reports.html import html_report
+
+    return html_report(results, comparison, status)
+
+
+#: The files a run writes, by the option naming each (``--llm-results`` ...): one writer each, the text of the run.
+OUTPUTS: dict[str, Callable[[RunResults, Any, list[Gate], RunStatus | None], str]] = {
+    "results": _results_json,
+    "report": _markdown,
+    "html": _html,
+}
 
 
 class PytestHost:

@@ -30,6 +30,8 @@ class Task:
 
     name: str = ""
     asks: tuple[str, ...] = ()
+    #: What a choice of this kind is, for messages: "expect 'x' is not ...".
+    choice_form: str = ""
 
     def expected(self, numbers: Sequence[str], ask: str) -> str:
         """The exact answer (raises :class:`~pytest_llmcmp.truth.NumberError`, one sentence, on a bad case)."""
@@ -59,6 +61,7 @@ class Compare(Task):
 
     name = "compare"
     asks = truth.ASKS
+    choice_form = "one of its numbers (as written) or 'equal'"
 
     def expected(self, numbers: Sequence[str], ask: str) -> str:
         return truth.expected_answer(numbers, ask)
@@ -80,6 +83,7 @@ class Order(Task):
 
     name = "order"
     asks = ("order",)
+    choice_form = "its numbers (as written) joined by ' < '"
 
     def expected(self, numbers: Sequence[str], ask: str) -> str:
         return ordering_text(numbers, truth.expected_order(numbers))

@@ -632,9 +632,11 @@ def test_recordings_sent_back_by_a_worker_stay_inside_the_cassette_directory(
 ) -> None:
     monkeypatch.setenv("LLMCMP_API_KEY", "sk-remote-0123456789")
     config = suite.parseconfigure()
+    from pytest_llmcmp.distributed import XdistBridge
+
     session = config.pluginmanager.get_plugin("llmcmp-session")
     root = session.runner.cassette_root
-    session._store(
+    XdistBridge(session)._store(  # the controller's side of xdist: what a worker elsewhere sends back
         {
             "m/p/ok.yaml": "interactions: []\nversion: 1\n",
             "../../escaped.yaml": "x",

@@ -24,16 +24,16 @@ LOCAL: Final = "local"
 
 
 def default_concurrency(endpoint: str | None) -> int:
-    """Requests in flight when ``--llm-concurrency`` is not given: a single-slot local server takes one at a time."""
-    return 1 if endpoint == LOCAL else 8
+    """Requests in flight when ``--llm-concurrency`` is not given (a single-slot local server takes one at a time)."""
+    return _NAMED.get(endpoint or "", Backend).default_concurrency
 
 
 class Backend:
     """An OpenAI-compatible endpoint at :attr:`url`. Subclasses that run the server themselves override
     :meth:`start`, :meth:`stop` and :meth:`explain`."""
 
-    #: The option that names it, for messages.
-    option = "--llm-endpoint"
+    #: Requests in flight when ``--llm-concurrency`` is not given.
+    default_concurrency = 8
 
     def __init__(self, settings: Settings, url: str | None, checked: bool = False) -> None:
         self.settings = settings
@@ -93,7 +93,7 @@ class LocalBackend(Backend):
     """llama.cpp's server with SmolLM2 (or ``--llm-local-model``), started on a free loopback port, stopped at the
     end of the session. It serves exactly its model: nothing to check."""
 
-    option = "--llm-endpoint local"
+    default_concurrency = 1
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, None, checked=True)
@@ -148,9 +148,13 @@ def backend_for(settings: Settings) -> Backend | None:
     """The backend ``--llm-endpoint`` names, or ``None`` for a replay-only run."""
     if settings.endpoint is None:
         return None
-    if settings.endpoint == LOCAL:
-        return LocalBackend(settings)
-    return Backend(settings, settings.endpoint)
+    named = _NAMED.get(settings.endpoint)
+    return named(settings) if named is not None else Backend(settings, settings.endpoint)
+
+
+#: The backends ``--llm-endpoint`` names by a word rather than a URL: the only place that knows "local".
+_NAMED: dict[str, type[LocalBackend]] = {LOCAL: LocalBackend}
+NAMED: Final = tuple(_NAMED)
 
 
 def _local_error(exc: Exception) -> str:
