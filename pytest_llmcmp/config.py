@@ -322,6 +322,24 @@ def check_statistics(settings: Settings) -> None:
         )
 
 
+def any_given(config: pytest.Config) -> bool:
+    """Whether any of the plugin's settings is given (command line, ini file or environment): the run uses it."""
+    return any(_given(config, opt)[0] not in (None, [], False, "") for opt in OPTIONS)
+
+
+def project_dir(config: pytest.Config) -> Path:
+    """The project: the ini file's directory, else where pytest runs. Not pytest's rootdir, which an existing path
+    given as an option value (--llm-results /abs/r.json) moves out of the project."""
+    inipath = config.inipath
+    return Path(inipath).parent if inipath is not None else Path(config.invocation_params.dir)
+
+
+def cassette_root(config: pytest.Config, settings: Settings) -> Path:
+    """The cassette directory (``--llm-cassette-dir``, relative to the project)."""
+    root = Path(settings.cassette_dir)
+    return root if root.is_absolute() else project_dir(config) / root
+
+
 def input_path(config: pytest.Config, spec: str) -> Path:
     """A file named on the command line or in the ini file: relative to where pytest runs, else to the rootdir."""
     path = Path(spec)

@@ -28,8 +28,18 @@ WORKER_KEY = "llmcmp"
 class XdistBridge:
     """The controller's side of the xdist protocol, merging into the session's state."""
 
-    def __init__(self, session: LlmSession) -> None:
-        self.session = session
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @property
+    def session(self) -> LlmSession:
+        """The session plugin; a controller given no option starts it when a worker collected a case file."""
+        from .session import ensure_session
+
+        return ensure_session(self.config, late=True)
+
+    def _started(self) -> bool:
+        return self.config.pluginmanager.get_plugin("llmcmp-session") is not None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -38,6 +48,8 @@ class XdistBridge:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        if not self._started():
+            return  # nothing resolved here: each worker decides from its own settings, as the session would
         node.workerinput["llmcmp_model"] = self.session.runner.model
         node.workerinput["llmcmp_url"] = self.session.runner.endpoint_url
         # Where this controller keeps cassettes: a worker that does not share them sends back what it records.

@@ -25,6 +25,9 @@ class CaseFile(pytest.File):
     """A YAML case file; each case becomes a :class:`CaseNode`."""
 
     def collect(self) -> Iterator[CaseNode]:
+        from .session import ensure_session
+
+        ensure_session(self.config, late=True)  # the run uses the plugin: its session starts here if not before
         try:
             cases = load_case_file(self.path, self.config.stash.get(BUDGET_KEY, None))
         except CaseFileError as exc:
@@ -113,5 +116,7 @@ class CaseItem(pytest.Item):
 RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()
 #: The run's settings, resolved once at configure time and frozen.
 SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
+#: The cassette directory (never collected).
+CASSETTES_KEY: pytest.StashKey[Path] = pytest.StashKey()
 COLLECTED_KEY: pytest.StashKey[Collected] = pytest.StashKey()
 BUDGET_KEY: pytest.StashKey[GenerateBudget] = pytest.StashKey()

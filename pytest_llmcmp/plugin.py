@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from . import config as cfg
-from .items import RUNNER_KEY, SETTINGS_KEY, CaseFile
+from .items import CASSETTES_KEY, SETTINGS_KEY, CaseFile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,30 +29,24 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from .prompts import PromptError, load_prompts
-    from .session import LlmSession
-
-    settings = cfg.resolve(config)
+    settings = cfg.resolve(config)  # always: a bad value is a usage error whether or not cases are collected
     if not (config.option.help or config.option.collectonly):
         cfg.check_statistics(settings)
-    try:
-        bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
-        prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
-    except PromptError as exc:
-        raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
-    session = LlmSession(config, settings, prompts)
-    config.stash[RUNNER_KEY] = session.runner
-    config.pluginmanager.register(session, "llmcmp-session")
+    config.stash[CASSETTES_KEY] = cfg.cassette_root(config, settings)
+    if cfg.any_given(config):
+        from .session import ensure_session
+
+        ensure_session(config)  # else the first case file collected registers it
     if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
         # An xdist controller (-n N, --dist, -d --tx): the bridge merges its workers' results. Nowhere else.
         from .distributed import NAME, XdistBridge
 
-        config.pluginmanager.register(XdistBridge(session), NAME)
+        config.pluginmanager.register(XdistBridge(config), NAME)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    session = config.pluginmanager.get_plugin("llmcmp-session")
+    session = config.pluginmanager.get_plugin("llmcmp-session")  # session.SESSION, not imported for this
     if session is not None:
         session.close()
         config.pluginmanager.unregister(session)
@@ -63,8 +57,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Do not walk into the cassette directory: thousands of YAML files that are never tests."""
-    runner = config.stash.get(RUNNER_KEY, None)
-    if runner is not None and collection_path == runner.cassette_root:
+    if collection_path == config.stash.get(CASSETTES_KEY, None):
         return True
     return None
 
@@ -72,8 +65,8 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    runner = parent.config.stash.get(RUNNER_KEY, None)
-    if runner is not None and runner.cassette_root in file_path.parents:
+    cassettes = parent.config.stash.get(CASSETTES_KEY, None)
+    if cassettes is not None and cassettes in file_path.parents:
         return None  # cassettes are YAML too, and never case files
     from .collected import is_case_file
 

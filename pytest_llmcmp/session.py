@@ -20,11 +20,11 @@ from .atomic import write_atomically
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
 from .cases import GenerateBudget
 from .collected import Collected, project_case_files
-from .config import Settings, input_path, parse_thresholds
+from .config import Settings, input_path, parse_thresholds, project_dir
 from .engine import EngineError
 from .engine.runner import Runner
 from .gates import Decision, GatePolicy, RunStatus, decide
-from .items import BUDGET_KEY, COLLECTED_KEY, SETTINGS_KEY, CaseItem
+from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
 from .redaction import public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
@@ -40,11 +40,8 @@ class LlmSession:
     def __init__(self, config: pytest.Config, settings: Settings, prompts: list[Prompt]) -> None:
         self.config = config
         self.settings = settings
-        # The project: the ini file's directory, else where pytest runs. Not pytest's rootdir, which an existing
-        # path given as an option value (--llm-results /abs/r.json) moves out of the project.
-        inipath = config.inipath
-        project_dir = Path(inipath).parent if inipath is not None else Path(config.invocation_params.dir)
-        self.runner = Runner(PytestHost(config), settings, prompts, project_dir)
+        self.runner = Runner(PytestHost(config), settings, prompts, project_dir(config))
+        self.late = False  # registered during collection (no option given): the header comes after collection
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
         self.worker_results: dict[str, CaseResult] = {}  # by node id, as the runner keeps its own
@@ -152,6 +149,20 @@ class LlmSession:
             self._old_sigterm = None
 
     # --- header, collection -------------------------------------------------------------------------------------
+
+    def start_late(self) -> None:
+        """Registered during collection (the first case file, no option given): what ``pytest_sessionstart`` did."""
+        self.late = True
+        if not (self.is_worker or self.config.option.collectonly):
+            self._sigterm_interrupts()
+        if not (self.is_worker or self.distributed or self.config.option.collectonly):
+            self.runner.read_ahead_early()
+
+    def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
+        """The header, after collection, when the session started with the first case file."""
+        if not self.late or config.get_verbosity() < 0 or config.getoption("no_header", False):
+            return []  # as pytest's header: not under -q or --no-header
+        return self.pytest_report_header(config)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         s = self.settings
@@ -576,6 +587,32 @@ OUTPUTS: dict[str, Callable[[RunResults, Any, list[Gate], RunStatus | None], str
     "report": _markdown,
     "html": _html,
 }
+
+
+SESSION = "llmcmp-session"
+
+
+def ensure_session(config: pytest.Config, late: bool = False) -> LlmSession:
+    """The session plugin, registered the first time the run uses the plugin: at configure time when one of its
+    settings is given, else when the first case file is collected (``late``). A run of ordinary unit tests never
+    registers it: no llmcmp header, no llmcmp hooks."""
+    session: LlmSession | None = config.pluginmanager.get_plugin(SESSION)
+    if session is not None:
+        return session
+    from .prompts import PromptError, load_prompts
+
+    settings = config.stash[SETTINGS_KEY]
+    try:
+        bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
+        prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
+    except PromptError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    session = LlmSession(config, settings, prompts)
+    config.stash[RUNNER_KEY] = session.runner
+    config.pluginmanager.register(session, SESSION)
+    if late:
+        session.start_late()
+    return session
 
 
 class PytestHost:
