@@ -56,7 +56,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, unquote
@@ -68,6 +68,7 @@ from .redaction import contains_secret, public_url
 from .redaction import secret_pattern as secret_pattern
 from .safefiles import FileTooLarge, NotRegularFile, read_regular
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
+from .wire import Exchange as Exchange
 from .wire import content_of as content_of
 from .wire import finish_reason_of
 
@@ -212,22 +213,6 @@ def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
         resolved = {os.path.realpath(p) for p in used_names}
         unused = [p for p in unused if os.path.realpath(p) not in resolved]
     return sorted(Path(p) for p in unused)
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One successful request/response pair, as the client saw it.
-
-    ``response_body`` is the decoded JSON (never compressed bytes). Of ``response_headers`` only
-    Content-Type is stored; everything else (cookies, request ids, Content-Encoding, ...) is dropped.
-    """
-
-    uri: str
-    request_body: dict[str, Any]
-    sample: int
-    status: int
-    response_body: dict[str, Any]
-    response_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _normalized(value: Any) -> Any:

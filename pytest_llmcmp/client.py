@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassettes import Exchange
 from .redaction import KEY_VARIABLES as KEY_VARIABLES
 from .redaction import REDACTED as REDACTED
 from .redaction import api_key as api_key
@@ -30,7 +29,7 @@ from .redaction import clip, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
-from .wire import content_of, finish_reason_of
+from .wire import Exchange, content_of, finish_reason_of
 
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
 #: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.

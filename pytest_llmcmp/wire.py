@@ -4,7 +4,8 @@ response."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 #: The request header carrying the sample index (1-based): every sample of a case is its own recorded interaction.
@@ -53,3 +54,19 @@ def finish_reason_of(payload: Any) -> str | None:
     says so; ``None`` otherwise. Call it on a payload :func:`content_of` accepted."""
     reason = payload["choices"][0].get("finish_reason")
     return reason if isinstance(reason, str) else None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One successful request/response pair, as the client saw it.
+
+    ``response_body`` is the decoded JSON (never compressed bytes). Of ``response_headers`` only
+    Content-Type is stored; everything else (cookies, request ids, Content-Encoding, ...) is dropped.
+    """
+
+    uri: str
+    request_body: dict[str, Any]
+    sample: int
+    status: int
+    response_body: dict[str, Any]
+    response_headers: Mapping[str, str] = field(default_factory=dict)
