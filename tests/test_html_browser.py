@@ -352,3 +352,176 @@ def test_a_one_prompt_report_has_no_side_by_side_and_states_the_decision(
     assert page.locator("#decision").inner_text().startswith("✅ gate passed (significant, alpha 0.05): none +0 net")
     assert visible_rows(page) == len(one)  # the rest of the page still works
     assert log.errors == []
+
+
+# ---- Chinese (and other CJK) text: marked with its language, drawn with real glyphs ------------------------------
+
+ZH_ANSWER = "先比较整数部分，两个数都是十三。再比较小数部分：八大于一，所以十三点八更大。"
+JA_ANSWER = "まず整数部分を比べます。したがって13.8のほうが大きいです。"
+KO_ANSWER = "정수 부분을 먼저 비교합니다. 따라서 13.8이 더 큽니다."
+EN_ANSWER = "The integer parts are equal, so compare the decimals: 13.8 is larger."
+
+
+def cjk_run() -> RunResults:
+    """One prompt named in Chinese; a Chinese, a Japanese, a Korean and an English answer."""
+    cases = []
+    for case_id, question, answer in (
+        ("zh-trap", "13.8和13.11哪个大？", ZH_ANSWER),
+        ("ja-trap", "13.8と13.11はどちらが大きいですか？", JA_ANSWER),
+        ("ko-trap", "13.8과 13.11 중 어느 것이 더 큽니까?", KO_ANSWER),
+        ("en-trap", "Which is larger, 13.8 or 13.11?", EN_ANSWER),
+    ):
+        cases.append(
+            CaseResult(
+                id=case_id,
+                nodeid=f"cases/cjk.yaml::{case_id}[数学专家]",
+                file="cases/cjk.yaml",
+                prompt="数学专家",
+                numbers=["13.8", "13.11"],
+                ask="larger",
+                question=question,
+                tags=["小数陷阱"] if case_id == "zh-trap" else ["trap"],
+                expected="13.8",
+                samples=[SampleResult(answer=answer, choice="13.8", verdict="correct")],
+                outcome="pass",
+            )
+        )
+    return RunResults(
+        model="internlm2-chat-1_8b",
+        endpoint=None,
+        prompts={"数学专家": PromptInfo(path="prompts/数学专家.md", sha256="e" * 64)},
+        settings={"samples": 1, "pass_rule": "all", "temperature": 0},
+        cases=cases,
+    )
+
+
+def cjk_font_installed() -> bool:
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    import subprocess
+
+    listed = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
+@pytest.fixture
+def cjk_page(module_page: tuple[Page, PageLog], tmp_path: Path) -> Page:
+    page, log = module_page
+    log.errors.clear()
+    path = tmp_path / "cjk.html"
+    path.write_text(html_report(cjk_run()), encoding="utf-8")
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    for summary in page.locator("#case-table details summary").all():
+        summary.click()  # the answers are folded: open them so that they are laid out and drawn
+    assert log.errors == []
+    return page
+
+
+def effective_lang(page: Page, selector: str) -> list[str]:
+    langs: list[str] = page.locator(selector).evaluate_all(
+        "nodes => nodes.map(n => n.closest('[lang]').getAttribute('lang'))"  # SVG elements have no .lang
+    )
+    return langs
+
+
+def test_text_written_in_cjk_carries_its_language_and_the_page_stays_english(cjk_page: Page) -> None:
+    page = cjk_page
+    assert page.locator("html").get_attribute("lang") == "en"  # the report's own words
+    for case_id, lang in (("zh-trap", "zh"), ("ja-trap", "ja"), ("ko-trap", "ko"), ("en-trap", "en")):
+        assert effective_lang(page, f"{row_of(page, case_id)} pre.answer") == [lang]
+        assert effective_lang(page, f"{row_of(page, case_id)} td.question") == [lang]
+        # Tags and prompt names are the user's words too.
+        assert effective_lang(page, f"{row_of(page, case_id)} td:nth-child(3)") == ["zh" if lang == "zh" else "en"]
+    assert set(effective_lang(page, "#case-table tbody tr td:nth-child(2)")) == {"zh"}
+    assert effective_lang(page, "table.summary tbody td:first-child span:not(.swatch)") == ["zh"]
+    assert effective_lang(page, "svg#chart text.legend-label") == ["zh"]
+    assert effective_lang(page, "svg#chart text.tag-label") == ["en", "en", "zh"]  # all cases, trap, 小数陷阱
+    # Labels and verdict badges are English, whatever the answers are written in.
+    assert set(effective_lang(page, "#case-table .badge, #filters label")) == {"en"}
+
+
+def row_of(page: Page, case_id: str) -> str:
+    """A CSS selector of the case table's row of ``case_id`` (for the DevTools protocol, which takes CSS only)."""
+    ids = [text.split("\n")[0] for text in page.locator("#case-table tbody tr td:first-child").all_inner_texts()]
+    return f"#case-table tbody tr:nth-child({ids.index(case_id) + 1})"
+
+
+def glyph_pictures(page: Page, selector: str, characters: str) -> list[bytes]:
+    """A screenshot of each character, drawn alone in the element (its real styles and lang), clipped to its box.
+
+    Every character starts at the same place, so equal pictures mean equal drawings, to the pixel."""
+    pictures = []
+    for character in characters:
+        box: dict[str, float] = page.locator(selector).first.evaluate(
+            """(node, character) => {
+                node.textContent = character;
+                node.scrollIntoView();
+                const range = document.createRange();
+                range.selectNodeContents(node);
+                const r = range.getBoundingClientRect();
+                return {x: Math.floor(r.x), y: Math.floor(r.y), width: Math.ceil(r.width) + 1,
+                        height: Math.ceil(r.height) + 1};
+            }""",
+            character,
+        )
+        assert box["width"] > 2, f"{character!r} takes no room in {selector}"
+        pictures.append(page.screenshot(clip=box, animations="disabled"))
+    return pictures
+
+
+@pytest.mark.skipif(not cjk_font_installed(), reason="no CJK font on this system (apt-get install fonts-noto-cjk)")
+def test_chinese_answers_are_drawn_with_real_glyphs_not_tofu(cjk_page: Page) -> None:
+    """Eight different characters of the Chinese answer, each drawn in the answer's own element, give eight different
+    pictures; missing glyphs ("tofu": the same empty box for every character) would give one. The control proves the
+    check can fail: characters no font has (the private use area), drawn the same way, all look alike."""
+    page = cjk_page
+    answer = f"{row_of(page, 'zh-trap')} pre.answer"
+    assert page.locator(answer).inner_text() == ZH_ANSWER
+    assert page.locator(answer).get_attribute("lang") == "zh"
+    distinct = "".join(dict.fromkeys(char for char in ZH_ANSWER if "\u4e00" <= char <= "\u9fff"))[:8]
+    pictures = glyph_pictures(page, answer, distinct + distinct[0])
+    assert len(set(pictures[:-1])) == len(distinct) == 8
+    assert pictures[-1] == pictures[0]  # the same character, the same picture: pictures of glyphs, not of noise
+    tofu = glyph_pictures(page, answer, "\ue000\ue001\ue002\ue003")
+    assert len(set(tofu)) == 1, "the control should look alike: characters without a glyph"
+    # The question's cell too (the body's font stack, not the answers' monospace one).
+    question = f"{row_of(page, 'zh-trap')} td.question"
+    assert len(set(glyph_pictures(page, question, "哪个大"))) == 3
+
+
+@pytest.mark.skipif(not cjk_font_installed(), reason="no CJK font on this system (apt-get install fonts-noto-cjk)")
+def test_cjk_text_is_drawn_by_a_font_of_the_reports_stack_for_its_language(cjk_page: Page) -> None:
+    """Chromium says which system font drew each element's glyphs: a CJK face named in report.css, and for Chinese
+    not a Japanese one (under lang="en", Noto Sans CJK draws Chinese with Japanese glyph forms)."""
+    page = cjk_page
+    page.select_option("#filter-prompt", "数学专家")  # a form control shows the user's words too
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+
+    def fonts(selector: str) -> tuple[list[str], str]:
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        used = [font["familyName"] for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]]
+        stack: str = page.locator(selector).first.evaluate("node => getComputedStyle(node).fontFamily")
+        return used, stack
+
+    for selector, language in (
+        (f"{row_of(page, 'zh-trap')} pre.answer", "SC"),
+        (f"{row_of(page, 'zh-trap')} td.question", "SC"),
+        (f"{row_of(page, 'ja-trap')} pre.answer", "JP"),
+        (f"{row_of(page, 'ko-trap')} pre.answer", "KR"),
+        ("svg#chart text.legend-label", "SC"),
+        ("table.summary tbody td:first-child span:not(.swatch)", "SC"),
+        ("#filter-prompt", "SC"),
+    ):
+        used, stack = fonts(selector)
+        cjk = [family for family in used if "CJK" in family or "Han" in family or "Hei" in family]
+        assert cjk, f"{selector}: drawn with {used} only"
+        for family in cjk:
+            assert f'"{family}"' in stack, f"{selector}: {family} is not in the stack {stack}"
+        if any("Noto Sans CJK" in family for family in cjk):  # Debian's fonts-noto-cjk: the language's own face
+            assert all(family.endswith(language) for family in cjk), f"{selector}: {cjk}"
+    cdp.detach()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from pytest_llmcmp.baseline import Change, accuracy_gates, compare, compare_prompts, regression_gate
-from pytest_llmcmp.reports.html import accuracy_chart, embed_json, html_report
+from pytest_llmcmp.reports.html import accuracy_chart, embed_json, html_report, lang_attribute
 from pytest_llmcmp.reports.markdown import MARKDOWN_LIMIT, escape_markdown, markdown_report
 from pytest_llmcmp.reports.terminal import terminal_summary
 from pytest_llmcmp.reports.text import display_width, pad, truncate
@@ -466,6 +466,33 @@ def test_html_report_is_self_contained(current_run: RunResults, baseline_run: Ru
     assert changes[("falls", "langgpt")] == "regression"
     assert changes[("fresh", "langgpt")] == "new"
     assert changes[("steady", "langgpt")] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("13.8和13.11哪个大？", "zh"),
+        ("步骤提示", "zh"),
+        ("𠀀", "zh"),  # a CJK extension B ideograph, outside the BMP
+        ("13.8と13.11はどちらが大きい", "ja"),  # kana decide over the shared Han
+        ("数学の専門家", "ja"),
+        ("어느 것이 더 큽니까", "ko"),
+        ("Which is larger, 13.8 or 13.11?", ""),
+        ("13.8 > 13.11 — «faux»", ""),
+        ("", ""),
+    ],
+)
+def test_lang_attribute_names_the_script_of_cjk_text(text: str, lang: str) -> None:
+    assert lang_attribute(text) == (f' lang="{lang}"' if lang else "")
+
+
+def test_html_report_marks_user_words_with_their_language_and_the_page_as_english() -> None:
+    run = make_run([make_case("trap", "步骤提示", ["correct"], tags=["小数"])], ("步骤提示",))
+    page = html_report(run)
+    assert '<html lang="en">' in page
+    assert '<span lang="zh">步骤提示</span>' in page  # the summary table
+    assert 'class="legend-label" lang="zh">步骤提示</text>' in page  # the chart
+    assert 'text-anchor="end" lang="zh"><title>小数</title>' in page
 
 
 def test_chart_has_one_bar_per_prompt_and_group(current_run: RunResults) -> None:

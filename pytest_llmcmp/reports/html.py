@@ -9,6 +9,7 @@ both are read and inlined when the report is built.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from html import escape
 from importlib import resources
@@ -20,7 +21,7 @@ from pytest_llmcmp.reports.text import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 
-__all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report"]
+__all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report", "lang_attribute"]
 
 #: Colours of the prompts, in order, in the chart and next to prompt names (colour-blind safe: Okabe-Ito).
 PROMPT_COLORS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000")
@@ -30,6 +31,22 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline
 
 # Characters that could end the <script> element or break JavaScript parsing when inside JSON text.
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+# The scripts whose glyphs browsers choose by language (Han is shared by Chinese and Japanese: kana or hangul decide).
+_SCRIPT_LANGS = (
+    (re.compile("[\u3040-\u30ff\u31f0-\u31ff]"), "ja"),
+    (re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]"), "ko"),
+    (re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"), "zh"),
+)
+
+
+def lang_attribute(text: str) -> str:
+    """`` lang="zh"`` (or ``ja``, ``ko``) for an element holding ``text`` written in that script, else nothing.
+
+    The page's own words are English (``<html lang="en">``); what users and models wrote carries its own language,
+    so that browsers draw it with the right glyph forms and fonts (report.js does the same for the cases)."""
+    return next((f' lang="{lang}"' for pattern, lang in _SCRIPT_LANGS if pattern.search(text)), "")
 
 
 @cache
@@ -76,7 +93,7 @@ def accuracy_chart(results: RunResults) -> str:
     for index, name in enumerate(names):
         parts.append(
             f'<rect class="legend" x="{x}" y="6" width="12" height="12" fill="{_color(index)}"></rect>'
-            f'<text x="{x + 16}" y="16" class="legend-label">{escape(name)}</text>'
+            f'<text x="{x + 16}" y="16" class="legend-label"{lang_attribute(name)}>{escape(name)}</text>'
         )
         x += 24 + 7 * min(len(name), 24)
     for group_index, (tag, by_prompt) in enumerate(groups):
@@ -84,7 +101,7 @@ def accuracy_chart(results: RunResults) -> str:
         middle = top + len(names) * bar_height / 2 + 4
         short = tag if len(tag) <= 26 else tag[:25] + "…"
         parts.append(
-            f'<text class="tag-label" x="{label_width - 8}" y="{middle:.1f}" text-anchor="end">'
+            f'<text class="tag-label" x="{label_width - 8}" y="{middle:.1f}" text-anchor="end"{lang_attribute(tag)}>'
             f"<title>{escape(tag)}</title>{escape(short)}</text>"
         )
         for index, name in enumerate(names):
@@ -124,7 +141,8 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
         info = results.prompts.get(name)
         where = f"{info.path or ''} {(info.sha256 or '')[:12]}".strip() if info is not None else ""
         cells = [
-            f'<span class="swatch" style="background:{_color(index)}"></span>{escape(name)}'
+            f'<span class="swatch" style="background:{_color(index)}"></span>'
+            f"<span{lang_attribute(name)}>{escape(name)}</span>"
             + (f' <small title="{escape(where)}">{escape(where)}</small>' if where else ""),
             format_percent(counts["accuracy"]),
             format_interval(intervals.get(name)),

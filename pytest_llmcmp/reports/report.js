@@ -6,10 +6,23 @@
   const data = JSON.parse(document.getElementById("llmcmp-data").textContent);
   const byId = (id) => document.getElementById(id);
 
+  // The language of a text the user or the model wrote (case ids, tags, prompt names, questions, answers), for its
+  // element's lang: the page's own words are English, and browsers pick CJK glyph forms and fonts by lang.
+  const SCRIPTS = [[/[\p{Script=Hiragana}\p{Script=Katakana}]/u, "ja"], [/\p{Script=Hangul}/u, "ko"],
+    [/\p{Script=Han}/u, "zh"]];
+  function langOf(text) {
+    const found = SCRIPTS.find(([pattern]) => pattern.test(text));
+    return found ? found[1] : "";
+  }
+
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+      const lang = langOf(node.textContent);
+      if (lang) node.lang = lang;
+    }
     return node;
   }
 
@@ -45,6 +58,8 @@
     const pre = el("pre", "answer", "");
     // The passage that decided the verdict is highlighted, so a reader can audit the judge at a glance.
     const at = sample.evidence ? text.indexOf(sample.evidence) : -1;
+    const lang = langOf(text);
+    if (lang) pre.lang = lang;
     if (at >= 0) {
       const mark = el("mark", "evidence", sample.evidence);
       mark.title = "the judge decided on this passage";
@@ -69,6 +84,7 @@
     const swatch = el("span", "swatch");
     swatch.style.background = data.colors[c.prompt] || "#888";
     promptCell.append(swatch, document.createTextNode(c.prompt));
+    if (langOf(c.prompt)) promptCell.lang = langOf(c.prompt);
     const answerCell = el("td");
     const details = el("details");
     details.append(el("summary", "", c.samples.map(choiceText).join(", ") || "(no sample)"));
