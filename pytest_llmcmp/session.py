@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import threading
 import time
@@ -30,8 +29,6 @@ from .redaction import public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
 from .terminal import shown
 from .words import plural
-
-_PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
 
 
 class LlmSession:
@@ -473,32 +470,18 @@ class LlmSession:
             if self.settings.prune:
                 self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
             return
-        from .atomic import interrupted_writes
-        from .cassettes import model_dir as model_directory
-        from .cassettes import unused_cassettes
+        from .housekeeping import prune, unused
 
-        model_dir = model_directory(root, model)
-        if not model_dir.is_dir():
+        found = unused(root, model, used, {p.name for p in self.runner.prompts})
+        if found is None:
             return
-        # Leftovers of killed writes are never anybody's recording: always safe to remove.
-        self.leftovers = interrupted_writes(model_dir, ".yaml")
-        names = {p.name for p in self.runner.prompts}
-        # Only this run's prompts (under any content hash: an edited prompt leaves its old recordings behind).
-        candidates = [
-            path
-            for path in unused_cassettes(model_dir, used)
-            if path.parent.parent == model_dir and _PROMPT_DIR.sub("", path.parent.name) in names
-        ]
+        self.leftovers, candidates = found
         if candidates or self.settings.prune:
             self.prune_blocked = self._incomplete(session, exitstatus)
         if self.prune_blocked is None:
-            self.unused = sorted(candidates)
+            self.unused = candidates
         if self.settings.prune:
-            removed = self.leftovers + self.unused
-            for path in removed:
-                path.unlink(missing_ok=True)
-                if path.parent != model_dir and not any(path.parent.iterdir()):
-                    path.parent.rmdir()
+            prune(root, model, self.leftovers + self.unused)
             self.pruned = len(self.unused)
 
     def _write(self, results: RunResults) -> None:

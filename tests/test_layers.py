@@ -40,7 +40,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "truth",
         "words",
     ),
-    "io": ("cassettes", "client", "local", "readahead", "wire"),
+    "io": ("cassettes", "client", "housekeeping", "local", "readahead", "wire"),
     "engine": (
         "engine",
         "engine.backends",
