@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     paths = args.paths or list(DEFAULT)
+    read_order("4.04 < 4.4", ["4.4", "4.04"], "ascending")  # the lexer's regex is compiled on first use
     figures = {}
     for path in paths:
         try:

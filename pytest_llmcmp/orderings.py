@@ -41,7 +41,6 @@ from pytest_llmcmp.answers import (
     _make_options,
     _normalise,
     _Options,
-    _sign_is_operator,
     _trie_regex,
 )
 from pytest_llmcmp.lexicon import PHRASES, Kind
@@ -139,6 +138,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "!": _w("错误|是错误的|是错的|错了|不正确|并不正确|搞反了"),
         "g": _w("是|为|的|依次|分别|数|则|而|又|也|就"),
+        "w": _w("大约|约"),  # "2/3大约是0.667" approximates a value, it does not hedge the order
     },
     "en": {
         ",": _w("and|then|and then|followed by|, then|next|after that"),
@@ -249,7 +249,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<num>" + _ARABIC_NUMBER + ")",
                 r"(?P<cjknum>" + _CJK_NUMBER + ")",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
-                r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#|:])",
+                r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#|:\\])",
             ]
         ),
         re.IGNORECASE,
@@ -257,6 +257,16 @@ def _master() -> re.Pattern[str]:
 
 
 _SPACE = re.compile(r"\s+")
+# A fenced block without letters ("```\n7.02, 7.12, 7.19\n```") is an answer's layout, not code: its fences go.
+_NUMERIC_BLOCK = re.compile(r"^([ \t]*```[ \t]*\n)([^A-Za-z`]*?\n)([ \t]*```)", re.MULTILINE)
+
+
+def _unfence(answer: str) -> str:
+    if "```" not in answer:
+        return answer
+    return _NUMERIC_BLOCK.sub(lambda match: " " * (len(match.group(1)) - 1) + "\n" + match.group(2) + "   ", answer)
+
+
 _SIMPLE = {"box": "X", "qend": "?", "nl": "n", "send": ".", "open": "(", "close": ")", "cbreak": ";", "comma": ","}
 
 
@@ -266,6 +276,15 @@ class _Token:
     start: int
     end: int
     value: int = -1  # N: the option; D: +1 ascending, -1 descending; p: the place
+
+
+def _follows_number(text: str, start: int) -> bool:
+    """Whether the sign at ``text[start]`` is a minus after a number on the same line ("13.8 - 13.11"); on a
+    new line it is a sign ("1. -0.5\n2. -0.25")."""
+    index = start - 1
+    while index >= 0 and text[index] in " \t":
+        index -= 1
+    return index >= 0 and (text[index].isdigit() or text[index] in ")%‰")
 
 
 def _lex(text: str, options: _Options) -> list[_Token]:
@@ -291,7 +310,7 @@ def _lex(text: str, options: _Options) -> list[_Token]:
             elif code:
                 tokens.append(_Token(code, start, end))
         elif group in ("num", "cjknum"):
-            if group == "num" and value[0] in "-+" and _sign_is_operator(text, start):
+            if group == "num" and value[0] in "-+" and _follows_number(text, start):
                 value, start = value[1:], start + 1
             if group == "cjknum":
                 body = value.lstrip("负負")
@@ -403,12 +422,26 @@ def _aside_end(tokens: Sequence[_Token], index: int) -> int:
     return index
 
 
-def _line_start(tokens: Sequence[_Token], index: int) -> bool:
-    return index == 0 or tokens[index - 1].kind == "n"
+_RANK = re.compile(r"[1-9][0-9]?")
 
 
-def _alone_on_line(tokens: Sequence[_Token], index: int) -> bool:
-    if not _line_start(tokens, index):
+def _line_start(tokens: Sequence[_Token], index: int, text: str = "") -> bool:
+    """Whether the token at ``index`` opens its line, after at most a rank ("| 2 | 9.1 |", "(2) 9.1")."""
+    before = index - 1
+    if before >= 0 and text and tokens[before].kind == ")" and before >= 2 and tokens[before - 2].kind == "(":
+        before -= 1  # "(2) 9.1": look at the rank inside the brackets
+    if (
+        before >= 0
+        and text
+        and tokens[before].kind == "x"
+        and _RANK.fullmatch(text[tokens[before].start : tokens[before].end])
+    ):
+        before -= 1 + (before >= 1 and tokens[before - 1].kind == "(")
+    return before < 0 or tokens[before].kind == "n"
+
+
+def _alone_on_line(tokens: Sequence[_Token], index: int, text: str) -> bool:
+    if not _line_start(tokens, index, text):
         return False
     after = _aside_end(tokens, index + 1)
     while after < len(tokens) and tokens[after].kind in ".,":
@@ -416,16 +449,30 @@ def _alone_on_line(tokens: Sequence[_Token], index: int) -> bool:
     return after >= len(tokens) or tokens[after].kind == "n"
 
 
-def _list(tokens: Sequence[_Token], start: int) -> _Statement | None:
+def _list(tokens: Sequence[_Token], start: int, text: str) -> _Statement | None:
     """A list from the number at ``start``: "a, b and c", "a、b、c", or one number per line."""
     elements = [tokens[start].value if tokens[start].kind == "N" else -1]
     last = start
-    vertical = _alone_on_line(tokens, start)
+    vertical = _alone_on_line(tokens, start, text)
     while True:
         at = _aside_end(tokens, last + 1)
         if at < len(tokens) and tokens[at].kind == "n" and vertical:
-            if at + 1 < len(tokens) and tokens[at + 1].kind in _NUMBERS and _alone_on_line(tokens, at + 1):
-                last = at + 1
+            following = at + 1
+            if following < len(tokens) and tokens[following].kind == "(":
+                following = _aside_end(tokens, following)
+            if (
+                following + 1 < len(tokens)
+                and tokens[following].kind == "x"
+                and tokens[following + 1].kind in _NUMBERS
+                and _alone_on_line(tokens, following + 1, text)
+            ):
+                following += 1  # the rank column of a table row
+            if (
+                following < len(tokens)
+                and tokens[following].kind in _NUMBERS
+                and _alone_on_line(tokens, following, text)
+            ):
+                last = following
                 elements.append(tokens[last].value if tokens[last].kind == "N" else -1)
                 continue
             break
@@ -571,14 +618,14 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
     options = _make_options(tuple(str(number) for number in numbers))
     count = len(options.texts)
     answer = answer if isinstance(answer, str) else ""
-    text, unfinished = _normalise(answer)
+    text, unfinished = _normalise(_unfence(answer))
     if not text.strip() or count < 2:
         return OrderReading(None, None, "empty")
     if unfinished:
         return OrderReading(None, None, "truncated")
     tokens = _lex(text, options)
     context = _context(tokens, text)
-    statements = _statements(tokens, count, context)
+    statements = _statements(tokens, count, context, text)
     if not statements:
         return OrderReading(None, None, "no ordering")
     last_d = _last_of(tokens, "D")
@@ -589,8 +636,9 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
     last_reset = _last_of(tokens, "vFC;")
     emphasis = _emphasis(answer)
     identity = list(range(count))
+    last_wording = _last_of(tokens, "RDF")
     kept: list[_Statement] = []
-    for statement in statements:
+    for position, statement in enumerate(statements):
         first, last = statement.first, statement.last
         opened = context.opened[first]
         end = context.ends[last]
@@ -606,11 +654,20 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
         _order_of(statement, list_direction, count)
         statement.final = last_final[first] >= opened or _bold(emphasis, tokens[first].start, tokens[last].end)
         request = last_request[first]
+        following = statements[position + 1] if position + 1 < len(statements) else None
         restated = (
             statement.kind == "list"
             and statement.elements == identity
-            and request >= opened
-            and last_result[first] < request
+            and (
+                # "Sort from smallest to largest: 4.4, 4.04, 4.14", "把下列数从小到大排列：4.4, 4.04, 4.14"
+                (request >= opened and last_result[first] < request)
+                # "4.4、4.04、4.14从小到大排列为：…": the question's list is the subject of the answer
+                or (
+                    following is not None
+                    and context.sentence[following.first] == context.sentence[last]
+                    and last_wording[following.first] > last
+                )
+            )
         )
         aside = last_aside[first] >= opened and last_reset[first] < last_aside[first]
         after = range(last + 1, min(end + 1, last + _MAX_ASIDE, len(tokens)))
@@ -626,14 +683,14 @@ def _bold(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
     return index >= 0 and spans[index][0] <= start and end <= spans[index][1]
 
 
-def _statements(tokens: Sequence[_Token], count: int, context: _Context) -> list[_Statement]:
+def _statements(tokens: Sequence[_Token], count: int, context: _Context, text: str) -> list[_Statement]:
     found: list[_Statement] = []
     index = 0
     while index < len(tokens):
         if tokens[index].kind not in _NUMBERS:
             index += 1
             continue
-        statement = _chain(tokens, index) or _list(tokens, index)
+        statement = _chain(tokens, index) or _list(tokens, index, text)
         if statement is None:
             index += 1
             continue
@@ -670,14 +727,33 @@ def _decide(
     deciding = counted[complete[-1]]
     for later in counted[complete[-1] + 1 :]:  # a final statement after it that is no ordering
         return OrderReading(None, None, later.problem or "incomplete")
+    alternatives = _last_of(tokens, "o")
     for earlier in counted[: complete[-1]]:
         if earlier.order is None or earlier.order == deciding.order or corrected_between(earlier, deciding):
             continue
-        if earlier.final:
+        offered = alternatives[deciding.first] > earlier.last  # "4.04, 4.14, 4.4 or 4.04, 4.4, 4.14"
+        if earlier.final or (offered and context.sentence[earlier.last] == context.sentence[deciding.first]):
             return OrderReading(None, None, "contradiction")
-    if any(
-        token.kind == "H" for token in tokens[context.opened[deciding.first] :]
-    ):  # a hedge in or after the deciding sentence
+    if _hedged(tokens, context.opened[deciding.first]):
         return OrderReading(None, None, "hedge")
     start, end = tokens[deciding.first].start, tokens[deciding.last].end
     return OrderReading(deciding.order, answer[start:end], deciding.kind)
+
+
+_CLAUSE_ENDS = frozenset(",;.n?")
+
+
+def _hedged(tokens: Sequence[_Token], start: int) -> bool:
+    """Whether a clause from ``start`` on hedges ("but I'm not sure", "可能"); a hedge in a clause that reports
+    an appearance or supposes ("4.14 may look larger", "if it might …") is about something else."""
+    hedge = aside = False
+    for token in tokens[start:]:
+        if token.kind in _CLAUSE_ENDS:
+            if hedge and not aside:
+                return True
+            hedge = aside = False
+        elif token.kind == "H":
+            hedge = True
+        elif token.kind == "a":
+            aside = True
+    return hedge and not aside

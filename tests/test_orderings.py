@@ -1,0 +1,271 @@
+"""The order reader (pytest_llmcmp.orderings): the blind-labelled tuning table, properties over answers composed
+from a phrase grammar with known labels, the API's edges, and its cost.
+
+The table is tests/data/orders.yaml (the tuning split; see tests/data/orders/README.md). The sealed split is not
+read here: bench/order_agreement.py reports it in totals.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_llmcmp.answers import extract_choice
+from pytest_llmcmp.lexicon import PHRASES, Kind
+from pytest_llmcmp.orderings import _ASCENDING, _DESCENDING, OrderReading, read_order
+
+DATA = Path(__file__).parent / "data"
+TABLE: list[dict[str, Any]] = yaml.safe_load((DATA / "orders.yaml").read_text(encoding="utf-8"))
+
+
+def _label(row: dict[str, Any]) -> tuple[int, ...] | None:
+    if row["label"] == "unclear":
+        return None
+    return tuple(row["numbers"].index(text) for text in row["label"])
+
+
+def test_the_table_is_what_the_readme_says() -> None:
+    sealed = yaml.safe_load((DATA / "orders_sealed.yaml").read_text(encoding="utf-8"))
+    assert len(TABLE) == 118
+    assert len(sealed) == 64
+    assert not {row["id"] for row in TABLE} & {row["id"] for row in sealed}
+    for row in TABLE:
+        assert row["ask"] == "order"
+        assert row["direction"] in ("ascending", "descending")
+        if row["label"] != "unclear":
+            assert sorted(row["label"]) == sorted(row["numbers"]), row["id"]
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[row["id"] for row in TABLE])
+def test_tuning_table(row: dict[str, Any]) -> None:
+    reading = read_order(row["answer"], row["numbers"], row["direction"])
+    assert reading.order == _label(row), f"{reading.reason}: {reading.evidence!r}"
+    if reading.order is None:
+        assert reading.evidence is None
+    else:
+        assert reading.evidence and reading.evidence in row["answer"]
+        assert reading.reason in ("chain", "list", "positions")
+
+
+# -------------------------------------------------------------------------------------------- the API
+
+
+def test_unknown_direction_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown direction 'up'"):
+        read_order("4.04 < 4.4", ["4.4", "4.04"], "up")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("answer", ["", "   ", "\n\n"])
+def test_empty_answer(answer: str) -> None:
+    assert read_order(answer, ["4.4", "4.04", "4.14"], "ascending") == OrderReading(None, None, "empty")
+
+
+def test_reading_is_frozen() -> None:
+    reading = read_order("4.04 < 4.14 < 4.4", ["4.4", "4.04", "4.14"], "ascending")
+    assert reading == OrderReading((1, 2, 0), "4.04 < 4.14 < 4.4", "chain")
+    with pytest.raises(AttributeError):
+        reading.order = None  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("从小到大：4.04、4.4", "incomplete"),
+        ("From smallest to largest: 4.04, 4.14, 4.14, 4.4.", "repeat"),
+        ("The order is 4.04, 4.1, 4.4.", "not an option"),
+        ("Answer: 4.04, 4.14, 4.4. So the answer is 4.4, 4.04, 4.14.", "contradiction"),
+        ("4.04 < 4.14 < 4.4, I think, but I'm not sure.", "hedge"),
+        ("<think>4.04 < 4.14 < 4.4 so far", "truncated"),
+        ("I cannot sort these.", "no ordering"),
+        ("4.04 < 4.4 > 4.14", "mixed"),
+    ],
+)
+def test_reasons_when_there_is_no_order(answer: str, reason: str) -> None:
+    assert read_order(answer, ["4.4", "4.04", "4.14"], "ascending") == OrderReading(None, None, reason)
+
+
+def test_every_ordering_phrase_of_the_lexicon_has_a_direction() -> None:
+    for table in PHRASES.values():
+        for phrase in table.get(Kind.ORDERING, ()):
+            assert phrase in _ASCENDING | _DESCENDING, phrase
+
+
+def test_option_written_in_another_form_is_the_option() -> None:
+    numbers = ["4.4", "十三点八", "3/4", "1.2e3", "-0.5", "45%"]
+    answer = "-0.5 < 0.75 < 四点四 < 13.80 < 45% < 1200"
+    assert read_order(answer, numbers, "descending").order == (4, 2, 0, 1, 5, 3)
+
+
+# ------------------------------------------------------------------------------------------- properties
+# Answers composed from a small phrase grammar: the stated ordering (a permutation of the options), how it is
+# stated (chain, list with or without its own direction, vertical list, positions), in which language and
+# forms, with asides before and after, and traps whose label is known by construction.
+
+SETS = [
+    ["4.4", "4.04", "4.14"],
+    ["13.8", "13.11", "13.08", "13.1"],
+    ["十三点八", "十三点一一", "十三点零八"],
+    ["3/4", "2/3", "5/8"],
+    ["1.2e3", "9.8e2", "1.05e3", "1.15e3"],
+    ["-0.5", "-0.25", "0.3", "-1.5", "0"],
+    ["45%", "4.5%", "54%"],
+]
+# Another way to write an option, by value (what a model writes for "4.4" or "3/4").
+OTHER_FORMS = {"4.4": "4.40", "13.8": "13.80", "3/4": "0.75", "1.2e3": "1200", "十三点八": "13.8", "0.3": "0.30"}
+ZH_ASC, ZH_DESC = "从小到大排列为：", "从大到小排列为："
+EN_ASC, EN_DESC = "From smallest to largest: ", "In descending order: "
+LEAD_INS = ["", "Let me compare the decimal parts first.\n\n", "先比较整数部分，再比较小数部分。\n", "Okay!\n"]
+CODAS = ["", "\n\nHope this helps!", "\n\n希望对你有帮助。", "\nThis is because we compare digit by digit."]
+
+
+def _write(numbers: list[str], index: int, other_form: bool) -> str:
+    text = numbers[index]
+    return OTHER_FORMS.get(text, text) if other_form else text
+
+
+@st.composite
+def stated(draw: st.DrawFn, numbers: list[str], order: tuple[int, ...], asked: str) -> str:
+    """One statement of ``order`` (indices, smallest first), in one of the grammar's forms."""
+    forms = [draw(st.booleans()) for _ in numbers]
+    written = [_write(numbers, index, forms[index]) for index in order]
+    zh = draw(st.booleans())
+    form = draw(st.sampled_from(["chain-up", "chain-down", "list-own", "list-asked", "vertical", "boxed", "than"]))
+    if form == "chain-up":
+        symbol = draw(st.sampled_from([" < ", "＜", " is less than ", "小于"]))
+        return symbol.join(written)
+    if form == "chain-down":
+        symbol = draw(st.sampled_from([" > ", "＞", " is greater than ", "大于"]))
+        return symbol.join(reversed(written))
+    if form == "than":
+        links = [f"{a}比{b}小" for a, b in zip(written, written[1:])]
+        return "，".join(links)
+    down = draw(st.booleans())
+    items = list(reversed(written)) if down else written
+    if form == "list-asked":  # no direction of its own: read in the question's
+        items = written if asked == "ascending" else list(reversed(written))
+        head = draw(st.sampled_from(["排列结果：", "The sorted list is ", "答案：", "Answer: "]))
+        return head + ("、" if zh else ", ").join(items)
+    head = (ZH_DESC if down else ZH_ASC) if zh else (EN_DESC if down else EN_ASC)
+    if form == "vertical":
+        return head.rstrip() + "\n\n" + "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
+    body = ("、" if zh else ", ").join(items)
+    if form == "boxed":
+        return head + "$\\boxed{" + body + "}$"
+    return head + (f"**{body}**" if draw(st.booleans()) else body)
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> tuple[str, list[str], str, tuple[int, ...] | None]:
+    """(answer, numbers, direction, label): a statement among lead-ins and codas, or a trap."""
+    numbers = draw(st.sampled_from(SETS))
+    asked = draw(st.sampled_from(["ascending", "descending"]))
+    order = tuple(draw(st.permutations(range(len(numbers)))))
+    other = tuple(draw(st.permutations(range(len(numbers))).filter(lambda perm: tuple(perm) != order)))
+    lead, coda = draw(st.sampled_from(LEAD_INS)), draw(st.sampled_from(CODAS))
+    trap = draw(st.sampled_from(["none", "corrected", "two-finals", "partial", "hedged", "not-an-option"]))
+    final = draw(stated(numbers, order, asked))
+    if trap == "none":
+        return lead + final + coda, numbers, asked, order
+    if trap == "corrected":
+        wrong = draw(stated(numbers, other, asked))
+        marker = draw(st.sampled_from(["\n\nWait, that's wrong. ", "。不对，", ". No wait, ", "\n\n等等，我搞错了。"]))
+        return lead + wrong + marker + final + coda, numbers, asked, order
+    if trap == "two-finals":
+        first = draw(stated(numbers, other, asked))
+        return lead + "答案：" + first + "\n\nSo the final answer is " + final + coda, numbers, asked, None
+    if trap == "partial":
+        head = draw(st.sampled_from([ZH_ASC, EN_ASC]))
+        shown = [_write(numbers, index, False) for index in order[:-1]]
+        return lead + head + ", ".join(shown) + coda, numbers, asked, None
+    if trap == "hedged":
+        hedge = draw(st.sampled_from([" But I'm not sure.", "，不过我不太确定。", " Maybe.", "（可能）"]))
+        return lead + final + hedge, numbers, asked, None
+    shown = [_write(numbers, index, False) for index in order]
+    shown[draw(st.integers(0, len(shown) - 1))] = "7.77"
+    head = draw(st.sampled_from([ZH_ASC, EN_ASC, "The order is "]))
+    return lead + head + ", ".join(shown) + coda, numbers, asked, None
+
+
+@settings(max_examples=400, deadline=None)
+@given(answers())
+def test_composed_answers(case: tuple[str, list[str], str, tuple[int, ...] | None]) -> None:
+    answer, numbers, asked, label = case
+    reading = read_order(answer, numbers, asked)  # type: ignore[arg-type]
+    assert reading.order == label, f"{reading.reason}: {reading.evidence!r}"
+    if reading.evidence is not None:
+        assert reading.evidence in answer
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="4.01< >,、，\n从小到大：*$\\{}()-", max_size=120))
+def test_never_raises_and_any_order_is_a_permutation(answer: str) -> None:
+    numbers = ["4.4", "4.04", "4.14", "4.1", "0"]
+    reading = read_order(answer, numbers, "ascending")
+    if reading.order is not None:
+        assert sorted(reading.order) == list(range(len(numbers)))
+        assert reading.evidence is not None and reading.evidence in answer
+
+
+# ------------------------------------------------------------------------------------------------- cost
+
+NUMBERS = ["4.4", "4.04", "4.14"]
+TYPICAL = (
+    "我们逐位比较：整数部分都是4；十分位分别是4、0、1。\n\n所以从小到大排列为：**4.04 < 4.14 < 4.4**"
+)
+ADVERSARIAL = {
+    "long-list": "4.04, ",
+    "long-chain": "4.04 < ",
+    "unclosed-think": "<think>",
+    "brackets": "(4.04 ",
+    "statements": "4.04 < 4.14 < 4.4. ",
+    "corrections": "4.4 < 4.14 < 4.04. Wait, ",
+    "positions": "4.04最小，",
+    "vertical": "4.04\n",
+    "colons": "答案：\n",
+    "table-rows": "| 1 | 4.04 |\n",
+}
+
+
+def _seconds(function: Any, answer: str, repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.process_time()
+        function(answer)
+        best = min(best, time.process_time() - started)
+    return best
+
+
+@pytest.mark.parametrize("piece", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_adversarial_answer_stays_linear(piece: str) -> None:
+    def reader(answer: str) -> OrderReading:
+        return read_order(answer, NUMBERS, "ascending")
+
+    def judge(answer: str) -> object:
+        return extract_choice(answer, NUMBERS, "larger")
+
+    whole = "4.04" + piece * 2000 + " 4.4"
+    quarter = "4.04" + piece * 500 + " 4.4"
+    reader(quarter)  # warm up: the lexer's regex is compiled on first use
+    small = _seconds(reader, quarter, 3)
+    large = _seconds(reader, whole, 2)
+    # Four times the text may take four times as long, not sixteen; and no more than a few times what the
+    # answer judge (linear, tested the same way) takes on the same text: ratios, so a slow machine passes too.
+    assert large < 8 * small + 0.02, f"{small:.3f} s for a quarter, {large:.3f} s for the whole"
+    baseline = _seconds(judge, whole, 2)
+    assert large < 4 * baseline + 0.02, f"{large:.3f} s, the judge {baseline:.3f} s"
+
+
+def test_typical_answer_costs_about_what_the_judge_costs() -> None:
+    rounds = 200
+    read_order(TYPICAL, NUMBERS, "ascending")
+    extract_choice(TYPICAL, NUMBERS, "smaller")
+    reader = _seconds(lambda text: [read_order(text, NUMBERS, "ascending") for _ in range(rounds)], TYPICAL, 3)
+    judge = _seconds(lambda text: [extract_choice(text, NUMBERS, "smaller") for _ in range(rounds)], TYPICAL, 3)
+    print(f"read_order: {reader / rounds * 1e6:.0f} µs per answer, extract_choice {judge / rounds * 1e6:.0f} µs")
+    assert reader < 2 * judge
