@@ -72,6 +72,7 @@ class OrderReading:
 #   D an ordering phrase ("从小到大", "descending")   , a list separator   ; a clause break
 #   . a sentence break   n a line break   ( ) brackets   F a final marker ("so", "答案", "the order is")
 #   C a correction   H a hedge   a an aside (appearance, condition, concession, question word)
+#   q a place in a sequence ("comes first", "最后是": between a list's numbers)
 #   R the question's wording ("sort", "把下列数")   v a contrast ("but")   o "or"   g glue   w a word
 #   X \boxed   ? the end of a question   ! "is wrong"
 # --------------------------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def _w(text: str) -> tuple[str, ...]:
 # the reader a phrase, add it here; an ordering phrase also needs its direction in _ASCENDING/_DESCENDING.
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "symbols": {
-        ",": _w("→|->|=>|⇒|➜|➔|⟶|&"),
+        ",": _w("→|->|=>|⇒|➜|➔|⟶|&|①|②|③|④|⑤|⑥|⑦|⑧|⑨|⑩"),
         "=": _w("=|==|≈"),
         "!": _w("✗"),
     },
@@ -122,6 +123,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         ",": _w("和|与|及|以及|、|然后是|然后|再是|接着是|接着|之后是|紧接着是"),
         "o": _w("或|或者|还是|也可能是|也可能"),
         "j": _w("其次是|其次|次之|再次是|接下来是|随后是|依次是"),
+        "q": _w("首先是|首先|第一个是|最后是|最后一个是|排在最后的是"),
         "m": _w("最小|最小的|最小的数|最小的数是|最小值|最小的是"),
         "M": _w("最大|最大的|最大的数|最大的数是|最大值|最大的是"),
         "p": _w("第二|第三|第四|居中|中间|在中间|第二小|第二大|第三小|第三大|排第二|排第三"),
@@ -144,6 +146,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         ",": _w("and|then|and then|followed by|, then|next|after that"),
         "o": _w("or|either"),
         "j": _w("followed by|then comes|next comes|after that comes|next is|then|next"),
+        "q": _w("comes first|is first|come first|first|comes last|is last|come last|and finally|and lastly|lastly"),
         "m": _w(
             "smallest|the smallest|least|the least|lowest|the lowest|minimum|the minimum|smallest number"
             "|the smallest number|the smallest one|smallest value"
@@ -477,9 +480,11 @@ def _list(tokens: Sequence[_Token], start: int, text: str) -> _Statement | None:
                 continue
             break
         separated = at
-        while separated < len(tokens) and separated < at + 3 and tokens[separated].kind in ",j":
+        while separated < len(tokens) and separated < at + 4 and tokens[separated].kind in ",jq":
             separated += 1
-        if separated == at or separated >= len(tokens) or tokens[separated].kind not in _NUMBERS:
+        rank = tokens[last + 2] if at == last + 4 else None  # "(1) 4.04 (2) 4.14 (3) 4.4"
+        numbered = rank is not None and rank.kind == "x" and bool(_RANK.fullmatch(text[rank.start : rank.end]))
+        if (separated == at and not numbered) or separated >= len(tokens) or tokens[separated].kind not in _NUMBERS:
             break
         last = separated
         elements.append(tokens[last].value if tokens[last].kind == "N" else -1)

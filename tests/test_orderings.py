@@ -7,6 +7,7 @@ read here: bench/order_agreement.py reports it in totals.
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,8 @@ def test_tuning_table(row: dict[str, Any]) -> None:
     if reading.order is None:
         assert reading.evidence is None
     else:
-        assert reading.evidence and reading.evidence in row["answer"]
+        assert reading.evidence
+        assert reading.evidence in row["answer"]
         assert reading.reason in ("chain", "list", "positions")
 
 
@@ -102,6 +104,54 @@ def test_option_written_in_another_form_is_the_option() -> None:
     assert read_order(answer, numbers, "descending").order == (4, 2, 0, 1, 5, 3)
 
 
+# Forms and traps written after the table, one rule each (the table's rows are not repeated here).
+ASCENDING_IS = (1, 2, 0)  # of NUMBERS: 4.04, 4.14, 4.4
+FORMS = {
+    "then-finally": ("4.04 comes first, then 4.14, and finally 4.4.", ASCENDING_IS),
+    "subject-list": ("So 4.4, 4.04, 4.14 sorted from smallest to largest is 4.04, 4.14, 4.4.", ASCENDING_IS),
+    "subject-list-zh": ("4.4、4.04、4.14从小到大排列为：4.04＜4.14＜4.4", ASCENDING_IS),
+    "or-marked": ("The order is 4.04, 4.14, 4.4 or 4.04, 4.4, 4.14.", None),
+    "or-bare": ("4.04, 4.14, 4.4 or 4.04, 4.4, 4.14", None),
+    "may-look": ("From smallest to largest: 4.04, 4.14, 4.4.\n\nNote: 4.14 may look bigger.", ASCENDING_IS),
+    "approximately-zh": ("2/3大约是0.667。从小到大：4.04、4.14、4.4", ASCENDING_IS),
+    "sorting-gives": ("Sorting 4.4, 4.04, 4.14 from smallest to largest gives 4.04, 4.14, 4.4.", ASCENDING_IS),
+    "asked-then-answered": ("Is 4.4 < 4.04 < 4.14? No. The right order is 4.04 < 4.14 < 4.4.", ASCENDING_IS),
+    "and-shared-operand": ("4.04 is smaller than 4.14 and 4.14 is smaller than 4.4.", ASCENDING_IS),
+    "which-is-bigger": ("4.4 is bigger than 4.14, which is bigger than 4.04", ASCENDING_IS),
+    "brackets": ("Answer: [4.04, 4.14, 4.4]", ASCENDING_IS),
+    "json-list": ('{"order": [4.04, 4.14, 4.4]}', ASCENDING_IS),
+    "ascending-zh": ("升序排列：4.04，4.14，4.4", ASCENDING_IS),
+    "descending-zh": ("降序：4.4，4.14，4.04", ASCENDING_IS),
+    "smallest-followed-by": ("The smallest is 4.04, followed by 4.14, then 4.4.", ASCENDING_IS),
+    "called-wrong": ("4.04 < 4.14 < 4.4 is wrong; the correct order is 4.04 < 4.4 < 4.14.", (1, 0, 2)),
+    "hmm-no-actually": ("Hmm, 4.4 < 4.04 < 4.14. Hmm no, actually 4.04 < 4.14 < 4.4.", ASCENDING_IS),
+    "both-directions": ("In ascending order: 4.04, 4.14, 4.4. In descending order: 4.4, 4.14, 4.04.", ASCENDING_IS),
+    "bare-lines": ("4.04\n4.14\n4.4", ASCENDING_IS),
+    "dash-bullets": ("- 4.04\n- 4.14\n- 4.4", ASCENDING_IS),
+    "paren-numbers": ("1) 4.04\n2) 4.14\n3) 4.4", ASCENDING_IS),
+    "inline-numbers": ("(1) 4.04 (2) 4.14 (3) 4.4", ASCENDING_IS),
+    "circled-numbers": ("① 4.04 ② 4.14 ③ 4.4", ASCENDING_IS),
+    "at-most": ("4.04 ≤ 4.14 ≤ 4.4", ASCENDING_IS),
+    "arrows": ("4.04 -> 4.14 -> 4.4", ASCENDING_IS),
+    "first-then-last-zh": ("首先是4.04，然后是4.14，最后是4.4。", ASCENDING_IS),
+    "trailing-zero": ("排序后：4.04 < 4.14 < 4.40", ASCENDING_IS),
+    "direction-after": ("4.4 > 4.14 > 4.04 (from largest to smallest)", ASCENDING_IS),
+    "descending-list-after": ("答案：4.4、4.14、4.04（从大到小）", ASCENDING_IS),
+    "respectively": ("The sorted numbers are 4.04, 4.14, 4.4, respectively.", ASCENDING_IS),
+    "lets-sort": ("Let's sort them: 4.04 < 4.14 < 4.4.", ASCENDING_IS),
+    "only-restated": ("We need to sort 4.4, 4.04, 4.14.", None),
+    "only-the-numbers": ("The numbers are 4.4, 4.04, 4.14.", None),
+    "given-then-order": ("Given 4.4, 4.04, 4.14, the order is 4.04, 4.14, 4.4.", ASCENDING_IS),
+    "partial-working": ("First, 4.04 < 4.4. So the order is 4.04 < 4.14 < 4.4.", ASCENDING_IS),
+    "finally-after": ("The order is 4.04, 4.14, 4.4. Finally, 4.4 is the largest.", ASCENDING_IS),
+}
+
+
+@pytest.mark.parametrize(("answer", "order"), FORMS.values(), ids=FORMS.keys())
+def test_forms(answer: str, order: tuple[int, ...] | None) -> None:
+    assert read_order(answer, ["4.4", "4.04", "4.14"], "ascending").order == order
+
+
 # ------------------------------------------------------------------------------------------- properties
 # Answers composed from a small phrase grammar: the stated ordering (a permutation of the options), how it is
 # stated (chain, list with or without its own direction, vertical list, positions), in which language and
@@ -143,7 +193,7 @@ def stated(draw: st.DrawFn, numbers: list[str], order: tuple[int, ...], asked: s
         symbol = draw(st.sampled_from([" > ", "＞", " is greater than ", "大于"]))
         return symbol.join(reversed(written))
     if form == "than":
-        links = [f"{a}比{b}小" for a, b in zip(written, written[1:])]
+        links = [f"{a}比{b}小" for a, b in itertools.pairwise(written)]
         return "，".join(links)
     down = draw(st.booleans())
     items = list(reversed(written)) if down else written
@@ -209,15 +259,14 @@ def test_never_raises_and_any_order_is_a_permutation(answer: str) -> None:
     reading = read_order(answer, numbers, "ascending")
     if reading.order is not None:
         assert sorted(reading.order) == list(range(len(numbers)))
-        assert reading.evidence is not None and reading.evidence in answer
+        assert reading.evidence is not None
+        assert reading.evidence in answer
 
 
 # ------------------------------------------------------------------------------------------------- cost
 
 NUMBERS = ["4.4", "4.04", "4.14"]
-TYPICAL = (
-    "我们逐位比较：整数部分都是4；十分位分别是4、0、1。\n\n所以从小到大排列为：**4.04 < 4.14 < 4.4**"
-)
+TYPICAL = "我们逐位比较：整数部分都是4；十分位分别是4、0、1。\n\n所以从小到大排列为：**4.04 < 4.14 < 4.4**"
 ADVERSARIAL = {
     "long-list": "4.04, ",
     "long-chain": "4.04 < ",
