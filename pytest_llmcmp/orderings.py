@@ -69,7 +69,7 @@ class OrderReading:
 # Vocabulary. Token codes (one character each):
 #   N an option   x another number   < > = relations   T "比"   B S larger/smaller (after "X比Y")
 #   m M smallest/largest   p a place ("second", "第二", "in the middle")   j next ("then", "其次")
-#   D an ordering phrase ("从小到大", "descending")   , a list separator   ; a clause break
+#   D an ordering phrase ("从小到大", "descending"), with its direction   , a list separator   ; a clause break
 #   . a sentence break   n a line break   ( ) brackets   F a final marker ("so", "答案", "the order is")
 #   C a correction   H a hedge   a an aside (appearance, condition, concession, question word)
 #   q a place in a sequence ("comes first", "最后是": between a list's numbers)
@@ -112,7 +112,7 @@ def _w(text: str) -> tuple[str, ...]:
 
 
 # The reader's own words, per token code (they override the lexicon's kind of the same phrase). To teach
-# the reader a phrase, add it here; an ordering phrase also needs its direction in _ASCENDING/_DESCENDING.
+# the reader a phrase, add it here ("ascending"/"descending": the ordering phrases, by the direction they name).
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "symbols": {
         ",": _w("→|->|=>|⇒|➜|➔|⟶|&|①|②|③|④|⑤|⑥|⑦|⑧|⑨|⑩"),
@@ -120,16 +120,16 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "!": _w("✗"),
     },
     "zh": {
-        ",": _w("和|与|及|以及|、|然后是|然后|再是|接着是|接着|之后是|紧接着是"),
+        ",": _w("和|与|及|以及|、"),
         "o": _w("或|或者|还是|也可能是|也可能"),
-        "j": _w("其次是|其次|次之|再次是|接下来是|随后是|依次是"),
+        "j": _w("其次是|其次|次之|再次是|接下来是|随后是|然后是|然后|再是|接着是|接着|之后是|紧接着是"),
         "q": _w("首先是|首先|第一个是|最后是|最后一个是|排在最后的是"),
         "m": _w("最小|最小的|最小的数|最小的数是|最小值|最小的是"),
         "M": _w("最大|最大的|最大的数|最大的数是|最大值|最大的是"),
         "p": _w("第二|第三|第四|居中|中间|在中间|第二小|第二大|第三小|第三大|排第二|排第三"),
-        "D": _w(
-            "从小到大|由小到大|从大到小|由大到小|升序|降序|从低到高|从高到低|由低到高|由高到低|递增|递减|从最小到最大"
-            "|从最大到最小|按从小到大|按从大到小"
+        "ascending": _w("从小到大|由小到大|升序|从低到高|由低到高|递增|从最小到最大|按从小到大|小→大|从小→大"),
+        "descending": _w(
+            "从大到小|由大到小|降序|从高到低|由高到低|递减|从最大到最小|按从大到小|大→小|从大→小|倒序|逆序"
         ),
         "F": _w(
             "答案|答|最终答案|结论|所以|因此|因而|综上|综上所述|总之|最终|最后|结果|排列结果|排序结果|结果为|结果是|顺序为|顺序是"
@@ -139,7 +139,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "把|将|下列|下列数|以下|给定|给出的|题目|这些数|这几个数|这三个数|这四个数|这五个数|排列|排序|需要|要求"
         ),
         "!": _w("错误|是错误的|是错的|错了|不正确|并不正确|搞反了"),
-        "g": _w("是|为|的|依次|分别|数|则|而|又|也|就"),
+        "g": _w("是|为|的|依次|分别|数|则|而|又|也|就|且|并且|而且|同时"),
         "w": _w("大约|约"),  # "2/3大约是0.667" approximates a value, it does not hedge the order
     },
     "en": {
@@ -159,15 +159,19 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "second|the second|third|the third|fourth|the fourth|in the middle|the middle|middle|second smallest"
             "|second largest|the second smallest|the second largest|third smallest|third largest"
         ),
-        "D": _w(
-            "from smallest to largest|smallest to largest|from largest to smallest|largest to smallest"
-            "|from least to greatest|least to greatest|from greatest to least|greatest to least"
-            "|from lowest to highest|lowest to highest|from highest to lowest|highest to lowest"
-            "|from smallest to biggest|smallest to biggest|from biggest to smallest|biggest to smallest"
-            "|from small to large|from large to small|ascending|descending|ascending order|descending order"
-            "|in ascending order|in descending order|increasing order|decreasing order|in increasing order"
-            "|in decreasing order|from least to most|from most to least|from min to max|from max to min"
-            "|smallest first|largest first"
+        "ascending": _w(
+            "from smallest to largest|smallest to largest|from least to greatest|least to greatest"
+            "|from lowest to highest|lowest to highest|from smallest to biggest|smallest to biggest|from small to large"
+            "|small to large|ascending|ascending order|in ascending order|increasing order|in increasing order"
+            "|from least to most|from min to max|smallest first|from low to high|low to high|smallest → largest"
+            "|smallest -> largest|from small to big"
+        ),
+        "descending": _w(
+            "from largest to smallest|largest to smallest|from greatest to least|greatest to least"
+            "|from highest to lowest|highest to lowest|from biggest to smallest|biggest to smallest|from large to small"
+            "|large to small|descending|descending order|in descending order|decreasing order|in decreasing order"
+            "|from most to least|from max to min|largest first|from high to low|high to low|largest → smallest"
+            "|largest -> smallest|from big to small|reverse order|in reverse order"
         ),
         "F": _w(
             "so|therefore|thus|hence|finally|in conclusion|in summary|answer|the answer|final answer|my answer"
@@ -189,29 +193,15 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-_ASCENDING = frozenset(
-    _w(
-        "从小到大|由小到大|升序|从低到高|由低到高|递增|从最小到最大|按从小到大"
-        "|from smallest to largest|smallest to largest"
-        "|from least to greatest|least to greatest|from lowest to highest|lowest to highest|from smallest to biggest"
-        "|smallest to biggest|from small to large|ascending|ascending order|in ascending order|increasing order"
-        "|in increasing order|from least to most|from min to max|smallest first"
-    )
-)
-_DESCENDING = frozenset(
-    _w(
-        "从大到小|由大到小|降序|从高到低|由高到低|递减|从最大到最小|按从大到小"
-        "|from largest to smallest|largest to smallest"
-        "|from greatest to least|greatest to least|from highest to lowest|highest to lowest|from biggest to smallest"
-        "|biggest to smallest|from large to small|descending|descending order|in descending order|decreasing order"
-        "|in decreasing order|from most to least|from max to min|largest first"
-    )
-)
 _PLACES = {"第二": 1, "第三": 2, "第四": 3, "second": 1, "the second": 1, "third": 2, "the third": 2}
 _PLACES |= {"fourth": 3, "the fourth": 3, "第二小": 1, "第三小": 2, "second smallest": 1}
 _PLACES |= {"the second smallest": 1, "third smallest": 2, "排第二": 1, "排第三": 2}
 _PLACES_FROM_TOP = {"第二大": 1, "第三大": 2, "second largest": 1, "the second largest": 1, "third largest": 2}
 _MIDDLE = -100  # "in the middle", "居中": the middle place of three
+
+
+_ORDER_WORDS = {"ascending": 1, "descending": -1}
+_ORDER_DIRECTION: dict[str, int] = {}  # an ordering phrase: +1 ascending, -1 descending
 
 
 def _phrase_codes() -> dict[str, str]:
@@ -223,7 +213,10 @@ def _phrase_codes() -> dict[str, str]:
     for language in WORDS.values():
         for code, phrases in language.items():
             for phrase in phrases:
-                codes[" ".join(phrase.lower().split())] = code
+                key = " ".join(phrase.lower().split())
+                codes[key] = "D" if code in _ORDER_WORDS else code
+                if code in _ORDER_WORDS:
+                    _ORDER_DIRECTION[key] = _ORDER_WORDS[code]
     for phrase in _PLACES_FROM_TOP:
         codes[phrase] = "p"
     return codes
@@ -245,7 +238,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<send>[。！!；;]+|\.(?!\d))",
                 r"(?P<open>[(（\[【{])",
                 r"(?P<close>[)）\]】}])",
-                r"(?P<cbreak>因为|由于|(?<![A-Za-z])(?:because|since|as)(?![A-Za-z])|—+|：)",
+                r"(?P<cbreak>因为|由于|(?<![A-Za-z])(?:because|since|as)(?![A-Za-z])|—+|–|(?<=\S\s)-(?=\s)|：)",
                 r"(?P<comma>[，,])",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(latin) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(other) + ")",
@@ -303,7 +296,7 @@ def _lex(text: str, options: _Options) -> list[_Token]:
             phrase = _SPACE.sub(" ", value.lower())
             code = _CODES[phrase]
             if code == "D":
-                direction = 1 if phrase in _ASCENDING else -1 if phrase in _DESCENDING else 0
+                direction = _ORDER_DIRECTION.get(phrase, 0)
                 tokens.append(_Token("D" if direction else "w", start, end, direction))
             elif code == "p":
                 place = _PLACES.get(phrase, _MIDDLE)
@@ -443,11 +436,14 @@ def _line_start(tokens: Sequence[_Token], index: int, text: str = "") -> bool:
     return before < 0 or tokens[before].kind == "n"
 
 
+_LINE_TAIL = frozenset(".,;gmMp")  # what may follow a number alone on its line: "4.04 - the smallest", "4.4（最大）"
+
+
 def _alone_on_line(tokens: Sequence[_Token], index: int, text: str) -> bool:
     if not _line_start(tokens, index, text):
         return False
     after = _aside_end(tokens, index + 1)
-    while after < len(tokens) and tokens[after].kind in ".,":
+    while after < len(tokens) and tokens[after].kind in _LINE_TAIL:
         after += 1
     return after >= len(tokens) or tokens[after].kind == "n"
 
@@ -459,6 +455,9 @@ def _list(tokens: Sequence[_Token], start: int, text: str) -> _Statement | None:
     vertical = _alone_on_line(tokens, start, text)
     while True:
         at = _aside_end(tokens, last + 1)
+        if vertical:
+            while at < len(tokens) and tokens[at].kind in _LINE_TAIL:
+                at += 1
         if at < len(tokens) and tokens[at].kind == "n" and vertical:
             following = at + 1
             if following < len(tokens) and tokens[following].kind == "(":

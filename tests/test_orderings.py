@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from pytest_llmcmp.answers import extract_choice
 from pytest_llmcmp.lexicon import PHRASES, Kind
-from pytest_llmcmp.orderings import _ASCENDING, _DESCENDING, OrderReading, read_order
+from pytest_llmcmp.orderings import WORDS, OrderReading, read_order
 
 DATA = Path(__file__).parent / "data"
 TABLE: list[dict[str, Any]] = yaml.safe_load((DATA / "orders.yaml").read_text(encoding="utf-8"))
@@ -93,9 +93,16 @@ def test_reasons_when_there_is_no_order(answer: str, reason: str) -> None:
 
 
 def test_every_ordering_phrase_of_the_lexicon_has_a_direction() -> None:
+    directed = {
+        phrase for table in WORDS.values() for kind in ("ascending", "descending") for phrase in table.get(kind, ())
+    }
     for table in PHRASES.values():
         for phrase in table.get(Kind.ORDERING, ()):
-            assert phrase in _ASCENDING | _DESCENDING, phrase
+            assert phrase in directed, phrase
+            assert read_order(f"{phrase}: 4.4, 4.14, 4.04", ["4.4", "4.04", "4.14"], "ascending").order in (
+                (0, 2, 1),
+                (1, 2, 0),
+            )
 
 
 def test_option_written_in_another_form_is_the_option() -> None:
@@ -144,6 +151,15 @@ FORMS = {
     "given-then-order": ("Given 4.4, 4.04, 4.14, the order is 4.04, 4.14, 4.4.", ASCENDING_IS),
     "partial-working": ("First, 4.04 < 4.4. So the order is 4.04 < 4.14 < 4.4.", ASCENDING_IS),
     "finally-after": ("The order is 4.04, 4.14, 4.4. Finally, 4.4 is the largest.", ASCENDING_IS),
+    "vertical-with-places": ("Sorted:\n1. 4.04 - the smallest\n2. 4.14\n3. 4.4 - the largest", ASCENDING_IS),
+    "arrow-direction": ("smallest → largest: 4.04, 4.14, 4.4", ASCENDING_IS),
+    "reverse-order": ("In reverse order: 4.4, 4.14, 4.04", ASCENDING_IS),
+    "and-zh": ("4.4 > 4.14 且 4.14 > 4.04", ASCENDING_IS),
+    "then-zh-positions": ("最小的是4.04，然后是4.14，最大的是4.4", ASCENDING_IS),
+    "explanation-after": (
+        "Sorted: 4.04, 4.14, 4.4.\n\nWhy:\n- 4.4: tenths 4\n- 4.04: tenths 0\n- 4.14: tenths 1",
+        ASCENDING_IS,
+    ),
 }
 
 
