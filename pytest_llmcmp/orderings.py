@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-# The answer judge's reading of numbers and text (private to it; see docs/architecture.md "order kind").
+# The answer judge's reading of numbers and text: its normalisation, number patterns, options and phrase tries.
 from pytest_llmcmp.answers import (
     _ARABIC_NUMBER,
     _CJK_NUMBER,
