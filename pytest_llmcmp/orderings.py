@@ -238,7 +238,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<send>[。！!；;]+|\.(?!\d))",
                 r"(?P<open>[(（\[【{])",
                 r"(?P<close>[)）\]】}])",
-                r"(?P<cbreak>因为|由于|(?<![A-Za-z])(?:because|since|as)(?![A-Za-z])|—+|–|(?<=\S\s)-(?=\s)|：)",
+                r"(?P<cbreak>因为|由于|(?<![A-Za-z])(?:because|since)(?![A-Za-z])|—+|–|(?<=\S\s)-(?=\s)|：)",
                 r"(?P<comma>[，,])",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(latin) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(other) + ")",
@@ -567,7 +567,7 @@ def _context(tokens: Sequence[_Token], text: str) -> _Context:
         context.opened.append(opened)
         if token.kind in _BREAKS:
             number += 1
-            if not (token.kind == "n" and text[: token.start].rstrip(" \t*").endswith((":", "："))):
+            if not (token.kind == "n" and _ends_with_colon(text, token.start)):
                 opened = index + 1
     context.ends = [len(tokens)] * len(tokens)
     end = len(tokens)
@@ -576,6 +576,14 @@ def _context(tokens: Sequence[_Token], text: str) -> _Context:
             end = index
         context.ends[index] = end
     return context
+
+
+def _ends_with_colon(text: str, end: int) -> bool:
+    """Whether the line ending at ``end`` ends with a colon ("**Sorted:**", "从小到大排列：")."""
+    index = end - 1
+    while index >= 0 and text[index] in " \t*":
+        index -= 1
+    return index >= 0 and text[index] in ":："
 
 
 def _last_of(tokens: Sequence[_Token], kinds: str) -> list[int]:

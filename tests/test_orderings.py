@@ -294,6 +294,9 @@ ADVERSARIAL = {
     "vertical": "4.04\n",
     "colons": "答案：\n",
     "table-rows": "| 1 | 4.04 |\n",
+    "glue-run": " is the smallest is",
+    "colon-lines": ":\n",
+    "hedges": " maybe 4.04 < 4.14 < 4.4,",
 }
 
 
