@@ -177,13 +177,13 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "so|therefore|thus|hence|finally|in conclusion|in summary|answer|the answer|final answer|my answer"
             "|the order is|the order|order is|the correct order|the correct order is|correct order|final order"
             "|the sorted order|sorted order|the sorted list|sorted list|sorted|sorting|ordered|arranged|result"
-            "|the result|gives|we get|which gives|becomes|here is the result|here are the numbers|here they are"
+            "|the result|gives|we get|which gives|becomes|here is the result|here they are|in order"
             "|here's the order|here's the sorted list|that is|i.e.|which is|which means|meaning"
         ),
         "R": _w(
             "sort|arrange|rank|put|order these|sort these|arrange these|to sort|to arrange|you asked me to sort"
             "|the numbers are|we have|given|the given numbers|the following|these numbers|the numbers"
-            "|let me sort|let's sort|need to sort|i need to sort"
+            "|let me sort|let's sort|need to sort|i need to sort|here are the numbers|here are the given numbers"
         ),
         "!": _w(
             "is wrong|that's wrong|is incorrect|is not correct|isn't correct|that is wrong|that's incorrect|is false"
