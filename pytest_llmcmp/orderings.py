@@ -671,8 +671,10 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
             statement.kind == "list"
             and statement.elements == identity
             and (
+                # the question's numbers in the question's order, said without a word that makes them an answer
+                not statement.final
                 # "Sort from smallest to largest: 4.4, 4.04, 4.14", "把下列数从小到大排列：4.4, 4.04, 4.14"
-                (request >= opened and last_result[first] < request)
+                or (request >= opened and last_result[first] < request)
                 # "4.4、4.04、4.14从小到大排列为：…": the question's list is the subject of the answer
                 or (
                     following is not None

@@ -171,6 +171,27 @@ def test_forms(answer: str, order: tuple[int, ...] | None) -> None:
     assert read_order(answer, ["4.4", "4.04", "4.14"], "ascending").order == order
 
 
+# When the question's numbers are already in order, a restatement of them read as an answer would pass.
+RESTATEMENTS = [
+    "Sort from smallest to largest: 4.04, 4.14, 4.4\n\nSort from smallest to largest: 4.04, 4.14, 4.4\n\nSort",
+    "把下列数从小到大排列：4.04, 4.14, 4.4\n首先比较整数部分",
+    "The numbers 4.04, 4.14 and 4.4 have the same integer part. Comparing the tenths",
+    "We are given 4.04, 4.14, 4.4. First compare",
+    "给定的数是4.04、4.14、4.4，我们先看十分位",
+    "Let's look at 4.04, 4.14, and 4.4. The tenths digits are 0, 1 and 4",
+    "To sort 4.04, 4.14, 4.4, compare the tenths digits",
+    "这三个数4.04、4.14、4.4的整数部分都是4",
+    "Comparing 4.04, 4.14 and 4.4:",
+    "4.04, 4.14, 4.4 are all close to 4.",
+]
+
+
+@pytest.mark.parametrize("answer", RESTATEMENTS)
+def test_restating_a_sorted_question_is_no_answer(answer: str) -> None:
+    assert read_order(answer, ["4.04", "4.14", "4.4"], "ascending").order is None
+    assert read_order(answer + "\n\nSo the order is 4.04 < 4.14 < 4.4.", ["4.04", "4.14", "4.4"], "ascending").order
+
+
 # ------------------------------------------------------------------------------------------- properties
 # Answers composed from a small phrase grammar: the stated ordering (a permutation of the options), how it is
 # stated (chain, list with or without its own direction, vertical list, positions), in which language and
@@ -237,6 +258,9 @@ def answers(draw: st.DrawFn) -> tuple[str, list[str], str, tuple[int, ...] | Non
     order = tuple(draw(st.permutations(range(len(numbers)))))
     other = tuple(draw(st.permutations(range(len(numbers))).filter(lambda perm: tuple(perm) != order)))
     lead, coda = draw(st.sampled_from(LEAD_INS)), draw(st.sampled_from(CODAS))
+    if draw(st.booleans()):  # restating the question first changes nothing
+        question = draw(st.sampled_from(["Sort from smallest to largest: {}\n\n", "把下列数从大到小排列：{}\n"]))
+        lead = question.format(", ".join(numbers)) + lead
     trap = draw(st.sampled_from(["none", "corrected", "two-finals", "partial", "hedged", "not-an-option"]))
     final = draw(stated(numbers, order, asked))
     if trap == "none":
