@@ -530,7 +530,8 @@ def _positions(tokens: Sequence[_Token], count: int, sentences: Sequence[int]) -
         if not 0 <= place < count:
             continue
         if current is None or sentences[index] != sentences[current.last]:
-            current = _Statement("positions", [-2] * count, min(index, before if before >= 0 else index), index)
+            opening = before if before >= 0 and tokens[before].kind == "N" else index
+            current = _Statement("positions", [-2] * count, opening, index)
             found.append(current)
         if current.elements[place] != -2 and current.elements[place] != option:
             current.problem = "contradiction"
@@ -550,8 +551,9 @@ def _positions(tokens: Sequence[_Token], count: int, sentences: Sequence[int]) -
 
 @dataclass
 class _Context:
-    """Per token: the index of the sentence it is in, and the latest tokens of a kind since its sentence
-    (or the line before it, when that line ends with a colon: "**Final answer:**\\n4.04, 4.14, 4.4")."""
+    """Per token: the number of its sentence; where the context of its sentence opens (the sentence's first
+    token, or the line before it when that line ends with a colon: "**Final answer:**\\n4.04, 4.14, 4.4"); and
+    where its sentence ends."""
 
     sentence: list[int] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # token index where the sentence's context starts
@@ -739,8 +741,9 @@ def _decide(
             return OrderReading(None, None, counted[-1].problem or "no ordering")
         return OrderReading(None, None, "no ordering")
     deciding = counted[complete[-1]]
-    for later in counted[complete[-1] + 1 :]:  # a final statement after it that is no ordering
-        return OrderReading(None, None, later.problem or "incomplete")
+    trailing = counted[complete[-1] + 1 :]  # a final statement after it that is no ordering
+    if trailing:
+        return OrderReading(None, None, trailing[-1].problem or "incomplete")
     alternatives = _last_of(tokens, "o")
     for earlier in counted[: complete[-1]]:
         if earlier.order is None or earlier.order == deciding.order or corrected_between(earlier, deciding):
