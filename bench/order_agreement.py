@@ -113,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         try:
             tally = measure(path)
+        except yaml.MarkedYAMLError as error:
+            line = f":{error.problem_mark.line + 1}" if error.problem_mark is not None else ""
+            print(f"{path}{line}: cannot read: {error.problem or error}", file=sys.stderr)
+            return 2
         except (OSError, yaml.YAMLError, KeyError, ValueError, TypeError) as error:
-            print(f"{path}: cannot read: {error}", file=sys.stderr)
+            shown = f"missing field {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
+            print(f"{path}: cannot read: {shown}", file=sys.stderr)
             return 2
         figures[str(path)] = {
             "total": tally.total,

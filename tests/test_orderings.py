@@ -8,6 +8,8 @@ only in totals, to keep its reported floor (no row of it is shown).
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -385,3 +387,47 @@ def test_typical_answer_costs_about_what_the_judge_costs() -> None:
     judge = _seconds(lambda text: [extract_choice(text, NUMBERS, "smaller") for _ in range(rounds)], TYPICAL, 3)
     print(f"read_order: {reader / rounds * 1e6:.0f} µs per answer, extract_choice {judge / rounds * 1e6:.0f} µs")
     assert reader < 2 * judge
+
+
+# ------------------------------------------------------------------------------------------ the bench
+
+BENCH = Path(__file__).parent.parent / "bench" / "order_agreement.py"
+
+
+def test_bench_reports_agreement_and_false_passes_per_file(tmp_path: Path) -> None:
+    rows = [
+        {"id": "right", "numbers": ["4.4", "4.04", "4.14"], "ask": "order", "direction": "ascending",
+         "question": "Sort from smallest to largest: 4.4, 4.04, 4.14", "answer": "4.04 < 4.14 < 4.4",
+         "label": ["4.04", "4.14", "4.4"]},
+        {"id": "unclear-read-as-right", "numbers": ["4.4", "4.04", "4.14"], "ask": "order",
+         "direction": "descending", "question": "Sort from largest to smallest: 4.4, 4.04, 4.14",
+         "answer": "4.4 > 4.14 > 4.04", "label": "unclear", "doubtful": True, "note": "labelled wrongly on purpose"},
+        {"id": "unclear", "numbers": ["4.4", "4.04", "4.14"], "ask": "order", "direction": "ascending",
+         "question": "Sort from smallest to largest: 4.4, 4.04, 4.14", "answer": "I don't know.", "label": "unclear"},
+    ]  # fmt: skip
+    path = tmp_path / "blind.yaml"
+    path.write_text(yaml.safe_dump(rows, allow_unicode=True), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(BENCH), str(path), "--show"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.splitlines()[0]
+    assert "agreement 2/3 (66.7%)" in line
+    assert "without doubtful 2/2 (100.0%)" in line
+    assert "false passes 1" in line
+    assert "unclear-read-as-right: label unclear, read [4.04, 4.14, 4.4] (chain" in done.stdout
+    sealed = tmp_path / "blind_sealed.yaml"
+    sealed.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(BENCH), str(sealed), "--show"], capture_output=True, text=True)
+    assert "unclear-read-as-right" not in done.stdout  # a sealed file: totals only
+
+
+def test_bench_says_in_one_line_what_it_cannot_read(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("- id: x\n  answer: [unclosed\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(BENCH), str(path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{path}:3: cannot read:")
+    assert len(done.stderr.splitlines()) == 1
+    path.write_text("- id: x\n  answer: hello\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(BENCH), str(path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == f"{path}: cannot read: missing field 'numbers'\n"
