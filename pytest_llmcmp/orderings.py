@@ -141,6 +141,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "!": _w("错误|是错误的|是错的|错了|不正确|并不正确|搞反了"),
         "g": _w("是|为|的|依次|分别|数|则|而|又|也|就|且|并且|而且|同时"),
         "w": _w("大约|约"),  # "2/3大约是0.667" approximates a value, it does not hedge the order
+        "H": _w("我猜|猜测|没把握|不太有把握"),
     },
     "en": {
         ",": _w("and|then|and then|followed by|, then|next|after that"),
@@ -190,6 +191,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "|that's not right"
         ),
         "g": _w("is|are|was|it's|that's|which|that|in turn|itself|still|also|while|whereas|the|a|number|numbers"),
+        "H": _w("i guess|my guess|i'm guessing|not confident|i'm not confident|my best guess"),
     },
 }
 

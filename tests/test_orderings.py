@@ -169,6 +169,8 @@ FORMS = {
     "descending-list-after": ("答案：4.4、4.14、4.04（从大到小）", ASCENDING_IS),
     "respectively": ("The sorted numbers are 4.04, 4.14, 4.4, respectively.", ASCENDING_IS),
     "lets-sort": ("Let's sort them: 4.04 < 4.14 < 4.4.", ASCENDING_IS),
+    "guess": ("My guess: 4.04, 4.14, 4.4.", None),
+    "guess-zh": ("我猜从小到大是4.04、4.14、4.4。", None),
     "only-restated": ("We need to sort 4.4, 4.04, 4.14.", None),
     "only-the-numbers": ("The numbers are 4.4, 4.04, 4.14.", None),
     "here-are-the-numbers": ("Here are the numbers: 4.4, 4.04, 4.14. Let me compare", None),
