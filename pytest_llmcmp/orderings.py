@@ -142,6 +142,11 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "g": _w("是|为|的|依次|分别|数|则|而|又|也|就|且|并且|而且|同时"),
         "w": _w("大约|约"),  # "2/3大约是0.667" approximates a value, it does not hedge the order
         "H": _w("我猜|猜测|没把握|不太有把握"),
+        "k": _w(
+            "对齐|对齐小数位|对齐位数|补齐|补零|补足|补齐位数|统一位数|化为小数|化成小数|转化为小数|转换为小数|换算成小数"
+            "|写成|写作|改写为|改写成|通分|化成同分母"
+        ),
+        "e": _w("相等|相同|数值相同|一样大|一样|大小相同|大小相等|等值"),
     },
     "en": {
         ",": _w("and|then|and then|followed by|, then|next|after that"),
@@ -185,6 +190,10 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "sort|arrange|rank|put|order these|sort these|arrange these|to sort|to arrange|you asked me to sort"
             "|the numbers are|we have|given|the given numbers|the following|these numbers|the numbers"
             "|let me sort|let's sort|need to sort|i need to sort|here are the numbers|here are the given numbers"
+            "|put them in order|to put them in order|put these in order|put the numbers in order|in order to"
+            "|order them|to order them|sort them|to sort them|arrange them|to arrange them"
+            "|i've got|we've got|i have|these three numbers|these four numbers|these five numbers|the three numbers"
+            "|the four numbers|the five numbers|these values|the given values"
         ),
         "!": _w(
             "is wrong|that's wrong|is incorrect|is not correct|isn't correct|that is wrong|that's incorrect|is false"
@@ -192,6 +201,11 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "g": _w("is|are|was|it's|that's|which|that|in turn|itself|still|also|while|whereas|the|a|number|numbers"),
         "H": _w("i guess|my guess|i'm guessing|not confident|i'm not confident|my best guess"),
+        "k": _w(
+            "align|aligned|aligning|pad|padded|padding|convert|converted|converting|rewrite|rewritten|rewriting"
+            "|written as|write them as|writing them as|decimal places|in decimal form|as fractions|common denominator"
+        ),
+        "e": _w("are equal|are the same|are tied|are equivalent|have the same value|are equal in value|tie"),
     },
 }
 
@@ -200,6 +214,7 @@ _PLACES |= {"fourth": 3, "the fourth": 3, "第二小": 1, "第三小": 2, "secon
 _PLACES |= {"the second smallest": 1, "third smallest": 2, "排第二": 1, "排第三": 2}
 _PLACES_FROM_TOP = {"第二大": 1, "第三大": 2, "second largest": 1, "the second largest": 1, "third largest": 2}
 _MIDDLE = -100  # "in the middle", "居中": the middle place of three
+_APPROXIMATELY = frozenset({"≈", "约等于", "approximately equal to", "approximately"})
 
 
 _ORDER_WORDS = {"ascending": 1, "descending": -1}
@@ -305,6 +320,8 @@ def _lex(text: str, options: _Options) -> list[_Token]:
                 if phrase in _PLACES_FROM_TOP:
                     place = -1 - _PLACES_FROM_TOP[phrase]
                 tokens.append(_Token("p", start, end, place))
+            elif code == "=":  # value 1: "≈", "约等于" (approximately: no tie)
+                tokens.append(_Token(code, start, end, 1 if phrase in _APPROXIMATELY else -1))
             elif code:
                 tokens.append(_Token(code, start, end))
         elif group in ("num", "cjknum"):
@@ -361,6 +378,7 @@ def _chain(tokens: Sequence[_Token], start: int) -> _Statement | None:
     """A chain of relations from the number at ``start``: "a < b < c", "a 比 b 小，b 比 c 小"."""
     elements = [tokens[start].value if tokens[start].kind == "N" else -1]
     relations: list[str] = []
+    tie = False  # "0.2 = 1/5": two options said to be equal
     index = start
     last = start
     while True:
@@ -375,6 +393,7 @@ def _chain(tokens: Sequence[_Token], start: int) -> _Statement | None:
             if target >= len(tokens) or tokens[target].kind not in _NUMBERS:
                 break
             relation, end = kind, target
+            exact = kind == "=" and tokens[at].value != 1
         elif kind == "T":  # "4.04比4.14小"
             target = _skip(tokens, at + 1, frozenset("g"))
             if target >= len(tokens) or tokens[target].kind not in _NUMBERS:
@@ -383,23 +402,35 @@ def _chain(tokens: Sequence[_Token], start: int) -> _Statement | None:
             if word >= len(tokens) or tokens[word].kind not in "BS":
                 break
             relation, end = ("<" if tokens[word].kind == "S" else ">"), word
+            exact = False
         else:
             break
         element = tokens[target].value if tokens[target].kind == "N" else -1
         if relation == "=" and element == elements[-1] and element >= 0:
             index = last = end  # "4.4 = 4.40": one option written twice
             continue
+        tie = tie or (exact and element >= 0 and elements[-1] >= 0)
         elements.append(element)
         relations.append(relation)
         index = last = end
     if not relations:
         return None
     directed = set(relations) - {"="}
-    if not directed:
+    if not directed and not tie:
         return None
     statement = _Statement("chain", elements, start, last, 1 if directed == {"<"} else -1)
     statement.mixed = len(directed) > 1
+    if tie:
+        statement.problem = "tie"
     return statement
+
+
+def _said_equal(tokens: Sequence[_Token], statement: _Statement) -> bool:
+    """Whether a list of two options is said to be equal: "0.33 和 33% 数值相同", "0.2 and 1/5 are equal"."""
+    if statement.kind != "list" or len(statement.elements) != 2 or len(statement.options()) != 2:
+        return False
+    after = _skip(tokens, statement.last + 1, frozenset("g"))
+    return after < len(tokens) and tokens[after].kind == "e"
 
 
 def _aside_end(tokens: Sequence[_Token], index: int) -> int:
@@ -653,6 +684,11 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
     emphasis = _emphasis(answer)
     identity = list(range(count))
     last_wording = _last_of(tokens, "RDF")
+    last_working = _last_of(tokens, "k")
+    # an answer that is nothing but one list ("[7.1, 7.01, 7.11]", "0.75, 0.705, 0.57"): that list is its answer
+    content = [index for index, token in enumerate(tokens) if token.kind not in _LAYOUT]
+    first_content, last_content = (content[0], content[-1]) if content else (-1, -1)
+    last_turn = _last_of(tokens, "vFC")
     kept: list[_Statement] = []
     for position, statement in enumerate(statements):
         first, last = statement.first, statement.last
@@ -671,10 +707,16 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
         statement.final = last_final[first] >= opened or _bold(emphasis, tokens[first].start, tokens[last].end)
         request = last_request[first]
         following = statements[position + 1] if position + 1 < len(statements) else None
+        whole = first_content >= first and last_content <= last
+        working = last_working[first] >= opened and last_turn[first] < last_working[first]
         restated = (
             statement.kind == "list"
             and statement.elements == identity
+            and not whole
             and (
+                # the question's numbers rewritten in a working step: "对齐小数位：1.230, 1.320, 1.203"
+                working
+                or
                 # the question's numbers in the question's order, said without a word that makes them an answer
                 not statement.final
                 # "Sort from smallest to largest: 4.4, 4.04, 4.14", "把下列数从小到大排列：4.4, 4.04, 4.14"
@@ -712,6 +754,8 @@ def _statements(tokens: Sequence[_Token], count: int, context: _Context, text: s
         if statement is None:
             index += 1
             continue
+        if _said_equal(tokens, statement):
+            statement.problem = "tie"
         if len(statement.options()) >= 2:
             found.append(statement)
         index = statement.last + 1
@@ -743,7 +787,13 @@ def _decide(
             return OrderReading(None, None, counted[-1].problem or "no ordering")
         return OrderReading(None, None, "no ordering")
     deciding = counted[complete[-1]]
-    trailing = counted[complete[-1] + 1 :]  # a final statement after it that is no ordering
+    # a final statement after it that is no ordering; a comparison of two options that agrees with it
+    # ("So 1.990 > 1.909" after the full order) checks it
+    trailing = [
+        statement
+        for statement in counted[complete[-1] + 1 :]
+        if not _agreeing_pair(statement, deciding.order or (), count)
+    ]
     if trailing:
         return OrderReading(None, None, trailing[-1].problem or "incomplete")
     alternatives = _last_of(tokens, "o")
@@ -753,13 +803,26 @@ def _decide(
         offered = alternatives[deciding.first] > earlier.last  # "4.04, 4.14, 4.4 or 4.04, 4.4, 4.14"
         if earlier.final or (offered and context.sentence[earlier.last] == context.sentence[deciding.first]):
             return OrderReading(None, None, "contradiction")
+    # two options said to be equal ("0.2 = 1/5", "0.33 和 33% 数值相同") leave their order unstated, unless withdrawn
+    for statement in statements:
+        if statement.problem == "tie" and (statement.first > deciding.first or not corrected_between(statement, deciding)):
+            return OrderReading(None, None, "tie")
     if _hedged(tokens, context.opened[deciding.first]):
         return OrderReading(None, None, "hedge")
     start, end = tokens[deciding.first].start, tokens[deciding.last].end
     return OrderReading(deciding.order, answer[start:end], deciding.kind)
 
 
+def _agreeing_pair(statement: _Statement, order: Sequence[int], count: int) -> bool:
+    """Whether ``statement`` is a chain of two options in the relative order ``order`` gives them."""
+    if statement.kind != "chain" or count <= 2 or len(statement.elements) != 2 or statement.problem != "incomplete":
+        return False
+    low, high = statement.elements if statement.direction > 0 else reversed(statement.elements)
+    return low in order and high in order and order.index(low) < order.index(high)
+
+
 _CLAUSE_ENDS = frozenset(",;.n?")
+_LAYOUT = frozenset(",;.n()X")  # what an answer that is nothing but a list may hold besides it
 
 
 def _hedged(tokens: Sequence[_Token], start: int) -> bool:
