@@ -12,13 +12,17 @@ conclusion and correction markers, hedges, appearances), and reads in three step
    ``\\boxed{}``) read in the direction its sentence says ("从大到小：…", "in descending order: …") or else the
    question's; and *positions* ("最小的是4.04，其次是4.14，最大的是4.4", "4.04 is the smallest, …").
 2. **set aside**: a statement that restates the question ("Sort from smallest to largest: 4.4, 4.04, 4.14" in
-   the question's own order), that is reported as an appearance or supposed ("many people think …", "如果按版本号
+   the question's own order, or rewritten in a working step: "对齐小数位：4.40, 4.04, 4.14"; an answer that is
+   nothing but the list is its answer), that is reported as an appearance or supposed ("many people think …", "如果按版本号
    来看…"), called wrong, or asked.
 3. **decide**: the last complete ordering decides. A correction ("wait", "不对", "actually") withdraws what came
    before it; otherwise an earlier *final* statement (after "so", "答案", "the order is", an ordering phrase, in
    bold or ``\\boxed{}``) that says another order is a contradiction, and a hedge in or after the deciding
    sentence leaves no order. A final statement after it that misses an option, repeats one or names a number
-   that is no option ("4.04, 4.1, 4.4") leaves no order either, with that reason.
+   that is no option ("4.04, 4.1, 4.4") leaves no order either, with that reason; a comparison of two options
+   after it that agrees with it ("so 4.4 > 4.14") checks it. Two options said to be equal ("0.2 = 1/5", "0.33
+   和 33% 数值相同") leave no order ("tie"), and so does an answer that ends announcing an answer it never gives
+   ("So the final answer is", "排序结果为：": cut off).
 
 When in doubt the reader returns ``order=None``: passing a wrong or unclear ordering is worse than reporting
 it as unreadable. Linear in the answer's length: one regex pass, then passes over the tokens.
@@ -58,7 +62,7 @@ class OrderReading:
     as written in the answer (``None`` with no order); ``reason`` is a short word: how the order was read
     (``"chain"``, ``"list"``, ``"positions"``) or why there is none (``"empty"``, ``"no ordering"``,
     ``"incomplete"``, ``"repeat"``, ``"not an option"``, ``"mixed"``, ``"contradiction"``, ``"hedge"``,
-    ``"truncated"``)."""
+    ``"tie"`` (two options said to be equal), ``"truncated"`` (also: the answer ends announcing its answer))."""
 
     order: tuple[int, ...] | None
     evidence: str | None
@@ -672,6 +676,8 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
         return OrderReading(None, None, "truncated")
     tokens = _lex(text, options)
     context = _context(tokens, text)
+    if _announces_at_end(tokens, text, context):
+        return OrderReading(None, None, "truncated")
     statements = _statements(tokens, count, context, text)
     if not statements:
         return OrderReading(None, None, "no ordering")
@@ -736,6 +742,31 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
         if not statement.set_aside:
             kept.append(statement)
     return _decide(kept, tokens, answer, count, context)
+
+
+def _announces_at_end(tokens: Sequence[_Token], text: str, context: _Context) -> bool:
+    """Whether the answer ends announcing an answer it never gives: "So the final answer is", "排序结果为：" (cut
+    off: what was to follow may differ from what came before)."""
+    end = len(tokens) - 1
+    while end >= 0 and tokens[end].kind in _LAYOUT:
+        end -= 1
+    if end < 0:
+        return False
+    at = end
+    while at >= 0 and tokens[at].kind == "g" and at > end - _MAX_GLUE:
+        at -= 1
+    tail = text.rstrip(" \t\n*#_")
+    colon = tail.endswith((":", "："))
+    heading = at == end and not tail.endswith(tuple(".。!！)）]】}")) and _line_start(tokens, at)  # "**Final Answer**"
+    if at < 0 or not (tokens[at].kind == "F" and (at < end or colon or heading)):
+        return False
+    for index in range(at - 1, -1, -1):
+        kind = tokens[index].kind
+        if kind in _NUMBERS:
+            return False
+        if kind in _CLAUSE_ENDS:
+            return True
+    return True
 
 
 def _bold(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
