@@ -209,7 +209,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "align|aligned|aligning|pad|padded|padding|convert|converted|converting|rewrite|rewritten|rewriting"
             "|written as|write them as|writing them as|decimal places|in decimal form|as fractions|common denominator"
         ),
-        "e": _w("are equal|are the same|are tied|are equivalent|have the same value|are equal in value|tie"),
+        "e": _w("are equal|are the same|are tied|are equivalent|have the same value|are equal in value|are both equal"),
     },
 }
 
@@ -366,6 +366,7 @@ class _Statement:
     set_aside: bool = False
     order: tuple[int, ...] | None = None
     problem: str = ""
+    places: list[int] = field(default_factory=list)  # positions: the option at each place (-2: not said)
 
     def options(self) -> set[int]:
         return {element for element in self.elements if element >= 0}
@@ -429,12 +430,18 @@ def _chain(tokens: Sequence[_Token], start: int) -> _Statement | None:
     return statement
 
 
-def _said_equal(tokens: Sequence[_Token], statement: _Statement) -> bool:
-    """Whether a list of two options is said to be equal: "0.33 和 33% 数值相同", "0.2 and 1/5 are equal"."""
+def _said_equal(tokens: Sequence[_Token], statement: _Statement, text: str) -> bool:
+    """Whether a list of two options is said to be equal: "0.33 和 33% 数值相同", "0.2 and 1/5 are equal" (not
+    "the integer parts of 4.04 and 4.14 are the same", nor "… are the same in the ones place")."""
     if statement.kind != "list" or len(statement.elements) != 2 or len(statement.options()) != 2:
         return False
+    before = statement.first - 1
+    if before >= 0 and text[tokens[before].start : tokens[before].end].lower() in ("of", "的"):
+        return False
     after = _skip(tokens, statement.last + 1, frozenset("g"))
-    return after < len(tokens) and tokens[after].kind == "e"
+    if after >= len(tokens) or tokens[after].kind != "e":
+        return False
+    return after + 1 >= len(tokens) or tokens[after + 1].kind in _CLAUSE_ENDS
 
 
 def _aside_end(tokens: Sequence[_Token], index: int) -> int:
@@ -577,8 +584,9 @@ def _positions(tokens: Sequence[_Token], count: int, sentences: Sequence[int]) -
         current.first = min(current.first, before if before >= 0 and tokens[before].kind == "N" else index)
         previous = place
     for statement in found:
+        statement.places = statement.elements
         statement.elements = [element for element in statement.elements if element != -2]
-    return [statement for statement in found if len(statement.elements) >= 2]
+    return found  # one place alone ("so the largest is 4.14") is no ordering, but may contradict one
 
 
 # --------------------------------------------------------------------------------------------------
@@ -785,7 +793,7 @@ def _statements(tokens: Sequence[_Token], count: int, context: _Context, text: s
         if statement is None:
             index += 1
             continue
-        if _said_equal(tokens, statement):
+        if _said_equal(tokens, statement, text):
             statement.problem = "tie"
         if len(statement.options()) >= 2:
             found.append(statement)
@@ -834,6 +842,12 @@ def _decide(
         offered = alternatives[deciding.first] > earlier.last  # "4.04, 4.14, 4.4 or 4.04, 4.4, 4.14"
         if earlier.final or (offered and context.sentence[earlier.last] == context.sentence[deciding.first]):
             return OrderReading(None, None, "contradiction")
+    # a final place said after it that disagrees with it: "…, 0.57, 0.705, 0.75. So the largest is 0.705."
+    for statement in statements:
+        if statement.kind == "positions" and statement.final and statement.first > deciding.last:
+            said = enumerate(statement.places)
+            if any(option >= 0 and option != (deciding.order or ())[place] for place, option in said):
+                return OrderReading(None, None, "contradiction")
     # two options said to be equal ("0.2 = 1/5", "0.33 和 33% 数值相同") leave their order unstated, unless withdrawn
     for statement in statements:
         if statement.problem == "tie" and (statement.first > deciding.first or not corrected_between(statement, deciding)):
