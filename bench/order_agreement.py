@@ -4,12 +4,12 @@
 
 Each PATH is a YAML list of rows: ``id``, ``numbers``, ``ask: order``, ``direction`` (ascending|descending),
 ``question``, ``answer``, ``label`` (the ordering the answer states as its final answer, as the option strings
-smallest first, or ``unclear``), optional ``doubtful`` and ``note``. Without PATH: ``tests/data/orders.yaml`` and
-``tests/data/orders_sealed.yaml``. For every file it prints agreement, agreement without doubtful rows, and
-**false passes**: the reader returns the true order (the options sorted by value) where the label is
-``unclear`` or another order. ``--show`` lists the disagreements of files whose name does not contain "sealed"
-(a sealed file is reported in totals only). The exit code is 0 unless a file cannot be read; the figures are
-the result.
+smallest first, or ``unclear``), optional ``doubtful`` and ``note``. Without PATH: ``tests/data/orders.yaml``,
+``tests/data/orders_sealed.yaml`` and ``tests/data/orders/blind-tune.yaml``. For every file it prints agreement,
+agreement without doubtful rows, and **false passes**: the reader returns the true order (the options sorted by
+value) where the label is ``unclear`` or another order. ``--show`` lists the disagreements of files whose name does
+not contain "sealed" (a sealed file is reported in totals only). The exit code is 0 unless a file cannot be read;
+the figures are the result.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ sys.path.insert(0, str(ROOT))
 from pytest_llmcmp.orderings import read_order  # noqa: E402
 from pytest_llmcmp.truth import try_parse  # noqa: E402
 
-DEFAULT = (ROOT / "tests" / "data" / "orders.yaml", ROOT / "tests" / "data" / "orders_sealed.yaml")
+DEFAULT = (
+    ROOT / "tests" / "data" / "orders.yaml",
+    ROOT / "tests" / "data" / "orders_sealed.yaml",
+    ROOT / "tests" / "data" / "orders" / "blind-tune.yaml",
+)
 UNCLEAR = "unclear"
 
 

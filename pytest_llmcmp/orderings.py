@@ -13,8 +13,8 @@ conclusion and correction markers, hedges, appearances), and reads in three step
    question's; and *positions* ("最小的是4.04，其次是4.14，最大的是4.4", "4.04 is the smallest, …").
 2. **set aside**: a statement that restates the question ("Sort from smallest to largest: 4.4, 4.04, 4.14" in
    the question's own order, or rewritten in a working step: "对齐小数位：4.40, 4.04, 4.14"; an answer that is
-   nothing but the list is its answer), that is reported as an appearance or supposed ("many people think …", "如果按版本号
-   来看…"), called wrong, or asked.
+   nothing but the list is its answer), that is reported as an appearance or supposed ("many people think …",
+   "如果按版本号来看…"), called wrong, or asked.
 3. **decide**: the last complete ordering decides. A correction ("wait", "不对", "actually") withdraws what came
    before it; otherwise an earlier *final* statement (after "so", "答案", "the order is", an ordering phrase, in
    bold or ``\\boxed{}``) that says another order is a contradiction, and a hedge in or after the deciding
@@ -850,7 +850,8 @@ def _decide(
                 return OrderReading(None, None, "contradiction")
     # two options said to be equal ("0.2 = 1/5", "0.33 和 33% 数值相同") leave their order unstated, unless withdrawn
     for statement in statements:
-        if statement.problem == "tie" and (statement.first > deciding.first or not corrected_between(statement, deciding)):
+        withdrawn = statement.first < deciding.first and corrected_between(statement, deciding)
+        if statement.problem == "tie" and not withdrawn:
             return OrderReading(None, None, "tie")
     if _hedged(tokens, context.opened[deciding.first]):
         return OrderReading(None, None, "hedge")
