@@ -4,12 +4,12 @@
 
 Each PATH is a YAML list of rows: ``id``, ``numbers``, ``ask: order``, ``direction`` (ascending|descending),
 ``question``, ``answer``, ``label`` (the ordering the answer states as its final answer, as the option strings
-smallest first, or ``unclear``), optional ``doubtful`` and ``note``. Without PATH: ``tests/data/orders.yaml`` and
-``tests/data/orders_sealed.yaml``. For every file it prints agreement, agreement without doubtful rows, and
-**false passes**: the reader returns the true order (the options sorted by value) where the label is
-``unclear`` or another order. ``--show`` lists the disagreements of files whose name does not contain "sealed"
-(a sealed file is reported in totals only). The exit code is 0 unless a file cannot be read; the figures are
-the result.
+smallest first, or ``unclear``), optional ``doubtful`` and ``note``. Without PATH: ``tests/data/orders.yaml``,
+``tests/data/orders_sealed.yaml`` and ``tests/data/orders/blind-tune.yaml``. For every file it prints agreement,
+agreement without doubtful rows, and **false passes**: the reader returns the true order (the options sorted by
+value) where the label is ``unclear`` or another order. ``--show`` lists the disagreements of files whose name does
+not contain "sealed" (a sealed file is reported in totals only). The exit code is 0 unless a file cannot be read;
+the figures are the result.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ sys.path.insert(0, str(ROOT))
 from pytest_llmcmp.orderings import read_order  # noqa: E402
 from pytest_llmcmp.truth import try_parse  # noqa: E402
 
-DEFAULT = (ROOT / "tests" / "data" / "orders.yaml", ROOT / "tests" / "data" / "orders_sealed.yaml")
+DEFAULT = (
+    ROOT / "tests" / "data" / "orders.yaml",
+    ROOT / "tests" / "data" / "orders_sealed.yaml",
+    ROOT / "tests" / "data" / "orders" / "blind-tune.yaml",
+)
 UNCLEAR = "unclear"
 
 
@@ -52,7 +56,7 @@ class Tally:
         return (
             f"{name}: agreement {share(self.agree, self.total)}, without doubtful "
             f"{share(self.certain_agree, self.certain)}, false passes {self.false_pass}, "
-            f"{per_answer:.3f} ms per answer"
+            f"{per_answer:.3f} ms CPU per answer"
         )
 
 
@@ -82,9 +86,9 @@ def measure(path: Path) -> Tally:
     for row in rows:
         numbers = [str(number) for number in row["numbers"]]
         want = labelled_order(row)
-        started = time.perf_counter()
+        started = time.process_time()
         reading = read_order(str(row["answer"]), numbers, row["direction"])
-        tally.seconds += time.perf_counter() - started
+        tally.seconds += time.process_time() - started
         got = reading.order
         tally.total += 1
         agrees = got == want
@@ -108,12 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     paths = args.paths or list(DEFAULT)
+    read_order("4.04 < 4.4", ["4.4", "4.04"], "ascending")  # the lexer's regex is compiled on first use
     figures = {}
     for path in paths:
         try:
             tally = measure(path)
+        except yaml.MarkedYAMLError as error:
+            line = f":{error.problem_mark.line + 1}" if error.problem_mark is not None else ""
+            print(f"{path}{line}: cannot read: {error.problem or error}", file=sys.stderr)
+            return 2
         except (OSError, yaml.YAMLError, KeyError, ValueError, TypeError) as error:
-            print(f"{path}: cannot read: {error}", file=sys.stderr)
+            shown = f"missing field {error}" if isinstance(error, KeyError) else str(error).splitlines()[0]
+            print(f"{path}: cannot read: {shown}", file=sys.stderr)
             return 2
         figures[str(path)] = {
             "total": tally.total,

@@ -12,13 +12,17 @@ conclusion and correction markers, hedges, appearances), and reads in three step
    ``\\boxed{}``) read in the direction its sentence says ("从大到小：…", "in descending order: …") or else the
    question's; and *positions* ("最小的是4.04，其次是4.14，最大的是4.4", "4.04 is the smallest, …").
 2. **set aside**: a statement that restates the question ("Sort from smallest to largest: 4.4, 4.04, 4.14" in
-   the question's own order), that is reported as an appearance or supposed ("many people think …", "如果按版本号
-   来看…"), called wrong, or asked.
+   the question's own order, or rewritten in a working step: "对齐小数位：4.40, 4.04, 4.14"; an answer that is
+   nothing but the list is its answer), that is reported as an appearance or supposed ("many people think …",
+   "如果按版本号来看…"), called wrong, or asked.
 3. **decide**: the last complete ordering decides. A correction ("wait", "不对", "actually") withdraws what came
    before it; otherwise an earlier *final* statement (after "so", "答案", "the order is", an ordering phrase, in
    bold or ``\\boxed{}``) that says another order is a contradiction, and a hedge in or after the deciding
    sentence leaves no order. A final statement after it that misses an option, repeats one or names a number
-   that is no option ("4.04, 4.1, 4.4") leaves no order either, with that reason.
+   that is no option ("4.04, 4.1, 4.4") leaves no order either, with that reason; a comparison of two options
+   after it that agrees with it ("so 4.4 > 4.14") checks it. Two options said to be equal ("0.2 = 1/5", "0.33
+   和 33% 数值相同") leave no order ("tie"), and so does an answer that ends announcing an answer it never gives
+   ("So the final answer is", "排序结果为：": cut off).
 
 When in doubt the reader returns ``order=None``: passing a wrong or unclear ordering is worse than reporting
 it as unreadable. Linear in the answer's length: one regex pass, then passes over the tokens.
@@ -33,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-# The answer judge's reading of numbers and text (private to it; see docs/architecture.md "order kind").
+# The answer judge's reading of numbers and text: its normalisation, number patterns, options and phrase tries.
 from pytest_llmcmp.answers import (
     _ARABIC_NUMBER,
     _CJK_NUMBER,
@@ -41,7 +45,6 @@ from pytest_llmcmp.answers import (
     _make_options,
     _normalise,
     _Options,
-    _sign_is_operator,
     _trie_regex,
 )
 from pytest_llmcmp.lexicon import PHRASES, Kind
@@ -59,7 +62,7 @@ class OrderReading:
     as written in the answer (``None`` with no order); ``reason`` is a short word: how the order was read
     (``"chain"``, ``"list"``, ``"positions"``) or why there is none (``"empty"``, ``"no ordering"``,
     ``"incomplete"``, ``"repeat"``, ``"not an option"``, ``"mixed"``, ``"contradiction"``, ``"hedge"``,
-    ``"truncated"``)."""
+    ``"tie"`` (two options said to be equal), ``"truncated"`` (also: the answer ends announcing its answer))."""
 
     order: tuple[int, ...] | None
     evidence: str | None
@@ -70,9 +73,10 @@ class OrderReading:
 # Vocabulary. Token codes (one character each):
 #   N an option   x another number   < > = relations   T "比"   B S larger/smaller (after "X比Y")
 #   m M smallest/largest   p a place ("second", "第二", "in the middle")   j next ("then", "其次")
-#   D an ordering phrase ("从小到大", "descending")   , a list separator   ; a clause break
+#   D an ordering phrase ("从小到大", "descending"), with its direction   , a list separator   ; a clause break
 #   . a sentence break   n a line break   ( ) brackets   F a final marker ("so", "答案", "the order is")
 #   C a correction   H a hedge   a an aside (appearance, condition, concession, question word)
+#   q a place in a sequence ("comes first", "最后是": between a list's numbers)
 #   R the question's wording ("sort", "把下列数")   v a contrast ("but")   o "or"   g glue   w a word
 #   X \boxed   ? the end of a question   ! "is wrong"
 # --------------------------------------------------------------------------------------------------
@@ -112,23 +116,24 @@ def _w(text: str) -> tuple[str, ...]:
 
 
 # The reader's own words, per token code (they override the lexicon's kind of the same phrase). To teach
-# the reader a phrase, add it here; an ordering phrase also needs its direction in _ASCENDING/_DESCENDING.
+# the reader a phrase, add it here ("ascending"/"descending": the ordering phrases, by the direction they name).
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "symbols": {
-        ",": _w("→|->|=>|⇒|➜|➔|⟶|&"),
+        ",": _w("→|->|=>|⇒|➜|➔|⟶|&|①|②|③|④|⑤|⑥|⑦|⑧|⑨|⑩"),
         "=": _w("=|==|≈"),
         "!": _w("✗"),
     },
     "zh": {
-        ",": _w("和|与|及|以及|、|然后是|然后|再是|接着是|接着|之后是|紧接着是"),
+        ",": _w("和|与|及|以及|、"),
         "o": _w("或|或者|还是|也可能是|也可能"),
-        "j": _w("其次是|其次|次之|再次是|接下来是|随后是|依次是"),
+        "j": _w("其次是|其次|次之|再次是|接下来是|随后是|然后是|然后|再是|接着是|接着|之后是|紧接着是"),
+        "q": _w("首先是|首先|第一个是|最后是|最后一个是|排在最后的是"),
         "m": _w("最小|最小的|最小的数|最小的数是|最小值|最小的是"),
         "M": _w("最大|最大的|最大的数|最大的数是|最大值|最大的是"),
         "p": _w("第二|第三|第四|居中|中间|在中间|第二小|第二大|第三小|第三大|排第二|排第三"),
-        "D": _w(
-            "从小到大|由小到大|从大到小|由大到小|升序|降序|从低到高|从高到低|由低到高|由高到低|递增|递减|从最小到最大"
-            "|从最大到最小|按从小到大|按从大到小"
+        "ascending": _w("从小到大|由小到大|升序|从低到高|由低到高|递增|从最小到最大|按从小到大|小→大|从小→大"),
+        "descending": _w(
+            "从大到小|由大到小|降序|从高到低|由高到低|递减|从最大到最小|按从大到小|大→小|从大→小|倒序|逆序"
         ),
         "F": _w(
             "答案|答|最终答案|结论|所以|因此|因而|综上|综上所述|总之|最终|最后|结果|排列结果|排序结果|结果为|结果是|顺序为|顺序是"
@@ -138,12 +143,20 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "把|将|下列|下列数|以下|给定|给出的|题目|这些数|这几个数|这三个数|这四个数|这五个数|排列|排序|需要|要求"
         ),
         "!": _w("错误|是错误的|是错的|错了|不正确|并不正确|搞反了"),
-        "g": _w("是|为|的|依次|分别|数|则|而|又|也|就"),
+        "g": _w("是|为|的|依次|分别|数|则|而|又|也|就|且|并且|而且|同时"),
+        "w": _w("大约|约"),  # "2/3大约是0.667" approximates a value, it does not hedge the order
+        "H": _w("我猜|猜测|没把握|不太有把握"),
+        "k": _w(
+            "对齐|对齐小数位|对齐位数|补齐|补零|补足|补齐位数|统一位数|化为小数|化成小数|转化为小数|转换为小数|换算成小数"
+            "|写成|写作|改写为|改写成|通分|化成同分母"
+        ),
+        "e": _w("相等|相同|数值相同|一样大|大小一样|大小相同|大小相等|等值"),
     },
     "en": {
         ",": _w("and|then|and then|followed by|, then|next|after that"),
         "o": _w("or|either"),
         "j": _w("followed by|then comes|next comes|after that comes|next is|then|next"),
+        "q": _w("comes first|is first|come first|first|comes last|is last|come last|and finally|and lastly|lastly"),
         "m": _w(
             "smallest|the smallest|least|the least|lowest|the lowest|minimum|the minimum|smallest number"
             "|the smallest number|the smallest one|smallest value"
@@ -156,59 +169,60 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "second|the second|third|the third|fourth|the fourth|in the middle|the middle|middle|second smallest"
             "|second largest|the second smallest|the second largest|third smallest|third largest"
         ),
-        "D": _w(
-            "from smallest to largest|smallest to largest|from largest to smallest|largest to smallest"
-            "|from least to greatest|least to greatest|from greatest to least|greatest to least"
-            "|from lowest to highest|lowest to highest|from highest to lowest|highest to lowest"
-            "|from smallest to biggest|smallest to biggest|from biggest to smallest|biggest to smallest"
-            "|from small to large|from large to small|ascending|descending|ascending order|descending order"
-            "|in ascending order|in descending order|increasing order|decreasing order|in increasing order"
-            "|in decreasing order|from least to most|from most to least|from min to max|from max to min"
-            "|smallest first|largest first"
+        "ascending": _w(
+            "from smallest to largest|smallest to largest|from least to greatest|least to greatest"
+            "|from lowest to highest|lowest to highest|from smallest to biggest|smallest to biggest|from small to large"
+            "|small to large|ascending|ascending order|in ascending order|increasing order|in increasing order"
+            "|from least to most|from min to max|smallest first|from low to high|low to high|smallest → largest"
+            "|smallest -> largest|from small to big"
+        ),
+        "descending": _w(
+            "from largest to smallest|largest to smallest|from greatest to least|greatest to least"
+            "|from highest to lowest|highest to lowest|from biggest to smallest|biggest to smallest|from large to small"
+            "|large to small|descending|descending order|in descending order|decreasing order|in decreasing order"
+            "|from most to least|from max to min|largest first|from high to low|high to low|largest → smallest"
+            "|largest -> smallest|from big to small|reverse order|in reverse order"
         ),
         "F": _w(
             "so|therefore|thus|hence|finally|in conclusion|in summary|answer|the answer|final answer|my answer"
             "|the order is|the order|order is|the correct order|the correct order is|correct order|final order"
             "|the sorted order|sorted order|the sorted list|sorted list|sorted|sorting|ordered|arranged|result"
-            "|the result|gives|we get|which gives|becomes|here is the result|here are the numbers|here they are"
+            "|the result|gives|we get|which gives|becomes|here is the result|here they are|in order"
             "|here's the order|here's the sorted list|that is|i.e.|which is|which means|meaning"
         ),
         "R": _w(
             "sort|arrange|rank|put|order these|sort these|arrange these|to sort|to arrange|you asked me to sort"
             "|the numbers are|we have|given|the given numbers|the following|these numbers|the numbers"
-            "|let me sort|let's sort|need to sort|i need to sort"
+            "|let me sort|let's sort|need to sort|i need to sort|here are the numbers|here are the given numbers"
+            "|put them in order|to put them in order|put these in order|put the numbers in order|in order to"
+            "|order them|to order them|sort them|to sort them|arrange them|to arrange them"
+            "|i've got|we've got|i have|these three numbers|these four numbers|these five numbers|the three numbers"
+            "|the four numbers|the five numbers|these values|the given values"
         ),
         "!": _w(
             "is wrong|that's wrong|is incorrect|is not correct|isn't correct|that is wrong|that's incorrect|is false"
             "|that's not right"
         ),
         "g": _w("is|are|was|it's|that's|which|that|in turn|itself|still|also|while|whereas|the|a|number|numbers"),
+        "H": _w("i guess|my guess|i'm guessing|not confident|i'm not confident|my best guess"),
+        "k": _w(
+            "align|aligned|aligning|pad|padded|padding|convert|converted|converting|rewrite|rewritten|rewriting"
+            "|written as|write them as|writing them as|decimal places|in decimal form|as fractions|common denominator"
+        ),
+        "e": _w("are equal|are the same|are tied|are equivalent|have the same value|are equal in value|are both equal"),
     },
 }
 
-_ASCENDING = frozenset(
-    _w(
-        "从小到大|由小到大|升序|从低到高|由低到高|递增|从最小到最大|按从小到大"
-        "|from smallest to largest|smallest to largest"
-        "|from least to greatest|least to greatest|from lowest to highest|lowest to highest|from smallest to biggest"
-        "|smallest to biggest|from small to large|ascending|ascending order|in ascending order|increasing order"
-        "|in increasing order|from least to most|from min to max|smallest first"
-    )
-)
-_DESCENDING = frozenset(
-    _w(
-        "从大到小|由大到小|降序|从高到低|由高到低|递减|从最大到最小|按从大到小"
-        "|from largest to smallest|largest to smallest"
-        "|from greatest to least|greatest to least|from highest to lowest|highest to lowest|from biggest to smallest"
-        "|biggest to smallest|from large to small|descending|descending order|in descending order|decreasing order"
-        "|in decreasing order|from most to least|from max to min|largest first"
-    )
-)
 _PLACES = {"第二": 1, "第三": 2, "第四": 3, "second": 1, "the second": 1, "third": 2, "the third": 2}
 _PLACES |= {"fourth": 3, "the fourth": 3, "第二小": 1, "第三小": 2, "second smallest": 1}
 _PLACES |= {"the second smallest": 1, "third smallest": 2, "排第二": 1, "排第三": 2}
 _PLACES_FROM_TOP = {"第二大": 1, "第三大": 2, "second largest": 1, "the second largest": 1, "third largest": 2}
 _MIDDLE = -100  # "in the middle", "居中": the middle place of three
+_APPROXIMATELY = frozenset({"≈", "约等于", "approximately equal to", "approximately"})
+
+
+_ORDER_WORDS = {"ascending": 1, "descending": -1}
+_ORDER_DIRECTION: dict[str, int] = {}  # an ordering phrase: +1 ascending, -1 descending
 
 
 def _phrase_codes() -> dict[str, str]:
@@ -220,7 +234,10 @@ def _phrase_codes() -> dict[str, str]:
     for language in WORDS.values():
         for code, phrases in language.items():
             for phrase in phrases:
-                codes[" ".join(phrase.lower().split())] = code
+                key = " ".join(phrase.lower().split())
+                codes[key] = "D" if code in _ORDER_WORDS else code
+                if code in _ORDER_WORDS:
+                    _ORDER_DIRECTION[key] = _ORDER_WORDS[code]
     for phrase in _PLACES_FROM_TOP:
         codes[phrase] = "p"
     return codes
@@ -242,14 +259,14 @@ def _master() -> re.Pattern[str]:
                 r"(?P<send>[。！!；;]+|\.(?!\d))",
                 r"(?P<open>[(（\[【{])",
                 r"(?P<close>[)）\]】}])",
-                r"(?P<cbreak>因为|由于|(?<![A-Za-z])(?:because|since|as)(?![A-Za-z])|—+|：)",
+                r"(?P<cbreak>因为|由于|(?<![A-Za-z])(?:because|since)(?![A-Za-z])|—+|–|(?<=\S\s)-(?=\s)|：)",
                 r"(?P<comma>[，,])",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(latin) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(other) + ")",
                 r"(?P<num>" + _ARABIC_NUMBER + ")",
                 r"(?P<cjknum>" + _CJK_NUMBER + ")",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
-                r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#|:])",
+                r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#|:\\])",
             ]
         ),
         re.IGNORECASE,
@@ -257,6 +274,16 @@ def _master() -> re.Pattern[str]:
 
 
 _SPACE = re.compile(r"\s+")
+# A fenced block without letters ("```\n7.02, 7.12, 7.19\n```") is an answer's layout, not code: its fences go.
+_NUMERIC_BLOCK = re.compile(r"^([ \t]*```[ \t]*\n)([^A-Za-z`]*?\n)([ \t]*```)", re.MULTILINE)
+
+
+def _unfence(answer: str) -> str:
+    if "```" not in answer:
+        return answer
+    return _NUMERIC_BLOCK.sub(lambda match: " " * (len(match.group(1)) - 1) + "\n" + match.group(2) + "   ", answer)
+
+
 _SIMPLE = {"box": "X", "qend": "?", "nl": "n", "send": ".", "open": "(", "close": ")", "cbreak": ";", "comma": ","}
 
 
@@ -266,6 +293,15 @@ class _Token:
     start: int
     end: int
     value: int = -1  # N: the option; D: +1 ascending, -1 descending; p: the place
+
+
+def _follows_number(text: str, start: int) -> bool:
+    """Whether the sign at ``text[start]`` is a minus after a number on the same line ("13.8 - 13.11"); on a
+    new line it is a sign ("1. -0.5\n2. -0.25")."""
+    index = start - 1
+    while index >= 0 and text[index] in " \t":
+        index -= 1
+    return index >= 0 and (text[index].isdigit() or text[index] in ")%‰")
 
 
 def _lex(text: str, options: _Options) -> list[_Token]:
@@ -281,17 +317,19 @@ def _lex(text: str, options: _Options) -> list[_Token]:
             phrase = _SPACE.sub(" ", value.lower())
             code = _CODES[phrase]
             if code == "D":
-                direction = 1 if phrase in _ASCENDING else -1 if phrase in _DESCENDING else 0
+                direction = _ORDER_DIRECTION.get(phrase, 0)
                 tokens.append(_Token("D" if direction else "w", start, end, direction))
             elif code == "p":
                 place = _PLACES.get(phrase, _MIDDLE)
                 if phrase in _PLACES_FROM_TOP:
                     place = -1 - _PLACES_FROM_TOP[phrase]
                 tokens.append(_Token("p", start, end, place))
+            elif code == "=":  # value 1: "≈", "约等于" (approximately: no tie)
+                tokens.append(_Token(code, start, end, 1 if phrase in _APPROXIMATELY else -1))
             elif code:
                 tokens.append(_Token(code, start, end))
         elif group in ("num", "cjknum"):
-            if group == "num" and value[0] in "-+" and _sign_is_operator(text, start):
+            if group == "num" and value[0] in "-+" and _follows_number(text, start):
                 value, start = value[1:], start + 1
             if group == "cjknum":
                 body = value.lstrip("负負")
@@ -328,6 +366,7 @@ class _Statement:
     set_aside: bool = False
     order: tuple[int, ...] | None = None
     problem: str = ""
+    places: list[int] = field(default_factory=list)  # positions: the option at each place (-2: not said)
 
     def options(self) -> set[int]:
         return {element for element in self.elements if element >= 0}
@@ -344,6 +383,7 @@ def _chain(tokens: Sequence[_Token], start: int) -> _Statement | None:
     """A chain of relations from the number at ``start``: "a < b < c", "a 比 b 小，b 比 c 小"."""
     elements = [tokens[start].value if tokens[start].kind == "N" else -1]
     relations: list[str] = []
+    tie = False  # "0.2 = 1/5": two options said to be equal
     index = start
     last = start
     while True:
@@ -358,6 +398,7 @@ def _chain(tokens: Sequence[_Token], start: int) -> _Statement | None:
             if target >= len(tokens) or tokens[target].kind not in _NUMBERS:
                 break
             relation, end = kind, target
+            exact = kind == "=" and tokens[at].value != 1
         elif kind == "T":  # "4.04比4.14小"
             target = _skip(tokens, at + 1, frozenset("g"))
             if target >= len(tokens) or tokens[target].kind not in _NUMBERS:
@@ -366,23 +407,41 @@ def _chain(tokens: Sequence[_Token], start: int) -> _Statement | None:
             if word >= len(tokens) or tokens[word].kind not in "BS":
                 break
             relation, end = ("<" if tokens[word].kind == "S" else ">"), word
+            exact = False
         else:
             break
         element = tokens[target].value if tokens[target].kind == "N" else -1
         if relation == "=" and element == elements[-1] and element >= 0:
             index = last = end  # "4.4 = 4.40": one option written twice
             continue
+        tie = tie or (exact and element >= 0 and elements[-1] >= 0)
         elements.append(element)
         relations.append(relation)
         index = last = end
     if not relations:
         return None
     directed = set(relations) - {"="}
-    if not directed:
+    if not directed and not tie:
         return None
     statement = _Statement("chain", elements, start, last, 1 if directed == {"<"} else -1)
     statement.mixed = len(directed) > 1
+    if tie:
+        statement.problem = "tie"
     return statement
+
+
+def _said_equal(tokens: Sequence[_Token], statement: _Statement, text: str) -> bool:
+    """Whether a list of two options is said to be equal: "0.33 和 33% 数值相同", "0.2 and 1/5 are equal" (not
+    "the integer parts of 4.04 and 4.14 are the same", nor "… are the same in the ones place")."""
+    if statement.kind != "list" or len(statement.elements) != 2 or len(statement.options()) != 2:
+        return False
+    before = statement.first - 1
+    if before >= 0 and text[tokens[before].start : tokens[before].end].lower() in ("of", "的"):
+        return False
+    after = _skip(tokens, statement.last + 1, frozenset("g"))
+    if after >= len(tokens) or tokens[after].kind != "e":
+        return False
+    return after + 1 >= len(tokens) or tokens[after + 1].kind in _CLAUSE_ENDS
 
 
 def _aside_end(tokens: Sequence[_Token], index: int) -> int:
@@ -403,36 +462,72 @@ def _aside_end(tokens: Sequence[_Token], index: int) -> int:
     return index
 
 
-def _line_start(tokens: Sequence[_Token], index: int) -> bool:
-    return index == 0 or tokens[index - 1].kind == "n"
+_RANK = re.compile(r"[1-9][0-9]?")
 
 
-def _alone_on_line(tokens: Sequence[_Token], index: int) -> bool:
-    if not _line_start(tokens, index):
+def _line_start(tokens: Sequence[_Token], index: int, text: str = "") -> bool:
+    """Whether the token at ``index`` opens its line, after at most a rank ("| 2 | 9.1 |", "(2) 9.1")."""
+    before = index - 1
+    if before >= 0 and text and tokens[before].kind == ")" and before >= 2 and tokens[before - 2].kind == "(":
+        before -= 1  # "(2) 9.1": look at the rank inside the brackets
+    if (
+        before >= 0
+        and text
+        and tokens[before].kind == "x"
+        and _RANK.fullmatch(text[tokens[before].start : tokens[before].end])
+    ):
+        before -= 1 + (before >= 1 and tokens[before - 1].kind == "(")
+    return before < 0 or tokens[before].kind == "n"
+
+
+_LINE_TAIL = frozenset(".,;gmMp")  # what may follow a number alone on its line: "4.04 - the smallest", "4.4（最大）"
+
+
+def _alone_on_line(tokens: Sequence[_Token], index: int, text: str) -> bool:
+    if not _line_start(tokens, index, text):
         return False
     after = _aside_end(tokens, index + 1)
-    while after < len(tokens) and tokens[after].kind in ".,":
+    while after < len(tokens) and tokens[after].kind in _LINE_TAIL:
         after += 1
     return after >= len(tokens) or tokens[after].kind == "n"
 
 
-def _list(tokens: Sequence[_Token], start: int) -> _Statement | None:
+def _list(tokens: Sequence[_Token], start: int, text: str) -> _Statement | None:
     """A list from the number at ``start``: "a, b and c", "a、b、c", or one number per line."""
     elements = [tokens[start].value if tokens[start].kind == "N" else -1]
     last = start
-    vertical = _alone_on_line(tokens, start)
+    vertical = _alone_on_line(tokens, start, text)
     while True:
         at = _aside_end(tokens, last + 1)
+        if vertical:
+            while at < len(tokens) and tokens[at].kind in _LINE_TAIL:
+                at += 1
         if at < len(tokens) and tokens[at].kind == "n" and vertical:
-            if at + 1 < len(tokens) and tokens[at + 1].kind in _NUMBERS and _alone_on_line(tokens, at + 1):
-                last = at + 1
+            following = at + 1
+            if following < len(tokens) and tokens[following].kind == "(":
+                following = _aside_end(tokens, following)
+            if (
+                following + 1 < len(tokens)
+                and tokens[following].kind == "x"
+                and tokens[following + 1].kind in _NUMBERS
+                and _alone_on_line(tokens, following + 1, text)
+            ):
+                following += 1  # the rank column of a table row
+            if (
+                following < len(tokens)
+                and tokens[following].kind in _NUMBERS
+                and _alone_on_line(tokens, following, text)
+            ):
+                last = following
                 elements.append(tokens[last].value if tokens[last].kind == "N" else -1)
                 continue
             break
         separated = at
-        while separated < len(tokens) and separated < at + 3 and tokens[separated].kind in ",j":
+        while separated < len(tokens) and separated < at + 4 and tokens[separated].kind in ",jq":
             separated += 1
-        if separated == at or separated >= len(tokens) or tokens[separated].kind not in _NUMBERS:
+        rank = tokens[last + 2] if at == last + 4 else None  # "(1) 4.04 (2) 4.14 (3) 4.4"
+        numbered = rank is not None and rank.kind == "x" and bool(_RANK.fullmatch(text[rank.start : rank.end]))
+        if (separated == at and not numbered) or separated >= len(tokens) or tokens[separated].kind not in _NUMBERS:
             break
         last = separated
         elements.append(tokens[last].value if tokens[last].kind == "N" else -1)
@@ -479,7 +574,8 @@ def _positions(tokens: Sequence[_Token], count: int, sentences: Sequence[int]) -
         if not 0 <= place < count:
             continue
         if current is None or sentences[index] != sentences[current.last]:
-            current = _Statement("positions", [-2] * count, min(index, before if before >= 0 else index), index)
+            opening = before if before >= 0 and tokens[before].kind == "N" else index
+            current = _Statement("positions", [-2] * count, opening, index)
             found.append(current)
         if current.elements[place] != -2 and current.elements[place] != option:
             current.problem = "contradiction"
@@ -488,8 +584,9 @@ def _positions(tokens: Sequence[_Token], count: int, sentences: Sequence[int]) -
         current.first = min(current.first, before if before >= 0 and tokens[before].kind == "N" else index)
         previous = place
     for statement in found:
+        statement.places = statement.elements
         statement.elements = [element for element in statement.elements if element != -2]
-    return [statement for statement in found if len(statement.elements) >= 2]
+    return found  # one place alone ("so the largest is 4.14") is no ordering, but may contradict one
 
 
 # --------------------------------------------------------------------------------------------------
@@ -499,8 +596,9 @@ def _positions(tokens: Sequence[_Token], count: int, sentences: Sequence[int]) -
 
 @dataclass
 class _Context:
-    """Per token: the index of the sentence it is in, and the latest tokens of a kind since its sentence
-    (or the line before it, when that line ends with a colon: "**Final answer:**\\n4.04, 4.14, 4.4")."""
+    """Per token: the number of its sentence; where the context of its sentence opens (the sentence's first
+    token, or the line before it when that line ends with a colon: "**Final answer:**\\n4.04, 4.14, 4.4"); and
+    where its sentence ends."""
 
     sentence: list[int] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # token index where the sentence's context starts
@@ -516,7 +614,7 @@ def _context(tokens: Sequence[_Token], text: str) -> _Context:
         context.opened.append(opened)
         if token.kind in _BREAKS:
             number += 1
-            if not (token.kind == "n" and text[: token.start].rstrip(" \t*").endswith((":", "："))):
+            if not (token.kind == "n" and _ends_with_colon(text, token.start)):
                 opened = index + 1
     context.ends = [len(tokens)] * len(tokens)
     end = len(tokens)
@@ -525,6 +623,14 @@ def _context(tokens: Sequence[_Token], text: str) -> _Context:
             end = index
         context.ends[index] = end
     return context
+
+
+def _ends_with_colon(text: str, end: int) -> bool:
+    """Whether the line ending at ``end`` ends with a colon ("**Sorted:**", "从小到大排列：")."""
+    index = end - 1
+    while index >= 0 and text[index] in " \t*":
+        index -= 1
+    return index >= 0 and text[index] in ":："
 
 
 def _last_of(tokens: Sequence[_Token], kinds: str) -> list[int]:
@@ -571,14 +677,16 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
     options = _make_options(tuple(str(number) for number in numbers))
     count = len(options.texts)
     answer = answer if isinstance(answer, str) else ""
-    text, unfinished = _normalise(answer)
+    text, unfinished = _normalise(_unfence(answer))
     if not text.strip() or count < 2:
         return OrderReading(None, None, "empty")
     if unfinished:
         return OrderReading(None, None, "truncated")
     tokens = _lex(text, options)
     context = _context(tokens, text)
-    statements = _statements(tokens, count, context)
+    if _announces_at_end(tokens, text, context):
+        return OrderReading(None, None, "truncated")
+    statements = _statements(tokens, count, context, text)
     if not statements:
         return OrderReading(None, None, "no ordering")
     last_d = _last_of(tokens, "D")
@@ -589,8 +697,14 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
     last_reset = _last_of(tokens, "vFC;")
     emphasis = _emphasis(answer)
     identity = list(range(count))
+    last_wording = _last_of(tokens, "RDF")
+    last_working = _last_of(tokens, "k")
+    # an answer that is nothing but one list ("[7.1, 7.01, 7.11]", "0.75, 0.705, 0.57"): that list is its answer
+    content = [index for index, token in enumerate(tokens) if token.kind not in _LAYOUT]
+    first_content, last_content = (content[0], content[-1]) if content else (-1, -1)
+    last_turn = _last_of(tokens, "vFC")
     kept: list[_Statement] = []
-    for statement in statements:
+    for position, statement in enumerate(statements):
         first, last = statement.first, statement.last
         opened = context.opened[first]
         end = context.ends[last]
@@ -606,11 +720,28 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
         _order_of(statement, list_direction, count)
         statement.final = last_final[first] >= opened or _bold(emphasis, tokens[first].start, tokens[last].end)
         request = last_request[first]
+        following = statements[position + 1] if position + 1 < len(statements) else None
+        whole = first_content >= first and last_content <= last
+        working = last_working[first] >= opened and last_turn[first] < last_working[first]
         restated = (
             statement.kind == "list"
             and statement.elements == identity
-            and request >= opened
-            and last_result[first] < request
+            and not whole
+            and (
+                # the question's numbers rewritten in a working step: "对齐小数位：1.230, 1.320, 1.203"
+                working
+                or
+                # the question's numbers in the question's order, said without a word that makes them an answer
+                not statement.final
+                # "Sort from smallest to largest: 4.4, 4.04, 4.14", "把下列数从小到大排列：4.4, 4.04, 4.14"
+                or (request >= opened and last_result[first] < request)
+                # "4.4、4.04、4.14从小到大排列为：…": the question's list is the subject of the answer
+                or (
+                    following is not None
+                    and context.sentence[following.first] == context.sentence[last]
+                    and last_wording[following.first] > last
+                )
+            )
         )
         aside = last_aside[first] >= opened and last_reset[first] < last_aside[first]
         after = range(last + 1, min(end + 1, last + _MAX_ASIDE, len(tokens)))
@@ -621,22 +752,49 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
     return _decide(kept, tokens, answer, count, context)
 
 
+def _announces_at_end(tokens: Sequence[_Token], text: str, context: _Context) -> bool:
+    """Whether the answer ends announcing an answer it never gives: "So the final answer is", "排序结果为：" (cut
+    off: what was to follow may differ from what came before)."""
+    end = len(tokens) - 1
+    while end >= 0 and tokens[end].kind in _LAYOUT:
+        end -= 1
+    if end < 0:
+        return False
+    at = end
+    while at >= 0 and tokens[at].kind == "g" and at > end - _MAX_GLUE:
+        at -= 1
+    tail = text.rstrip(" \t\n*#_")
+    colon = tail.endswith((":", "："))
+    heading = at == end and not tail.endswith(tuple(".。!！)）]】}")) and _line_start(tokens, at)  # "**Final Answer**"
+    if at < 0 or not (tokens[at].kind == "F" and (at < end or colon or heading)):
+        return False
+    for index in range(at - 1, -1, -1):
+        kind = tokens[index].kind
+        if kind in _NUMBERS:
+            return False
+        if kind in _CLAUSE_ENDS:
+            return True
+    return True
+
+
 def _bold(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
     index = bisect.bisect_right(spans, (start, 1 << 62)) - 1
     return index >= 0 and spans[index][0] <= start and end <= spans[index][1]
 
 
-def _statements(tokens: Sequence[_Token], count: int, context: _Context) -> list[_Statement]:
+def _statements(tokens: Sequence[_Token], count: int, context: _Context, text: str) -> list[_Statement]:
     found: list[_Statement] = []
     index = 0
     while index < len(tokens):
         if tokens[index].kind not in _NUMBERS:
             index += 1
             continue
-        statement = _chain(tokens, index) or _list(tokens, index)
+        statement = _chain(tokens, index) or _list(tokens, index, text)
         if statement is None:
             index += 1
             continue
+        if _said_equal(tokens, statement, text):
+            statement.problem = "tie"
         if len(statement.options()) >= 2:
             found.append(statement)
         index = statement.last + 1
@@ -668,16 +826,62 @@ def _decide(
             return OrderReading(None, None, counted[-1].problem or "no ordering")
         return OrderReading(None, None, "no ordering")
     deciding = counted[complete[-1]]
-    for later in counted[complete[-1] + 1 :]:  # a final statement after it that is no ordering
-        return OrderReading(None, None, later.problem or "incomplete")
+    # a final statement after it that is no ordering; a comparison of two options that agrees with it
+    # ("So 1.990 > 1.909" after the full order) checks it
+    trailing = [
+        statement
+        for statement in counted[complete[-1] + 1 :]
+        if not _agreeing_pair(statement, deciding.order or (), count)
+    ]
+    if trailing:
+        return OrderReading(None, None, trailing[-1].problem or "incomplete")
+    alternatives = _last_of(tokens, "o")
     for earlier in counted[: complete[-1]]:
         if earlier.order is None or earlier.order == deciding.order or corrected_between(earlier, deciding):
             continue
-        if earlier.final:
+        offered = alternatives[deciding.first] > earlier.last  # "4.04, 4.14, 4.4 or 4.04, 4.4, 4.14"
+        if earlier.final or (offered and context.sentence[earlier.last] == context.sentence[deciding.first]):
             return OrderReading(None, None, "contradiction")
-    if any(
-        token.kind == "H" for token in tokens[context.opened[deciding.first] :]
-    ):  # a hedge in or after the deciding sentence
+    # a final place said after it that disagrees with it: "…, 0.57, 0.705, 0.75. So the largest is 0.705."
+    for statement in statements:
+        if statement.kind == "positions" and statement.final and statement.first > deciding.last:
+            said = enumerate(statement.places)
+            if any(option >= 0 and option != (deciding.order or ())[place] for place, option in said):
+                return OrderReading(None, None, "contradiction")
+    # two options said to be equal ("0.2 = 1/5", "0.33 和 33% 数值相同") leave their order unstated, unless withdrawn
+    for statement in statements:
+        withdrawn = statement.first < deciding.first and corrected_between(statement, deciding)
+        if statement.problem == "tie" and not withdrawn:
+            return OrderReading(None, None, "tie")
+    if _hedged(tokens, context.opened[deciding.first]):
         return OrderReading(None, None, "hedge")
     start, end = tokens[deciding.first].start, tokens[deciding.last].end
     return OrderReading(deciding.order, answer[start:end], deciding.kind)
+
+
+def _agreeing_pair(statement: _Statement, order: Sequence[int], count: int) -> bool:
+    """Whether ``statement`` is a chain of two options in the relative order ``order`` gives them."""
+    if statement.kind != "chain" or count <= 2 or len(statement.elements) != 2 or statement.problem != "incomplete":
+        return False
+    low, high = statement.elements if statement.direction > 0 else reversed(statement.elements)
+    return low in order and high in order and order.index(low) < order.index(high)
+
+
+_CLAUSE_ENDS = frozenset(",;.n?")
+_LAYOUT = frozenset(",;.n()X")  # what an answer that is nothing but a list may hold besides it
+
+
+def _hedged(tokens: Sequence[_Token], start: int) -> bool:
+    """Whether a clause from ``start`` on hedges ("but I'm not sure", "可能"); a hedge in a clause that reports
+    an appearance or supposes ("4.14 may look larger", "if it might …") is about something else."""
+    hedge = aside = False
+    for token in tokens[start:]:
+        if token.kind in _CLAUSE_ENDS:
+            if hedge and not aside:
+                return True
+            hedge = aside = False
+        elif token.kind == "H":
+            hedge = True
+        elif token.kind == "a":
+            aside = True
+    return hedge and not aside
