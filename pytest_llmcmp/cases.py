@@ -3,7 +3,7 @@
 A case file is a YAML mapping::
 
     template: zh            # file default: a shipped template name or a literal with placeholders
-    ask: larger             # file default for cases (larger|smaller); generators default to both
+    ask: larger             # file default for cases (larger|smaller|order); generators default to both
     tags: [classic]         # added to every case of the file
     lang: zh                # optional language tag; default: the template's language (zh/en)
     description: free text  # ignored; for the reader of the file
@@ -21,7 +21,7 @@ A case file is a YAML mapping::
       - category: decimal-trap       # see pytest_llmcmp.generators.CATEGORIES
         seed: 1
         count: 10
-        ask: both                    # optional: larger|smaller|both (default: file ask, else both)
+        ask: both                    # optional: larger|smaller|order|both (default: file ask, else both)
         template: en                 # optional, as for a case; also tags, lang, description
 
 Every case's ``tags`` are the file's tags, then the generator category (generated cases), then the
@@ -55,7 +55,7 @@ from typing import NoReturn
 
 import yaml
 
-from pytest_llmcmp import generators, tables, templates, truth
+from pytest_llmcmp import generators, tables, tasks, templates, truth
 from pytest_llmcmp.safefiles import FileTooLarge, read_regular
 
 __all__ = [
@@ -447,7 +447,7 @@ class _FileReader:
         label = "the file"
         defaults = _Defaults(
             template=self.template(fields["template"], label) if "template" in fields else templates.DEFAULT_TEMPLATE,
-            ask=self.word(fields["ask"], "the file's 'ask'", truth.ASKS) if "ask" in fields else None,
+            ask=self.word(fields["ask"], "the file's 'ask'", tasks.ASKS) if "ask" in fields else None,
             tags=self.tags(fields["tags"], "the file's") if "tags" in fields else (),
             lang=self.lang(fields["lang"], label) if "lang" in fields else None,
         )
@@ -517,7 +517,7 @@ class _FileReader:
     ) -> Case:
         """Compute truth and question for a checked case; errors point at the numbers or the template."""
         try:
-            expected = truth.expected_answer(numbers, ask)
+            expected = tasks.task_for(ask).expected(numbers, ask)
         except truth.NumberError as exc:
             self.fail(numbers_node, f"{label}: {exc}")
         try:
@@ -564,7 +564,7 @@ class _FileReader:
                 truth.parse_number(number)
             except truth.NumberError as exc:
                 self.fail(item, f"{label}: {exc}")
-        ask = self.word(fields["ask"], f"{label}: ask", truth.ASKS) if "ask" in fields else defaults.ask or "larger"
+        ask = self.word(fields["ask"], f"{label}: ask", tasks.ASKS) if "ask" in fields else defaults.ask or "larger"
         case_id = self.explicit_id(fields["id"], label) if explicit else derive_case_id(numbers, ask)
         label = f"case {case_id!r}"
         hint = "" if explicit else "; give one of them an explicit 'id'"
@@ -598,8 +598,9 @@ class _FileReader:
         expect = self.quoted(node, label, "expect")
         if expect == case.expected:
             return
-        if expect != "equal" and expect not in case.numbers:
-            self.fail(node, f"{label}: expect {expect!r} is not one of its numbers (as written) or 'equal'")
+        task = tasks.task_for(case.ask)
+        if not task.is_choice(expect, case.numbers, case.ask):
+            self.fail(node, f"{label}: expect {expect!r} is not {task.choice_form}")
         self.fail(node, f"{label}: expect says {expect} but the exact answer is {case.expected}")
 
     # -- one generate entry ------------------------------------------------------------------
@@ -641,7 +642,7 @@ class _FileReader:
         seed = self.integer(fields["seed"], f"{label} seed")
         count = self.integer(fields["count"], f"{label} count")
         ask_node = fields.get("ask")
-        ask = self.word(ask_node, f"{label} ask", (*truth.ASKS, "both")) if ask_node else defaults.ask or "both"
+        ask = self.word(ask_node, f"{label} ask", (*tasks.ASKS, "both")) if ask_node else defaults.ask or "both"
         template_node: yaml.Node | int = fields.get("template", _line(node))
         template = self.template(fields["template"], label) if "template" in fields else defaults.template
         lang = self.lang(fields["lang"], label) if "lang" in fields else defaults.lang

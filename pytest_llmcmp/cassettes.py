@@ -56,7 +56,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, unquote
@@ -64,9 +64,13 @@ from urllib.parse import quote, unquote
 import yaml
 
 from .atomic import write_atomically
-from .redaction import public_url
+from .redaction import contains_secret, public_url
 from .redaction import secret_pattern as secret_pattern
 from .safefiles import FileTooLarge, NotRegularFile, read_regular
+from .wire import SAMPLE_HEADER as SAMPLE_HEADER
+from .wire import Exchange as Exchange
+from .wire import content_of as content_of
+from .wire import finish_reason_of
 
 # The C implementations are several times faster; both are safe (no python/* constructors).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -76,7 +80,6 @@ _YAML_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 MAX_CASSETTE_BYTES: Final = 20 * 1024 * 1024
 
 CASSETTE_FORMAT_VERSION: Final = 1
-SAMPLE_HEADER: Final = "X-Llmcmp-Sample"
 JSON_CONTENT_TYPE: Final = "application/json"
 
 
@@ -109,6 +112,33 @@ def _path_component(text: str, what: str) -> str:
     return escaped
 
 
+def model_dir(root: Path, model: str) -> Path:
+    """The directory of one model's cassettes: ``root/<model percent-encoded>``."""
+    name = quote(model, safe="")
+    if not name:
+        raise ValueError("model must not be empty")
+    if name in (".", ".."):
+        name = name.replace(".", "%2E")
+    return Path(root) / name
+
+
+def prompt_dir(root: Path, model: str, prompt_name: str, prompt_sha256: str | None) -> Path:
+    """The directory of one (model, prompt): ``<prompt_name>-<sha256[:12]>``, or ``<prompt_name>`` when
+    ``prompt_sha256`` is None (the prompt ``none``), under :func:`model_dir`."""
+    name = _path_component(prompt_name, "prompt name")
+    if prompt_sha256 is not None:
+        name = f"{name}-{prompt_sha256[:12]}"
+    return model_dir(root, model) / name
+
+
+def prompt_dirs(model_directory: Path, prompt_name: str) -> list[Path]:
+    """Every recorded version of a prompt under a model's directory (``<prompt_name>-<sha256[:12]>``), sorted."""
+    if not model_directory.is_dir():
+        return []
+    prefix = _path_component(prompt_name, "prompt name") + "-"
+    return sorted(d for d in model_directory.iterdir() if d.name.startswith(prefix) and d.is_dir())
+
+
 def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str | None, case_id: str) -> Path:
     """Where the cassette of one (model, prompt, case) lives.
 
@@ -117,15 +147,7 @@ def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str |
     name or case id that would change the directory structure (``/``, ``\\``, ``..``) or that common
     filesystems refuse are percent-encoded.
     """
-    model_dir = quote(model, safe="")
-    if not model_dir:
-        raise ValueError("model must not be empty")
-    if model_dir in (".", ".."):
-        model_dir = model_dir.replace(".", "%2E")
-    prompt_dir = _path_component(prompt_name, "prompt name")
-    if prompt_sha256 is not None:
-        prompt_dir = f"{prompt_dir}-{prompt_sha256[:12]}"
-    return Path(root) / model_dir / prompt_dir / cassette_name(case_id)
+    return prompt_dir(root, model, prompt_name, prompt_sha256) / cassette_name(case_id)
 
 
 #: The longest file or directory name common filesystems take, in bytes.
@@ -191,22 +213,6 @@ def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
         resolved = {os.path.realpath(p) for p in used_names}
         unused = [p for p in unused if os.path.realpath(p) not in resolved]
     return sorted(Path(p) for p in unused)
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One successful request/response pair, as the client saw it.
-
-    ``response_body`` is the decoded JSON (never compressed bytes). Of ``response_headers`` only
-    Content-Type is stored; everything else (cookies, request ids, Content-Encoding, ...) is dropped.
-    """
-
-    uri: str
-    request_body: dict[str, Any]
-    sample: int
-    status: int
-    response_body: dict[str, Any]
-    response_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _normalized(value: Any) -> Any:
@@ -287,29 +293,6 @@ def request_difference(asked: Mapping[str, Any], recorded: Sequence[Mapping[str,
         was.append(old)
         now.append(new)
     return f"recorded with {' and '.join(was)}, asked with {' and '.join(now)}"
-
-
-def content_of(payload: Any) -> str:
-    """The answer text of a chat completion, or ValueError saying what is missing."""
-    if not isinstance(payload, dict):
-        raise ValueError("the response is not a JSON object")
-    choices = payload.get("choices")
-    if not isinstance(choices, list) or not choices:
-        raise ValueError("the response has no choices")
-    message = choices[0].get("message") if isinstance(choices[0], dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    if content is None:
-        raise ValueError("the response's message content is null")
-    if not isinstance(content, str):
-        raise ValueError("the response's message content is not text")
-    return content
-
-
-def finish_reason_of(payload: Any) -> str | None:
-    """Why the model stopped (``"stop"``, ``"length"`` when ``max_tokens`` cut the answer off), if the response
-    says so; ``None`` otherwise. Call it on a payload :func:`content_of` accepted."""
-    reason = payload["choices"][0].get("finish_reason")
-    return reason if isinstance(reason, str) else None
 
 
 #: One recorded sample as replay needs it: ``(answer text, None, finish reason)``,
@@ -512,7 +495,7 @@ class Cassette:
         with self._lock:  # concurrent saves of one cassette must not finish in the wrong order
             text = self.to_yaml()
             for secret in secrets:
-                if secret and secret_pattern(secret).search(text):
+                if contains_secret(text, secret):
                     raise CassetteError(
                         self.path, "refusing to write: the cassette would contain a secret (API key or token)"
                     )

@@ -22,16 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cassettes import Exchange, content_of, finish_reason_of
 from .redaction import KEY_VARIABLES as KEY_VARIABLES
 from .redaction import REDACTED as REDACTED
 from .redaction import api_key as api_key
 from .redaction import clip, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
+from .wire import SAMPLE_HEADER as SAMPLE_HEADER
+from .wire import Exchange, content_of, finish_reason_of
 
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
-SAMPLE_HEADER = "X-Llmcmp-Sample"
 #: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.
 MAX_RETRY_AFTER = 120.0
 #: Sent when no key is configured: local servers ignore it, and the SDK refuses an empty key.

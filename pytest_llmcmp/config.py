@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .engine.backends import NAMED, default_concurrency
+from .settings import Settings as Settings
+
 RECORD_MODES = ("none", "once", "new_episodes", "all")
-LOCAL = "local"
 
 
 @dataclass(frozen=True)
@@ -164,59 +166,6 @@ def _ini_help(opt: Option) -> str:
     return opt.help.replace("%%", "%")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The effective settings of a run: plain values only (xdist sends them to workers)."""
-
-    endpoint: str | None
-    model: str | None
-    prompts: tuple[str, ...]
-    record_mode: str
-    samples: int
-    pass_rule: str
-    results: str | None
-    report: str | None
-    html: str | None
-    baseline: str | None
-    baseline_prompt: str | None
-    min_accuracy: tuple[str, ...]
-    concurrency: int
-    temperature: float
-    max_tokens: int | None
-    seed: int | None
-    timeout: float
-    retries: int
-    backoff: float
-    cassette_dir: str
-    prune: bool
-    read_ahead: str
-    local_model: str | None
-    progress: bool
-    gate: str = "significant"
-    alpha: float = 0.05
-    max_drop: float = 0.0
-    max_regressions: int | None = None
-    must_pass: tuple[str, ...] = ()
-    #: How each option that was set was given, by option name: "--llm-min-accuracy", "llm_min_accuracy" (the ini
-    #: file) or "LLMCMP_MIN_ACCURACY", so that messages name the setting the user actually wrote.
-    origins: tuple[tuple[str, str], ...] = ()
-
-    def origin(self, name: str) -> str:
-        """How option ``name`` was set (its command-line spelling when it was not)."""
-        return dict(self.origins).get(name, "--llm-" + name.replace("_", "-"))
-
-    max_generated: int = 10_000
-    max_generated_suite: int = 100_000
-    cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def live(self) -> bool:
-        return self.endpoint is not None
-
-
 def _raw(config: pytest.Config, opt: Option) -> Any:
     return _given(config, opt)[0]
 
@@ -266,8 +215,9 @@ def resolve(config: pytest.Config) -> Settings:
     origins = tuple((name, where) for name, (_, where) in given.items())
     where = dict(origins)  # every message names the setting as the user gave it: option, ini key or variable
     endpoint = raw["endpoint"] or None
-    if endpoint is not None and endpoint != LOCAL and not endpoint.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"{where['endpoint']}: expected an http(s) URL or 'local', got {endpoint!r}")
+    if endpoint is not None and endpoint not in NAMED and not endpoint.startswith(("http://", "https://")):
+        named = " or ".join(repr(name) for name in NAMED)
+        raise pytest.UsageError(f"{where['endpoint']}: expected an http(s) URL or {named}, got {endpoint!r}")
     record_mode = raw["record_mode"] or ("new_episodes" if endpoint else "none")
     if record_mode not in RECORD_MODES:
         raise pytest.UsageError(
@@ -288,7 +238,6 @@ def resolve(config: pytest.Config) -> Settings:
     read_ahead = str(raw["read_ahead"] or "auto").lower()
     if read_ahead not in ("auto", "off"):
         raise pytest.UsageError(f"{where['read_ahead']}: expected auto or off, got {raw['read_ahead']!r}")
-    default_concurrency = 1 if endpoint == LOCAL else 8
     max_tokens = raw["max_tokens"]
     seed = raw["seed"]
     from .gates import DEFAULT_MODE, MODES
@@ -316,7 +265,11 @@ def resolve(config: pytest.Config) -> Settings:
         baseline_prompt=raw["baseline_prompt"] or None,
         min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
         concurrency=_number(
-            where["concurrency"], raw["concurrency"] or default_concurrency, int, minimum=1, maximum=MAX_CONCURRENCY
+            where["concurrency"],
+            raw["concurrency"] or default_concurrency(endpoint),
+            int,
+            minimum=1,
+            maximum=MAX_CONCURRENCY,
         ),
         temperature=_number(
             where["temperature"],
@@ -388,6 +341,24 @@ def check_statistics(settings: Settings) -> None:
             f"{'is' if len(missing) == 1 else 'are'} not installed here (a dependency added since this checkout "
             f"was installed?): run pip install -e . in the checkout, or pip install {' '.join(missing)}"
         )
+
+
+def any_given(config: pytest.Config) -> bool:
+    """Whether any of the plugin's settings is given (command line, ini file or environment): the run uses it."""
+    return any(_given(config, opt)[0] not in (None, [], False, "") for opt in OPTIONS)
+
+
+def project_dir(config: pytest.Config) -> Path:
+    """The project: the ini file's directory, else where pytest runs. Not pytest's rootdir, which an existing path
+    given as an option value (--llm-results /abs/r.json) moves out of the project."""
+    inipath = config.inipath
+    return Path(inipath).parent if inipath is not None else Path(config.invocation_params.dir)
+
+
+def cassette_root(config: pytest.Config, settings: Settings) -> Path:
+    """The cassette directory (``--llm-cassette-dir``, relative to the project)."""
+    root = Path(settings.cassette_dir)
+    return root if root.is_absolute() else project_dir(config) / root
 
 
 def input_path(config: pytest.Config, spec: str) -> Path:

@@ -26,7 +26,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import TypeVar
 
-from pytest_llmcmp.truth import parse_number
+from pytest_llmcmp.truth import NumberError, parse_number
 
 __all__ = ["CATEGORIES", "MAX_COUNT", "GeneratorError", "RawCase", "generate"]
 
@@ -46,7 +46,7 @@ class RawCase:
 
     id: str
     numbers: tuple[str, ...]
-    ask: str  # "larger" or "smaller"
+    ask: str  # "larger", "smaller" or "order"
     tags: tuple[str, ...]
 
 
@@ -384,10 +384,22 @@ CATEGORIES: Mapping[str, Category] = MappingProxyType(
 _ASKS = ("larger", "smaller")
 
 
+def _check_kind(category: str, numbers: Sequence[str], ask: str) -> None:
+    """A kind whose truth needs more than the comparison's (``order``: pairwise different values) may refuse what
+    a category makes: one sentence, naming the category."""
+    from pytest_llmcmp.tasks import task_for
+
+    try:
+        task_for(ask).expected(numbers, ask)
+    except NumberError as exc:
+        raise GeneratorError(f"category {category!r} cannot make {ask} cases: {exc}") from None
+
+
 def generate(category: str, seed: int, count: int, ask: str = "both") -> list[RawCase]:
     """``count`` cases of ``category`` from ``seed``, ids ``<category>-<seed>-<n>`` (n from 1).
 
-    ``ask`` is ``larger``, ``smaller`` or ``both`` (alternating). Raises GeneratorError on an
+    ``ask`` is ``larger``, ``smaller``, ``both`` (alternating) or ``order`` (sort the numbers; the category must
+    make pairwise different values). Raises GeneratorError on an
     unknown category or ask, or a seed or count out of range.
     """
     chosen = CATEGORIES.get(category)
@@ -395,8 +407,10 @@ def generate(category: str, seed: int, count: int, ask: str = "both") -> list[Ra
         suggestion = difflib.get_close_matches(category, list(CATEGORIES), n=1)
         hint = f"; did you mean {suggestion[0]!r}?" if suggestion else f" (known: {', '.join(CATEGORIES)})"
         raise GeneratorError(f"unknown generator category {category!r}{hint}")
-    if ask not in (*_ASKS, "both"):
-        raise GeneratorError(f"generator ask {ask!r} is not one of larger, smaller, both")
+    from pytest_llmcmp.tasks import ASKS
+
+    if ask not in (*ASKS, "both"):
+        raise GeneratorError(f"generator ask {ask!r} is not one of {', '.join((*ASKS, 'both'))}")
     if isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
         raise GeneratorError(f"seed {seed} is out of range; use an integer from 0 to {MAX_SEED}")
     if isinstance(count, bool) or not 1 <= count <= MAX_COUNT:
@@ -416,5 +430,7 @@ def generate(category: str, seed: int, count: int, ask: str = "both") -> list[Ra
             if (index // 2 + order_offset) % 2:
                 numbers.reverse()
         case_ask = ask if ask != "both" else _ASKS[(index + ask_offset) % 2]
+        if case_ask not in _ASKS:
+            _check_kind(category, numbers, case_ask)
         cases.append(RawCase(f"{category}-{seed}-{index + 1}", tuple(numbers), case_ask, (category,)))
     return cases

@@ -34,8 +34,10 @@ def pytest_llmcmp_extract_choice(answer: str, case: Case, prompt: Prompt) -> Ext
     The built-in extractor is registered ``trylast``; return ``None`` to let it decide.
 
     :param answer: the model's reply, as received.
-    :param case: the case (``case.numbers`` are the options as written, ``case.ask`` is ``larger``/``smaller``).
+    :param case: the case (``case.numbers`` are the options as written, ``case.ask`` is ``larger``, ``smaller`` or
+        ``order``).
     :param prompt: the prompt the answer was given under.
-    :return: an :class:`pytest_llmcmp.answers.Extraction` whose ``choice`` is one of ``case.numbers``,
-        ``"equal"``, or ``None`` when the answer makes no clear choice.
+    :return: an :class:`pytest_llmcmp.answers.Extraction` whose ``choice`` is one of ``case.numbers`` or
+        ``"equal"`` (``order``: the numbers as written, smallest first, joined by ``" < "``), or ``None`` when the
+        answer makes no clear choice. A choice that is none of these counts as no clear choice.
     """

@@ -15,15 +15,19 @@ if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
     from .collected import Collected
+    from .engine.runner import Runner
     from .prompts import Prompt
     from .results import CaseResult
-    from .runner import Runner
+    from .settings import Settings
 
 
 class CaseFile(pytest.File):
     """A YAML case file; each case becomes a :class:`CaseNode`."""
 
     def collect(self) -> Iterator[CaseNode]:
+        from .session import ensure_session
+
+        ensure_session(self.config, late=True)  # the run uses the plugin: its session starts here if not before
         try:
             cases = load_case_file(self.path, self.config.stash.get(BUDGET_KEY, None))
         except CaseFileError as exc:
@@ -75,8 +79,11 @@ class CaseItem(pytest.Item):
         self.extra_keyword_matches.update(case.tags)
 
     def runtest(self) -> None:
+        from .session import usage_errors
+
         runner: Runner = self.config.stash[RUNNER_KEY]
-        result, detail = runner.run(self)
+        with usage_errors():
+            result, detail = runner.run(self)
         missing = runner.not_recorded.get(self.nodeid)
         if missing is not None:
             # Not recorded yet (a prompt edit, a new case): nothing to judge. The session's closing line counts
@@ -105,7 +112,11 @@ class CaseItem(pytest.Item):
         return Path(self.case.path), self.case.line - 1, f"{self.case.id} [{self.prompt.name}]"
 
 
-# Defined here (not in runner.py) so that collection does not import the runner's dependencies.
+# Defined here (not in the engine) so that collection does not import the runner's dependencies.
 RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()
+#: The run's settings, resolved once at configure time and frozen.
+SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
+#: The cassette directory (never collected).
+CASSETTES_KEY: pytest.StashKey[Path] = pytest.StashKey()
 COLLECTED_KEY: pytest.StashKey[Collected] = pytest.StashKey()
 BUDGET_KEY: pytest.StashKey[GenerateBudget] = pytest.StashKey()

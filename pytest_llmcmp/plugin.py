@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from . import config as cfg
-from .items import RUNNER_KEY, CaseFile
-
-if TYPE_CHECKING:
-    from .answers import Extraction
-    from .cases import Case
-    from .prompts import Prompt
+from .items import CASSETTES_KEY, SETTINGS_KEY, CaseFile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,47 +23,45 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from . import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
+    from . import builtin
 
-
-@pytest.hookimpl(trylast=True)
-def pytest_llmcmp_extract_choice(answer: str, case: Case, prompt: Prompt) -> Extraction:
-    """The built-in extractor; a user's implementation runs first and wins when it returns a result."""
-    from .answers import extract_choice
-
-    return extract_choice(answer, case.numbers, case.ask)
+    # The built-in extractor, in a module of its own registered by name: the engine never looks for it.
+    pluginmanager.register(builtin, builtin.NAME)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from .prompts import PromptError, load_prompts
-    from .session import LlmSession
-
-    settings = cfg.resolve(config)
+    settings = cfg.resolve(config)  # always: a bad value is a usage error whether or not cases are collected
     if not (config.option.help or config.option.collectonly):
         cfg.check_statistics(settings)
-    try:
-        bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
-        prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
-    except PromptError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[CASSETTES_KEY] = cfg.cassette_root(config, settings)
     from .collected import RULE_KEY, CaseFileRule
 
     config.stash[RULE_KEY] = CaseFileRule.from_config(config, settings.cases, settings.origin("cases"))
-    session = LlmSession(config, settings, prompts)
-    config.stash[RUNNER_KEY] = session.runner
-    config.pluginmanager.register(session, "llmcmp-session")
+    if cfg.any_given(config):
+        from .session import ensure_session
+
+        ensure_session(config)  # else the first case file collected registers it
+    if getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput"):
+        # An xdist controller (-n N, --dist, -d --tx): the bridge merges its workers' results. Nowhere else.
+        from .distributed import NAME, XdistBridge
+
+        config.pluginmanager.register(XdistBridge(config), NAME)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    session = config.pluginmanager.get_plugin("llmcmp-session")
+    session = config.pluginmanager.get_plugin("llmcmp-session")  # session.SESSION, not imported for this
     if session is not None:
         session.close()
         config.pluginmanager.unregister(session)
+    bridge = config.pluginmanager.get_plugin("llmcmp-xdist")
+    if bridge is not None:
+        config.pluginmanager.unregister(bridge)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """Do not walk into the cassette directory: thousands of YAML files that are never tests."""
-    runner = config.stash.get(RUNNER_KEY, None)
-    if runner is not None and collection_path == runner.cassette_root:
+    if collection_path == config.stash.get(CASSETTES_KEY, None):
         return True
     return None
 
@@ -76,10 +69,10 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    runner = parent.config.stash.get(RUNNER_KEY, None)
+    cassettes = parent.config.stash.get(CASSETTES_KEY, None)
     # Cassettes are YAML too, and never case files. (A string prefix: walking Path.parents for every YAML file of a
     # large repository cost more than recognizing the file.)
-    if runner is not None and _normcase(file_path).startswith(_normcase(os.path.join(runner.cassette_root, ""))):
+    if cassettes is not None and _normcase(file_path).startswith(_normcase(os.path.join(cassettes, ""))):
         return None
     from .collected import RULE_KEY
 

@@ -168,10 +168,10 @@ def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str
 def _extract(recorded: Recorded, question: tuple[Sequence[str], str] | None) -> Extraction | None:
     if question is None or recorded is None or recorded[0] is None:
         return None
-    from .answers import extract_choice
+    from .tasks import task_for
 
     try:
-        return extract_choice(recorded[0], *question)
+        return task_for(question[1]).read(recorded[0], *question)
     except Exception:  # the main process asks the hook again, which reports it as usual
         return None
 

@@ -5,15 +5,12 @@ hooks, merges xdist workers' results on the controller, and writes results, repo
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import signal
-import socket
 import threading
 import time
-from collections.abc import Generator
-from pathlib import Path, PurePosixPath
+from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,17 +19,16 @@ from .atomic import write_atomically
 from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
 from .cases import GenerateBudget
 from .collected import Collected, project_case_files
-from .config import LOCAL, Settings, input_path, parse_thresholds
+from .config import Settings, input_path, parse_thresholds, project_dir
+from .engine import EngineError
+from .engine.runner import Runner
 from .gates import Decision, GatePolicy, RunStatus, decide
-from .items import BUDGET_KEY, COLLECTED_KEY, CaseItem
+from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
-from .redaction import contains_secret, public_url, scrub
+from .redaction import public_url, scrub
 from .results import CaseResult, ResultsFileError, RunResults
-from .runner import Runner
 from .terminal import shown
-
-WORKER_KEY = "llmcmp"
-_PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
+from .words import plural
 
 
 class LlmSession:
@@ -41,7 +37,8 @@ class LlmSession:
     def __init__(self, config: pytest.Config, settings: Settings, prompts: list[Prompt]) -> None:
         self.config = config
         self.settings = settings
-        self.runner = Runner(config, settings, prompts)
+        self.runner = Runner(PytestHost(config), settings, prompts, project_dir(config))
+        self.late = False  # registered during collection (no option given): the header comes after collection
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
         self.worker_results: dict[str, CaseResult] = {}  # by node id, as the runner keeps its own
@@ -83,9 +80,7 @@ class LlmSession:
         self.runner.reference = self.baseline_prompt
         if self.workerinput is not None and self.workerinput.get("llmcmp_model"):
             # The controller resolved the model (and checked the endpoint) once for every worker.
-            self.runner.model = self.workerinput["llmcmp_model"]
-            self.runner.endpoint_url = self.workerinput.get("llmcmp_url") or self.runner.endpoint_url
-            self.runner.endpoint_checked = True
+            self.runner.use_endpoint(self.workerinput["llmcmp_model"], self.workerinput.get("llmcmp_url"))
 
     @property
     def distributed(self) -> bool:
@@ -100,11 +95,8 @@ class LlmSession:
         from .safefiles import NotRegularFile, check_write_target
 
         base = self.config.invocation_params.dir
-        for option, target in (
-            ("--llm-results", self.settings.results),
-            ("--llm-report", self.settings.report),
-            ("--llm-html", self.settings.html),
-        ):
+        for kind in OUTPUTS:
+            option, target = f"--llm-{kind}", getattr(self.settings, kind)
             if target is None:
                 continue
             try:
@@ -154,6 +146,20 @@ class LlmSession:
             self._old_sigterm = None
 
     # --- header, collection -------------------------------------------------------------------------------------
+
+    def start_late(self) -> None:
+        """Registered during collection (the first case file, no option given): what ``pytest_sessionstart`` did."""
+        self.late = True
+        if not (self.is_worker or self.config.option.collectonly):
+            self._sigterm_interrupts()
+        if not (self.is_worker or self.distributed or self.config.option.collectonly):
+            self.runner.read_ahead_early()
+
+    def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
+        """The header, after collection, when the session started with the first case file."""
+        if not self.late or config.get_verbosity() < 0 or config.getoption("no_header", False):
+            return []  # as pytest's header: not under -q or --no-header
+        return self.pytest_report_header(config)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         s = self.settings
@@ -236,11 +242,6 @@ class LlmSession:
         if self.selected:
             self._forget_old_outputs()
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        if any(nodeid.split("::", 1)[0].endswith((".yaml", ".yml")) for nodeid in ids):
-            self._forget_old_outputs()  # the controller collects nothing itself: the workers' collection tells
-
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.keyboard = "SIGTERM" if str(excinfo.value) == _SIGTERM else "Ctrl-C"
 
@@ -271,15 +272,12 @@ class LlmSession:
             self.runner.read_ahead_early()
         if self.distributed:
             # Resolve once here, so workers neither start a server each nor fail one by one.
-            if self.settings.endpoint == LOCAL:
-                self.runner.start_local()
-            self.runner.resolve_model()
-            if self.settings.live and self.settings.endpoint != LOCAL:
-                self.runner.check_endpoint()
+            with usage_errors():
+                self.runner.prepare()
 
     def _outputs(self) -> list[tuple[str, Path]]:
         base = self.config.invocation_params.dir
-        targets = [("results", self.settings.results), ("report", self.settings.report), ("html", self.settings.html)]
+        targets = [(kind, getattr(self.settings, kind)) for kind in OUTPUTS]
         return [(kind, Path(t) if Path(t).is_absolute() else base / t) for kind, t in targets if t is not None]
 
     def _forget_old_outputs(self) -> None:
@@ -303,82 +301,16 @@ class LlmSession:
             if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
                 self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["llmcmp_model"] = self.runner.model
-        node.workerinput["llmcmp_url"] = self.runner.endpoint_url
-        # Where this controller keeps cassettes: a worker that does not share them sends back what it records.
-        node.workerinput["llmcmp_origin"] = [socket.gethostname(), os.path.realpath(self.runner.cassette_root)]
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        output = getattr(node, "workeroutput", {}).get(WORKER_KEY)
-        if output:
-            data = json.loads(output)
-            self.worker_results.update((case["nodeid"], CaseResult.from_json(case)) for case in data["cases"])
-            self.worker_used.update(self.runner.cassette_root / p for p in data["used"])
-            self._store(data.get("recorded", {}))
-            self.collected_cases = max(self.collected_cases, data.get("collected", 0))
-            self.collected.merge_worker(data.get("collection", {}), first=self.workers_merged == 0)
-            self.workers_merged += 1
-            self.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
-            self.selected.update((k, (v[0], v[1], bool(v[2]))) for k, v in data.get("selected", {}).items())
-            self.full_run = self.full_run and bool(data.get("full_run", True))
-            if data.get("model") and self.runner.model is None:
-                self.runner.model = data["model"]
-            asked, answered, failed = data.get("live", (0, 0, 0))  # the controller asks nothing itself: sum them
-            self.runner.asked += asked
-            self.runner.answered += answered
-            self.runner.failed_requests += failed
-
-    def _elsewhere(self) -> bool:
-        """Whether this worker's cassette directory is not the controller's (another host, or rsync'd elsewhere)."""
-        origin = (self.workerinput or {}).get("llmcmp_origin")
-        if not origin:
-            return False
-        host, root = origin
-        return bool(host != socket.gethostname() or root != os.path.realpath(self.runner.cassette_root))
-
-    def _recorded(self) -> dict[str, str]:
-        """The cassettes this worker wrote, by their path relative to the cassette directory."""
-        recorded = {}
-        for path in self.runner.saved:
-            with contextlib.suppress(OSError):  # removed meanwhile: nothing to send
-                relative = Path(os.path.relpath(path, self.runner.cassette_root)).as_posix()
-                recorded[relative] = path.read_text(encoding="utf-8")
-        return recorded
-
-    def _store(self, recorded: dict[str, str]) -> None:
-        """Write, under this controller's cassette directory, the cassettes a worker elsewhere recorded."""
-        if not recorded:
-            return
-        from .cassettes import CassetteError, check_inside
-        from .redaction import api_key
-
-        key = api_key()
-        for name, text in sorted(recorded.items()):
-            relative = PurePosixPath(name)
-            path = self.runner.cassette_root.joinpath(*relative.parts)
-            try:
-                if relative.is_absolute() or ".." in relative.parts or not name.endswith(".yaml"):
-                    raise CassetteError(name, "a worker sent a cassette outside the cassette directory; not written")
-                if contains_secret(text, key):
-                    raise CassetteError(path, "refusing to write: the cassette would contain a secret (API key)")
-                check_inside(self.runner.cassette_root, path)
-                write_atomically(path, text.encode("utf-8"))
-                self.received += 1
-            except (CassetteError, OSError) as exc:
-                self.store_problems.append(str(exc))
-
     # --- running ----------------------------------------------------------------------------------------------
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, None, None]:
         items = [item for item in session.items if isinstance(item, CaseItem)]
         if items and not self.distributed:
-            self.runner.resolve_model()
-            if not self.is_worker and not session.config.option.collectonly:
-                self.runner.prefetch(items)
+            with usage_errors():
+                self.runner.resolve_model()
+                if not self.is_worker and not session.config.option.collectonly:
+                    self.runner.prefetch(items)
         try:
             yield
         finally:
@@ -393,21 +325,9 @@ class LlmSession:
             return
         used = self._used(session)
         if self.is_worker:
-            payload = {
-                "cases": [case.to_json() for case in self.runner.results.values()],
-                # Relative to the cassette directory: a worker elsewhere (--tx ...//chdir, another host) has its own.
-                "used": sorted(Path(os.path.relpath(p, self.runner.cassette_root)).as_posix() for p in used),
-                "model": self.runner.model,
-                "collected": self.collected_cases,
-                "collection": self.collected.to_json(),
-                "not_recorded": self.runner.not_recorded,
-                "selected": self.selected,
-                "full_run": self.full_run,
-                "live": [self.runner.asked, self.runner.answered, self.runner.failed_requests],
-            }
-            if self._elsewhere():  # the controller writes them where they belong
-                payload["recorded"] = self._recorded()
-            self.config.workeroutput[WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
+            from .distributed import send_results
+
+            send_results(self, used)
             return
         cases = list((self.worker_results if self.distributed else self.runner.results).values())
         if not cases and not self.collected_cases:
@@ -550,64 +470,35 @@ class LlmSession:
             if self.settings.prune:
                 self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
             return
-        from .atomic import interrupted_writes
-        from .cassettes import cassette_path, unused_cassettes
+        from .housekeeping import prune, unused
 
-        model_dir = cassette_path(root, model, "x", None, "x").parent.parent
-        if not model_dir.is_dir():
+        found = unused(root, model, used, {p.name for p in self.runner.prompts})
+        if found is None:
             return
-        # Leftovers of killed writes are never anybody's recording: always safe to remove.
-        self.leftovers = interrupted_writes(model_dir, ".yaml")
-        names = {p.name for p in self.runner.prompts}
-        # Only this run's prompts (under any content hash: an edited prompt leaves its old recordings behind).
-        candidates = [
-            path
-            for path in unused_cassettes(model_dir, used)
-            if path.parent.parent == model_dir and _PROMPT_DIR.sub("", path.parent.name) in names
-        ]
+        self.leftovers, candidates = found
         if candidates or self.settings.prune:
             self.prune_blocked = self._incomplete(session, exitstatus)
         if self.prune_blocked is None:
-            self.unused = sorted(candidates)
+            self.unused = candidates
         if self.settings.prune:
-            removed = self.leftovers + self.unused
-            for path in removed:
-                path.unlink(missing_ok=True)
-                if path.parent != model_dir and not any(path.parent.iterdir()):
-                    path.parent.rmdir()
+            prune(root, model, self.leftovers + self.unused)
             self.pruned = len(self.unused)
 
     def _write(self, results: RunResults) -> None:
-        from .report import markdown_report
-
-        writers: dict[str, Any] = {
-            "results": lambda path: _atomic_text(path, results.to_text()),
-            "report": lambda path: _atomic_text(
-                path, markdown_report(results, self.comparison, self.gates, status=self.status)
-            ),
-            "html": self._write_html,
-        }
         for kind, path in self._outputs():
-            write = writers[kind]
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                write(path)
+                _atomic_text(path, OUTPUTS[kind](results, self.comparison, self.gates, self.status))
             except OSError as exc:  # a full disk, a directory, /proc: one line, not a traceback
                 target = getattr(self.settings, kind)
                 self.write_problems.append(f"--llm-{kind}: cannot write {target}: {exc.strerror or exc}")
                 continue
             self.written.append(self.runner.show_path(path))
 
-    def _write_html(self, path: Path) -> None:
-        from .html import html_report
-
-        assert self.final is not None
-        _atomic_text(path, html_report(self.final, self.comparison, self.status))
-
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.final is None:
             return
-        from .report import terminal_summary
+        from .reports.terminal import terminal_summary
 
         tr = _Escaped(terminalreporter)
         tr.write_sep("=", "llmcmp")
@@ -621,7 +512,7 @@ class LlmSession:
             took = time.monotonic() - self.started
             stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
             tr.write_line(
-                f"asked {_count(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
+                f"asked {plural(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
                 f"in {took:.1f}s; "
                 f"cassettes in {runner.show_path(runner.cassette_root)}"
             )
@@ -629,10 +520,10 @@ class LlmSession:
             shown = ", ".join(runner.show_path(p) for p in self.unused[:5])
             more = f" and {len(self.unused) - 5} more" if len(self.unused) > 5 else ""
             if self.pruned:
-                tr.write_line(f"pruned {_count(self.pruned, 'unused cassette')}: {shown}{more}")
+                tr.write_line(f"pruned {plural(self.pruned, 'unused cassette')}: {shown}{more}")
             else:
                 tr.write_line(
-                    f"{_count(len(self.unused), 'cassette')} {'is' if len(self.unused) == 1 else 'are'} not used by "
+                    f"{plural(len(self.unused), 'cassette')} {'is' if len(self.unused) == 1 else 'are'} not used by "
                     f"any collected case: {shown}{more} (delete them with --llm-prune)",
                     yellow=True,
                 )
@@ -640,13 +531,13 @@ class LlmSession:
             why = self.prune_blocked or "no cassette is unused"
             tr.write_line(f"--llm-prune: deleted no cassette: {why}", yellow=self.prune_blocked is not None)
         if self.received:
-            tr.write_line(f"wrote {_count(self.received, 'cassette')} recorded by xdist workers elsewhere")
+            tr.write_line(f"wrote {plural(self.received, 'cassette')} recorded by xdist workers elsewhere")
         for problem in self.store_problems:
             tr.write_line(problem, red=True)
         if self.leftovers:
             shown = ", ".join(runner.show_path(p) for p in self.leftovers[:3])
             more = f" and {len(self.leftovers) - 3} more" if len(self.leftovers) > 3 else ""
-            what = f"{_count(len(self.leftovers), 'temporary file')} of cassette writes killed halfway: {shown}{more}"
+            what = f"{plural(len(self.leftovers), 'temporary file')} of cassette writes killed halfway: {shown}{more}"
             if self.settings.prune:
                 tr.write_line(f"removed {what}")
             else:
@@ -655,6 +546,101 @@ class LlmSession:
             tr.write_line(f"wrote {written}")
         for problem in self.write_problems:
             tr.write_line(problem, red=True, bold=True)
+
+
+def _results_json(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
+    return results.to_text()
+
+
+def _markdown(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
+    from .reports.markdown import markdown_report
+
+    return markdown_report(results, comparison, gates, status=status)
+
+
+def _html(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
+    from .reports.html import html_report
+
+    return html_report(results, comparison, status)
+
+
+#: The files a run writes, by the option naming each (``--llm-results`` ...): one writer each, the text of the run.
+OUTPUTS: dict[str, Callable[[RunResults, Any, list[Gate], RunStatus | None], str]] = {
+    "results": _results_json,
+    "report": _markdown,
+    "html": _html,
+}
+
+
+SESSION = "llmcmp-session"
+
+
+def ensure_session(config: pytest.Config, late: bool = False) -> LlmSession:
+    """The session plugin, registered the first time the run uses the plugin: at configure time when one of its
+    settings is given, else when the first case file is collected (``late``). A run of ordinary unit tests never
+    registers it: no llmcmp header, no llmcmp hooks."""
+    session: LlmSession | None = config.pluginmanager.get_plugin(SESSION)
+    if session is not None:
+        return session
+    from .prompts import PromptError, load_prompts
+
+    settings = config.stash[SETTINGS_KEY]
+    try:
+        bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
+        prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
+    except PromptError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    session = LlmSession(config, settings, prompts)
+    config.stash[RUNNER_KEY] = session.runner
+    config.pluginmanager.register(session, SESSION)
+    if late:
+        session.start_late()
+    return session
+
+
+class PytestHost:
+    """What the engine needs from pytest (:class:`~pytest_llmcmp.engine.host.Host`): the plugin's hooks, the
+    terminal reporter, where pytest runs."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.invocation_dir = Path(config.invocation_params.dir)
+
+    @property
+    def builtin_extractor_only(self) -> bool:
+        """Whether no plugin or conftest implements ``pytest_llmcmp_extract_choice`` beside the built-in one."""
+        from . import builtin
+
+        impls = self.config.hook.pytest_llmcmp_extract_choice.get_hookimpls()
+        return len(impls) == 1 and impls[0].function is builtin.pytest_llmcmp_extract_choice
+
+    def build_messages(self, case: Any, prompt: Prompt, messages: list[dict[str, Any]]) -> None:
+        self.config.hook.pytest_llmcmp_build_messages(case=case, prompt=prompt, messages=messages)
+
+    def extract(self, answer: str, case: Any, prompt: Prompt) -> Any:
+        return self.config.hook.pytest_llmcmp_extract_choice(answer=answer, case=case, prompt=prompt)
+
+    def write_line(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
+
+    def progress_enabled(self) -> bool:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or self.config.get_verbosity() < 0:
+            return False
+        if self.config.stash[SETTINGS_KEY].progress:
+            return True
+        return bool(reporter.isatty) and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def usage_errors() -> Generator[None, None, None]:
+    """The engine's errors, shown as pytest shows a usage error: one line, no traceback."""
+    try:
+        yield
+    except EngineError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 class _Escaped:
@@ -687,10 +673,6 @@ def _interruption(session: pytest.Session, exitstatus: int, keyboard: str | None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return "the session was interrupted (errors during collection?)"
     return None
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _atomic_text(path: Path, text: str) -> None:

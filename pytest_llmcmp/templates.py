@@ -34,7 +34,7 @@ __all__ = [
 
 DEFAULT_TEMPLATE = "zh"
 
-_ZH_ASK_WORDS = {"larger": "大", "smaller": "小"}
+_ZH_ASK_WORDS = {"larger": "大", "smaller": "小", "order": "从小到大排列"}
 
 PLACEHOLDERS = ("a", "b", "numbers", "ask")
 
@@ -63,35 +63,53 @@ TEMPLATES: Mapping[str, ShippedTemplate] = MappingProxyType(
         "zh": _shipped(
             "zh",
             "zh",
-            {"larger": "{a}和{b}哪个大？", "smaller": "{a}和{b}哪个小？"},
-            {"larger": "{numbers}中哪个最大？", "smaller": "{numbers}中哪个最小？"},
+            {"larger": "{a}和{b}哪个大？", "smaller": "{a}和{b}哪个小？", "order": "把下列数从小到大排列：{a}、{b}"},
+            {
+                "larger": "{numbers}中哪个最大？",
+                "smaller": "{numbers}中哪个最小？",
+                "order": "把下列数从小到大排列：{numbers}",
+            },
             "、",
         ),
         "zh-formal": _shipped(
             "zh-formal",
             "zh",
-            {"larger": "请比较{a}与{b}的大小：哪一个更大？", "smaller": "请比较{a}与{b}的大小：哪一个更小？"},
+            {
+                "larger": "请比较{a}与{b}的大小：哪一个更大？",
+                "smaller": "请比较{a}与{b}的大小：哪一个更小？",
+                "order": "请将下列数按从小到大的顺序排列：{a}、{b}",
+            },
             {
                 "larger": "请比较{numbers}的大小：哪一个最大？",
                 "smaller": "请比较{numbers}的大小：哪一个最小？",
+                "order": "请将下列数按从小到大的顺序排列：{numbers}",
             },
             "、",
         ),
         "en": _shipped(
             "en",
             "en",
-            {"larger": "Which is larger, {a} or {b}?", "smaller": "Which is smaller, {a} or {b}?"},
+            {
+                "larger": "Which is larger, {a} or {b}?",
+                "smaller": "Which is smaller, {a} or {b}?",
+                "order": "Sort from smallest to largest: {a}, {b}",
+            },
             {
                 "larger": "Which is the largest of {numbers}?",
                 "smaller": "Which is the smallest of {numbers}?",
+                "order": "Sort from smallest to largest: {numbers}",
             },
             ", ",
         ),
         "en-short": _shipped(
             "en-short",
             "en",
-            {"larger": "Larger: {a} or {b}?", "smaller": "Smaller: {a} or {b}?"},
-            {"larger": "Largest of {numbers}?", "smaller": "Smallest of {numbers}?"},
+            {"larger": "Larger: {a} or {b}?", "smaller": "Smaller: {a} or {b}?", "order": "Sort ascending: {a}, {b}"},
+            {
+                "larger": "Largest of {numbers}?",
+                "smaller": "Smallest of {numbers}?",
+                "order": "Sort ascending: {numbers}",
+            },
             ", ",
         ),
     }

@@ -27,6 +27,7 @@ and ``"１，２３４"`` are folded to ASCII first):
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -199,6 +200,34 @@ def expected_answer(numbers: Sequence[str], ask: str) -> str:
     """
     if ask not in ASKS:
         raise NumberError(f"unknown ask {ask!r}; valid asks: {', '.join(ASKS)}")
+    quantities = _comparable(numbers)
+    pick = max if ask == "larger" else min
+    extreme = pick(quantity.value for quantity in quantities)
+    winners = [index for index, quantity in enumerate(quantities) if quantity.value == extreme]
+    if len(winners) > 1:
+        return "equal"
+    return numbers[winners[0]]
+
+
+def expected_order(numbers: Sequence[str]) -> tuple[int, ...]:
+    """The exact ordering of ``numbers`` from smallest to largest, as indices into ``numbers``.
+
+    Raises :class:`NumberError` for fewer than 2 numbers, a text that is not a number, numbers in different units,
+    or two numbers of the same value (an ordering of equal values is not one answer).
+    """
+    quantities = _comparable(numbers)
+    order = tuple(sorted(range(len(quantities)), key=lambda index: quantities[index].value))
+    for before, after in itertools.pairwise(order):
+        if quantities[before].value == quantities[after].value:
+            raise NumberError(
+                f"{_show(numbers[before])} and {_show(numbers[after])} are equal; "
+                "an order case needs numbers of pairwise different values"
+            )
+    return order
+
+
+def _comparable(numbers: Sequence[str]) -> list[Quantity]:
+    """The numbers parsed, at least 2 of them, all in one unit (else :class:`NumberError`)."""
     if isinstance(numbers, str):
         raise NumberError(f"numbers must be a list of texts, not the single text {_show(numbers)}")
     quantities = [parse_number(text) for text in numbers]
@@ -208,12 +237,7 @@ def expected_answer(numbers: Sequence[str], ask: str) -> str:
     for other in quantities[1:]:
         if other.unit != first.unit:
             raise NumberError(f"mixed units: {_show(first.text)} and {_show(other.text)}")
-    pick = max if ask == "larger" else min
-    extreme = pick(quantity.value for quantity in quantities)
-    winners = [index for index, quantity in enumerate(quantities) if quantity.value == extreme]
-    if len(winners) > 1:
-        return "equal"
-    return numbers[winners[0]]
+    return quantities
 
 
 def _same(first: Quantity, second: Quantity) -> bool:

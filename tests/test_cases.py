@@ -272,12 +272,12 @@ def test_derived_ids_are_always_safe(numbers: list[str], ask: str) -> None:
         (
             "cases:\n  - numbers: ['1', '2']\n    ask: bigger\n",
             3,
-            "case #1: ask 'bigger' is not one of larger, smaller",
+            "case #1: ask 'bigger' is not one of larger, smaller, order",
         ),
         (
             "cases:\n  - numbers: ['1', '2']\n    ask: smalller\n",
             3,
-            "case #1: ask 'smalller' is not one of larger, smaller; did you mean 'smaller'?",
+            "case #1: ask 'smalller' is not one of larger, smaller, order; did you mean 'smaller'?",
         ),
         ("ask: [larger]\ncases: []\n", 1, "the file's 'ask' must be a string, not a list"),
         (
@@ -375,7 +375,7 @@ def test_derived_ids_are_always_safe(numbers: list[str], ask: str) -> None:
         (
             "generate:\n  - {category: equal, seed: 1, count: 2, ask: bigger}\n",
             2,
-            "generate #1 (equal) ask 'bigger' is not one of larger, smaller, both",
+            "generate #1 (equal) ask 'bigger' is not one of larger, smaller, order, both",
         ),
         (
             "generate:\n  - {category: multi, seed: 1, count: 2, template: '{a} or {b}'}\n",

@@ -268,7 +268,7 @@ def test_bad_requests(args: tuple[str, int, int], message: str) -> None:
 
 
 def test_bad_ask() -> None:
-    with pytest.raises(GeneratorError, match="generator ask 'bigger' is not one of larger, smaller, both"):
+    with pytest.raises(GeneratorError, match="generator ask 'bigger' is not one of larger, smaller, order, both"):
         generate("equal", 1, 1, ask="bigger")
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_llmcmp.baseline import Comparison, compare
-from pytest_llmcmp.html import html_report
+from pytest_llmcmp.reports.html import html_report
 from pytest_llmcmp.results import VERDICTS, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 
 if TYPE_CHECKING:

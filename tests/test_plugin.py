@@ -77,7 +77,7 @@ def test_case_file_messages_list_the_allowed_values_once(pytester: pytest.Pytest
     result = run(pytester, "--collect-only")
     result.stdout.fnmatch_lines(
         [
-            "cases/one.yaml:2: case 'trap': ask 'biggest' is not one of larger, smaller",
+            "cases/one.yaml:2: case 'trap': ask 'biggest' is not one of larger, smaller, order",
             "cases/two.yaml:2: case 'lone' has 1 number; a case needs 2 to 20",
         ]
     )
@@ -632,9 +632,12 @@ def test_recordings_sent_back_by_a_worker_stay_inside_the_cassette_directory(
 ) -> None:
     monkeypatch.setenv("LLMCMP_API_KEY", "sk-remote-0123456789")
     config = suite.parseconfigure()
-    session = config.pluginmanager.get_plugin("llmcmp-session")
+    from pytest_llmcmp.distributed import XdistBridge
+
+    bridge = XdistBridge(config)
+    session = bridge.session  # started when a worker reports case files; here, by asking for it
     root = session.runner.cassette_root
-    session._store(
+    bridge._store(  # the controller's side of xdist: what a worker elsewhere sends back
         {
             "m/p/ok.yaml": "interactions: []\nversion: 1\n",
             "../../escaped.yaml": "x",
@@ -936,3 +939,27 @@ def test_the_deciding_passage_is_kept_and_shown(suite: pytest.Pytester) -> None:
         assert sample["evidence"] in sample["answer"]
     assert "13.11" in samples["trap"]["evidence"]
     result.stdout.fnmatch_lines(["  decided by: *13.11*"])
+
+
+# --- only when used -------------------------------------------------------------------------------------------------
+
+
+def test_ordinary_unit_tests_get_no_llmcmp_session(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_unit="def test_one():\n    assert 1 + 1 == 2\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("llmcmp*")
+    result.stdout.no_fnmatch_line("*= llmcmp =*")
+    config = pytester.parseconfigure()
+    assert config.pluginmanager.get_plugin("llmcmp-session") is None
+    assert config.pluginmanager.get_plugin("llmcmp-xdist") is None
+
+
+def test_the_session_starts_with_an_option_or_the_first_case_file(suite: pytest.Pytester) -> None:
+    with_option = run(suite, "--llm-samples", "1", "--collect-only")
+    with_option.stdout.fnmatch_lines(["llmcmp: replay (offline, record mode none)*", "collected 3 items"])
+    only_cases = run(suite, "--collect-only")
+    only_cases.stdout.fnmatch_lines(["collected 3 items", "llmcmp: replay (offline, record mode none)*"])
+    assert "llmcmp-session" in {
+        name for name, _ in suite.parseconfigure("--llm-samples", "1").pluginmanager.list_name_plugin()
+    }

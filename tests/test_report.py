@@ -9,16 +9,10 @@ from collections.abc import Sequence
 import pytest
 
 from pytest_llmcmp.baseline import Change, accuracy_gates, compare, compare_prompts, regression_gate
-from pytest_llmcmp.html import accuracy_chart, embed_json, html_report, lang_attribute
-from pytest_llmcmp.report import (
-    MARKDOWN_LIMIT,
-    display_width,
-    escape_markdown,
-    markdown_report,
-    pad,
-    terminal_summary,
-    truncate,
-)
+from pytest_llmcmp.reports.html import accuracy_chart, embed_json, html_report, lang_attribute
+from pytest_llmcmp.reports.markdown import MARKDOWN_LIMIT, escape_markdown, markdown_report
+from pytest_llmcmp.reports.terminal import terminal_summary
+from pytest_llmcmp.reports.text import display_width, pad, truncate
 from pytest_llmcmp.results import CaseResult, PassRule, PromptInfo, RunResults, SampleResult, Verdict
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pytest_llmcmp.baseline import Comparison
 from pytest_llmcmp.gates import RunStatus
-from pytest_llmcmp.report import paired_line, truncated_note
+from pytest_llmcmp.reports.text import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 
@@ -51,7 +51,7 @@ def lang_attribute(text: str) -> str:
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("pytest_llmcmp").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("pytest_llmcmp.reports").joinpath(name).read_text(encoding="utf-8")
 
 
 def embed_json(value: Any) -> str:

@@ -1,4 +1,4 @@
-// Browsing logic of the pytest-llmcmp HTML report. Inlined into the report by html.py.
+// Browsing logic of the pytest-llmcmp HTML report. Inlined into the report by reports/html.py.
 // Data comes from the JSON script element; every text reaches the page through textContent,
 // never innerHTML, so model answers cannot inject markup.
 "use strict";

@@ -1,0 +1,162 @@
+"""Where live answers come from: a :class:`Backend` is an OpenAI-compatible URL; the local llama.cpp server is the
+one backend that starts and stops itself. ``--llm-endpoint local`` is recognised here only (:func:`backend_for`).
+
+Heavy modules (``client``: openai, httpx; ``local``: the server) are imported inside the methods, when asked live.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from ..redaction import api_key, public_url
+from ..terminal import shown
+from . import EngineError
+
+if TYPE_CHECKING:
+    from ..local import LocalServer
+    from ..settings import Settings
+
+#: The value of ``--llm-endpoint`` that starts llama.cpp's server with the bundled SmolLM2.
+LOCAL: Final = "local"
+
+
+def default_concurrency(endpoint: str | None) -> int:
+    """Requests in flight when ``--llm-concurrency`` is not given (a single-slot local server takes one at a time)."""
+    return _NAMED.get(endpoint or "", Backend).default_concurrency
+
+
+class Backend:
+    """An OpenAI-compatible endpoint at :attr:`url`. Subclasses that run the server themselves override
+    :meth:`start`, :meth:`stop` and :meth:`explain`."""
+
+    #: Requests in flight when ``--llm-concurrency`` is not given.
+    default_concurrency = 8
+
+    def __init__(self, settings: Settings, url: str | None, checked: bool = False) -> None:
+        self.settings = settings
+        self.url = url
+        self.checked = checked  # whether the endpoint was reached and serves the model
+
+    def endpoint(self) -> Any:
+        """The client's :class:`~pytest_llmcmp.client.Endpoint` for this backend (the key read from the
+        environment)."""
+        from ..client import Endpoint
+
+        assert self.url is not None
+        s = self.settings
+        return Endpoint(self.url, api_key(), s.timeout, s.retries, s.backoff, s.concurrency)
+
+    def models(self) -> list[str]:
+        from ..client import EndpointError, list_models
+
+        try:
+            return list_models(self.endpoint())
+        except EndpointError as exc:
+            raise EngineError(shown(f"--llm-endpoint: {exc}")) from None
+
+    def discover_model(self) -> str:
+        """The model to ask when ``--llm-model`` is not given: the first one the endpoint lists."""
+        model = self.models()[0]
+        self.checked = True
+        return model
+
+    def start(self, say: Callable[[str], None]) -> str | None:
+        """Make the backend ready to answer; returns the model it serves when it decides that (else ``None``)."""
+        return None
+
+    def check(self, model: str | None) -> None:
+        """Before the first live request: is the endpoint reachable, is the key accepted, is the model served?"""
+        if self.checked:
+            return
+        models = self.models()
+        if model not in models:
+            raise EngineError(  # the ids come from the endpoint: no key, no control characters
+                shown(
+                    f"--llm-model: {public_url(self.url or '')} does not serve {model!r} "
+                    f"(it serves: {', '.join(models)})"
+                )
+            )
+        self.checked = True
+
+    def explain(self, error: str, first: bool) -> str:
+        """A request's error, said better when the backend knows more (a local server that crashed)."""
+        return error
+
+    def stop(self) -> None:
+        """Release what :meth:`start` took."""
+
+
+class LocalBackend(Backend):
+    """llama.cpp's server with SmolLM2 (or ``--llm-local-model``), started on a free loopback port, stopped at the
+    end of the session. It serves exactly its model: nothing to check."""
+
+    default_concurrency = 1
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, None, checked=True)
+        self.server: LocalServer | None = None
+
+    def _model_path(self) -> Path | None:
+        return Path(self.settings.local_model) if self.settings.local_model else None
+
+    def discover_model(self) -> str:
+        from ..local import LocalModelError, check_available, find_bundled_model
+
+        try:
+            check_available(bundled=not self.settings.local_model)
+            path = self._model_path() or find_bundled_model()
+        except LocalModelError as exc:
+            raise EngineError(_local_error(exc)) from None
+        return path.stem  # LocalServer serves the file under its stem, wherever it is installed
+
+    def start(self, say: Callable[[str], None]) -> str | None:
+        if self.server is not None:
+            return None
+        from ..local import LocalModelError, LocalServer
+
+        started = time.monotonic()
+        try:
+            server = LocalServer(self._model_path())
+            server.start()
+        except LocalModelError as exc:
+            raise EngineError(_local_error(exc)) from None
+        self.server = server
+        say(
+            f"llmcmp: started llama.cpp serving {server.model} at {server.url} (pid {server.pid}) "
+            f"in {time.monotonic() - started:.1f}s"
+        )
+        self.url = server.url
+        return server.model
+
+    def explain(self, error: str, first: bool) -> str:
+        if self.server is None:
+            return error
+        # "the connection broke off" says nothing of a crashed server: say that it crashed, and why. The first error
+        # waits a second for the watchdog to see a death; later ones only look.
+        return self.server.death(wait=1.0 if first else 0.0) or error
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def backend_for(settings: Settings) -> Backend | None:
+    """The backend ``--llm-endpoint`` names, or ``None`` for a replay-only run."""
+    if settings.endpoint is None:
+        return None
+    named = _NAMED.get(settings.endpoint)
+    return named(settings) if named is not None else Backend(settings, settings.endpoint)
+
+
+#: The backends ``--llm-endpoint`` names by a word rather than a URL: the only place that knows "local".
+_NAMED: dict[str, type[LocalBackend]] = {LOCAL: LocalBackend}
+NAMED: Final = tuple(_NAMED)
+
+
+def _local_error(exc: Exception) -> str:
+    message = str(exc)
+    return message if message.startswith("--llm-endpoint local") else f"--llm-endpoint local: {message}"

@@ -1,0 +1,158 @@
+"""Recording: the asker (live requests, all submitted at once) and the writer thread (a case's cassette written as
+soon as all its samples are in). Small interface: :meth:`Recorder.submit`, :meth:`Recorder.wait`,
+:meth:`Recorder.stop`, and the counters the progress line and the summary show."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..cassettes import Cassette, CassetteError, Exchange, check_inside
+from ..redaction import api_key
+from .plan import Plan
+
+if TYPE_CHECKING:
+    from ..client import Answer, Asker
+    from .backends import Backend
+
+
+class Recorder:
+    """Asks a backend for the samples of plans and writes their cassettes, off the pytest thread."""
+
+    def __init__(
+        self,
+        cassette_root: Path,
+        record_mode: str,
+        ready: Callable[[], Backend],
+        on_progress: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.cassette_root = cassette_root
+        self.record_mode = record_mode
+        self._ready = ready  # the backend, started and checked (called once, before the first request)
+        self._on_progress = on_progress
+        self._asker: Asker | None = None
+        self._asker_lock = threading.Lock()
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self.saved: list[Path] = []  # the cassettes this session wrote
+        self.asked = 0
+        self.answered = 0
+        self.failed_requests = 0
+        self.live_started: float | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._asker is not None and self._asker.alive
+
+    def _ensure_asker(self) -> Asker:
+        with self._asker_lock:
+            if self._asker is None:
+                backend = self._ready()
+                from ..client import Asker
+
+                self._asker = Asker(backend.endpoint(), on_answer=self._count)
+                self.live_started = time.monotonic()
+            return self._asker
+
+    def _count(self, answer: Answer) -> None:
+        with self._lock:
+            self.answered += 1
+            if answer.error is not None:
+                self.failed_requests += 1
+
+    def submit(self, plan: Plan) -> None:
+        """Ask every sample the plan still needs; its cassette is written when the last one is in."""
+        asker = self._ensure_asker()
+        pending = plan.pending
+        with self._lock:
+            self.asked += len(pending)
+        plan.saved = concurrent.futures.Future()
+        for sample in pending:
+            plan.futures[sample] = asker.submit(plan.body, sample)
+        remaining = [len(pending)]
+
+        def on_done(_: concurrent.futures.Future[Answer]) -> None:
+            with self._lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                self._write_later(plan)
+
+        for future in plan.futures.values():
+            future.add_done_callback(on_done)
+
+    def wait(self, future: concurrent.futures.Future[Any], gone: Any) -> Any:
+        """The future's result; ``gone`` if nothing can answer it any more (the asker stopped)."""
+        while True:
+            try:
+                return future.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                self._on_progress()
+                if not self.alive and not future.done():
+                    return gone  # nothing will ever answer (the session is stopping): give up, do not hang
+
+    def stop(self) -> None:
+        """Cancel what is in flight; every answer that came in is on disk when this returns."""
+        if self._asker is not None:
+            self._asker.close()
+            self._asker = None
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
+    def _write_later(self, plan: Plan) -> None:
+        # Cassettes are written on a thread of their own: on the asker's event loop, a write (and its fsync) would
+        # hold up every request in flight.
+        with self._lock:
+            if self._writer is None:
+                self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="llmcmp-cassettes")
+            writer = self._writer
+        try:
+            writer.submit(self._save, plan)
+        except RuntimeError:  # the session is shutting down: write it here rather than lose it
+            self._save(plan)
+
+    def _save(self, plan: Plan) -> None:
+        """Write the case's cassette once all its samples are in (on the writer thread)."""
+        assert plan.saved is not None
+        try:
+            self._write(plan)
+            plan.saved.set_result(None)
+        except (CassetteError, OSError) as exc:
+            plan.saved.set_result(f"the recording was not saved: {exc}")
+        except BaseException as exc:  # never leave the item waiting forever
+            plan.saved.set_result(f"the recording was not saved: {type(exc).__name__}: {exc}")
+
+    def _write(self, plan: Plan) -> None:
+        exchanges: list[Exchange] = []
+        for sample in sorted(plan.futures):
+            future = plan.futures[sample]
+            if future.cancelled():
+                continue
+            answer = future.result()
+            if answer.exchange is not None:
+                exchanges.append(answer.exchange)
+        if not exchanges:
+            return
+        if plan.cassette is not None:
+            cassette = plan.cassette
+        elif self.record_mode == "all":
+            # Re-recording replaces what this run asked (same request and sample); the cassette's other recordings
+            # (other samples, other settings) stay. An unreadable file is replaced whole: that is the remedy for it.
+            try:
+                cassette = Cassette.load(plan.path)
+            except CassetteError:
+                cassette = Cassette(plan.path)
+        else:
+            cassette = Cassette.load(plan.path)
+        check_inside(self.cassette_root, plan.path)
+        for exchange in exchanges:
+            cassette.add(exchange)
+        key = api_key()
+        cassette.save(secrets=[key] if key else [])
+        with self._lock:
+            self.saved.append(plan.path)

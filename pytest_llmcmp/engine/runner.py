@@ -1,0 +1,490 @@
+"""The session's engine: which model, what to replay, what to ask live, and the results of every case.
+
+One :class:`Runner` lives for the whole session (one xdist worker). At the start of the test loop it plans every
+collected (case, prompt): the request it stands for, its cassette, and which samples are replayed and which must be
+asked live. Live requests are all submitted at once to the :class:`~pytest_llmcmp.engine.recorder.Recorder`
+(grouped by prompt, so a single-slot server reuses the prompt's evaluated prefix), and each item then only waits for
+its own answers: pytest reports in its usual order while the endpoint works on many requests at a time. A case's
+cassette is written as soon as all its samples are in, from the writer thread: an interrupted run keeps everything
+finished before.
+
+Replay reads the recorded answer from the case's cassette and needs no HTTP client: ``openai`` is not imported.
+No pytest here: what the engine needs from its host comes through :class:`~pytest_llmcmp.engine.host.Host`, and
+what stops the run is an :class:`~pytest_llmcmp.engine.EngineError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import wire
+from ..cassettes import (
+    Cassette,
+    CassetteError,
+    cassette_name,
+    key_digest,
+    model_dirs,
+    model_id_problem,
+    prompt_dir,
+    prompt_dirs,
+    recorded_answer,
+    request_difference,
+    request_key,
+)
+from ..prompts import Prompt
+from ..readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
+from ..redaction import public_url, scrub
+from ..results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from ..settings import Settings
+from ..tasks import task_for
+from ..terminal import shown
+from ..words import plural
+from . import EngineError, messages
+from .backends import Backend, backend_for
+from .host import Host, Unit
+from .plan import Plan, Reply
+from .recorder import Recorder
+
+if TYPE_CHECKING:
+    from ..answers import Extraction
+
+
+#: Seconds between two progress lines while waiting for live answers.
+PROGRESS_EVERY = 2.0
+
+
+class Runner:
+    """Plans, asks or replays, judges and collects the results of one session (one xdist worker)."""
+
+    def __init__(self, host: Host, settings: Settings, prompts: list[Prompt], project_dir: Path) -> None:
+        self.host = host
+        self.settings = settings
+        self.prompts = prompts
+        self.project_dir = project_dir
+        root = Path(settings.cassette_dir)
+        self.cassette_root = root if root.is_absolute() else project_dir / root
+        self.rule = PassRule.parse(settings.pass_rule)
+        self.model: str | None = settings.model
+        self.backend: Backend | None = backend_for(settings)
+        self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
+        # Items skipped for want of a recording, by node id: (case id, prompt name, one-line reason).
+        self.not_recorded: dict[str, tuple[str, str, str]] = {}
+        self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
+        self._by_case: dict[tuple[str, str], str] = {}  # (case id, prompt name) -> node id of its result
+        self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
+        self._explained = False  # whether an error was already explained by the backend (a local server's death)
+        self.recorder = Recorder(self.cassette_root, settings.record_mode, self._ready, self.show_progress)
+        self._ahead: ReadAhead | None = None
+        self._plans: dict[str, Plan] = {}
+        self._folders: dict[str, Path] = {}
+        self._last_progress = 0.0
+
+    # --- the model and the backend -------------------------------------------------------------------------
+
+    def use_endpoint(self, model: str | None, url: str | None) -> None:
+        """An xdist worker: the controller resolved the model and checked (or started) the endpoint once for all."""
+        if model:
+            self.model = model
+            if self.backend is not None:
+                self.backend = Backend(self.settings, url or self.backend.url, checked=True)
+
+    def resolve_model(self) -> None:
+        """Decide the model id; raises :class:`EngineError` with one line when it cannot (or when the id cannot
+        name a cassette directory: empty, not a string, too long)."""
+        if self.model is None:
+            if self.backend is not None:
+                self.model = self.backend.discover_model()
+            else:
+                models = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
+                if len(models) > 1:
+                    raise EngineError(
+                        f"{self.show_path(self.cassette_root)} holds recordings of several models "
+                        f"({', '.join(sorted(models))}); choose one with --llm-model"
+                    )
+                self.model = models[0] if models else None
+        if self.model is not None:
+            problem = model_id_problem(self.model)
+            if problem is not None:
+                source = "--llm-model" if self.settings.model else "--llm-endpoint"
+                raise EngineError(shown(f"{source}: {problem}"))
+
+    def prepare(self) -> None:
+        """Once, before the workers of a distributed run start: start the backend, decide the model, check it."""
+        self.start_backend()
+        self.resolve_model()
+        if self.backend is not None and self.settings.live:
+            self.backend.check(self.model)
+
+    def start_backend(self) -> None:
+        """Start the backend if it runs itself (``--llm-endpoint local``); it may decide the model."""
+        if self.backend is None:
+            return
+        served = self.backend.start(self.host.write_line)
+        if served is not None and self.settings.model is None:
+            self.model = served
+
+    def _ready(self) -> Backend:
+        """The backend, started and checked: called by the recorder before its first request."""
+        assert self.backend is not None, "live requests need --llm-endpoint"
+        self.start_backend()
+        self.backend.check(self.model)
+        return self.backend
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.backend.url if self.backend is not None else None
+
+    def stop(self) -> None:
+        """Stop asking, and stop the backend if this process started it."""
+        self.recorder.stop()  # every answer that came in is on disk before the session ends
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
+        if self.backend is not None:
+            self.backend.stop()
+
+    # --- planning --------------------------------------------------------------------------------------------
+
+    def request_body(self, item: Unit) -> dict[str, object]:
+        """The chat-completion request for an item: identical in record and in replay mode."""
+        chat = wire.chat_messages(item.prompt.text, item.case.question)
+        self.host.build_messages(item.case, item.prompt, chat)
+        s = self.settings
+        return wire.request_body(self.model, chat, s.temperature, s.max_tokens, s.seed)
+
+    def planned_path(self, item: Unit) -> Path:
+        """The item's cassette, from its plan when it has one."""
+        plan = self._plans.get(item.nodeid)
+        return plan.path if plan is not None and plan.body else self.cassette_for(item)
+
+    def cassette_for(self, item: Unit) -> Path:
+        assert self.model is not None
+        folder = self._folders.get(item.prompt.name)
+        if folder is None:  # one directory per (model, prompt): build it once, not once per case
+            folder = prompt_dir(self.cassette_root, self.model, item.prompt.name, item.prompt.sha256)
+            self._folders[item.prompt.name] = folder
+        return folder / cassette_name(item.case.id)
+
+    def plan(self, item: Unit) -> Plan:
+        """Decide, per sample, replay or live; nothing is sent here."""
+        plan = self._plans.get(item.nodeid)
+        if plan is not None and plan.ahead is None:
+            return plan
+        if plan is None:
+            plan = self._new_plan(item)
+            if plan.problem is not None or self.settings.record_mode == "all":
+                return plan  # nothing to read
+        self._read(plan)
+        return plan
+
+    def _new_plan(self, item: Unit) -> Plan:
+        samples = self.settings.samples
+        if self.model is None:
+            plan = Plan(item, {}, Path(), [None] * samples)
+            plan.problem = messages.nothing_recorded(self.show_path(self.cassette_root))
+            if self.settings.record_mode == "none":
+                plan.missing = f"no recordings in {self.show_path(self.cassette_root)}"
+        else:
+            plan = Plan(item, self.request_body(item), self.cassette_for(item), [None] * samples)
+        self._plans[item.nodeid] = plan
+        return plan
+
+    def _read(self, plan: Plan) -> None:
+        """Fill in the samples the item's cassette holds, from the read-ahead helper or from the file."""
+        mode = self.settings.record_mode
+        outcome: Outcome = None
+        if plan.ahead is not None:
+            outcome = self._ahead.outcome(plan.ahead) if self._ahead is not None else None
+            plan.ahead = None
+        if outcome is None:
+            try:
+                cassette = Cassette.load(plan.path)  # a missing file gives an empty cassette
+            except CassetteError as exc:
+                outcome = exc.message
+            else:
+                if mode != "none":
+                    plan.cassette = cassette  # new recordings are added to it
+                found = [recorded_answer(cassette.find(plan.body, s)) for s in range(1, len(plan.replies) + 1)]
+                outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
+        if isinstance(outcome, str):
+            unreadable = CassetteError(self.show_path(plan.path), outcome)
+            plan.problem = f"{unreadable}\nre-record it with: {self.record_command([plan.item], 'all')}"
+            return
+        exists, found, extractions = outcome
+        for index, (recorded, extraction) in enumerate(zip(found, extractions, strict=True)):
+            if recorded is not None:
+                content, why, finish_reason = recorded
+                unusable = None if why is None else f"{self.show_path(plan.path)}: {why}"
+                plan.replies[index] = Reply(content, unusable, extraction, finish_reason)
+            elif mode == "none" or (mode == "once" and exists):
+                plan.replies[index] = Reply(error="no recording")
+                if plan.problem is None:  # once per item, whatever number of samples is missing
+                    plan.problem = self._missing(plan.item, plan.path, exists, plan.body)
+                if mode == "none":
+                    plan.missing = plan.problem.split("\n", 1)[0]
+
+    def read_ahead_early(self) -> None:
+        """At the start of a replay-only session with enough recordings to read ahead, start the helper at once: it
+        starts up while pytest collects, rather than while the first item waits. The recordings on disk stand for
+        the items to come; counting them stops at the threshold."""
+        if self._replay_only() and enough_recordings(self.cassette_root):
+            self._ahead = self._start_ahead()
+
+    def _replay_only(self) -> bool:
+        """Whether this session may read ahead: replay only (record mode none), and not switched off."""
+        return self.settings.record_mode == "none" and self.settings.read_ahead == "auto"
+
+    @staticmethod
+    def _start_ahead() -> ReadAhead | None:
+        try:
+            return ReadAhead()
+        except OSError:
+            return None  # each item reads its own cassette when it runs
+
+    def prefetch(self, items: Sequence[Unit]) -> None:
+        """Plan every item and submit all live requests at once, grouped by prompt."""
+        if self.settings.record_mode == "none" and self.model is not None and items:
+            if self._ahead is not None or (self._replay_only() and worth_it(len(items))):
+                self._read_ahead(items)
+            return  # replay only: nothing to ask
+        plans = [self.plan(item) for item in items]
+        order = {prompt.name: index for index, prompt in enumerate(self.prompts)}
+        live = [p for p in plans if p.problem is None and p.pending]
+        live.sort(key=lambda p: order.get(p.item.prompt.name, len(order)))  # stable: pytest order within a prompt
+        for plan in live:
+            self.recorder.submit(plan)
+
+    def _read_ahead(self, items: Sequence[Unit]) -> None:
+        """Have a helper process read the items' cassettes, in pytest's order, while the items run."""
+        ahead = self._ahead or self._start_ahead()  # first: it starts up while the requests are built
+        if ahead is None:
+            return
+        jobs: list[Job] = []
+        samples = range(1, self.settings.samples + 1)
+        extract = self.host.builtin_extractor_only
+        for item in items:
+            plan = self._new_plan(item)
+            plan.ahead = len(jobs)
+            digests = [key_digest(request_key(plan.body, sample)) for sample in samples]
+            jobs.append((str(plan.path), digests, (item.case.numbers, item.case.ask) if extract else None))
+        ahead.send(jobs)
+        self._ahead = ahead
+
+    # --- running an item ----------------------------------------------------------------------------------------
+
+    def run(self, item: Unit) -> tuple[CaseResult, str]:
+        """Replay or ask an item's samples, judge them and keep the result; returns it and the failure text."""
+        plan = self.plan(item)
+        if plan.problem is None and plan.pending and not plan.futures:
+            self.recorder.submit(plan)  # not prefetched (xdist worker): ask now
+        save_problem = None
+        if plan.futures:
+            for sample, future in plan.futures.items():
+                answer = self.recorder.wait(future, None)
+                if answer is None:
+                    plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
+                else:
+                    error = answer.error
+                    if error is not None and self.backend is not None:
+                        error = self.backend.explain(error, first=not self._explained)
+                        self._explained = True
+                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason)
+            assert plan.saved is not None
+            save_problem = self.recorder.wait(plan.saved, "the recording was not saved: the session stopped")
+        if plan.missing is not None:
+            # Not yet recorded: no answer to judge, nothing to compare with a baseline.
+            self.not_recorded[item.nodeid] = (item.case.id, item.prompt.name, plan.missing)
+            self.results.pop(item.nodeid, None)
+        samples = [self._judge(item, reply) for reply in plan.replies]
+        result = CaseResult(
+            id=item.case.id,
+            nodeid=item.nodeid,
+            file=item.case.path,
+            prompt=item.prompt.name,
+            numbers=list(item.case.numbers),
+            ask=item.case.ask,
+            question=item.case.question,
+            tags=list(item.case.tags),
+            expected=item.case.expected,
+            samples=samples,
+            outcome=self.rule.decide([s.verdict for s in samples]),
+        )
+        if save_problem is not None:
+            result.outcome = "fail"
+        if plan.missing is None:
+            self.results[item.nodeid] = result
+            self._by_case[(result.id, result.prompt)] = item.nodeid
+        if plan.futures:
+            self.show_progress()
+        if result.outcome == "pass":
+            return result, ""
+        if plan.problem is not None:
+            return result, plan.problem
+        detail = messages.describe_failure(item, result, self.rule)
+        if save_problem is not None:
+            detail += f"\n{save_problem}"
+        return result, detail
+
+    def is_critical(self, item: Unit) -> bool:
+        """A case that must never regress: ``critical: true``, or a tag of ``--llm-must-pass``."""
+        return item.case.critical or any(tag in self.settings.must_pass for tag in item.case.tags)
+
+    def known_failure(self, item: Unit, result: CaseResult) -> str | None:
+        """Why a failing case does not fail its item when gates decide the run, or ``None`` when it must fail.
+
+        Under a comparison, a case that failed on the other side too (or is new) is known; a regression fails its
+        item under ``--llm-gate strict`` and for a critical case, and is otherwise reported while the session's
+        gate decides."""
+        from ..gates import GatePolicy, regressed_item_fails
+
+        s = self.settings
+        if not (s.baseline or s.baseline_prompt or s.min_accuracy) or self._plans[item.nodeid].problem:
+            return None  # no gates, or nothing to judge (e.g. an unreadable cassette): a plain failure
+        reference = self.reference
+        if reference is not None and item.prompt.name == reference:
+            return "the reference prompt of --llm-baseline-prompt; its failures are the baseline"
+        if reference is not None or self.baseline is not None:
+            if reference is not None:
+                reference_item = self._by_case.get((result.id, reference))
+                before = self.results.get(reference_item) if reference_item is not None else None
+                where = f"prompt {reference}"
+            else:
+                assert self.baseline is not None
+                before = self.baseline.get((result.id, result.prompt))
+                where = "the baseline"
+            if before is None:
+                if reference is not None:
+                    return f"not compared yet with prompt {reference}; the gate decides the session"
+                return "new case; failing (gated by accuracy)" if s.min_accuracy else "new case, not in the baseline"
+            if before.outcome != "pass":
+                return f"failed in {where} too"
+            policy = GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions)
+            if regressed_item_fails(policy, self.is_critical(item)):
+                return None  # a regression that fails by itself
+            return f"regression (passed in {where}); --llm-gate {s.gate}: the gate decides the session"
+        return "gated by accuracy, not by single cases"
+
+    def _judge(self, item: Unit, reply: Reply | None) -> SampleResult:
+        if reply is None or reply.content is None:
+            error = reply.error if reply is not None else "not asked"
+            return SampleResult(answer=None, choice=None, verdict="error", error=error)
+        extraction: Extraction | None = reply.extraction
+        if extraction is None:
+            extraction = self.host.extract(reply.content, item.case, item.prompt)
+        task = task_for(item.case.ask)
+        choice = extraction.choice
+        if choice is not None and not task.is_choice(choice, item.case.numbers, item.case.ask):
+            choice = None  # a plugged-in extractor returned something that is not an option: no clear choice
+        reason = extraction.reason
+        if choice is None and reply.finish_reason == "length":
+            reason = TRUNCATED  # cut off before a verdict: the remedy is max_tokens, not the prompt
+        return SampleResult(
+            answer=reply.content,
+            choice=choice,
+            verdict=task.verdict(choice, item.case.expected),
+            contradiction=extraction.contradiction,
+            finish_reason=reply.finish_reason,
+            reason=reason,
+            evidence=extraction.evidence if choice is not None else "",
+        )
+
+    # --- messages -----------------------------------------------------------------------------------------------
+
+    def _missing(self, item: Unit, path: Path, exists: bool, body: dict[str, object] | None = None) -> str:
+        prompt = item.prompt
+        difference = self._recorded_difference(path, body) if exists and body is not None else None
+        siblings: list[str] = []
+        if not exists and prompt.sha256 is not None:
+            siblings = [d.name for d in prompt_dirs(path.parent.parent, prompt.name) if d != path.parent]
+            siblings = [name for name in siblings if (path.parent.parent / name / path.name).is_file()]
+        why = messages.never_recorded_why(prompt, path, exists, difference, siblings)
+        command = self.record_command([item], "new_episodes" if self.settings.record_mode == "once" else None)
+        return messages.missing_text(item, self.model, why, self.show_path(path), command)
+
+    def _recorded_difference(self, path: Path, body: dict[str, object]) -> str | None:
+        """How the request differs from what the item's cassette recorded, or ``None`` when it cannot say."""
+        try:
+            cassette = Cassette.load(path)  # a miss only: read once more, the read-ahead helper kept no bodies
+        except CassetteError:
+            return None
+        difference = request_difference(body, cassette.request_bodies())
+        if difference is None and len(cassette) > 0:  # the same request: a sample is what is missing
+            recorded = [s for s in range(1, self.settings.samples + 1) if cassette.find(body, s) is not None]
+            if recorded:
+                asked = self.settings.samples
+                return f"recorded with {plural(len(recorded), 'sample')}, asked for {asked} (--llm-samples)"
+        return difference
+
+    def record_command(self, items: Sequence[Unit], mode: str | None = None) -> str:
+        """The one command that records ``items`` with this run's settings."""
+        return self.record_command_for([(item.nodeid, item.prompt.name) for item in items], mode)
+
+    def record_command_for(self, items: Sequence[tuple[str, str]], mode: str | None = None) -> str:
+        """The one command that records the items ``(node id, prompt name)`` with this run's settings."""
+        return messages.record_command(self.settings, self.prompts, self.model, items, mode)
+
+    def show_path(self, path: Path) -> str:
+        """A path as the user would type it (relative to where pytest runs, scrubbed)."""
+        return messages.show_path(path, self.host.invocation_dir)
+
+    # --- progress ---------------------------------------------------------------------------------------------
+
+    @property
+    def asked(self) -> int:
+        return self.recorder.asked
+
+    @property
+    def answered(self) -> int:
+        return self.recorder.answered
+
+    @property
+    def failed_requests(self) -> int:
+        return self.recorder.failed_requests
+
+    @property
+    def saved(self) -> list[Path]:
+        return self.recorder.saved
+
+    def add_live_counts(self, asked: int, answered: int, failed: int) -> None:
+        """Counts of requests asked elsewhere (an xdist controller sums its workers')."""
+        self.recorder.asked += asked
+        self.recorder.answered += answered
+        self.recorder.failed_requests += failed
+
+    def show_progress(self, force: bool = False) -> None:
+        """One progress line while waiting on live answers (terminal only, never under -q or in CI)."""
+        recorder = self.recorder
+        if recorder.asked == 0 or not self.host.progress_enabled():
+            return
+        now = time.monotonic()
+        if not force and now - max(self._last_progress, recorder.live_started or 0.0) < PROGRESS_EVERY:
+            return
+        self._last_progress = now
+        elapsed = now - (recorder.live_started or now)
+        rate = recorder.answered / elapsed if elapsed > 0 else 0.0
+        self.host.write_line(
+            f"[llmcmp] {recorder.answered}/{recorder.asked} answered, {rate:.1f}/s, {recorder.failed_requests} errors"
+        )
+
+    # --- the end ------------------------------------------------------------------------------------------------
+
+    def run_results(self, cases: list[CaseResult]) -> RunResults:
+        prompts = {p.name: PromptInfo(path=p.path, sha256=p.sha256) for p in self.prompts}
+        endpoint = self.settings.endpoint
+        return RunResults(
+            model=None if self.model is None else scrub(self.model),
+            endpoint=None if endpoint is None else scrub(public_url(endpoint)),
+            prompts=prompts,
+            settings={
+                "temperature": self.settings.temperature,
+                "max_tokens": self.settings.max_tokens,
+                "seed": self.settings.seed,
+                "samples": self.settings.samples,
+                "pass_rule": self.settings.pass_rule,
+                "record_mode": self.settings.record_mode,
+            },
+            cases=cases,
+        )

@@ -1,0 +1,39 @@
+"""Housekeeping of the cassette directory: which recordings no collected case uses, leftovers of killed writes, and
+pruning them (I/O: files on disk, no pytest). Whether a run may delete at all is the session's to decide: only a
+run that provably saw the whole suite (``collected.Collected``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+from .atomic import interrupted_writes
+from .cassettes import model_dir, unused_cassettes
+
+_PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
+
+
+def unused(root: Path, model: str, used: set[Path], prompts: Collection[str]) -> tuple[list[Path], list[Path]] | None:
+    """``(leftovers, candidates)`` under the model's directory: temporary files of killed cassette writes (never
+    anybody's recording), and the cassettes of this run's prompts (under any content hash: an edited prompt leaves
+    its old recordings behind) that are not in ``used``; ``None`` when the model has no directory."""
+    folder = model_dir(root, model)
+    if not folder.is_dir():
+        return None
+    leftovers = interrupted_writes(folder, ".yaml")
+    candidates = [
+        path
+        for path in unused_cassettes(folder, used)
+        if path.parent.parent == folder and _PROMPT_DIR.sub("", path.parent.name) in prompts
+    ]
+    return leftovers, sorted(candidates)
+
+
+def prune(root: Path, model: str, paths: list[Path]) -> None:
+    """Delete ``paths`` and the prompt directories they leave empty (never the model's directory)."""
+    folder = model_dir(root, model)
+    for path in paths:
+        path.unlink(missing_ok=True)
+        if path.parent != folder and not any(path.parent.iterdir()):
+            path.parent.rmdir()

@@ -1,0 +1,129 @@
+"""The lines of pytest's terminal summary (plain strings: the session decides where they go)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_llmcmp.baseline import Comparison, Gate
+from pytest_llmcmp.gates import Decision, RunStatus
+from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
+from pytest_llmcmp.stats import format_interval
+
+from .text import (
+    _PROMPT_WIDTH,
+    _TAG_WIDTH,
+    _TERMINAL_CHANGES,
+    _choices,
+    _first_left,
+    _header_line,
+    _intervals,
+    _points,
+    _table,
+    paired_line,
+    plural,
+    truncate,
+    truncated_note,
+)
+
+
+def terminal_summary(
+    results: RunResults, comparison: Comparison | None, gates: list[Gate], status: RunStatus | None = None
+) -> list[str]:
+    """Compact lines for pytest's terminal summary.
+
+    Accuracy per prompt with its 95% interval, verdict counts and flaky cases, a tag-by-prompt accuracy
+    table (columns aligned for CJK tags), the paired change against the baseline, the gate's decision in
+    one line, and every failed gate.
+    """
+    summary = results.summary()
+    lines = [_header_line(results)]
+    if status is not None and status.interrupted is not None:
+        lines.append(status.headline())
+    names = list(summary["prompts"])
+    if not results.cases:
+        lines.append("no llmcmp case ran")
+    else:
+        intervals = _intervals(results)
+        rows = [["prompt", "passed", "accuracy", "95% CI", *VERDICTS, "flaky"]]
+        for name in names:
+            counts = summary["prompts"][name]
+            verdicts = summary["verdicts"][name]
+            rows.append(
+                [
+                    truncate(name, _PROMPT_WIDTH),
+                    f"{counts['passed']}/{counts['total']}",
+                    format_percent(counts["accuracy"]),
+                    format_interval(intervals["prompts"].get(name)),
+                    *(str(verdicts[verdict]) for verdict in VERDICTS),
+                    str(counts["flaky"]),
+                ]
+            )
+        lines += _table(rows, _first_left(len(rows[0])))
+        lines.append(f"({intervals['method']})")
+        lines += _terminal_tags(summary["tags"], names, intervals["tags"])
+        note = truncated_note(results)
+        if note is not None:
+            lines.append(f"llmcmp: {note}")
+    decision = status.decision if status is not None else None
+    if comparison is not None:
+        lines += _terminal_comparison(comparison, decision)
+    if decision is not None:
+        lines.append(decision.line)
+    for gate in gates:
+        if not gate.ok:
+            lines.append(f"gate failed: {gate.message}")
+    return lines
+
+
+def _terminal_tags(
+    tags: dict[str, dict[str, dict[str, Any]]], names: list[str], intervals: dict[str, dict[str, Any]]
+) -> list[str]:
+    if not tags:
+        return []
+    header = ["accuracy by tag (%) (95% CI)", *(truncate(name, _PROMPT_WIDTH) for name in names)]
+    rows = [header]
+    for tag, by_prompt in tags.items():
+        cells = [truncate(tag, _TAG_WIDTH)]
+        for name in names:
+            counts = by_prompt.get(name)
+            interval = intervals.get(tag, {}).get(name)
+            if counts is None:
+                cells.append("–")
+            else:
+                cells.append(f"{counts['accuracy'] * 100:.1f} ({format_interval(interval, percent=False)})")
+        rows.append(cells)
+    return _table(rows, _first_left(len(names) + 1))
+
+
+def _terminal_comparison(comparison: Comparison, decision: Decision | None = None) -> list[str]:
+    counts = ", ".join(
+        [
+            plural(len(comparison.regressions), "regression"),
+            plural(len(comparison.improvements), "improvement"),
+            f"{len(comparison.new)} new",
+            f"{len(comparison.removed)} removed",
+        ]
+    )
+    if comparison.not_run:
+        counts += f"; {plural(comparison.not_run, 'baseline case')} not run (not selected), not compared"
+    lines = [f"{comparison.label}: {counts}"]
+    tests = {decided.prompt: decided for decided in decision.prompts} if decision is not None else {}
+    for name, (before, after) in comparison.accuracy.items():
+        if before is None and after is None:
+            lines.append(f"  {name}: not compared (none of its cases ran with a recording)")
+            continue
+        delta = _points(before, after)
+        lines.append(
+            f"  {name}: {format_percent(before)} -> {format_percent(after)}" + (f" ({delta} points)" if delta else "")
+        )
+        if name in tests:
+            lines.append(paired_line(tests[name]))
+    for title, changes in (("regression", comparison.regressions), ("improvement", comparison.improvements)):
+        for change in changes[:_TERMINAL_CHANGES]:
+            lines.append(
+                f"  {title} {change.id} [{change.prompt}]: expected {change.case.expected}, "
+                f"chose {_choices(change.after)} (was {_choices(change.before)})"
+            )
+        if len(changes) > _TERMINAL_CHANGES:
+            lines.append(f"  … and {len(changes) - _TERMINAL_CHANGES} more {title}s")
+    return lines

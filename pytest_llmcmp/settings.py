@@ -1,0 +1,60 @@
+"""The effective settings of a run (domain: plain values, no pytest). ``config.py`` resolves them once from the
+command line, the ini file and the environment; they are frozen and kept in ``config.stash``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings of a run: plain values only (xdist sends them to workers)."""
+
+    endpoint: str | None
+    model: str | None
+    prompts: tuple[str, ...]
+    record_mode: str
+    samples: int
+    pass_rule: str
+    results: str | None
+    report: str | None
+    html: str | None
+    baseline: str | None
+    baseline_prompt: str | None
+    min_accuracy: tuple[str, ...]
+    concurrency: int
+    temperature: float
+    max_tokens: int | None
+    seed: int | None
+    timeout: float
+    retries: int
+    backoff: float
+    cassette_dir: str
+    prune: bool
+    read_ahead: str
+    local_model: str | None
+    progress: bool
+    gate: str = "significant"
+    alpha: float = 0.05
+    max_drop: float = 0.0
+    max_regressions: int | None = None
+    must_pass: tuple[str, ...] = ()
+    #: How each option that was set was given, by option name: "--llm-min-accuracy", "llm_min_accuracy" (the ini
+    #: file) or "LLMCMP_MIN_ACCURACY", so that messages name the setting the user actually wrote.
+    origins: tuple[tuple[str, str], ...] = ()
+
+    def origin(self, name: str) -> str:
+        """How option ``name`` was set (its command-line spelling when it was not)."""
+        return dict(self.origins).get(name, "--llm-" + name.replace("_", "-"))
+
+    max_generated: int = 10_000
+    max_generated_suite: int = 100_000
+    cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def live(self) -> bool:
+        return self.endpoint is not None

@@ -1,0 +1,72 @@
+"""The OpenAI chat-completion wire format, in one place for the client and the cassettes (I/O layer, no network):
+the request body a case stands for, the header that carries a sample's index, and reading an answer out of a
+response."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: The request header carrying the sample index (1-based): every sample of a case is its own recorded interaction.
+SAMPLE_HEADER: Final = "X-Llmcmp-Sample"
+
+
+def chat_messages(system: str | None, question: str) -> list[dict[str, Any]]:
+    """The chat messages of a case: the system prompt (when there is one), then the question."""
+    messages: list[dict[str, Any]] = []
+    if system is not None:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": question})
+    return messages
+
+
+def request_body(
+    model: str | None, messages: Sequence[dict[str, Any]], temperature: float, max_tokens: int | None, seed: int | None
+) -> dict[str, Any]:
+    """The chat-completion request: identical in record and in replay mode (replay matches on it)."""
+    body: dict[str, Any] = {"model": model, "messages": list(messages), "temperature": temperature}
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    if seed is not None:
+        body["seed"] = seed
+    return body
+
+
+def content_of(payload: Any) -> str:
+    """The answer text of a chat completion, or ValueError saying what is missing."""
+    if not isinstance(payload, dict):
+        raise ValueError("the response is not a JSON object")
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("the response has no choices")
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is None:
+        raise ValueError("the response's message content is null")
+    if not isinstance(content, str):
+        raise ValueError("the response's message content is not text")
+    return content
+
+
+def finish_reason_of(payload: Any) -> str | None:
+    """Why the model stopped (``"stop"``, ``"length"`` when ``max_tokens`` cut the answer off), if the response
+    says so; ``None`` otherwise. Call it on a payload :func:`content_of` accepted."""
+    reason = payload["choices"][0].get("finish_reason")
+    return reason if isinstance(reason, str) else None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One successful request/response pair, as the client saw it.
+
+    ``response_body`` is the decoded JSON (never compressed bytes). Of ``response_headers`` only
+    Content-Type is stored; everything else (cookies, request ids, Content-Encoding, ...) is dropped.
+    """
+
+    uri: str
+    request_body: dict[str, Any]
+    sample: int
+    status: int
+    response_body: dict[str, Any]
+    response_headers: Mapping[str, str] = field(default_factory=dict)
