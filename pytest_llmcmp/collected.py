@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .cases import looks_like_case_file
 
 
@@ -55,28 +53,6 @@ class CaseFileRule:
             return looks_like_case_file(path)
         absolute = Path(os.path.abspath(path))
         return looks_like_case_file(absolute, _under(absolute, self.case_dirs), named=absolute in self.named)
-
-    @classmethod
-    def from_config(cls, config: pytest.Config, specs: Sequence[str], origin: str) -> CaseFileRule:
-        """``specs``: the ``llm_cases`` directories as given (``origin``: the option, ini key or variable that gave
-        them); a directory that does not exist is a usage error, one line."""
-        here = Path(config.invocation_params.dir)
-        if origin.startswith("llm_"):  # the ini file: relative to its directory
-            base = config.inipath.parent if config.inipath is not None else Path(str(config.rootpath))
-        else:
-            base = here
-        folders = []
-        for spec in specs:
-            folder = Path(os.path.abspath(base / spec))
-            if not folder.is_dir() and not config.option.help:
-                raise pytest.UsageError(f"{origin} {spec}: no such directory (from {base})")
-            folders.append(folder)
-        named = set()
-        for arg in config.args:
-            candidate = Path(os.path.abspath(here / str(arg).split("::")[0]))
-            if candidate.suffix.lower() in (".yaml", ".yml"):
-                named.add(candidate)
-        return cls(tuple(folders), frozenset(named))
 
 
 def project_case_files(
@@ -163,6 +139,3 @@ class Collected:
             if self.selected[name] < count:
                 return f"{count - self.selected[name]} of {count} items of {name} were deselected"
         return None
-
-
-RULE_KEY: pytest.StashKey[CaseFileRule] = pytest.StashKey()

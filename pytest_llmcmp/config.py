@@ -7,12 +7,15 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .engine.backends import NAMED, default_concurrency
 from .settings import Settings as Settings
+
+if TYPE_CHECKING:
+    from .collected import CaseFileRule
 
 RECORD_MODES = ("none", "once", "new_episodes", "all")
 
@@ -400,3 +403,28 @@ def _fraction(text: str, spec: str, source: str = "--llm-min-accuracy") -> float
         return parse_accuracy(text)
     except ValueError as exc:
         raise pytest.UsageError(f"{source} {spec!r}: {exc}") from None
+
+
+def case_file_rule(config: pytest.Config, settings: Settings) -> CaseFileRule:
+    """The collector's rule for this session. ``llm_cases`` directories as given (an ini key relative to the ini
+    file's directory, else to where pytest runs); a directory that does not exist is a usage error, one line."""
+    from .collected import CaseFileRule
+
+    origin = settings.origin("cases")
+    here = Path(config.invocation_params.dir)
+    if origin.startswith("llm_"):  # the ini file: relative to its directory
+        base = config.inipath.parent if config.inipath is not None else Path(str(config.rootpath))
+    else:
+        base = here
+    folders = []
+    for spec in settings.cases:
+        folder = Path(os.path.abspath(base / spec))
+        if not folder.is_dir() and not config.option.help:
+            raise pytest.UsageError(f"{origin} {spec}: no such directory (from {base})")
+        folders.append(folder)
+    named = set()
+    for arg in config.args:
+        candidate = Path(os.path.abspath(here / str(arg).split("::")[0]))
+        if candidate.suffix.lower() in (".yaml", ".yml"):
+            named.add(candidate)
+    return CaseFileRule(tuple(folders), frozenset(named))

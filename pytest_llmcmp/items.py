@@ -14,7 +14,7 @@ from .cases import Case, CaseFileError, GenerateBudget, load_case_file
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-    from .collected import Collected
+    from .collected import CaseFileRule, Collected
     from .engine.runner import Runner
     from .prompts import Prompt
     from .results import CaseResult
@@ -118,5 +118,6 @@ RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()
 SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
 #: The cassette directory (never collected).
 CASSETTES_KEY: pytest.StashKey[Path] = pytest.StashKey()
+RULE_KEY: pytest.StashKey[CaseFileRule] = pytest.StashKey()
 COLLECTED_KEY: pytest.StashKey[Collected] = pytest.StashKey()
 BUDGET_KEY: pytest.StashKey[GenerateBudget] = pytest.StashKey()

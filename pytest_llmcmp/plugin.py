@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from . import config as cfg
-from .items import CASSETTES_KEY, SETTINGS_KEY, CaseFile
+from .items import CASSETTES_KEY, RULE_KEY, SETTINGS_KEY, CaseFile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,9 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
         cfg.check_statistics(settings)
     config.stash[SETTINGS_KEY] = settings
     config.stash[CASSETTES_KEY] = cfg.cassette_root(config, settings)
-    from .collected import RULE_KEY, CaseFileRule
-
-    config.stash[RULE_KEY] = CaseFileRule.from_config(config, settings.cases, settings.origin("cases"))
+    config.stash[RULE_KEY] = cfg.case_file_rule(config, settings)
     if cfg.any_given(config):
         from .session import ensure_session
 
@@ -74,7 +72,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile |
     # large repository cost more than recognizing the file.)
     if cassettes is not None and _normcase(file_path).startswith(_normcase(os.path.join(cassettes, ""))):
         return None
-    from .collected import RULE_KEY
 
     rule = parent.config.stash.get(RULE_KEY, None)
     if rule is None or not rule(file_path):  # see recognition.py: only files that are clearly case files
