@@ -42,8 +42,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from .session import LlmSession
 
     settings = cfg.resolve(config)
-    if not (config.option.help or config.option.collectonly):
-        cfg.check_statistics(settings)
     try:
         bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
         prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))
