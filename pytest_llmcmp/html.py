@@ -8,9 +8,9 @@ both are read and inlined when the report is built.
 
 from __future__ import annotations
 
+import html
 import json
 from functools import cache
-from html import escape
 from importlib import resources
 from typing import Any
 
@@ -19,6 +19,7 @@ from pytest_llmcmp.gates import RunStatus
 from pytest_llmcmp.report import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
+from pytest_llmcmp.terminal import printable
 
 __all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report"]
 
@@ -30,6 +31,22 @@ _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline
 
 # Characters that could end the <script> element or break JavaScript parsing when inside JSON text.
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def escape(text: str) -> str:
+    """``text`` for HTML text or a quoted attribute: markup escaped, control and bidi characters shown as escapes."""
+    return html.escape(printable(text))
+
+
+def _visible(value: Any) -> Any:
+    """The report's data as the page shows it: every text (keys too) with :func:`printable`'s escapes."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_visible(key): _visible(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_visible(item) for item in value]
+    return value
 
 
 @cache
@@ -286,7 +303,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 </section>
 {side_by_side}
 </main>
-<script type="application/json" id="llmcmp-data">{embed_json(_data(results, comparison))}</script>
+<script type="application/json" id="llmcmp-data">{embed_json(_visible(_data(results, comparison)))}</script>
 <script>
 {_asset("report.js")}
 </script>
