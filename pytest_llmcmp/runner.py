@@ -119,6 +119,9 @@ class Runner:
         self.failed_requests = 0
         self._live_started: float | None = None
         self._last_progress = 0.0
+        # The arguments of a KeyboardInterrupt the session's signal handler raised; a wait raises it again, in case
+        # it was raised inside a finalizer and dropped (see LlmSession._on_signal).
+        self.interrupted: tuple[str, ...] | None = None
 
     # --- the model and the endpoint ------------------------------------------------------------------------
 
@@ -563,6 +566,8 @@ class Runner:
             try:
                 return future.result(timeout=0.5)
             except concurrent.futures.TimeoutError:
+                if self.interrupted is not None:
+                    raise KeyboardInterrupt(*self.interrupted) from None
                 self.show_progress()
                 if (self._asker is None or not self._asker.alive) and not future.done():
                     return gone  # nothing will ever answer (the session is stopping): give up, do not hang
