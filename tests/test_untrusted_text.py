@@ -219,3 +219,41 @@ def test_printable_is_one_definition_for_all_three(text: str, shown: str) -> Non
     assert escape(text) == shown  # nothing else for HTML to escape in these
     cell = github_comment(f"| {escape_markdown(text)} |\n| :-- |\n")
     assert "".join(cell.text).strip() == shown.replace("\n", "")  # a newline is a <br> in a cell
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_html_report_shows_hostile_answers_as_visible_text_in_a_browser(
+    reports: dict[str, str], pytester: pytest.Pytester
+) -> None:
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    events: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda dialog: (events.append("dialog " + dialog.message), dialog.dismiss()))
+            page.on("pageerror", lambda error: events.append(f"error {error}"))
+            page.on(
+                "request", lambda request: events.append(request.url) if not request.url.startswith("file:") else None
+            )
+            page.goto((pytester.path / "r.html").as_uri())
+            page.wait_for_load_state("load")
+            shown = page.locator("#case-table pre.answer").all_text_contents()  # the rows are collapsed
+            title = page.title()
+            images = page.locator("img").count()
+        finally:
+            browser.close()
+    assert events == []  # no alert, no script error, no request for the <img> of an answer
+    assert images == 0
+    assert "pwned" not in title
+    joined = "\n".join(shown)
+    assert "rtl \\u202eevil\\u202c isolate \\u2066x\\u2069 tags \\U000e0041\\U000e0042" in joined
+    assert "<img src=x onerror=alert(1)> <b>bold</b> <!-- hidden comment" in joined
+    assert "</script><script>alert(1)</script>" in joined
+    assert not RAW_UNSAFE.findall(joined.replace("\n", "").replace("\t", ""))
