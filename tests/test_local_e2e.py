@@ -34,15 +34,18 @@ def needs_local_extra() -> None:
         pytest.skip("needs pip install 'pytest-llmcmp[local]'")
 
 
-def _server_processes() -> set[int]:
+def _server_processes(under: Path) -> set[int]:
+    """The llama.cpp servers (and their watchdogs) running in ``under``: this test's, not those of another session
+    running the same tests on a shared machine (whose servers would look like this test's orphans)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
+                cwd = (entry / "cwd").resolve()
             except OSError:
                 continue
-            if b"llama_cpp.server" in cmdline:
+            if b"llama_cpp.server" in cmdline and cwd.is_relative_to(under.resolve()):
                 found.add(int(entry.name))
     return found
 
@@ -55,7 +58,7 @@ def test_record_with_the_local_model_then_replay_offline(
     needs_local_extra()
     pytester.makefile(".yaml", **{"cases/few": CASES})
     (pytester.path / "short.md").write_text("Answer with the number only.\n", encoding="utf-8")
-    before = _server_processes()
+    before = _server_processes(pytester.path)
 
     live = pytester.runpytest_subprocess(
         "-p",
@@ -79,7 +82,7 @@ def test_record_with_the_local_model_then_replay_offline(
 
     # No orphan: the server (and its watchdog) is gone once pytest has finished.
     assert wait_gone(pid, 10)
-    assert _server_processes() - before == set()
+    assert _server_processes(pytester.path) - before == set()
 
     cassettes = sorted(p.name for p in pytester.path.glob("cassettes/SmolLM2-135M-Instruct.Q4_1/short-*/*.yaml"))
     assert cassettes == ["famous.yaml", "seed.yaml", "smaller.yaml"]
@@ -132,7 +135,7 @@ def test_xdist_workers_share_one_local_server(pytester: pytest.Pytester) -> None
     needs_local_extra()
     pytest.importorskip("xdist")
     pytester.makefile(".yaml", **{"cases/few": CASES})
-    before = _server_processes()
+    before = _server_processes(pytester.path)
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--llm-endpoint", "local", "--llm-max-tokens", "32", timeout=600
     )
@@ -145,6 +148,6 @@ def test_xdist_workers_share_one_local_server(pytester: pytest.Pytester) -> None
     ports = {m for path in cassettes for m in re.findall(r"uri: http://127\.0\.0\.1:(\d+)/", path.read_text("utf-8"))}
     assert len(ports) == 1, ports
     deadline = time.monotonic() + 10
-    while _server_processes() - before and time.monotonic() < deadline:
+    while _server_processes(pytester.path) - before and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _server_processes() - before == set()
+    assert _server_processes(pytester.path) - before == set()
