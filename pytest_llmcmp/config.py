@@ -315,37 +315,6 @@ def resolve(config: pytest.Config) -> Settings:
     )
 
 
-#: What the statistics need (``stats.py`` imports them only when a summary is computed).
-STATISTICS_MODULES = ("numpy",)
-
-
-def check_statistics(settings: Settings) -> None:
-    """Fail at once, with one line, when this run will need the statistics and they are not installed: not at
-    the session's end, after every live request was sent. Finds the modules without importing them (``--help``
-    and ``--collect-only`` never load numpy)."""
-    import importlib.util
-
-    needs = [name for name in ("baseline", "baseline_prompt", "min_accuracy") if getattr(settings, name)]
-    if settings.live:
-        needs.append("endpoint")
-    if not needs:
-        return
-    missing = []
-    for module in STATISTICS_MODULES:
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(module)
-    if missing:
-        raise pytest.UsageError(
-            f"{settings.origin(needs[0])}: the statistics of the summary need {' and '.join(missing)}, which "
-            f"{'is' if len(missing) == 1 else 'are'} not installed here (a dependency added since this checkout "
-            f"was installed?): run pip install -e . in the checkout, or pip install {' '.join(missing)}"
-        )
-
-
 def any_given(config: pytest.Config) -> bool:
     """Whether any of the plugin's settings is given (command line, ini file or environment): the run uses it."""
     return any(_given(config, opt)[0] not in (None, [], False, "") for opt in OPTIONS)

@@ -135,12 +135,13 @@ def decide(
 
     ``critical`` holds the ids of the cases that must never regress; ``not_recorded`` counts this run's
     cases that could not be replayed (their comparison is not made, and the gate does not decide);
-    ``interrupted`` says why the run stopped early, if it did.
+    ``interrupted`` says why the run stopped early, if it did. ``rule`` (the pass rule) is accepted for callers
+    and not used: every case's outcome was already decided by it.
     """
     prompts: list[PromptDecision] = []
     for name in _prompts(comparison):
         pairs = [pair for pair in comparison.pairs if pair[1].prompt == name]
-        test = paired_test(pairs, rule)
+        test = paired_test(pairs)
         prompts.append(PromptDecision(name, test, _failure(test, policy)))
     criticals = [change for change in comparison.regressions if change.id in critical]
     noun = "critical regression" if len(criticals) == 1 else "critical regressions"

@@ -1,23 +1,23 @@
 """The statistics behind every accuracy and every comparison: intervals, paired tests, net change.
 
-Pure domain code. The Wilson interval is its closed form with the normal quantile from the standard
-library (:class:`statistics.NormalDist`); the exact binomial test sums exact binomial coefficients
-(:func:`math.comb`, integers, no rounding); the bootstraps draw with numpy, imported inside the functions
-that need them. scipy gives the same numbers (the tests check published values), but importing
-``scipy.stats`` took 0.6-1.6 s at the end of every run and its install 216 MB, for two formulas.
+Pure domain code, closed forms only: the Wilson interval with the normal quantile from the standard library
+(:class:`statistics.NormalDist`), Newcombe's paired interval built on it, and the exact binomial test summing
+exact binomial coefficients (:func:`math.comb`, integers, no rounding). scipy gives the same numbers (the tests
+check published values), but importing ``scipy.stats`` took 0.6-1.6 s at the end of every run and its install
+216 MB, for a few formulas.
 
-- An accuracy is a share of cases passed. With one sample per case its 95% interval is Wilson's score
-  interval. With several samples per case the cases are still the unit, but a case's outcome is itself
-  uncertain (a case with 3 of 5 correct samples could have gone either way), so the interval is a
-  seeded two-stage bootstrap: resample the cases, then each case's samples, and apply the pass rule (the
-  percentile interval of that, re-centred on the observed accuracy).
+- An accuracy is a share of cases passed, and the case is the unit: with ``--llm-samples N`` a case's samples
+  decide whether it passed (the pass rule), and its 95% interval is still Wilson's score interval over cases
+  (see :func:`accuracy_interval` for why no second stage is added for the samples).
 - A comparison pairs the same cases on both sides. With one sample the exact McNemar test is the
   binomial test on the discordant pairs (improved vs regressed); with several samples the same exact
   test is the sign test on the per-case pass rates (share of correct samples). The two-sided p-value
   is reported; the one-sided one ("the new side is worse") drives the ``significant`` gate. The net
-  change carries a seeded paired bootstrap interval over cases (two-stage with samples).
+  change carries Newcombe's paired score interval over the cases (:func:`paired_difference`).
 
-Everything is deterministic: the same results give the same numbers, on every machine.
+Score intervals, not bootstraps: a percentile bootstrap has nothing to draw from when every case agrees (all
+failed, or no case changed) or when there is one case, and said "0.0–0.0%" and "+0.0 to +0.0" there, a
+certainty the data do not give. Everything is deterministic: the same results give the same numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIDENCE",
-    "RESAMPLES",
     "Interval",
     "PairedTest",
     "accuracy_interval",
@@ -42,17 +41,14 @@ __all__ = [
     "format_interval",
     "format_p",
     "interval_method",
+    "paired_difference",
     "paired_test",
-    "pass_probability",
     "run_intervals",
     "wilson",
 ]
 
 #: The confidence level of every interval the reports show.
 CONFIDENCE = 0.95
-#: Bootstrap resamples, and the seed that makes them the same on every run.
-RESAMPLES = 2000
-SEED = 20240613
 
 
 @dataclass(frozen=True)
@@ -108,26 +104,6 @@ def exact_binomial_p(successes: int, trials: int, alternative: str = "two-sided"
     return min(1.0, 2 * min(less, greater) / whole)
 
 
-def pass_probability(correct: int, samples: int, needed: int) -> float:
-    """How likely a case passes again when its ``samples`` are drawn anew from its observed correct rate.
-
-    ``needed`` correct samples out of ``samples`` make it pass (the pass rule). Binomial tail, exact.
-    """
-    if samples <= 0:
-        return 0.0
-    rate = correct / samples
-    return sum(math.comb(samples, k) * rate**k * (1 - rate) ** (samples - k) for k in range(needed, samples + 1))
-
-
-def _needed(rule: str, samples: int) -> int:
-    from .results import PassRule
-
-    try:
-        return PassRule.parse(rule).needed(samples)
-    except ValueError:
-        return samples
-
-
 def _correct(case: CaseResult) -> int:
     return sum(sample.verdict == "correct" for sample in case.samples)
 
@@ -140,37 +116,23 @@ def interval_method(samples: int) -> str:
     """How the reports' accuracy intervals are made, in words, for a run of ``samples`` per case."""
     if samples <= 1:
         return "95% CI: Wilson score interval over cases"
-    return f"95% CI: bootstrap over cases and their samples ({RESAMPLES} resamples, seeded)"
+    return f"95% CI: Wilson score interval over cases, each passed or failed by its {samples} samples"
 
 
-def accuracy_interval(cases: Sequence[CaseResult], rule: str = "all") -> Interval | None:
-    """The 95% interval of the share of ``cases`` that passed (``None`` with no cases)."""
+def accuracy_interval(cases: Sequence[CaseResult]) -> Interval | None:
+    """The 95% interval of the share of ``cases`` that passed (``None`` with no cases).
+
+    The case is the unit, with one sample or several: each case passed or failed (its samples decided it by the
+    pass rule), and cases drawn independently give independent pass/fail outcomes, each with the population's
+    pass probability; a case's own sampling noise is part of that probability (the law of total variance), not
+    an extra term. Resampling cases with their samples intact (Davison & Hinkley 1997, section 3.8, strategy 1)
+    would therefore bootstrap a binomial share, for which Wilson's score interval is the better-behaved interval
+    (Brown, Cai & DasGupta 2001): it never collapses to a point, at 1 case or when every case's samples agree,
+    as a percentile bootstrap does (its resamples are then all alike: "0.0–0.0%").
+    """
     if not cases:
         return None
-    passed = sum(case.passed for case in cases)
-    if not _multi(cases):
-        return wilson(passed, len(cases))
-    rows = tuple((_correct(case), len(case.samples), _needed(rule, len(case.samples))) for case in cases)
-    return _bootstrap_accuracy(rows)
-
-
-@lru_cache(maxsize=1024)
-def _bootstrap_accuracy(rows: tuple[tuple[int, int, int], ...]) -> Interval:
-    import numpy as np
-
-    rng = np.random.default_rng(SEED)
-    probability = np.array([pass_probability(*row) for row in rows])
-    n = len(rows)
-    picked = rng.integers(0, n, size=(RESAMPLES, n))
-    passes = rng.random((RESAMPLES, n)) < probability[picked]
-    shares = passes.mean(axis=1)
-    # Redrawing a case's samples moves a borderline case (3 of 5 under majority) towards failing more often than
-    # passing: the resampled shares are centred on the expected share of a rerun, not on what was observed. The
-    # interval keeps their spread, re-centred on the observed share (a bias-corrected percentile interval).
-    observed = float(np.mean([correct >= needed for correct, _, needed in rows]))
-    shift = observed - float(shares.mean())
-    low, high = np.quantile(shares, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2]) + shift
-    return Interval(max(0.0, float(low)), min(1.0, float(high)), "bootstrap over cases")
+    return wilson(sum(case.passed for case in cases), len(cases))
 
 
 def run_intervals(results: RunResults) -> dict[str, object]:
@@ -178,7 +140,6 @@ def run_intervals(results: RunResults) -> dict[str, object]:
 
     What the results JSON holds under ``statistics`` and the reports show beside each accuracy.
     """
-    rule = str(results.settings.get("pass_rule", "all"))
     samples = max((len(case.samples) for case in results.cases), default=1)
     by_prompt: dict[str, list[CaseResult]] = {name: [] for name in results.prompt_names()}
     by_tag: dict[str, dict[str, list[CaseResult]]] = {}
@@ -188,7 +149,7 @@ def run_intervals(results: RunResults) -> dict[str, object]:
             by_tag.setdefault(tag, {}).setdefault(case.prompt, []).append(case)
 
     def json_of(cases: Sequence[CaseResult]) -> list[float] | None:
-        interval = accuracy_interval(cases, rule)
+        interval = accuracy_interval(cases)
         return interval.to_json() if interval is not None else None
 
     return {
@@ -253,8 +214,8 @@ class PairedTest:
         }
 
 
-def paired_test(pairs: Sequence[tuple[CaseResult, CaseResult]], rule: str = "all") -> PairedTest:
-    """Compare the same cases before and after (each pair: the case's two results)."""
+def paired_test(pairs: Sequence[tuple[CaseResult, CaseResult]]) -> PairedTest:
+    """Compare the same cases before and after (each pair: the case's two results, decided by the pass rule)."""
     improved = sum(after.passed and not before.passed for before, after in pairs)
     regressed = sum(before.passed and not after.passed for before, after in pairs)
     multi = any(_multi(pair) for pair in pairs)
@@ -271,6 +232,11 @@ def paired_test(pairs: Sequence[tuple[CaseResult, CaseResult]], rule: str = "all
         test = "exact McNemar test"
     n = len(pairs)
     net_points = (improved - regressed) / n * 100 if n else 0.0
+    both = sum(before.passed and after.passed for before, after in pairs)
+    net_interval = None
+    if n:
+        share = paired_difference(both, improved, regressed, n - both - improved - regressed)
+        net_interval = Interval(share.low * 100, share.high * 100, share.method)
     return PairedTest(
         paired=n,
         improved=improved,
@@ -280,53 +246,44 @@ def paired_test(pairs: Sequence[tuple[CaseResult, CaseResult]], rule: str = "all
         p_two_sided=exact_binomial_p(down, up + down),
         p_worse=exact_binomial_p(down, up + down, "greater"),
         net_points=net_points,
-        net_interval=_net_interval(pairs, rule, multi) if n else None,
+        net_interval=net_interval,
         test=test,
     )
 
 
-def _net_interval(pairs: Sequence[tuple[CaseResult, CaseResult]], rule: str, multi: bool) -> Interval:
-    if multi:
-        rows = tuple(
-            (
-                (_correct(before), len(before.samples), _needed(rule, len(before.samples))),
-                (_correct(after), len(after.samples), _needed(rule, len(after.samples))),
-            )
-            for before, after in pairs
-        )
-        return _bootstrap_net_samples(rows)
-    return _bootstrap_net(tuple(int(after.passed) - int(before.passed) for before, after in pairs))
+@lru_cache(maxsize=4096)
+def paired_difference(
+    both: int, improved: int, regressed: int, neither: int, confidence: float = CONFIDENCE
+) -> Interval:
+    """The interval of the change in the share passed, after minus before, on paired cases: ``both`` passed on
+    both sides, ``improved`` only after, ``regressed`` only before, ``neither`` on neither side.
 
-
-@lru_cache(maxsize=256)
-def _bootstrap_net(differences: tuple[int, ...]) -> Interval:
-    import numpy as np
-
-    rng = np.random.default_rng(SEED)
-    values = np.array(differences, dtype=float)
-    n = len(values)
-    means = values[rng.integers(0, n, size=(RESAMPLES, n))].mean(axis=1) * 100
-    low, high = np.quantile(means, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
-    return Interval(float(low), float(high), "paired bootstrap over cases")
-
-
-@lru_cache(maxsize=256)
-def _bootstrap_net_samples(rows: tuple[tuple[tuple[int, int, int], tuple[int, int, int]], ...]) -> Interval:
-    import numpy as np
-
-    rng = np.random.default_rng(SEED)
-    before = np.array([pass_probability(*row[0]) for row in rows])
-    after = np.array([pass_probability(*row[1]) for row in rows])
-    n = len(rows)
-    picked = rng.integers(0, n, size=(RESAMPLES, n))
-    was = rng.random((RESAMPLES, n)) < before[picked]
-    now = rng.random((RESAMPLES, n)) < after[picked]
-    means = (now.astype(float) - was.astype(float)).mean(axis=1) * 100
-    # Re-centred on the observed net change, as in _bootstrap_accuracy.
-    observed = float(np.mean([(a[0] >= a[2]) - (b[0] >= b[2]) for b, a in rows])) * 100
-    shift = observed - float(means.mean())
-    low, high = np.quantile(means, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2]) + shift
-    return Interval(float(low), float(high), "paired bootstrap over cases and their samples")
+    Newcombe's hybrid score interval for paired proportions (Newcombe 1998, "Improved confidence intervals for
+    the difference between binomial proportions based on paired data", Statistics in Medicine 17:2635-2650,
+    method 10; the "square-and-add" interval Fagerland, Lydersen & Laake 2014 recommend): each side's Wilson
+    interval, combined with the correlation of the two sides. It is the paired counterpart of the accuracy's
+    Wilson interval: the case is the unit, and it keeps a width when no case changed or there are few cases,
+    where a bootstrap of the differences has only zeros to draw ("+0.0 to +0.0").
+    """
+    n = both + improved + regressed + neither
+    if n <= 0:
+        raise ValueError("no paired cases")
+    after, before = both + improved, both + regressed
+    after_ci, before_ci = wilson(after, n, confidence), wilson(before, n, confidence)
+    assert after_ci is not None
+    assert before_ci is not None
+    p1, p2 = after / n, before / n
+    margins = after * (n - after) * before * (n - before)
+    phi = 0.0
+    if margins:
+        # The correlation of the two sides, moved towards 0 by n/2 when positive (Newcombe's method 10).
+        a = both * neither - improved * regressed
+        phi = (a - n / 2) / math.sqrt(margins) if a > n / 2 else min(a, 0) / math.sqrt(margins)
+    d1_low, d1_high = p1 - after_ci.low, after_ci.high - p1
+    d2_low, d2_high = p2 - before_ci.low, before_ci.high - p2
+    low = (p1 - p2) - math.sqrt(max(0.0, d1_low**2 - 2 * phi * d1_low * d2_high + d2_high**2))
+    high = (p1 - p2) + math.sqrt(max(0.0, d2_low**2 - 2 * phi * d2_low * d1_high + d1_high**2))
+    return Interval(max(-1.0, low), min(1.0, high), "Newcombe's paired score interval")
 
 
 def format_p(p: float) -> str:

@@ -7,10 +7,6 @@ from collections.abc import Iterator
 # Imported here, once: pytester's in-process runs restore sys.modules afterwards, so anything first imported inside
 # an inner session (openai alone costs a second or more) would be imported again by every run.
 import hypothesis  # noqa: F401
-
-# numpy's extension modules cannot be loaded twice in one process: a copy first imported (by the bootstraps of a
-# summary) inside an inner session and dropped afterwards could never be imported again.
-import numpy  # noqa: F401
 import openai  # noqa: F401
 import pytest
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmcmp.stats import paired_difference, wilson
 from tests.fakeserver import FakeServer, correct_answer
 
 CASES = 40
@@ -388,7 +389,7 @@ def test_the_html_states_the_decision_and_shows_side_by_side_only_with_two_promp
     assert 'id="side-by-side"' not in html
 
 
-def test_samples_use_a_bootstrap_interval_and_a_sign_test(pytester: pytest.Pytester) -> None:
+def test_samples_use_a_score_interval_over_cases_and_a_sign_test(pytester: pytest.Pytester) -> None:
     pytester.makefile(".yaml", **{"cases/numbers": suite_text()})
     asked = [0]
 
@@ -405,8 +406,8 @@ def test_samples_use_a_bootstrap_interval_and_a_sign_test(pytester: pytest.Pytes
     result = replay(pytester, "--llm-samples", "3", "--llm-pass-rule", "majority")
     result.stdout.fnmatch_lines(
         [
-            "(95% CI: bootstrap over cases and their samples (2000 resamples, seeded))",
-            "*paired bootstrap over cases and their samples); exact sign test on per-case pass rates (0 cases up, "
+            "(95% CI: Wilson score interval over cases, each passed or failed by its 3 samples)",
+            "*Newcombe's paired score interval); exact sign test on per-case pass rates (0 cases up, "
             "0 down) p = 1 two-sided*",
         ]
     )
@@ -465,3 +466,51 @@ def test_a_session_without_cases_leaves_the_results_of_the_last_run_alone(pytest
     (pytester.path / "r.json").write_text("{}", encoding="utf-8")
     run(pytester, "test_unit.py").assert_outcomes(passed=1)
     assert (pytester.path / "r.json").read_text(encoding="utf-8") == "{}"
+
+
+# --- few cases, several samples: honest intervals -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("count", "wrong"), [(1, ()), (2, (0, 1)), (5, (0, 1))], ids=["1-case", "2-cases", "5-cases"])
+def test_few_cases_with_samples_get_an_interval_not_a_point(
+    pytester: pytest.Pytester, count: int, wrong: tuple[int, ...]
+) -> None:
+    # With 3 samples per case that all agree, the two-stage bootstrap had nothing to draw from: "0.0–0.0%" (or
+    # "100.0–100.0%") and a net change of "+0.0 to +0.0" against a baseline, in every report.
+    lines = ["template: en", "cases:"]
+    lines += [f'  - {{id: c{i:02d}, numbers: ["{i}.8", "{i}.11"], tags: [few]}}' for i in range(count)]
+    pytester.makefile(".yaml", **{"cases/few": "\n".join(lines) + "\n"})
+    with FakeServer(answer=answers_wrong_on(wrong)) as fake:
+        run(pytester, "--llm-endpoint", fake.url, "--llm-samples", "3", "--llm-results", "base.json")
+        asked = len(fake.chat_requests)
+    assert asked == 3 * count
+    outputs = ("--llm-results", "head.json", "--llm-report", "r.md", "--llm-html", "r.html")
+    result = run(pytester, "--llm-samples", "3", "--llm-baseline", "base.json", *outputs)
+    passed = count - len(wrong)
+    accuracy = wilson(passed, count)
+    share = paired_difference(passed, 0, 0, count - passed)
+    net = (share.low * 100, share.high * 100)  # in points
+    assert accuracy is not None
+    assert accuracy.high - accuracy.low > 0.3
+    assert net[1] - net[0] > 30
+    shown = f"{accuracy.low * 100:.1f}–{accuracy.high * 100:.1f}%"
+    result.stdout.fnmatch_lines(
+        [
+            f"none * {passed}/{count} * {shown} *",
+            "(95% CI: Wilson score interval over cases, each passed or failed by its 3 samples)",
+            f"    {count} paired cases: 0 improved, 0 regressed, net +0.0 points, 95% CI {net[0]:+.1f} to "
+            f"{net[1]:+.1f} (Newcombe's paired score interval); exact sign test*",
+        ]
+    )
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
+    html = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert f"| {shown} |" in markdown
+    assert shown in html
+    for text in (result.stdout.str(), markdown, html):
+        assert "0.0–0.0" not in text
+        assert "100.0–100.0" not in text
+        assert "+0.0 to +0.0" not in text
+    data = json.loads((pytester.path / "head.json").read_text(encoding="utf-8"))
+    assert data["statistics"]["accuracy"] == accuracy.to_json()
+    assert data["statistics"]["tags"]["few"]["none"] == accuracy.to_json()
+    assert data["gate"]["prompts"]["none"]["net_interval"] == pytest.approx(list(net), abs=1e-6)

@@ -805,23 +805,18 @@ def test_a_bad_value_is_named_as_it_was_given(suite: pytest.Pytester, monkeypatc
     run(suite, "--llm-seed", "x").stderr.fnmatch_lines(["ERROR: --llm-seed: expected an integer, got 'x'"])
 
 
-def test_statistics_not_installed_stop_the_run_before_anything_is_asked(
+def test_the_statistics_need_no_numpy(
     suite: pytest.Pytester, server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "numpy", None)  # as in a checkout installed before numpy was a dependency
-    result = run(suite, "--llm-endpoint", server.url)
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [
-            "ERROR: --llm-endpoint: the statistics of the summary need numpy, which is not installed here (*): "
-            "run pip install -e . in the checkout, or pip install numpy"
-        ]
-    )
-    assert "Traceback" not in result.stdout.str() + result.stderr.str()
-    assert server.chat_requests == []
-    suite.makeini("[pytest]\nllm_baseline = base.json\n")
-    run(suite).stderr.fnmatch_lines(["ERROR: llm_baseline: the statistics of the summary need numpy*"])
-    assert "numpy" not in run(suite, "--collect-only", "-q").stderr.str()  # collecting needs no statistics
+    # Score intervals and exact tests are closed forms: a run where importing numpy fails (it was a dependency, for
+    # bootstraps) still gives every interval and the gate's decision.
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    result = run(suite, "--llm-endpoint", server.url, "--llm-results", "base.json")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["(95% CI: Wilson score interval over cases)"])
+    result = run(suite, "--llm-baseline", "base.json")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*95% CI * (Newcombe's paired score interval)*", "gate passed (significant*"])
 
 
 def test_junitxml_last_failed_and_deselect(suite: pytest.Pytester) -> None:

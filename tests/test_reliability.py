@@ -707,11 +707,13 @@ def test_first_ctrl_c_with_a_stalled_endpoint_exits_at_once_keeping_written_cass
     write_cases(pytester, numbered_cases(count))
     cassette_root = pytester.path / "cassettes"
     with FakeServer(faults=stall_after_two) as fake:
+        launched = time.monotonic()
         process = pytest_child(
             ["--llm-endpoint", fake.url, "--llm-concurrency", "4", "--llm-timeout", "300"], pytester.path
         )
         try:
             wait_for_cassettes(cassette_root, process, at_least=2)
+            startup = time.monotonic() - launched  # how fast this machine runs a session now
             deadline = time.monotonic() + 60
             while fake.in_flight < 2 and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -724,8 +726,59 @@ def test_first_ctrl_c_with_a_stalled_endpoint_exits_at_once_keeping_written_cass
                 process.kill()
                 process.wait()
     assert code == pytest.ExitCode.INTERRUPTED
-    assert took < 30, f"{took:.1f}s to exit after Ctrl-C (the stalled requests wait for 300 s)"
+    # At once: within 30 s, or, on a machine so loaded that starting the session and recording two cases took over
+    # 10 s, within 3 times that (measured in 21 runs under load 8-14 on 2 cores: startup 10-24 s, exit 8.5-39 s after
+    # Ctrl-C, at most 2.0 times the startup); never the 300 s the stalled requests would hold it.
+    limit = max(30.0, 3 * startup)
+    assert took < limit, f"{took:.1f}s to exit after Ctrl-C (startup {startup:.1f}s; the stalled requests wait 300 s)"
     assert set(assert_cassettes_sound(cassette_root)) == {"c0001", "c0002"}
+
+
+_DROPPING_FINALIZER = """\
+import pathlib, time
+
+
+class Finalizer:
+    def __del__(self):
+        pathlib.Path("in-finalizer").touch()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.05)  # the Ctrl-C arrives here: Python drops an exception raised in a finalizer
+
+
+def pytest_runtest_call(item):
+    if "c0003" in item.nodeid:
+        Finalizer()  # dropped at once, so its __del__ runs on the main thread, as the garbage collector's do
+"""
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_raised_inside_a_finalizer_still_ends_the_session(pytester: pytest.Pytester) -> None:
+    # Under load the first Ctrl-C sometimes landed in a finalizer the garbage collector ran on the main thread (for
+    # objects of the asking thread): Python printed "Exception ignored in" and dropped the KeyboardInterrupt, and the
+    # item went on waiting for its stalled request (2 hangs in 33 loaded runs of the test above). Here a finalizer
+    # that is running when the Ctrl-C arrives makes that happen every time.
+    def stall_after_two(index: int, request: dict[str, Any]) -> Fault | None:
+        return Fault.stall(600) if case_number(question(request)) > 2 else None
+
+    write_cases(pytester, numbered_cases(4))
+    (pytester.path / "conftest.py").write_text(_DROPPING_FINALIZER, encoding="utf-8")
+    marker = pytester.path / "in-finalizer"
+    with FakeServer(faults=stall_after_two) as fake:
+        process = pytest_child(["--llm-endpoint", fake.url, "--llm-timeout", "300"], pytester.path)
+        try:
+            deadline = time.monotonic() + 120
+            while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert marker.exists(), f"the finalizer never ran (exit code {process.poll()})"
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=120)  # the stalled request would hold it for 300 s
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert code == pytest.ExitCode.INTERRUPTED
+    assert set(assert_cassettes_sound(pytester.path / "cassettes")) == {"c0001", "c0002"}
 
 
 # --- 12. only regular files are read --------------------------------------------------------------------------

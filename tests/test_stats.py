@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from fractions import Fraction
 
 import pytest
@@ -16,8 +17,8 @@ from pytest_llmcmp.stats import (
     accuracy_interval,
     exact_binomial_p,
     format_p,
+    paired_difference,
     paired_test,
-    pass_probability,
     wilson,
 )
 
@@ -131,13 +132,6 @@ def test_p_values_as_reports_show_them(p: float, text: str) -> None:
 # --- several samples per case ---------------------------------------------------------------------------------------
 
 
-def test_pass_probability_is_the_binomial_tail() -> None:
-    # 3 of 5 correct, majority (3 needed): P(X >= 3), X ~ Binomial(5, 0.6) = 0.68256.
-    assert pass_probability(3, 5, 3) == pytest.approx(0.68256)
-    assert pass_probability(5, 5, 5) == 1.0
-    assert pass_probability(0, 5, 1) == 0.0
-
-
 def test_with_samples_the_test_is_a_sign_test_on_pass_rates() -> None:
     pairs = [
         (case("a", ["correct", "wrong", "wrong"]), case("a", ["correct", "correct", "wrong"])),  # up
@@ -145,29 +139,111 @@ def test_with_samples_the_test_is_a_sign_test_on_pass_rates() -> None:
         (case("c", ["correct", "correct", "correct"]), case("c", ["correct", "wrong", "correct"])),  # down
         (case("d", ["wrong", "wrong", "wrong"]), case("d", ["wrong", "wrong", "wrong"])),  # same
     ]
-    test = paired_test(pairs, "majority")
+    test = paired_test(pairs)
     assert test.test == "exact sign test on per-case pass rates"
     assert (test.up, test.down) == (2, 1)
     assert test.p_two_sided == pytest.approx(1.0)
     assert test.net_interval is not None
-    assert test.net_interval.method == "paired bootstrap over cases and their samples"
+    assert test.net_interval.method == "Newcombe's paired score interval"
 
 
-def test_bootstraps_are_seeded_and_cover_the_estimate() -> None:
-    cases = [
-        case(f"c{i}", ["correct", "correct", "wrong"] if i % 3 else ["wrong"] * 3, rule_pass=bool(i % 3))
-        for i in range(60)
-    ]
-    first, again = accuracy_interval(cases, "majority"), accuracy_interval(list(cases), "majority")
-    assert first == again  # deterministic: the same numbers on every run and machine
-    assert first is not None
-    assert first.method == "bootstrap over cases"
-    share = sum(c.passed for c in cases) / len(cases)
-    assert first.low < share < first.high
-    # Wider than Wilson on the same outcomes: each case's own uncertainty is counted too.
-    plain = wilson(sum(c.passed for c in cases), len(cases))
-    assert plain is not None
-    assert first.high - first.low > plain.high - plain.low
+@pytest.mark.parametrize("count", [1, 2, 5, 30])
+@pytest.mark.parametrize(
+    "verdicts",
+    [["correct"] * 3, ["wrong"] * 3, ["correct", "wrong", "correct"]],
+    ids=["all-right", "all-wrong", "mixed"],
+)
+def test_with_samples_the_interval_never_collapses_to_a_point(count: int, verdicts: list[str]) -> None:
+    # Every case's samples agree (or every case is alike): the two-stage bootstrap drew the same share every time and
+    # said "0.0–0.0%" (or "100.0–100.0%") for 1, 2, 5 or any number of cases.
+    cases = [case(f"c{i}", verdicts) for i in range(count)]
+    interval = accuracy_interval(cases)
+    passed = sum(c.passed for c in cases)
+    assert interval == wilson(passed, count)  # the case is the unit: its samples decided it
+    assert interval is not None
+    assert interval.high - interval.low > 0.05
+    assert interval.low <= passed / count <= interval.high
+    none_changed = paired_test([(c, c) for c in cases])
+    assert none_changed.net_interval is not None
+    assert none_changed.net_interval.low < 0 < none_changed.net_interval.high
+
+
+def test_a_bigger_suite_gives_a_narrower_interval_when_nothing_changed() -> None:
+    widths = []
+    for count in (1, 2, 5, 20, 200):
+        cases = [case(f"c{i}", ["wrong"] * 3) for i in range(count)]
+        net = paired_test([(c, c) for c in cases]).net_interval
+        assert net is not None
+        assert net.low == pytest.approx(-net.high)  # symmetric: no change either way
+        widths.append(net.high - net.low)
+    assert widths == sorted(widths, reverse=True)
+    # n = 1: Wilson's upper bound for 0 of 1 is 79.3%, and Newcombe's interval is plus or minus that.
+    assert widths[0] == pytest.approx(2 * 79.345, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("both", "improved", "regressed", "neither", "low", "high"),
+    [
+        # Fagerland, Lydersen & Laake (2014), "Recommended tests and confidence intervals for paired binomial
+        # proportions", Statistics in Medicine 33:2850-2875, and their book (2017) chapter 8, the Cavo et al. (2012)
+        # table: 59, 6, 16, 80; Newcombe square-and-add: -0.0621 (95% CI -0.1186 to -0.0046).
+        (59, 6, 16, 80, -0.1186, -0.0046),
+        # The same table seen from the other side: the interval is mirrored.
+        (59, 16, 6, 80, 0.0046, 0.1186),
+    ],
+)
+def test_paired_difference_matches_published_values(
+    both: int, improved: int, regressed: int, neither: int, low: float, high: float
+) -> None:
+    interval = paired_difference(both, improved, regressed, neither)
+    assert (round(interval.low, 4), round(interval.high, 4)) == (low, high)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=4, max_size=4).filter(lambda cells: sum(cells) > 0))
+def test_paired_difference_holds_the_estimate_and_stays_within_bounds(cells: list[int]) -> None:
+    both, improved, regressed, neither = cells
+    n = sum(cells)
+    interval = paired_difference(both, improved, regressed, neither)
+    estimate = (improved - regressed) / n
+    assert -1.0 <= interval.low <= estimate <= interval.high <= 1.0
+    assert interval.high - interval.low > 0  # never a point
+    mirrored = paired_difference(both, regressed, improved, neither)
+    assert mirrored.low == pytest.approx(-interval.high)
+    assert mirrored.high == pytest.approx(-interval.low)
+
+
+def coverage(count: int, rates: list[float], samples: int, needed: int, trials: int, seed: int) -> tuple[float, float]:
+    """How often the accuracy's interval holds the true pass probability of a case drawn from ``rates``.
+
+    Each trial draws ``count`` cases (each with a correct rate from ``rates``), asks each ``samples`` times, and
+    decides it by ``needed`` correct samples. Returns (coverage, true pass probability)."""
+    rng = random.Random(seed)
+    truth = sum(
+        sum(math.comb(samples, k) * r**k * (1 - r) ** (samples - k) for k in range(needed, samples + 1)) for r in rates
+    ) / len(rates)
+    held = 0
+    for trial in range(trials):
+        cases = []
+        for i in range(count):
+            rate = rng.choice(rates)
+            verdicts = ["correct" if rng.random() < rate else "wrong" for _ in range(samples)]
+            passed = sum(v == "correct" for v in verdicts) >= needed
+            cases.append(case(f"t{trial}c{i}", verdicts, rule_pass=passed))
+        interval = accuracy_interval(cases)
+        assert interval is not None
+        held += interval.low <= truth <= interval.high
+    return held / trials, truth
+
+
+@pytest.mark.parametrize("count", [5, 20, 60])
+def test_with_samples_the_interval_covers_the_true_accuracy(count: int) -> None:
+    # Cases of mixed difficulty (some always right, some flaky, some always wrong), 3 samples each, majority rule:
+    # the interval over cases holds the true share of passing cases about 95% of the time (Wilson's coverage
+    # oscillates around its nominal level with n; Brown, Cai & DasGupta 2001, figure 5).
+    held, truth = coverage(count, [1.0, 0.9, 0.6, 0.3, 0.0], samples=3, needed=2, trials=400, seed=count)
+    assert 0.2 < truth < 0.8
+    assert held >= 0.90, f"coverage {held:.3f} with {count} cases"
 
 
 def test_net_interval_of_one_sample_contains_the_net_change() -> None:

@@ -38,6 +38,9 @@ class Recorder:
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        # The arguments of a KeyboardInterrupt the session's signal handler raised: a wait raises it again, in case
+        # it was raised inside a finalizer and dropped (see LlmSession._on_signal).
+        self.interrupted: tuple[str, ...] | None = None
         self.saved: list[Path] = []  # the cassettes this session wrote
         self.asked = 0
         self.answered = 0
@@ -91,6 +94,8 @@ class Recorder:
             try:
                 return future.result(timeout=0.5)
             except concurrent.futures.TimeoutError:
+                if self.interrupted is not None:
+                    raise KeyboardInterrupt(*self.interrupted) from None
                 self._on_progress()
                 if not self.alive and not future.done():
                     return gone  # nothing will ever answer (the session is stopping): give up, do not hang

@@ -8,10 +8,10 @@ both are read and inlined when the report is built.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from functools import cache
-from html import escape
 from importlib import resources
 from typing import Any
 
@@ -20,6 +20,7 @@ from pytest_llmcmp.gates import RunStatus
 from pytest_llmcmp.reports.text import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
+from pytest_llmcmp.terminal import printable
 
 __all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report", "lang_attribute"]
 
@@ -47,6 +48,22 @@ def lang_attribute(text: str) -> str:
     The page's own words are English (``<html lang="en">``); what users and models wrote carries its own language,
     so that browsers draw it with the right glyph forms and fonts (report.js does the same for the cases)."""
     return next((f' lang="{lang}"' for pattern, lang in _SCRIPT_LANGS if pattern.search(text)), "")
+
+
+def escape(text: str) -> str:
+    """``text`` for HTML text or a quoted attribute: markup escaped, control and bidi characters shown as escapes."""
+    return html.escape(printable(text))
+
+
+def _visible(value: Any) -> Any:
+    """The report's data as the page shows it: every text (keys too) with :func:`printable`'s escapes."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_visible(key): _visible(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_visible(item) for item in value]
+    return value
 
 
 @cache
@@ -304,7 +321,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 </section>
 {side_by_side}
 </main>
-<script type="application/json" id="llmcmp-data">{embed_json(_data(results, comparison))}</script>
+<script type="application/json" id="llmcmp-data">{embed_json(_visible(_data(results, comparison)))}</script>
 <script>
 {_asset("report.js")}
 </script>

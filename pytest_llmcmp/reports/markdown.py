@@ -5,6 +5,7 @@ Plain string builders (no pytest): the plugin decides where the text goes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from pytest_llmcmp.baseline import Change, Comparison, Gate
 from pytest_llmcmp.gates import RunStatus
 from pytest_llmcmp.results import VERDICTS, CaseResult, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval
+from pytest_llmcmp.terminal import printable
 
 from .text import _choices, _intervals, _points, paired_line, plural, truncated_note
 
@@ -20,20 +22,25 @@ __all__ = ["MARKDOWN_LIMIT", "escape_markdown", "markdown_report"]
 #: GitHub refuses comments longer than 65536 characters; stay under it with room for a caller's footer.
 MARKDOWN_LIMIT = 60_000
 
-# Characters that Markdown (and GitHub's math) would interpret inside a table cell or list item.
-_MARKDOWN_SPECIAL = {char: "\\" + char for char in "\\`*_[]~$|#"}
-_MARKDOWN_SPECIAL.update({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# What Markdown (and GitHub's math) would interpret inside a table cell or list item: markup characters, HTML (tags,
+# comments, entities), and what GitHub turns into a link or a notification on its own: a URL scheme ("https:", "mailto:"
+# and "xmpp:" are autolinked), "www.", an e-mail address or an @mention. A backslash breaks the first two; "@" gets a
+# zero-width space after it (as Renovate does for release notes), since GitHub mentions the text a backslash leaves.
+_MARKDOWN_ACTIVE = re.compile(r"[\\`*_\[\]~$|#&<>]|(?<=[A-Za-z]):(?=\S)|(?<=[Ww]{3})\.|@(?=\w)")
+_MARKDOWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "@&#8203;"}
 
 
 def escape_markdown(text: str, limit: int | None = None) -> str:
-    """Make ``text`` show verbatim in one Markdown table cell: no markup, no pipes, no line breaks.
+    """Make ``text`` show verbatim in one Markdown table cell: no markup, no links, no pipes, no line breaks.
 
-    ``limit`` cuts the text (before escaping) to that many characters, marking the cut with ``…``.
+    Control, bidi and invisible characters are shown as escapes (:func:`~pytest_llmcmp.terminal.printable`, as in the
+    terminal). ``limit`` cuts the text (as shown, before Markdown escaping) to that many characters, marking the cut
+    with ``…``.
     """
+    text = printable(text.replace("\r\n", "\n").replace("\r", "\n"))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    escaped = "".join(_MARKDOWN_SPECIAL.get(char, char) for char in text)
+    escaped = _MARKDOWN_ACTIVE.sub(lambda m: _MARKDOWN_ESCAPES.get(m.group(), "\\" + m.group()), text)
     return escaped.replace("\n", "<br>")
 
 
