@@ -212,8 +212,8 @@ def test_the_terminal_uses_the_same_escapes(reports: dict[str, str]) -> None:
     ],
 )
 def test_printable_is_one_definition_for_all_three(text: str, shown: str) -> None:
-    from pytest_llmcmp.html import escape
-    from pytest_llmcmp.report import escape_markdown
+    from pytest_llmcmp.reports.html import escape
+    from pytest_llmcmp.reports.markdown import escape_markdown
 
     assert printable(text) == shown
     assert escape(text) == shown  # nothing else for HTML to escape in these
