@@ -27,6 +27,8 @@ HEADINGS: list[tuple[str, str]] = [
     ("## Asking a real model", "## 询问真实模型"),
     ("## Real recordings: SmolLM2-135M on a CPU", "## 真实录制：CPU 上的 SmolLM2-135M"),
     ("## Case files", "## 用例文件"),
+    ("### Which YAML files are case files", "### 哪些 YAML 文件是用例文件"),
+    ("### Importing cases from CSV and JSONL", "### 从 CSV 和 JSONL 导入用例"),
     ("## Judging answers", "## 判定回答"),
     ("### Hooks", "### 钩子"),
     ("## Record and replay", "## 录制与回放"),
