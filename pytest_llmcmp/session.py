@@ -23,7 +23,7 @@ from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
 from .cases import GenerateBudget
 from .collected import Collected, project_case_files
 from .config import LOCAL, Settings, input_path, parse_thresholds
-from .gates import Decision, GatePolicy, RunStatus, decide
+from .gates import Decision, GatePolicy, RunStatus, combine, decide
 from .items import BUDGET_KEY, COLLECTED_KEY, CaseItem
 from .prompts import Prompt
 from .redaction import contains_secret, public_url, scrub
@@ -448,6 +448,7 @@ class LlmSession:
                 interrupted=interrupted,
             )
         self.gates = self._gates(results)
+        self.decision = combine(self.decision, self.gates)  # one decision: the comparison and the thresholds
         failed = any(not gate.ok for gate in self.gates) or (self.decision is not None and not self.decision.ok)
         failed = failed or bool(not_recorded)  # a run must carry its recordings; skipping is not passing
         if failed and session.exitstatus == pytest.ExitCode.OK:
