@@ -337,6 +337,26 @@ def resolve(config: pytest.Config) -> Settings:
     )
 
 
+def check_outputs(config: pytest.Config, settings: Settings) -> None:
+    """Fail at once, with one line naming the option, when an output (``--llm-results``, ``--llm-report``,
+    ``--llm-html``) is in a directory that does not exist outside the rootdir and the current directory: not
+    created there (see :func:`~pytest_llmcmp.safefiles.missing_directory`), and said before any case runs."""
+    from .safefiles import missing_directory
+
+    here = Path(config.invocation_params.dir)
+    roots = [here, Path(str(config.rootpath))]
+    for name in ("results", "report", "html"):
+        spec = getattr(settings, name)
+        if spec is None:
+            continue
+        missing = missing_directory(here / spec, roots)  # an absolute spec stays itself
+        if missing is not None:
+            raise pytest.UsageError(
+                f"{settings.origin(name)} {spec}: the directory {missing} does not exist (missing directories are "
+                "created only inside the rootdir or the current directory): create it, or fix the path"
+            )
+
+
 #: What the statistics need (``stats.py`` imports them only when a summary is computed).
 STATISTICS_MODULES = ("numpy",)
 

@@ -44,6 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = cfg.resolve(config)
     if not (config.option.help or config.option.collectonly):
         cfg.check_statistics(settings)
+        if not hasattr(config, "workerinput"):  # the controller writes the outputs
+            cfg.check_outputs(config, settings)
     try:
         bases = [Path(config.invocation_params.dir), Path(str(config.rootpath))]
         prompts = load_prompts(list(settings.prompts), bases, settings.origin("prompt"))

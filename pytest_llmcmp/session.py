@@ -580,6 +580,7 @@ class LlmSession:
 
     def _write(self, results: RunResults) -> None:
         from .report import markdown_report
+        from .safefiles import shown_output
 
         writers: dict[str, Any] = {
             "results": lambda path: _atomic_text(path, results.to_text()),
@@ -597,7 +598,7 @@ class LlmSession:
                 target = getattr(self.settings, kind)
                 self.write_problems.append(f"--llm-{kind}: cannot write {target}: {exc.strerror or exc}")
                 continue
-            self.written.append(self.runner.show_path(path))
+            self.written.append(shown_output(getattr(self.settings, kind), path, self.config.rootpath))
 
     def _write_html(self, path: Path) -> None:
         from .html import html_report
