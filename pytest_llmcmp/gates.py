@@ -26,10 +26,10 @@ from .stats import PairedTest, format_p, paired_test
 __all__ = [
     "DEFAULT_MODE",
     "MODES",
+    "THRESHOLDS_ONLY",
     "Decision",
     "GatePolicy",
     "PromptDecision",
-    "THRESHOLDS_ONLY",
     "RunStatus",
     "combine",
     "decide",

@@ -229,7 +229,8 @@ def _truncated_paragraph(results: RunResults) -> str:
 _MARKS = {
     "passed": '<path d="M3.5 8.5l3 3 6-7" fill="none" stroke="currentColor" stroke-width="2.2" '
     'stroke-linecap="round" stroke-linejoin="round"/>',
-    "failed": '<path d="M4 4l8 8M12 4l-8 8" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round"/>',
+    "failed": '<path d="M4 4l8 8M12 4l-8 8" fill="none" stroke="currentColor" stroke-width="2.2" '
+    'stroke-linecap="round"/>',
     "undecided": '<path d="M8 1.8l6.6 12H1.4z" fill="none" stroke="currentColor" stroke-width="1.6" '
     'stroke-linejoin="round"/><path d="M8 6v4M8 11.6v.4" stroke="currentColor" stroke-width="1.8" '
     'stroke-linecap="round"/>',
@@ -255,8 +256,7 @@ def _status_section(status: RunStatus | None) -> str:
     lines = []
     if status.interrupted is not None:
         lines.append(
-            f'<p class="decision undecided" id="interrupted">{status_mark("undecided")} '
-            f"{escape(status.headline())}</p>"
+            f'<p class="decision undecided" id="interrupted">{status_mark("undecided")} {escape(status.headline())}</p>'
         )
     decision = status.decision
     if decision is not None:

@@ -349,7 +349,9 @@ def test_a_one_prompt_report_has_no_side_by_side_and_states_the_decision(
     path.write_text(html_report(results, comparison, status), encoding="utf-8")
     page.goto(path.as_uri())
     assert page.locator("#side-by-side").count() == 0
-    assert page.locator("#decision").inner_text().strip().startswith("gate passed (significant, alpha 0.05): none +0 net")
+    assert (
+        page.locator("#decision").inner_text().strip().startswith("gate passed (significant, alpha 0.05): none +0 net")
+    )
     assert page.locator("#decision").get_by_role("img", name="passed").count() == 1
     assert visible_rows(page) == len(one)  # the rest of the page still works
     assert log.errors == []
@@ -376,7 +378,9 @@ def test_the_status_marks_are_drawn_without_an_emoji_font_and_named(
         assert mark.get_attribute("aria-label") == state
         assert page.get_by_role("img", name=state).count() >= 1
         box = mark.bounding_box()
-        assert box is not None and box["width"] >= 10 and box["height"] >= 10
+        assert box is not None
+        assert box["width"] >= 10
+        assert box["height"] >= 10
         pictures[state] = page.screenshot(clip=box, animations="disabled")
         # The same box with the mark hidden: the mark must have drawn something in it.
         mark.evaluate("node => { node.style.visibility = 'hidden'; }")

@@ -975,4 +975,5 @@ def test_outputs_are_named_as_given_and_missing_directories_made_only_inside_the
     wrote = [line for line in written.stdout.lines if line.startswith("wrote ")]
     assert wrote == ["wrote out/sub/r.json", "wrote reports/deep/r.md", f"wrote {outside / 'r.html'}"]
     assert results_of(suite.path / "out" / "sub" / "r.json")["summary"]["total"] == 3
-    assert inside_absolute.is_file() and (outside / "r.html").is_file()
+    assert inside_absolute.is_file()
+    assert (outside / "r.html").is_file()

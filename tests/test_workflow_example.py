@@ -422,7 +422,8 @@ def test_the_install_step_fails_in_one_line_in_a_project_pip_cannot_build(tmp_pa
     assert done.returncode == 1, done.stdout + done.stderr
     errors = [line for line in done.stdout.splitlines() if line.startswith("::error::")]
     assert errors == [
-        "::error::pip could not install pytest-llmcmp from '.': set the repository variable LLMCMP_SOURCE to its git URL"
+        "::error::pip could not install pytest-llmcmp from '.': "
+        "set the repository variable LLMCMP_SOURCE to its git URL"
     ]
     assert not (tmp_path / "target").exists() or not any((tmp_path / "target").iterdir())
 
@@ -451,7 +452,9 @@ def test_the_accuracy_threshold_is_the_repository_variable_and_none_without_it(
     assert "83.3% (5/6), 6.7 points under --llm-min-accuracy 90%" in high.summary
     met = run_workflow(project, "main", Event("push", variables={"LLMCMP_MIN_ACCURACY": "60%"}), tmp_path / "met")
     assert not met.failed, met.output
-    assert "gate passed: accuracy of prompt 'langgpt' is 66.7% (4/6), meets --llm-min-accuracy 60%" in met.output[REPLAY]
+    assert (
+        "gate passed: accuracy of prompt 'langgpt' is 66.7% (4/6), meets --llm-min-accuracy 60%" in met.output[REPLAY]
+    )
 
 
 def test_the_trigger_paths_cover_the_suite_of_this_repository_and_of_the_recommended_layout() -> None:
