@@ -216,6 +216,18 @@ STUB = """#!/bin/sh
 """
 
 
+def run_step(script: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A ``run:`` step as the runner runs it: bash with ``-e``, no profile."""
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", str(script)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def run_workflow(project: Project, scenario: str, event: Event, tmp_path: Path) -> Run:
     workflow = load_workflow()
     job = workflow["jobs"]["gate"]
@@ -265,14 +277,7 @@ def run_workflow(project: Project, scenario: str, event: Event, tmp_path: Path) 
         step_env = {**env, **{key: substitute(value) for key, value in step.get("env", {}).items()}}
         script = tmp_path / f"step-{index}.sh"
         script.write_text(substitute(step["run"]), encoding="utf-8")
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-e", str(script)],
-            cwd=workspace,
-            env=step_env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_step(script, workspace, step_env)
         run.ran[name] = done.returncode
         run.output[name] = done.stdout + done.stderr
         if done.returncode != 0 and not step.get("continue-on-error", False):
@@ -411,14 +416,7 @@ def test_the_install_step_fails_in_one_line_in_a_project_pip_cannot_build(tmp_pa
         "PIP_TARGET": str(tmp_path / "target"),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
-    done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-e", str(script)],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_step(script, project, env)
     assert done.returncode == 1, done.stdout + done.stderr
     errors = [line for line in done.stdout.splitlines() if line.startswith("::error::")]
     assert errors == [
