@@ -9,8 +9,10 @@ from __future__ import annotations
 import glob
 import importlib.util
 import json
+import os
 import re
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -42,7 +44,8 @@ def _server_processes() -> set[int]:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"llama_cpp.server" in cmdline:
+            # This environment's servers only: on a shared machine other checkouts run their own at the same time.
+            if b"llama_cpp.server" in cmdline and os.fsencode(sys.executable) in cmdline:
                 found.add(int(entry.name))
     return found
 
