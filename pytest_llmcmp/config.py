@@ -320,6 +320,26 @@ def any_given(config: pytest.Config) -> bool:
     return any(_given(config, opt)[0] not in (None, [], False, "") for opt in OPTIONS)
 
 
+def check_outputs(config: pytest.Config, settings: Settings) -> None:
+    """Fail at once, with one line naming the option, when an output (``--llm-results``, ``--llm-report``,
+    ``--llm-html``) is in a directory that does not exist outside the rootdir and the current directory: not
+    created there (see :func:`~pytest_llmcmp.safefiles.missing_directory`), and said before any case runs."""
+    from .safefiles import missing_directory
+
+    here = Path(config.invocation_params.dir)
+    roots = [here, Path(str(config.rootpath))]
+    for name in ("results", "report", "html"):
+        spec = getattr(settings, name)
+        if spec is None:
+            continue
+        missing = missing_directory(here / spec, roots)  # an absolute spec stays itself
+        if missing is not None:
+            raise pytest.UsageError(
+                f"{settings.origin(name)} {spec}: the directory {missing} does not exist (missing directories are "
+                "created only inside the rootdir or the current directory): create it, or fix the path"
+            )
+
+
 def project_dir(config: pytest.Config) -> Path:
     """The project: the ini file's directory, else where pytest runs. Not pytest's rootdir, which an existing path
     given as an option value (--llm-results /abs/r.json) moves out of the project."""

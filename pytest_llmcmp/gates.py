@@ -20,16 +20,18 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .baseline import Change, Comparison
+from .baseline import Change, Comparison, Gate
 from .stats import PairedTest, format_p, paired_test
 
 __all__ = [
     "DEFAULT_MODE",
     "MODES",
+    "THRESHOLDS_ONLY",
     "Decision",
     "GatePolicy",
     "PromptDecision",
     "RunStatus",
+    "combine",
     "decide",
     "regressed_item_fails",
 ]
@@ -81,10 +83,18 @@ class Decision:
     mode: str
     prompts: list[PromptDecision] = field(default_factory=list)
     critical: list[Change] = field(default_factory=list)
+    #: the accuracy thresholds (``--llm-min-accuracy``) this decision includes, see :func:`combine`
+    thresholds: list[Gate] = field(default_factory=list)
+    #: what the comparison alone decided (``None``: no comparison, only thresholds)
+    comparison_state: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.state == "passed"
+
+    @property
+    def failed_thresholds(self) -> list[Gate]:
+        return [gate for gate in self.thresholds if not gate.ok]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -93,6 +103,8 @@ class Decision:
             "line": self.line,
             "prompts": {p.prompt: {**p.test.to_json(), "failure": p.failure or None} for p in self.prompts},
             "critical_regressions": [f"{change.id} [{change.prompt}]" for change in self.critical],
+            "comparison_state": self.comparison_state,
+            "thresholds": [{"name": g.name, "ok": g.ok, "message": g.message} for g in self.thresholds],
         }
 
 
@@ -169,6 +181,49 @@ def decide(
         return Decision("passed", f"gate report only: {body}; {tail}", policy.mode, prompts, criticals)
     state: Literal["passed", "failed"] = "failed" if failed else "passed"
     return Decision(state, f"gate {state} {mode}: {body}; {tail}", policy.mode, prompts, criticals)
+
+
+#: ``Decision.mode`` of a decision made by thresholds alone (no comparison in the run).
+THRESHOLDS_ONLY = "thresholds"
+
+
+def combine(decision: Decision | None, thresholds: Sequence[Gate]) -> Decision | None:
+    """The run's one decision: the comparison's (``decision``, if any) and the accuracy thresholds together.
+
+    A failed threshold fails a comparison that passed (its line starts ``gate failed`` and names the threshold);
+    a comparison not decided stays not decided, its line naming the failed thresholds too. Without a comparison
+    the thresholds alone decide (``mode`` :data:`THRESHOLDS_ONLY`); with neither there is nothing to decide.
+    """
+    gates = list(thresholds)
+    failed = [gate for gate in gates if not gate.ok]
+    if decision is None:
+        if not gates:
+            return None
+        shown = failed or gates
+        state: Literal["passed", "failed"] = "failed" if failed else "passed"
+        line = f"gate {state}: " + "; ".join(gate.message for gate in shown)
+        return Decision(state, line, THRESHOLDS_ONLY, thresholds=gates)
+    combined = Decision(
+        decision.state,
+        decision.line,
+        decision.mode,
+        decision.prompts,
+        decision.critical,
+        thresholds=gates,
+        comparison_state=decision.state,
+    )
+    if not failed:
+        return combined
+    noun = "threshold failed" if len(failed) == 1 else "thresholds failed"
+    tail = f"; {len(failed)} {noun}: " + "; ".join(gate.message for gate in failed)
+    if decision.state == "passed":
+        head, body = decision.line.split(": ", 1)
+        head = "gate failed (report)" if decision.mode == "report" else head.replace("gate passed", "gate failed", 1)
+        combined.state = "failed"
+        combined.line = f"{head}: {body}{tail}"
+    else:
+        combined.line = decision.line + tail
+    return combined
 
 
 def _prompts(comparison: Comparison) -> Sequence[str]:

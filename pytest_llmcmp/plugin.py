@@ -31,6 +31,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     settings = cfg.resolve(config)  # always: a bad value is a usage error whether or not cases are collected
+    if not (config.option.help or config.option.collectonly or hasattr(config, "workerinput")):
+        cfg.check_outputs(config, settings)  # the controller writes the outputs
     config.stash[SETTINGS_KEY] = settings
     config.stash[CASSETTES_KEY] = cfg.cassette_root(config, settings)
     config.stash[RULE_KEY] = cfg.case_file_rule(config, settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 _CHUNK = 1024 * 1024
@@ -114,3 +115,36 @@ def check_write_target(path: Path | str) -> None:
     kind = kind_of(mode)
     if kind is not None:
         raise NotRegularFile(path, kind, writing=True)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def missing_directory(target: Path | str, roots: Sequence[Path | str]) -> Path | None:
+    """The directory an output ``target`` needs that may not be created, or ``None``.
+
+    Missing directories of an output are created (as pytest's ``--junitxml`` does) only inside one of ``roots`` (the
+    rootdir and the directory pytest runs in): a typo in an absolute path must not create directories at ``/``. The
+    result is the first missing directory of ``target``'s parents, when that lies outside every root."""
+    parent = Path(os.path.abspath(target)).parent
+    if parent.exists():
+        return None
+    absolute = [Path(os.path.abspath(root)) for root in roots]
+    if any(_inside(parent, root) for root in absolute):
+        return None
+    missing = parent
+    while not missing.parent.exists() and missing.parent != missing:
+        missing = missing.parent
+    return missing
+
+
+def shown_output(spec: str, target: Path | str, rootdir: Path | str) -> str:
+    """An output path for the terminal: as the user gave it (``spec``), or, when that is an absolute path inside the
+    rootdir, relative to the rootdir. Never ``../../..``: a path outside the rootdir is shown as the user wrote it."""
+    if not os.path.isabs(spec):
+        return spec
+    absolute, root = Path(os.path.abspath(target)), Path(os.path.abspath(rootdir))
+    if absolute != root and _inside(absolute, root):
+        return absolute.relative_to(root).as_posix()
+    return spec

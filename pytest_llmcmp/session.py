@@ -22,7 +22,7 @@ from .collected import Collected, project_case_files
 from .config import Settings, input_path, parse_thresholds, project_dir
 from .engine import EngineError
 from .engine.runner import Runner
-from .gates import Decision, GatePolicy, RunStatus, decide
+from .gates import Decision, GatePolicy, RunStatus, combine, decide
 from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
 from .redaction import public_url, scrub
@@ -387,6 +387,7 @@ class LlmSession:
                 interrupted=interrupted,
             )
         self.gates = self._gates(results)
+        self.decision = combine(self.decision, self.gates)  # one decision: the comparison and the thresholds
         failed = any(not gate.ok for gate in self.gates) or (self.decision is not None and not self.decision.ok)
         failed = failed or bool(not_recorded)  # a run must carry its recordings; skipping is not passing
         if failed and session.exitstatus == pytest.ExitCode.OK:
@@ -504,6 +505,8 @@ class LlmSession:
             self.pruned = len(self.unused)
 
     def _write(self, results: RunResults) -> None:
+        from .safefiles import shown_output
+
         for kind, path in self._outputs():
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -512,7 +515,7 @@ class LlmSession:
                 target = getattr(self.settings, kind)
                 self.write_problems.append(f"--llm-{kind}: cannot write {target}: {exc.strerror or exc}")
                 continue
-            self.written.append(self.runner.show_path(path))
+            self.written.append(shown_output(getattr(self.settings, kind), path, self.config.rootpath))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.final is None:

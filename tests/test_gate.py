@@ -383,7 +383,12 @@ def test_the_html_states_the_decision_and_shows_side_by_side_only_with_two_promp
     write_baseline(pytester, head, passed_before=[0], failed_before=())
     replay(pytester, "--llm-html", "r.html")
     html = (pytester.path / "r.html").read_text(encoding="utf-8")
-    assert 'id="decision">❌ gate failed (significant, alpha 0.05): none -1 net (0 improved, 1 regressed)' in html
+    # The mark is drawn (an emoji is a box without an emoji font) and named for screen readers.
+    assert re.search(
+        r'id="decision"><svg class="mark failed" role="img" aria-label="failed"[^>]*>.*?</svg> '
+        r"gate failed \(significant, alpha 0.05\): none -1 net \(0 improved, 1 regressed\)",
+        html,
+    )
     assert "<h2>Two prompts side by side" not in html
     assert "none: 40 paired cases: 0 improved, 1 regressed, net -2.5 points, 95% CI" in html
     assert 'id="side-by-side"' not in html
@@ -514,3 +519,66 @@ def test_few_cases_with_samples_get_an_interval_not_a_point(
     assert data["statistics"]["accuracy"] == accuracy.to_json()
     assert data["statistics"]["tags"]["few"]["none"] == accuracy.to_json()
     assert data["gate"]["prompts"]["none"]["net_interval"] == pytest.approx(list(net), abs=1e-6)
+
+
+# --- one decision: the comparison and the accuracy thresholds ------------------------------------------------------
+
+
+def test_a_failed_threshold_fails_the_one_decision_everywhere(pytester: pytest.Pytester) -> None:
+    # 30 of 40 wrong: accuracy 25%, the same as the baseline (no flip), so the comparison alone passes.
+    head = recorded(pytester, wrong=range(30))
+    write_baseline(pytester, head, passed_before=(), failed_before=())
+    args = ("--llm-results", "r.json", "--llm-report", "report.md", "--llm-html", "report.html")
+    result = replay(pytester, "--llm-min-accuracy", "50%", *args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    line = (
+        "gate failed (significant, alpha 0.05): none +0 net (0 improved, 0 regressed), McNemar p = 1; "
+        "0 critical regressions; 1 threshold failed: accuracy of prompt 'none' is 25.0% (10/40), "
+        "25.0 points under --llm-min-accuracy 50%"
+    )
+    result.stdout.fnmatch_lines([line])
+    assert "gate passed" not in result.stdout.str()
+    data = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert data["gate"]["state"] == "failed"
+    assert data["gate"]["line"] == line
+    assert data["gate"]["comparison_state"] == "passed"
+    assert [(t["name"], t["ok"]) for t in data["gate"]["thresholds"]] == [("accuracy[none]", False)]
+    markdown = (pytester.path / "report.md").read_text(encoding="utf-8").splitlines()
+    assert markdown[4] == f"❌ **{line}**".replace("_", "\\_")
+    html = (pytester.path / "report.html").read_text(encoding="utf-8")
+    assert 'class="decision failed" id="decision"' in html
+    assert "gate passed" not in html
+    assert "25.0 points under --llm-min-accuracy 50%</li>" in html
+    # The threshold met: the comparison's line as before, and the state passed.
+    met = replay(pytester, "--llm-min-accuracy", "20%", *args)
+    assert met.ret == pytest.ExitCode.OK
+    met.stdout.fnmatch_lines(["gate passed (significant, alpha 0.05): none +0 net*; 0 critical regressions"])
+    data = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert data["gate"]["state"] == "passed"
+    assert data["gate"]["thresholds"][0]["ok"] is True
+
+
+def test_report_mode_with_a_failed_threshold_says_failed(pytester: pytest.Pytester) -> None:
+    head = recorded(pytester, wrong=range(30))
+    write_baseline(pytester, head, passed_before=(), failed_before=())
+    result = replay(pytester, "--llm-gate", "report", "--llm-min-accuracy", "50%", "--llm-results", "r.json")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["gate failed (report): none +0 net*; 1 threshold failed: accuracy of prompt 'none'*"])
+    assert json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["gate"]["state"] == "failed"
+
+
+def test_thresholds_alone_decide_without_a_comparison(pytester: pytest.Pytester) -> None:
+    recorded(pytester, wrong=range(30))
+    args = ("--llm-results", "r.json", "--llm-html", "r.html", "--llm-report", "r.md")
+    low = run(pytester, "--llm-min-accuracy", "50%", *args)
+    assert low.ret == pytest.ExitCode.TESTS_FAILED
+    line = "gate failed: accuracy of prompt 'none' is 25.0% (10/40), 25.0 points under --llm-min-accuracy 50%"
+    assert low.stdout.str().count(line) == 1  # the decision, not printed twice
+    data = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
+    assert (data["gate"]["state"], data["gate"]["mode"], data["gate"]["line"]) == ("failed", "thresholds", line)
+    assert f"❌ **{line}**" in (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert 'class="decision failed" id="decision"' in (pytester.path / "r.html").read_text(encoding="utf-8")
+    met = run(pytester, "--llm-min-accuracy", "25%", *args)
+    assert met.ret == pytest.ExitCode.OK
+    met.stdout.fnmatch_lines(["gate passed: accuracy of prompt 'none' is 25.0% (10/40), meets --llm-min-accuracy 25%"])
+    assert json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["gate"]["state"] == "passed"

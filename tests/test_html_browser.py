@@ -349,8 +349,47 @@ def test_a_one_prompt_report_has_no_side_by_side_and_states_the_decision(
     path.write_text(html_report(results, comparison, status), encoding="utf-8")
     page.goto(path.as_uri())
     assert page.locator("#side-by-side").count() == 0
-    assert page.locator("#decision").inner_text().startswith("✅ gate passed (significant, alpha 0.05): none +0 net")
+    assert (
+        page.locator("#decision").inner_text().strip().startswith("gate passed (significant, alpha 0.05): none +0 net")
+    )
+    assert page.locator("#decision").get_by_role("img", name="passed").count() == 1
     assert visible_rows(page) == len(one)  # the rest of the page still works
+    assert log.errors == []
+
+
+def test_the_status_marks_are_drawn_without_an_emoji_font_and_named(
+    module_page: tuple[Page, PageLog], report: Report, tmp_path: Path
+) -> None:
+    """The decision's mark is an inline SVG: drawn where an emoji (✅) would be a box, named for screen readers."""
+    from pytest_llmcmp.baseline import Gate
+    from pytest_llmcmp.gates import RunStatus, combine
+
+    page, log = module_page
+    log.errors.clear()
+    low = Gate("accuracy[none]", False, "accuracy of prompt 'none' is 10.0% (1/10), 40.0 points under x 50%")
+    pictures = {}
+    for state, gates in (("passed", []), ("failed", [low])):
+        decision = combine(None, gates) if gates else combine(None, [Gate("accuracy[none]", True, "meets x 0%")])
+        status = RunStatus(ok=state == "passed", decision=decision, interrupted="Ctrl-C", ran=1, selected=2)
+        path = tmp_path / f"{state}.html"
+        path.write_text(html_report(report.results, None, status), encoding="utf-8")
+        page.goto(path.as_uri())
+        mark = page.locator("#decision svg.mark")
+        assert mark.get_attribute("aria-label") == state
+        assert page.get_by_role("img", name=state).count() >= 1
+        box = mark.bounding_box()
+        assert box is not None
+        assert box["width"] >= 10
+        assert box["height"] >= 10
+        pictures[state] = page.screenshot(clip=box, animations="disabled")
+        # The same box with the mark hidden: the mark must have drawn something in it.
+        mark.evaluate("node => { node.style.visibility = 'hidden'; }")
+        assert page.screenshot(clip=box, animations="disabled") != pictures[state], f"the {state} mark draws nothing"
+        warning = page.locator("#interrupted svg.mark")
+        assert warning.get_attribute("aria-label") == "warning"
+        pictures["undecided"] = warning.screenshot(animations="disabled")
+    assert [text.strip() for text in page.locator("#thresholds li").all_inner_texts()] == [low.message]
+    assert len(set(pictures.values())) == 3  # a check, a cross and a warning sign, not one box three times
     assert log.errors == []
 
 

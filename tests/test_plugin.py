@@ -958,3 +958,44 @@ def test_the_session_starts_with_an_option_or_the_first_case_file(suite: pytest.
     assert "llmcmp-session" in {
         name for name, _ in suite.parseconfigure("--llm-samples", "1").pluginmanager.list_name_plugin()
     }
+
+
+# --- where outputs go, and how they are named -----------------------------------------------------------------------
+
+
+def test_outputs_are_named_as_given_and_missing_directories_made_only_inside_the_project(
+    suite: pytest.Pytester, server: FakeServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    run(suite, "--llm-endpoint", server.url).assert_outcomes(passed=3)  # recorded: the runs below replay
+    outside = tmp_path_factory.mktemp("outside")  # not under the rootdir, nor the directory pytest runs in
+    typo = outside / "nonexist" / "dir" / "r.json"
+    refused = run(suite, "--llm-results", str(typo))
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    assert refused.stderr.lines[0] == (
+        f"ERROR: --llm-results {typo}: the directory {outside / 'nonexist'} does not exist (missing directories are "
+        "created only inside the rootdir or the current directory): create it, or fix the path"
+    )
+    assert not (outside / "nonexist").exists()
+    suite.makeini(f"[pytest]\nllm_html = {outside / 'no' / 'r.html'}\n")  # the ini key is named as such
+    refused = run(suite)
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    assert refused.stderr.lines[0].startswith(f"ERROR: llm_html {outside / 'no' / 'r.html'}: the directory ")
+    assert not (outside / "no").exists()
+    (suite.path / "tox.ini").unlink()  # (where pytester.makeini writes)
+    # Inside the project: made (as --junitxml does); an existing directory elsewhere: written, shown as given.
+    inside_absolute = suite.path / "reports" / "deep" / "r.md"
+    written = run(
+        suite,
+        "--llm-results",
+        "out/sub/r.json",
+        "--llm-report",
+        str(inside_absolute),
+        "--llm-html",
+        str(outside / "r.html"),
+    )
+    assert written.ret == pytest.ExitCode.OK
+    wrote = [line for line in written.stdout.lines if line.startswith("wrote ")]
+    assert wrote == ["wrote out/sub/r.json", "wrote reports/deep/r.md", f"wrote {outside / 'r.html'}"]
+    assert results_of(suite.path / "out" / "sub" / "r.json")["summary"]["total"] == 3
+    assert inside_absolute.is_file()
+    assert (outside / "r.html").is_file()

@@ -165,13 +165,15 @@ class Event:
 
     name: str  # pull_request or push
     fork: bool = False
+    variables: dict[str, str] = field(default_factory=dict)  # the repository's variables (vars.*); none by default
 
     def expression(self, text: str, base_sha: str) -> str:
         values = {
             "github.event.pull_request.base.sha": base_sha,
             "github.event.pull_request.number": PR_NUMBER,
             "github.token": "ghs_faketoken",
-            "vars.LLMCMP_SOURCE || '.'": ".",  # the repository variable is not set: the default
+            "vars.LLMCMP_SOURCE || '.'": self.variables.get("LLMCMP_SOURCE") or ".",
+            "vars.LLMCMP_MIN_ACCURACY": self.variables.get("LLMCMP_MIN_ACCURACY", ""),  # unset reads as ""
         }
         if text not in values:
             pytest.fail(f"{WORKFLOW.name}: this test does not know the expression '${{{{ {text} }}}}'; teach it")
@@ -212,6 +214,18 @@ STUB = """#!/bin/sh
 "{python}" -c 'import json, os, sys; print(json.dumps({{"args": sys.argv[1:], "token": os.environ.get("GH_TOKEN")}}))' \
   "$@" >> "{log}"
 """
+
+
+def run_step(script: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A ``run:`` step as the runner runs it: bash with ``-e``, no profile."""
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", str(script)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def run_workflow(project: Project, scenario: str, event: Event, tmp_path: Path) -> Run:
@@ -263,14 +277,7 @@ def run_workflow(project: Project, scenario: str, event: Event, tmp_path: Path) 
         step_env = {**env, **{key: substitute(value) for key, value in step.get("env", {}).items()}}
         script = tmp_path / f"step-{index}.sh"
         script.write_text(substitute(step["run"]), encoding="utf-8")
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-e", str(script)],
-            cwd=workspace,
-            env=step_env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_step(script, workspace, step_env)
         run.ran[name] = done.returncode
         run.output[name] = done.stdout + done.stderr
         if done.returncode != 0 and not step.get("continue-on-error", False):
@@ -380,6 +387,72 @@ def test_the_install_step_fails_in_one_line_when_the_plugin_is_not_importable(pr
     done = subprocess.run(["bash", "-e", str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 1
     assert "::error::pytest-llmcmp is not installed from '.': set the repository variable LLMCMP_SOURCE" in done.stdout
+
+
+def test_the_install_step_fails_in_one_line_in_a_project_pip_cannot_build(tmp_path: Path) -> None:
+    """A user's project (no packaging, only pytest settings) with LLMCMP_SOURCE unset: pip itself fails, for real.
+
+    The pip is the real one (offline and into a scratch target: it can neither fetch nor install anything here), run
+    on a project laid out as the workflow expects; bash -e would end the step with pip's error alone."""
+    workflow = load_workflow()
+    step = next(step for step in workflow["jobs"]["gate"]["steps"] if "pip install" in str(step.get("run", "")))
+    project = tmp_path / "project"
+    for folder in ("cases", "prompts", "cassettes"):
+        (project / folder).mkdir(parents=True)
+    (project / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (project / "cases" / "basic.yaml").write_text(CASES, encoding="utf-8")
+    (project / "prompts" / "langgpt.md").write_text(PROMPT_BASE, encoding="utf-8")
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "pip").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m pip "$@"\n', encoding="utf-8")
+    (stubs / "pip").chmod(0o755)
+    script = tmp_path / "install.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    env = {
+        **clean_env(),
+        "PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}",
+        "LLMCMP_SOURCE": ".",
+        "PIP_NO_INDEX": "1",
+        "PIP_TARGET": str(tmp_path / "target"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    done = run_step(script, project, env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    errors = [line for line in done.stdout.splitlines() if line.startswith("::error::")]
+    assert errors == [
+        "::error::pip could not install pytest-llmcmp from '.': "
+        "set the repository variable LLMCMP_SOURCE to its git URL"
+    ]
+    assert not (tmp_path / "target").exists() or not any((tmp_path / "target").iterdir())
+
+
+def test_the_accuracy_threshold_is_the_repository_variable_and_none_without_it(
+    project: Project, tmp_path: Path
+) -> None:
+    """A small model's suite passes 5 of 6 after the better prompt: no fixed threshold; LLMCMP_MIN_ACCURACY adds one."""
+    for name in ("unset", "high", "met"):
+        (tmp_path / name).mkdir()
+    unset = run_workflow(project, "better", Event("pull_request"), tmp_path / "unset")
+    assert not unset.failed, unset.output
+    results = json.loads((unset.workspace / "results.json").read_text(encoding="utf-8"))
+    # Unset: 0%, a threshold every run meets (it only keeps known failures from failing a push without a baseline).
+    assert [(t["ok"], t["message"]) for t in results["gate"]["thresholds"]] == [
+        (True, "accuracy of prompt 'langgpt' is 83.3% (5/6), meets --llm-min-accuracy 0%")
+    ]
+    high = run_workflow(
+        project, "better", Event("pull_request", variables={"LLMCMP_MIN_ACCURACY": "90%"}), tmp_path / "high"
+    )
+    assert high.failed
+    assert high.ran[REPLAY] == 1
+    results = json.loads((high.workspace / "results.json").read_text(encoding="utf-8"))
+    assert results["gate"]["state"] == "failed"
+    assert results["gate"]["comparison_state"] == "passed"
+    assert "83.3% (5/6), 6.7 points under --llm-min-accuracy 90%" in high.summary
+    met = run_workflow(project, "main", Event("push", variables={"LLMCMP_MIN_ACCURACY": "60%"}), tmp_path / "met")
+    assert not met.failed, met.output
+    assert (
+        "gate passed: accuracy of prompt 'langgpt' is 66.7% (4/6), meets --llm-min-accuracy 60%" in met.output[REPLAY]
+    )
 
 
 def test_the_trigger_paths_cover_the_suite_of_this_repository_and_of_the_recommended_layout() -> None:

@@ -22,7 +22,7 @@ from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 from pytest_llmcmp.terminal import printable
 
-__all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report", "lang_attribute"]
+__all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report", "lang_attribute", "status_mark"]
 
 #: Colours of the prompts, in order, in the chart and next to prompt names (colour-blind safe: Okabe-Ito).
 PROMPT_COLORS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000")
@@ -241,19 +241,53 @@ def _truncated_paragraph(results: RunResults) -> str:
     return "" if note is None else f'<p class="note" id="truncated-note">{escape(note)}.</p>'
 
 
+# The marks are drawn, not typed: an emoji (✅) is a box on a system without an emoji font (headless browsers, many
+# Linux desktops). Each carries its word for screen readers; the line after it says the same in text.
+_MARKS = {
+    "passed": '<path d="M3.5 8.5l3 3 6-7" fill="none" stroke="currentColor" stroke-width="2.2" '
+    'stroke-linecap="round" stroke-linejoin="round"/>',
+    "failed": '<path d="M4 4l8 8M12 4l-8 8" fill="none" stroke="currentColor" stroke-width="2.2" '
+    'stroke-linecap="round"/>',
+    "undecided": '<path d="M8 1.8l6.6 12H1.4z" fill="none" stroke="currentColor" stroke-width="1.6" '
+    'stroke-linejoin="round"/><path d="M8 6v4M8 11.6v.4" stroke="currentColor" stroke-width="1.8" '
+    'stroke-linecap="round"/>',
+}
+_MARK_WORDS = {"passed": "passed", "failed": "failed", "undecided": "warning"}
+
+
+def status_mark(state: str) -> str:
+    """An inline SVG mark for ``passed``, ``failed`` or ``undecided``, with its word as its accessible name."""
+    word = _MARK_WORDS[state]
+    return (
+        f'<svg class="mark {state}" role="img" aria-label="{word}" viewBox="0 0 16 16" width="16" height="16" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{word}</title>{_MARKS[state]}</svg>'
+    )
+
+
 def _status_section(status: RunStatus | None) -> str:
-    """The run's end and the gate's decision, each in one line, as the Markdown report states them."""
+    """The run's end and the gate's decision, each in one line, as the Markdown report states them.
+
+    The decision includes the accuracy thresholds (``gates.combine``): each failed one is listed under it."""
     if status is None:
         return ""
     lines = []
     if status.interrupted is not None:
-        lines.append(f'<p class="decision undecided" id="interrupted">⚠️ {escape(status.headline())}</p>')
-    if status.decision is not None:
-        state = status.decision.state
-        mark = "✅" if state == "passed" else "❌"
-        lines.append(f'<p class="decision {state}" id="decision">{mark} {escape(status.decision.line)}</p>')
+        lines.append(
+            f'<p class="decision undecided" id="interrupted">{status_mark("undecided")} {escape(status.headline())}</p>'
+        )
+    decision = status.decision
+    if decision is not None:
+        state = decision.state
+        lines.append(f'<p class="decision {state}" id="decision">{status_mark(state)} {escape(decision.line)}</p>')
+        failed = decision.failed_thresholds
+        if failed:
+            items = "".join(f"<li>{status_mark('failed')} {escape(gate.message)}</li>" for gate in failed)
+            lines.append(f'<ul class="decision failed" id="thresholds">{items}</ul>')
     if status.not_recorded:
-        lines.append(f'<p class="decision undecided" id="not-recorded">⚠️ {escape(status.recording_line())}</p>')
+        lines.append(
+            f'<p class="decision undecided" id="not-recorded">{status_mark("undecided")} '
+            f"{escape(status.recording_line())}</p>"
+        )
     return "\n".join(lines)
 
 

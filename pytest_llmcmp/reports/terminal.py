@@ -70,7 +70,8 @@ def terminal_summary(
     if decision is not None:
         lines.append(decision.line)
     for gate in gates:
-        if not gate.ok:
+        # The decision (gates.combine) names the failed thresholds; each is listed too, unless that is the line.
+        if not gate.ok and (decision is None or decision.line != f"gate failed: {gate.message}"):
             lines.append(f"gate failed: {gate.message}")
     return lines
 
