@@ -50,7 +50,7 @@ import bisect
 import functools
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pytest_llmcmp.lexicon import ORDINALS, Kind, phrase_kinds
@@ -121,6 +121,7 @@ _LARGER = Kind.LARGER.value
 _ORDERING = Kind.ORDERING.value
 _PRONOUN = Kind.PRONOUN.value
 _QUESTION = Kind.QUESTION.value
+_WHETHER = Kind.WHETHER.value
 _RELATIVE = Kind.RELATIVE.value
 _SMALLER = Kind.SMALLER.value
 
@@ -845,12 +846,13 @@ GRAMMAR: tuple[Rule, ...] = (
     ),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
+    # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5": each is said to be one
+    # value, so they are equal
+    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP EQUALS? OPTION END_OF_NUMBER"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
     _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
         "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
     ),
-    # "9.91 and 9.9 are both 9.9": each is said to be one value, so they are equal
-    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION END_OF_NUMBER"),
     _rule(  # "13.8 更大", "13.8 is the larger one", "13.8 comes out ahead", "13.8 is 0.69 larger"
         "x-is-larger",
         "top",
@@ -884,7 +886,7 @@ _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right opera
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
 _APPROXIMATION = re.compile(r"L(?!x)")
-_SETTING_ASIDE = frozenset("wfhdacLP")
+_SETTING_ASIDE = frozenset("wWfhdacLP")
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
 _OR_WORDS = frozenset({"or", "或", "或者", "还是"})
@@ -1133,24 +1135,32 @@ class _Segment:
     conclusive: bool = False  # a final statement: "so …", an answer marker, \boxed, bold, the last line
     correction: bool = False  # opened by "wait", "不对", "actually": it withdraws what came before
     revision: bool = False  # opened by a conclusion or contrast ("so", "所以", "but"): it supersedes reasoning
+    opened_at: int = 0  # where the clause that opened it starts
+    after_aside: bool = False  # the latest clause before it that said anything was set aside
 
 
-def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool]]:
-    """Yield (clause tokens, starts a sentence, sentence is a question).
+def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool, int]]:
+    """Yield (clause tokens, starts a sentence, sentence is a question, where the sentence starts).
 
+    The first clause that has any token starts its sentence ("So, is 0.65 larger than 0.7" opens
+    with the clause "So").
     A bracketed aside is a clause of its own, after the clause it interrupts, which goes on after it:
     "2.5e3 (2500 in standard notation) is larger than 2499" is one claim and one aside.
     """
     sentence: list[list[_Token]] = [[]]
     asides: list[list[_Token]] = []
     in_aside = False
+    sentence_start = 0
     for token in [*tokens, _Token(_SENTENCE_BREAK, 0, 0)]:
         if token.kind in (_SENTENCE_BREAK, _QUESTION_END):
             is_question = token.kind == _QUESTION_END
-            for number, clause in enumerate([*sentence, *asides]):
+            first = True
+            for clause in [*sentence, *asides]:
                 if clause:
-                    yield clause, number == 0, is_question
+                    yield clause, first, is_question, sentence_start
+                    first = False
             sentence, asides, in_aside = [[]], [], False
+            sentence_start = token.end
         elif token.kind == _ASIDE_OPEN:
             asides.append([])
             in_aside = True
@@ -1170,6 +1180,7 @@ def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, boo
 # Why a clause asserts nothing, by the kind of word that makes it so (checked in this order).
 _SET_ASIDE: tuple[tuple[str, str], ...] = (
     (_QUESTION, "question"),
+    (_WHETHER, "question"),
     (_CONDITION, "condition"),
     (_HEDGE, "hedge"),
     (Kind.DEPENDS.value, "hedge"),
@@ -1311,13 +1322,23 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     marker_only = False  # the clause before was nothing but a marker ("不对", "no wait", "so")
     depends = False  # "it depends": the whole answer is conditional
     inverted = False
-    for clause, starts_sentence, in_question in _clauses(tokens):
+    asked: tuple[list[_Token], bool, int] | None = None  # the yes/no question just asked
+    last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
+    opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
+    for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
         clause_number += 1
         kinds = "".join(token.kind for token in clause)
         if starts_sentence:
-            # "Is 13.8 larger than 13.11" (an auxiliary before the subject) asks, even without "?".
-            word = answer[clause[0].start : clause[0].end]
-            inverted = clause[0].kind == _COPULA and word.isascii() and word.isalpha()
+            inverted, opening = False, []
+        if opening is not None:
+            # "Is 13.8 larger than 13.11", "So, is 0.65 larger" (an auxiliary before the subject)
+            # asks, even without "?"; "It is 13.8" does not.
+            first = next((token for token in clause if token.kind not in _MARKERS), None)
+            if first is None:
+                opening += clause
+            else:
+                inverted = _asks_by_inversion(answer, sentence_start, opening, first)
+                opening = None
         in_question = in_question or inverted
         if starts_sentence:
             in_condition = False
@@ -1331,12 +1352,14 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                     conclusive=not openers.isdisjoint(_CONCLUSIVE_OPENERS),
                     correction=not openers.isdisjoint(_CORRECTING_OPENERS),
                     revision=not openers.isdisjoint(_REVISING_OPENERS),
+                    opened_at=clause[0].start,
+                    after_aside=last_aside > last_counted,
                 )
             )
             in_condition = False
         if _CONDITION in kinds:
             in_condition = True
-        if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds:
+        if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds and _WHETHER not in kinds:
             last_hedge = clause_number
         depends = depends or (Kind.DEPENDS.value in kinds and not in_question)
         bare_equal = not sentence_about_other_things
@@ -1350,8 +1373,19 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         if not why and _AND in kinds and _offers_alternatives(clause, kinds, answer):
             why = "question"
         follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
-        if why and not tracing:
-            continue
+        replied = asked if starts_sentence else None
+        # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?")
+        asked = (clause, bare_equal, previous_direction) if why == "question" and _asks_yes_or_no(kinds) else None
+        if replied is not None and not why and _REPLY.fullmatch(kinds):
+            reply = _reply_facts(replied, clause, count)
+            if reply:
+                segments[-1].facts.extend(reply)
+                segments[-1].last_clause = clause_number
+                continue
+        if why:
+            last_aside = clause_number
+            if not tracing:
+                continue
         source = "boxed" if _BOXED in kinds else "answer" if _ANSWER in kinds else "relation"
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
@@ -1363,11 +1397,13 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             reading.records += [(fact, "set aside", why, -1) for fact in facts]
             continue
         if facts:
+            last_counted = clause_number
             segment = segments[-1]
             segment.facts.extend(facts)
             segment.last_clause = clause_number
             segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
 
+    withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
     last_line = _final_line(lines, answer)
     if last_line is not None:  # a bare number on the last line is the model's final word
@@ -1397,6 +1433,8 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             ]
     elif verdict == _NOT_AN_OPTION:
         reading.extraction = Extraction(None, reason="not-an-option")
+    elif withdrawn:  # "9.75 is larger. Wait, let me": it took back its verdict and said no other
+        reading.extraction = Extraction(None, reason="no-verdict")
     elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
     elif _disagreement_stands(segments, verdicts, decided) or (
@@ -1423,6 +1461,51 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                 for fact, status, why, segment in reading.records
             ]
     return reading
+
+
+# A bare reply to a yes/no question: "Yes.", "Yes, it is", "No, it isn't", "是的", "不是".
+_REPLY = re.compile(r"[yu]i*n?|n")
+_DENIED = {"gt": "ngt", "ngt": "gt", "top": "ntop", "ntop": "top", "equal": "nequal", "answer": "nanswer"}
+
+
+def _asks_yes_or_no(kinds: str) -> bool:
+    """Whether a question clause asks whether a claim holds ("Is 7.4 larger than 7.38"), rather than
+    which option ("哪个大", "which is larger") or which of two claims ("X更大还是Y更大")."""
+    return _QUESTION not in kinds and _set_aside(kinds.replace(_WHETHER, ""), False, False) == ""
+
+
+def _reply_facts(asked: tuple[list[_Token], bool, int], reply: Sequence[_Token], count: int) -> list[_Fact]:
+    """What a bare "yes" or "no" right after a yes/no question asserts: the question's claim, or its
+    denial (only of a single claim: "no" to "is X larger than Y and Z" says nothing clear)."""
+    clause, bare_equal, direction = asked
+    facts = _clause_facts(clause, count, "relation", bare_equal, direction)
+    kinds = "".join(token.kind for token in reply)
+    start, end = clause[0].start, reply[-1].end
+    if kinds[0] == Kind.YES.value and Kind.NEGATION.value not in kinds:
+        return [replace(fact, rule="yes-to-the-question", start=start, end=end) for fact in facts]
+    if len(facts) != 1 or facts[0].kind not in _DENIED:
+        return []
+    (fact,) = facts
+    return [replace(fact, kind=_DENIED[fact.kind], rule="no-to-the-question", start=start, end=end)]
+
+
+def _withdrawn_at_the_end(last: _Segment, tokens: Sequence[_Token]) -> bool:
+    """Whether the answer ends on a correction ("Wait, let me", "不对，") that names no number after it
+    (and does not follow a statement set aside: "Many think 13.11 > 13.8. This is wrong because")."""
+    if not last.correction or last.facts or last.after_aside:
+        return False
+    return not any(token.kind in (_OPTION, _OTHER) and token.start >= last.opened_at for token in tokens)
+
+
+def _asks_by_inversion(answer: str, sentence_start: int, markers: Sequence[_Token], first: _Token) -> bool:
+    """Whether a sentence's first word (after ``markers`` such as "So,") is an auxiliary: "Is 13.8 …"."""
+    word = answer[first.start : first.end]
+    if first.kind != _COPULA or not (word.isascii() and word.isalpha()):
+        return False
+    before = list(answer[sentence_start : first.start])
+    for marker in markers:
+        before[marker.start - sentence_start : marker.end - sentence_start] = " " * (marker.end - marker.start)
+    return not any(char.isalnum() for char in before)
 
 
 def _ends_inside_a_number(answer: str, tokens: Sequence[_Token], options: _Options, deciding: _Fact) -> bool:

@@ -42,6 +42,8 @@ class Kind(Enum):
     ANSWER = "A"  # "the answer is", "答案", a JSON key "result"
     RELATIVE = "Y"  # "which", "这": the number just named ("9.9 = 9.90, which is larger than 9.11")
     PRONOUN = "H"  # "it", "它": the subject of the clause before ("…, which makes it the smaller")
+    YES = "y"  # "yes", "是的": a reply that confirms the question just asked ("Is 7.4 larger than 7.38? Yes.")
+    NO = "u"  # "no", "nope": a reply that denies it (so does a bare negation: "不是。")
     # discourse: these start a new segment of the answer (see answers.py)
     CONCLUSION = "K"  # "so", "所以": opens a clause and concludes
     CONCLUDING = "k"  # "in conclusion", "综上", "finally": concludes, may sit inside a clause
@@ -55,7 +57,8 @@ class Kind(Enum):
     APPROXIMATE = "L"  # "almost the same", "几乎一样大", "the same magnitude"
     CONCESSION = "c"  # "although", "虽然"
     CONDITION = "f"  # "if", "如果"
-    QUESTION = "w"  # "which", "哪个", "whether"
+    QUESTION = "w"  # "which", "哪个": asks which option
+    WHETHER = "W"  # "吗", "是否", "whether": asks whether the clause's claim holds (a "yes" may answer it)
     DIGITS = "P"  # talk about parts of a number: "小数部分", "tenths digit"
     FORMULA = "F"  # talk about an equation or expression: "the equation 2.5e3 = 2499", "算式"
     ORDERING = "R"  # "从小到大", "ascending": its larger/smaller words name ends of a range
@@ -92,7 +95,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.AT_MOST: _words("小于等于|小于或等于"),
         Kind.EQUALS: _words("等于|约等于"),
         Kind.SAME: _words(
-            "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值|没有区别|没有差别|没有差异"
+            "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值|同一个小数|同一个大数|同一个整数|同一个分数|同一个值|没有区别|没有差别|没有差异"
         ),
         Kind.LARGER: _words(
             "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点|更高|较高|最高|高|数值更高|数值较高|胜出|获胜"
@@ -111,6 +114,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
         Kind.RELATIVE: _words("这"),
         Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
+        Kind.YES: _words("是的|对的|没错"),
         Kind.FORMULA: _words("方程|等式|算式|公式"),
         Kind.CONCLUSION: _words("所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得"),
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
@@ -133,9 +137,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
         Kind.CONDITION: _words("如果|假如|假设|若|要是|倘若|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"),
-        Kind.QUESTION: _words("哪个|哪一个|哪|谁|是否|吗|是不是"),
+        Kind.QUESTION: _words("哪个|哪一个|哪|谁"),
+        Kind.WHETHER: _words("是否|吗|是不是"),
         Kind.DIGITS: _words(
             "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字|长度|更长|较长|更短|较短"
+            "|精度|精确度|有效数字|分母|分子|指数"
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
         Kind.BARRIER: _words(
@@ -190,6 +196,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.ANSWER: _words("answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select"),
         Kind.RELATIVE: _words("which"),
         Kind.PRONOUN: _words("it|this number|that number"),
+        Kind.YES: _words("yes|yeah|yep"),
+        Kind.NO: _words("no|nope"),
         Kind.FORMULA: _words("equation|equations|formula|expression"),
         Kind.CONCLUSION: _words(
             "so|therefore|thus|hence|consequently|which means|which makes|which shows|which implies|which gives"
@@ -237,11 +245,12 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "if|suppose|assuming|assume|as decimal numbers|as decimals|as plain numbers|as dates|as a date"
             "|as versions|as version numbers|as software versions|in version numbering"
         ),
-        Kind.QUESTION: _words("whether"),
+        Kind.WHETHER: _words("whether"),
         Kind.DIGITS: _words(
             "integer part|decimal part|fractional part|whole number part|whole part|decimal places|decimal place"
             "|digit|digits|tenths|hundredths|tenths place|place value|decimal point|length|longer|shorter"
-            "|more digits|fewer digits"
+            "|more digits|fewer digits|precision|more precise|less precise|accuracy|more accurate|significant figures"
+            "|significant figure|significant digits|sig figs|denominator|numerator|exponent|mantissa"
         ),
         Kind.ORDERING: _words(
             "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
@@ -255,6 +264,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
+            "|to be precise|more precisely"
         ),
     },
 }
