@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -236,6 +237,9 @@ class _Token:
 
 
 _MENTION_CACHE_SIZE = 512
+# A copy slip: a long integer (at least this many digits as written) that lacks at most this many
+# of an option's last digits.
+_COPY_SLIP_MIN, _COPY_SLIP_DIGITS = 6, 2
 
 
 @dataclass
@@ -268,7 +272,22 @@ class _Options:
         if not same and mention.unit == "":
             # Models often drop the unit when repeating "13.8%"; the bare value still names it.
             same = self._equal_values(mention, require_unit=False)
-        return same[0] if len(same) == 1 else -1
+        if len(same) > 1:  # options of one value ("6.200", "6.2"): "6.20" is the one written most like it
+            return _written_most_like(text, [self.texts[index] for index in same], same)
+        return same[0] if same else self._copied_short(text)
+
+    def _copied_short(self, text: str) -> int:
+        """A long integer copied with its last digit or two dropped ("70767537" for the option
+        707675376) names that option, when it begins no other option."""
+        if not (_COPY_SLIP_MIN <= len(text) and text.isdigit()):
+            return -1
+        found = [
+            index
+            for index, option in enumerate(self.texts)
+            if option.isdigit() and option.startswith(text) and 0 < len(option) - len(text) <= _COPY_SLIP_DIGITS
+        ]
+        starts = [option for option in self.texts if option.startswith(text)]
+        return found[0] if len(found) == 1 and len(starts) == 1 else -1
 
     def _equal_values(self, mention: Quantity, *, require_unit: bool) -> list[int]:
         return [
@@ -284,6 +303,13 @@ class _Options:
         quantities = [self.quantities[index] for index in indexes]
         values = {(quantity.value, quantity.unit) for quantity in quantities if quantity is not None}
         return None not in quantities and len(values) == 1
+
+
+def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[int]) -> int:
+    """The index of the candidate sharing the longest prefix with ``text``, or -1 on a tie."""
+    shared = [len(os.path.commonprefix([text, candidate])) for candidate in candidates]
+    best = max(shared)
+    return indexes[shared.index(best)] if shared.count(best) == 1 else -1
 
 
 @functools.lru_cache(maxsize=256)

@@ -137,11 +137,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
         Kind.CONDITION: _words("如果|假如|假设|若|要是|倘若|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"),
-        Kind.QUESTION: _words("哪个|哪一个|哪|谁"),
+        Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:"),  # "问题：" labels a restated question
         Kind.WHETHER: _words("是否|吗|是不是"),
         Kind.DIGITS: _words(
             "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字|长度|更长|较长|更短|较短"
-            "|精度|精确度|有效数字|分母|分子|指数"
+            "|精度|精确度|有效数字|分母|分子|指数|绝对值"
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
         Kind.BARRIER: _words(
@@ -246,11 +246,13 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|as versions|as version numbers|as software versions|in version numbering"
         ),
         Kind.WHETHER: _words("whether"),
+        Kind.QUESTION: _words("question:|q:"),  # a label: what follows restates the question
         Kind.DIGITS: _words(
             "integer part|decimal part|fractional part|whole number part|whole part|decimal places|decimal place"
             "|digit|digits|tenths|hundredths|tenths place|place value|decimal point|length|longer|shorter"
             "|more digits|fewer digits|precision|more precise|less precise|accuracy|more accurate|significant figures"
-            "|significant figure|significant digits|sig figs|denominator|numerator|exponent|mantissa"
+            "|significant figure|significant digits|sig figs|denominator|numerator|exponent|mantissa|absolute value"
+            "|absolute values"
         ),
         Kind.ORDERING: _words(
             "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
