@@ -225,6 +225,7 @@ def _master() -> re.Pattern[str]:
 
 
 _SPACE = re.compile(r"\s+")
+_NUMBERS_ONLY = re.compile(r"[^Nx]+")  # keeps the number tokens of a string of kinds
 
 
 @dataclass(slots=True)
@@ -567,11 +568,11 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         elif group == "ellipsis":
             if start and not text[start - 1].isdigit():
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
-        elif group == "word":
-            lowered = value.lower()
-            if lowered not in _GLUE_WORDS and not lowered.endswith("ly"):
-                tokens.append(_Token(_BARRIER, start, end))
-        elif not tokens or tokens[-1].kind != _BARRIER:
+        elif group == "word" and (value.lower() in _GLUE_WORDS or value.lower().endswith("ly")):
+            continue
+        elif tokens and tokens[-1].kind == _BARRIER:
+            tokens[-1].end = end  # a run of other words and characters is one barrier
+        else:
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
@@ -951,7 +952,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     has been talking about digits or other numbers). ``direction`` is the sentence's latest
     comparison direction so far (+1 larger, -1 smaller, 0 none), which a bare "而不是 X" refers to.
     """
-    kinds = "".join(token.kind for token in tokens)
+    kinds = "".join([token.kind for token in tokens])
     if _CONCLUDED_OPTION.pattern.fullmatch(kinds):  # "所以是13.8", "→ 13.8"
         return [
             _Fact("answer", _CONCLUDED_OPTION.name, tokens[0].start, tokens[-1].end, a=tokens[-1].option, source=source)
@@ -959,7 +960,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     if _CONCLUDED_OTHER.pattern.fullmatch(kinds):
         return [_Fact("other", _CONCLUDED_OTHER.name, tokens[0].start, tokens[-1].end, source=source)]
     tokens = _without_asides(tokens)
-    kinds = "".join(token.kind for token in tokens)
+    kinds = "".join([token.kind for token in tokens])
     if _ORDERING in kinds:
         kinds = kinds.replace(_LARGER, "_").replace(_SMALLER, "_")
     facts: list[_Fact] = []
@@ -1007,7 +1008,8 @@ def _without_asides(tokens: Sequence[_Token]) -> list[_Token]:
 
 def _latest_direction(kinds: str) -> int:
     """+1 or -1 for the last larger/smaller word or relation in ``kinds``, 0 if there is none."""
-    larger, smaller = max(kinds.rfind(kind) for kind in "B>g"), max(kinds.rfind(kind) for kind in "S<l")
+    larger = max(kinds.rfind(_LARGER), kinds.rfind(">"), kinds.rfind("g"))
+    smaller = max(kinds.rfind(_SMALLER), kinds.rfind("<"), kinds.rfind("l"))
     if larger == smaller:
         return 0
     return 1 if larger > smaller else -1
@@ -1353,7 +1355,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
     for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
         clause_number += 1
-        kinds = "".join(token.kind for token in clause)
+        kinds = "".join([token.kind for token in clause])
         if starts_sentence:
             inverted, opening = False, []
         if opening is not None:
@@ -1391,7 +1393,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         bare_equal = not sentence_about_other_things
         previous_direction = sentence_direction
         sentence_direction = _latest_direction(kinds) or sentence_direction
-        numbers_said = (numbers_said + "".join(kind for kind in kinds if kind in "Nx"))[-2:]
+        numbers_said = (numbers_said + _NUMBERS_ONLY.sub("", kinds))[-2:]
         # "两者相等" is about the options, unless the sentence talks about digits or has just
         # compared two other numbers ("the tenths digits are 8 and 8, so they are equal").
         sentence_about_other_things = sentence_about_other_things or "P" in kinds or numbers_said == "xx"
@@ -1505,7 +1507,7 @@ def _reply_facts(asked: tuple[list[_Token], bool, int], reply: Sequence[_Token],
     denial (only of a single claim: "no" to "is X larger than Y and Z" says nothing clear)."""
     clause, bare_equal, direction = asked
     facts = _clause_facts(clause, count, "relation", bare_equal, direction)
-    kinds = "".join(token.kind for token in reply)
+    kinds = "".join([token.kind for token in reply])
     start, end = clause[0].start, reply[-1].end
     if kinds[0] == Kind.YES.value and Kind.NEGATION.value not in kinds:
         return [replace(fact, rule="yes-to-the-question", start=start, end=end) for fact in facts]
