@@ -116,6 +116,7 @@ _CORRECTION = Kind.CORRECTION.value
 _DIGITS = Kind.DIGITS.value
 _EQUALS = Kind.EQUALS.value
 _FORMULA = Kind.FORMULA.value
+_GROUP = Kind.GROUP.value
 _GLUE = Kind.GLUE.value
 _HEDGE = Kind.HEDGE.value
 _LARGER = Kind.LARGER.value
@@ -238,9 +239,10 @@ class _Token:
 
 
 _MENTION_CACHE_SIZE = 512
-# A copy slip: a long integer (at least this many digits as written) that lacks at most this many
-# of an option's last digits.
-_COPY_SLIP_MIN, _COPY_SLIP_DIGITS = 6, 2
+# A copy slip: a long number (at least this many significant digits) that lacks at most this many of
+# an option's last digits.
+_COPY_SLIP_MIN, _COPY_SLIP_DIGITS = 5, 2
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -278,14 +280,17 @@ class _Options:
         return same[0] if same else self._copied_short(text)
 
     def _copied_short(self, text: str) -> int:
-        """A long integer copied with its last digit or two dropped ("70767537" for the option
-        707675376) names that option, when it begins no other option."""
-        if not (_COPY_SLIP_MIN <= len(text) and text.isdigit()):
+        """A long number copied with its last digit or two dropped ("70767537" for the option
+        707675376, "13.432" for 13.43227) names that option, when it begins no other option."""
+        if not _PLAIN_NUMBER.fullmatch(text) or len(text.lstrip("-0.").replace(".", "")) < _COPY_SLIP_MIN:
             return -1
         found = [
             index
             for index, option in enumerate(self.texts)
-            if option.isdigit() and option.startswith(text) and 0 < len(option) - len(text) <= _COPY_SLIP_DIGITS
+            if _PLAIN_NUMBER.fullmatch(option)
+            and option.startswith(text)
+            and 0 < len(option) - len(text) <= _COPY_SLIP_DIGITS
+            and ("." in text or "." not in option)
         ]
         starts = [option for option in self.texts if option.startswith(text)]
         return found[0] if len(found) == 1 and len(starts) == 1 else -1
@@ -605,9 +610,10 @@ def _join_lists(tokens: list[_Token], text: str) -> None:
 
 @dataclass
 class _ClauseSoFar:
-    """Whether the clause being lexed names a number yet: then a colon explains it ("0.8 beats 0.75:
-    …", "13.8 vs 13.11: …") and ends the clause; otherwise the clause is a label ("答案：", "Larger
-    number:") and the colon is a copula. Reads each token once, so many colons stay linear."""
+    """Whether the clause being lexed names a number or the options as a group yet: then a colon
+    explains it ("0.8 beats 0.75: …", "13.8 vs 13.11: …", "Both are equal: 6.50 has a trailing
+    zero") and ends the clause; otherwise the clause is a label ("答案：", "Larger number:") and the
+    colon is a copula. Reads each token once, so many colons stay linear."""
 
     seen: int = 0
     number: bool = False
@@ -616,7 +622,7 @@ class _ClauseSoFar:
         for token in tokens[self.seen :]:
             if token.kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
                 self.number = False
-            elif token.kind in (_OPTION, _OTHER):
+            elif token.kind in (_OPTION, _OTHER, _GROUP):
                 self.number = True
         self.seen = len(tokens)
         return self.number
@@ -790,6 +796,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "OTHER": _OTHER,  # a number that is no option
     "OTHERS": "x(?:Jx)*",
     "AMOUNT": "L?x",  # "0.69 larger than", "1.8 times", "approximately 8.7%"
+    "IS_ABOUT": "(?:i+(?:Li*)?|Li+)",  # "is", "is approximately", "约为"
     "BOXED": _BOXED,
     # An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole
     # statement, and "X 更大" is not "X 更大 than Y".
@@ -876,6 +883,9 @@ GRAMMAR: tuple[Rule, ...] = (
     # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5": each is said to be one
     # value, so they are equal
     _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP EQUALS? OPTION END_OF_NUMBER"),
+    # "They are both 5.5", "Both are equal to 8.10", "两者都是0.7": of two options, when the sentence
+    # is about them (not "the tenths digits are 8 and 8; they are both 8")
+    _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
     _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
         "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
@@ -889,7 +899,8 @@ GRAMMAR: tuple[Rule, ...] = (
         "the-larger-of-them-is-x", "top", "adj:LARGER|SMALLER OF OPERAND COPULA+ left:OPTION END_OF_OPERAND"
     ),
     _rule("the-larger-is-not-x", "top", "adj:LARGER|SMALLER neg:NEGATION COPULA* left:OPTION END_OF_OPERAND"),
-    _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER COPULA COPULA* left:OPTION END_OF_OPERAND"),  # "更大的是 X"
+    # "更大的是 X", "the larger value is approximately 7.9", "较小的数约为4.35"
+    _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER IS_ABOUT left:OPTION END_OF_OPERAND"),
     _rule("the-largest-are-x-and-y", "tie", "adj:LARGER|SMALLER COPULA COPULA* left:LIST END_OF_OPERAND"),
     _rule("answer-is-x", "answer", "ANSWER|BOXED COPULA* [ neg:NEGATION COPULA* ]? left:OPTION END_OF_OPERAND"),
     _rule(  # "the answer is 26.91", "the answer is either 15 or 18", "\\boxed{0.05}"
@@ -907,12 +918,13 @@ _CONCLUDED_OPTION = _rule(
 _CONCLUDED_OTHER = _rule(
     "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* OTHER"
 )  # "so it's 14"
-_STARTS = frozenset("NBSAXnZ")
+_STARTS = frozenset("NBSAXnZQ")
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
-# "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
-_APPROXIMATION = re.compile(r"L(?!x)")
+# "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount, and
+# "the larger is approximately 7.9" (an option) only how the option is written.
+_APPROXIMATION = re.compile(r"L(?!i*[xN])")
 _SETTING_ASIDE = frozenset("wWfhdacLP")
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
@@ -976,7 +988,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
                 continue
             context = _latest_direction(kinds[:position]) or direction
             span = (tokens[match.start()].start, tokens[match.end() - 1].end)
-            facts.extend(_facts_of(rule, match, tokens, count, source, context, span))
+            facts.extend(_facts_of(rule, match, tokens, count, source, context, span, bare_equal))
             chained = rule.fact in _CHAINS and "right" in rule.pattern.groupindex and kinds[match.start("right")] == "N"
             position = match.start("right") if chained else match.end()
             break
@@ -1046,6 +1058,7 @@ def _facts_of(
     source: str,
     context: int,
     span: tuple[int, int],
+    bare_equal: bool,
 ) -> Iterator[_Fact]:
     groups = match.groupdict()
     negated = bool(groups.get("neg"))
@@ -1080,6 +1093,8 @@ def _facts_of(
         if len(covered) == count:
             yield fact("nequal" if negated else "equal")
     elif name in ("answer_eq", "neither") and (name == "answer_eq" or count == 2):
+        yield fact("equal")
+    elif name == "both" and count == 2 and bare_equal:
         yield fact("equal")
     elif name in ("top", "tie"):
         for option in left:
