@@ -137,8 +137,13 @@ class Labellers:
     first: Tally = field(default_factory=Tally)  # the judge against labeller 1
     second: Tally = field(default_factory=Tally)  # the judge against labeller 2
     labels_agree: int = 0
-    kappa: float | None = None
     consensus: Tally = field(default_factory=Tally)  # the judge on the rows where both labels agree
+    places: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))  # each labeller's, by row
+
+    @property
+    def kappa(self) -> float | None:
+        """Cohen's kappa of the two labellings (scikit-learn's), None without rows."""
+        return cohen_kappa(*self.places) if self.rows else None
 
     def lines(self) -> list[str]:
         agree = self.labels_agree / self.rows if self.rows else 0.0
@@ -180,8 +185,7 @@ def cohen_kappa(first: list[str], second: list[str]) -> float:
 def compare_labellers(entries: list[dict[str, Any]], second: dict[str, dict[str, Any]]) -> Labellers:
     """The judge against both labellers, on the rows of ``entries`` that ``second`` (by id) labelled too."""
     result = Labellers()
-    firsts: list[str] = []
-    seconds: list[str] = []
+    firsts, seconds = result.places
     for entry in entries:
         other = second.get(entry["id"])
         if other is None:
@@ -196,8 +200,6 @@ def compare_labellers(entries: list[dict[str, Any]], second: dict[str, dict[str,
         if entry["label"] == again["label"]:
             result.labels_agree += 1
             result.consensus.add(entry, got)
-    if result.rows:
-        result.kappa = cohen_kappa(firsts, seconds)
     return result
 
 

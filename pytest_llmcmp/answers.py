@@ -1418,7 +1418,9 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
         replied = asked if starts_sentence else None
         # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?")
-        asked = (clause, bare_equal, previous_direction) if why == "question" and _asks_yes_or_no(kinds) else None
+        asked = None
+        if why == "question" and _asks_yes_or_no(kinds):
+            asked = ([token for token in clause if token.kind != _WHETHER], bare_equal, previous_direction)
         if replied is not None and not why and _REPLY.fullmatch(kinds):
             reply = _reply_facts(replied, clause, count)
             if reply:

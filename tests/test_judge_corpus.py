@@ -28,6 +28,13 @@ FLOORS = {
 }
 
 
+# set with a second labeller's file: (minimum agreement on the rows both labellers agree on, most false passes there)
+CONSENSUS_FLOORS = {
+    "tune/smollm2": (0.965, 0),
+}
+SECOND = DATA / "second"
+
+
 def _bench() -> Any:
     spec = importlib.util.spec_from_file_location("judge_agreement", ROOT / "bench" / "judge_agreement.py")
     assert spec is not None
@@ -60,3 +67,31 @@ def test_the_sets_are_what_the_readme_says() -> None:
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
+
+
+@pytest.mark.parametrize("name", sorted(CONSENSUS_FLOORS))
+def test_agreement_on_the_labellers_consensus_keeps_its_floor(name: str) -> None:
+    bench = _bench()
+    entries = bench.load_set(DATA / f"{name}.yaml")
+    second = bench.load_second(SECOND, name)
+    assert second is not None, f"no second labels for {name}"
+    assert {entry["id"] for entry in entries} == set(second), "the second labeller labelled every row"
+    minimum, most_false_passes = CONSENSUS_FLOORS[name]
+    labellers = bench.compare_labellers(entries, second)
+    consensus = labellers.consensus
+    assert labellers.rows == len(entries)
+    assert consensus.total == labellers.labels_agree > len(entries) // 2
+    assert consensus.agree / consensus.total >= minimum, consensus.line(name + " (consensus)")
+    assert consensus.false_pass <= most_false_passes, consensus.line(name + " (consensus)")
+
+
+def test_second_labels_are_rows_of_their_sets() -> None:
+    bench = _bench()
+    files = sorted(SECOND.glob("*/*.yaml"))
+    assert files, "no second labels"
+    for path in files:
+        name = f"{path.parent.name}/{path.stem}"
+        entries = {entry["id"]: entry for entry in bench.load_set(DATA / f"{name}.yaml")}
+        for row in bench.load_set(path):
+            assert row["id"] in entries, f"{path}: {row['id']}"
+            assert str(row["label"]) in [*entries[row["id"]]["numbers"], "equal", "unclear"], f"{path}: {row['id']}"
