@@ -1425,7 +1425,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             reply = _reply_facts(replied, clause, count)
             if reply:
                 segments[-1].facts.extend(reply)
-                segments[-1].last_clause = clause_number
+                segments[-1].last_clause = last_counted = clause_number
                 continue
         if why:
             last_aside = clause_number
