@@ -131,7 +131,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.APPEARANCE: _words(
             "看起来|看上去|似乎|好像|貌似|乍一看|表面上|直觉上|直观上|误以为|误认为|以为|会认为|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|有些人认为"
             "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误|我原以为|我原来以为|起初我以为|一开始我以为|有人会说|一些人会说|很多学生认为|学生常常认为|常有学生认为"
-            "|很多人会说|许多人会说|不少人会说|人们会说|大家会说|有人可能会说"
+            "|很多人会说|许多人会说|不少人会说|人们会说|大家会说|有人可能会说|并不是说|不是说"
         ),
         Kind.APPROXIMATE: _words(
             "几乎|差不多|接近|相近|近似|约|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
@@ -236,7 +236,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|many say|others say|people often say|students often think|many students think|a common answer is"
             "|some students think|many would say|some would say|most would say|people would say|one might say"
             "|one could say|you might say|might say|may say|tempting to say|tempting to think|it is tempting"
-            "|it's tempting|at first sight"
+            "|it's tempting|at first sight|not true that|isn't true that|is not true that|not the case that"
+            "|isn't the case that|is not the case that|untrue that"
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
