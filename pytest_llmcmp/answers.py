@@ -544,9 +544,12 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             tokens.append(_Token(_PUNCTUATION[group], start, end))
         elif group in ("latin", "other"):
             phrase = value.lower()
-            if " " in phrase or "\n" in phrase or "\t" in phrase:
+            kind = _PHRASE_KIND.get(phrase)
+            if kind is None:  # a phrase written with other spaces or a line break inside
                 phrase = _SPACE.sub(" ", phrase)
-            kind = _PHRASE_KIND[phrase]
+                kind = _PHRASE_KIND[phrase]
+            if not kind:  # glue
+                continue
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
             elif kind in _CLAUSE_OPENERS and phrase in _ARROWS and _rewrites(tokens):
@@ -555,7 +558,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens += [_Token(_CLAUSE_BREAK, start, start), _Token(kind, start, end)]
             elif phrase == ":" and clause.names_a_number(tokens):
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))  # "0.8 beats 0.75: written as …"
-            elif kind:
+            else:
                 tokens.append(_Token(kind, start, end))
         elif group == "num":
             if value[0] in "-+" and _sign_is_operator(text, start):
@@ -573,7 +576,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         elif group == "ellipsis":
             if start and not text[start - 1].isdigit():
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
-        elif group == "word" and (value.lower() in _GLUE_WORDS or value.lower().endswith("ly")):
+        elif group == "word" and ((word := value.lower()) in _GLUE_WORDS or word.endswith("ly")):
             continue
         elif tokens and tokens[-1].kind == _BARRIER:
             tokens[-1].end = end  # a run of other words and characters is one barrier
@@ -807,6 +810,35 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
 }
 
 
+# The kinds a compound symbol's match can begin with ("" for a lookahead, which matches no token).
+_FIRST_OF_COMPOUND = {
+    "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
+    "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
+    "NOT_COMPARED_FURTHER": "",
+}  # fmt: skip
+
+
+def _first_of(name: str) -> str:
+    """The kinds a symbol's match can begin with ("" for a lookahead)."""
+    return _FIRST_OF_COMPOUND[name] if name in _FIRST_OF_COMPOUND else Kind[name].value
+
+
+def _first_kinds(grammar: str) -> frozenset[str] | None:
+    """The token kinds a match of ``grammar`` can begin with (None: any), so that a rule is tried only
+    where it can start."""
+    first: set[str] = set()
+    for item in grammar.split():
+        found = re.fullmatch(r"(?:\w+:)?([A-Z_|]+)([?*+]?)", item)
+        if found is None:  # a group: work it out no further
+            return None
+        names, quantifier = found.groups()
+        kinds = "".join(_first_of(name) for name in names.split("|"))
+        first.update(kinds)
+        if kinds and quantifier not in ("?", "*"):  # a lookahead or an optional symbol: look further
+            return frozenset(first)
+    return None
+
+
 def _compile(grammar: str) -> re.Pattern[str]:
     parts: list[str] = []
     for item in grammar.split():
@@ -918,7 +950,14 @@ _CONCLUDED_OPTION = _rule(
 _CONCLUDED_OTHER = _rule(
     "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* OTHER"
 )  # "so it's 14"
-_STARTS = frozenset("NBSAXnZQ")
+# The rules of GRAMMAR that can start at a token of each kind, in GRAMMAR's order (a rule whose first
+# kinds are not known is tried everywhere).
+_FIRSTS = [_first_kinds(rule.grammar) for rule in GRAMMAR]
+_ANYWHERE = tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS) if first is None)
+_RULES_AT: dict[str, tuple[Rule, ...]] = {
+    start: tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS) if first is None or start in first)
+    for start in set().union(*(first for first in _FIRSTS if first is not None))
+}
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
@@ -965,6 +1004,8 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     comparison direction so far (+1 larger, -1 smaller, 0 none), which a bare "而不是 X" refers to.
     """
     kinds = "".join([token.kind for token in tokens])
+    if _NAMES_NOTHING.fullmatch(kinds):  # no number, equality or "neither": no rule can match
+        return []
     if _CONCLUDED_OPTION.pattern.fullmatch(kinds):  # "所以是13.8", "→ 13.8"
         return [
             _Fact("answer", _CONCLUDED_OPTION.name, tokens[0].start, tokens[-1].end, a=tokens[-1].option, source=source)
@@ -979,10 +1020,11 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     position = 0
     while position < len(kinds):
         # An option inside a list ("X 和 Y") was already tried with the whole list.
-        if kinds[position] not in _STARTS or (kinds[position] == _OPTION and position and kinds[position - 1] == "J"):
+        rules = _RULES_AT.get(kinds[position], _ANYWHERE)
+        if not rules or (kinds[position] == _OPTION and position and kinds[position - 1] == "J"):
             position += 1
             continue
-        for rule in GRAMMAR:
+        for rule in rules:
             match = rule.pattern.match(kinds, position)
             if match is None or not _operand_is_free(rule, kinds, position):
                 continue
@@ -1001,6 +1043,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     return facts
 
 
+_NAMES_NOTHING = re.compile(r"[^NxEZ=]*")
 _ASIDE_KINDS = frozenset("KkVCG")
 
 
@@ -1402,7 +1445,13 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             in_condition = False
         if _CONDITION in kinds:
             in_condition = True
-        if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds and _WHETHER not in kinds:
+        if (
+            _HEDGE in kinds
+            and not in_condition
+            and not in_question
+            and _QUESTION not in kinds
+            and _WHETHER not in kinds
+        ):
             last_hedge = clause_number
         depends = depends or (Kind.DEPENDS.value in kinds and not in_question)
         bare_equal = not sentence_about_other_things
