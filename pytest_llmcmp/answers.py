@@ -198,9 +198,15 @@ _CJK_NUMBER = r"(?<!第)[负負]?(?:百分之|千分之)?[零〇一二两三四�
 
 @functools.cache
 def _master() -> re.Pattern[str]:
-    """The lexer's one regex (built on first use: compiling the tries takes ~0.1 s)."""
+    """The lexer's one regex (built on first use: compiling the tries takes ~0.1 s).
+
+    Every match first passes over spaces and tabs (in one step: the lookahead and backreference
+    make it atomic, so a long run of spaces stays linear), and every character is matched by some
+    group ("skip" for those that make no token, and the end of the text), so the scanner never
+    tries all the groups at a position in vain: the token is the match's named group."""
     return re.compile(
-        "|".join(
+        r"(?=([ \t]*))\1(?:"
+        + "|".join(
             [
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
@@ -219,8 +225,10 @@ def _master() -> re.Pattern[str]:
                 r"(?P<operator>[+*×÷/-])",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
                 r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#])",
+                r"(?P<skip>[\s\"'“”‘’「」『』《》*_`~#]|\Z)",
             ]
-        ),
+        )
+        + ")",
         re.IGNORECASE,
     )
 
@@ -490,12 +498,15 @@ def _normalise(text: str) -> tuple[str, bool]:
     text, unfinished = _strip_think(text)
     text = _blank_code(text)
     text = text.translate(_FOLD)
-    for _ in range(3):  # nested \text{} inside \boxed{} and the like
-        text = _LATEX_TEXT.sub(_unwrap, text)
-    text = _LATEX_FRAC.sub(_frac, text)
-    text = _LATEX_BOXED.sub(_boxed, text)
+    latex = "\\" in text  # the commands below all start with a backslash
+    if latex:
+        for _ in range(3):  # nested \text{} inside \boxed{} and the like
+            text = _LATEX_TEXT.sub(_unwrap, text)
+        text = _LATEX_FRAC.sub(_frac, text)
+        text = _LATEX_BOXED.sub(_boxed, text)
     text = _LATEX_EXPONENT.sub(_exponent, text)
-    text = _LATEX_COMMAND.sub(_latex_command, text)
+    if latex:
+        text = _LATEX_COMMAND.sub(_latex_command, text)
     text = _LATEX_BRACES.sub(" ", text)
     text = _MARKDOWN_LINE.sub(_spaces, text)
     return _MARKDOWN_INLINE.sub(_spaces, text), unfinished
@@ -535,8 +546,10 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
     clause = _ClauseSoFar()
     for match in _master().finditer(text):
         group = match.lastgroup
-        value = match.group(0)
-        start, end = match.span()
+        if group == "skip":
+            continue
+        value = match.group(group)
+        start, end = match.span(group)
         while pending and pending[-1] <= start:
             cell = pending.pop()
             tokens += [_Token(cells[cell], cell, cell), _Token(_COPULA, cell, cell)]
