@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -319,9 +318,16 @@ class _Options:
         return None not in quantities and len(values) == 1
 
 
+def _shared_prefix(one: str, other: str) -> int:
+    """How many leading characters ``one`` and ``other`` share."""
+    return next(
+        (index for index, (a, b) in enumerate(zip(one, other, strict=False)) if a != b), min(len(one), len(other))
+    )
+
+
 def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[int]) -> int:
     """The index of the candidate sharing the longest prefix with ``text``, or -1 on a tie."""
-    shared = [len(os.path.commonprefix([text, candidate])) for candidate in candidates]
+    shared = [_shared_prefix(text, candidate) for candidate in candidates]
     best = max(shared)
     return indexes[shared.index(best)] if shared.count(best) == 1 else -1
 
@@ -546,7 +552,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
     clause = _ClauseSoFar()
     for match in _master().finditer(text):
         group = match.lastgroup
-        if group == "skip":
+        if group is None or group == "skip":  # (every match has a named group)
             continue
         value = match.group(group)
         start, end = match.span(group)
@@ -966,9 +972,9 @@ _CONCLUDED_OTHER = _rule(
 # The rules of GRAMMAR that can start at a token of each kind, in GRAMMAR's order (a rule whose first
 # kinds are not known is tried everywhere).
 _FIRSTS = [_first_kinds(rule.grammar) for rule in GRAMMAR]
-_ANYWHERE = tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS) if first is None)
+_ANYWHERE = tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS, strict=True) if first is None)
 _RULES_AT: dict[str, tuple[Rule, ...]] = {
-    start: tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS) if first is None or start in first)
+    start: tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS, strict=True) if first is None or start in first)
     for start in set().union(*(first for first in _FIRSTS if first is not None))
 }
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
@@ -1148,10 +1154,11 @@ def _facts_of(
             return
         if len(covered) == count:
             yield fact("nequal" if negated else "equal")
-    elif name in ("answer_eq", "neither") and (name == "answer_eq" or count == 2):
-        yield fact("equal")
-    elif name == "both" and count == 2 and bare_equal:
-        yield fact("equal")
+    elif name in ("answer_eq", "neither", "both"):
+        # "neither is larger" and "they are both 5.5" speak of two options ("both" only while the
+        # sentence is about the options, not about their digits)
+        if name == "answer_eq" or (count == 2 and (name == "neither" or bare_equal)):
+            yield fact("equal")
     elif name in ("top", "tie"):
         for option in left:
             yield fact("ntop" if negated else "top", a=option, direction=direction)

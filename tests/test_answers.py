@@ -113,7 +113,7 @@ ADVERSARIAL = {
     "relatives": ("13.8, which ", 3000),
     "pronouns": ("13.8 is larger, it ", 2000),
     "table-rows": ("| 13.8 | 13.11 |\n|---|---|\n", 1000),
-    "space-runs": ("          \"", 3000),
+    "space-runs": ('          "', 3000),
     "yes-no": ("Is 13.8 larger than 13.11? Yes. ", 1000),
     "markers-before-a-word": ("so, ", 5000),
     "corrections": ("wait, ", 5000),

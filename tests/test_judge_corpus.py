@@ -21,10 +21,10 @@ DATA = ROOT / "tests" / "data" / "judge"
 # set: (minimum agreement, most false passes, most false passes on labels nobody marked doubtful)
 FLOORS = {
     "tune/styles": (0.99, 0, 0),
-    "tune/smollm2": (0.90, 0, 0),
+    "tune/smollm2": (0.935, 0, 0),
     "sealed/styles": (0.96, 0, 0),
-    "sealed/smollm2": (0.835, 3, 0),
-    "sealed/fresh": (0.947, 3, 0),
+    "sealed/smollm2": (0.84, 3, 0),
+    "sealed/fresh": (0.952, 3, 0),
 }
 
 
