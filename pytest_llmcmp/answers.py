@@ -297,6 +297,7 @@ class _Options:
             if _PLAIN_NUMBER.fullmatch(option)
             and option.startswith(text)
             and 0 < len(option) - len(text) <= _COPY_SLIP_DIGITS
+            and option[len(text) :].strip("0")  # "10000" for 100000 is another number, not a slip
             and ("." in text or "." not in option)
         ]
         starts = [option for option in self.texts if option.startswith(text)]
