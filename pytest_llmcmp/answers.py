@@ -962,6 +962,9 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("neither-x-nor-y-is-larger", "eq", "NEITHER left:LIST COPULA* LARGER|SMALLER"),
     _rule("neither-is-larger", "neither", "NEITHER COPULA* LARGER|SMALLER"),
     _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
+    # "Density: 4.9, not 4.16", "约为4.9而不是4.16": the value asserted is no option, and denying an
+    # option does not choose the others
+    _rule("x-not-y", "other", "OTHER COPULA* NEGATION COPULA* OPTION"),
     _rule("not-x", "not_answer", "NEGATION COPULA* left:OPTION END_OF_OPERAND"),  # "……，而不是 X"
 )
 _CONCLUDED_OPTION = _rule(
@@ -981,9 +984,10 @@ _RULES_AT: dict[str, tuple[Rule, ...]] = {
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
-# "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount, and
-# "the larger is approximately 7.9" (an option) only how the option is written.
-_APPROXIMATION = re.compile(r"L(?!i*[xN])")
+# "almost the same" approximates the claim; "approximately 1.25 times larger" and "roughly twice as
+# large as" only its amount, and "the larger is approximately 7.9" (an option) only how the option
+# is written.
+_APPROXIMATION = re.compile(r"L(?!i*[xN><])")
 _SETTING_ASIDE = frozenset("wWfhdacLP")
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
@@ -1430,6 +1434,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     depends = False  # "it depends": the whole answer is conditional
     inverted = False
     asked: tuple[list[_Token], bool, int] | None = None  # the yes/no question just asked
+    clause_before = ""  # the kinds of the sentence's clause before
     last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
     for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
@@ -1452,6 +1457,9 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             sentence_about_other_things = False
             sentence_direction = 0
             numbers_said = ""
+            clause_before = ""
+        after_another_number = clause_before.endswith(_OTHER) and _OPTION not in clause_before
+        clause_before = kinds
         openers = _SEGMENT_OPENERS.intersection(kinds)
         if openers:
             segments.append(
@@ -1505,6 +1513,9 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
+        if after_another_number and _DENIES_AN_OPTION.match(kinds):
+            # "Density: 4.9, not 4.16": the clause before asserted a value that is no option
+            facts = [_Fact("other", "x-not-y", clause[0].start, clause[-1].end, source=source)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
             facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
@@ -1578,6 +1589,10 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     return reading
 
 
+# A clause that opens by denying an option: "…, not 4.16", "…，而不是4.16"
+_DENIES_AN_OPTION = re.compile(r"[KkV]?i*ni*N")
+
+
 # A bare reply to a yes/no question: "Yes.", "Yes, it is", "No, it isn't", "是的", "不是".
 _REPLY = re.compile(r"[yu]i*n?|n")
 _DENIED = {"gt": "ngt", "ngt": "gt", "top": "ntop", "ntop": "top", "equal": "nequal", "answer": "nanswer"}
@@ -1630,7 +1645,15 @@ def _ends_inside_a_number(answer: str, tokens: Sequence[_Token], options: _Optio
     if last is None or last.kind not in (_OPTION, _OTHER) or last.end != len(answer) or deciding.end != last.end:
         return False
     written = answer[last.start : last.end]
-    return any(len(option) > len(written) and option.startswith(written) for option in options.texts)
+    # A continuation that would not change the verdict does not count: an option of the value named
+    # ("8" of 8.000 and 8), or the other side of the relation ("4.44 > 4.4" of 4.4 and 4.44).
+    unchanged = {last.option, deciding.a, deciding.b} if last.kind == _OPTION else set()
+    return any(
+        len(option) > len(written)
+        and option.startswith(written)
+        and not (index in unchanged or (last.option >= 0 and options.same_value({index, last.option})))
+        for index, option in enumerate(options.texts)
+    )
 
 
 def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]) -> bool:

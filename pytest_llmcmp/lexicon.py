@@ -158,12 +158,14 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.GREATER: _words(
             "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
             "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass|worth more than|is worth more than"
+            "|twice as large as|twice as big as|twice as great as|twice the size of|double|triple"
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
             "|trails|trail|not as large as|not as big as|not as great as|not as high as|is not as large as"
             "|isn't as large as|is not as big as|isn't as big as|is not as great as|isn't as great as"
             "|is not as high as|isn't as high as|worth less than|is worth less than"
+            "|half as large as|half as big as|half as great as|half the size of"
         ),
         Kind.AT_LEAST: _words(
             "greater than or equal to|larger than or equal to|no smaller than|no less than|not smaller than"
@@ -241,7 +243,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
-            "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
+            "|basically|practically|virtually|more or less|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
             "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
         ),
         Kind.CONCESSION: _words("although|though|even though|despite|while"),
