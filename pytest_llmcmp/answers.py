@@ -53,7 +53,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from pytest_llmcmp.lexicon import ORDINALS, Kind, phrase_kinds
+from pytest_llmcmp.lexicon import ADDING, ORDINALS, Kind, phrase_kinds
 from pytest_llmcmp.truth import Quantity, try_parse
 
 __all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
@@ -1248,6 +1248,7 @@ class _Segment:
     revision: bool = False  # opened by a conclusion or contrast ("so", "所以", "but"): it supersedes reasoning
     opened_at: int = 0  # where the clause that opened it starts
     after_aside: bool = False  # the latest clause before it that said anything was set aside
+    adding: bool = False  # a claim of it was said "also": it adds to what came before, replaces nothing
 
 
 def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool, int]]:
@@ -1526,6 +1527,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             last_counted = clause_number
             segment = segments[-1]
             segment.facts.extend(facts)
+            segment.adding = segment.adding or bool(_ADDING.search(answer, clause[0].start, clause[-1].end))
             segment.last_clause = clause_number
             segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
 
@@ -1587,6 +1589,17 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                 for fact, status, why, segment in reading.records
             ]
     return reading
+
+
+# "also", "也": see lexicon.ADDING
+_ADDING = re.compile(
+    "|".join(
+        rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])" if _is_latin(word) else re.escape(word)
+        for words in ADDING.values()
+        for word in words
+    ),
+    re.IGNORECASE,
+)
 
 
 # A clause that opens by denying an option: "…, not 4.16", "…，而不是4.16"
@@ -1671,7 +1684,7 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
         between = segments[index + 1 : final + 1]
         if any(segment.correction for segment in between):
             continue
-        if not segments[index].conclusive and any(segment.revision for segment in between):
+        if not segments[index].conclusive and not segments[final].adding and any(segment.revision for segment in between):
             continue
         return True
     return False

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ORDINALS", "PHRASES", "Kind", "phrase_kinds"]
+__all__ = ["ADDING", "ORDINALS", "PHRASES", "Kind", "phrase_kinds"]
 
 
 class Kind(Enum):
@@ -110,7 +110,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.GROUP: _words(
             "都|均|两者|二者|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个|另一个|所有|所有数|彼此"
         ),
-        Kind.COPULA: _words("是|为|就是|乃是"),
+        Kind.COPULA: _words("是|为|就是|乃是|可以说是|可以说|可以算是|算是|可以认为是|可以看成是"),
         Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
         Kind.RELATIVE: _words("这"),
         Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
@@ -195,7 +195,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|one another|these two numbers|these numbers|these two|those two numbers"
         ),
         Kind.OF: _words("of|among"),
-        Kind.COPULA: _words("is|are|was|would be|will be|should be|has|have|it's|that's"),
+        Kind.COPULA: _words(
+            "is|are|was|would be|will be|should be|has|have|it's|that's|be said to be|be called|be considered"
+        ),
         Kind.ANSWER: _words("answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select"),
         Kind.RELATIVE: _words("which"),
         Kind.PRONOUN: _words("it|this number|that number"),
@@ -272,9 +274,17 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
-            "|to be precise|more precisely"
+            "|to be precise|more precisely|can"
         ),
     },
+}
+
+# Words that add a claim to the earlier ones instead of replacing them ("13.5 也可以说是最大的",
+# "13.5 is also the largest"): a final statement said with one of them leaves an earlier statement
+# that chose otherwise standing. To the grammar they are GLUE (they change no claim).
+ADDING: dict[str, tuple[str, ...]] = {
+    "zh": ("也", "同样"),
+    "en": ("also", "as well"),
 }
 
 # Words that point at an option by its place in the latest list of numbers ("前者", "the latter").
