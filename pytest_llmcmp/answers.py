@@ -827,6 +827,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "END_OF_NUMBER": r"(?![><gl=TBSEx+])",
     "NOT_COMPARED": r"(?![T><])",
     "NOT_COMPARED_FURTHER": r"(?![TBS><])",
+    "ALONE": r"(?![NxQJ><gl=TBSE])",  # a word that is the whole statement: "answer: neither"
 }
 
 
@@ -834,7 +835,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
 _FIRST_OF_COMPOUND = {
     "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
     "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
-    "NOT_COMPARED_FURTHER": "",
+    "NOT_COMPARED_FURTHER": "", "ALONE": "",
 }  # fmt: skip
 
 
@@ -961,6 +962,7 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("answer-is-equal", "answer_eq", "ANSWER|BOXED COPULA* [ GROUP COPULA* ]? SAME"),
     _rule("neither-x-nor-y-is-larger", "eq", "NEITHER left:LIST COPULA* LARGER|SMALLER"),
     _rule("neither-is-larger", "neither", "NEITHER COPULA* LARGER|SMALLER"),
+    _rule("the-answer-is-neither", "neither", "ANSWER|BOXED COPULA* NEITHER ALONE"),  # {"answer": "neither"}
     _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
     # "Density: 4.9, not 4.16", "约为4.9而不是4.16": the value asserted is no option, and denying an
     # option does not choose the others

@@ -138,7 +138,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
         Kind.CONDITION: _words("如果|假如|假设|若|要是|倘若|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"),
-        Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:"),  # "问题：" labels a restated question
+        # "问题：" labels a restated question; "要找出最小的…" states the task
+        Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
         Kind.WHETHER: _words("是否|吗|是不是"),
         Kind.DIGITS: _words(
             "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字|长度|更长|较长|更短|较短"
@@ -254,7 +255,10 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|as versions|as version numbers|as software versions|in version numbering"
         ),
         Kind.WHETHER: _words("whether"),
-        Kind.QUESTION: _words("question:|q:"),  # a label: what follows restates the question
+        # "question:" labels a restated question; "to find the smallest …" states the task
+        Kind.QUESTION: _words(
+            "question:|q:|to find|in order to find|to determine|to figure out|to work out|to decide|to identify"
+        ),
         Kind.DIGITS: _words(
             "integer part|decimal part|fractional part|whole number part|whole part|decimal places|decimal place"
             "|digit|digits|tenths|hundredths|tenths place|place value|decimal point|length|longer|shorter"
