@@ -25,7 +25,12 @@ FLOORS = {
     "sealed/styles": (0.96, 0, 0),
     "sealed/smollm2": (0.84, 3, 0),
     "sealed/fresh": (0.952, 3, 0),
+    # written and labelled blind on 2026-12-02 by others, tuned on since (the sealed halves are held elsewhere)
+    "tune/styles2": (0.96, 1, 0),
+    "tune/live2": (0.93, 0, 0),
 }
+# sets smaller than the 150 answers every other set has
+SIZES = {"tune/live2": 88}
 
 
 # set with a second labeller's file: (minimum agreement on the rows both labellers agree on, most false passes there)
@@ -49,7 +54,7 @@ def _bench() -> Any:
 def test_agreement_with_blind_labels_keeps_its_floor(name: str) -> None:
     bench = _bench()
     entries = bench.load_set(DATA / f"{name}.yaml")
-    assert len(entries) >= 150
+    assert len(entries) >= SIZES.get(name, 150)
     minimum, most_false_passes, most_sure_false_passes = FLOORS[name]
     total, _, _ = bench.measure(entries, without_doubtful=False)
     sure, _, _ = bench.measure(entries, without_doubtful=True)
@@ -64,6 +69,8 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/styles"] + sizes["sealed/styles"] == 500
     assert sizes["tune/smollm2"] + sizes["sealed/smollm2"] == 591
     assert sizes["sealed/fresh"] == 208
+    assert sizes["tune/styles2"] == 150
+    assert sizes["tune/live2"] == 88
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
