@@ -152,7 +152,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.GLUE: _words(
             "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
-            "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小"
+            "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小|同样"
         ),
     },
     "en": {
@@ -278,7 +278,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
-            "|to be precise|more precisely|can"
+            "|to be precise|more precisely|can|as well"
         ),
     },
 }

@@ -318,6 +318,14 @@ def test_a_phrase_has_one_kind() -> None:
         lexicon_module.phrase_kinds(duplicated)
 
 
+def test_adding_words_are_glue_to_the_grammar() -> None:
+    # "also", "也" change no claim (the grammar sees through them); they only keep an earlier claim standing
+    kinds = phrase_kinds()
+    for words in lexicon_module.ADDING.values():
+        for word in words:
+            assert kinds.get(word) is Kind.GLUE, word
+
+
 def test_the_documented_explain_examples_are_true() -> None:
     import doctest
 
