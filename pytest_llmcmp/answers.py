@@ -1437,7 +1437,9 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     depends = False  # "it depends": the whole answer is conditional
     inverted = False
     asked: tuple[list[_Token], bool, int] | None = None  # the yes/no question just asked
-    clause_before = ""  # the kinds of the sentence's clause before
+    clause_before = ""  # the kinds of the clause before
+    index_of = {id(token): index for index, token in enumerate(tokens)}
+    stated_another_value = False  # a clause said a value that is no option is the answer ("it's 0.55")
     last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
     for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
@@ -1460,8 +1462,8 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             sentence_about_other_things = False
             sentence_direction = 0
             numbers_said = ""
-            clause_before = ""
-        after_another_number = clause_before.endswith(_OTHER) and _OPTION not in clause_before
+        # "Density: 4.9, not 4.16", "4.9 (not 4.16)", "4.9. Not 4.16": right after a value that is no option
+        after_another_number = _OPTION not in clause_before and _follows_another_number(tokens, index_of, clause[0])
         clause_before = kinds
         openers = _SEGMENT_OPENERS.intersection(kinds)
         if openers:
@@ -1525,6 +1527,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         if why:
             reading.records += [(fact, "set aside", why, -1) for fact in facts]
             continue
+        stated_another_value = stated_another_value or bool(_STATES_ANOTHER_VALUE.search(kinds))
         if facts:
             last_counted = clause_number
             segment = segments[-1]
@@ -1578,6 +1581,10 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             ]
     elif _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
         reading.extraction = Extraction(None, reason="truncated")
+    elif stated_another_value and _by_elimination_only(segments[final].facts, verdict, direction):
+        # "The bigger number isn't 0.5; it's 0.55": denying one option chooses no other when the
+        # answer says its value is a number that is no option
+        reading.extraction = Extraction(None, reason="not-an-option")
     else:
         contradiction = any(verdicts[index] != verdict for index in decided[:-1])
         deciding = _deciding_facts(segments[final].facts, verdict, options)
@@ -1606,6 +1613,34 @@ _ADDING = re.compile(
 
 # A clause that opens by denying an option: "…, not 4.16", "…，而不是4.16"
 _DENIES_AN_OPTION = re.compile(r"[KkV]?i*ni*N")
+# A clause that says the value is a number that is no option: "the larger is 12.6", "it's 0.55",
+# "…，而是4.9", "12.6 is." (a trailing word such as a unit may follow the number)
+_STATES_ANOTHER_VALUE = re.compile(r"(?:[BS]i+|^[HQ]?i+|^V[iH]*)x_?$|^xi+$")
+# What may stand between a number and a denial that follows it: breaks, brackets, a unit
+_BETWEEN_VALUE_AND_DENIAL = frozenset({_CLAUSE_BREAK, _SENTENCE_BREAK, _ASIDE_OPEN, _ASIDE_CLOSE, _BARRIER})
+
+
+def _follows_another_number(tokens: Sequence[_Token], index_of: dict[int, int], first: _Token) -> bool:
+    """Whether the token before ``first`` (past breaks, brackets and a unit) is a number that is no option."""
+    index = index_of[id(first)] - 1
+    while index >= 0 and tokens[index].kind in _BETWEEN_VALUE_AND_DENIAL:
+        index -= 1
+    return index >= 0 and tokens[index].kind == _OTHER
+
+
+def _by_elimination_only(facts: Sequence[_Fact], verdict: int, direction: int) -> bool:
+    """Whether no fact of a segment says the chosen option is the answer or the extreme asked for, or
+    larger (smaller) than another: it was chosen only because the others were denied."""
+    if verdict < 0:
+        return False
+    for fact in facts:
+        if fact.kind == "answer" and fact.a == verdict:
+            return False
+        if fact.kind == "top" and fact.a == verdict and fact.direction == direction:
+            return False
+        if fact.kind == "gt" and (fact.a if direction > 0 else fact.b) == verdict:
+            return False
+    return True
 
 
 # A bare reply to a yes/no question: "Yes.", "Yes, it is", "No, it isn't", "是的", "不是".
