@@ -1721,7 +1721,11 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
         between = segments[index + 1 : final + 1]
         if any(segment.correction for segment in between):
             continue
-        if not segments[index].conclusive and not segments[final].adding and any(segment.revision for segment in between):
+        if (
+            not segments[index].conclusive
+            and not segments[final].adding
+            and any(segment.revision for segment in between)
+        ):
             continue
         return True
     return False

@@ -246,7 +246,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
-            "|basically|practically|virtually|more or less|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
+            "|basically|practically|virtually|more or less"
+            "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
             "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
         ),
         Kind.CONCESSION: _words("although|though|even though|despite|while"),
