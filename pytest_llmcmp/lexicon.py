@@ -199,7 +199,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.COPULA: _words(
             "is|are|was|would be|will be|should be|has|have|it's|that's|be said to be|be called|be considered"
         ),
-        Kind.ANSWER: _words("answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select"),
+        Kind.ANSWER: _words(
+            "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
+            "|right choice|my choice|i'd go with|i would go with|i'll go with|i go with|i'd choose|i would choose"
+            "|i'd pick|i would pick"
+        ),
         Kind.RELATIVE: _words("which"),
         Kind.PRONOUN: _words("it|this number|that number"),
         Kind.YES: _words("yes|yeah|yep"),
