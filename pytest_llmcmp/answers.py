@@ -735,6 +735,17 @@ def _resolve_relative(tokens: list[_Token], index: int) -> None:
     while before >= 0 and tokens[before].kind == _CLAUSE_BREAK:
         before -= 1
     named = tokens[before] if before >= 0 else None
+    # "8.5% equals 0.085, which exceeds 0.08": the value restates the option before it (not a
+    # result: "851.2 - 850.7695 = 3.48, which is the largest")
+    if (
+        named is not None
+        and named.kind == _OTHER
+        and before >= 2
+        and tokens[before - 1].kind == _EQUALS
+        and tokens[before - 2].kind == _OPTION
+        and (before < 3 or tokens[before - 3].kind != _OPERATOR)
+    ):
+        named = tokens[before - 2]
     in_list = before >= 1 and tokens[before - 1].kind == _AND
     if named is not None and named.kind in (_OPTION, _OTHER) and not in_list:
         token.kind, token.option = named.kind, named.option
