@@ -1449,7 +1449,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     inverted = False
     asked: tuple[list[_Token], bool, int] | None = None  # the yes/no question just asked
     clause_before = ""  # the kinds of the clause before
-    index_of = {id(token): index for index, token in enumerate(tokens)}
+    index_of: dict[int, int] = {}  # where each token is (built when first needed)
     stated_another_value = False  # a clause said a value that is no option is the answer ("it's 0.55")
     last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
@@ -1473,9 +1473,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             sentence_about_other_things = False
             sentence_direction = 0
             numbers_said = ""
-        # "Density: 4.9, not 4.16", "4.9 (not 4.16)", "4.9. Not 4.16": right after a value that is no option
-        after_another_number = _OPTION not in clause_before and _follows_another_number(tokens, index_of, clause[0])
-        clause_before = kinds
+        kinds_before, clause_before = clause_before, kinds
         openers = _SEGMENT_OPENERS.intersection(kinds)
         if openers:
             segments.append(
@@ -1529,8 +1527,14 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
-        if after_another_number and _DENIES_AN_OPTION.match(kinds):
-            # "Density: 4.9, not 4.16": the clause before asserted a value that is no option
+        if _DENIES_AN_OPTION.match(kinds) and _OPTION not in kinds_before and not index_of:
+            index_of.update((id(token), index) for index, token in enumerate(tokens))  # once, when needed
+        if (
+            _DENIES_AN_OPTION.match(kinds)
+            and _OPTION not in kinds_before
+            and _follows_another_number(tokens, index_of, clause[0])
+        ):
+            # "Density: 4.9, not 4.16", "4.9 (not 4.16)", "4.9. Not 4.16": right after a value that is no option
             facts = [_Fact("other", "x-not-y", clause[0].start, clause[-1].end, source=source)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced

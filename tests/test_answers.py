@@ -118,6 +118,8 @@ ADVERSARIAL = {
     "markers-before-a-word": ("so, ", 5000),
     "corrections": ("wait, ", 5000),
     "question-labels": ("Question: ", 3000),
+    "values-denying-options": (" 4.9, not 13.11 (", 2000),
+    "also-claims": (" is also larger; 13.11", 2000),
 }
 
 
