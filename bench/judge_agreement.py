@@ -6,10 +6,20 @@ The sets live in ``tests/data/judge/`` (see its README): ``tune/`` may be read w
 tuning sets also per pattern and every disagreement (``--show``). For the sealed sets it prints totals only, so
 running it while tuning leaks no single answer.
 
-    python bench/judge_agreement.py [--show] [--table] [--without-doubtful] [--sealed-patterns]
+    python bench/judge_agreement.py [--show] [--table] [--without-doubtful] [--sealed-patterns] [--second DIR]
 
 ``--table`` adds the original hand-labelled table (``tests/data/answers.yaml``). ``--json`` prints the figures
 as JSON (for notes). The exit code is 0; the figures are the result.
+
+A set may have a second labeller's file, ``DIR/<split>/<set>.yaml`` (``--second``, by default
+``tests/data/judge/second``): rows of ``id``, ``label``, ``doubtful``, ``note``, labelled blind like the first.
+For such a set the script adds the judge's agreement with each labeller on the rows both labelled, how often the
+labellers agree (raw, and Cohen's kappa over the label's place: 1st option, 2nd, ..., equal, unclear; computed
+by scikit-learn, ``pip install scikit-learn``), and the judge's agreement and false passes on the consensus rows
+(the two labels agree).
+
+The judge's time is the mean over every answer after one warm-up call (which compiles the lexer, once per
+process), in process CPU time: on a shared machine wall time mostly measures waiting for a core.
 """
 
 from __future__ import annotations
@@ -106,16 +116,103 @@ def measure(entries: list[dict[str, Any]], without_doubtful: bool) -> tuple[Tall
     total = Tally()
     patterns: dict[str, Tally] = defaultdict(Tally)
     seconds = 0.0
+    extract_choice("13.8 or 13.11", ["13.8", "13.11"], "larger")  # warm-up: the lexer is compiled on first use
     for entry in entries:
         if without_doubtful and entry.get("doubtful"):
             continue
-        started = time.perf_counter()
+        started = time.process_time()
         got = extract_choice(entry["answer"], entry["numbers"], entry["ask"]).choice
-        seconds += time.perf_counter() - started
+        seconds += time.process_time() - started
         total.add(entry, got)
         for pattern in entry.get("patterns") or ["(none)"]:
             patterns[pattern].add(entry, got)
     return total, patterns, seconds
+
+
+@dataclass
+class Labellers:
+    """A set measured against two labellers, on the rows both labelled."""
+
+    rows: int = 0
+    first: Tally = field(default_factory=Tally)  # the judge against labeller 1
+    second: Tally = field(default_factory=Tally)  # the judge against labeller 2
+    labels_agree: int = 0
+    consensus: Tally = field(default_factory=Tally)  # the judge on the rows where both labels agree
+    places: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))  # each labeller's, by row
+
+    @property
+    def kappa(self) -> float | None:
+        """Cohen's kappa of the two labellings (scikit-learn's), None without rows."""
+        return cohen_kappa(*self.places) if self.rows else None
+
+    def lines(self) -> list[str]:
+        agree = self.labels_agree / self.rows if self.rows else 0.0
+        kappa = "n/a" if self.kappa is None else f"{self.kappa:.3f}"
+        return [
+            f"  second labels: {self.rows} rows labelled by both; labellers agree {agree:.1%}, Cohen's kappa {kappa}",
+            "  " + self.first.line("judge vs labeller 1"),
+            "  " + self.second.line("judge vs labeller 2"),
+            "  " + self.consensus.line(f"consensus ({self.consensus.total} rows)"),
+        ]
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "labellers_agree": self.labels_agree,
+            "labeller_agreement": round(self.labels_agree / self.rows, 4) if self.rows else None,
+            "cohen_kappa": None if self.kappa is None else round(self.kappa, 4),
+            "judge_vs_labeller_1": self.first.figures(),
+            "judge_vs_labeller_2": self.second.figures(),
+            "consensus": self.consensus.figures(),
+        }
+
+
+def _place(entry: dict[str, Any], label: str) -> str:
+    """A label as a category that means the same on every row: the option's place, "equal" or "unclear"."""
+    numbers = [str(number) for number in entry["numbers"]]
+    return f"option {numbers.index(label) + 1}" if label in numbers else label
+
+
+def cohen_kappa(first: list[str], second: list[str]) -> float:
+    """Cohen's kappa of two labellings (scikit-learn's, imported only when a second labeller's file exists)."""
+    try:
+        from sklearn.metrics import cohen_kappa_score
+    except ImportError:
+        raise SystemExit("second labels: Cohen's kappa needs scikit-learn (pip install scikit-learn)") from None
+    return float(cohen_kappa_score(first, second))
+
+
+def compare_labellers(entries: list[dict[str, Any]], second: dict[str, dict[str, Any]]) -> Labellers:
+    """The judge against both labellers, on the rows of ``entries`` that ``second`` (by id) labelled too."""
+    result = Labellers()
+    firsts, seconds = result.places
+    for entry in entries:
+        other = second.get(entry["id"])
+        if other is None:
+            continue
+        got = extract_choice(entry["answer"], entry["numbers"], entry["ask"]).choice
+        again = {**entry, "label": str(other["label"]), "doubtful": bool(other.get("doubtful"))}
+        result.rows += 1
+        result.first.add(entry, got)
+        result.second.add(again, got)
+        firsts.append(_place(entry, entry["label"]))
+        seconds.append(_place(entry, again["label"]))
+        if entry["label"] == again["label"]:
+            result.labels_agree += 1
+            result.consensus.add(entry, got)
+    return result
+
+
+def load_second(directory: Path, name: str) -> dict[str, dict[str, Any]] | None:
+    """The second labeller's rows of set ``name`` ("tune/smollm2"), by id; None when there is no such file."""
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        return None
+    rows = load_set(path)
+    for row in rows:
+        if not isinstance(row, dict) or "id" not in row or "label" not in row:
+            raise SystemExit(f"{path}: every row needs an id and a label (got {row!r})")
+    return {str(row["id"]): row for row in rows}
 
 
 def main() -> None:
@@ -125,6 +222,13 @@ def main() -> None:
     parser.add_argument("--without-doubtful", action="store_true", help="leave out labels marked doubtful")
     parser.add_argument("--sealed-patterns", action="store_true", help="per-pattern figures of the sealed sets too")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--second",
+        type=Path,
+        default=DATA / "second",
+        metavar="DIR",
+        help="a second labeller's files, DIR/<split>/<set>.yaml (default: tests/data/judge/second)",
+    )
     args = parser.parse_args()
 
     sets: list[tuple[str, list[dict[str, Any]], bool]] = []
@@ -144,6 +248,12 @@ def main() -> None:
         report[name] = {"all": total.figures()}
         if not args.json:
             print(total.line(name))
+        second = load_second(args.second, name) if name != "table" else None
+        if second is not None:
+            labellers = compare_labellers(entries, second)
+            report[name]["second_labels"] = labellers.figures()
+            if not args.json:
+                print("\n".join(labellers.lines()))
         if name != "table":
             for attribute in ("total", "agree", "false_pass", "false_fail", "correct_labels", "correct_unparsed"):
                 setattr(overall, attribute, getattr(overall, attribute) + getattr(total, attribute))
@@ -167,7 +277,7 @@ def main() -> None:
         print(json.dumps(report, indent=1))
     else:
         print(overall.line("corpus (tune + sealed)"))
-        print(f"judge time: {ms:.3f} ms per answer (mean over {timing[1]} answers, this process)")
+        print(f"judge time: {ms:.3f} ms per answer (CPU, mean over {timing[1]} answers after a warm-up, this process)")
     if not DATA.is_dir():
         print(f"no corpus at {DATA}", file=sys.stderr)
 

@@ -50,10 +50,10 @@ import bisect
 import functools
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from pytest_llmcmp.lexicon import ORDINALS, Kind, phrase_kinds
+from pytest_llmcmp.lexicon import ADDING, ORDINALS, Kind, phrase_kinds
 from pytest_llmcmp.truth import Quantity, try_parse
 
 __all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
@@ -115,12 +115,14 @@ _CORRECTION = Kind.CORRECTION.value
 _DIGITS = Kind.DIGITS.value
 _EQUALS = Kind.EQUALS.value
 _FORMULA = Kind.FORMULA.value
+_GROUP = Kind.GROUP.value
 _GLUE = Kind.GLUE.value
 _HEDGE = Kind.HEDGE.value
 _LARGER = Kind.LARGER.value
 _ORDERING = Kind.ORDERING.value
 _PRONOUN = Kind.PRONOUN.value
 _QUESTION = Kind.QUESTION.value
+_WHETHER = Kind.WHETHER.value
 _RELATIVE = Kind.RELATIVE.value
 _SMALLER = Kind.SMALLER.value
 
@@ -143,7 +145,11 @@ _Trie = dict[str, "_Trie"]
 
 def _trie_regex(phrases: Sequence[str]) -> str:
     """An alternation of ``phrases`` factored into a trie, so matching costs one pass per position
-    instead of one attempt per phrase; longer phrases are preferred over their prefixes."""
+    instead of one attempt per phrase; longer phrases are preferred over their prefixes.
+
+    The trie is guarded by a lookahead for the phrases' first characters: the regex engine tries a
+    branch of an alternation after another, so without it every position of the answer would try
+    each of the hundreds of first characters in turn (this halves the lexer's time)."""
     trie: _Trie = {}
     for phrase in phrases:
         node = trie
@@ -164,7 +170,9 @@ def _trie_regex(phrases: Sequence[str]) -> str:
             return "(?:" + body + ")?"
         return body
 
-    return emit(trie)
+    first = {case for phrase in phrases for case in (phrase[0].lower(), phrase[0].upper())}
+    guard = "(?=[" + "".join(re.escape(char) for char in sorted(first)) + "])" if first else ""
+    return guard + emit(trie)
 
 
 def _is_latin(phrase: str) -> bool:
@@ -189,9 +197,15 @@ _CJK_NUMBER = r"(?<!第)[负負]?(?:百分之|千分之)?[零〇一二两三四�
 
 @functools.cache
 def _master() -> re.Pattern[str]:
-    """The lexer's one regex (built on first use: compiling the tries takes ~0.1 s)."""
+    """The lexer's one regex (built on first use: compiling the tries takes ~0.1 s).
+
+    Every match first passes over spaces and tabs (in one step: the lookahead and backreference
+    make it atomic, so a long run of spaces stays linear), and every character is matched by some
+    group ("skip" for those that make no token, and the end of the text), so the scanner never
+    tries all the groups at a position in vain: the token is the match's named group."""
     return re.compile(
-        "|".join(
+        r"(?=([ \t]*))\1(?:"
+        + "|".join(
             [
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
@@ -210,13 +224,16 @@ def _master() -> re.Pattern[str]:
                 r"(?P<operator>[+*×÷/-])",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
                 r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#])",
+                r"(?P<skip>[\s\"'“”‘’「」『』《》*_`~#]|\Z)",
             ]
-        ),
+        )
+        + ")",
         re.IGNORECASE,
     )
 
 
 _SPACE = re.compile(r"\s+")
+_NUMBERS_ONLY = re.compile(r"[^Nx]+")  # keeps the number tokens of a string of kinds
 
 
 @dataclass(slots=True)
@@ -229,6 +246,10 @@ class _Token:
 
 
 _MENTION_CACHE_SIZE = 512
+# A copy slip: a long number (at least this many significant digits) that lacks at most this many of
+# an option's last digits.
+_COPY_SLIP_MIN, _COPY_SLIP_DIGITS = 5, 2
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -261,7 +282,26 @@ class _Options:
         if not same and mention.unit == "":
             # Models often drop the unit when repeating "13.8%"; the bare value still names it.
             same = self._equal_values(mention, require_unit=False)
-        return same[0] if len(same) == 1 else -1
+        if len(same) > 1:  # options of one value ("6.200", "6.2"): "6.20" is the one written most like it
+            return _written_most_like(text, [self.texts[index] for index in same], same)
+        return same[0] if same else self._copied_short(text)
+
+    def _copied_short(self, text: str) -> int:
+        """A long number copied with its last digit or two dropped ("70767537" for the option
+        707675376, "13.432" for 13.43227) names that option, when it begins no other option."""
+        if not _PLAIN_NUMBER.fullmatch(text) or len(text.lstrip("-0.").replace(".", "")) < _COPY_SLIP_MIN:
+            return -1
+        found = [
+            index
+            for index, option in enumerate(self.texts)
+            if _PLAIN_NUMBER.fullmatch(option)
+            and option.startswith(text)
+            and 0 < len(option) - len(text) <= _COPY_SLIP_DIGITS
+            and option[len(text) :].strip("0")  # "10000" for 100000 is another number, not a slip
+            and ("." in text or "." not in option)
+        ]
+        starts = [option for option in self.texts if option.startswith(text)]
+        return found[0] if len(found) == 1 and len(starts) == 1 else -1
 
     def _equal_values(self, mention: Quantity, *, require_unit: bool) -> list[int]:
         return [
@@ -277,6 +317,20 @@ class _Options:
         quantities = [self.quantities[index] for index in indexes]
         values = {(quantity.value, quantity.unit) for quantity in quantities if quantity is not None}
         return None not in quantities and len(values) == 1
+
+
+def _shared_prefix(one: str, other: str) -> int:
+    """How many leading characters ``one`` and ``other`` share."""
+    return next(
+        (index for index, (a, b) in enumerate(zip(one, other, strict=False)) if a != b), min(len(one), len(other))
+    )
+
+
+def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[int]) -> int:
+    """The index of the candidate sharing the longest prefix with ``text``, or -1 on a tie."""
+    shared = [_shared_prefix(text, candidate) for candidate in candidates]
+    best = max(shared)
+    return indexes[shared.index(best)] if shared.count(best) == 1 else -1
 
 
 @functools.lru_cache(maxsize=256)
@@ -451,12 +505,15 @@ def _normalise(text: str) -> tuple[str, bool]:
     text, unfinished = _strip_think(text)
     text = _blank_code(text)
     text = text.translate(_FOLD)
-    for _ in range(3):  # nested \text{} inside \boxed{} and the like
-        text = _LATEX_TEXT.sub(_unwrap, text)
-    text = _LATEX_FRAC.sub(_frac, text)
-    text = _LATEX_BOXED.sub(_boxed, text)
+    latex = "\\" in text  # the commands below all start with a backslash
+    if latex:
+        for _ in range(3):  # nested \text{} inside \boxed{} and the like
+            text = _LATEX_TEXT.sub(_unwrap, text)
+        text = _LATEX_FRAC.sub(_frac, text)
+        text = _LATEX_BOXED.sub(_boxed, text)
     text = _LATEX_EXPONENT.sub(_exponent, text)
-    text = _LATEX_COMMAND.sub(_latex_command, text)
+    if latex:
+        text = _LATEX_COMMAND.sub(_latex_command, text)
     text = _LATEX_BRACES.sub(" ", text)
     text = _MARKDOWN_LINE.sub(_spaces, text)
     return _MARKDOWN_INLINE.sub(_spaces, text), unfinished
@@ -496,8 +553,10 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
     clause = _ClauseSoFar()
     for match in _master().finditer(text):
         group = match.lastgroup
-        value = match.group(0)
-        start, end = match.span()
+        if group is None or group == "skip":  # (every match has a named group)
+            continue
+        value = match.group(group)
+        start, end = match.span(group)
         while pending and pending[-1] <= start:
             cell = pending.pop()
             tokens += [_Token(cells[cell], cell, cell), _Token(_COPULA, cell, cell)]
@@ -505,9 +564,12 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             tokens.append(_Token(_PUNCTUATION[group], start, end))
         elif group in ("latin", "other"):
             phrase = value.lower()
-            if " " in phrase or "\n" in phrase or "\t" in phrase:
+            kind = _PHRASE_KIND.get(phrase)
+            if kind is None:  # a phrase written with other spaces or a line break inside
                 phrase = _SPACE.sub(" ", phrase)
-            kind = _PHRASE_KIND[phrase]
+                kind = _PHRASE_KIND[phrase]
+            if not kind:  # glue
+                continue
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
             elif kind in _CLAUSE_OPENERS and phrase in _ARROWS and _rewrites(tokens):
@@ -516,7 +578,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens += [_Token(_CLAUSE_BREAK, start, start), _Token(kind, start, end)]
             elif phrase == ":" and clause.names_a_number(tokens):
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))  # "0.8 beats 0.75: written as …"
-            elif kind:
+            else:
                 tokens.append(_Token(kind, start, end))
         elif group == "num":
             if value[0] in "-+" and _sign_is_operator(text, start):
@@ -534,11 +596,11 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         elif group == "ellipsis":
             if start and not text[start - 1].isdigit():
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
-        elif group == "word":
-            lowered = value.lower()
-            if lowered not in _GLUE_WORDS and not lowered.endswith("ly"):
-                tokens.append(_Token(_BARRIER, start, end))
-        elif not tokens or tokens[-1].kind != _BARRIER:
+        elif group == "word" and ((word := value.lower()) in _GLUE_WORDS or word.endswith("ly")):
+            continue
+        elif tokens and tokens[-1].kind == _BARRIER:
+            tokens[-1].end = end  # a run of other words and characters is one barrier
+        else:
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
@@ -571,9 +633,10 @@ def _join_lists(tokens: list[_Token], text: str) -> None:
 
 @dataclass
 class _ClauseSoFar:
-    """Whether the clause being lexed names a number yet: then a colon explains it ("0.8 beats 0.75:
-    …", "13.8 vs 13.11: …") and ends the clause; otherwise the clause is a label ("答案：", "Larger
-    number:") and the colon is a copula. Reads each token once, so many colons stay linear."""
+    """Whether the clause being lexed names a number or the options as a group yet: then a colon
+    explains it ("0.8 beats 0.75: …", "13.8 vs 13.11: …", "Both are equal: 6.50 has a trailing
+    zero") and ends the clause; otherwise the clause is a label ("答案：", "Larger number:") and the
+    colon is a copula. Reads each token once, so many colons stay linear."""
 
     seen: int = 0
     number: bool = False
@@ -582,7 +645,7 @@ class _ClauseSoFar:
         for token in tokens[self.seen :]:
             if token.kind in (_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END):
                 self.number = False
-            elif token.kind in (_OPTION, _OTHER):
+            elif token.kind in (_OPTION, _OTHER, _GROUP):
                 self.number = True
         self.seen = len(tokens)
         return self.number
@@ -672,6 +735,17 @@ def _resolve_relative(tokens: list[_Token], index: int) -> None:
     while before >= 0 and tokens[before].kind == _CLAUSE_BREAK:
         before -= 1
     named = tokens[before] if before >= 0 else None
+    # "8.5% equals 0.085, which exceeds 0.08": the value restates the option before it (not a
+    # result: "851.2 - 850.7695 = 3.48, which is the largest")
+    if (
+        named is not None
+        and named.kind == _OTHER
+        and before >= 2
+        and tokens[before - 1].kind == _EQUALS
+        and tokens[before - 2].kind == _OPTION
+        and (before < 3 or tokens[before - 3].kind != _OPERATOR)
+    ):
+        named = tokens[before - 2]
     in_list = before >= 1 and tokens[before - 1].kind == _AND
     if named is not None and named.kind in (_OPTION, _OTHER) and not in_list:
         token.kind, token.option = named.kind, named.option
@@ -756,6 +830,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "OTHER": _OTHER,  # a number that is no option
     "OTHERS": "x(?:Jx)*",
     "AMOUNT": "L?x",  # "0.69 larger than", "1.8 times", "approximately 8.7%"
+    "IS_ABOUT": "(?:i+(?:Li*)?|Li+)",  # "is", "is approximately", "约为"
     "BOXED": _BOXED,
     # An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole
     # statement, and "X 更大" is not "X 更大 than Y".
@@ -763,7 +838,37 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "END_OF_NUMBER": r"(?![><gl=TBSEx+])",
     "NOT_COMPARED": r"(?![T><])",
     "NOT_COMPARED_FURTHER": r"(?![TBS><])",
+    "ALONE": r"(?![NxQJ><gl=TBSE])",  # a word that is the whole statement: "answer: neither"
 }
+
+
+# The kinds a compound symbol's match can begin with ("" for a lookahead, which matches no token).
+_FIRST_OF_COMPOUND = {
+    "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
+    "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
+    "NOT_COMPARED_FURTHER": "", "ALONE": "",
+}  # fmt: skip
+
+
+def _first_of(name: str) -> str:
+    """The kinds a symbol's match can begin with ("" for a lookahead)."""
+    return _FIRST_OF_COMPOUND[name] if name in _FIRST_OF_COMPOUND else Kind[name].value
+
+
+def _first_kinds(grammar: str) -> frozenset[str] | None:
+    """The token kinds a match of ``grammar`` can begin with (None: any), so that a rule is tried only
+    where it can start."""
+    first: set[str] = set()
+    for item in grammar.split():
+        found = re.fullmatch(r"(?:\w+:)?([A-Z_|]+)([?*+]?)", item)
+        if found is None:  # a group: work it out no further
+            return None
+        names, quantifier = found.groups()
+        kinds = "".join(_first_of(name) for name in names.split("|"))
+        first.update(kinds)
+        if kinds and quantifier not in ("?", "*"):  # a lookahead or an optional symbol: look further
+            return frozenset(first)
+    return None
 
 
 def _compile(grammar: str) -> re.Pattern[str]:
@@ -839,12 +944,16 @@ GRAMMAR: tuple[Rule, ...] = (
     ),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
+    # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5": each is said to be one
+    # value, so they are equal
+    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP EQUALS? OPTION END_OF_NUMBER"),
+    # "They are both 5.5", "Both are equal to 8.10", "两者都是0.7": of two options, when the sentence
+    # is about them (not "the tenths digits are 8 and 8; they are both 8")
+    _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
     _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
         "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
     ),
-    # "9.91 and 9.9 are both 9.9": each is said to be one value, so they are equal
-    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP OPTION END_OF_NUMBER"),
     _rule(  # "13.8 更大", "13.8 is the larger one", "13.8 comes out ahead", "13.8 is 0.69 larger"
         "x-is-larger",
         "top",
@@ -854,7 +963,8 @@ GRAMMAR: tuple[Rule, ...] = (
         "the-larger-of-them-is-x", "top", "adj:LARGER|SMALLER OF OPERAND COPULA+ left:OPTION END_OF_OPERAND"
     ),
     _rule("the-larger-is-not-x", "top", "adj:LARGER|SMALLER neg:NEGATION COPULA* left:OPTION END_OF_OPERAND"),
-    _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER COPULA COPULA* left:OPTION END_OF_OPERAND"),  # "更大的是 X"
+    # "更大的是 X", "the larger value is approximately 7.9", "较小的数约为4.35"
+    _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER IS_ABOUT left:OPTION END_OF_OPERAND"),
     _rule("the-largest-are-x-and-y", "tie", "adj:LARGER|SMALLER COPULA COPULA* left:LIST END_OF_OPERAND"),
     _rule("answer-is-x", "answer", "ANSWER|BOXED COPULA* [ neg:NEGATION COPULA* ]? left:OPTION END_OF_OPERAND"),
     _rule(  # "the answer is 26.91", "the answer is either 15 or 18", "\\boxed{0.05}"
@@ -863,7 +973,11 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("answer-is-equal", "answer_eq", "ANSWER|BOXED COPULA* [ GROUP COPULA* ]? SAME"),
     _rule("neither-x-nor-y-is-larger", "eq", "NEITHER left:LIST COPULA* LARGER|SMALLER"),
     _rule("neither-is-larger", "neither", "NEITHER COPULA* LARGER|SMALLER"),
+    _rule("the-answer-is-neither", "neither", "ANSWER|BOXED COPULA* NEITHER ALONE"),  # {"answer": "neither"}
     _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
+    # "Density: 4.9, not 4.16", "约为4.9而不是4.16": the value asserted is no option, and denying an
+    # option does not choose the others
+    _rule("x-not-y", "other", "OTHER COPULA* NEGATION COPULA* OPTION"),
     _rule("not-x", "not_answer", "NEGATION COPULA* left:OPTION END_OF_OPERAND"),  # "……，而不是 X"
 )
 _CONCLUDED_OPTION = _rule(
@@ -872,13 +986,22 @@ _CONCLUDED_OPTION = _rule(
 _CONCLUDED_OTHER = _rule(
     "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* OTHER"
 )  # "so it's 14"
-_STARTS = frozenset("NBSAXnZ")
+# The rules of GRAMMAR that can start at a token of each kind, in GRAMMAR's order (a rule whose first
+# kinds are not known is tried everywhere).
+_FIRSTS = [_first_kinds(rule.grammar) for rule in GRAMMAR]
+_ANYWHERE = tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS, strict=True) if first is None)
+_RULES_AT: dict[str, tuple[Rule, ...]] = {
+    start: tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS, strict=True) if first is None or start in first)
+    for start in set().union(*(first for first in _FIRSTS if first is not None))
+}
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
-# "almost the same" approximates the claim; "approximately 1.25 times larger" only its amount.
-_APPROXIMATION = re.compile(r"L(?!x)")
-_SETTING_ASIDE = frozenset("wfhdacLP")
+# "almost the same" approximates the claim; "approximately 1.25 times larger" and "roughly twice as
+# large as" only its amount, and "the larger is approximately 7.9" (an option) only how the option
+# is written.
+_APPROXIMATION = re.compile(r"L(?!i*[xN><])")
+_SETTING_ASIDE = frozenset("wWfhdacLP")
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
 _OR_WORDS = frozenset({"or", "或", "或者", "还是"})
@@ -917,7 +1040,9 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     has been talking about digits or other numbers). ``direction`` is the sentence's latest
     comparison direction so far (+1 larger, -1 smaller, 0 none), which a bare "而不是 X" refers to.
     """
-    kinds = "".join(token.kind for token in tokens)
+    kinds = "".join([token.kind for token in tokens])
+    if _NAMES_NOTHING.fullmatch(kinds):  # no number, equality or "neither": no rule can match
+        return []
     if _CONCLUDED_OPTION.pattern.fullmatch(kinds):  # "所以是13.8", "→ 13.8"
         return [
             _Fact("answer", _CONCLUDED_OPTION.name, tokens[0].start, tokens[-1].end, a=tokens[-1].option, source=source)
@@ -925,23 +1050,24 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     if _CONCLUDED_OTHER.pattern.fullmatch(kinds):
         return [_Fact("other", _CONCLUDED_OTHER.name, tokens[0].start, tokens[-1].end, source=source)]
     tokens = _without_asides(tokens)
-    kinds = "".join(token.kind for token in tokens)
+    kinds = "".join([token.kind for token in tokens])
     if _ORDERING in kinds:
         kinds = kinds.replace(_LARGER, "_").replace(_SMALLER, "_")
     facts: list[_Fact] = []
     position = 0
     while position < len(kinds):
         # An option inside a list ("X 和 Y") was already tried with the whole list.
-        if kinds[position] not in _STARTS or (kinds[position] == _OPTION and position and kinds[position - 1] == "J"):
+        rules = _RULES_AT.get(kinds[position], _ANYWHERE)
+        if not rules or (kinds[position] == _OPTION and position and kinds[position - 1] == "J"):
             position += 1
             continue
-        for rule in GRAMMAR:
+        for rule in rules:
             match = rule.pattern.match(kinds, position)
             if match is None or not _operand_is_free(rule, kinds, position):
                 continue
             context = _latest_direction(kinds[:position]) or direction
             span = (tokens[match.start()].start, tokens[match.end() - 1].end)
-            facts.extend(_facts_of(rule, match, tokens, count, source, context, span))
+            facts.extend(_facts_of(rule, match, tokens, count, source, context, span, bare_equal))
             chained = rule.fact in _CHAINS and "right" in rule.pattern.groupindex and kinds[match.start("right")] == "N"
             position = match.start("right") if chained else match.end()
             break
@@ -954,6 +1080,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     return facts
 
 
+_NAMES_NOTHING = re.compile(r"[^NxEZ=]*")
 _ASIDE_KINDS = frozenset("KkVCG")
 
 
@@ -973,7 +1100,8 @@ def _without_asides(tokens: Sequence[_Token]) -> list[_Token]:
 
 def _latest_direction(kinds: str) -> int:
     """+1 or -1 for the last larger/smaller word or relation in ``kinds``, 0 if there is none."""
-    larger, smaller = max(kinds.rfind(kind) for kind in "B>g"), max(kinds.rfind(kind) for kind in "S<l")
+    larger = max(kinds.rfind(_LARGER), kinds.rfind(">"), kinds.rfind("g"))
+    smaller = max(kinds.rfind(_SMALLER), kinds.rfind("<"), kinds.rfind("l"))
     if larger == smaller:
         return 0
     return 1 if larger > smaller else -1
@@ -1010,6 +1138,7 @@ def _facts_of(
     source: str,
     context: int,
     span: tuple[int, int],
+    bare_equal: bool,
 ) -> Iterator[_Fact]:
     groups = match.groupdict()
     negated = bool(groups.get("neg"))
@@ -1043,8 +1172,11 @@ def _facts_of(
             return
         if len(covered) == count:
             yield fact("nequal" if negated else "equal")
-    elif name in ("answer_eq", "neither") and (name == "answer_eq" or count == 2):
-        yield fact("equal")
+    elif name in ("answer_eq", "neither", "both"):
+        # "neither is larger" and "they are both 5.5" speak of two options ("both" only while the
+        # sentence is about the options, not about their digits)
+        if name == "answer_eq" or (count == 2 and (name == "neither" or bare_equal)):
+            yield fact("equal")
     elif name in ("top", "tie"):
         for option in left:
             yield fact("ntop" if negated else "top", a=option, direction=direction)
@@ -1127,24 +1259,33 @@ class _Segment:
     conclusive: bool = False  # a final statement: "so …", an answer marker, \boxed, bold, the last line
     correction: bool = False  # opened by "wait", "不对", "actually": it withdraws what came before
     revision: bool = False  # opened by a conclusion or contrast ("so", "所以", "but"): it supersedes reasoning
+    opened_at: int = 0  # where the clause that opened it starts
+    after_aside: bool = False  # the latest clause before it that said anything was set aside
+    adding: bool = False  # a claim of it was said "also": it adds to what came before, replaces nothing
 
 
-def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool]]:
-    """Yield (clause tokens, starts a sentence, sentence is a question).
+def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool, int]]:
+    """Yield (clause tokens, starts a sentence, sentence is a question, where the sentence starts).
 
+    The first clause that has any token starts its sentence ("So, is 0.65 larger than 0.7" opens
+    with the clause "So").
     A bracketed aside is a clause of its own, after the clause it interrupts, which goes on after it:
     "2.5e3 (2500 in standard notation) is larger than 2499" is one claim and one aside.
     """
     sentence: list[list[_Token]] = [[]]
     asides: list[list[_Token]] = []
     in_aside = False
+    sentence_start = 0
     for token in [*tokens, _Token(_SENTENCE_BREAK, 0, 0)]:
         if token.kind in (_SENTENCE_BREAK, _QUESTION_END):
             is_question = token.kind == _QUESTION_END
-            for number, clause in enumerate([*sentence, *asides]):
+            first = True
+            for clause in [*sentence, *asides]:
                 if clause:
-                    yield clause, number == 0, is_question
+                    yield clause, first, is_question, sentence_start
+                    first = False
             sentence, asides, in_aside = [[]], [], False
+            sentence_start = token.end
         elif token.kind == _ASIDE_OPEN:
             asides.append([])
             in_aside = True
@@ -1164,6 +1305,7 @@ def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, boo
 # Why a clause asserts nothing, by the kind of word that makes it so (checked in this order).
 _SET_ASIDE: tuple[tuple[str, str], ...] = (
     (_QUESTION, "question"),
+    (_WHETHER, "question"),
     (_CONDITION, "condition"),
     (_HEDGE, "hedge"),
     (Kind.DEPENDS.value, "hedge"),
@@ -1305,19 +1447,33 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     marker_only = False  # the clause before was nothing but a marker ("不对", "no wait", "so")
     depends = False  # "it depends": the whole answer is conditional
     inverted = False
-    for clause, starts_sentence, in_question in _clauses(tokens):
+    asked: tuple[list[_Token], bool, int] | None = None  # the yes/no question just asked
+    clause_before = ""  # the kinds of the clause before
+    index_of: dict[int, int] = {}  # where each token is (built when first needed)
+    stated_another_value = False  # a clause said a value that is no option is the answer ("it's 0.55")
+    last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
+    opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
+    for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
         clause_number += 1
-        kinds = "".join(token.kind for token in clause)
+        kinds = "".join([token.kind for token in clause])
         if starts_sentence:
-            # "Is 13.8 larger than 13.11" (an auxiliary before the subject) asks, even without "?".
-            word = answer[clause[0].start : clause[0].end]
-            inverted = clause[0].kind == _COPULA and word.isascii() and word.isalpha()
+            inverted, opening = False, []
+        if opening is not None:
+            # "Is 13.8 larger than 13.11", "So, is 0.65 larger" (an auxiliary before the subject)
+            # asks, even without "?"; "It is 13.8" does not.
+            first = next((token for token in clause if token.kind not in _MARKERS), None)
+            if first is None:
+                opening += clause
+            else:
+                inverted = _asks_by_inversion(answer, sentence_start, opening, first)
+                opening = None
         in_question = in_question or inverted
         if starts_sentence:
             in_condition = False
             sentence_about_other_things = False
             sentence_direction = 0
             numbers_said = ""
+        kinds_before, clause_before = clause_before, kinds
         openers = _SEGMENT_OPENERS.intersection(kinds)
         if openers:
             segments.append(
@@ -1325,18 +1481,26 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                     conclusive=not openers.isdisjoint(_CONCLUSIVE_OPENERS),
                     correction=not openers.isdisjoint(_CORRECTING_OPENERS),
                     revision=not openers.isdisjoint(_REVISING_OPENERS),
+                    opened_at=clause[0].start,
+                    after_aside=last_aside > last_counted,
                 )
             )
             in_condition = False
         if _CONDITION in kinds:
             in_condition = True
-        if _HEDGE in kinds and not in_condition and not in_question and _QUESTION not in kinds:
+        if (
+            _HEDGE in kinds
+            and not in_condition
+            and not in_question
+            and _QUESTION not in kinds
+            and _WHETHER not in kinds
+        ):
             last_hedge = clause_number
         depends = depends or (Kind.DEPENDS.value in kinds and not in_question)
         bare_equal = not sentence_about_other_things
         previous_direction = sentence_direction
         sentence_direction = _latest_direction(kinds) or sentence_direction
-        numbers_said = (numbers_said + "".join(kind for kind in kinds if kind in "Nx"))[-2:]
+        numbers_said = (numbers_said + _NUMBERS_ONLY.sub("", kinds))[-2:]
         # "两者相等" is about the options, unless the sentence talks about digits or has just
         # compared two other numbers ("the tenths digits are 8 and 8, so they are equal").
         sentence_about_other_things = sentence_about_other_things or "P" in kinds or numbers_said == "xx"
@@ -1344,24 +1508,50 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         if not why and _AND in kinds and _offers_alternatives(clause, kinds, answer):
             why = "question"
         follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
-        if why and not tracing:
-            continue
+        replied = asked if starts_sentence else None
+        # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?")
+        asked = None
+        if why == "question" and _asks_yes_or_no(kinds):
+            asked = ([token for token in clause if token.kind != _WHETHER], bare_equal, previous_direction)
+        if replied is not None and not why and _REPLY.fullmatch(kinds):
+            reply = _reply_facts(replied, clause, count)
+            if reply:
+                segments[-1].facts.extend(reply)
+                segments[-1].last_clause = last_counted = clause_number
+                continue
+        if why:
+            last_aside = clause_number
+            if not tracing:
+                continue
         source = "boxed" if _BOXED in kinds else "answer" if _ANSWER in kinds else "relation"
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
+        if _DENIES_AN_OPTION.match(kinds) and _OPTION not in kinds_before and not index_of:
+            index_of.update((id(token), index) for index, token in enumerate(tokens))  # once, when needed
+        if (
+            _DENIES_AN_OPTION.match(kinds)
+            and _OPTION not in kinds_before
+            and _follows_another_number(tokens, index_of, clause[0])
+        ):
+            # "Density: 4.9, not 4.16", "4.9 (not 4.16)", "4.9. Not 4.16": right after a value that is no option
+            facts = [_Fact("other", "x-not-y", clause[0].start, clause[-1].end, source=source)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
             facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
         if why:
             reading.records += [(fact, "set aside", why, -1) for fact in facts]
             continue
+        stated_another_value = stated_another_value or bool(_STATES_ANOTHER_VALUE.search(kinds))
         if facts:
+            last_counted = clause_number
             segment = segments[-1]
             segment.facts.extend(facts)
+            segment.adding = segment.adding or bool(_ADDING.search(answer, clause[0].start, clause[-1].end))
             segment.last_clause = clause_number
             segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
 
+    withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
     last_line = _final_line(lines, answer)
     if last_line is not None:  # a bare number on the last line is the model's final word
@@ -1391,6 +1581,8 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             ]
     elif verdict == _NOT_AN_OPTION:
         reading.extraction = Extraction(None, reason="not-an-option")
+    elif withdrawn:  # "9.75 is larger. Wait, let me": it took back its verdict and said no other
+        reading.extraction = Extraction(None, reason="no-verdict")
     elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
     elif _disagreement_stands(segments, verdicts, decided) or (
@@ -1404,6 +1596,10 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
             ]
     elif _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
         reading.extraction = Extraction(None, reason="truncated")
+    elif stated_another_value and _by_elimination_only(segments[final].facts, verdict, direction):
+        # "The bigger number isn't 0.5; it's 0.55": denying one option chooses no other when the
+        # answer says its value is a number that is no option
+        reading.extraction = Extraction(None, reason="not-an-option")
     else:
         contradiction = any(verdicts[index] != verdict for index in decided[:-1])
         deciding = _deciding_facts(segments[final].facts, verdict, options)
@@ -1419,6 +1615,94 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     return reading
 
 
+# "also", "也": see lexicon.ADDING
+_ADDING = re.compile(
+    "|".join(
+        rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])" if _is_latin(word) else re.escape(word)
+        for words in ADDING.values()
+        for word in words
+    ),
+    re.IGNORECASE,
+)
+
+
+# A clause that opens by denying an option: "…, not 4.16", "…，而不是4.16"
+_DENIES_AN_OPTION = re.compile(r"[KkV]?i*ni*N")
+# A clause that says the value is a number that is no option: "the larger is 12.6", "it's 0.55",
+# "…，而是4.9", "12.6 is." (a trailing word such as a unit may follow the number)
+_STATES_ANOTHER_VALUE = re.compile(r"(?:[BS]i+|^[HQ]?i+|^V[iH]*)x_?$|^xi+$")
+# What may stand between a number and a denial that follows it: breaks, brackets, a unit
+_BETWEEN_VALUE_AND_DENIAL = frozenset({_CLAUSE_BREAK, _SENTENCE_BREAK, _ASIDE_OPEN, _ASIDE_CLOSE, _BARRIER})
+
+
+def _follows_another_number(tokens: Sequence[_Token], index_of: dict[int, int], first: _Token) -> bool:
+    """Whether the token before ``first`` (past breaks, brackets and a unit) is a number that is no option."""
+    index = index_of[id(first)] - 1
+    while index >= 0 and tokens[index].kind in _BETWEEN_VALUE_AND_DENIAL:
+        index -= 1
+    return index >= 0 and tokens[index].kind == _OTHER
+
+
+def _by_elimination_only(facts: Sequence[_Fact], verdict: int, direction: int) -> bool:
+    """Whether no fact of a segment says the chosen option is the answer or the extreme asked for, or
+    larger (smaller) than another: it was chosen only because the others were denied."""
+    if verdict < 0:
+        return False
+    for fact in facts:
+        if fact.kind == "answer" and fact.a == verdict:
+            return False
+        if fact.kind == "top" and fact.a == verdict and fact.direction == direction:
+            return False
+        if fact.kind == "gt" and (fact.a if direction > 0 else fact.b) == verdict:
+            return False
+    return True
+
+
+# A bare reply to a yes/no question: "Yes.", "Yes, it is", "No, it isn't", "是的", "不是".
+_REPLY = re.compile(r"[yu]i*n?|n")
+_DENIED = {"gt": "ngt", "ngt": "gt", "top": "ntop", "ntop": "top", "equal": "nequal", "answer": "nanswer"}
+
+
+def _asks_yes_or_no(kinds: str) -> bool:
+    """Whether a question clause asks whether a claim holds ("Is 7.4 larger than 7.38"), rather than
+    which option ("哪个大", "which is larger") or which of two claims ("X更大还是Y更大")."""
+    return _QUESTION not in kinds and _set_aside(kinds.replace(_WHETHER, ""), False, False) == ""
+
+
+def _reply_facts(asked: tuple[list[_Token], bool, int], reply: Sequence[_Token], count: int) -> list[_Fact]:
+    """What a bare "yes" or "no" right after a yes/no question asserts: the question's claim, or its
+    denial (only of a single claim: "no" to "is X larger than Y and Z" says nothing clear)."""
+    clause, bare_equal, direction = asked
+    facts = _clause_facts(clause, count, "relation", bare_equal, direction)
+    kinds = "".join([token.kind for token in reply])
+    start, end = clause[0].start, reply[-1].end
+    if kinds[0] == Kind.YES.value and Kind.NEGATION.value not in kinds:
+        return [replace(fact, rule="yes-to-the-question", start=start, end=end) for fact in facts]
+    if len(facts) != 1 or facts[0].kind not in _DENIED:
+        return []
+    (fact,) = facts
+    return [replace(fact, kind=_DENIED[fact.kind], rule="no-to-the-question", start=start, end=end)]
+
+
+def _withdrawn_at_the_end(last: _Segment, tokens: Sequence[_Token]) -> bool:
+    """Whether the answer ends on a correction ("Wait, let me", "不对，") that names no number after it
+    (and does not follow a statement set aside: "Many think 13.11 > 13.8. This is wrong because")."""
+    if not last.correction or last.facts or last.after_aside:
+        return False
+    return not any(token.kind in (_OPTION, _OTHER) and token.start >= last.opened_at for token in tokens)
+
+
+def _asks_by_inversion(answer: str, sentence_start: int, markers: Sequence[_Token], first: _Token) -> bool:
+    """Whether a sentence's first word (after ``markers`` such as "So,") is an auxiliary: "Is 13.8 …"."""
+    word = answer[first.start : first.end]
+    if first.kind != _COPULA or not (word.isascii() and word.isalpha()):
+        return False
+    before = list(answer[sentence_start : first.start])
+    for marker in markers:
+        before[marker.start - sentence_start : marker.end - sentence_start] = " " * (marker.end - marker.start)
+    return not any(char.isalnum() for char in before)
+
+
 def _ends_inside_a_number(answer: str, tokens: Sequence[_Token], options: _Options, deciding: _Fact) -> bool:
     """Whether the verdict rests on a number the answer stops right after, which another option
     continues ("… the larger is 9.9" with 9.91 an option): it may have been cut off inside it."""
@@ -1426,7 +1710,15 @@ def _ends_inside_a_number(answer: str, tokens: Sequence[_Token], options: _Optio
     if last is None or last.kind not in (_OPTION, _OTHER) or last.end != len(answer) or deciding.end != last.end:
         return False
     written = answer[last.start : last.end]
-    return any(len(option) > len(written) and option.startswith(written) for option in options.texts)
+    # A continuation that would not change the verdict does not count: an option of the value named
+    # ("8" of 8.000 and 8), or the other side of the relation ("4.44 > 4.4" of 4.4 and 4.44).
+    unchanged = {last.option, deciding.a, deciding.b} if last.kind == _OPTION else set()
+    return any(
+        len(option) > len(written)
+        and option.startswith(written)
+        and not (index in unchanged or (last.option >= 0 and options.same_value({index, last.option})))
+        for index, option in enumerate(options.texts)
+    )
 
 
 def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]) -> bool:
@@ -1444,7 +1736,11 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
         between = segments[index + 1 : final + 1]
         if any(segment.correction for segment in between):
             continue
-        if not segments[index].conclusive and any(segment.revision for segment in between):
+        if (
+            not segments[index].conclusive
+            and not segments[final].adding
+            and any(segment.revision for segment in between)
+        ):
             continue
         return True
     return False

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ORDINALS", "PHRASES", "Kind", "phrase_kinds"]
+__all__ = ["ADDING", "ORDINALS", "PHRASES", "Kind", "phrase_kinds"]
 
 
 class Kind(Enum):
@@ -42,6 +42,8 @@ class Kind(Enum):
     ANSWER = "A"  # "the answer is", "答案", a JSON key "result"
     RELATIVE = "Y"  # "which", "这": the number just named ("9.9 = 9.90, which is larger than 9.11")
     PRONOUN = "H"  # "it", "它": the subject of the clause before ("…, which makes it the smaller")
+    YES = "y"  # "yes", "是的": a reply that confirms the question just asked ("Is 7.4 larger than 7.38? Yes.")
+    NO = "u"  # "no", "nope": a reply that denies it (so does a bare negation: "不是。")
     # discourse: these start a new segment of the answer (see answers.py)
     CONCLUSION = "K"  # "so", "所以": opens a clause and concludes
     CONCLUDING = "k"  # "in conclusion", "综上", "finally": concludes, may sit inside a clause
@@ -55,7 +57,8 @@ class Kind(Enum):
     APPROXIMATE = "L"  # "almost the same", "几乎一样大", "the same magnitude"
     CONCESSION = "c"  # "although", "虽然"
     CONDITION = "f"  # "if", "如果"
-    QUESTION = "w"  # "which", "哪个", "whether"
+    QUESTION = "w"  # "which", "哪个": asks which option
+    WHETHER = "W"  # "吗", "是否", "whether": asks whether the clause's claim holds (a "yes" may answer it)
     DIGITS = "P"  # talk about parts of a number: "小数部分", "tenths digit"
     FORMULA = "F"  # talk about an equation or expression: "the equation 2.5e3 = 2499", "算式"
     ORDERING = "R"  # "从小到大", "ascending": its larger/smaller words name ends of a range
@@ -92,7 +95,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.AT_MOST: _words("小于等于|小于或等于"),
         Kind.EQUALS: _words("等于|约等于"),
         Kind.SAME: _words(
-            "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值|没有区别|没有差别|没有差异"
+            "相等|一样大|一样|同样大|相同|等同|一般大|等大|大小相同|大小相等|大小一样|完全相同|完全相等|数值相同|数值相等|同一个数|同一个数值|同一个数字|同一数值|同一个小数|同一个大数|同一个整数|同一个分数|同一个值|没有区别|没有差别|没有差异"
         ),
         Kind.LARGER: _words(
             "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点|更高|较高|最高|高|数值更高|数值较高|胜出|获胜"
@@ -107,10 +110,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.GROUP: _words(
             "都|均|两者|二者|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个|另一个|所有|所有数|彼此"
         ),
-        Kind.COPULA: _words("是|为|就是|乃是"),
+        Kind.COPULA: _words("是|为|就是|乃是|可以说是|可以说|可以算是|算是|可以认为是|可以看成是"),
         Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
         Kind.RELATIVE: _words("这"),
         Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
+        Kind.YES: _words("是的|对的|没错"),
         Kind.FORMULA: _words("方程|等式|算式|公式"),
         Kind.CONCLUSION: _words("所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得"),
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
@@ -127,15 +131,19 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.APPEARANCE: _words(
             "看起来|看上去|似乎|好像|貌似|乍一看|表面上|直觉上|直观上|误以为|误认为|以为|会认为|可能会认为|很多人认为|有人认为|容易认为|错误|是错误的|是错的|错了|不正确|并不正确|有些人认为"
             "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误|我原以为|我原来以为|起初我以为|一开始我以为|有人会说|一些人会说|很多学生认为|学生常常认为|常有学生认为"
+            "|很多人会说|许多人会说|不少人会说|人们会说|大家会说|有人可能会说|并不是说|不是说"
         ),
         Kind.APPROXIMATE: _words(
-            "几乎|差不多|接近|相近|近似|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
+            "几乎|差不多|接近|相近|近似|约|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
         ),
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
         Kind.CONDITION: _words("如果|假如|假设|若|要是|倘若|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"),
-        Kind.QUESTION: _words("哪个|哪一个|哪|谁|是否|吗|是不是"),
+        # "问题：" labels a restated question; "要找出最小的…" states the task
+        Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
+        Kind.WHETHER: _words("是否|吗|是不是"),
         Kind.DIGITS: _words(
             "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字|长度|更长|较长|更短|较短"
+            "|精度|精确度|有效数字|分母|分子|指数|绝对值"
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
         Kind.BARRIER: _words(
@@ -144,19 +152,21 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.GLUE: _words(
             "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
-            "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小"
+            "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小|同样"
         ),
     },
     "en": {
         Kind.GREATER: _words(
             "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
             "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass|worth more than|is worth more than"
+            "|twice as large as|twice as big as|twice as great as|twice the size of|double|triple"
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
             "|trails|trail|not as large as|not as big as|not as great as|not as high as|is not as large as"
             "|isn't as large as|is not as big as|isn't as big as|is not as great as|isn't as great as"
             "|is not as high as|isn't as high as|worth less than|is worth less than"
+            "|half as large as|half as big as|half as great as|half the size of"
         ),
         Kind.AT_LEAST: _words(
             "greater than or equal to|larger than or equal to|no smaller than|no less than|not smaller than"
@@ -186,10 +196,18 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|one another|these two numbers|these numbers|these two|those two numbers"
         ),
         Kind.OF: _words("of|among"),
-        Kind.COPULA: _words("is|are|was|would be|will be|should be|has|have|it's|that's"),
-        Kind.ANSWER: _words("answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select"),
+        Kind.COPULA: _words(
+            "is|are|was|would be|will be|should be|has|have|it's|that's|be said to be|be called|be considered"
+        ),
+        Kind.ANSWER: _words(
+            "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
+            "|right choice|my choice|i'd go with|i would go with|i'll go with|i go with|i'd choose|i would choose"
+            "|i'd pick|i would pick"
+        ),
         Kind.RELATIVE: _words("which"),
         Kind.PRONOUN: _words("it|this number|that number"),
+        Kind.YES: _words("yes|yeah|yep"),
+        Kind.NO: _words("no|nope"),
         Kind.FORMULA: _words("equation|equations|formula|expression"),
         Kind.CONCLUSION: _words(
             "so|therefore|thus|hence|consequently|which means|which makes|which shows|which implies|which gives"
@@ -225,10 +243,14 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|most people think|most people would say|most people would think|a common mistake|common mistake"
             "|i thought|i first thought|i initially thought|initially thought|i assumed|i had thought|some say"
             "|many say|others say|people often say|students often think|many students think|a common answer is"
-            "|some students think"
+            "|some students think|many would say|some would say|most would say|people would say|one might say"
+            "|one could say|you might say|might say|may say|tempting to say|tempting to think|it is tempting"
+            "|it's tempting|at first sight|not true that|isn't true that|is not true that|not the case that"
+            "|isn't the case that|is not the case that|untrue that"
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
+            "|basically|practically|virtually|more or less"
             "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
             "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
         ),
@@ -237,11 +259,17 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "if|suppose|assuming|assume|as decimal numbers|as decimals|as plain numbers|as dates|as a date"
             "|as versions|as version numbers|as software versions|in version numbering"
         ),
-        Kind.QUESTION: _words("whether"),
+        Kind.WHETHER: _words("whether"),
+        # "question:" labels a restated question; "to find the smallest …" states the task
+        Kind.QUESTION: _words(
+            "question:|q:|to find|in order to find|to determine|to figure out|to work out|to decide|to identify"
+        ),
         Kind.DIGITS: _words(
             "integer part|decimal part|fractional part|whole number part|whole part|decimal places|decimal place"
             "|digit|digits|tenths|hundredths|tenths place|place value|decimal point|length|longer|shorter"
-            "|more digits|fewer digits"
+            "|more digits|fewer digits|precision|more precise|less precise|accuracy|more accurate|significant figures"
+            "|significant figure|significant digits|sig figs|denominator|numerator|exponent|mantissa|absolute value"
+            "|absolute values"
         ),
         Kind.ORDERING: _words(
             "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
@@ -255,8 +283,17 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
+            "|to be precise|more precisely|can|as well"
         ),
     },
+}
+
+# Words that add a claim to the earlier ones instead of replacing them ("13.5 也可以说是最大的",
+# "13.5 is also the largest"): a final statement said with one of them leaves an earlier statement
+# that chose otherwise standing. To the grammar they are GLUE (they change no claim).
+ADDING: dict[str, tuple[str, ...]] = {
+    "zh": ("也", "同样"),
+    "en": ("also", "as well"),
 }
 
 # Words that point at an option by its place in the latest list of numbers ("前者", "the latter").

@@ -113,6 +113,13 @@ ADVERSARIAL = {
     "relatives": ("13.8, which ", 3000),
     "pronouns": ("13.8 is larger, it ", 2000),
     "table-rows": ("| 13.8 | 13.11 |\n|---|---|\n", 1000),
+    "space-runs": ('          "', 3000),
+    "yes-no": ("Is 13.8 larger than 13.11? Yes. ", 1000),
+    "markers-before-a-word": ("so, ", 5000),
+    "corrections": ("wait, ", 5000),
+    "question-labels": ("Question: ", 3000),
+    "values-denying-options": (" 4.9, not 13.11 (", 2000),
+    "also-claims": (" is also larger; 13.11", 2000),
 }
 
 
@@ -311,6 +318,14 @@ def test_a_phrase_has_one_kind() -> None:
     duplicated = {"xx": {Kind.LARGER: ("tops",), Kind.GREATER: ("Tops",)}}
     with pytest.raises(ValueError, match="'Tops' is both LARGER and GREATER"):
         lexicon_module.phrase_kinds(duplicated)
+
+
+def test_adding_words_are_glue_to_the_grammar() -> None:
+    # "also", "也" change no claim (the grammar sees through them); they only keep an earlier claim standing
+    kinds = phrase_kinds()
+    for words in lexicon_module.ADDING.values():
+        for word in words:
+            assert kinds.get(word) is Kind.GLUE, word
 
 
 def test_the_documented_explain_examples_are_true() -> None:

@@ -84,6 +84,23 @@ END = {"en": ".", "zh": "。"}
 CORRECTIONS = {"en": "... wait, ", "zh": "……不对，"}
 CONCLUSIONS = {"en": " So ", "zh": "所以"}
 HEDGES = {"en": " But I'm not sure.", "zh": "不过我不太确定。"}
+# A yes/no question about a claim, and the reply that makes the answer say "{w} is larger".
+ASKED = {
+    "en": [
+        ("Is {w} larger than {l}?", "Yes."),
+        ("Is {w} greater than {l}?", "Yes, it is."),
+        ("Is {l} larger than {w}?", "No."),
+        ("Is {l} bigger than {w}?", "No, it is not."),
+        ("Is {l} the larger one?", "No."),
+    ],
+    "zh": [
+        ("{w}比{l}大吗？", "是的。"),
+        ("{w}是否大于{l}？", "是的。"),
+        ("{l}比{w}大吗？", "不是。"),
+        ("{l}是不是比{w}大？", "不是。"),
+        ("{l}更大吗？", "不是。"),
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -114,7 +131,7 @@ def composed_answers(draw: st.DrawFn) -> Composed:
 
     preamble = draw(st.sampled_from(PREAMBLES[language])).format(a=numbers[0], b=numbers[1])
     claim = _claim(draw, language, winner, loser) + draw(st.sampled_from(ASIDES[language])) + END[language]
-    shape = draw(st.sampled_from(["plain", "restated", "concluded", "corrected", "hedged"]))
+    shape = draw(st.sampled_from(["plain", "restated", "concluded", "corrected", "hedged", "asked"]))
     contradiction = False
     if shape == "restated":  # the same claim in other words
         claim += " " + _claim(draw, language, winner, loser) + END[language]
@@ -127,6 +144,9 @@ def composed_answers(draw: st.DrawFn) -> Composed:
     elif shape == "hedged":
         claim += HEDGES[language]
         label = None
+    elif shape == "asked":  # the claim as a yes/no question and its reply
+        question, reply = draw(st.sampled_from(ASKED[language]))
+        claim = question.format(w=draw(st.sampled_from(winner)), l=draw(st.sampled_from(loser))) + " " + reply
     return Composed(preamble + claim, list(numbers), ask, label, contradiction)
 
 

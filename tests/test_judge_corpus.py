@@ -21,11 +21,23 @@ DATA = ROOT / "tests" / "data" / "judge"
 # set: (minimum agreement, most false passes, most false passes on labels nobody marked doubtful)
 FLOORS = {
     "tune/styles": (0.99, 0, 0),
-    "tune/smollm2": (0.90, 0, 0),
+    "tune/smollm2": (0.935, 0, 0),
     "sealed/styles": (0.96, 0, 0),
-    "sealed/smollm2": (0.835, 3, 0),
-    "sealed/fresh": (0.947, 3, 0),
+    "sealed/smollm2": (0.84, 3, 0),
+    "sealed/fresh": (0.952, 3, 0),
+    # written and labelled blind on 2026-12-02 by others, tuned on since (the sealed halves are held elsewhere)
+    "tune/styles2": (0.96, 1, 0),
+    "tune/live2": (0.93, 0, 0),
 }
+# sets smaller than the 150 answers every other set has
+SIZES = {"tune/live2": 88}
+
+
+# set with a second labeller's file: (minimum agreement on the rows both labellers agree on, most false passes there)
+CONSENSUS_FLOORS = {
+    "tune/smollm2": (0.965, 0),
+}
+SECOND = DATA / "second"
 
 
 def _bench() -> Any:
@@ -42,7 +54,7 @@ def _bench() -> Any:
 def test_agreement_with_blind_labels_keeps_its_floor(name: str) -> None:
     bench = _bench()
     entries = bench.load_set(DATA / f"{name}.yaml")
-    assert len(entries) >= 150
+    assert len(entries) >= SIZES.get(name, 150)
     minimum, most_false_passes, most_sure_false_passes = FLOORS[name]
     total, _, _ = bench.measure(entries, without_doubtful=False)
     sure, _, _ = bench.measure(entries, without_doubtful=True)
@@ -57,6 +69,36 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/styles"] + sizes["sealed/styles"] == 500
     assert sizes["tune/smollm2"] + sizes["sealed/smollm2"] == 591
     assert sizes["sealed/fresh"] == 208
+    assert sizes["tune/styles2"] == 150
+    assert sizes["tune/live2"] == 88
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
+
+
+@pytest.mark.parametrize("name", sorted(CONSENSUS_FLOORS))
+def test_agreement_on_the_labellers_consensus_keeps_its_floor(name: str) -> None:
+    bench = _bench()
+    entries = bench.load_set(DATA / f"{name}.yaml")
+    second = bench.load_second(SECOND, name)
+    assert second is not None, f"no second labels for {name}"
+    assert {entry["id"] for entry in entries} == set(second), "the second labeller labelled every row"
+    minimum, most_false_passes = CONSENSUS_FLOORS[name]
+    labellers = bench.compare_labellers(entries, second)
+    consensus = labellers.consensus
+    assert labellers.rows == len(entries)
+    assert consensus.total == labellers.labels_agree > len(entries) // 2
+    assert consensus.agree / consensus.total >= minimum, consensus.line(name + " (consensus)")
+    assert consensus.false_pass <= most_false_passes, consensus.line(name + " (consensus)")
+
+
+def test_second_labels_are_rows_of_their_sets() -> None:
+    bench = _bench()
+    files = sorted(SECOND.glob("*/*.yaml"))
+    assert files, "no second labels"
+    for path in files:
+        name = f"{path.parent.name}/{path.stem}"
+        entries = {entry["id"]: entry for entry in bench.load_set(DATA / f"{name}.yaml")}
+        for row in bench.load_set(path):
+            assert row["id"] in entries, f"{path}: {row['id']}"
+            assert str(row["label"]) in [*entries[row["id"]]["numbers"], "equal", "unclear"], f"{path}: {row['id']}"
