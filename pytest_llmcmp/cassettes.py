@@ -112,6 +112,27 @@ def _path_component(text: str, what: str) -> str:
     return escaped
 
 
+#: What a model file's name ends with (llama.cpp, GGML, Hugging Face and PyTorch weights, ONNX, llamafile).
+MODEL_FILE_SUFFIXES: Final = (".gguf", ".ggml", ".bin", ".safetensors", ".pt", ".pth", ".onnx", ".llamafile")
+
+
+def model_file_name(model: str) -> str | None:
+    """The name a model id that is a path to a model file is known by (the file's stem), else ``None``.
+
+    llama.cpp's server started by hand reports ``--model`` as given (``/abs/SmolLM2-135M-Instruct.Q4_1.gguf``,
+    ``.venv/lib/.../x.gguf``): a path holding a separator that ends in a model file's suffix, or any absolute path.
+    Ids such as ``meta-llama/Llama-3-8B`` or ``gpt-4o`` are not paths."""
+    if "/" not in model and "\\" not in model:
+        return None
+    name = re.split(r"[\\/]", model.rstrip("/\\"))[-1]
+    suffix = next((s for s in MODEL_FILE_SUFFIXES if name.lower().endswith(s)), None)
+    absolute = model.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[\\/]", model) is not None
+    if suffix is None and not absolute:
+        return None
+    stem = name[: -len(suffix)] if suffix else name
+    return stem if stem.strip() else None
+
+
 def model_dir(root: Path, model: str) -> Path:
     """The directory of one model's cassettes: ``root/<model percent-encoded>``."""
     name = quote(model, safe="")

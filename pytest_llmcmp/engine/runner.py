@@ -27,6 +27,7 @@ from ..cassettes import (
     cassette_name,
     key_digest,
     model_dirs,
+    model_file_name,
     model_id_problem,
     prompt_dir,
     prompt_dirs,
@@ -67,7 +68,12 @@ class Runner:
         root = Path(settings.cassette_dir)
         self.cassette_root = root if root.is_absolute() else project_dir / root
         self.rule = PassRule.parse(settings.pass_rule)
-        self.model: str | None = settings.model
+        # The model as this session knows it (cassette directories, replay keys, results, reports) and the id the
+        # requests send: the same, except for a server that reports a model file's path (known by its stem).
+        self.model: str | None = None
+        self.served: str | None = None
+        self._told = False  # whether the user was told that the model id is a file path
+        self._name(settings.model)
         self.backend: Backend | None = backend_for(settings)
         self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
         # Items skipped for want of a recording, by node id: (case id, prompt name, one-line reason).
@@ -84,10 +90,30 @@ class Runner:
 
     # --- the model and the backend -------------------------------------------------------------------------
 
+    def _name(self, served: str | None) -> None:
+        """Take the id the server reports (or --llm-model); a model file's path is known by the file's stem."""
+        self.served = self.model = served
+        known = model_file_name(served) if isinstance(served, str) else None
+        if known is not None:
+            self.model = known
+
+    def _tell(self) -> None:
+        """Once per session: say that the model id is a file path, and the name it is known by."""
+        if self._told or self.served == self.model or self.model is None:
+            return
+        self._told = True
+        self.host.write_line(
+            shown(
+                f"llmcmp: model id {self.served!r} is a file path; known here as {self.model!r} (cassettes, "
+                "results, reports); give the server --model_alias to choose the name"
+            )
+        )
+
     def use_endpoint(self, model: str | None, url: str | None) -> None:
         """An xdist worker: the controller resolved the model and checked (or started) the endpoint once for all."""
         if model:
-            self.model = model
+            self._name(model)
+            self._told = True  # the controller said it
             if self.backend is not None:
                 self.backend = Backend(self.settings, url or self.backend.url, checked=True)
 
@@ -96,7 +122,7 @@ class Runner:
         name a cassette directory: empty, not a string, too long)."""
         if self.model is None:
             if self.backend is not None:
-                self.model = self.backend.discover_model()
+                self._name(self.backend.discover_model())
             else:
                 models = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
                 if len(models) > 1:
@@ -104,8 +130,9 @@ class Runner:
                         f"{self.show_path(self.cassette_root)} holds recordings of several models "
                         f"({', '.join(sorted(models))}); choose one with --llm-model"
                     )
-                self.model = models[0] if models else None
+                self._name(models[0] if models else None)
         if self.model is not None:
+            self._tell()
             problem = model_id_problem(self.model)
             if problem is not None:
                 source = "--llm-model" if self.settings.model else "--llm-endpoint"
@@ -116,7 +143,7 @@ class Runner:
         self.start_backend()
         self.resolve_model()
         if self.backend is not None and self.settings.live:
-            self.backend.check(self.model)
+            self.backend.check(self.served)
 
     def start_backend(self) -> None:
         """Start the backend if it runs itself (``--llm-endpoint local``); it may decide the model."""
@@ -124,13 +151,14 @@ class Runner:
             return
         served = self.backend.start(self.host.write_line)
         if served is not None and self.settings.model is None:
-            self.model = served
+            self._name(served)
+            self._tell()
 
     def _ready(self) -> Backend:
         """The backend, started and checked: called by the recorder before its first request."""
         assert self.backend is not None, "live requests need --llm-endpoint"
         self.start_backend()
-        self.backend.check(self.model)
+        self.backend.check(self.served)
         return self.backend
 
     @property
@@ -154,6 +182,10 @@ class Runner:
         self.host.build_messages(item.case, item.prompt, chat)
         s = self.settings
         return wire.request_body(self.model, chat, s.temperature, s.max_tokens, s.seed)
+
+    def sent_body(self, body: dict[str, object]) -> dict[str, object] | None:
+        """What a live request sends when the server's own id is not the model's name here (a file path), else None."""
+        return None if self.served == self.model else {**body, "model": self.served}
 
     def planned_path(self, item: Unit) -> Path:
         """The item's cassette, from its plan when it has one."""
@@ -188,7 +220,8 @@ class Runner:
             if self.settings.record_mode == "none":
                 plan.missing = f"no recordings in {self.show_path(self.cassette_root)}"
         else:
-            plan = Plan(item, self.request_body(item), self.cassette_for(item), [None] * samples)
+            body = self.request_body(item)
+            plan = Plan(item, body, self.cassette_for(item), [None] * samples, sent=self.sent_body(body))
         self._plans[item.nodeid] = plan
         return plan
 
