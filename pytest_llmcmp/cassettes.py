@@ -160,6 +160,26 @@ def prompt_dirs(model_directory: Path, prompt_name: str) -> list[Path]:
     return sorted(d for d in model_directory.iterdir() if d.name.startswith(prefix) and d.is_dir())
 
 
+_PROMPT_DIR: Final = re.compile(r"(?P<name>.+)-(?P<sha>[0-9a-f]{12})")
+
+
+def recorded_prompts(model_directory: Path) -> list[tuple[str, str | None]]:
+    """The prompts recorded under a model's directory, each ``(name, sha256[:12])`` (``None`` for ``none``), for
+    the directories that hold at least one cassette; sorted."""
+    if not model_directory.is_dir():
+        return []
+    found = []
+    for folder in sorted(model_directory.iterdir()):
+        if not folder.is_dir() or not any(folder.glob("*.yaml")):
+            continue
+        match = _PROMPT_DIR.fullmatch(folder.name)
+        if match is not None:
+            found.append((unquote(match["name"]), match["sha"]))
+        elif folder.name == "none":
+            found.append(("none", None))
+    return found
+
+
 def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str | None, case_id: str) -> Path:
     """Where the cassette of one (model, prompt, case) lives.
 

@@ -80,3 +80,36 @@ def test_an_ordinary_model_id_keeps_its_directory(suite: pytest.Pytester, model:
     assert models_dirs(suite.path) == [model.replace("/", "%2F").replace(":", "%3A")]
     assert json.loads((suite.path / "out.json").read_text("utf-8"))["model"] == model
     run(suite).assert_outcomes(passed=3)
+
+
+HINT = (
+    "recordings exist for prompt 'careful' (prompts/careful.md); did you mean --llm-prompt prompts/careful.md "
+    "(or llm_prompt in pyproject.toml)?"
+)
+
+
+def test_replaying_without_the_recorded_prompt_names_it_once(suite: pytest.Pytester, server: FakeServer) -> None:
+    """Recorded with --llm-prompt prompts/careful.md, replayed with none: one line says which prompt was recorded."""
+    run(suite, f"--llm-endpoint={server.url}", "--llm-prompt=prompts/careful.md").assert_outcomes(passed=3)
+    result = run(suite, "-rs")
+    result.assert_outcomes(skipped=3)
+    assert [line for line in result.outlines if "recordings exist" in line] == [HINT]
+    assert "record them with: pytest --llm-endpoint URL" in result.stdout.str()  # still offered, for 'none'
+    # Followed, it replays.
+    run(suite, "--llm-prompt=prompts/careful.md").assert_outcomes(passed=3)
+    # The file edited since: still found by its name.
+    (suite.path / "prompts" / "careful.md").write_text("Compare numbers very carefully.\n", encoding="utf-8")
+    again = run(suite)
+    assert [line for line in again.outlines if "recordings exist" in line] == [HINT]
+
+
+def test_no_hint_when_the_other_prompt_lacks_the_missing_cases(suite: pytest.Pytester, server: FakeServer) -> None:
+    run(suite, f"--llm-endpoint={server.url}", "--llm-prompt=prompts/careful.md", "-k", "trap").assert_outcomes(
+        passed=1
+    )
+    result = run(suite, "-k", "control or smaller")  # recorded under 'careful' only for 'trap'
+    result.assert_outcomes(skipped=2)
+    assert not any("recordings exist" in line for line in result.outlines)
+    plain = run(suite, "-k", "trap")
+    plain.assert_outcomes(skipped=1)
+    assert [line for line in plain.outlines if "recordings exist" in line] == [HINT]

@@ -26,16 +26,18 @@ from ..cassettes import (
     CassetteError,
     cassette_name,
     key_digest,
+    model_dir,
     model_dirs,
     model_file_name,
     model_id_problem,
     prompt_dir,
     prompt_dirs,
     recorded_answer,
+    recorded_prompts,
     request_difference,
     request_key,
 )
-from ..prompts import Prompt
+from ..prompts import NO_PROMPT, Prompt, find_prompt_file
 from ..readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
 from ..redaction import public_url, scrub
 from ..results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
@@ -457,7 +459,29 @@ class Runner:
 
     def record_command_for(self, items: Sequence[tuple[str, str]], mode: str | None = None) -> str:
         """The one command that records the items ``(node id, prompt name)`` with this run's settings."""
-        return messages.record_command(self.settings, self.prompts, self.model, items, mode)
+        return messages.record_command(self.settings, self.prompts, self.served, items, mode)  # the server's id
+
+    def recorded_elsewhere(self, missing: Sequence[tuple[str, str]]) -> str | None:
+        """One line when cases without a recording (``(case id, prompt name)``) are recorded for this model under
+        prompts this run did not name (recorded with ``--llm-prompt prompts/mine.md``, replayed without it)."""
+        if self.model is None or not missing:
+            return None
+        named = {prompt.name for prompt in self.prompts}
+        files = {cassette_name(case_id) for case_id, _ in missing}
+        folder = model_dir(self.cassette_root, self.model)
+        found: list[tuple[str, str]] = []
+        for name, sha12 in recorded_prompts(folder):
+            if name in named:
+                continue
+            directory = prompt_dir(self.cassette_root, self.model, name, sha12)
+            if not any((directory / file).is_file() for file in files):
+                continue
+            if sha12 is None:
+                found.append((name, NO_PROMPT))
+                continue
+            where = find_prompt_file(name, sha12, self.project_dir)
+            found.append((name, self.show_path(self.project_dir / where) if where is not None else f".../{name}.md"))
+        return messages.other_prompts_hint(found)
 
     def show_path(self, path: Path) -> str:
         """A path as the user would type it (relative to where pytest runs, scrubbed)."""
