@@ -113,3 +113,28 @@ def test_no_hint_when_the_other_prompt_lacks_the_missing_cases(suite: pytest.Pyt
     plain = run(suite, "-k", "trap")
     plain.assert_outcomes(skipped=1)
     assert [line for line in plain.outlines if "recordings exist" in line] == [HINT]
+
+
+def test_results_record_case_files_relative_to_the_project(suite: pytest.Pytester, server: FakeServer) -> None:
+    """Results committed as a baseline are the same on every checkout: case files relative to the project, posix;
+    a case file outside the project keeps its absolute path."""
+    suite.makeini("[pytest]\n")
+    outside = suite.path.parent / f"{suite.path.name}-outside"
+    outside.mkdir()
+    (outside / "far.yaml").write_text('cases:\n  - id: far\n    numbers: ["2.5", "2.05"]\n', encoding="utf-8")
+    (suite.path / "cases" / "deep").mkdir()
+    (suite.path / "cases" / "deep" / "more.yaml").write_text(
+        'cases:\n  - id: more\n    numbers: ["7.1", "7.09"]\n', encoding="utf-8"
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(suite.path / "cases")  # run from a subdirectory, naming the files as the user would there
+        result = run(suite, f"--llm-endpoint={server.url}", "--llm-results=../r.json", ".", str(outside / "far.yaml"))
+    result.assert_outcomes(passed=5)
+    files = {c["id"]: c["file"] for c in json.loads((suite.path / "r.json").read_text("utf-8"))["cases"]}
+    assert files == {
+        "trap": "cases/basic.yaml",
+        "control": "cases/basic.yaml",
+        "smaller": "cases/basic.yaml",
+        "more": "cases/deep/more.yaml",
+        "far": (outside / "far.yaml").as_posix(),
+    }

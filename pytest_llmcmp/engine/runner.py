@@ -337,7 +337,7 @@ class Runner:
         result = CaseResult(
             id=item.case.id,
             nodeid=item.nodeid,
-            file=item.case.path,
+            file=self.case_file(item.case.path),
             prompt=item.prompt.name,
             numbers=list(item.case.numbers),
             ask=item.case.ask,
@@ -482,6 +482,19 @@ class Runner:
             where = find_prompt_file(name, sha12, self.project_dir)
             found.append((name, self.show_path(self.project_dir / where) if where is not None else f".../{name}.md"))
         return messages.other_prompts_hint(found)
+
+    def case_file(self, path: str) -> str:
+        """A case file as the results record it: relative to the project, posix (the same on every machine and
+        checkout); absolute only when outside the project."""
+        if not path:
+            return path
+        target = Path(path)
+        for base, file in ((self.project_dir, target), (self.project_dir.resolve(), target.resolve())):
+            try:
+                return file.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return target.as_posix()
 
     def show_path(self, path: Path) -> str:
         """A path as the user would type it (relative to where pytest runs, scrubbed)."""
