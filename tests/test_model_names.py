@@ -138,3 +138,15 @@ def test_results_record_case_files_relative_to_the_project(suite: pytest.Pyteste
         "more": "cases/deep/more.yaml",
         "far": (outside / "far.yaml").as_posix(),
     }
+
+
+def test_a_model_file_path_under_xdist(suite: pytest.Pytester) -> None:
+    """The controller resolves the id once; every worker sends the server's id and records under the stem."""
+    with FakeServer(models=(RELATIVE,)) as fake:
+        result = run(suite, f"--llm-endpoint={fake.url}", "-n", "2")
+        sent = {r.json["model"] for r in fake.chat_requests if r.json is not None}
+    result.assert_outcomes(passed=3)
+    assert sent == {RELATIVE}
+    assert models_dirs(suite.path) == [SMOL]
+    assert sum("is a file path" in line for line in result.outlines) == 1
+    run(suite, "-n", "2").assert_outcomes(passed=3)
