@@ -112,6 +112,27 @@ def _path_component(text: str, what: str) -> str:
     return escaped
 
 
+#: What a model file's name ends with (llama.cpp, GGML, Hugging Face and PyTorch weights, ONNX, llamafile).
+MODEL_FILE_SUFFIXES: Final = (".gguf", ".ggml", ".bin", ".safetensors", ".pt", ".pth", ".onnx", ".llamafile")
+
+
+def model_file_name(model: str) -> str | None:
+    """The name a model id that is a path to a model file is known by (the file's stem), else ``None``.
+
+    llama.cpp's server started by hand reports ``--model`` as given (``/abs/SmolLM2-135M-Instruct.Q4_1.gguf``,
+    ``.venv/lib/.../x.gguf``): a path holding a separator that ends in a model file's suffix, or any absolute path.
+    Ids such as ``meta-llama/Llama-3-8B`` or ``gpt-4o`` are not paths."""
+    if "/" not in model and "\\" not in model:
+        return None
+    name = re.split(r"[\\/]", model.rstrip("/\\"))[-1]
+    suffix = next((s for s in MODEL_FILE_SUFFIXES if name.lower().endswith(s)), None)
+    absolute = model.startswith(("/", "\\")) or re.match(r"[A-Za-z]:[\\/]", model) is not None
+    if suffix is None and not absolute:
+        return None
+    stem = name[: -len(suffix)] if suffix else name
+    return stem if stem.strip() else None
+
+
 def model_dir(root: Path, model: str) -> Path:
     """The directory of one model's cassettes: ``root/<model percent-encoded>``."""
     name = quote(model, safe="")
@@ -137,6 +158,26 @@ def prompt_dirs(model_directory: Path, prompt_name: str) -> list[Path]:
         return []
     prefix = _path_component(prompt_name, "prompt name") + "-"
     return sorted(d for d in model_directory.iterdir() if d.name.startswith(prefix) and d.is_dir())
+
+
+_PROMPT_DIR: Final = re.compile(r"(?P<name>.+)-(?P<sha>[0-9a-f]{12})")
+
+
+def recorded_prompts(model_directory: Path) -> list[tuple[str, str | None]]:
+    """The prompts recorded under a model's directory, each ``(name, sha256[:12])`` (``None`` for ``none``), for
+    the directories that hold at least one cassette; sorted."""
+    if not model_directory.is_dir():
+        return []
+    found = []
+    for folder in sorted(model_directory.iterdir()):
+        if not folder.is_dir() or not any(folder.glob("*.yaml")):
+            continue
+        match = _PROMPT_DIR.fullmatch(folder.name)
+        if match is not None:
+            found.append((unquote(match["name"]), match["sha"]))
+        elif folder.name == "none":
+            found.append(("none", None))
+    return found
 
 
 def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str | None, case_id: str) -> Path:

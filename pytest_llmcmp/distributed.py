@@ -50,7 +50,7 @@ class XdistBridge:
     def pytest_configure_node(self, node: Any) -> None:
         if not self._started():
             return  # nothing resolved here: each worker decides from its own settings, as the session would
-        node.workerinput["llmcmp_model"] = self.session.runner.model
+        node.workerinput["llmcmp_model"] = self.session.runner.served  # the server's id; the worker names it
         node.workerinput["llmcmp_url"] = self.session.runner.endpoint_url
         # Where this controller keeps cassettes: a worker that does not share them sends back what it records.
         node.workerinput["llmcmp_origin"] = [socket.gethostname(), os.path.realpath(self.session.runner.cassette_root)]

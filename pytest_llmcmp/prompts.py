@@ -68,6 +68,35 @@ def load_prompt(spec: str, bases: Sequence[Path], source: str = "--llm-prompt") 
     return Prompt(name=path.stem, path=spec, text=text)
 
 
+#: Directories never searched for a prompt file: caches, environments, version control, cassettes.
+_NOT_SEARCHED = frozenset({"node_modules", "__pycache__", "site-packages", "cassettes", "venv", "build", "dist"})
+
+
+def find_prompt_file(name: str, sha12: str | None, root: Path, limit: int = 2000) -> str | None:
+    """Where under ``root`` the prompt ``name`` recorded with ``sha256[:12] == sha12`` lives (relative, posix), or
+    failing that a file of that name; ``None`` when neither is found among the first ``limit`` directories."""
+    import os
+
+    named: str | None = None
+    for seen, (folder, dirs, files) in enumerate(os.walk(root)):
+        if seen >= limit:
+            break
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _NOT_SEARCHED)
+        for file in sorted(files):
+            path = Path(folder) / file
+            if path.stem != name or path.suffix.lower() not in (".md", ".txt", ".prompt", ""):
+                continue
+            shown = path.relative_to(root).as_posix()
+            try:
+                text = read_regular(path, MAX_PROMPT_BYTES).decode("utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if sha12 is not None and hashlib.sha256(text.encode("utf-8")).hexdigest()[:12] == sha12:
+                return shown
+            named = named or shown
+    return named
+
+
 def load_prompts(specs: list[str], bases: Sequence[Path], source: str = "--llm-prompt") -> list[Prompt]:
     """Load every prompt; no spec at all means the single no-prompt run. Names must be unique."""
     if not specs:

@@ -529,6 +529,9 @@ class LlmSession:
             tr.write_line(line, red=failed, bold=failed)
         if self.status is not None and self.status.not_recorded:
             tr.write_line(self.status.recording_line(), yellow=True, bold=True)
+            hint = self.runner.recorded_elsewhere([(case, prompt) for case, prompt, _ in self._not_recorded()])
+            if hint is not None:
+                tr.write_line(hint, yellow=True, bold=True)
         runner = self.runner
         if runner.asked:
             took = time.monotonic() - self.started

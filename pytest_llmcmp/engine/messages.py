@@ -87,6 +87,19 @@ def never_recorded_why(
     return "the case was never recorded with this prompt and model"
 
 
+def other_prompts_hint(found: Sequence[tuple[str, str]]) -> str | None:
+    """The summary's line when the missing recordings exist under other prompts of the model: ``found`` holds
+    ``(prompt name, its file as the user types it)``; ``None`` when there are none."""
+    if not found:
+        return None
+    which = ", ".join(f"'{name}' ({path})" for name, path in found)
+    options = " ".join(f"--llm-prompt {shlex.quote(path)}" for _, path in found)
+    return shown(
+        f"recordings exist for {'prompts' if len(found) > 1 else 'prompt'} {which}; did you mean {options} "
+        "(or llm_prompt in pyproject.toml)?"
+    )
+
+
 def missing_text(unit: Unit, model: str | None, why: str, where: str, command: str) -> str:
     """The text of an item that has no recording: what, why, where it was looked for, and the command."""
     prompt = unit.prompt

@@ -38,6 +38,7 @@ class Plan:
     problem: str | None = None  # why the item cannot be run at all (unreadable cassette, nothing recorded)
     missing: str | None = None  # one line: why it has no recording to replay (then it is skipped, never judged)
     ahead: int | None = None  # its job in the read-ahead helper, until its outcome is taken
+    sent: dict[str, Any] | None = None  # what a live request sends, when not ``body`` (the server's own model id)
 
     @property
     def pending(self) -> list[int]:

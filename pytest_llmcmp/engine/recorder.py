@@ -5,6 +5,7 @@ soon as all its samples are in). Small interface: :meth:`Recorder.submit`, :meth
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class Recorder:
             self.asked += len(pending)
         plan.saved = concurrent.futures.Future()
         for sample in pending:
-            plan.futures[sample] = asker.submit(plan.body, sample)
+            plan.futures[sample] = asker.submit(plan.sent or plan.body, sample)
         remaining = [len(pending)]
 
         def on_done(_: concurrent.futures.Future[Answer]) -> None:
@@ -140,7 +141,15 @@ class Recorder:
                 continue
             answer = future.result()
             if answer.exchange is not None:
-                exchanges.append(answer.exchange)
+                exchange = answer.exchange
+                if plan.sent is not None:
+                    # Recorded under the model's name here, not the server's path to its file: the cassette is the
+                    # same on every machine, and the response's echo of that path goes the same way.
+                    response = exchange.response_body
+                    if response.get("model") == plan.sent.get("model"):
+                        response = {**response, "model": plan.body.get("model")}
+                    exchange = dataclasses.replace(exchange, request_body=plan.body, response_body=response)
+                exchanges.append(exchange)
         if not exchanges:
             return
         if plan.cassette is not None:

@@ -26,15 +26,18 @@ from ..cassettes import (
     CassetteError,
     cassette_name,
     key_digest,
+    model_dir,
     model_dirs,
+    model_file_name,
     model_id_problem,
     prompt_dir,
     prompt_dirs,
     recorded_answer,
+    recorded_prompts,
     request_difference,
     request_key,
 )
-from ..prompts import Prompt
+from ..prompts import NO_PROMPT, Prompt, find_prompt_file
 from ..readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
 from ..redaction import public_url, scrub
 from ..results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
@@ -67,7 +70,12 @@ class Runner:
         root = Path(settings.cassette_dir)
         self.cassette_root = root if root.is_absolute() else project_dir / root
         self.rule = PassRule.parse(settings.pass_rule)
-        self.model: str | None = settings.model
+        # The model as this session knows it (cassette directories, replay keys, results, reports) and the id the
+        # requests send: the same, except for a server that reports a model file's path (known by its stem).
+        self.model: str | None = None
+        self.served: str | None = None
+        self._told = False  # whether the user was told that the model id is a file path
+        self._name(settings.model)
         self.backend: Backend | None = backend_for(settings)
         self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
         # Items skipped for want of a recording, by node id: (case id, prompt name, one-line reason).
@@ -84,10 +92,30 @@ class Runner:
 
     # --- the model and the backend -------------------------------------------------------------------------
 
+    def _name(self, served: str | None) -> None:
+        """Take the id the server reports (or --llm-model); a model file's path is known by the file's stem."""
+        self.served = self.model = served
+        known = model_file_name(served) if isinstance(served, str) else None
+        if known is not None:
+            self.model = known
+
+    def _tell(self) -> None:
+        """Once per session: say that the model id is a file path, and the name it is known by."""
+        if self._told or self.served == self.model or self.model is None:
+            return
+        self._told = True
+        self.host.write_line(
+            shown(
+                f"llmcmp: model id {self.served!r} is a file path; known here as {self.model!r} (cassettes, "
+                "results, reports); give the server --model_alias to choose the name"
+            )
+        )
+
     def use_endpoint(self, model: str | None, url: str | None) -> None:
         """An xdist worker: the controller resolved the model and checked (or started) the endpoint once for all."""
         if model:
-            self.model = model
+            self._name(model)
+            self._told = True  # the controller said it
             if self.backend is not None:
                 self.backend = Backend(self.settings, url or self.backend.url, checked=True)
 
@@ -96,7 +124,7 @@ class Runner:
         name a cassette directory: empty, not a string, too long)."""
         if self.model is None:
             if self.backend is not None:
-                self.model = self.backend.discover_model()
+                self._name(self.backend.discover_model())
             else:
                 models = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
                 if len(models) > 1:
@@ -104,8 +132,9 @@ class Runner:
                         f"{self.show_path(self.cassette_root)} holds recordings of several models "
                         f"({', '.join(sorted(models))}); choose one with --llm-model"
                     )
-                self.model = models[0] if models else None
+                self._name(models[0] if models else None)
         if self.model is not None:
+            self._tell()
             problem = model_id_problem(self.model)
             if problem is not None:
                 source = "--llm-model" if self.settings.model else "--llm-endpoint"
@@ -116,7 +145,7 @@ class Runner:
         self.start_backend()
         self.resolve_model()
         if self.backend is not None and self.settings.live:
-            self.backend.check(self.model)
+            self.backend.check(self.served)
 
     def start_backend(self) -> None:
         """Start the backend if it runs itself (``--llm-endpoint local``); it may decide the model."""
@@ -124,13 +153,14 @@ class Runner:
             return
         served = self.backend.start(self.host.write_line)
         if served is not None and self.settings.model is None:
-            self.model = served
+            self._name(served)
+            self._tell()
 
     def _ready(self) -> Backend:
         """The backend, started and checked: called by the recorder before its first request."""
         assert self.backend is not None, "live requests need --llm-endpoint"
         self.start_backend()
-        self.backend.check(self.model)
+        self.backend.check(self.served)
         return self.backend
 
     @property
@@ -154,6 +184,10 @@ class Runner:
         self.host.build_messages(item.case, item.prompt, chat)
         s = self.settings
         return wire.request_body(self.model, chat, s.temperature, s.max_tokens, s.seed)
+
+    def sent_body(self, body: dict[str, object]) -> dict[str, object] | None:
+        """What a live request sends when the server's own id is not the model's name here (a file path), else None."""
+        return None if self.served == self.model else {**body, "model": self.served}
 
     def planned_path(self, item: Unit) -> Path:
         """The item's cassette, from its plan when it has one."""
@@ -188,7 +222,8 @@ class Runner:
             if self.settings.record_mode == "none":
                 plan.missing = f"no recordings in {self.show_path(self.cassette_root)}"
         else:
-            plan = Plan(item, self.request_body(item), self.cassette_for(item), [None] * samples)
+            body = self.request_body(item)
+            plan = Plan(item, body, self.cassette_for(item), [None] * samples, sent=self.sent_body(body))
         self._plans[item.nodeid] = plan
         return plan
 
@@ -302,7 +337,7 @@ class Runner:
         result = CaseResult(
             id=item.case.id,
             nodeid=item.nodeid,
-            file=item.case.path,
+            file=self.case_file(item.case.path),
             prompt=item.prompt.name,
             numbers=list(item.case.numbers),
             ask=item.case.ask,
@@ -424,7 +459,42 @@ class Runner:
 
     def record_command_for(self, items: Sequence[tuple[str, str]], mode: str | None = None) -> str:
         """The one command that records the items ``(node id, prompt name)`` with this run's settings."""
-        return messages.record_command(self.settings, self.prompts, self.model, items, mode)
+        return messages.record_command(self.settings, self.prompts, self.served, items, mode)  # the server's id
+
+    def recorded_elsewhere(self, missing: Sequence[tuple[str, str]]) -> str | None:
+        """One line when cases without a recording (``(case id, prompt name)``) are recorded for this model under
+        prompts this run did not name (recorded with ``--llm-prompt prompts/mine.md``, replayed without it)."""
+        if self.model is None or not missing:
+            return None
+        named = {prompt.name for prompt in self.prompts}
+        files = {cassette_name(case_id) for case_id, _ in missing}
+        folder = model_dir(self.cassette_root, self.model)
+        found: list[tuple[str, str]] = []
+        for name, sha12 in recorded_prompts(folder):
+            if name in named:
+                continue
+            directory = prompt_dir(self.cassette_root, self.model, name, sha12)
+            if not any((directory / file).is_file() for file in files):
+                continue
+            if sha12 is None:
+                found.append((name, NO_PROMPT))
+                continue
+            where = find_prompt_file(name, sha12, self.project_dir)
+            found.append((name, self.show_path(self.project_dir / where) if where is not None else f".../{name}.md"))
+        return messages.other_prompts_hint(found)
+
+    def case_file(self, path: str) -> str:
+        """A case file as the results record it: relative to the project, posix (the same on every machine and
+        checkout); absolute only when outside the project."""
+        if not path:
+            return path
+        target = Path(path)
+        for base, file in ((self.project_dir, target), (self.project_dir.resolve(), target.resolve())):
+            try:
+                return file.relative_to(base).as_posix()
+            except ValueError:
+                continue
+        return target.as_posix()
 
     def show_path(self, path: Path) -> str:
         """A path as the user would type it (relative to where pytest runs, scrubbed)."""
