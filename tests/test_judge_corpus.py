@@ -28,14 +28,18 @@ FLOORS = {
     # written and labelled blind on 2026-12-02 by others, tuned on since (the sealed halves are held elsewhere)
     "tune/styles2": (0.96, 1, 0),
     "tune/live2": (0.93, 0, 0),
+    # their sealed halves, measured once at the end of that session (totals only)
+    "sealed/styles2": (0.93, 1, 0),
+    "sealed/live2": (0.82, 1, 1),
 }
 # sets smaller than the 150 answers every other set has
-SIZES = {"tune/live2": 88}
+SIZES = {"tune/live2": 88, "sealed/live2": 88}
 
 
 # set with a second labeller's file: (minimum agreement on the rows both labellers agree on, most false passes there)
 CONSENSUS_FLOORS = {
     "tune/smollm2": (0.965, 0),
+    "sealed/smollm2": (0.90, 1),
 }
 SECOND = DATA / "second"
 
@@ -71,6 +75,8 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["sealed/fresh"] == 208
     assert sizes["tune/styles2"] == 150
     assert sizes["tune/live2"] == 88
+    assert sizes["tune/styles2"] + sizes["sealed/styles2"] == 300
+    assert sizes["tune/live2"] + sizes["sealed/live2"] == 176
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
