@@ -94,6 +94,28 @@ def _loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
+#: What users paste after the base URL: the path of one API call, not the API's root.
+_CALL_PATHS = ("/chat/completions", "/completions", "/models")
+
+
+def _base_url_hint(url: str) -> str:
+    """``"; did you mean …?"`` for an endpoint whose ``/models`` is not found: the URL without a pasted API call
+    (``…/v1/chat/completions``), or the server's ``/v1`` (OpenAI-compatible servers serve under it); nothing for
+    a URL that already ends in ``/v1``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    root = f"{parts.scheme}://{parts.netloc}"
+    path = parts.path.rstrip("/")
+    for call in _CALL_PATHS:
+        if path.endswith(call):
+            base = path.removesuffix(call) or "/v1"
+            return f"; --llm-endpoint is the API's base URL, without {call}: did you mean {root}{base}?"
+    if path.endswith("/v1"):
+        return ""
+    return f"; did you mean {root}/v1?"
+
+
 def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
     import openai
 
@@ -197,9 +219,7 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
                 f"{url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
             ) from None
         except openai.APIStatusError as exc:
-            hint = ""
-            if exc.status_code == 404 and not url.rstrip("/").endswith("/v1"):
-                hint = f"; did you mean {url.rstrip('/')}/v1?"  # OpenAI-compatible servers serve under /v1
+            hint = _base_url_hint(url) if exc.status_code == 404 else ""
             raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}{hint}") from None
         except openai.APIConnectionError as exc:
             raise EndpointError(_describe(exc, url, endpoint.api_key)) from None

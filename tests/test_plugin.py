@@ -410,6 +410,28 @@ def test_endpoint_without_v1_suggests_it(suite: pytest.Pytester, server: FakeSer
     assert server.chat_requests == []
 
 
+@pytest.mark.parametrize(
+    ("path", "suggested", "said"),
+    [
+        ("/v2", "/v1", ""),
+        ("/api/", "/v1", ""),
+        ("/v1/chat/completions", "/v1", "--llm-endpoint is the API's base URL, without /chat/completions: "),
+        ("/v1/completions/", "/v1", "--llm-endpoint is the API's base URL, without /completions: "),
+        ("/v1/models", "/v1", "--llm-endpoint is the API's base URL, without /models: "),
+        ("/chat/completions", "/v1", "--llm-endpoint is the API's base URL, without /chat/completions: "),
+    ],
+)
+def test_endpoint_with_another_path_suggests_the_base_url(
+    suite: pytest.Pytester, server: FakeServer, path: str, suggested: str, said: str
+) -> None:
+    root = server.url.removesuffix("/v1")
+    result = run(suite, "--llm-endpoint", root + path)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: *answered HTTP 404*; {said}did you mean {root}{suggested}?"])
+    assert f"{path.rstrip('/')}/v1?" not in result.stderr.str()
+    assert server.chat_requests == []
+
+
 def test_failed_request_is_an_error_and_the_session_goes_on(suite: pytest.Pytester) -> None:
     def faults(index: int, request: dict[str, Any]) -> Fault | None:
         return Fault.http(500) if "13.8" in request["messages"][-1]["content"] else None
