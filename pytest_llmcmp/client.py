@@ -116,17 +116,69 @@ def _base_url_hint(url: str) -> str:
     return f"; did you mean {root}/v1?"
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, outermost first (the SDK wraps the HTTP library's, which wraps the
+    socket's); at most 20 deep, cycles cut."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 20 and all(current is not e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _causes(exc: BaseException, name: str) -> bool:
+    return any(any(k.__name__ == name for k in type(e).__mro__) for e in _chain(exc))
+
+
+def _connect_failure(exc: BaseException, base_url: str) -> str:
+    """Why no connection was made, in words: refused, host not found, timed out, or the system's own words."""
+    import errno
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    chain = _chain(exc)
+    for error in chain:
+        if isinstance(error, socket.gaierror):
+            return f"host not found (DNS): {host}"
+        if isinstance(error, ConnectionRefusedError) or getattr(error, "errno", None) == errno.ECONNREFUSED:
+            return f"connection refused (is the server running on {where}?)"
+        if isinstance(error, TimeoutError) or type(error).__name__ == "ConnectTimeout":
+            return "connecting timed out"
+    for error in chain:  # no socket error in the chain (an HTTP library that keeps only its text)
+        text = str(error).lower()
+        if "connection refused" in text:
+            return f"connection refused (is the server running on {where}?)"
+        if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+            return f"host not found (DNS): {host}"
+    for error in chain:
+        if isinstance(error, OSError) and error.strerror:
+            return str(error.strerror)
+    names = [type(e).__name__ for e in chain[1:]]
+    if "UnsupportedProtocol" in names or "InvalidURL" in names:
+        return "not a URL the HTTP client can use"
+    return names[0] if names else "no connection"
+
+
 def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
     import openai
 
     base_url = public_url(base_url)
     if isinstance(exc, openai.APITimeoutError):
+        if _causes(exc, "ConnectTimeout"):
+            return f"cannot connect to {base_url}: connecting timed out"
         return "the request timed out"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
         if cause is None or type(cause).__name__ in _CONNECT_FAILURES:
-            detail = f": {type(cause).__name__}" if cause is not None else ""
-            return f"cannot connect to {base_url}{detail}"
+            return f"cannot connect to {base_url}: {_connect_failure(exc, base_url)}"
         # Connected, but the connection was reset or closed before the whole answer arrived.
         return f"the connection to {base_url} broke off before the answer was complete ({type(cause).__name__})"
     if isinstance(exc, openai.APIStatusError):

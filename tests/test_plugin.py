@@ -393,7 +393,43 @@ def test_unreachable_endpoint(suite: pytest.Pytester) -> None:
         url = f"http://127.0.0.1:{bound.getsockname()[1]}/v1"
         result = run(suite, "--llm-endpoint", url, "--llm-timeout", "5")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: cannot connect to {url}*"])
+    where = url.removeprefix("http://").removesuffix("/v1")
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: cannot connect to {url}: connection refused (is the server running on {where}?)"]
+    )
+    assert "ConnectError" not in result.stderr.str()
+
+
+def test_unknown_host_is_named_as_a_dns_failure(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    url = "http://llmcmp-no-such-host.invalid/v1"  # .invalid never resolves (RFC 2606)
+    result = run(suite, "--llm-endpoint", url, "--llm-timeout", "10")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: cannot connect to {url}: host not found (DNS): llmcmp-no-such-host.invalid"]
+    )
+
+
+def test_a_server_gone_after_discovery_names_the_refusal_per_case(suite: pytest.Pytester) -> None:
+    fake = FakeServer().start()
+    url, where = fake.url, f"127.0.0.1:{fake.port}"
+
+    class StopServer:
+        def pytest_runtestloop(self) -> None:
+            fake.stop()  # the model was discovered; every request now finds the port closed
+
+    try:
+        result = suite.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--llm-endpoint", url, "--llm-retries", "0", plugins=[StopServer()]
+        )
+    finally:
+        fake.stop()
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [f"*error: cannot connect to {url}: connection refused (is the server running on {where}?)*"]
+    )
+    assert "ConnectError" not in result.stdout.str()
 
 
 def test_unknown_model(suite: pytest.Pytester, server: FakeServer) -> None:
