@@ -25,7 +25,7 @@ from typing import Any
 from .redaction import KEY_VARIABLES as KEY_VARIABLES
 from .redaction import REDACTED as REDACTED
 from .redaction import api_key as api_key
-from .redaction import clip, public_url
+from .redaction import clip, key_variable, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
@@ -267,9 +267,7 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
         try:
             data = list((await client.models.list()).data)
         except openai.AuthenticationError:
-            raise EndpointError(
-                f"{url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
-            ) from None
+            raise EndpointError(f"{url} {_rejected(endpoint.api_key)}") from None
         except openai.APIStatusError as exc:
             hint = _base_url_hint(url) if exc.status_code == 404 else ""
             raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}{hint}") from None
@@ -292,6 +290,17 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
             )
         models.append(model)
     return models
+
+
+def _rejected(key: str | None) -> str:
+    """What a 401 means for the key that was sent: which variable it came from (never the key), or none sent."""
+    variables = " or ".join(KEY_VARIABLES)
+    if not key:
+        return f"requires an API key (HTTP 401): no key was sent; set {variables}"
+    variable = key_variable(key)
+    if variable is None:
+        return "rejected the API key (HTTP 401)"
+    return f"rejected the key from {variable} (HTTP 401); check its value"
 
 
 def _retry_after(headers: Any) -> float | None:

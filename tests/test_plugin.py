@@ -369,9 +369,39 @@ def test_wrong_api_key(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) 
         result = run(suite, "--llm-endpoint", url)
         assert fake.chat_requests == []
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} rejected the API key (HTTP 401)*"])
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} rejected the key from LLMCMP_API_KEY (HTTP 401)*"])
     result.stdout.no_fnmatch_line("*= llmcmp =*")
     assert "wrong-key" not in result.stdout.str() + result.stderr.str()
+    assert "set LLMCMP_API_KEY or OPENAI_API_KEY" not in result.stderr.str()  # it is set: the advice is elsewhere
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        ({"OPENAI_API_KEY": "sk-wrong-openai-0123456789"}, "rejected the key from OPENAI_API_KEY (HTTP 401)*"),
+        (
+            {"LLMCMP_API_KEY": "wrong-llmcmp-key-0123", "OPENAI_API_KEY": "internlm2"},
+            "rejected the key from LLMCMP_API_KEY (HTTP 401)*",
+        ),
+        ({}, "requires an API key (HTTP 401): no key was sent; set LLMCMP_API_KEY or OPENAI_API_KEY"),
+    ],
+)
+def test_a_rejected_key_names_its_variable_and_a_missing_key_says_so(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], said: str
+) -> None:
+    for name in ("LLMCMP_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with FakeServer(api_key="internlm2") as fake:
+        url = fake.url
+        result = run(suite, "--llm-endpoint", url)
+        assert fake.chat_requests == []
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} {said}"])
+    shown = result.stdout.str() + result.stderr.str()
+    for value in variables.values():
+        assert value not in shown
 
 
 def test_key_from_environment_is_sent_never_written(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
