@@ -18,6 +18,7 @@ import email.utils
 import json
 import threading
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,7 +266,8 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
             base_url=endpoint.base_url, api_key=endpoint.api_key or NO_KEY, max_retries=1, http_client=http
         )
         try:
-            data = list((await client.models.list()).data)
+            raw = await client.models.with_raw_response.list()
+            data = _model_entries(raw, url)
         except openai.AuthenticationError:
             raise EndpointError(f"{url} {_rejected(endpoint.api_key)}") from None
         except openai.APIStatusError as exc:
@@ -275,8 +277,13 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
             raise EndpointError(_describe(exc, url, endpoint.api_key)) from None
         except ResponseTooLarge as exc:
             raise EndpointError(f"{url}/models: {exc}") from None
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise EndpointError(f"{url}/models: not an OpenAI-compatible answer ({exc})") from None
+        except ValueError as exc:
+            raise EndpointError(f"{url}/models: not an OpenAI-compatible answer ({one_line(str(exc))[:200]})") from None
+        except (TypeError, AttributeError):  # the SDK's own reading failed on what it was given
+            raise EndpointError(
+                f"{url}/models: not an OpenAI-compatible answer (expected a JSON object with a list of models "
+                "under 'data')"
+            ) from None
     if not data:
         raise EndpointError(f"{url}/models lists no model; pass --llm-model")
     models = []
@@ -290,6 +297,25 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
             )
         models.append(model)
     return models
+
+
+def _model_entries(raw: Any, url: str) -> list[Any]:
+    """The entries of a ``/models`` answer (each with an ``id`` attribute, or without one). The content type is
+    looked at first: a web page where the API was expected is the most common wrong base URL, and the SDK would
+    hand its text on as if it were the list."""
+    media = (raw.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return list(raw.parse().data)
+    try:
+        payload = json.loads(raw.content)
+    except ValueError:
+        shown = clip(media, None, 60) if media else "without a Content-Type"
+        raise EndpointError(f"{url}/models answered {shown}, not JSON (is this the API's base URL?)") from None
+    # JSON under another label (text/plain): read as the SDK reads JSON.
+    entries = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(entries, list):
+        raise TypeError("no list of models")
+    return [types.SimpleNamespace(**entry) if isinstance(entry, dict) else entry for entry in entries]
 
 
 def _rejected(key: str | None) -> str:

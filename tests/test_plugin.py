@@ -462,6 +462,58 @@ def test_a_server_gone_after_discovery_names_the_refusal_per_case(suite: pytest.
     assert "ConnectError" not in result.stdout.str()
 
 
+class _Page:
+    """A loopback HTTP server answering every GET with one body and content type (a web page, say)."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        import http.server
+        import threading
+
+        page = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page.paths.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.paths: list[str] = []
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_web_page_where_the_api_was_expected(suite: pytest.Pytester) -> None:
+    with _Page(b"<!doctype html><html><body>Welcome</body></html>", "text/html; charset=utf-8") as url:
+        result = run(suite, "--llm-endpoint", url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: {url}/models answered text/html, not JSON (is this the API's base URL?)"]
+    )
+    assert "_set_private_attributes" not in result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_json_labelled_as_text_is_read_as_json(suite: pytest.Pytester) -> None:
+    with _Page(b'{"object": "list", "data": []}', "text/plain") as url:
+        result = run(suite, "--llm-endpoint", url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url}/models lists no model; pass --llm-model"])
+
+
 def test_unknown_model(suite: pytest.Pytester, server: FakeServer) -> None:
     result = run(suite, "--llm-endpoint", server.url, "--llm-model", "gpt-17")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
