@@ -128,6 +128,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _too_large(exc: BaseException) -> ResponseTooLarge | None:
+    """The cap of :func:`_read_capped`, if that is what stopped the response (openai 1.x hands it on as a
+    connection error, 3.x as itself)."""
+    return next((e for e in _chain(exc) if isinstance(e, ResponseTooLarge)), None)
+
+
 def _causes(exc: BaseException, name: str) -> bool:
     return any(any(k.__name__ == name for k in type(e).__mro__) for e in _chain(exc))
 
@@ -274,6 +280,9 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
             hint = _base_url_hint(url) if exc.status_code == 404 else ""
             raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}{hint}") from None
         except openai.APIConnectionError as exc:
+            too_large = _too_large(exc)
+            if too_large is not None:
+                raise EndpointError(f"{url}/models: {too_large}") from None
             raise EndpointError(_describe(exc, url, endpoint.api_key)) from None
         except ResponseTooLarge as exc:
             raise EndpointError(f"{url}/models: {exc}") from None
@@ -479,6 +488,10 @@ class Asker:
                 # The same words whether a single read or the whole attempt ran out of time.
                 error = f"the request timed out after {self.endpoint.timeout:g}s (--llm-timeout)"
             except openai.APIConnectionError as exc:
+                too_large = _too_large(exc)
+                if too_large is not None:  # openai 1.x wraps what the response hook raised
+                    error = str(too_large)
+                    break
                 error = _describe(exc, self.endpoint.base_url, self.endpoint.api_key)
             except ResponseTooLarge as exc:
                 error = str(exc)
