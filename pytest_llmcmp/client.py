@@ -128,6 +128,22 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+#: The part of ``--llm-timeout`` that connecting may take: less than the whole, so that a server that never
+#: accepts the connection is named as such rather than as one that did not answer.
+_CONNECT_SHARE = 0.9
+
+
+#: The SDK's longest pause before its first retry (openai's ``INITIAL_RETRY_DELAY``, 0.5 s, less its jitter).
+_SDK_RETRY_PAUSE = 0.5
+
+
+def _timeouts(httpx: Any, seconds: float, attempts: int = 1) -> Any:
+    """The HTTP client's timeouts for ``--llm-timeout``: each read, write and pool wait, and connecting a bit less,
+    so that the SDK's ``attempts`` to connect, with its pause between them, end within the one bound."""
+    pauses = _SDK_RETRY_PAUSE * (attempts - 1)
+    return httpx.Timeout(seconds, connect=max(seconds * _CONNECT_SHARE - pauses, 0.1 * seconds) / attempts)
+
+
 def _too_large(exc: BaseException) -> ResponseTooLarge | None:
     """The cap of :func:`_read_capped`, if that is what stopped the response (openai 1.x hands it on as a
     connection error, 3.x as itself)."""
@@ -180,7 +196,7 @@ def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
     base_url = public_url(base_url)
     if isinstance(exc, openai.APITimeoutError):
         if _causes(exc, "ConnectTimeout"):
-            return f"cannot connect to {base_url}: connecting timed out"
+            return f"cannot connect to {base_url}: connecting timed out (--llm-timeout)"
         return "the request timed out"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
@@ -250,6 +266,7 @@ def list_models(endpoint: Endpoint) -> list[str]:
 
 
 async def _bounded_models(endpoint: Endpoint) -> list[str]:
+    http_module()  # imports openai and its HTTP library (a second or two) before the clock for the endpoint starts
     timeout = min(endpoint.timeout, 30.0)
     try:
         return await asyncio.wait_for(_list_models(endpoint), timeout)
@@ -263,13 +280,18 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
 
     httpx = http_module()
     url = public_url(endpoint.base_url)
+    timeout = _timeouts(httpx, min(endpoint.timeout, 30.0), attempts=2)  # max_retries=1 below
     async with httpx.AsyncClient(
-        timeout=endpoint.timeout,
+        timeout=timeout,
         trust_env=not _loopback(endpoint.base_url),
         event_hooks={"response": [_read_capped]},
     ) as http:
         client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url, api_key=endpoint.api_key or NO_KEY, max_retries=1, http_client=http
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key or NO_KEY,
+            max_retries=1,
+            timeout=timeout,
+            http_client=http,
         )
         try:
             raw = await client.models.with_raw_response.list()
@@ -396,9 +418,10 @@ class Asker:
             limits = httpx.Limits(
                 max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
             )
+            timeout = _timeouts(httpx, self.endpoint.timeout)
             http = httpx.AsyncClient(
                 limits=limits,
-                timeout=self.endpoint.timeout,
+                timeout=timeout,
                 trust_env=not _loopback(self.endpoint.base_url),
                 event_hooks={"response": [_read_capped]},
             )
@@ -406,7 +429,7 @@ class Asker:
                 base_url=self.endpoint.base_url,
                 api_key=self.endpoint.api_key or NO_KEY,
                 max_retries=0,
-                timeout=self.endpoint.timeout,
+                timeout=timeout,
                 http_client=http,
             )
             self._queue = asyncio.Queue()
@@ -484,9 +507,12 @@ class Asker:
                     pause = retry_after if retry_after is not None else self._backoff(attempt)
                     self._resume_at = max(self._resume_at, time.monotonic() + pause)
                     continue
-            except (openai.APITimeoutError, asyncio.TimeoutError):
+            except (openai.APITimeoutError, asyncio.TimeoutError) as exc:
                 # The same words whether a single read or the whole attempt ran out of time.
                 error = f"the request timed out after {self.endpoint.timeout:g}s (--llm-timeout)"
+                if _causes(exc, "ConnectTimeout"):
+                    url, seconds = public_url(self.endpoint.base_url), self.endpoint.timeout * _CONNECT_SHARE
+                    error = f"cannot connect to {url}: connecting timed out after {seconds:g}s (--llm-timeout)"
             except openai.APIConnectionError as exc:
                 too_large = _too_large(exc)
                 if too_large is not None:  # openai 1.x wraps what the response hook raised

@@ -430,6 +430,27 @@ def test_unreachable_endpoint(suite: pytest.Pytester) -> None:
     assert "ConnectError" not in result.stderr.str()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux drops a SYN to a full accept queue")
+def test_a_server_that_never_accepts_is_named_as_a_connect_timeout(suite: pytest.Pytester) -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(0)  # never accepted: once the queue is full, connecting hangs (no refusal, no answer)
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(listening.getsockname())
+            url = f"http://127.0.0.1:{listening.getsockname()[1]}/v1"
+            result = run(suite, "--llm-endpoint", url, "--llm-timeout", "3")
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: cannot connect to {url}: connecting timed out (--llm-timeout)"]
+    )
+
+
 def test_unknown_host_is_named_as_a_dns_failure(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(proxy, raising=False)
