@@ -467,8 +467,9 @@ def test_a_server_gone_after_discovery_names_the_refusal_per_case(suite: pytest.
     url, where = fake.url, f"127.0.0.1:{fake.port}"
 
     class StopServer:
-        def pytest_runtestloop(self) -> None:
-            fake.stop()  # the model was discovered; every request now finds the port closed
+        def pytest_llmcmp_build_messages(self) -> None:
+            # Called while the requests are built: after the model was discovered, before anything is asked.
+            fake.stop()  # every request now finds the port closed
 
     try:
         result = suite.runpytest_inprocess(
@@ -476,6 +477,7 @@ def test_a_server_gone_after_discovery_names_the_refusal_per_case(suite: pytest.
         )
     finally:
         fake.stop()
+    assert fake.chat_requests == []  # nothing was asked before the server went
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines(
         [f"*error: cannot connect to {url}: connection refused (is the server running on {where}?)*"]
