@@ -130,18 +130,18 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 #: The part of ``--llm-timeout`` that connecting may take: less than the whole, so that a server that never
 #: accepts the connection is named as such rather than as one that did not answer.
-_CONNECT_SHARE = 0.9
+_CONNECT_SHARE = 0.8
 
 
-#: The SDK's longest pause before its first retry (openai's ``INITIAL_RETRY_DELAY``, 0.5 s, less its jitter).
-_SDK_RETRY_PAUSE = 0.5
+#: The SDK's longest pause before its first retry (0.5 s in openai 3.x, 1 s in 1.37.1, less their jitter).
+_SDK_RETRY_PAUSE = 1.0
 
 
 def _timeouts(httpx: Any, seconds: float, attempts: int = 1) -> Any:
     """The HTTP client's timeouts for ``--llm-timeout``: each read, write and pool wait, and connecting a bit less,
     so that the SDK's ``attempts`` to connect, with its pause between them, end within the one bound."""
     pauses = _SDK_RETRY_PAUSE * (attempts - 1)
-    return httpx.Timeout(seconds, connect=max(seconds * _CONNECT_SHARE - pauses, 0.1 * seconds) / attempts)
+    return httpx.Timeout(seconds, connect=max(seconds * _CONNECT_SHARE - pauses, seconds / 2) / attempts)
 
 
 def _too_large(exc: BaseException) -> ResponseTooLarge | None:

@@ -441,7 +441,7 @@ def test_a_server_that_never_accepts_is_named_as_a_connect_timeout(suite: pytest
                 filler.setblocking(False)
                 filler.connect_ex(listening.getsockname())
             url = f"http://127.0.0.1:{listening.getsockname()[1]}/v1"
-            result = run(suite, "--llm-endpoint", url, "--llm-timeout", "3")
+            result = run(suite, "--llm-endpoint", url, "--llm-timeout", "6")
         finally:
             for filler in fillers:
                 filler.close()
