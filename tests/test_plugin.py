@@ -362,13 +362,19 @@ def test_empty_prompt_file(suite: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: --llm-prompt prompts/empty.md: the file is empty"])
 
 
-def test_wrong_api_key(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LLMCMP_API_KEY", "wrong-key")
+def run_against_a_keyed_server(suite: pytest.Pytester) -> tuple[str, pytest.RunResult]:
+    """A session against a server whose key is ``internlm2``: it stops at discovery, a usage error, asking nothing."""
     with FakeServer(api_key="internlm2") as fake:
         url = fake.url
         result = run(suite, "--llm-endpoint", url)
         assert fake.chat_requests == []
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+    return url, result
+
+
+def test_wrong_api_key(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", "wrong-key")
+    url, result = run_against_a_keyed_server(suite)
     result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} rejected the key from LLMCMP_API_KEY (HTTP 401)*"])
     result.stdout.no_fnmatch_line("*= llmcmp =*")
     assert "wrong-key" not in result.stdout.str() + result.stderr.str()
@@ -393,11 +399,7 @@ def test_a_rejected_key_names_its_variable_and_a_missing_key_says_so(
         monkeypatch.delenv(name, raising=False)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    with FakeServer(api_key="internlm2") as fake:
-        url = fake.url
-        result = run(suite, "--llm-endpoint", url)
-        assert fake.chat_requests == []
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    url, result = run_against_a_keyed_server(suite)
     result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} {said}"])
     shown = result.stdout.str() + result.stderr.str()
     for value in variables.values():
