@@ -18,6 +18,7 @@ import email.utils
 import json
 import threading
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from .redaction import KEY_VARIABLES as KEY_VARIABLES
 from .redaction import REDACTED as REDACTED
 from .redaction import api_key as api_key
-from .redaction import clip, public_url
+from .redaction import clip, key_variable, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
@@ -94,17 +95,113 @@ def _loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
+#: What users paste after the base URL: the path of one API call, not the API's root.
+_CALL_PATHS = ("/chat/completions", "/completions", "/models")
+
+
+def _base_url_hint(url: str) -> str:
+    """``"; did you mean …?"`` for an endpoint whose ``/models`` is not found: the URL without a pasted API call
+    (``…/v1/chat/completions``), or the server's ``/v1`` (OpenAI-compatible servers serve under it); nothing for
+    a URL that already ends in ``/v1``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    root = f"{parts.scheme}://{parts.netloc}"
+    path = parts.path.rstrip("/")
+    for call in _CALL_PATHS:
+        if path.endswith(call):
+            base = path.removesuffix(call) or "/v1"
+            return f"; --llm-endpoint is the API's base URL, without {call}: did you mean {root}{base}?"
+    if path.endswith("/v1"):
+        return ""
+    return f"; did you mean {root}/v1?"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, outermost first (the SDK wraps the HTTP library's, which wraps the
+    socket's); at most 20 deep, cycles cut."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 20 and all(current is not e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+#: The part of ``--llm-timeout`` that connecting may take: less than the whole, so that a server that never
+#: accepts the connection is named as such rather than as one that did not answer.
+_CONNECT_SHARE = 0.8
+
+
+#: The SDK's longest pause before its first retry (0.5 s in openai 3.x, 1 s in 1.37.1, less their jitter).
+_SDK_RETRY_PAUSE = 1.0
+
+
+def _timeouts(httpx: Any, seconds: float, attempts: int = 1) -> Any:
+    """The HTTP client's timeouts for ``--llm-timeout``: each read, write and pool wait, and connecting a bit less,
+    so that the SDK's ``attempts`` to connect, with its pause between them, end within the one bound."""
+    pauses = _SDK_RETRY_PAUSE * (attempts - 1)
+    return httpx.Timeout(seconds, connect=max(seconds * _CONNECT_SHARE - pauses, seconds / 2) / attempts)
+
+
+def _too_large(exc: BaseException) -> ResponseTooLarge | None:
+    """The cap of :func:`_read_capped`, if that is what stopped the response (openai 1.x hands it on as a
+    connection error, 3.x as itself)."""
+    return next((e for e in _chain(exc) if isinstance(e, ResponseTooLarge)), None)
+
+
+def _causes(exc: BaseException, name: str) -> bool:
+    return any(any(k.__name__ == name for k in type(e).__mro__) for e in _chain(exc))
+
+
+def _connect_failure(exc: BaseException, base_url: str) -> str:
+    """Why no connection was made, in words: refused, host not found, timed out, or the system's own words."""
+    import errno
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    chain = _chain(exc)
+    for error in chain:
+        if isinstance(error, socket.gaierror):
+            return f"host not found (DNS): {host}"
+        if isinstance(error, ConnectionRefusedError) or getattr(error, "errno", None) == errno.ECONNREFUSED:
+            return f"connection refused (is the server running on {where}?)"
+        if isinstance(error, TimeoutError) or type(error).__name__ == "ConnectTimeout":
+            return "connecting timed out"
+    for error in chain:  # no socket error in the chain (an HTTP library that keeps only its text)
+        text = str(error).lower()
+        if "connection refused" in text:
+            return f"connection refused (is the server running on {where}?)"
+        if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+            return f"host not found (DNS): {host}"
+    for error in chain:
+        if isinstance(error, OSError) and error.strerror:
+            return str(error.strerror)
+    names = [type(e).__name__ for e in chain[1:]]
+    if "UnsupportedProtocol" in names or "InvalidURL" in names:
+        return "not a URL the HTTP client can use"
+    return names[0] if names else "no connection"
+
+
 def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
     import openai
 
     base_url = public_url(base_url)
     if isinstance(exc, openai.APITimeoutError):
+        if _causes(exc, "ConnectTimeout"):
+            return f"cannot connect to {base_url}: connecting timed out (--llm-timeout)"
         return "the request timed out"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
         if cause is None or type(cause).__name__ in _CONNECT_FAILURES:
-            detail = f": {type(cause).__name__}" if cause is not None else ""
-            return f"cannot connect to {base_url}{detail}"
+            return f"cannot connect to {base_url}: {_connect_failure(exc, base_url)}"
         # Connected, but the connection was reset or closed before the whole answer arrived.
         return f"the connection to {base_url} broke off before the answer was complete ({type(cause).__name__})"
     if isinstance(exc, openai.APIStatusError):
@@ -169,6 +266,7 @@ def list_models(endpoint: Endpoint) -> list[str]:
 
 
 async def _bounded_models(endpoint: Endpoint) -> list[str]:
+    http_module()  # imports openai and its HTTP library (a second or two) before the clock for the endpoint starts
     timeout = min(endpoint.timeout, 30.0)
     try:
         return await asyncio.wait_for(_list_models(endpoint), timeout)
@@ -182,31 +280,41 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
 
     httpx = http_module()
     url = public_url(endpoint.base_url)
+    timeout = _timeouts(httpx, min(endpoint.timeout, 30.0), attempts=2)  # max_retries=1 below
     async with httpx.AsyncClient(
-        timeout=endpoint.timeout,
+        timeout=timeout,
         trust_env=not _loopback(endpoint.base_url),
         event_hooks={"response": [_read_capped]},
     ) as http:
         client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url, api_key=endpoint.api_key or NO_KEY, max_retries=1, http_client=http
+            base_url=endpoint.base_url,
+            api_key=endpoint.api_key or NO_KEY,
+            max_retries=1,
+            timeout=timeout,
+            http_client=http,
         )
         try:
-            data = list((await client.models.list()).data)
+            raw = await client.models.with_raw_response.list()
+            data = _model_entries(raw, url)
         except openai.AuthenticationError:
-            raise EndpointError(
-                f"{url} rejected the API key (HTTP 401); set LLMCMP_API_KEY or OPENAI_API_KEY"
-            ) from None
+            raise EndpointError(f"{url} {_rejected(endpoint.api_key)}") from None
         except openai.APIStatusError as exc:
-            hint = ""
-            if exc.status_code == 404 and not url.rstrip("/").endswith("/v1"):
-                hint = f"; did you mean {url.rstrip('/')}/v1?"  # OpenAI-compatible servers serve under /v1
+            hint = _base_url_hint(url) if exc.status_code == 404 else ""
             raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}{hint}") from None
         except openai.APIConnectionError as exc:
+            too_large = _too_large(exc)
+            if too_large is not None:
+                raise EndpointError(f"{url}/models: {too_large}") from None
             raise EndpointError(_describe(exc, url, endpoint.api_key)) from None
         except ResponseTooLarge as exc:
             raise EndpointError(f"{url}/models: {exc}") from None
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise EndpointError(f"{url}/models: not an OpenAI-compatible answer ({exc})") from None
+        except ValueError as exc:
+            raise EndpointError(f"{url}/models: not an OpenAI-compatible answer ({one_line(str(exc))[:200]})") from None
+        except (TypeError, AttributeError):  # the SDK's own reading failed on what it was given
+            raise EndpointError(
+                f"{url}/models: not an OpenAI-compatible answer (expected a JSON object with a list of models "
+                "under 'data')"
+            ) from None
     if not data:
         raise EndpointError(f"{url}/models lists no model; pass --llm-model")
     models = []
@@ -220,6 +328,36 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
             )
         models.append(model)
     return models
+
+
+def _model_entries(raw: Any, url: str) -> list[Any]:
+    """The entries of a ``/models`` answer (each with an ``id`` attribute, or without one). The content type is
+    looked at first: a web page where the API was expected is the most common wrong base URL, and the SDK would
+    hand its text on as if it were the list."""
+    media = (raw.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return list(raw.parse().data)
+    try:
+        payload = json.loads(raw.content)
+    except ValueError:
+        shown = clip(media, None, 60) if media else "without a Content-Type"
+        raise EndpointError(f"{url}/models answered {shown}, not JSON (is this the API's base URL?)") from None
+    # JSON under another label (text/plain): read as the SDK reads JSON.
+    entries = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(entries, list):
+        raise TypeError("no list of models")
+    return [types.SimpleNamespace(**entry) if isinstance(entry, dict) else entry for entry in entries]
+
+
+def _rejected(key: str | None) -> str:
+    """What a 401 means for the key that was sent: which variable it came from (never the key), or none sent."""
+    variables = " or ".join(KEY_VARIABLES)
+    if not key:
+        return f"requires an API key (HTTP 401): no key was sent; set {variables}"
+    variable = key_variable(key)
+    if variable is None:
+        return "rejected the API key (HTTP 401)"
+    return f"rejected the key from {variable} (HTTP 401); check its value"
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -280,9 +418,10 @@ class Asker:
             limits = httpx.Limits(
                 max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
             )
+            timeout = _timeouts(httpx, self.endpoint.timeout)
             http = httpx.AsyncClient(
                 limits=limits,
-                timeout=self.endpoint.timeout,
+                timeout=timeout,
                 trust_env=not _loopback(self.endpoint.base_url),
                 event_hooks={"response": [_read_capped]},
             )
@@ -290,7 +429,7 @@ class Asker:
                 base_url=self.endpoint.base_url,
                 api_key=self.endpoint.api_key or NO_KEY,
                 max_retries=0,
-                timeout=self.endpoint.timeout,
+                timeout=timeout,
                 http_client=http,
             )
             self._queue = asyncio.Queue()
@@ -368,10 +507,17 @@ class Asker:
                     pause = retry_after if retry_after is not None else self._backoff(attempt)
                     self._resume_at = max(self._resume_at, time.monotonic() + pause)
                     continue
-            except (openai.APITimeoutError, asyncio.TimeoutError):
+            except (openai.APITimeoutError, asyncio.TimeoutError) as exc:
                 # The same words whether a single read or the whole attempt ran out of time.
                 error = f"the request timed out after {self.endpoint.timeout:g}s (--llm-timeout)"
+                if _causes(exc, "ConnectTimeout"):
+                    url, seconds = public_url(self.endpoint.base_url), self.endpoint.timeout * _CONNECT_SHARE
+                    error = f"cannot connect to {url}: connecting timed out after {seconds:g}s (--llm-timeout)"
             except openai.APIConnectionError as exc:
+                too_large = _too_large(exc)
+                if too_large is not None:  # openai 1.x wraps what the response hook raised
+                    error = str(too_large)
+                    break
                 error = _describe(exc, self.endpoint.base_url, self.endpoint.api_key)
             except ResponseTooLarge as exc:
                 error = str(exc)

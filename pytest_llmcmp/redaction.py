@@ -43,6 +43,18 @@ def api_key() -> str | None:
     return None
 
 
+def key_variable(key: str | None) -> str | None:
+    """The environment variable ``key`` came from (the one :func:`api_key` reads), or ``None``: its name, never
+    its value, is what a message may show."""
+    if not key:
+        return None
+    for name in KEY_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            return name if value == key else None
+    return None
+
+
 @functools.lru_cache(maxsize=16)
 def secret_pattern(secret: str) -> re.Pattern[str]:
     """Where ``secret`` occurs in a text, by the rule of the module docstring."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
 import time
@@ -248,7 +249,7 @@ class LlmSession:
             self._forget_old_outputs()
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        self.keyboard = "SIGTERM" if str(excinfo.value) == _SIGTERM else "Ctrl-C"
+        self.keyboard = _keyboard_reason(excinfo.value)
 
     def _check_ids(self, items: list[pytest.Item]) -> None:
         seen: dict[str, CaseItem] = {}
@@ -682,6 +683,19 @@ class _Escaped:
 
 
 _SIGTERM = "SIGTERM received"
+
+
+def _keyboard_reason(exc: BaseException) -> str:
+    """Why pytest reported a keyboard interrupt: SIGTERM, Ctrl-C, or pytest's own stop after collection errors
+    (``Session.Interrupted("1 error during collection")``, a ``KeyboardInterrupt`` nobody typed)."""
+    if str(exc) == _SIGTERM:
+        return "SIGTERM"
+    if isinstance(exc, pytest.Session.Interrupted):
+        match = re.fullmatch(r"(\d+) errors? during collection", str(exc))
+        if match:
+            return f"collection errors ({match.group(1)})"
+        return str(exc) or "the session was interrupted"
+    return "Ctrl-C"
 
 
 def _interruption(session: pytest.Session, exitstatus: int, keyboard: str | None) -> str | None:

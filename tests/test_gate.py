@@ -231,6 +231,23 @@ def test_an_interrupted_run_writes_incomplete_results(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(["interrupted (stopping after 1 failures): 6 of 40 cases ran*"])
 
 
+def test_a_collection_error_is_not_reported_as_ctrl_c(pytester: pytest.Pytester) -> None:
+    """pytest stops after an error during collection by raising a KeyboardInterrupt of its own: nobody pressed
+    Ctrl-C, and the terminal, the results and the report say what happened."""
+    recorded(pytester)
+    pytester.makefile(".yaml", **{"cases/typo": "cases:\n  - id: t1\n    numbrs: ['13.8', '13.11']\n"})
+    result = run(pytester, "--llm-results", "typo.json", "--llm-report", "typo.md")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    data = json.loads((pytester.path / "typo.json").read_text(encoding="utf-8"))
+    assert (data["complete"], data["interrupted"]) == (False, "collection errors (1)")
+    report = (pytester.path / "typo.md").read_text(encoding="utf-8")
+    assert "interrupted (collection errors (1)): 0 of 40 cases ran; the results are incomplete" in report
+    assert "Ctrl-C" not in report
+    result.stdout.fnmatch_lines(["*interrupted (collection errors (1)): 0 of 40 cases ran*"])
+    result.stdout.no_fnmatch_line("*Ctrl-C*")
+    result.stdout.fnmatch_lines(["*unknown key 'numbrs' in case #1*"])
+
+
 def test_an_interrupted_comparison_is_not_decided(pytester: pytest.Pytester) -> None:
     head = recorded(pytester)
     write_baseline(pytester, head, passed_before=(), failed_before=())

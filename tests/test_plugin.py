@@ -362,16 +362,48 @@ def test_empty_prompt_file(suite: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: --llm-prompt prompts/empty.md: the file is empty"])
 
 
-def test_wrong_api_key(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LLMCMP_API_KEY", "wrong-key")
+def run_against_a_keyed_server(suite: pytest.Pytester) -> tuple[str, pytest.RunResult]:
+    """A session against a server whose key is ``internlm2``: it stops at discovery, a usage error, asking nothing."""
     with FakeServer(api_key="internlm2") as fake:
         url = fake.url
         result = run(suite, "--llm-endpoint", url)
         assert fake.chat_requests == []
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} rejected the API key (HTTP 401)*"])
+    return url, result
+
+
+def test_wrong_api_key(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMCMP_API_KEY", "wrong-key")
+    url, result = run_against_a_keyed_server(suite)
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} rejected the key from LLMCMP_API_KEY (HTTP 401)*"])
     result.stdout.no_fnmatch_line("*= llmcmp =*")
     assert "wrong-key" not in result.stdout.str() + result.stderr.str()
+    assert "set LLMCMP_API_KEY or OPENAI_API_KEY" not in result.stderr.str()  # it is set: the advice is elsewhere
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        ({"OPENAI_API_KEY": "sk-wrong-openai-0123456789"}, "rejected the key from OPENAI_API_KEY (HTTP 401)*"),
+        (
+            {"LLMCMP_API_KEY": "wrong-llmcmp-key-0123", "OPENAI_API_KEY": "internlm2"},
+            "rejected the key from LLMCMP_API_KEY (HTTP 401)*",
+        ),
+        ({}, "requires an API key (HTTP 401): no key was sent; set LLMCMP_API_KEY or OPENAI_API_KEY"),
+    ],
+)
+def test_a_rejected_key_names_its_variable_and_a_missing_key_says_so(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], said: str
+) -> None:
+    for name in ("LLMCMP_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    url, result = run_against_a_keyed_server(suite)
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url} {said}"])
+    shown = result.stdout.str() + result.stderr.str()
+    for value in variables.values():
+        assert value not in shown
 
 
 def test_key_from_environment_is_sent_never_written(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -393,7 +425,118 @@ def test_unreachable_endpoint(suite: pytest.Pytester) -> None:
         url = f"http://127.0.0.1:{bound.getsockname()[1]}/v1"
         result = run(suite, "--llm-endpoint", url, "--llm-timeout", "5")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: cannot connect to {url}*"])
+    where = url.removeprefix("http://").removesuffix("/v1")
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: cannot connect to {url}: connection refused (is the server running on {where}?)"]
+    )
+    assert "ConnectError" not in result.stderr.str()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux drops a SYN to a full accept queue")
+def test_a_server_that_never_accepts_is_named_as_a_connect_timeout(suite: pytest.Pytester) -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(0)  # never accepted: once the queue is full, connecting hangs (no refusal, no answer)
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(listening.getsockname())
+            url = f"http://127.0.0.1:{listening.getsockname()[1]}/v1"
+            result = run(suite, "--llm-endpoint", url, "--llm-timeout", "6")
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: cannot connect to {url}: connecting timed out (--llm-timeout)"]
+    )
+
+
+def test_unknown_host_is_named_as_a_dns_failure(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    url = "http://llmcmp-no-such-host.invalid/v1"  # .invalid never resolves (RFC 2606)
+    result = run(suite, "--llm-endpoint", url, "--llm-timeout", "10")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: cannot connect to {url}: host not found (DNS): llmcmp-no-such-host.invalid"]
+    )
+
+
+def test_a_server_gone_after_discovery_names_the_refusal_per_case(suite: pytest.Pytester) -> None:
+    fake = FakeServer().start()
+    url, where = fake.url, f"127.0.0.1:{fake.port}"
+
+    class StopServer:
+        def pytest_llmcmp_build_messages(self) -> None:
+            # Called while the requests are built: after the model was discovered, before anything is asked.
+            fake.stop()  # every request now finds the port closed
+
+    try:
+        result = suite.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--llm-endpoint", url, "--llm-retries", "0", plugins=[StopServer()]
+        )
+    finally:
+        fake.stop()
+    assert fake.chat_requests == []  # nothing was asked before the server went
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [f"*error: cannot connect to {url}: connection refused (is the server running on {where}?)*"]
+    )
+    assert "ConnectError" not in result.stdout.str()
+
+
+class _Page:
+    """A loopback HTTP server answering every GET with one body and content type (a web page, say)."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        import http.server
+        import threading
+
+        page = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page.paths.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.paths: list[str] = []
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_web_page_where_the_api_was_expected(suite: pytest.Pytester) -> None:
+    with _Page(b"<!doctype html><html><body>Welcome</body></html>", "text/html; charset=utf-8") as url:
+        result = run(suite, "--llm-endpoint", url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llm-endpoint: {url}/models answered text/html, not JSON (is this the API's base URL?)"]
+    )
+    assert "_set_private_attributes" not in result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_json_labelled_as_text_is_read_as_json(suite: pytest.Pytester) -> None:
+    with _Page(b'{"object": "list", "data": []}', "text/plain") as url:
+        result = run(suite, "--llm-endpoint", url)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {url}/models lists no model; pass --llm-model"])
 
 
 def test_unknown_model(suite: pytest.Pytester, server: FakeServer) -> None:
@@ -407,6 +550,28 @@ def test_endpoint_without_v1_suggests_it(suite: pytest.Pytester, server: FakeSer
     result = run(suite, "--llm-endpoint", base)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {base}/models answered HTTP 404*; did you mean {base}/v1?"])
+    assert server.chat_requests == []
+
+
+@pytest.mark.parametrize(
+    ("path", "suggested", "said"),
+    [
+        ("/v2", "/v1", ""),
+        ("/api/", "/v1", ""),
+        ("/v1/chat/completions", "/v1", "--llm-endpoint is the API's base URL, without /chat/completions: "),
+        ("/v1/completions/", "/v1", "--llm-endpoint is the API's base URL, without /completions: "),
+        ("/v1/models", "/v1", "--llm-endpoint is the API's base URL, without /models: "),
+        ("/chat/completions", "/v1", "--llm-endpoint is the API's base URL, without /chat/completions: "),
+    ],
+)
+def test_endpoint_with_another_path_suggests_the_base_url(
+    suite: pytest.Pytester, server: FakeServer, path: str, suggested: str, said: str
+) -> None:
+    root = server.url.removesuffix("/v1")
+    result = run(suite, "--llm-endpoint", root + path)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: *answered HTTP 404*; {said}did you mean {root}{suggested}?"])
+    assert f"{path.rstrip('/')}/v1?" not in result.stderr.str()
     assert server.chat_requests == []
 
 
