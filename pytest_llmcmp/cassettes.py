@@ -53,6 +53,7 @@ import http
 import json
 import os
 import re
+import stat
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -81,6 +82,23 @@ MAX_CASSETTE_BYTES: Final = 20 * 1024 * 1024
 
 CASSETTE_FORMAT_VERSION: Final = 1
 JSON_CONTENT_TYPE: Final = "application/json"
+
+#: Response fields that differ on every request even when the answer does not, stored as these fixed values (the
+#: body stays a valid chat completion: the OpenAI client requires ``id`` and ``created``), so that recording the
+#: same answer again writes the same bytes.
+STABLE_RESPONSE_FIELDS: Final = {"id": "chatcmpl-llmcmp", "created": 0}
+#: Response fields left out of a recording: optional in the OpenAI format and volatile (``timings`` is llama.cpp's).
+DROPPED_RESPONSE_FIELDS: Final = ("system_fingerprint", "timings")
+
+
+def stable_response(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The response as it is recorded: :data:`STABLE_RESPONSE_FIELDS` fixed (where present),
+    :data:`DROPPED_RESPONSE_FIELDS` left out, everything else as the server sent it."""
+    stable = {name: value for name, value in body.items() if name not in DROPPED_RESPONSE_FIELDS}
+    for name, value in STABLE_RESPONSE_FIELDS.items():
+        if name in stable:
+            stable[name] = value
+    return stable
 
 
 # Characters YAML treats as line breaks or that the emitters (libyaml in particular: anything
@@ -525,8 +543,9 @@ class Cassette:
         )
         return text
 
-    def save(self, secrets: Sequence[str]) -> None:
-        """Write the cassette atomically (temp file in the same directory, fsync, rename).
+    def save(self, secrets: Sequence[str]) -> bool:
+        """Write the cassette atomically (temp file in the same directory, fsync, rename); ``False`` (and the file
+        left alone, its modification time too) when it already holds exactly these bytes.
 
         Refuses with :class:`CassetteError`, leaving any existing file untouched, when a non-empty
         string of ``secrets`` (e.g. the API key) occurs in the text that would be written.
@@ -547,10 +566,24 @@ class Cassette:
                     f"refusing to write: the cassette would be larger than {MAX_CASSETTE_BYTES // (1024 * 1024)} MB, "
                     "more than replay reads",
                 )
+            if _same_bytes(self.path, data):
+                return False
             try:
                 write_atomically(self.path, data)
             except OSError as e:
                 raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
+            return True
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is a regular file holding exactly ``data`` (anything unreadable is not the same)."""
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        return read_regular(path, MAX_CASSETTE_BYTES) == data
+    except OSError:  # missing, unreadable, not a regular file, too large: written (or refused) as before
+        return False
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pytest_llmcmp.cassettes import (
     cassette_path,
     model_dirs,
     request_key,
+    stable_response,
     unused_cassettes,
 )
 
@@ -885,3 +886,75 @@ def test_loading_many_small_cassettes(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert found == count
     print(f"\nload+find: {elapsed * 1000 / count:.3f} ms per cassette ({count} cassettes, {elapsed:.2f} s)")
+
+
+# --- stable recordings ---------------------------------------------------------------------------------------------
+
+
+def test_saving_the_same_bytes_again_leaves_the_file_alone(recorded: Path) -> None:
+    past = time.time_ns() - 3600 * 10**9  # an hour ago: any write would set the modification time to now
+    os.utime(recorded, ns=(past, past))
+    before = recorded.read_bytes()
+    assert Cassette.load(recorded).save([SECRET]) is False
+    assert recorded.read_bytes() == before
+    assert recorded.stat().st_mtime_ns == past
+    changed = Cassette.load(recorded)
+    changed.add(exchange("13.11更大", 2))
+    assert changed.save([SECRET]) is True
+    assert recorded.stat().st_mtime_ns != past
+    assert "13.11更大" in recorded.read_text(encoding="utf-8")
+
+
+def test_stable_response_fixes_or_drops_only_the_volatile_fields() -> None:
+    body = {**chat_response("13.8"), "system_fingerprint": "fp_44709d6fcb", "timings": {"predicted_ms": 81.2}}
+    stable = stable_response(body)
+    assert stable == {**chat_response("13.8"), "id": "chatcmpl-llmcmp", "created": 0}
+    assert body["id"] == "chatcmpl-1"
+    assert "system_fingerprint" in body
+    assert stable_response({"choices": []}) == {"choices": []}  # fields the server did not send are not invented
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*.yaml")}
+
+
+def test_recording_the_same_answers_again_leaves_every_cassette_unchanged(suite: pytest.Pytester) -> None:
+    from tests.fakeserver import FakeServer, correct_answer
+
+    answers: dict[str, str] = {}
+
+    def answer(request: dict[str, Any]) -> str:
+        question = request["messages"][-1]["content"]
+        return answers.get(question) or correct_answer(request)
+
+    root = suite.path / "cassettes"
+    with FakeServer(models=("fake-model",), answer=answer) as fake:
+        url = fake.url
+        suite.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", url).assert_outcomes(passed=3)
+        past = time.time_ns() - 3600 * 10**9  # an hour ago: any rewrite would show as a new modification time
+        for path in root.rglob("*.yaml"):
+            os.utime(path, ns=(past, past))
+        first = _snapshot(root)
+        assert len(first) == 3
+        for text in (data.decode("utf-8") for data, _ in first.values()):
+            response = yaml.safe_load(text)["interactions"][0]["response"]["body"]["string"]
+            stored = json.loads(response)
+            assert (stored["id"], stored["created"]) == ("chatcmpl-llmcmp", 0)
+            assert "system_fingerprint" not in stored
+            assert "chatcmpl-fake" not in text
+
+        fake.clear()
+        again = suite.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", url, "--llm-record-mode", "all")
+        again.assert_outcomes(passed=3)
+        assert len(fake.chat_requests) == 3  # asked again, and answered with new ids and times
+        assert _snapshot(root) == first
+
+        asked = [r.json["messages"][-1]["content"] for r in fake.chat_requests if r.json is not None]
+        answers[next(q for q in asked if "13.8" in q)] = "13.11 is larger."
+        changed = suite.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", url, "--llm-record-mode", "all")
+        changed.assert_outcomes(passed=2, failed=1)
+    now = _snapshot(root)
+    rewritten = sorted(name for name in now if now[name] != first[name])
+    assert rewritten == ["fake-model/none/trap.yaml"]
+    assert b"13.11 is larger." in now["fake-model/none/trap.yaml"][0]
+    assert now["fake-model/none/trap.yaml"][1] != past

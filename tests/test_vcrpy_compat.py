@@ -15,6 +15,7 @@ from typing import Any
 import openai
 import pytest
 import vcr  # type: ignore[import-untyped]
+import yaml
 
 from pytest_llmcmp.cassettes import SAMPLE_HEADER, Cassette, Exchange, cassette_path
 
@@ -204,3 +205,23 @@ def test_cassette_recorded_by_vcrpy_loads(tmp_path: Path, server_url: str, compr
         assert replay.all_played
     assert replayed == answers
     assert FakeChatServer.calls == 3  # replayed, not asked again
+
+
+def test_a_cassette_the_plugin_recorded_replays_with_plain_vcrpy_and_the_openai_sdk(suite: pytest.Pytester) -> None:
+    from tests.fakeserver import FakeServer
+
+    with FakeServer(models=("fake-model",)) as fake:
+        url = fake.url
+        suite.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", url, "-k", "trap").assert_outcomes(
+            passed=1
+        )
+    path = suite.path / "cassettes" / "fake-model" / "none" / "trap.yaml"
+    request = json.loads(yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"][0]["request"]["body"])
+    with (  # the server is gone: only vcrpy can answer
+        vcr.use_cassette(str(path), match_on=MATCH_ON, record_mode="none") as replay,
+        openai.OpenAI(base_url=url, api_key="sk-test", max_retries=0) as client,
+    ):
+        completion = client.chat.completions.create(**request, extra_headers={SAMPLE_HEADER: "1"})
+        assert replay.all_played
+    assert "13.8" in (completion.choices[0].message.content or "")
+    assert (completion.id, completion.created, completion.system_fingerprint) == ("chatcmpl-llmcmp", 0, None)

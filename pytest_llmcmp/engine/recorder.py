@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..cassettes import Cassette, CassetteError, Exchange, check_inside
+from ..cassettes import Cassette, CassetteError, Exchange, check_inside, stable_response
 from ..redaction import api_key
 from .plan import Plan
 
@@ -149,7 +149,7 @@ class Recorder:
                     if response.get("model") == plan.sent.get("model"):
                         response = {**response, "model": plan.body.get("model")}
                     exchange = dataclasses.replace(exchange, request_body=plan.body, response_body=response)
-                exchanges.append(exchange)
+                exchanges.append(self._stable(exchange))
         if not exchanges:
             return
         if plan.cassette is not None:
@@ -170,3 +170,8 @@ class Recorder:
         cassette.save(secrets=[key] if key else [])
         with self._lock:
             self.saved.append(plan.path)
+
+    def _stable(self, exchange: Exchange) -> Exchange:
+        """The exchange as it is recorded: nothing that changes from one request to the next (the response's id,
+        creation time and fingerprint), so that the same answer is the same file."""
+        return dataclasses.replace(exchange, response_body=stable_response(exchange.response_body))
