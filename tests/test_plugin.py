@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -1164,3 +1164,75 @@ def test_outputs_are_named_as_given_and_missing_directories_made_only_inside_the
     assert results_of(suite.path / "out" / "sub" / "r.json")["summary"]["total"] == 3
     assert inside_absolute.is_file()
     assert (outside / "r.html").is_file()
+
+
+class LocalServerOnAFakeServer:
+    """Stands in for llama.cpp's server behind ``--llm-endpoint local``: a fake endpoint on a new random port."""
+
+    ports: ClassVar[list[int]] = []
+
+    def __init__(self, model_path: Path | None) -> None:
+        self.fake = FakeServer(models=("SmolFake",))
+        self.model, self.url, self.pid = "", "", os.getpid()
+
+    def start(self) -> None:
+        self.fake.start()
+        self.model, self.url = "SmolFake", self.fake.url
+        self.ports.append(self.fake.port)
+
+    def death(self, wait: float = 0.0) -> str | None:
+        return None
+
+    def stop(self) -> None:
+        self.fake.stop()
+
+
+def test_the_local_model_records_a_stable_uri_whatever_its_port(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vcr  # type: ignore[import-untyped]
+    import yaml
+
+    import pytest_llmcmp.local
+    from pytest_llmcmp.engine.backends import LOCAL_RECORDED_URL
+
+    monkeypatch.setattr(pytest_llmcmp.local, "LocalServer", LocalServerOnAFakeServer)
+    monkeypatch.setattr(pytest_llmcmp.local, "check_available", lambda bundled=True: None)
+    monkeypatch.setattr(pytest_llmcmp.local, "find_bundled_model", lambda: Path("/models/SmolFake.gguf"))
+    monkeypatch.setattr(LocalServerOnAFakeServer, "ports", [])
+    root = suite.path / "cassettes"
+    recordings = []
+    for _ in range(2):
+        run(suite, "--llm-endpoint", "local").assert_outcomes(passed=3)
+        recordings.append({p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.yaml")})
+        for path in root.rglob("*.yaml"):
+            path.unlink()
+    ports = LocalServerOnAFakeServer.ports
+    assert len(ports) == 2
+    assert ports[0] != ports[1]
+    assert sorted(recordings[0]) == [f"SmolFake/none/{case}.yaml" for case in ("control", "smaller", "trap")]
+    assert recordings[0] == recordings[1]
+    for text in recordings[1].values():
+        assert b"127.0.0.1" not in text
+        for port in ports:
+            assert f":{port}".encode() not in text
+    trap = yaml.safe_load(recordings[1]["SmolFake/none/trap.yaml"].decode("utf-8"))["interactions"][0]
+    assert trap["request"]["uri"] == f"{LOCAL_RECORDED_URL}/chat/completions"
+
+    # The plugin replays them (matched on the request body, not the address), and so does plain vcrpy matching on
+    # host and port, for a client pointed at the recorded address.
+    for name, data in recordings[1].items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    run(suite, "--llm-model", "SmolFake").assert_outcomes(passed=3)
+    import openai
+
+    request = json.loads(trap["request"]["body"])
+    match_on = ["method", "scheme", "host", "port", "path", "query", "body"]
+    with (
+        vcr.use_cassette(str(root / "SmolFake/none/trap.yaml"), match_on=match_on, record_mode="none") as replay,
+        openai.OpenAI(base_url=LOCAL_RECORDED_URL, api_key="none", max_retries=0) as client,
+    ):
+        completion = client.chat.completions.create(**request, extra_headers={"X-Llmcmp-Sample": "1"})
+        assert replay.all_played
+    assert "13.8" in (completion.choices[0].message.content or "")

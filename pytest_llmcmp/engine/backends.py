@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 #: The value of ``--llm-endpoint`` that starts llama.cpp's server with the bundled SmolLM2.
 LOCAL: Final = "local"
 
+#: The base URL recorded for the local server instead of its random loopback port (``.llmcmp`` is no real domain):
+#: a cassette recorded with ``--llm-endpoint local`` is the same file on every machine and every run.
+LOCAL_RECORDED_URL: Final = "http://local.llmcmp/v1"
+
 
 def default_concurrency(endpoint: str | None) -> int:
     """Requests in flight when ``--llm-concurrency`` is not given (a single-slot local server takes one at a time)."""
@@ -34,6 +38,8 @@ class Backend:
 
     #: Requests in flight when ``--llm-concurrency`` is not given.
     default_concurrency = 8
+    #: The base URL cassettes record in place of :attr:`url` (``None``: :attr:`url` itself, as the user gave it).
+    recorded_url: str | None = None
 
     def __init__(self, settings: Settings, url: str | None, checked: bool = False) -> None:
         self.settings = settings
@@ -94,6 +100,7 @@ class LocalBackend(Backend):
     end of the session. It serves exactly its model: nothing to check."""
 
     default_concurrency = 1
+    recorded_url = LOCAL_RECORDED_URL
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, None, checked=True)

@@ -36,6 +36,7 @@ class Recorder:
         self._ready = ready  # the backend, started and checked (called once, before the first request)
         self._on_progress = on_progress
         self._asker: Asker | None = None
+        self._recorded_url: tuple[str, str] | None = None  # (the backend's URL, the URL recorded instead)
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -57,6 +58,9 @@ class Recorder:
             if self._asker is None:
                 backend = self._ready()
                 from ..client import Asker
+
+                if backend.recorded_url is not None and backend.url:
+                    self._recorded_url = (backend.url.rstrip("/"), backend.recorded_url.rstrip("/"))
 
                 self._asker = Asker(backend.endpoint(), on_answer=self._count)
                 self.live_started = time.monotonic()
@@ -173,5 +177,10 @@ class Recorder:
 
     def _stable(self, exchange: Exchange) -> Exchange:
         """The exchange as it is recorded: nothing that changes from one request to the next (the response's id,
-        creation time and fingerprint), so that the same answer is the same file."""
-        return dataclasses.replace(exchange, response_body=stable_response(exchange.response_body))
+        creation time and fingerprint; the local server's random port), so that the same answer is the same file."""
+        uri = exchange.uri
+        if self._recorded_url is not None:
+            actual, recorded = self._recorded_url
+            if uri == actual or uri.startswith(actual + "/"):
+                uri = recorded + uri[len(actual) :]
+        return dataclasses.replace(exchange, uri=uri, response_body=stable_response(exchange.response_body))
