@@ -53,7 +53,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from pytest_llmcmp.lexicon import ADDING, ORDINALS, Kind, phrase_kinds
+from pytest_llmcmp.lexicon import ADDING, ORDINALS, UNITS, Kind, phrase_kinds
 from pytest_llmcmp.truth import Quantity, try_parse
 
 __all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
@@ -195,6 +195,12 @@ _ARABIC_NUMBER = (
 _CJK_NUMBER = r"(?<!第)[负負]?(?:百分之|千分之)?[零〇一二两三四五六七八九十百千万亿点]+"
 
 
+def _unit_suffix() -> str:
+    """A unit right after a number (see lexicon.UNITS): "kg", " kg/m", "元/斤", "/kg", "g/cm3"."""
+    unit = _trie_regex([unit for units in UNITS.values() for unit in units]) + r"(?:\^?[23²³])?(?![A-Za-z])"
+    return rf"(?:[ \t]?{unit}(?:[ \t]*/[ \t]*{unit})?|[ \t]*/[ \t]*{unit})"
+
+
 @functools.cache
 def _master() -> re.Pattern[str]:
     """The lexer's one regex (built on first use: compiling the tries takes ~0.1 s).
@@ -219,12 +225,12 @@ def _master() -> re.Pattern[str]:
                 r"|(?<![A-Za-z])(?:because|since)(?![A-Za-z]))",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(_LATIN_PHRASES) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(_OTHER_PHRASES) + ")",
-                r"(?P<num>" + _ARABIC_NUMBER + ")",
-                r"(?P<cjknum>" + _CJK_NUMBER + ")",
+                r"(?P<num>" + _ARABIC_NUMBER + ")(?P<unit>" + _unit_suffix() + ")?",
+                r"(?P<cjknum>" + _CJK_NUMBER + ")(?P<cjkunit>" + _unit_suffix() + ")?",
                 r"(?P<operator>[+*×÷/-])",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
-                r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#])",
-                r"(?P<skip>[\s\"'“”‘’「」『』《》*_`~#]|\Z)",
+                r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#¥€£])",
+                r"(?P<skip>[\s\"'“”‘’「」『』《》*_`~#¥€£]|\Z)",
             ]
         )
         + ")",
@@ -555,6 +561,11 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         group = match.lastgroup
         if group is None or group == "skip":  # (every match has a named group)
             continue
+        if group in ("unit", "cjkunit"):  # a number with its unit: the unit is part of the token, not its value
+            unit_end = match.end(group)
+            group = "num" if group == "unit" else "cjknum"
+        else:
+            unit_end = -1
         value = match.group(group)
         start, end = match.span(group)
         while pending and pending[-1] <= start:
@@ -585,14 +596,14 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_Token(_OPERATOR, start, start + 1))
                 value = value[1:]
                 start += 1
-            tokens.append(_number_token(value, options, start, end))
+            tokens.append(_number_token(value, options, start, max(end, unit_end)))
         elif group == "cjknum":
             body = value.lstrip("负負")
             # A single CJK numeral is usually a word ("一样", "两个"), not a number.
             if len(body) >= 2 or "点" in body or options.has_cjk:
-                tokens.append(_number_token(value, options, start, end))
+                tokens.append(_number_token(value, options, start, max(end, unit_end)))
             else:
-                tokens.append(_Token(_BARRIER, start, end))
+                tokens.append(_Token(_BARRIER, start, max(end, unit_end)))
         elif group == "ellipsis":
             if start and not text[start - 1].isdigit():
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
@@ -690,7 +701,46 @@ def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
                 token.kind = _BARRIER
         elif token.kind == _RELATIVE:
             _resolve_relative(tokens, index)
+    _resolve_group_subjects(tokens)
     _resolve_pronouns(tokens, text)
+
+
+_GROUP_SUBJECT = re.compile(r"[JKkVCG]*(Q+)[iQ]*[><glTBS]")
+_BREAKS = frozenset((_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END))
+
+
+def _resolve_group_subjects(tokens: list[_Token]) -> None:
+    """ "They"/"both"/"它们" opening a comparison with an option that is not among them is the options the
+    clause before listed: "1.5 and 1.50 are equal, and both are larger than 1.05" (options 1.5 and 1.50),
+    "…，它们都比1.05大"."""
+    if _GROUP not in {token.kind for token in tokens}:
+        return
+    listed: list[int] = []  # the options of the latest clause that named two or more
+    current: list[int] = []
+    starts: list[int] = [0]  # where each clause starts
+    for index, token in enumerate(tokens):
+        if token.kind in _BREAKS:
+            starts.append(index + 1)
+    replacements: dict[int, list[int]] = {}  # the index of a group word: the options it stands for
+    for number, start in enumerate(starts):
+        end = starts[number + 1] - 1 if number + 1 < len(starts) else len(tokens)
+        clause = tokens[start:end]
+        current = list(dict.fromkeys(token.option for token in clause if token.kind == _OPTION))
+        kinds = "".join([token.kind for token in clause])
+        found = _GROUP_SUBJECT.match(kinds)
+        if found is not None and len(listed) >= 2:
+            compared = {token.option for token in clause[found.end(1) :] if token.kind == _OPTION}
+            if compared and not compared & set(listed):
+                replacements[start + found.start(1)] = listed
+        if len(current) >= 2:
+            listed = current
+    for index in sorted(replacements, reverse=True):
+        group = tokens[index]
+        options = replacements[index]
+        spelled = [_Token(_OPTION, group.start, group.end, option=options[0])]
+        for option in options[1:]:
+            spelled += [_Token(_AND, group.start, group.start), _Token(_OPTION, group.start, group.end, option=option)]
+        tokens[index : index + 1] = spelled
 
 
 _MARKERS = frozenset("KkVCG")
@@ -1058,7 +1108,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     while position < len(kinds):
         # An option inside a list ("X 和 Y") was already tried with the whole list.
         rules = _RULES_AT.get(kinds[position], _ANYWHERE)
-        if not rules or (kinds[position] == _OPTION and position and kinds[position - 1] == "J"):
+        if not rules or (kinds[position] == _OPTION and position > 1 and kinds[position - 2 : position] in _LISTED):
             position += 1
             continue
         for rule in rules:
@@ -1081,6 +1131,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
 
 
 _NAMES_NOTHING = re.compile(r"[^NxEZ=]*")
+_LISTED = frozenset({"NJ", "xJ"})  # an option after these is inside a list
 _ASIDE_KINDS = frozenset("KkVCG")
 
 
@@ -1172,6 +1223,10 @@ def _facts_of(
             return
         if len(covered) == count:
             yield fact("nequal" if negated else "equal")
+        elif len(covered) >= 2 and not negated:  # "1.5 and 1.50 are equal" of three: a tie between two
+            first, *rest = sorted(covered)
+            for other in rest:
+                yield fact("tied", a=first, b=other)
     elif name in ("answer_eq", "neither", "both"):
         # "neither is larger" and "they are both 5.5" speak of two options ("both" only while the
         # sentence is about the options, not about their digits)
@@ -1209,6 +1264,7 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     picks: set[int] = set()
     eliminated: set[int] = set()
     equal = other = different = False
+    tied: set[int] = set()
     for fact in facts:
         if fact.kind == "gt":
             eliminated.add(fact.b if direction > 0 else fact.a)
@@ -1234,6 +1290,8 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
             other = True
         elif fact.kind == "nequal":
             different = True
+        elif fact.kind == "tied":
+            tied.update((fact.a, fact.b))
     if other:
         return _NOT_AN_OPTION if not picks and not equal else _CONFLICT
     if len(picks) > 1:  # a tie between options of one value is "equal"; else they disagree
@@ -1249,6 +1307,8 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
         return _CONFLICT
     if eliminated and len(remaining) == 1:
         return next(iter(remaining))
+    if eliminated and remaining <= tied:  # "1.5 and 1.50 are equal, and both larger than 1.05"
+        return _EQUAL_CHOICE
     return _DIFFERENT if different and not eliminated else _NO_VERDICT
 
 
@@ -1448,6 +1508,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
     depends = False  # "it depends": the whole answer is conditional
     inverted = False
     asked: tuple[list[_Token], bool, int] | None = None  # the yes/no question just asked
+    offered: list[_Token] | None = None  # the "larger or smaller?" question just asked
     clause_before = ""  # the kinds of the clause before
     index_of: dict[int, int] = {}  # where each token is (built when first needed)
     stated_another_value = False  # a clause said a value that is no option is the answer ("it's 0.55")
@@ -1508,17 +1569,23 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         if not why and _AND in kinds and _offers_alternatives(clause, kinds, answer):
             why = "question"
         follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
-        replied = asked if starts_sentence else None
-        # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?")
-        asked = None
-        if why == "question" and _asks_yes_or_no(kinds):
+        replied, chosen_from = (asked, offered) if starts_sentence else (None, None)
+        # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?"),
+        # or one that offers both directions ("Is 0.25 larger or smaller than 0.3?", "5.55比5.6大还是小？")
+        asked = offered = None
+        if why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
+            offered = clause
+        elif why == "question" and _asks_yes_or_no(kinds):
             asked = ([token for token in clause if token.kind != _WHETHER], bare_equal, previous_direction)
+        reply: list[_Fact] = []
         if replied is not None and not why and _REPLY.fullmatch(kinds):
             reply = _reply_facts(replied, clause, count)
-            if reply:
-                segments[-1].facts.extend(reply)
-                segments[-1].last_clause = last_counted = clause_number
-                continue
+        elif chosen_from is not None and not why and _DIRECTION_REPLY.fullmatch(kinds):
+            reply = _direction_reply_facts(chosen_from, clause, count)
+        if reply:
+            segments[-1].facts.extend(reply)
+            segments[-1].last_clause = last_counted = clause_number
+            continue
         if why:
             last_aside = clause_number
             if not tracing:
@@ -1667,6 +1734,37 @@ def _asks_yes_or_no(kinds: str) -> bool:
     """Whether a question clause asks whether a claim holds ("Is 7.4 larger than 7.38"), rather than
     which option ("哪个大", "which is larger") or which of two claims ("X更大还是Y更大")."""
     return _QUESTION not in kinds and _set_aside(kinds.replace(_WHETHER, ""), False, False) == ""
+
+
+# A question offering both directions ("larger or smaller than", "大还是小"), and a reply that picks one
+# ("Smaller.", "It's less.", "答：更大。").
+_OFFERS_BOTH_DIRECTIONS = re.compile(r"[B>]J[S<]|[S<]J[B>]")
+_DIRECTION_REPLY = re.compile(r"[AkK]?i*[BS]")
+
+
+def _direction_reply_facts(question: Sequence[_Token], reply: Sequence[_Token], count: int) -> list[_Fact]:
+    """What a bare "smaller" after "Is X larger or smaller than Y?" asserts: X < Y (X is the smaller of
+    two options when the question names no Y)."""
+    kinds = "".join([token.kind for token in question])
+    offer = _OFFERS_BOTH_DIRECTIONS.search(kinds)
+    if offer is None:
+        return []
+    before, after = question[: offer.start()], question[offer.end() :]
+    than = next((index for index, token in enumerate(before) if token.kind == Kind.THAN.value), len(before))
+    subjects = {token.option for token in before[:than] if token.kind == _OPTION}
+    others = {token.option for token in [*before[than:], *after] if token.kind == _OPTION} - subjects
+    if len(subjects) != 1:
+        return []
+    (subject,) = subjects
+    larger = reply[-1].kind == _LARGER
+    start, end = question[0].start, reply[-1].end
+    name = "reply-to-larger-or-smaller"
+    if not others:
+        return [_Fact("top", name, start, end, a=subject, direction=1 if larger else -1)] if count == 2 else []
+    return [
+        _Fact("gt", name, start, end, a=subject, b=other) if larger else _Fact("gt", name, start, end, a=other, b=subject)
+        for other in sorted(others)
+    ]
 
 
 def _reply_facts(asked: tuple[list[_Token], bool, int], reply: Sequence[_Token], count: int) -> list[_Fact]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ADDING", "ORDINALS", "PHRASES", "Kind", "phrase_kinds"]
+__all__ = ["ADDING", "ORDINALS", "PHRASES", "UNITS", "Kind", "phrase_kinds"]
 
 
 class Kind(Enum):
@@ -183,7 +183,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "larger|bigger|greater|higher|largest|biggest|greatest|highest|maximum|the max|max|comes out ahead"
             "|come out ahead|comes out on top|wins|is the winner|the winner|tops the list|worth more|is worth more"
         ),
-        Kind.SMALLER: _words("smaller|lesser|lower|smallest|least|lowest|minimum|min|worth less|is worth less"),
+        Kind.SMALLER: _words("smaller|lesser|less|lower|smallest|least|lowest|minimum|min|worth less|is worth less"),
         Kind.THAN: _words("than"),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
@@ -267,7 +267,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.DIGITS: _words(
             "integer part|decimal part|fractional part|whole number part|whole part|decimal places|decimal place"
             "|digit|digits|tenths|hundredths|tenths place|place value|decimal point|length|longer|shorter"
-            "|more digits|fewer digits|precision|more precise|less precise|accuracy|more accurate|significant figures"
+            "|more digits|fewer digits|less digits|more decimals|fewer decimals|precision|more precise|less precise|accuracy|more accurate|significant figures"
             "|significant figure|significant digits|sig figs|denominator|numerator|exponent|mantissa|absolute value"
             "|absolute values"
         ),
@@ -276,7 +276,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|ascending|descending"
         ),
         Kind.BARRIER: _words(
-            "more|less|large|big|times as large as|times as big as|times as great as|times the size of"
+            "more|large|big|times as large as|times as big as|times as great as|times the size of"
         ),
         Kind.GLUE: _words(
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
@@ -294,6 +294,25 @@ PHRASES: dict[str, dict[Kind, _P]] = {
 ADDING: dict[str, tuple[str, ...]] = {
     "zh": ("也", "同样"),
     "en": ("also", "as well"),
+}
+
+# Units written right after a number ("13.8 kg", "13.8元", "4.9 g/cm3", "13.8元/斤", "13.8/kg"): the lexer
+# reads them as part of the number, so "13.8 kg is heavier" has the subject 13.8. A unit may carry a power
+# ("cm3", "m²") and be divided by another ("kg/m"); a number may be divided by a unit alone ("13.8/kg"). Latin
+# units match whole words only; words that are also verdict words ("min", "max") are left out.
+UNITS: dict[str, tuple[str, ...]] = {
+    "symbols": ("°C", "°F", "°"),
+    "zh": _words(
+        "元|块|块钱|角|斤|公斤|千克|克|毫克|吨|米|厘米|毫米|千米|公里|英里|秒|毫秒|分钟|小时|天|年|升|毫升|度|摄氏度"
+        "|平方米|立方米|美元|欧元|英镑|日元|岁|千瓦时|个百分点"
+    ),
+    "en": _words(
+        "kg|g|mg|lb|lbs|oz|m|cm|mm|km|mi|ft|yd|s|sec|secs|ms|hr|hrs|l|ml|kwh|kw|w|hz|khz|mhz|ghz|kb|mb|gb|tb|mph"
+        "|kph|pa|kpa|usd|eur|rmb|cny|kilograms|kilogram|kilos|grams|gram|meters|meter|metres|metre|centimeters"
+        "|centimetres|millimeters|kilometers|kilometres|miles|mile|feet|foot|inches|inch|seconds|minutes|hours"
+        "|days|years|pounds|pound|ounces|liters|litres|liter|litre|dollars|dollar|cents|euros|yuan|points|pts"
+        "|degrees|volts|watts"
+    ),
 }
 
 # Words that point at an option by its place in the latest list of numbers ("前者", "the latter").
