@@ -1761,10 +1761,8 @@ def _direction_reply_facts(question: Sequence[_Token], reply: Sequence[_Token], 
     name = "reply-to-larger-or-smaller"
     if not others:
         return [_Fact("top", name, start, end, a=subject, direction=1 if larger else -1)] if count == 2 else []
-    return [
-        _Fact("gt", name, start, end, a=subject, b=other) if larger else _Fact("gt", name, start, end, a=other, b=subject)
-        for other in sorted(others)
-    ]
+    pairs = [(subject, other) if larger else (other, subject) for other in sorted(others)]
+    return [_Fact("gt", name, start, end, a=big, b=small) for big, small in pairs]
 
 
 def _reply_facts(asked: tuple[list[_Token], bool, int], reply: Sequence[_Token], count: int) -> list[_Fact]:

@@ -267,7 +267,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.DIGITS: _words(
             "integer part|decimal part|fractional part|whole number part|whole part|decimal places|decimal place"
             "|digit|digits|tenths|hundredths|tenths place|place value|decimal point|length|longer|shorter"
-            "|more digits|fewer digits|less digits|more decimals|fewer decimals|precision|more precise|less precise|accuracy|more accurate|significant figures"
+            "|more digits|fewer digits|less digits|more decimals|fewer decimals|precision|more precise|less precise"
+            "|accuracy|more accurate|significant figures"
             "|significant figure|significant digits|sig figs|denominator|numerator|exponent|mantissa|absolute value"
             "|absolute values"
         ),
@@ -275,9 +276,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
             "|ascending|descending"
         ),
-        Kind.BARRIER: _words(
-            "more|large|big|times as large as|times as big as|times as great as|times the size of"
-        ),
+        Kind.BARRIER: _words("more|large|big|times as large as|times as big as|times as great as|times the size of"),
         Kind.GLUE: _words(
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
             "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
