@@ -51,14 +51,12 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from pytest_llmcmp.lexicon import ADDING, ORDINALS, Kind, phrase_kinds
+from pytest_llmcmp.results import Verdict, judge  # re-exported: defined once, in results
 from pytest_llmcmp.truth import FULL_WIDTH, Quantity, try_parse
 
 __all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
-
-Verdict = Literal["correct", "wrong", "unparsed", "error"]
 
 EQUAL = "equal"
 
@@ -81,13 +79,6 @@ class Extraction:
     contradiction: bool = False
     reason: str = ""
     evidence: str = ""
-
-
-def judge(choice: str | None, expected: str) -> Verdict:
-    """The verdict on one extracted choice: ``"unparsed"`` for ``None``, else correct or wrong."""
-    if choice is None:
-        return "unparsed"
-    return "correct" if choice == expected else "wrong"
 
 
 # --------------------------------------------------------------------------------------------------
