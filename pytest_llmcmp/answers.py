@@ -51,14 +51,12 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from pytest_llmcmp.lexicon import ADDING, ORDINALS, UNITS, Kind, phrase_kinds
-from pytest_llmcmp.truth import Quantity, try_parse
+from pytest_llmcmp.results import Verdict, judge  # re-exported: defined once, in results
+from pytest_llmcmp.truth import FULL_WIDTH, Quantity, try_parse
 
 __all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
-
-Verdict = Literal["correct", "wrong", "unparsed", "error"]
 
 EQUAL = "equal"
 
@@ -81,13 +79,6 @@ class Extraction:
     contradiction: bool = False
     reason: str = ""
     evidence: str = ""
-
-
-def judge(choice: str | None, expected: str) -> Verdict:
-    """The verdict on one extracted choice: ``"unparsed"`` for ``None``, else correct or wrong."""
-    if choice is None:
-        return "unparsed"
-    return "correct" if choice == expected else "wrong"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -352,11 +343,9 @@ def _make_options(texts: tuple[str, ...]) -> _Options:
 #    replacement is padded), so a position in the normalised text is a position in the answer.
 # --------------------------------------------------------------------------------------------------
 
-_FOLD = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+_FOLD = dict(FULL_WIDTH)
 _FOLD.update({0xFF0C: "，", 0xFF1F: "？", 0xFF01: "！", 0xFF1B: "；"})  # keep CJK sentence punctuation
 _FOLD.update({0xFF08: "（", 0xFF09: "）"})
-_FOLD.update({ord(dash): "-" for dash in "\u2212\ufe63\u2012\u2013\uff0d"})
-_FOLD[0x3000] = " "
 _FOLD.update({0x2019: "'", 0x2018: "'"})
 
 _LATEX_TEXT = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname|emph)\s*\{([^{}]*)\}")

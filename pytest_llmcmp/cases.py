@@ -55,8 +55,8 @@ from typing import NoReturn
 
 import yaml
 
-from pytest_llmcmp import generators, tables, tasks, templates, truth
-from pytest_llmcmp.safefiles import FileTooLarge, read_regular
+from pytest_llmcmp import generators, tables, tasks, templates, truth, yamlerrors
+from pytest_llmcmp.safefiles import BadText, FileTooLarge, decode_text, read_regular
 
 __all__ = [
     "CASE_KEYS",
@@ -210,39 +210,28 @@ def load_case_file(path: Path, budget: GenerateBudget | None = None) -> list[Cas
         raise CaseFileError(shown, line, f"internal error while reading the file: {type(exc).__name__}: {exc}") from exc
 
 
+def _read_bytes(path: Path) -> bytes:
+    """A case file's (or an imported table's) bytes; :class:`ValueError` says in one clause why they cannot be read."""
+    try:
+        return read_regular(path, MAX_FILE_BYTES)
+    except FileTooLarge:
+        raise ValueError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read the file ({exc.strerror or exc})") from None
+
+
 def _read_text(path: Path, shown: str) -> str:
     try:
-        data = read_regular(path, MAX_FILE_BYTES)
-    except FileTooLarge:
-        raise CaseFileError(shown, 1, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB") from None
-    except OSError as exc:
-        raise CaseFileError(shown, 1, f"cannot read the file ({exc.strerror or exc})") from None
-    encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        encoding_name = "UTF-16" if encoding == "utf-16" else "UTF-8"
-        raise CaseFileError(
-            shown,
-            line,
-            f"the file is not {encoding_name} text (bad byte at offset {exc.start})",
-        ) from None
+        return decode_text(_read_bytes(path))
+    except BadText as exc:
+        raise CaseFileError(shown, exc.line, str(exc)) from None
+    except ValueError as exc:
+        raise CaseFileError(shown, 1, str(exc)) from None
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str, shown: str) -> CaseFileError:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        line = exc.problem_mark.line + 1
-        problem = exc.problem or "unreadable YAML"
-        if exc.context and problem.startswith("but "):  # "expected a single document ..., but found another"
-            return CaseFileError(shown, line, f"invalid YAML: {exc.context}, {problem}")
-        context = f" ({exc.context})" if exc.context else ""
-        return CaseFileError(shown, line, f"invalid YAML: {problem}{context}")
-    if isinstance(exc, yaml.reader.ReaderError):
-        line = text[: exc.position].count("\n") + 1
-        return CaseFileError(shown, line, f"invalid YAML: character #x{exc.character:04x} is not allowed in YAML")
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable YAML"
-    return CaseFileError(shown, 1, f"invalid YAML: {first_line}")
+    line, problem = yamlerrors.describe(exc, text)
+    return CaseFileError(shown, line or 1, f"invalid YAML: {problem}")
 
 
 def _compose(text: str, shown: str) -> yaml.Node | None:
@@ -728,11 +717,9 @@ class _FileReader:
             self.string(fields["description"], f"{label} 'description'")
         target = Path(self.path).parent.joinpath(*parts)
         try:
-            data = read_regular(target, MAX_FILE_BYTES)
-        except FileTooLarge:
-            self.fail(file_node, f"{label}: the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-        except OSError as exc:
-            self.fail(file_node, f"{label}: cannot read the file ({exc.strerror or exc})")
+            data = _read_bytes(target)
+        except ValueError as exc:
+            self.fail(file_node, f"{label}: {exc}")
         shown = os.fspath(target)
         try:
             table = tables.read_table(target, data, fmt, encoding, delimiter)

@@ -64,6 +64,7 @@ from urllib.parse import quote, unquote
 
 import yaml
 
+from . import yamlerrors
 from .atomic import write_atomically
 from .redaction import contains_secret, public_url
 from .redaction import secret_pattern as secret_pattern
@@ -611,15 +612,12 @@ def _read_text(path: Path) -> str | None:
     return text.removeprefix("\ufeff")
 
 
-def _yaml_problem(e: yaml.YAMLError) -> str:
-    if isinstance(e, yaml.MarkedYAMLError):
-        mark = e.problem_mark or e.context_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = e.problem or e.context or "syntax error"
-        if isinstance(e, yaml.constructor.ConstructorError):
-            return f"unsupported YAML{where}: {problem} (cassettes are plain YAML; no !!python tags)"
-        return f"invalid YAML{where}: {problem} (file truncated or hand-edited?)"
-    return f"invalid YAML: {e}"
+def _yaml_problem(e: yaml.YAMLError, text: str) -> str:
+    line, problem = yamlerrors.describe(e, text)
+    where = f" at line {line}" if line is not None else ""
+    if isinstance(e, yaml.constructor.ConstructorError):
+        return f"unsupported YAML{where}: {problem} (cassettes are plain YAML; no !!python tags)"
+    return f"invalid YAML{where}: {problem} (file truncated or hand-edited?)"
 
 
 def _reject_aliases(path: Path, root: yaml.Node) -> None:
@@ -692,7 +690,7 @@ def _load_yaml(path: Path, text: str) -> Any:
             _reject_aliases(path, root)
         return _construct(loader, root)
     except yaml.YAMLError as e:
-        raise CassetteError(path, _yaml_problem(e)) from e
+        raise CassetteError(path, _yaml_problem(e, text)) from e
     except RecursionError as e:
         raise CassetteError(path, "YAML nested too deeply") from e
     except TypeError as e:  # e.g. a list used as a mapping key

@@ -24,7 +24,6 @@ keys pass go on to a streaming YAML scan that stops at the first entry that deci
 
 from __future__ import annotations
 
-import codecs
 import difflib
 import functools
 import re
@@ -34,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from .cases import CASE_KEYS, FILE_KEYS, GENERATE_KEYS, IMPORT_KEYS, _Loader
-from .safefiles import read_head
+from .safefiles import read_head, text_encoding
 
 __all__ = ["SNIFF_BYTES", "looks_like_case_file", "top_level_keys"]
 
@@ -103,9 +102,7 @@ def _iter_keys(text: str) -> Iterator[str]:
 
 
 def _decode(head: bytes) -> str:
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return head.decode("utf-16", errors="replace")
-    return head.decode("utf-8-sig", errors="replace")  # the head may end inside a character
+    return head.decode(text_encoding(head), errors="replace")  # the head may end inside a character
 
 
 @functools.lru_cache(maxsize=4096)  # the same keys (apiVersion, name, on) come back in file after file

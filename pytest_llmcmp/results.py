@@ -30,6 +30,7 @@ __all__ = [
     "Verdict",
     "accuracy_of",
     "format_percent",
+    "judge",
     "parse_accuracy",
 ]
 
@@ -39,6 +40,15 @@ Outcome = Literal["pass", "fail"]
 #: Every verdict, in the order reports list them.
 VERDICTS: tuple[Verdict, ...] = ("correct", "wrong", "unparsed", "error")
 _OUTCOMES: tuple[Outcome, ...] = ("pass", "fail")
+
+
+def judge(choice: str | None, expected: str) -> Verdict:
+    """The verdict on one extracted choice: ``"unparsed"`` for ``None``, else exactly ``correct`` or ``wrong`` (no
+    partial credit, whatever the question kind)."""
+    if choice is None:
+        return "unparsed"
+    return "correct" if choice == expected else "wrong"
+
 
 #: The reason of an ``unparsed`` sample whose answer was cut off (``finish_reason: length``) before a verdict.
 TRUNCATED = "truncated"

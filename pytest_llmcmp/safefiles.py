@@ -7,6 +7,7 @@ on the open descriptor, and the size is found by reading up to the cap, never tr
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import stat
@@ -95,6 +96,31 @@ def _read(path: Path | str, limit: int, head: bool) -> bytes:
             if total > limit:
                 raise FileTooLarge(path, limit)
     return b"".join(chunks)
+
+
+def text_encoding(data: bytes) -> str:
+    """How the text of a user's file is decoded when nothing says otherwise: UTF-16 with a byte-order mark, else
+    UTF-8 (with or without Excel's byte-order mark)."""
+    return "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+
+
+class BadText(ValueError):
+    """Bytes that are not text in their encoding; ``line`` (1-based) holds the first bad byte, ``str()`` says what."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def decode_text(data: bytes, encoding: str | None = None) -> str:
+    """The text of a file: in ``encoding``, else as :func:`text_encoding` says. Raises :class:`BadText`."""
+    encoding = encoding or text_encoding(data)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        name = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16"}.get(encoding, encoding)
+        raise BadText(line, f"the file is not {name} text (bad byte at offset {exc.start})") from None
 
 
 def is_regular(path: Path | str) -> bool:

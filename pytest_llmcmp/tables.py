@@ -8,13 +8,14 @@ through a float).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .safefiles import BadText, decode_text
 
 FORMATS = ("csv", "tsv", "jsonl")
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -46,17 +47,14 @@ class Table:
 def decode(data: bytes, encoding: str | None) -> str:
     """The text of a file: ``encoding`` when given, else UTF-8 (with or without Excel's byte-order mark) or UTF-16
     with a byte-order mark. Raises :class:`TableError` naming the line of the first bad byte."""
-    if encoding is None:
-        encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-        hint = "; save it as UTF-8 (Excel: 'CSV UTF-8') or give its encoding in the import, e.g. encoding: gbk"
-    else:
-        hint = ""
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        name = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16"}.get(encoding, encoding)
-        raise TableError(line, f"the file is not {name} text (bad byte at offset {exc.start}){hint}") from None
+        return decode_text(data, encoding)
+    except BadText as exc:
+        hint = "" if encoding is not None else _ENCODING_HINT
+        raise TableError(exc.line, f"{exc}{hint}") from None
+
+
+_ENCODING_HINT = "; save it as UTF-8 (Excel: 'CSV UTF-8') or give its encoding in the import, e.g. encoding: gbk"
 
 
 def read_csv(text: str, delimiter: str) -> Table:

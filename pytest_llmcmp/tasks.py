@@ -51,9 +51,9 @@ class Task:
 
     def verdict(self, choice: str | None, expected: str) -> Verdict:
         """``unparsed`` without a choice, else exactly ``correct`` or ``wrong`` (no partial credit)."""
-        if choice is None:
-            return "unparsed"
-        return "correct" if choice == expected else "wrong"
+        from .results import judge
+
+        return judge(choice, expected)
 
 
 class Compare(Task):

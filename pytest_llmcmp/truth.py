@@ -29,12 +29,15 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
+from typing import Final
 
 __all__ = [
     "ASKS",
+    "FULL_WIDTH",
     "MAX_DIGITS",
     "MAX_EXPONENT",
     "UNITS",
@@ -79,16 +82,27 @@ class _Reject(Exception):
         self.reason = reason
 
 
-def _fold_table() -> dict[int, str]:
+def _width_folding() -> dict[int, str]:
     table = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}  # full-width ASCII block
     for minus in "\u2212\ufe63\u2012\u2013":  # minus sign, small hyphen-minus, figure dash, en dash
         table[ord(minus)] = "-"
+    table[ord("\u3000")] = " "  # ideographic space
+    return table
+
+
+#: The one full-width folding table (for :meth:`str.translate`): the full-width ASCII block to ASCII, the
+#: ideographic space to a space, minus-like dashes to ``-``. Every entry maps one character to one, so a folded
+#: text keeps its length (the judge relies on it: a position in the folded text is one in the answer).
+FULL_WIDTH: Final[Mapping[int, str]] = MappingProxyType(_width_folding())
+
+
+def _fold_table() -> dict[int, str]:
+    table = dict(FULL_WIDTH)
     table[ord("\ufe62")] = "+"
     table[ord("\ufe6a")] = "%"  # small percent sign
     table[ord("\u066a")] = "%"  # arabic percent sign
     table[ord("\u2044")] = "/"  # fraction slash
     table[ord("\u2215")] = "/"  # division slash
-    table[ord("\u3000")] = " "  # ideographic space
     return table
 
 

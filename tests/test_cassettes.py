@@ -720,6 +720,33 @@ def test_broken_yaml(tmp_path: Path, text: str, fragment: str) -> None:
     assert_one_line_error(error, path, fragment)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\ninteractions: [\n",
+        "version: 1\n\tinteractions: []\n",
+        "version: 1\n---\nversion: 2\n",
+        "a: 'b\x01'\n",
+    ],
+)
+def test_a_yaml_problem_is_worded_as_in_a_case_file(tmp_path: Path, text: str) -> None:
+    # One wording of YAML errors (yamlerrors.describe): the same problem, on the same line, in a case file and a
+    # cassette; only the advice around it differs.
+    from pytest_llmcmp.cases import CaseFileError, load_case_file
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CaseFileError) as as_case:
+        load_case_file(path)
+    with pytest.raises(CassetteError) as as_cassette:
+        Cassette.load(path)
+    problem = as_case.value.message.removeprefix("invalid YAML: ")
+    assert as_case.value.message.startswith("invalid YAML: ")
+    assert f"invalid YAML at line {as_case.value.line}: {problem} (file truncated or hand-edited?)" in str(
+        as_cassette.value
+    )
+
+
 def test_duplicate_sample_is_refused(recorded: Path) -> None:
     text = recorded.read_text(encoding="utf-8").replace("- '2'", "- '1'")
     recorded.write_text(text, encoding="utf-8")

@@ -41,6 +41,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "terminal",
         "truth",
         "words",
+        "yamlerrors",
     ),
     "io": ("cassettes", "client", "housekeeping", "local", "readahead", "wire"),
     "engine": (
