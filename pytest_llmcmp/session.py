@@ -10,26 +10,24 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .atomic import write_atomically
-from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
+from . import gating, outputs
 from .cases import GenerateBudget
 from .collected import Collected, project_case_files
-from .config import Settings, input_path, parse_thresholds, project_dir
+from .config import Settings, input_path, project_dir
 from .engine import EngineError
 from .engine.runner import Runner
-from .gates import Decision, GatePolicy, RunStatus, combine, decide
+from .gates import RunStatus
 from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
-from .redaction import public_url, scrub
+from .redaction import public_url
 from .results import CaseResult, ResultsFileError, RunResults
 from .terminal import shown
-from .words import plural
 
 
 class LlmSession:
@@ -45,8 +43,7 @@ class LlmSession:
         self.worker_results: dict[str, CaseResult] = {}  # by node id, as the runner keeps its own
         self.worker_used: set[Path] = set()
         self.collected_cases = 0
-        self.comparison: Comparison | None = None
-        self.gates: list[Gate] = []
+        self.conclusion = gating.Conclusion()  # the comparison, the thresholds' gates, the decision (at the end)
         self.unused: list[Path] = []
         self.received = 0  # cassettes recorded by workers elsewhere and written here
         self.store_problems: list[str] = []
@@ -61,7 +58,6 @@ class LlmSession:
         self.write_problems: list[str] = []
         self.final: RunResults | None = None
         self.status: RunStatus | None = None
-        self.decision: Decision | None = None
         # The selected (case, prompt) items, as plain values: (node id, case id, prompt name, critical). On an xdist
         # controller, which collects nothing, they come from the workers.
         self.selected: dict[str, tuple[str, str, bool]] = {}
@@ -72,13 +68,13 @@ class LlmSession:
         self.forgotten = False  # the outputs of an earlier run were removed
         self.keyboard: str | None = None  # "Ctrl-C" or "SIGTERM", when the session was interrupted so
         self.started = time.monotonic()
-        self.thresholds = parse_thresholds(settings.min_accuracy, settings.origin("min_accuracy"))
-        self._check_threshold_prompts(prompts)
-        self._check_outputs()
+        names = [p.name for p in prompts]
+        self.thresholds = gating.thresholds_of(settings, names)
+        outputs.check_targets(settings, config.invocation_params.dir)
         self.baseline = self._load_baseline()
         if self.baseline is not None:
             self.runner.baseline = {case.key: case for case in self.baseline.cases}
-        self.baseline_prompt = self._baseline_prompt(prompts)
+        self.baseline_prompt = gating.baseline_prompt_of(settings, names)
         self.runner.reference = self.baseline_prompt
         if self.workerinput is not None and self.workerinput.get("llmcmp_model"):
             # The controller resolved the model (and checked the endpoint) once for every worker.
@@ -92,20 +88,6 @@ class LlmSession:
         is configured, so this is a property, not a value fixed at configure time."""
         return not self.is_worker and self.config.pluginmanager.has_plugin("dsession")
 
-    def _check_outputs(self) -> None:
-        """Before anything runs: an output path that names a directory, a device, a FIFO or a symlink is refused."""
-        from .safefiles import NotRegularFile, check_write_target
-
-        base = self.config.invocation_params.dir
-        for kind in OUTPUTS:
-            option, target = f"--llm-{kind}", getattr(self.settings, kind)
-            if target is None:
-                continue
-            try:
-                check_write_target(Path(target) if Path(target).is_absolute() else base / target)
-            except NotRegularFile as exc:
-                raise pytest.UsageError(f"{option}: {target} {exc.strerror}") from None
-
     def _load_baseline(self) -> RunResults | None:
         if self.settings.baseline is None:
             return None
@@ -114,31 +96,6 @@ class LlmSession:
             return RunResults.load(path)
         except ResultsFileError as exc:
             raise pytest.UsageError(f"--llm-baseline: {exc}") from None
-
-    def _baseline_prompt(self, prompts: list[Prompt]) -> str | None:
-        spec = self.settings.baseline_prompt
-        if spec is None:
-            return None
-        name = Path(spec).stem if spec.endswith((".md", ".txt")) or "/" in spec else spec
-        names = [p.name for p in prompts]
-        if name not in names:
-            raise pytest.UsageError(
-                f"--llm-baseline-prompt: '{name}' is not one of this run's prompts ({', '.join(names)}); "
-                "add it with --llm-prompt"
-            )
-        if len(names) < 2:
-            raise pytest.UsageError("--llm-baseline-prompt needs at least one other --llm-prompt to compare with")
-        return name
-
-    def _check_threshold_prompts(self, prompts: list[Prompt]) -> None:
-        """A threshold naming a prompt this run does not have would check nothing: a usage error, not a green run."""
-        names = [p.name for p in prompts]
-        unknown = [name for name in self.thresholds[1] if name not in names]
-        if unknown:
-            raise pytest.UsageError(
-                f"{self.settings.origin('min_accuracy')}: no prompt named {', '.join(map(repr, unknown))} in this "
-                f"run (its prompts: {', '.join(names)}); per-tag minimums are written 'tag:NAME=X'"
-            )
 
     def close(self) -> None:
         self.runner.stop()
@@ -196,21 +153,10 @@ class LlmSession:
 
     def _check_tags(self, items: list[pytest.Item]) -> None:
         """Every tag a threshold or --llm-must-pass names must be carried by a collected case (before -k)."""
-        wanted = [(tag, self.settings.origin("min_accuracy")) for tag in self.thresholds[2]]
-        wanted += [(tag, self.settings.origin("must_pass")) for tag in self.settings.must_pass]
-        if not wanted or not any(isinstance(item, CaseItem) for item in items):
-            return
-        known = sorted({tag for item in items if isinstance(item, CaseItem) for tag in item.case.tags})
-        for tag, origin in wanted:
-            if tag not in known:
-                import difflib
-
-                close = difflib.get_close_matches(tag, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise pytest.UsageError(
-                    f"{origin}: no collected case is tagged {tag!r}{hint} "
-                    f"(its tags: {', '.join(known[:40])}{' …' if len(known) > 40 else ''})"
-                )
+        cases = [item.case for item in items if isinstance(item, CaseItem)]
+        gating.check_tags(
+            self.settings, self.thresholds, [tag for case in cases for tag in case.tags] if cases else None
+        )
 
     @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
     def _reference_first(self, items: list[pytest.Item]) -> None:
@@ -281,11 +227,6 @@ class LlmSession:
             with usage_errors():
                 self.runner.prepare()
 
-    def _outputs(self) -> list[tuple[str, Path]]:
-        base = self.config.invocation_params.dir
-        targets = [(kind, getattr(self.settings, kind)) for kind in OUTPUTS]
-        return [(kind, Path(t) if Path(t).is_absolute() else base / t) for kind, t in targets if t is not None]
-
     def _forget_old_outputs(self) -> None:
         """An earlier run's results and reports must never pass for this run's: once cases are collected they are
         removed, and written at the end (a run killed with -9 leaves none rather than a stale one). A session that
@@ -293,10 +234,7 @@ class LlmSession:
         if self.forgotten or self.is_worker or self.config.option.collectonly:
             return
         self.forgotten = True
-        for _, path in self._outputs():
-            with contextlib.suppress(OSError):
-                if path.is_file() and not path.is_symlink():  # anything else is the output writer's to refuse
-                    path.unlink()
+        outputs.forget(self.settings, self.config.invocation_params.dir)
 
     def _sigterm_interrupts(self) -> None:
         """SIGTERM (a CI job cancelled, a container stopped) ends the session as Ctrl-C does, so that the
@@ -355,19 +293,6 @@ class LlmSession:
         results = self.runner.run_results(cases)
         self.final = results
         not_recorded = self.worker_not_recorded if self.distributed else self.runner.not_recorded
-        missing = {(case_id, prompt) for case_id, prompt, _ in not_recorded.values()}
-        if self.baseline_prompt is not None:  # the more specific question wins over an ini file's baseline
-            others = [p.name for p in self.runner.prompts if p.name != self.baseline_prompt]
-            self.comparison = compare_prompts(results, self.baseline_prompt, others, not_recorded=missing)
-        elif self.baseline is not None:
-            selected = None if self.full_run else {(case_id, prompt) for case_id, prompt, _ in self.selected.values()}
-            self.comparison = compare(
-                self.baseline,
-                results,
-                label=f"baseline {self.settings.baseline}",
-                selected=selected,
-                not_recorded=missing,
-            )
         interrupted = _interruption(session, exitstatus, self.keyboard)
         ran = len(cases) + len(not_recorded)  # (items a user's plugin skipped are selected but never ran)
         command = None
@@ -375,22 +300,22 @@ class LlmSession:
             command = self.runner.record_command_for(
                 [(nodeid, prompt) for nodeid, (_, prompt, _) in not_recorded.items()]
             )
-        s = self.settings
-        if self.comparison is not None:
-            critical = {case_id for case_id, _, is_critical in self.selected.values() if is_critical}
-            self.decision = decide(
-                self.comparison,
-                GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions),
-                critical=critical,
-                rule=s.pass_rule,
-                not_recorded=len(not_recorded),
-                record_command=command,
-                interrupted=interrupted,
-            )
-        self.gates = self._gates(results)
-        self.decision = combine(self.decision, self.gates)  # one decision: the comparison and the thresholds
-        failed = any(not gate.ok for gate in self.gates) or (self.decision is not None and not self.decision.ok)
-        failed = failed or bool(not_recorded)  # a run must carry its recordings; skipping is not passing
+        self.conclusion = gating.conclude(
+            results,
+            self.settings,
+            self.thresholds,
+            baseline=self.baseline,
+            baseline_prompt=self.baseline_prompt,
+            prompts=[p.name for p in self.runner.prompts],
+            selected=list(self.selected.values()),
+            full_run=self.full_run,
+            not_recorded=list(not_recorded.values()),
+            record_command=command,
+            interrupted=interrupted,
+        )
+        failed = self.conclusion.failed or bool(
+            not_recorded
+        )  # a run must carry its recordings; skipping is not passing
         if failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         ok = session.exitstatus == pytest.ExitCode.OK and exitstatus == pytest.ExitCode.OK
@@ -401,53 +326,24 @@ class LlmSession:
             selected=len(self.selected) or self.collected_cases,
             not_recorded=len(not_recorded),
             record_command=command,
-            decision=self.decision,
+            decision=self.conclusion.decision,
         )
-        results.extra = self._extra(results)
+        results.extra = gating.results_extra(results, self.status, self.conclusion, self.not_recorded_items())
         self._unused(session, exitstatus, used | self.worker_used)
-        self._write(results)
+        self.written, self.write_problems = outputs.write(
+            self.settings,
+            self.config.invocation_params.dir,
+            self.config.rootpath,
+            results,
+            self.conclusion.comparison,
+            self.conclusion.gates,
+            self.status,
+        )
         if self.write_problems and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _gates(self, results: RunResults) -> list[Gate]:
-        gates: list[Gate] = []
-        overall, per_prompt, per_tag = self.thresholds
-        if overall is not None or per_prompt or per_tag:
-            gates += accuracy_gates(
-                results,
-                overall if overall is not None else 0.0,
-                per_prompt,
-                per_tag,
-                source=self.settings.origin("min_accuracy"),
-            )
-        return gates
-
-    def _extra(self, results: RunResults) -> dict[str, Any]:
-        """What this run adds to the results JSON (schema 1, additive): completeness, statistics, the decision."""
-        assert self.status is not None
-        extra: dict[str, Any] = self.status.to_json()
-        if results.cases:
-            from .stats import run_intervals
-
-            extra["statistics"] = run_intervals(results)
-        if self.comparison is not None:
-            extra["comparison"] = {
-                "label": self.comparison.label,
-                "regressions": len(self.comparison.regressions),
-                "improvements": len(self.comparison.improvements),
-                "new": len(self.comparison.new),
-                "removed": len(self.comparison.removed),
-                "not_run": self.comparison.not_run,
-            }
-        if self.decision is not None:
-            extra["gate"] = self.decision.to_json()
-        extra["not_recorded"] = sorted(
-            [{"id": case_id, "prompt": prompt, "reason": why} for case_id, prompt, why in self._not_recorded()],
-            key=lambda entry: (entry["id"], entry["prompt"]),
-        )
-        return extra
-
-    def _not_recorded(self) -> list[tuple[str, str, str]]:
+    def not_recorded_items(self) -> list[tuple[str, str, str]]:
+        """The items without a recording, as (case id, prompt name, why): the workers' on an xdist controller."""
         return list((self.worker_not_recorded if self.distributed else self.runner.not_recorded).values())
 
     def _full_run(self) -> bool:
@@ -505,97 +401,10 @@ class LlmSession:
             prune(root, model, self.leftovers + self.unused)
             self.pruned = len(self.unused)
 
-    def _write(self, results: RunResults) -> None:
-        from .safefiles import shown_output
-
-        for kind, path in self._outputs():
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_text(path, OUTPUTS[kind](results, self.comparison, self.gates, self.status))
-            except OSError as exc:  # a full disk, a directory, /proc: one line, not a traceback
-                target = getattr(self.settings, kind)
-                self.write_problems.append(f"--llm-{kind}: cannot write {target}: {exc.strerror or exc}")
-                continue
-            self.written.append(shown_output(getattr(self.settings, kind), path, self.config.rootpath))
-
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.final is None:
-            return
-        from .reports.terminal import terminal_summary
+        from .summary import write_summary
 
-        tr = _Escaped(terminalreporter)
-        tr.write_sep("=", "llmcmp")
-        for line in terminal_summary(self.final, self.comparison, self.gates, self.status):
-            failed = line.startswith(("gate failed", "gate not decided", "interrupted"))
-            tr.write_line(line, red=failed, bold=failed)
-        if self.status is not None and self.status.not_recorded:
-            tr.write_line(self.status.recording_line(), yellow=True, bold=True)
-            hint = self.runner.recorded_elsewhere([(case, prompt) for case, prompt, _ in self._not_recorded()])
-            if hint is not None:
-                tr.write_line(hint, yellow=True, bold=True)
-        runner = self.runner
-        if runner.asked:
-            took = time.monotonic() - self.started
-            stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
-            tr.write_line(
-                f"asked {plural(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
-                f"in {took:.1f}s; "
-                f"cassettes in {runner.show_path(runner.cassette_root)}"
-            )
-        if self.unused:
-            shown = ", ".join(runner.show_path(p) for p in self.unused[:5])
-            more = f" and {len(self.unused) - 5} more" if len(self.unused) > 5 else ""
-            if self.pruned:
-                tr.write_line(f"pruned {plural(self.pruned, 'unused cassette')}: {shown}{more}")
-            else:
-                tr.write_line(
-                    f"{plural(len(self.unused), 'cassette')} {'is' if len(self.unused) == 1 else 'are'} not used by "
-                    f"any collected case: {shown}{more} (delete them with --llm-prune)",
-                    yellow=True,
-                )
-        elif self.settings.prune:
-            why = self.prune_blocked or "no cassette is unused"
-            tr.write_line(f"--llm-prune: deleted no cassette: {why}", yellow=self.prune_blocked is not None)
-        if self.received:
-            tr.write_line(f"wrote {plural(self.received, 'cassette')} recorded by xdist workers elsewhere")
-        for problem in self.store_problems:
-            tr.write_line(problem, red=True)
-        if self.leftovers:
-            shown = ", ".join(runner.show_path(p) for p in self.leftovers[:3])
-            more = f" and {len(self.leftovers) - 3} more" if len(self.leftovers) > 3 else ""
-            what = f"{plural(len(self.leftovers), 'temporary file')} of cassette writes killed halfway: {shown}{more}"
-            if self.settings.prune:
-                tr.write_line(f"removed {what}")
-            else:
-                tr.write_line(f"{what} (delete them with --llm-prune)", yellow=True)
-        for written in self.written:
-            tr.write_line(f"wrote {written}")
-        for problem in self.write_problems:
-            tr.write_line(problem, red=True, bold=True)
-
-
-def _results_json(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
-    return results.to_text()
-
-
-def _markdown(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
-    from .reports.markdown import markdown_report
-
-    return markdown_report(results, comparison, gates, status=status)
-
-
-def _html(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:
-    from .reports.html import html_report
-
-    return html_report(results, comparison, status)
-
-
-#: The files a run writes, by the option naming each (``--llm-results`` ...): one writer each, the text of the run.
-OUTPUTS: dict[str, Callable[[RunResults, Any, list[Gate], RunStatus | None], str]] = {
-    "results": _results_json,
-    "report": _markdown,
-    "html": _html,
-}
+        write_summary(terminalreporter, self)
 
 
 SESSION = "llmcmp-session"
@@ -669,19 +478,6 @@ def usage_errors() -> Generator[None, None, None]:
         raise pytest.UsageError(str(exc)) from None
 
 
-class _Escaped:
-    """The terminal reporter, for the summary: every line without the API key and with controls escaped."""
-
-    def __init__(self, reporter: Any) -> None:
-        self._reporter = reporter
-
-    def write_sep(self, sep: str, title: str) -> None:
-        self._reporter.write_sep(sep, title)
-
-    def write_line(self, line: str, **markup: bool) -> None:
-        self._reporter.write_line(shown(line), **markup)
-
-
 _SIGTERM = "SIGTERM received"
 
 
@@ -708,8 +504,3 @@ def _interruption(session: pytest.Session, exitstatus: int, keyboard: str | None
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return "the session was interrupted (errors during collection?)"
     return None
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    """Write a report: never with the API key in it, whatever a plugin or an endpoint put in its parts."""
-    write_atomically(path, scrub(text).encode("utf-8"))

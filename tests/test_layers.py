@@ -57,8 +57,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "builtin",
         "config",
         "distributed",
+        "gating",
         "hookspecs",
         "items",
+        "outputs",
         "plugin",
         "reports",
         "reports.html",
@@ -66,6 +68,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "reports.terminal",
         "reports.text",
         "session",
+        "summary",
     ),
 }
 RANK = {"domain": 0, "io": 1, "engine": 2, "face": 3}
