@@ -59,6 +59,9 @@ class LlmSession:
         self.prune_blocked: str | None = None  # why nothing may be pruned in this run
         self.written: list[str] = []
         self.write_problems: list[str] = []
+        self.test_cassettes: set[Path] = set()  # the cassettes the llm fixture used in this process
+        self.fixture_items: list[pytest.Item] = []  # the collected tests that use the llm fixture
+        self.test_modules: set[str] = set()  # the collected test modules (dotted, as their cassette directories)
         self.final: RunResults | None = None
         self.status: RunStatus | None = None
         self.decision: Decision | None = None
@@ -245,6 +248,13 @@ class LlmSession:
                 self.collected.item_selected(item.path)
         self.collected.finished = True
         self.full_run = self._full_run()
+        from .fixture import module_and_test
+
+        for item in session.items:
+            if isinstance(item, pytest.Function):
+                self.test_modules.add(module_and_test(item)[0])
+                if "llm" in item.fixturenames:
+                    self.fixture_items.append(item)
         if self.selected:
             self._forget_old_outputs()
 
@@ -351,6 +361,8 @@ class LlmSession:
             return
         cases = list((self.worker_results if self.distributed else self.runner.results).values())
         if not cases and not self.collected_cases:
+            if self.fixture_items and self.runner.model is not None and not self.distributed:
+                self._unused(session, exitstatus, used)  # only tests of the llm fixture: their cassettes
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
         self.final = results
@@ -463,7 +475,10 @@ class LlmSession:
     def _used(self, session: pytest.Session) -> set[Path]:
         if self.runner.model is None:
             return set()
-        return {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
+        from .fixture import test_cassette_of
+
+        used = {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
+        return used | {test_cassette_of(item, self.runner) for item in self.fixture_items} | self.test_cassettes
 
     def _incomplete(self, session: pytest.Session, exitstatus: int) -> str | None:
         """Why this run did not provably see the whole suite (see :mod:`pytest_llmcmp.collected`), or ``None``."""
@@ -494,9 +509,11 @@ class LlmSession:
         from .housekeeping import prune, unused
 
         found = unused(root, model, used, {p.name for p in self.runner.prompts})
-        if found is None:
+        tests = self._unused_tests(used)
+        if found is None and not tests:
             return
-        self.leftovers, candidates = found
+        self.leftovers, candidates = found if found is not None else ([], [])
+        candidates = sorted(candidates + tests)
         if candidates or self.settings.prune:
             self.prune_blocked = self._incomplete(session, exitstatus)
         if self.prune_blocked is None:
@@ -504,6 +521,15 @@ class LlmSession:
         if self.settings.prune:
             prune(root, model, self.leftovers + self.unused)
             self.pruned = len(self.unused)
+
+    def _unused_tests(self, used: set[Path]) -> list[Path]:
+        """The cassettes of the llm fixture's tests that no collected test uses, in the modules this run collected
+        whole (none when the run selected tests: -k, -m, a node id)."""
+        if self.runner.model is None or not self.full_run or self.is_worker:
+            return []
+        from .housekeeping import unused_test_cassettes
+
+        return unused_test_cassettes(self.runner.cassette_root, self.runner.model, self.test_modules, used)
 
     def _write(self, results: RunResults) -> None:
         from .safefiles import shown_output
@@ -520,6 +546,10 @@ class LlmSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.final is None:
+            if self.unused or self.pruned or (self.settings.prune and self.fixture_items):
+                tr = _Escaped(terminalreporter)
+                tr.write_sep("=", "llmcmp")
+                self._housekeeping_lines(tr)  # a run of the llm fixture's tests only
             return
         from .reports.terminal import terminal_summary
 
@@ -542,15 +572,21 @@ class LlmSession:
                 f"in {took:.1f}s; "
                 f"cassettes in {runner.show_path(runner.cassette_root)}"
             )
+        self._housekeeping_lines(tr)
+
+    def _housekeeping_lines(self, tr: _Escaped) -> None:
+        """Unused cassettes, pruning, cassettes of workers elsewhere, leftovers, the files written."""
+        runner = self.runner
         if self.unused:
             shown = ", ".join(runner.show_path(p) for p in self.unused[:5])
             more = f" and {len(self.unused) - 5} more" if len(self.unused) > 5 else ""
+            what = "case or test" if any(_is_test_cassette(runner, p) for p in self.unused) else "case"
             if self.pruned:
                 tr.write_line(f"pruned {plural(self.pruned, 'unused cassette')}: {shown}{more}")
             else:
                 tr.write_line(
                     f"{plural(len(self.unused), 'cassette')} {'is' if len(self.unused) == 1 else 'are'} not used by "
-                    f"any collected case: {shown}{more} (delete them with --llm-prune)",
+                    f"any collected {what}: {shown}{more} (delete them with --llm-prune)",
                     yellow=True,
                 )
         elif self.settings.prune:
@@ -572,6 +608,13 @@ class LlmSession:
             tr.write_line(f"wrote {written}")
         for problem in self.write_problems:
             tr.write_line(problem, red=True, bold=True)
+
+
+def _is_test_cassette(runner: Runner, path: Path) -> bool:
+    """A cassette of the llm fixture's tests (``<model>/tests/...``), not of a case."""
+    from .tapes import tests_dir
+
+    return runner.model is not None and tests_dir(runner.cassette_root, runner.model) in path.parents
 
 
 def _results_json(results: RunResults, comparison: Any, gates: list[Gate], status: RunStatus | None) -> str:

@@ -42,7 +42,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "truth",
         "words",
     ),
-    "io": ("cassettes", "client", "housekeeping", "local", "readahead", "wire"),
+    "io": ("cassettes", "client", "housekeeping", "local", "readahead", "tapes", "wire"),
     "engine": (
         "engine",
         "engine.backends",
@@ -56,6 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "builtin",
         "config",
         "distributed",
+        "fixture",
         "hookspecs",
         "items",
         "plugin",
