@@ -37,3 +37,20 @@ def prune(root: Path, model: str, paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
         if path.parent != folder and not any(path.parent.iterdir()):
             path.parent.rmdir()
+
+
+def unused_test_cassettes(root: Path, model: str, modules: Collection[str], used: set[Path]) -> list[Path]:
+    """The cassettes of users' tests (the ``llm`` fixture) under ``tests/<module>/`` of the given modules (each
+    collected whole in this run) that no collected test of theirs uses, sorted. Other modules' are never named."""
+    from .cassettes import _path_component
+    from .tapes import tests_dir
+
+    folder = tests_dir(root, model)
+    if not folder.is_dir():
+        return []
+    found: list[Path] = []
+    for module in modules:
+        directory = folder / _path_component(module, "module")
+        if directory.is_dir():
+            found += unused_cassettes(directory, used)
+    return sorted(found)

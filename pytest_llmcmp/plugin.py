@@ -30,6 +30,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from . import fixture
+
+    # The llm fixture and its marker: a plugin of their own, registered always (a fixture is found by its name).
+    config.addinivalue_line("markers", fixture.MARKER)
+    if not config.pluginmanager.has_plugin(fixture.NAME):
+        config.pluginmanager.register(fixture, fixture.NAME)
     settings = cfg.resolve(config)  # always: a bad value is a usage error whether or not cases are collected
     if not (config.option.help or config.option.collectonly or hasattr(config, "workerinput")):
         cfg.check_outputs(config, settings)  # the controller writes the outputs
@@ -55,6 +61,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     bridge = config.pluginmanager.get_plugin("llmcmp-xdist")
     if bridge is not None:
         config.pluginmanager.unregister(bridge)
+    fixture = config.pluginmanager.get_plugin("llmcmp-fixture")
+    if fixture is not None:
+        config.pluginmanager.unregister(fixture)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -82,3 +91,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CaseFile |
 
 def _normcase(path: str | os.PathLike[str]) -> str:
     return os.path.normcase(os.fspath(path))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test of the llm fixture uses the plugin as a case file does: the session starts with the collection (its
+    header comes after "collected N items"), not at the first test's setup."""
+    if any("llm" in getattr(item, "fixturenames", ()) for item in items):
+        from .session import ensure_session
+
+        ensure_session(config, late=True)

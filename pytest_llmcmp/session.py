@@ -56,6 +56,9 @@ class LlmSession:
         self.prune_blocked: str | None = None  # why nothing may be pruned in this run
         self.written: list[str] = []
         self.write_problems: list[str] = []
+        self.test_cassettes: set[Path] = set()  # the cassettes the llm fixture used in this process
+        self.fixture_items: list[pytest.Item] = []  # the collected tests that use the llm fixture
+        self.test_modules: set[str] = set()  # the collected test modules (dotted, as their cassette directories)
         self.final: RunResults | None = None
         self.status: RunStatus | None = None
         # The selected (case, prompt) items, as plain values: (node id, case id, prompt name, critical). On an xdist
@@ -191,6 +194,13 @@ class LlmSession:
                 self.collected.item_selected(item.path)
         self.collected.finished = True
         self.full_run = self._full_run()
+        from .fixture import module_and_test
+
+        for item in session.items:
+            if isinstance(item, pytest.Function):
+                self.test_modules.add(module_and_test(item)[0])
+                if "llm" in item.fixturenames:
+                    self.fixture_items.append(item)
         if self.selected:
             self._forget_old_outputs()
 
@@ -289,6 +299,8 @@ class LlmSession:
             return
         cases = list((self.worker_results if self.distributed else self.runner.results).values())
         if not cases and not self.collected_cases:
+            if self.fixture_items and self.runner.model is not None and not self.distributed:
+                self._unused(session, exitstatus, used)  # only tests of the llm fixture: their cassettes
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
         self.final = results
@@ -359,7 +371,10 @@ class LlmSession:
     def _used(self, session: pytest.Session) -> set[Path]:
         if self.runner.model is None:
             return set()
-        return {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
+        from .fixture import test_cassette_of
+
+        used = {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
+        return used | {test_cassette_of(item, self.runner) for item in self.fixture_items} | self.test_cassettes
 
     def _incomplete(self, session: pytest.Session, exitstatus: int) -> str | None:
         """Why this run did not provably see the whole suite (see :mod:`pytest_llmcmp.collected`), or ``None``."""
@@ -390,9 +405,11 @@ class LlmSession:
         from .housekeeping import prune, unused
 
         found = unused(root, model, used, {p.name for p in self.runner.prompts})
-        if found is None:
+        tests = self._unused_tests(used)
+        if found is None and not tests:
             return
-        self.leftovers, candidates = found
+        self.leftovers, candidates = found if found is not None else ([], [])
+        candidates = sorted(candidates + tests)
         if candidates or self.settings.prune:
             self.prune_blocked = self._incomplete(session, exitstatus)
         if self.prune_blocked is None:
@@ -400,6 +417,15 @@ class LlmSession:
         if self.settings.prune:
             prune(root, model, self.leftovers + self.unused)
             self.pruned = len(self.unused)
+
+    def _unused_tests(self, used: set[Path]) -> list[Path]:
+        """The cassettes of the llm fixture's tests that no collected test uses, in the modules this run collected
+        whole (none when the run selected tests: -k, -m, a node id)."""
+        if self.runner.model is None or not self.full_run or self.is_worker:
+            return []
+        from .housekeeping import unused_test_cassettes
+
+        return unused_test_cassettes(self.runner.cassette_root, self.runner.model, self.test_modules, used)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from .summary import write_summary

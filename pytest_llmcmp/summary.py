@@ -14,6 +14,9 @@ from .terminal import shown
 from .words import plural
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .engine.runner import Runner
     from .session import LlmSession
 
 
@@ -31,12 +34,17 @@ class Escaped:
 
 
 def write_summary(terminalreporter: Any, session: LlmSession) -> None:
-    """The ``llmcmp`` section of the terminal summary, for a session that has final results."""
+    """The ``llmcmp`` section of the terminal summary: for a session that has final results, or one that ran only
+    tests of the llm fixture (then only its housekeeping)."""
+    tr = Escaped(terminalreporter)
     if session.final is None:
+        if session.unused or session.pruned or (session.settings.prune and session.fixture_items):
+            tr.write_sep("=", "llmcmp")
+            _housekeeping(tr, session)  # a run of the llm fixture's tests only
+            _written(tr, session)
         return
     from .reports.terminal import terminal_summary
 
-    tr = Escaped(terminalreporter)
     tr.write_sep("=", "llmcmp")
     conclusion = session.conclusion
     for line in terminal_summary(session.final, conclusion.comparison, conclusion.gates, session.status):
@@ -44,6 +52,11 @@ def write_summary(terminalreporter: Any, session: LlmSession) -> None:
         tr.write_line(line, red=failed, bold=failed)
     _recordings(tr, session)
     _housekeeping(tr, session)
+    _written(tr, session)
+
+
+def _written(tr: Escaped, session: LlmSession) -> None:
+    """The files written, and those that could not be."""
     for written in session.written:
         tr.write_line(f"wrote {written}")
     for problem in session.write_problems:
@@ -75,12 +88,13 @@ def _housekeeping(tr: Escaped, session: LlmSession) -> None:
     if session.unused:
         names = ", ".join(runner.show_path(p) for p in session.unused[:5])
         more = f" and {len(session.unused) - 5} more" if len(session.unused) > 5 else ""
+        what = "case or test" if any(_is_test_cassette(runner, p) for p in session.unused) else "case"
         if session.pruned:
             tr.write_line(f"pruned {plural(session.pruned, 'unused cassette')}: {names}{more}")
         else:
             tr.write_line(
                 f"{plural(len(session.unused), 'cassette')} {'is' if len(session.unused) == 1 else 'are'} not used by "
-                f"any collected case: {names}{more} (delete them with --llm-prune)",
+                f"any collected {what}: {names}{more} (delete them with --llm-prune)",
                 yellow=True,
             )
     elif prune:
@@ -98,3 +112,10 @@ def _housekeeping(tr: Escaped, session: LlmSession) -> None:
             tr.write_line(f"removed {what}")
         else:
             tr.write_line(f"{what} (delete them with --llm-prune)", yellow=True)
+
+
+def _is_test_cassette(runner: Runner, path: Path) -> bool:
+    """A cassette of the llm fixture's tests (``<model>/tests/...``), not of a case."""
+    from .tapes import tests_dir
+
+    return runner.model is not None and tests_dir(runner.cassette_root, runner.model) in path.parents

@@ -43,7 +43,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "words",
         "yamlerrors",
     ),
-    "io": ("cassettes", "client", "housekeeping", "local", "readahead", "wire"),
+    "io": ("cassettes", "client", "housekeeping", "local", "readahead", "tapes", "wire"),
     "engine": (
         "engine",
         "engine.backends",
@@ -57,6 +57,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "builtin",
         "config",
         "distributed",
+        "fixture",
         "gating",
         "hookspecs",
         "items",
