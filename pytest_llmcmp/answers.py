@@ -61,6 +61,7 @@ __all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict"
 Verdict = Literal["correct", "wrong", "unparsed", "error"]
 
 EQUAL = "equal"
+LENGTH = "length"  # the finish_reason of an answer cut off by max_tokens
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ class Extraction:
     clear but an earlier statement picked something else. ``reason`` is a short tag saying how the
     choice was decided (``"boxed"``, ``"answer"``, ``"relation"``, ``"equal"``, ``"final-line"``) or
     why there is none (``"empty"``, ``"hedge"``, ``"conflict"``, ``"no-verdict"``,
-    ``"not-an-option"``, ``"truncated"``: cut off inside ``<think>``, or right after a number that
-    another option continues). ``evidence`` is the deciding passage exactly as it
+    ``"not-an-option"``, ``"truncated"``: cut off by ``max_tokens`` (``finish_reason`` ``"length"``) or
+    inside ``<think>``, or, when the finish reason is unknown, right after a number that another option
+    continues). ``evidence`` is the deciding passage exactly as it
     appears in the answer (``answer.find(evidence)`` locates it), empty when there is no choice.
     """
 
@@ -706,37 +708,30 @@ def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
 
 
 _GROUP_SUBJECT = re.compile(r"[JKkVCG]*(Q+)[iQ]*[><glTBS]")
-_BREAKS = frozenset((_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END))
+_CLAUSE_KINDS = re.compile(r"[^,|?]+")  # the clauses of a string of kinds
 
 
 def _resolve_group_subjects(tokens: list[_Token]) -> None:
     """ "They"/"both"/"它们" opening a comparison with an option that is not among them is the options the
     clause before listed: "1.5 and 1.50 are equal, and both are larger than 1.05" (options 1.5 and 1.50),
     "…，它们都比1.05大"."""
-    if _GROUP not in {token.kind for token in tokens}:
+    kinds = "".join([token.kind for token in tokens])
+    if _GROUP not in kinds:
         return
     listed: list[int] = []  # the options of the latest clause that named two or more
-    current: list[int] = []
-    starts: list[int] = [0]  # where each clause starts
-    for index, token in enumerate(tokens):
-        if token.kind in _BREAKS:
-            starts.append(index + 1)
-    replacements: dict[int, list[int]] = {}  # the index of a group word: the options it stands for
-    for number, start in enumerate(starts):
-        end = starts[number + 1] - 1 if number + 1 < len(starts) else len(tokens)
-        clause = tokens[start:end]
-        current = list(dict.fromkeys(token.option for token in clause if token.kind == _OPTION))
-        kinds = "".join([token.kind for token in clause])
-        found = _GROUP_SUBJECT.match(kinds)
-        if found is not None and len(listed) >= 2:
-            compared = {token.option for token in clause[found.end(1) :] if token.kind == _OPTION}
+    replacements: list[tuple[int, list[int]]] = []  # a group word's index, the options it stands for
+    for clause in _CLAUSE_KINDS.finditer(kinds):
+        start, end = clause.span()
+        found = _GROUP_SUBJECT.match(kinds, start, end) if len(listed) >= 2 else None
+        if found is not None:
+            compared = {token.option for token in tokens[found.end(1) : end] if token.kind == _OPTION}
             if compared and not compared & set(listed):
-                replacements[start + found.start(1)] = listed
-        if len(current) >= 2:
-            listed = current
-    for index in sorted(replacements, reverse=True):
+                replacements.append((found.start(1), listed))
+        if kinds.count(_OPTION, start, end) >= 2:
+            current = list(dict.fromkeys(token.option for token in tokens[start:end] if token.kind == _OPTION))
+            listed = current if len(current) >= 2 else listed
+    for index, options in reversed(replacements):
         group = tokens[index]
-        options = replacements[index]
         spelled = [_Token(_OPTION, group.start, group.end, option=options[0])]
         for option in options[1:]:
             spelled += [_Token(_AND, group.start, group.start), _Token(_OPTION, group.start, group.end, option=option)]
@@ -1457,20 +1452,24 @@ class _Reading:
     records: list[tuple[_Fact, str, str, int]] = field(default_factory=list)  # fact, status, why, segment
 
 
-def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
+def extract_choice(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
     """Which of ``numbers`` (or ``"equal"``) the free-text ``answer`` chose as the ``ask`` one.
 
     ``ask`` is ``"larger"`` or ``"smaller"`` (anything else raises :class:`ValueError`). Never raises
     on any answer text; returns ``choice=None`` when the answer is empty, hedges, contradicts itself
     in its final statements, names a final answer that is no option, or never commits.
+
+    ``finish_reason`` is the response's (``"stop"``, ``"length"``, ...; ``None`` when unknown). An
+    answer cut off by ``max_tokens`` (``"length"``) is read as unfinished: its last line is the one
+    being written, not a final word, and without a choice its reason is ``"truncated"``.
     """
-    return _read(answer, numbers, ask, tracing=False).extraction
+    return _read(answer, numbers, ask, finish_reason, tracing=False).extraction
 
 
-def explain(answer: str, numbers: Sequence[str], ask: str) -> Trace:
+def explain(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Trace:
     """The decision trace of :func:`extract_choice` on one answer: every claim found, with its span,
     which were set aside and why, and the deciding one. ``str(trace)`` is a readable account."""
-    reading = _read(answer, numbers, ask, tracing=True)
+    reading = _read(answer, numbers, ask, finish_reason, tracing=True)
     options = _make_options(tuple(str(number) for number in numbers))
     text = answer if isinstance(answer, str) else ""
     claims = tuple(
@@ -1480,7 +1479,19 @@ def explain(answer: str, numbers: Sequence[str], ask: str) -> Trace:
     return Trace(reading.extraction, claims)
 
 
-def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _Reading:
+def _read(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None, *, tracing: bool) -> _Reading:
+    cut_off = finish_reason == LENGTH
+    reading = _read_whole(answer, numbers, ask, tracing, cut_off, finished=finish_reason is not None and not cut_off)
+    if cut_off and reading.extraction.choice is None:
+        reading.extraction = replace(reading.extraction, reason="truncated")  # the remedy is max_tokens
+    return reading
+
+
+def _read_whole(
+    answer: str, numbers: Sequence[str], ask: str, tracing: bool, cut_off: bool, finished: bool
+) -> _Reading:
+    """The reading of an answer; ``cut_off``: the response says it was cut off by max_tokens, ``finished``: it
+    says the model stopped by itself."""
     if ask not in _DIRECTIONS:
         raise ValueError(f"unknown ask {ask!r}; valid asks: {', '.join(_DIRECTIONS)}")
     direction = _DIRECTIONS[ask]
@@ -1620,7 +1631,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
 
     withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
-    last_line = _final_line(lines, answer)
+    last_line = None if cut_off else _final_line(lines, answer)  # cut off: the last line was being written
     if last_line is not None:  # a bare number on the last line is the model's final word
         option, start, end = last_line
         kind = "other" if option == _NOT_AN_OPTION else "answer"
@@ -1661,7 +1672,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                 (fact, "conflicting" if status == "overridden" or segment == final else status, why, segment)
                 for fact, status, why, segment in reading.records
             ]
-    elif _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
+    elif not finished and _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
         reading.extraction = Extraction(None, reason="truncated")
     elif stated_another_value and _by_elimination_only(segments[final].facts, verdict, direction):
         # "The bigger number isn't 0.5; it's 0.55": denying one option chooses no other when the
