@@ -1154,8 +1154,12 @@ def _latest_direction(kinds: str) -> int:
 
 
 def _operand_is_free(rule: Rule, kinds: str, position: int) -> bool:
-    """A lone "X 更大" must not take X out of "Y 和 X", "比 X 大" or "没有 X 大"."""
-    return rule.name != "x-is-larger" or position == 0 or kinds[position - 1] not in "JTmn"
+    """A lone "X 更大" must not take X out of "Y 和 X", "比 X 大" or "没有 X 大" (an "and" opening the clause,
+    "…, and 5.2 is larger", joins no list)."""
+    if rule.name != "x-is-larger" or position == 0:
+        return True
+    before = kinds[position - 1]
+    return before not in "JTmn" or (before == _AND and kinds[position - 2 : position] not in _LISTED)
 
 
 def _asserts_bare_equality(kinds: str) -> bool:
@@ -1605,8 +1609,10 @@ def _read_whole(
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
-        if _DENIES_AN_OPTION.match(kinds) and _OPTION not in kinds_before and not index_of:
+        if _DENIES_AN_OPTION.match(kinds) and not index_of:
             index_of.update((id(token), index) for index, token in enumerate(tokens))  # once, when needed
+        if _DENIES_AN_OPTION.match(kinds) and _denies_how_it_was_written(tokens, index_of, clause):
+            facts = []  # "The larger is 0.5, not 0.50": how the option just named is written, not a denial
         if (
             _DENIES_AN_OPTION.match(kinds)
             and _OPTION not in kinds_before
@@ -1719,6 +1725,15 @@ def _follows_another_number(tokens: Sequence[_Token], index_of: dict[int, int], 
     while index >= 0 and tokens[index].kind in _BETWEEN_VALUE_AND_DENIAL:
         index -= 1
     return index >= 0 and tokens[index].kind == _OTHER
+
+
+def _denies_how_it_was_written(tokens: Sequence[_Token], index_of: dict[int, int], clause: Sequence[_Token]) -> bool:
+    """Whether a clause opening with "not X" follows (past breaks) a mention of the same option X."""
+    denied = next((token.option for token in clause if token.kind == _OPTION), -1)
+    index = index_of[id(clause[0])] - 1
+    while index >= 0 and tokens[index].kind in _BETWEEN_VALUE_AND_DENIAL:
+        index -= 1
+    return index >= 0 and tokens[index].kind == _OPTION and tokens[index].option == denied
 
 
 def _by_elimination_only(facts: Sequence[_Fact], verdict: int, direction: int) -> bool:

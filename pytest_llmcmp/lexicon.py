@@ -184,7 +184,10 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|come out ahead|comes out on top|wins|is the winner|the winner|tops the list|worth more|is worth more"
         ),
         Kind.SMALLER: _words("smaller|lesser|less|lower|smallest|least|lowest|minimum|min|worth less|is worth less"),
-        Kind.THAN: _words("than"),
+        Kind.THAN: _words(
+            "than|compared to|compared with|when compared to|when compared with|in comparison to|in comparison with"
+            "|relative to"
+        ),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
         ),
