@@ -166,8 +166,8 @@ def composed_answers(draw: st.DrawFn) -> Composed:
         label = None
     elif shape == "asked":  # the claim as a yes/no question and its reply
         question, reply = draw(st.sampled_from(ASKED[language]))
-        w, l = draw(st.sampled_from(winner)), draw(st.sampled_from(loser))
-        claim = question.format(w=w, l=l) + " " + reply.format(w=w, l=l)
+        said = {"w": draw(st.sampled_from(winner)), "l": draw(st.sampled_from(loser))}
+        claim = question.format(**said) + " " + reply.format(**said)
     return Composed(preamble + claim, list(numbers), ask, label, contradiction)
 
 
