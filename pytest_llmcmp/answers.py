@@ -59,6 +59,7 @@ from pytest_llmcmp.truth import FULL_WIDTH, Quantity, try_parse
 __all__ = ["EQUAL", "GRAMMAR", "Claim", "Extraction", "Rule", "Trace", "Verdict", "explain", "extract_choice", "judge"]
 
 EQUAL = "equal"
+LENGTH = "length"  # the finish_reason of an answer cut off by max_tokens
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ class Extraction:
     clear but an earlier statement picked something else. ``reason`` is a short tag saying how the
     choice was decided (``"boxed"``, ``"answer"``, ``"relation"``, ``"equal"``, ``"final-line"``) or
     why there is none (``"empty"``, ``"hedge"``, ``"conflict"``, ``"no-verdict"``,
-    ``"not-an-option"``, ``"truncated"``: cut off inside ``<think>``, or right after a number that
-    another option continues). ``evidence`` is the deciding passage exactly as it
+    ``"not-an-option"``, ``"truncated"``: cut off by ``max_tokens`` (``finish_reason`` ``"length"``) or
+    inside ``<think>``, or, when the finish reason is unknown, right after a number that another option
+    continues). ``evidence`` is the deciding passage exactly as it
     appears in the answer (``answer.find(evidence)`` locates it), empty when there is no choice.
     """
 
@@ -695,37 +697,30 @@ def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
 
 
 _GROUP_SUBJECT = re.compile(r"[JKkVCG]*(Q+)[iQ]*[><glTBS]")
-_BREAKS = frozenset((_CLAUSE_BREAK, _SENTENCE_BREAK, _QUESTION_END))
+_CLAUSE_KINDS = re.compile(r"[^,|?]+")  # the clauses of a string of kinds
 
 
 def _resolve_group_subjects(tokens: list[_Token]) -> None:
     """ "They"/"both"/"它们" opening a comparison with an option that is not among them is the options the
     clause before listed: "1.5 and 1.50 are equal, and both are larger than 1.05" (options 1.5 and 1.50),
     "…，它们都比1.05大"."""
-    if _GROUP not in {token.kind for token in tokens}:
+    kinds = "".join([token.kind for token in tokens])
+    if _GROUP not in kinds:
         return
     listed: list[int] = []  # the options of the latest clause that named two or more
-    current: list[int] = []
-    starts: list[int] = [0]  # where each clause starts
-    for index, token in enumerate(tokens):
-        if token.kind in _BREAKS:
-            starts.append(index + 1)
-    replacements: dict[int, list[int]] = {}  # the index of a group word: the options it stands for
-    for number, start in enumerate(starts):
-        end = starts[number + 1] - 1 if number + 1 < len(starts) else len(tokens)
-        clause = tokens[start:end]
-        current = list(dict.fromkeys(token.option for token in clause if token.kind == _OPTION))
-        kinds = "".join([token.kind for token in clause])
-        found = _GROUP_SUBJECT.match(kinds)
-        if found is not None and len(listed) >= 2:
-            compared = {token.option for token in clause[found.end(1) :] if token.kind == _OPTION}
+    replacements: list[tuple[int, list[int]]] = []  # a group word's index, the options it stands for
+    for clause in _CLAUSE_KINDS.finditer(kinds):
+        start, end = clause.span()
+        found = _GROUP_SUBJECT.match(kinds, start, end) if len(listed) >= 2 else None
+        if found is not None:
+            compared = {token.option for token in tokens[found.end(1) : end] if token.kind == _OPTION}
             if compared and not compared & set(listed):
-                replacements[start + found.start(1)] = listed
-        if len(current) >= 2:
-            listed = current
-    for index in sorted(replacements, reverse=True):
+                replacements.append((found.start(1), listed))
+        if kinds.count(_OPTION, start, end) >= 2:
+            current = list(dict.fromkeys(token.option for token in tokens[start:end] if token.kind == _OPTION))
+            listed = current if len(current) >= 2 else listed
+    for index, options in reversed(replacements):
         group = tokens[index]
-        options = replacements[index]
         spelled = [_Token(_OPTION, group.start, group.end, option=options[0])]
         for option in options[1:]:
             spelled += [_Token(_AND, group.start, group.start), _Token(_OPTION, group.start, group.end, option=option)]
@@ -1148,8 +1143,12 @@ def _latest_direction(kinds: str) -> int:
 
 
 def _operand_is_free(rule: Rule, kinds: str, position: int) -> bool:
-    """A lone "X 更大" must not take X out of "Y 和 X", "比 X 大" or "没有 X 大"."""
-    return rule.name != "x-is-larger" or position == 0 or kinds[position - 1] not in "JTmn"
+    """A lone "X 更大" must not take X out of "Y 和 X", "比 X 大" or "没有 X 大" (an "and" opening the clause,
+    "…, and 5.2 is larger", joins no list)."""
+    if rule.name != "x-is-larger" or position == 0:
+        return True
+    before = kinds[position - 1]
+    return before not in "JTmn" or (before == _AND and kinds[position - 2 : position] not in _LISTED)
 
 
 def _asserts_bare_equality(kinds: str) -> bool:
@@ -1446,20 +1445,24 @@ class _Reading:
     records: list[tuple[_Fact, str, str, int]] = field(default_factory=list)  # fact, status, why, segment
 
 
-def extract_choice(answer: str, numbers: Sequence[str], ask: str) -> Extraction:
+def extract_choice(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
     """Which of ``numbers`` (or ``"equal"``) the free-text ``answer`` chose as the ``ask`` one.
 
     ``ask`` is ``"larger"`` or ``"smaller"`` (anything else raises :class:`ValueError`). Never raises
     on any answer text; returns ``choice=None`` when the answer is empty, hedges, contradicts itself
     in its final statements, names a final answer that is no option, or never commits.
+
+    ``finish_reason`` is the response's (``"stop"``, ``"length"``, ...; ``None`` when unknown). An
+    answer cut off by ``max_tokens`` (``"length"``) is read as unfinished: its last line is the one
+    being written, not a final word, and without a choice its reason is ``"truncated"``.
     """
-    return _read(answer, numbers, ask, tracing=False).extraction
+    return _read(answer, numbers, ask, finish_reason, tracing=False).extraction
 
 
-def explain(answer: str, numbers: Sequence[str], ask: str) -> Trace:
+def explain(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Trace:
     """The decision trace of :func:`extract_choice` on one answer: every claim found, with its span,
     which were set aside and why, and the deciding one. ``str(trace)`` is a readable account."""
-    reading = _read(answer, numbers, ask, tracing=True)
+    reading = _read(answer, numbers, ask, finish_reason, tracing=True)
     options = _make_options(tuple(str(number) for number in numbers))
     text = answer if isinstance(answer, str) else ""
     claims = tuple(
@@ -1469,7 +1472,19 @@ def explain(answer: str, numbers: Sequence[str], ask: str) -> Trace:
     return Trace(reading.extraction, claims)
 
 
-def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _Reading:
+def _read(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None, *, tracing: bool) -> _Reading:
+    cut_off = finish_reason == LENGTH
+    reading = _read_whole(answer, numbers, ask, tracing, cut_off, finished=finish_reason is not None and not cut_off)
+    if cut_off and reading.extraction.choice is None:
+        reading.extraction = replace(reading.extraction, reason="truncated")  # the remedy is max_tokens
+    return reading
+
+
+def _read_whole(
+    answer: str, numbers: Sequence[str], ask: str, tracing: bool, cut_off: bool, finished: bool
+) -> _Reading:
+    """The reading of an answer; ``cut_off``: the response says it was cut off by max_tokens, ``finished``: it
+    says the model stopped by itself."""
     if ask not in _DIRECTIONS:
         raise ValueError(f"unknown ask {ask!r}; valid asks: {', '.join(_DIRECTIONS)}")
     direction = _DIRECTIONS[ask]
@@ -1583,8 +1598,10 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
         facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
-        if _DENIES_AN_OPTION.match(kinds) and _OPTION not in kinds_before and not index_of:
+        if _DENIES_AN_OPTION.match(kinds) and not index_of:
             index_of.update((id(token), index) for index, token in enumerate(tokens))  # once, when needed
+        if _DENIES_AN_OPTION.match(kinds) and _denies_how_it_was_written(tokens, index_of, clause):
+            facts = []  # "The larger is 0.5, not 0.50": how the option just named is written, not a denial
         if (
             _DENIES_AN_OPTION.match(kinds)
             and _OPTION not in kinds_before
@@ -1609,7 +1626,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
 
     withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
-    last_line = _final_line(lines, answer)
+    last_line = None if cut_off else _final_line(lines, answer)  # cut off: the last line was being written
     if last_line is not None:  # a bare number on the last line is the model's final word
         option, start, end = last_line
         kind = "other" if option == _NOT_AN_OPTION else "answer"
@@ -1650,7 +1667,7 @@ def _read(answer: str, numbers: Sequence[str], ask: str, *, tracing: bool) -> _R
                 (fact, "conflicting" if status == "overridden" or segment == final else status, why, segment)
                 for fact, status, why, segment in reading.records
             ]
-    elif _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
+    elif not finished and _ends_inside_a_number(answer, tokens, options, segments[final].facts[-1]):
         reading.extraction = Extraction(None, reason="truncated")
     elif stated_another_value and _by_elimination_only(segments[final].facts, verdict, direction):
         # "The bigger number isn't 0.5; it's 0.55": denying one option chooses no other when the
@@ -1697,6 +1714,15 @@ def _follows_another_number(tokens: Sequence[_Token], index_of: dict[int, int], 
     while index >= 0 and tokens[index].kind in _BETWEEN_VALUE_AND_DENIAL:
         index -= 1
     return index >= 0 and tokens[index].kind == _OTHER
+
+
+def _denies_how_it_was_written(tokens: Sequence[_Token], index_of: dict[int, int], clause: Sequence[_Token]) -> bool:
+    """Whether a clause opening with "not X" follows (past breaks) a mention of the same option X."""
+    denied = next((token.option for token in clause if token.kind == _OPTION), -1)
+    index = index_of[id(clause[0])] - 1
+    while index >= 0 and tokens[index].kind in _BETWEEN_VALUE_AND_DENIAL:
+        index -= 1
+    return index >= 0 and tokens[index].kind == _OPTION and tokens[index].option == denied
 
 
 def _by_elimination_only(facts: Sequence[_Fact], verdict: int, direction: int) -> bool:

@@ -28,7 +28,9 @@ def pytest_llmcmp_build_messages(case: Case, prompt: Prompt, messages: list[dict
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_llmcmp_extract_choice(answer: str, case: Case, prompt: Prompt) -> Extraction | None:
+def pytest_llmcmp_extract_choice(
+    answer: str, case: Case, prompt: Prompt, finish_reason: str | None
+) -> Extraction | None:
     """Decide which option an answer chose. The first non-``None`` result wins.
 
     The built-in extractor is registered ``trylast``; return ``None`` to let it decide.
@@ -37,6 +39,9 @@ def pytest_llmcmp_extract_choice(answer: str, case: Case, prompt: Prompt) -> Ext
     :param case: the case (``case.numbers`` are the options as written, ``case.ask`` is ``larger``, ``smaller`` or
         ``order``).
     :param prompt: the prompt the answer was given under.
+    :param finish_reason: why the model stopped, as the response says (``"stop"``; ``"length"``: cut off by
+        ``max_tokens``), ``None`` when the response or cassette does not say. An implementation may leave it out of
+        its parameters.
     :return: an :class:`pytest_llmcmp.answers.Extraction` whose ``choice`` is one of ``case.numbers`` or
         ``"equal"`` (``order``: the numbers as written, smallest first, joined by ``" < "``), or ``None`` when the
         answer makes no clear choice. A choice that is none of these counts as no clear choice.

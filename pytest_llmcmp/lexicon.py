@@ -108,7 +108,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.NOT_AS: _words("没有|并没有|不如|没"),
         Kind.AND: _words("和|与|跟|及|以及|、|或|或者|还是"),
         Kind.GROUP: _words(
-            "都|均|两者|二者|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个|另一个|所有|所有数|彼此"
+            "都|均|两者|二者|两个|这两个|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个|另一个|所有|所有数|彼此"
         ),
         Kind.COPULA: _words("是|为|就是|乃是|可以说是|可以说|可以算是|算是|可以认为是|可以看成是"),
         Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
@@ -184,7 +184,10 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|come out ahead|comes out on top|wins|is the winner|the winner|tops the list|worth more|is worth more"
         ),
         Kind.SMALLER: _words("smaller|lesser|less|lower|smallest|least|lowest|minimum|min|worth less|is worth less"),
-        Kind.THAN: _words("than"),
+        Kind.THAN: _words(
+            "than|compared to|compared with|when compared to|when compared with|in comparison to|in comparison with"
+            "|relative to"
+        ),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
         ),

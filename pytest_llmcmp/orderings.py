@@ -46,6 +46,7 @@ from pytest_llmcmp.answers import (
     _normalise,
     _Options,
     _trie_regex,
+    _unit_suffix,
 )
 from pytest_llmcmp.lexicon import PHRASES, Kind
 
@@ -263,8 +264,8 @@ def _master() -> re.Pattern[str]:
                 r"(?P<comma>[，,])",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(latin) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(other) + ")",
-                r"(?P<num>" + _ARABIC_NUMBER + ")",
-                r"(?P<cjknum>" + _CJK_NUMBER + ")",
+                r"(?P<num>" + _ARABIC_NUMBER + ")(?P<unit>" + _unit_suffix() + ")?",
+                r"(?P<cjknum>" + _CJK_NUMBER + ")(?P<cjkunit>" + _unit_suffix() + ")?",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
                 r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#|:\\])",
             ]
@@ -309,10 +310,12 @@ def _lex(text: str, options: _Options) -> list[_Token]:
     for match in _master().finditer(text):
         group = match.lastgroup or "char"
         start, end = match.span()
+        if group in ("unit", "cjkunit"):  # a number with its unit ("4.9 kg", "13.8元/斤"): the number is its value
+            group = "num" if group == "unit" else "cjknum"
         if group in _SIMPLE:
             tokens.append(_Token(_SIMPLE[group], start, end))
             continue
-        value = match.group(0)
+        value = match.group(group)
         if group in ("latin", "other"):
             phrase = _SPACE.sub(" ", value.lower())
             code = _CODES[phrase]

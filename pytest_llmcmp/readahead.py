@@ -171,7 +171,7 @@ def _extract(recorded: Recorded, question: tuple[Sequence[str], str] | None) -> 
     from .tasks import task_for
 
     try:
-        return task_for(question[1]).read(recorded[0], *question)
+        return task_for(question[1]).read(recorded[0], *question, recorded[2])
     except Exception:  # the main process asks the hook again, which reports it as usual
         return None
 

@@ -478,8 +478,10 @@ class PytestHost:
     def build_messages(self, case: Any, prompt: Prompt, messages: list[dict[str, Any]]) -> None:
         self.config.hook.pytest_llmcmp_build_messages(case=case, prompt=prompt, messages=messages)
 
-    def extract(self, answer: str, case: Any, prompt: Prompt) -> Any:
-        return self.config.hook.pytest_llmcmp_extract_choice(answer=answer, case=case, prompt=prompt)
+    def extract(self, answer: str, case: Any, prompt: Prompt, finish_reason: str | None = None) -> Any:
+        return self.config.hook.pytest_llmcmp_extract_choice(
+            answer=answer, case=case, prompt=prompt, finish_reason=finish_reason
+        )
 
     def write_line(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")

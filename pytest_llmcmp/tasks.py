@@ -41,8 +41,8 @@ class Task:
         """Whether ``choice`` is one of the answers this question can have (a plugin's reading is checked)."""
         raise NotImplementedError
 
-    def read(self, answer: str, numbers: Sequence[str], ask: str) -> Extraction:
-        """The built-in reading of an answer."""
+    def read(self, answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
+        """The built-in reading of an answer; ``finish_reason`` is the response's (``"length"``: cut off)."""
         raise NotImplementedError
 
     def describe_expected(self, expected: str, numbers: Sequence[str], ask: str) -> str:
@@ -69,10 +69,10 @@ class Compare(Task):
     def is_choice(self, choice: str, numbers: Sequence[str], ask: str) -> bool:
         return choice == "equal" or choice in numbers
 
-    def read(self, answer: str, numbers: Sequence[str], ask: str) -> Extraction:
+    def read(self, answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
         from .answers import extract_choice
 
-        return extract_choice(answer, numbers, ask)
+        return extract_choice(answer, numbers, ask, finish_reason)
 
     def describe_expected(self, expected: str, numbers: Sequence[str], ask: str) -> str:
         return f"{expected} ({ask} of {', '.join(numbers)})"
@@ -92,13 +92,13 @@ class Order(Task):
         parts = choice.split(ORDER_SEPARATOR)
         return sorted(parts) == sorted(numbers)
 
-    def read(self, answer: str, numbers: Sequence[str], ask: str) -> Extraction:
-        from .answers import Extraction
+    def read(self, answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
+        from .answers import LENGTH, Extraction
         from .orderings import read_order
 
         reading = read_order(answer, numbers, "ascending")
         if reading.order is None:
-            return Extraction(None, reason=reading.reason)
+            return Extraction(None, reason="truncated" if finish_reason == LENGTH else reading.reason)
         return Extraction(ordering_text(numbers, reading.order), reason=reading.reason, evidence=reading.evidence or "")
 
     def describe_expected(self, expected: str, numbers: Sequence[str], ask: str) -> str:

@@ -50,6 +50,10 @@ CLAIMS: dict[str, list[str]] = {
         "{l} < {w}",
         "{l} is no larger than {w}",
         "{w} is worth more than {l}",
+        "{l} is less",
+        "{w} is larger compared to {l}",
+        "{l} is smaller compared with {w}",
+        "Compared to {l}, {w} is larger",
     ],
     "zh": [
         "{w}比{l}大",
@@ -92,6 +96,11 @@ ASKED = {
         ("Is {l} larger than {w}?", "No."),
         ("Is {l} bigger than {w}?", "No, it is not."),
         ("Is {l} the larger one?", "No."),
+        ("Is {w} larger or smaller than {l}?", "Larger."),
+        ("Is {l} bigger or smaller than {w}?", "Smaller."),
+        ("Is {l} greater or less than {w}?", "It's less."),
+        ("Is {w} larger than {l}?", "Yes, {w} is larger."),
+        ("Is {l} larger than {w}?", "No, {l} is not larger."),
     ],
     "zh": [
         ("{w}比{l}大吗？", "是的。"),
@@ -99,8 +108,16 @@ ASKED = {
         ("{l}比{w}大吗？", "不是。"),
         ("{l}是不是比{w}大？", "不是。"),
         ("{l}更大吗？", "不是。"),
+        ("{w}比{l}大还是小？", "更大。"),
+        ("{l}比{w}大还是小？", "更小。"),
+        ("{w}比{l}大吗？", "是的，{w}更大。"),
+        ("{l}比{w}大吗？", "不是，{l}更小。"),
     ],
 }
+
+
+# Units an answer may write on every number ("13.8 kg", "13.8/kg", "13.8元/斤"): they change no claim.
+UNITS = {"en": ["", " kg", "/kg", " kg/m", " g/cm3", " s"], "zh": ["", "元", "元/斤", "米/秒", " kg"]}
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,9 @@ def composed_answers(draw: st.DrawFn) -> Composed:
     ask = draw(st.sampled_from(ASKS))
     language = draw(st.sampled_from(["en", "zh"]))
     says_big = draw(st.booleans())  # the (final) claim is true or false: the label is what it says
+    if "%" not in big:
+        unit = draw(st.sampled_from(UNITS[language]))
+        big_forms, small_forms = tuple(f + unit for f in big_forms), tuple(f + unit for f in small_forms)
     winner, loser = (big_forms, small_forms) if says_big else (small_forms, big_forms)
     said_larger = big if says_big else small
     said_smaller = small if says_big else big
@@ -146,7 +166,8 @@ def composed_answers(draw: st.DrawFn) -> Composed:
         label = None
     elif shape == "asked":  # the claim as a yes/no question and its reply
         question, reply = draw(st.sampled_from(ASKED[language]))
-        claim = question.format(w=draw(st.sampled_from(winner)), l=draw(st.sampled_from(loser))) + " " + reply
+        said = {"w": draw(st.sampled_from(winner)), "l": draw(st.sampled_from(loser))}
+        claim = question.format(**said) + " " + reply.format(**said)
     return Composed(preamble + claim, list(numbers), ask, label, contradiction)
 
 
@@ -237,5 +258,33 @@ def test_a_claim_about_one_end_of_a_list_decides_only_that_end(data: st.DataObje
     answer = form.format(a=numbers[0], b=numbers[1], c=numbers[2], w=winner, x=others[0], y=others[1]) + END[language]
     says_all = "{x}" not in form or "{y}" in form  # "{w} > {x}" alone leaves {y} open
     expected = winner if ask == "larger" and says_all else None
+    got = extract_choice(answer, numbers, ask)
+    assert got.choice == expected, str(explain(answer, numbers, ask))
+
+
+# Two options of one value and a third: "A and B are equal, and both are larger than C" shares the extreme.
+TIES = [("1.5", "1.50", "1.05"), ("0.7", "0.70", "0.8"), ("2.20", "2.2", "2.12"), ("-3.5", "-3.50", "-3.05")]
+TIE_FORMS = {
+    "en": [
+        "{a} and {b} are equal, and both are {word} than {c}",
+        "{a} equals {b}, and both are {word} than {c}",
+        "{a} and {b} are the same value. Both are {word} than {c}",
+    ],
+    "zh": ["{a}和{b}相等，它们都比{c}{zh}", "{a}等于{b}，这两个都比{c}{zh}", "{a}和{b}一样大，它们都{zh_rel}{c}"],
+}
+WORDS = {1: ("larger", "大", "大于"), -1: ("smaller", "小", "小于")}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), language=st.sampled_from(["en", "zh"]), ask=st.sampled_from(ASKS))
+def test_two_equal_options_beyond_the_third_share_the_extreme(data: st.DataObject, language: str, ask: str) -> None:
+    a, b, c = data.draw(st.sampled_from(TIES))
+    numbers = list(data.draw(st.permutations([a, b, c])))
+    side = data.draw(st.sampled_from([1, -1]))  # the pair is said to be larger (1) or smaller (-1) than c
+    word, zh, zh_rel = WORDS[side]
+    first, second = data.draw(st.permutations([a, b]))
+    form = data.draw(st.sampled_from(TIE_FORMS[language]))
+    answer = form.format(a=first, b=second, c=c, word=word, zh=zh, zh_rel=zh_rel) + END[language]
+    expected = EQUAL if (side == 1) == (ask == "larger") else c
     got = extract_choice(answer, numbers, ask)
     assert got.choice == expected, str(explain(answer, numbers, ask))

@@ -43,10 +43,10 @@ class FakeHost:
     def build_messages(self, case: Case, prompt: Prompt, messages: list[dict[str, Any]]) -> None:
         pass
 
-    def extract(self, answer: str, case: Case, prompt: Prompt) -> Extraction:
+    def extract(self, answer: str, case: Case, prompt: Prompt, finish_reason: str | None = None) -> Extraction:
         if case.id in self.extractions:
             return self.extractions[case.id]
-        return task_for(case.ask).read(answer, case.numbers, case.ask)
+        return task_for(case.ask).read(answer, case.numbers, case.ask, finish_reason)
 
     def write_line(self, line: str) -> None:
         self.lines.append(line)

@@ -301,6 +301,57 @@ def test_build_messages_hook_adds_few_shot(suite: pytest.Pytester, server: FakeS
     run(suite).assert_outcomes(passed=3)
 
 
+def cut_on_a_number(request: dict[str, Any]) -> str:
+    """On the trap, a list whose cut-off (at 4 x 40 characters) leaves "13.8" alone on the last line."""
+    question = request["messages"][-1]["content"]
+    if "13.8" in question:
+        steps = "1. Both integer parts are 13.\n2. Now compare the digits after the point, one at a time.\n"
+        filler = "3. " + "x" * (160 - len(steps) - len("3. ") - len("\n13.8") - 1) + "\n"
+        return steps + filler + "\n13.8 has 1 digit after the point and 13.11 has 2, so 13.11 is larger."
+    if "9.91" in question:
+        return "The larger number is 9.91."
+    return "The smaller one is -0.5."
+
+
+def test_extract_choice_knows_the_answer_was_cut_off(suite: pytest.Pytester) -> None:
+    """finish_reason reaches the built-in reader and the hook: a cut-off answer's last line is unfinished."""
+    cut = cut_on_a_number({"messages": [{"content": "13.8"}]})[:160]
+    assert cut.endswith("\n13.8")  # what the fake server sends back: a last line that is an option
+    with FakeServer(answer=cut_on_a_number) as fake:
+        live = run(suite, "--llm-endpoint", fake.url, "--llm-max-tokens", "40", "--llm-results", "r.json")
+    live.assert_outcomes(passed=2, failed=1)
+    trap = {c["id"]: c["samples"][0] for c in results_of(suite.path / "r.json")["cases"]}["trap"]
+    assert (trap["answer"], trap["finish_reason"]) == (cut, "length")
+    assert (trap["verdict"], trap["reason"], trap["choice"]) == ("unparsed", "truncated", None)
+    # A hook that takes finish_reason gets it (one that does not, as in the test below, still works).
+    suite.makeconftest(
+        """
+        from pytest_llmcmp.answers import Extraction
+
+        def pytest_llmcmp_extract_choice(answer, case, finish_reason):
+            if case.id == "trap":
+                return Extraction(choice=None, reason=f"seen {finish_reason}")
+            return None
+        """
+    )
+    replay = run(suite, "--llm-max-tokens", "40", "--llm-results", "replay.json")
+    replay.assert_outcomes(passed=2, failed=1)
+    trap = {c["id"]: c["samples"][0] for c in results_of(suite.path / "replay.json")["cases"]}["trap"]
+    assert trap["finish_reason"] == "length"
+    assert trap["reason"] == "truncated"  # cut off without a choice: the remedy is max_tokens, whatever the hook says
+    suite.makeconftest(
+        """
+        from pytest_llmcmp.answers import Extraction
+
+        def pytest_llmcmp_extract_choice(answer, case, finish_reason):
+            if case.id == "trap":
+                return Extraction(choice="13.8" if finish_reason == "length" else None, reason="by hand")
+            return None
+        """
+    )
+    run(suite, "--llm-max-tokens", "40").assert_outcomes(passed=3)
+
+
 def test_extract_choice_hook_wins_over_builtin(suite: pytest.Pytester) -> None:
     """A prompt that asks for "A" or "B" needs its own parser; the built-in one cannot read letters."""
 

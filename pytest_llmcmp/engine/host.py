@@ -36,8 +36,9 @@ class Host(Protocol):
     def build_messages(self, case: Case, prompt: Prompt, messages: list[dict[str, Any]]) -> None:
         """Let plugins change the chat messages in place (``pytest_llmcmp_build_messages``)."""
 
-    def extract(self, answer: str, case: Case, prompt: Prompt) -> Extraction:
-        """What the answer chose (``pytest_llmcmp_extract_choice``: a plugin's reading, else the built-in one)."""
+    def extract(self, answer: str, case: Case, prompt: Prompt, finish_reason: str | None = None) -> Extraction:
+        """What the answer chose (``pytest_llmcmp_extract_choice``: a plugin's reading, else the built-in one);
+        ``finish_reason`` is the response's ("length": cut off by max_tokens)."""
         ...
 
     def write_line(self, line: str) -> None:

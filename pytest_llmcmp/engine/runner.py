@@ -408,7 +408,7 @@ class Runner:
             return SampleResult(answer=None, choice=None, verdict="error", error=error)
         extraction: Extraction | None = reply.extraction
         if extraction is None:
-            extraction = self.host.extract(reply.content, item.case, item.prompt)
+            extraction = self.host.extract(reply.content, item.case, item.prompt, reply.finish_reason)
         task = task_for(item.case.ask)
         choice = extraction.choice
         if choice is not None and not task.is_choice(choice, item.case.numbers, item.case.ask):
