@@ -57,6 +57,7 @@ import yaml
 
 from pytest_llmcmp import generators, tables, tasks, templates, truth, yamlerrors
 from pytest_llmcmp.safefiles import BadText, FileTooLarge, decode_text, read_regular
+from pytest_llmcmp.words import plural
 
 __all__ = [
     "CASE_KEYS",
@@ -541,8 +542,7 @@ class _FileReader:
         if not 2 <= len(number_nodes) <= MAX_NUMBERS:
             self.fail(
                 numbers_node,
-                f"{label} has {len(number_nodes)} number{'' if len(number_nodes) == 1 else 's'}; "
-                f"a case needs 2 to {MAX_NUMBERS}",
+                f"{label} has {plural(len(number_nodes), 'number')}; a case needs 2 to {MAX_NUMBERS}",
             )
         numbers = tuple(
             self.quoted(item, label, f"number {position}" if item.tag not in (_INT, _FLOAT) else "number")
