@@ -14,7 +14,7 @@ import pytest
 from pytest_llmcmp.answers import Extraction
 from pytest_llmcmp.cases import Case, load_case_file
 from pytest_llmcmp.cassettes import Cassette, CassetteError
-from pytest_llmcmp.engine import EngineError
+from pytest_llmcmp.engine import EngineError, backends
 from pytest_llmcmp.engine import runner as runner_module
 from pytest_llmcmp.engine.backends import LOCAL, Backend, LocalBackend, backend_for, default_concurrency
 from pytest_llmcmp.engine.messages import record_command, show_path, trim
@@ -202,6 +202,22 @@ def test_local_is_one_backend_class() -> None:
     assert url.url == "http://127.0.0.1:1/v1"
     assert backend_for(make_settings()) is None
     assert (default_concurrency(LOCAL), default_concurrency("http://x/v1"), default_concurrency(None)) == (1, 8, 8)
+
+
+def test_another_backend_named_by_a_word_is_one_class_in_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The recipe of docs/architecture.md: a Backend subclass built from the settings alone, and its word.
+    class Elsewhere(Backend):
+        default_concurrency = 3
+
+        def __init__(self, settings: Settings) -> None:
+            super().__init__(settings, "http://127.0.0.1:9/v1")
+
+    monkeypatch.setitem(backends._NAMED, "elsewhere", Elsewhere)
+    backend = backend_for(make_settings(endpoint="elsewhere"))
+    assert type(backend) is Elsewhere
+    assert backend.url == "http://127.0.0.1:9/v1"
+    assert default_concurrency("elsewhere") == 3
+    assert type(backend_for(make_settings(endpoint=LOCAL))) is LocalBackend
 
 
 def test_an_xdist_worker_uses_the_controllers_server(tmp_path: Path) -> None:
