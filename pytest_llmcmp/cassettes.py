@@ -191,12 +191,19 @@ def recorded_prompts(model_directory: Path) -> list[tuple[str, str | None]]:
     for folder in sorted(model_directory.iterdir()):
         if not folder.is_dir() or not any(folder.glob("*.yaml")):
             continue
-        match = _PROMPT_DIR.fullmatch(folder.name)
-        if match is not None:
-            found.append((unquote(match["name"]), match["sha"]))
-        elif folder.name == "none":
-            found.append(("none", None))
+        prompt = prompt_of(folder.name)
+        if prompt is not None:
+            found.append(prompt)
     return found
+
+
+def prompt_of(directory_name: str) -> tuple[str, str | None] | None:
+    """The prompt a directory of :func:`prompt_dir`'s naming stands for: ``(name, sha256[:12])``, ``("none", None)``
+    for ``none``; ``None`` for a directory named otherwise."""
+    match = _PROMPT_DIR.fullmatch(directory_name)
+    if match is not None:
+        return unquote(match["name"]), match["sha"]
+    return ("none", None) if directory_name == "none" else None
 
 
 def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str | None, case_id: str) -> Path:

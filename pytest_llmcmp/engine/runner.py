@@ -433,9 +433,10 @@ class Runner:
         prompt = item.prompt
         difference = self._recorded_difference(path, body) if exists and body is not None else None
         siblings: list[str] = []
-        if not exists and prompt.sha256 is not None:
-            siblings = [d.name for d in prompt_dirs(path.parent.parent, prompt.name) if d != path.parent]
-            siblings = [name for name in siblings if (path.parent.parent / name / path.name).is_file()]
+        if not exists and prompt.sha256 is not None and self.model is not None:
+            folder = model_dir(self.cassette_root, self.model)
+            siblings = [d.name for d in prompt_dirs(folder, prompt.name) if d != path.parent]
+            siblings = [name for name in siblings if (folder / name / path.name).is_file()]
         why = messages.never_recorded_why(prompt, path, exists, difference, siblings)
         command = self.record_command([item], "new_episodes" if self.settings.record_mode == "once" else None)
         return messages.missing_text(item, self.model, why, self.show_path(path), command)
