@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmcmp.results import CaseResult, RunResults, accuracy_of, format_percent
+from pytest_llmcmp.words import plural
 
 __all__ = [
     "Change",
@@ -298,9 +299,9 @@ def regression_gate(comparison: Comparison, shown: int = 5) -> Gate:
         return Gate(name="regressions", ok=True, message=f"no regressions vs {comparison.label}")
     names = [f"{change.id} [{change.prompt}]" for change in comparison.regressions[:shown]]
     more = f" and {count - shown} more" if count > shown else ""
-    noun = "regression" if count == 1 else "regressions"
     return Gate(
         name="regressions",
         ok=False,
-        message=f"{count} {noun} vs {comparison.label} (passed before, fail now): {', '.join(names)}{more}",
+        message=f"{plural(count, 'regression')} vs {comparison.label} (passed before, fail now): "
+        f"{', '.join(names)}{more}",
     )

@@ -57,6 +57,7 @@ import yaml
 
 from pytest_llmcmp import generators, tables, tasks, templates, truth, yamlerrors
 from pytest_llmcmp.safefiles import BadText, FileTooLarge, decode_text, read_regular
+from pytest_llmcmp.words import plural
 
 __all__ = [
     "CASE_KEYS",
@@ -419,6 +420,19 @@ class _FileReader:
             self.fail(node, f"{label}: {exc}")
         return template
 
+    def wording(
+        self, fields: dict[str, yaml.Node], node: yaml.Node, label: str, defaults: _Defaults
+    ) -> tuple[yaml.Node | int, str, str | None, tuple[str, ...]]:
+        """What a case or a generate entry says of its question: the template (and the node a bad fit is blamed on),
+        the language, its own tags; its description is checked too."""
+        template_node: yaml.Node | int = fields.get("template", _line(node))
+        template = self.template(fields["template"], label) if "template" in fields else defaults.template
+        lang = self.lang(fields["lang"], label) if "lang" in fields else defaults.lang
+        own_tags = self.tags(fields["tags"], label) if "tags" in fields else ()
+        if "description" in fields:
+            self.string(fields["description"], f"{label} 'description'")
+        return template_node, template, lang, own_tags
+
     def lang(self, node: yaml.Node, label: str) -> str:
         lang = self.string(node, f"{label} 'lang'")
         if not re.fullmatch(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*", lang):
@@ -541,8 +555,7 @@ class _FileReader:
         if not 2 <= len(number_nodes) <= MAX_NUMBERS:
             self.fail(
                 numbers_node,
-                f"{label} has {len(number_nodes)} number{'' if len(number_nodes) == 1 else 's'}; "
-                f"a case needs 2 to {MAX_NUMBERS}",
+                f"{label} has {plural(len(number_nodes), 'number')}; a case needs 2 to {MAX_NUMBERS}",
             )
         numbers = tuple(
             self.quoted(item, label, f"number {position}" if item.tag not in (_INT, _FLOAT) else "number")
@@ -558,12 +571,7 @@ class _FileReader:
         label = f"case {case_id!r}"
         hint = "" if explicit else "; give one of them an explicit 'id'"
         self.claim_id(case_id, fields.get("id", node), label, hint)
-        template_node: yaml.Node | int = fields.get("template", _line(node))
-        template = self.template(fields["template"], label) if "template" in fields else defaults.template
-        lang = self.lang(fields["lang"], label) if "lang" in fields else defaults.lang
-        own_tags = self.tags(fields["tags"], label) if "tags" in fields else ()
-        if "description" in fields:
-            self.string(fields["description"], f"{label} 'description'")
+        template_node, template, lang, own_tags = self.wording(fields, node, label, defaults)
         result = self.finish(
             case_id=case_id,
             numbers=numbers,
@@ -632,12 +640,7 @@ class _FileReader:
         count = self.integer(fields["count"], f"{label} count")
         ask_node = fields.get("ask")
         ask = self.word(ask_node, f"{label} ask", (*tasks.ASKS, "both")) if ask_node else defaults.ask or "both"
-        template_node: yaml.Node | int = fields.get("template", _line(node))
-        template = self.template(fields["template"], label) if "template" in fields else defaults.template
-        lang = self.lang(fields["lang"], label) if "lang" in fields else defaults.lang
-        own_tags = self.tags(fields["tags"], label) if "tags" in fields else ()
-        if "description" in fields:
-            self.string(fields["description"], f"{label} 'description'")
+        template_node, template, lang, own_tags = self.wording(fields, node, label, defaults)
         self.spend(fields["count"], count)
         try:
             raw_cases = generators.generate(category, seed, count, ask)

@@ -71,8 +71,8 @@ from .redaction import secret_pattern as secret_pattern
 from .safefiles import FileTooLarge, NotRegularFile, read_regular
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
 from .wire import Exchange as Exchange
+from .wire import Reply, reply_of
 from .wire import content_of as content_of
-from .wire import finish_reason_of
 
 # The C implementations are several times faster; both are safe (no python/* constructors).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -191,12 +191,19 @@ def recorded_prompts(model_directory: Path) -> list[tuple[str, str | None]]:
     for folder in sorted(model_directory.iterdir()):
         if not folder.is_dir() or not any(folder.glob("*.yaml")):
             continue
-        match = _PROMPT_DIR.fullmatch(folder.name)
-        if match is not None:
-            found.append((unquote(match["name"]), match["sha"]))
-        elif folder.name == "none":
-            found.append(("none", None))
+        prompt = prompt_of(folder.name)
+        if prompt is not None:
+            found.append(prompt)
     return found
+
+
+def prompt_of(directory_name: str) -> tuple[str, str | None] | None:
+    """The prompt a directory of :func:`prompt_dir`'s naming stands for: ``(name, sha256[:12])``, ``("none", None)``
+    for ``none``; ``None`` for a directory named otherwise."""
+    match = _PROMPT_DIR.fullmatch(directory_name)
+    if match is not None:
+        return unquote(match["name"]), match["sha"]
+    return ("none", None) if directory_name == "none" else None
 
 
 def cassette_path(root: Path, model: str, prompt_name: str, prompt_sha256: str | None, case_id: str) -> Path:
@@ -355,19 +362,10 @@ def request_difference(asked: Mapping[str, Any], recorded: Sequence[Mapping[str,
     return f"recorded with {' and '.join(was)}, asked with {' and '.join(now)}"
 
 
-#: One recorded sample as replay needs it: ``(answer text, None, finish reason)``,
-#: ``(None, why the recording is unusable, None)``, or ``None`` when nothing is recorded for it.
-Recorded = tuple[str, None, str | None] | tuple[None, str, None] | None
-
-
-def recorded_answer(response: Mapping[str, Any] | None) -> Recorded:
-    """What replay takes from a recorded response: its answer text and finish reason, or why there is none."""
-    if response is None:
-        return None
-    try:
-        return content_of(response), None, finish_reason_of(response)
-    except ValueError as exc:
-        return None, str(exc), None
+def recorded_answer(response: Mapping[str, Any] | None) -> Reply | None:
+    """What replay takes from a recorded response (:func:`~pytest_llmcmp.wire.reply_of`), ``None`` when nothing is
+    recorded."""
+    return None if response is None else reply_of(response)
 
 
 def key_digest(key: str) -> bytes:

@@ -30,7 +30,7 @@ from .redaction import clip, key_variable, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
-from .wire import Exchange, content_of, finish_reason_of
+from .wire import Exchange, Reply, content_of, finish_reason_of
 
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
 #: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.
@@ -60,16 +60,14 @@ class Endpoint:
     concurrency: int = 8
 
 
-@dataclass
-class Answer:
-    """What came of one request: the answer text, or a one-line error; the exchange to record on success."""
+@dataclass(frozen=True)
+class Answer(Reply):
+    """What came of one live request: the reply (the answer text, or a one-line error), the exchange to record on
+    success, how many attempts and how long it took."""
 
-    content: str | None
-    error: str | None
-    exchange: Exchange | None
+    exchange: Exchange | None = None
     attempts: int = 1
     seconds: float = 0.0
-    finish_reason: str | None = None
 
 
 def http_module() -> Any:
@@ -460,7 +458,7 @@ class Asker:
                 raise
             except Exception as exc:  # a worker never dies: the case gets an error, the others go on
                 error = clip(f"{type(exc).__name__}: {exc}", self.endpoint.api_key, 200)
-                answer = Answer(None, error, None)
+                answer = Answer(error=error)
             if self._on_answer is not None:
                 # Bookkeeping only (progress counts): it must not cost the answer.
                 with contextlib.suppress(Exception):
@@ -537,13 +535,14 @@ class Asker:
                 )
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
-                return Answer(content, None, exchange, attempts, time.monotonic() - started, finish_reason_of(payload))
+                seconds = time.monotonic() - started
+                return Answer(content, None, finish_reason_of(payload), exchange, attempts, seconds)
             if attempt < self.endpoint.retries:
                 await asyncio.sleep(retry_after if retry_after is not None else self._backoff(attempt))
         if attempts > 1:
             error = f"{error} (after {attempts} attempts)"
         error = one_line(redact(error, self.endpoint.api_key))
-        return Answer(None, error, None, attempts, time.monotonic() - started)
+        return Answer(error=error, attempts=attempts, seconds=time.monotonic() - started)
 
     def _backoff(self, attempt: int) -> float:
         """The pause before retry ``attempt + 1``: doubling from ``--llm-backoff``, within reason."""

@@ -22,6 +22,7 @@ from typing import Literal
 
 from .baseline import Change, Comparison, Gate
 from .stats import PairedTest, format_p, paired_test
+from .words import plural
 
 __all__ = [
     "DEFAULT_MODE",
@@ -156,8 +157,7 @@ def decide(
         test = paired_test(pairs)
         prompts.append(PromptDecision(name, test, _failure(test, policy)))
     criticals = [change for change in comparison.regressions if change.id in critical]
-    noun = "critical regression" if len(criticals) == 1 else "critical regressions"
-    tail = f"{len(criticals)} {noun}"
+    tail = plural(len(criticals), "critical regression")
     if criticals:
         shown = ", ".join(f"{change.id} [{change.prompt}]" for change in criticals[:3])
         tail += f" ({shown}{' …' if len(criticals) > 3 else ''}): a critical case must never regress"
@@ -214,8 +214,7 @@ def combine(decision: Decision | None, thresholds: Sequence[Gate]) -> Decision |
     )
     if not failed:
         return combined
-    noun = "threshold failed" if len(failed) == 1 else "thresholds failed"
-    tail = f"; {len(failed)} {noun}: " + "; ".join(gate.message for gate in failed)
+    tail = f"; {plural(len(failed), 'threshold')} failed: " + "; ".join(gate.message for gate in failed)
     if decision.state == "passed":
         head, body = decision.line.split(": ", 1)
         head = "gate failed (report)" if decision.mode == "report" else head.replace("gate passed", "gate failed", 1)

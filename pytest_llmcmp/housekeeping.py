@@ -4,14 +4,11 @@ run that provably saw the whole suite (``collected.Collected``)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from pathlib import Path
 
 from .atomic import interrupted_writes
-from .cassettes import model_dir, unused_cassettes
-
-_PROMPT_DIR = re.compile(r"-[0-9a-f]{12}$")
+from .cassettes import model_dir, prompt_of, unused_cassettes
 
 
 def unused(root: Path, model: str, used: set[Path], prompts: Collection[str]) -> tuple[list[Path], list[Path]] | None:
@@ -22,12 +19,14 @@ def unused(root: Path, model: str, used: set[Path], prompts: Collection[str]) ->
     if not folder.is_dir():
         return None
     leftovers = interrupted_writes(folder, ".yaml")
-    candidates = [
-        path
-        for path in unused_cassettes(folder, used)
-        if path.parent.parent == folder and _PROMPT_DIR.sub("", path.parent.name) in prompts
-    ]
+    candidates = [path for path in unused_cassettes(folder, used) if _under_prompts(path, folder, prompts)]
     return leftovers, sorted(candidates)
+
+
+def _under_prompts(path: Path, folder: Path, prompts: Collection[str]) -> bool:
+    """Whether ``path`` is a cassette of one of ``prompts`` (any version) in the model's directory ``folder``."""
+    prompt = prompt_of(path.parent.name)
+    return path.parent.parent == folder and prompt is not None and prompt[0] in prompts
 
 
 def prune(root: Path, model: str, paths: list[Path]) -> None:

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from .cassettes import Cassette, CassetteError, Recorded, key_digest, recorded_answer
+from .cassettes import Cassette, CassetteError, key_digest, recorded_answer
+from .wire import Reply
 
 if TYPE_CHECKING:
     from .answers import Extraction
@@ -37,10 +38,11 @@ MIN_JOBS: Final = 300
 #: One item: its cassette, the :func:`~pytest_llmcmp.cassettes.key_digest` of each sample's request key, and the
 #: case's ``(numbers, ask)`` when the built-in extractor decides (no plugin implements the hook), else ``None``.
 Job = tuple[str, Sequence[bytes], tuple[Sequence[str], str] | None]
-#: What the helper found: ``(exists, [Recorded per sample], [Extraction or None per sample])``; a string when the
-#: cassette is unreadable (the :class:`~pytest_llmcmp.cassettes.CassetteError` message); ``None`` when the caller
-#: should read it itself (the helper failed, or met something unforeseen, which the main process then reports).
-Outcome = tuple[bool, list[Recorded], list["Extraction | None"]] | str | None
+#: What the helper found for one job: ``(exists, [Reply or None per sample], [Extraction or None per sample])``
+#: (``None``: nothing recorded for that sample; not extracted); a string when the cassette is unreadable (the
+#: :class:`~pytest_llmcmp.cassettes.CassetteError` message); ``None`` when the caller should read it itself (the
+#: helper failed, or met something unforeseen, which the main process then reports).
+Found = tuple[bool, list["Reply | None"], list["Extraction | None"]] | str | None
 
 # The child puts the directory holding this package first on its path: the plugin may have been found through a
 # path the child would not know (a conftest's sys.path change, PYTHONPATH set inside the session).
@@ -97,7 +99,7 @@ class ReadAhead:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        self._outcomes: list[Outcome] = []
+        self._outcomes: list[Found] = []
 
     def send(self, jobs: list[Job]) -> None:
         """Hand over every job at once (call once)."""
@@ -111,7 +113,7 @@ class ReadAhead:
         except OSError:  # the helper is gone
             self.close()
 
-    def outcome(self, index: int) -> Outcome:
+    def outcome(self, index: int) -> Found:
         """Job ``index``'s outcome (waiting for the helper to get there); ``None`` if the helper failed."""
         while len(self._outcomes) <= index and self._process is not None:
             assert self._process.stdout is not None
@@ -147,7 +149,7 @@ class ReadAhead:
 # --- the helper's side ----------------------------------------------------------------------------------------
 
 
-def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str] | None) -> Outcome:
+def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str] | None) -> Found:
     """One job: what the cassette at ``path`` holds for each digest (the same checks as a replay in-process),
     and, given the case's ``(numbers, ask)``, what each recorded answer chose."""
     try:
@@ -158,20 +160,20 @@ def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str
         return None
     exists = len(cassette) > 0 or os.path.isfile(path)
     keys = {key_digest(key): key for key in cassette}
-    found: list[Recorded] = []
+    found: list[Reply | None] = []
     for digest in digests:
         key = keys.get(digest)
         found.append(None if key is None else recorded_answer(cassette.find_key(key)))
     return exists, found, [_extract(recorded, question) for recorded in found]
 
 
-def _extract(recorded: Recorded, question: tuple[Sequence[str], str] | None) -> Extraction | None:
-    if question is None or recorded is None or recorded[0] is None:
+def _extract(recorded: Reply | None, question: tuple[Sequence[str], str] | None) -> Extraction | None:
+    if question is None or recorded is None or recorded.content is None:
         return None
     from .tasks import task_for
 
     try:
-        return task_for(question[1]).read(recorded[0], *question, recorded[2])
+        return task_for(question[1]).read(recorded.content, *question, recorded.finish_reason)
     except Exception:  # the main process asks the hook again, which reports it as usual
         return None
 
@@ -183,7 +185,7 @@ def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> No
     try:
         _warm_up()  # while the main process is still collecting
         jobs: list[Job] = pickle.load(source)
-        batch: list[Outcome] = []
+        batch: list[Found] = []
         size = 8  # a small first batch: the first item is waiting for it
         for path, digests, question in jobs:
             batch.append(read(path, digests, question))

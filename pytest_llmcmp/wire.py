@@ -1,6 +1,6 @@
 """The OpenAI chat-completion wire format, in one place for the client and the cassettes (I/O layer, no network):
 the request body a case stands for, the header that carries a sample's index, and reading an answer out of a
-response."""
+response into a :class:`Reply`, the one type for one sample's answer (asked live or replayed)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,26 @@ def finish_reason_of(payload: Any) -> str | None:
     says so; ``None`` otherwise. Call it on a payload :func:`content_of` accepted."""
     reason = payload["choices"][0].get("finish_reason")
     return reason if isinstance(reason, str) else None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One sample's answer, asked live or replayed: its text, or why there is none (one line), and why the model
+    stopped when the response says (``"length"``: cut off by ``max_tokens``). The client's
+    :class:`~pytest_llmcmp.client.Answer` is a reply that also tells how it was asked; the judged sample is
+    :class:`~pytest_llmcmp.results.SampleResult`."""
+
+    content: str | None = None
+    error: str | None = None
+    finish_reason: str | None = None
+
+
+def reply_of(payload: Any) -> Reply:
+    """The reply a chat-completion response holds: its answer text and finish reason, or why there is none."""
+    try:
+        return Reply(content_of(payload), None, finish_reason_of(payload))
+    except ValueError as exc:
+        return Reply(None, str(exc))
 
 
 @dataclass(frozen=True)

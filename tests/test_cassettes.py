@@ -138,6 +138,23 @@ def test_model_dirs_decodes_names_and_ignores_empty_dirs(tmp_path: Path) -> None
     assert model_dirs(tmp_path / "missing") == []
 
 
+def test_unused_cassettes_of_a_prompt_whose_name_is_escaped(tmp_path: Path) -> None:
+    # The prompt directory's name is read back with the layout's own function (cassettes.prompt_of), so a prompt
+    # whose name had to be escaped (a:b -> a%3Ab-<sha>) finds its old recordings like any other.
+    from pytest_llmcmp.cassettes import prompt_dir, prompt_of
+    from pytest_llmcmp.housekeeping import unused
+
+    old = prompt_dir(tmp_path, "m", "a:b", "0" * 64) / "gone.yaml"
+    other = prompt_dir(tmp_path, "m", "c", "1" * 64) / "gone.yaml"
+    for path in (old, other):
+        path.parent.mkdir(parents=True)
+        path.write_text("interactions: []\nversion: 1\n", encoding="utf-8")
+    assert old.parent.name == "a%3Ab-000000000000"
+    assert prompt_of(old.parent.name) == ("a:b", "000000000000")
+    assert (prompt_of("none"), prompt_of("hand-made")) == (("none", None), None)
+    assert unused(tmp_path, "m", set(), {"a:b"}) == ([], [old])
+
+
 def test_unused_cassettes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     paths = [cassette_path(tmp_path / "cassettes", "m", "p", None, f"c{i}") for i in range(3)]
     for path in paths:

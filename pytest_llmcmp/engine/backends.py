@@ -41,7 +41,8 @@ class Backend:
     #: The base URL cassettes record in place of :attr:`url` (``None``: :attr:`url` itself, as the user gave it).
     recorded_url: str | None = None
 
-    def __init__(self, settings: Settings, url: str | None, checked: bool = False) -> None:
+    def __init__(self, settings: Settings, url: str | None = None, checked: bool = False) -> None:
+        # A backend named by a word (``_NAMED``) is built from the settings alone, and knows its URL itself.
         self.settings = settings
         self.url = url
         self.checked = checked  # whether the endpoint was reached and serves the model
@@ -159,8 +160,9 @@ def backend_for(settings: Settings) -> Backend | None:
     return named(settings) if named is not None else Backend(settings, settings.endpoint)
 
 
-#: The backends ``--llm-endpoint`` names by a word rather than a URL: the only place that knows "local".
-_NAMED: dict[str, type[LocalBackend]] = {LOCAL: LocalBackend}
+#: The backends ``--llm-endpoint`` names by a word rather than a URL (each built from the settings alone): the only
+#: place that knows "local".
+_NAMED: dict[str, type[Backend]] = {LOCAL: LocalBackend}
 NAMED: Final = tuple(_NAMED)
 
 

@@ -1,4 +1,5 @@
-"""What one (case, prompt) needs: its request, its cassette, and a reply per sample (recorded, asked, or missing)."""
+"""What one (case, prompt) needs: its request, its cassette, and a :class:`~pytest_llmcmp.wire.Reply` per sample
+(recorded, asked, or why there is none)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,8 @@ if TYPE_CHECKING:
     from ..answers import Extraction
     from ..cassettes import Cassette
     from ..client import Answer
+    from ..wire import Reply
     from .host import Unit
-
-
-@dataclass
-class Reply:
-    """One sample's answer text, or why there is none."""
-
-    content: str | None = None
-    error: str | None = None
-    extraction: Extraction | None = None  # what the content chose, when the read-ahead helper already extracted it
-    finish_reason: str | None = None  # why the model stopped, as the response says ("length": cut off)
 
 
 @dataclass
@@ -31,7 +23,7 @@ class Plan:
     item: Unit
     body: dict[str, Any]
     path: Path
-    replies: list[Reply | None]
+    replies: list[Reply | None]  # per sample: recorded, asked, or why there is none; None until known
     cassette: Cassette | None = None
     futures: dict[int, concurrent.futures.Future[Answer]] = field(default_factory=dict)
     saved: concurrent.futures.Future[str | None] | None = None  # once asked: why its recording was not saved, if so
@@ -39,6 +31,8 @@ class Plan:
     missing: str | None = None  # one line: why it has no recording to replay (then it is skipped, never judged)
     ahead: int | None = None  # its job in the read-ahead helper, until its outcome is taken
     sent: dict[str, Any] | None = None  # what a live request sends, when not ``body`` (the server's own model id)
+    # Per sample, what the read-ahead helper's built-in reader found the recorded answer chose (None: read it here).
+    extractions: list[Extraction | None] = field(default_factory=list)
 
     @property
     def pending(self) -> list[int]:

@@ -38,17 +38,18 @@ from ..cassettes import (
     request_key,
 )
 from ..prompts import NO_PROMPT, Prompt, find_prompt_file
-from ..readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
+from ..readahead import Found, Job, ReadAhead, enough_recordings, worth_it
 from ..redaction import public_url, scrub
 from ..results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
 from ..settings import Settings
 from ..tasks import task_for
 from ..terminal import shown
+from ..wire import Reply
 from ..words import plural
 from . import EngineError, messages
 from .backends import Backend, backend_for
 from .host import Host, Unit
-from .plan import Plan, Reply
+from .plan import Plan
 from .recorder import Recorder
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ class Runner:
     def _read(self, plan: Plan) -> None:
         """Fill in the samples the item's cassette holds, from the read-ahead helper or from the file."""
         mode = self.settings.record_mode
-        outcome: Outcome = None
+        outcome: Found = None
         if plan.ahead is not None:
             outcome = self._ahead.outcome(plan.ahead) if self._ahead is not None else None
             plan.ahead = None
@@ -248,12 +249,12 @@ class Runner:
             unreadable = CassetteError(self.show_path(plan.path), outcome)
             plan.problem = f"{unreadable}\nre-record it with: {self.record_command([plan.item], 'all')}"
             return
-        exists, found, extractions = outcome
-        for index, (recorded, extraction) in enumerate(zip(found, extractions, strict=True)):
+        exists, found, plan.extractions = outcome
+        for index, recorded in enumerate(found):
             if recorded is not None:
-                content, why, finish_reason = recorded
-                unusable = None if why is None else f"{self.show_path(plan.path)}: {why}"
-                plan.replies[index] = Reply(content, unusable, extraction, finish_reason)
+                if recorded.error is not None:  # unusable: say which file
+                    recorded = Reply(None, f"{self.show_path(plan.path)}: {recorded.error}")
+                plan.replies[index] = recorded
             elif mode == "none" or (mode == "once" and exists):
                 plan.replies[index] = Reply(error="no recording")
                 if plan.problem is None:  # once per item, whatever number of samples is missing
@@ -322,18 +323,18 @@ class Runner:
                 if answer is None:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
-                    error = answer.error
-                    if error is not None and self.backend is not None:
-                        error = self.backend.explain(error, first=not self._explained)
+                    if answer.error is not None and self.backend is not None:
+                        answer = Reply(error=self.backend.explain(answer.error, first=not self._explained))
                         self._explained = True
-                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason)
+                    plan.replies[sample - 1] = answer
             assert plan.saved is not None
             save_problem = self.recorder.wait(plan.saved, "the recording was not saved: the session stopped")
         if plan.missing is not None:
             # Not yet recorded: no answer to judge, nothing to compare with a baseline.
             self.not_recorded[item.nodeid] = (item.case.id, item.prompt.name, plan.missing)
             self.results.pop(item.nodeid, None)
-        samples = [self._judge(item, reply) for reply in plan.replies]
+        ahead = plan.extractions or [None] * len(plan.replies)
+        samples = [self._judge(item, reply, extraction) for reply, extraction in zip(plan.replies, ahead, strict=True)]
         result = CaseResult(
             id=item.case.id,
             nodeid=item.nodeid,
@@ -402,11 +403,11 @@ class Runner:
             return f"regression (passed in {where}); --llm-gate {s.gate}: the gate decides the session"
         return "gated by accuracy, not by single cases"
 
-    def _judge(self, item: Unit, reply: Reply | None) -> SampleResult:
+    def _judge(self, item: Unit, reply: Reply | None, extraction: Extraction | None) -> SampleResult:
+        """One sample's result; ``extraction`` is what the read-ahead helper's built-in reader found, if it read."""
         if reply is None or reply.content is None:
             error = reply.error if reply is not None else "not asked"
             return SampleResult(answer=None, choice=None, verdict="error", error=error)
-        extraction: Extraction | None = reply.extraction
         if extraction is None:
             extraction = self.host.extract(reply.content, item.case, item.prompt, reply.finish_reason)
         task = task_for(item.case.ask)
@@ -432,9 +433,10 @@ class Runner:
         prompt = item.prompt
         difference = self._recorded_difference(path, body) if exists and body is not None else None
         siblings: list[str] = []
-        if not exists and prompt.sha256 is not None:
-            siblings = [d.name for d in prompt_dirs(path.parent.parent, prompt.name) if d != path.parent]
-            siblings = [name for name in siblings if (path.parent.parent / name / path.name).is_file()]
+        if not exists and prompt.sha256 is not None and self.model is not None:
+            folder = model_dir(self.cassette_root, self.model)
+            siblings = [d.name for d in prompt_dirs(folder, prompt.name) if d != path.parent]
+            siblings = [name for name in siblings if (folder / name / path.name).is_file()]
         why = messages.never_recorded_why(prompt, path, exists, difference, siblings)
         command = self.record_command([item], "new_episodes" if self.settings.record_mode == "once" else None)
         return messages.missing_text(item, self.model, why, self.show_path(path), command)
