@@ -329,26 +329,31 @@ def _content(message: Any) -> Any:
     return message.get("content") if isinstance(message, dict) else message
 
 
-def request_difference(asked: Mapping[str, Any], recorded: Sequence[Mapping[str, Any]]) -> str | None:
+def request_difference(
+    asked: Mapping[str, Any], recorded: Sequence[Mapping[str, Any]], also: Sequence[Mapping[str, Any]] = ()
+) -> str | None:
     """How the asked request body differs from the closest recorded one, e.g. ``"recorded with max_tokens 48,
-    asked with max_tokens unset"``; ``None`` when nothing is recorded or a recorded body is the same."""
-    asked = _normalized(asked)
+    asked with max_tokens unset"``; ``None`` when nothing is recorded or a recorded body is the same. ``also``: other
+    forms of the asked request a recording of it may hold (the request without the default ``max_tokens``); the
+    closest pair is described."""
     best: list[str] | None = None
-    for body in recorded:
-        body = _normalized(body)
-        names = [n for n in _SETTINGS_SHOWN if n in asked or n in body]
-        names += sorted((set(asked) | set(body)) - set(_SETTINGS_SHOWN))
-        differing = [n for n in names if asked.get(n) != body.get(n)]
-        if best is None or len(differing) < len(best):
-            best, closest = differing, body
+    for form in [asked, *also]:
+        form = _normalized(form)
+        for body in recorded:
+            body = _normalized(body)
+            names = [n for n in _SETTINGS_SHOWN if n in form or n in body]
+            names += sorted((set(form) | set(body)) - set(_SETTINGS_SHOWN))
+            differing = [n for n in names if form.get(n) != body.get(n)]
+            if best is None or len(differing) < len(best):
+                best, closest, chosen = differing, body, form
     if not best:
         return None
     was, now = [], []
     for name in best:
         if name == "messages":
-            old, new = _messages_difference(closest.get(name), asked.get(name))
+            old, new = _messages_difference(closest.get(name), chosen.get(name))
         else:
-            old, new = _setting(name, closest.get(name)), _setting(name, asked.get(name))
+            old, new = _setting(name, closest.get(name)), _setting(name, chosen.get(name))
         was.append(old)
         now.append(new)
     return f"recorded with {' and '.join(was)}, asked with {' and '.join(now)}"
@@ -511,6 +516,11 @@ class Cassette:
         )
         with self._lock:
             self._interactions[interaction.key] = interaction
+
+    def discard(self, request_body: Mapping[str, Any], sample: int) -> None:
+        """Forget the recording of this request and sample, if there is one (it is being replaced)."""
+        with self._lock:
+            self._interactions.pop(request_key(request_body, sample), None)
 
     def _sorted(self) -> list[_Interaction]:
         with self._lock:

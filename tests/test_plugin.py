@@ -182,7 +182,7 @@ def test_replay_without_recordings_fails_and_sends_nothing(suite: pytest.Pyteste
 
 def test_a_miss_names_the_settings_that_differ_from_the_recording(suite: pytest.Pytester, server: FakeServer) -> None:
     run(suite, "--llm-endpoint", server.url, "--llm-max-tokens", "48", "-k", "trap").assert_outcomes(passed=1)
-    result = run(suite, "-k", "trap", "-rs")
+    result = run(suite, "-k", "trap", "-rs", "--llm-max-tokens", "none")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         [
@@ -191,6 +191,9 @@ def test_a_miss_names_the_settings_that_differ_from_the_recording(suite: pytest.
             "(recorded with max_tokens 48, asked with max_tokens unset)."
         ]
     )
+    default = run(suite, "-k", "trap", "-rs")  # the default is sent: 512
+    default.assert_outcomes(skipped=1)
+    default.stdout.fnmatch_lines(["*exact request (recorded with max_tokens 48, asked with max_tokens 512)."])
     both = run(suite, "-k", "trap", "-rs", "--llm-temperature", "0.5", "--llm-seed", "7", "--llm-max-tokens", "48")
     both.stdout.fnmatch_lines(["*(recorded with temperature 0 and seed unset, asked with temperature 0.5 and seed 7)."])
     # The same request, more samples than were recorded.

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..prompts import NO_PROMPT, Prompt
 from ..redaction import public_url, scrub
 from ..results import CaseResult, PassRule
-from ..settings import Settings
+from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
 from .host import Unit
@@ -132,8 +132,8 @@ def record_command(
     # What shapes the request must be what is recorded: name every setting that differs from the default.
     if s.temperature:
         parts += ["--llm-temperature", f"{s.temperature:g}"]
-    if s.max_tokens is not None:
-        parts += ["--llm-max-tokens", str(s.max_tokens)]
+    if s.max_tokens != DEFAULT_MAX_TOKENS:
+        parts += ["--llm-max-tokens", "none" if s.max_tokens is None else str(s.max_tokens)]
     if s.seed is not None:
         parts += ["--llm-seed", str(s.seed)]
     if s.samples != 1:
