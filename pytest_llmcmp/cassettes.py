@@ -53,7 +53,6 @@ import http
 import json
 import os
 import re
-import stat
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -64,7 +63,7 @@ from urllib.parse import quote, unquote
 
 import yaml
 
-from .atomic import write_atomically
+from .atomic import write_if_changed
 from .redaction import contains_secret, public_url
 from .redaction import secret_pattern as secret_pattern
 from .safefiles import FileTooLarge, NotRegularFile, read_regular
@@ -576,24 +575,10 @@ class Cassette:
                     f"refusing to write: the cassette would be larger than {MAX_CASSETTE_BYTES // (1024 * 1024)} MB, "
                     "more than replay reads",
                 )
-            if _same_bytes(self.path, data):
-                return False
             try:
-                write_atomically(self.path, data)
+                return write_if_changed(self.path, data)
             except OSError as e:
                 raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
-            return True
-
-
-def _same_bytes(path: Path, data: bytes) -> bool:
-    """Whether ``path`` is a regular file holding exactly ``data`` (anything unreadable is not the same)."""
-    try:
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
-            return False
-        return read_regular(path, MAX_CASSETTE_BYTES) == data
-    except OSError:  # missing, unreadable, not a regular file, too large: written (or refused) as before
-        return False
 
 
 # --- reading -----------------------------------------------------------------------------------
