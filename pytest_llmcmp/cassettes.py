@@ -48,6 +48,7 @@ field is checked, each problem reported as one :class:`CassetteError` line namin
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import http
 import json
@@ -515,6 +516,36 @@ class Cassette:
         )
         with self._lock:
             self._interactions[interaction.key] = interaction
+
+    def rename_model(self, old: str, new: str) -> None:
+        """Record every exchange of model ``old`` (the request's ``model``, and the response's) as model ``new``."""
+        with self._lock:
+            renamed: dict[str, _Interaction] = {}
+            for interaction in self._interactions.values():
+                request = dict(interaction.request_body)
+                response = dict(interaction.response_body)
+                for body in (request, response):
+                    if body.get("model") == old:
+                        body["model"] = new
+                interaction = dataclasses.replace(
+                    interaction,
+                    canonical_body=_canonical_json(request),
+                    request_body=request,
+                    response_body=response,
+                )
+                renamed[interaction.key] = interaction
+            self._interactions = renamed
+
+    def merge(self, other: Cassette) -> int:
+        """Add the exchanges of ``other`` this cassette does not record (the same request and sample: this one's
+        is kept); returns how many were added."""
+        with self._lock:
+            added = 0
+            for key, interaction in other._interactions.items():
+                if key not in self._interactions:
+                    self._interactions[key] = interaction
+                    added += 1
+            return added
 
     def discard(self, request_body: Mapping[str, Any], sample: int) -> None:
         """Forget the recording of this request and sample, if there is one (it is being replaced)."""

@@ -42,7 +42,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "truth",
         "words",
     ),
-    "io": ("cassettes", "client", "housekeeping", "local", "readahead", "wire"),
+    "io": ("cassettes", "client", "housekeeping", "local", "migrate", "readahead", "wire"),
     "engine": (
         "engine",
         "engine.backends",

@@ -16,6 +16,7 @@ from ..results import CaseResult, PassRule
 from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
+from ..words import plural
 from .host import Unit
 
 
@@ -85,6 +86,18 @@ def never_recorded_why(
     if siblings:
         return f"the prompt file changed since it was recorded (recorded: {', '.join(siblings)})"
     return "the case was never recorded with this prompt and model"
+
+
+def path_named(directory: str, count: int, model: str, root: str) -> str:
+    """The line saying that recordings of ``model`` lie under its file's path (``directory``, as shown), with the
+    command that moves them to where they replay (``root``: the cassette directory, as shown)."""
+    from ..migrate import COMMAND
+
+    return shown(
+        f"llmcmp: {directory} holds {plural(count, 'cassette')} of model '{model}' recorded under its file's path "
+        f"(before model ids became the file's stem): they are not replayed; move them with: "
+        f"{COMMAND} {shlex.quote(root)}"
+    )
 
 
 def other_prompts_hint(found: Sequence[tuple[str, str]]) -> str | None:

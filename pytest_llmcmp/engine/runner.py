@@ -75,6 +75,7 @@ class Runner:
         self.model: str | None = None
         self.served: str | None = None
         self._told = False  # whether the user was told that the model id is a file path
+        self._told_path_named = False  # whether the user was told of recordings under the model file's path
         self._name(settings.model)
         self.backend: Backend | None = backend_for(settings)
         self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
@@ -111,6 +112,20 @@ class Runner:
             )
         )
 
+    def _tell_path_named(self) -> None:
+        """Once per session: recordings of this model under its file's path (made before ids became the file's stem)
+        are not replayed; say where they are and the command that moves them."""
+        if self._told_path_named:
+            return
+        self._told_path_named = True
+        from ..migrate import path_named_models
+
+        root = self.show_path(self.cassette_root)
+        for found in path_named_models(self.cassette_root):
+            if found.model == self.model:
+                where = self.show_path(found.directory)
+                self.host.write_line(messages.path_named(where, found.cassettes, found.model, root))
+
     def use_endpoint(self, model: str | None, url: str | None) -> None:
         """An xdist worker: the controller resolved the model and checked (or started) the endpoint once for all."""
         if model:
@@ -126,7 +141,9 @@ class Runner:
             if self.backend is not None:
                 self._name(self.backend.discover_model())
             else:
-                models = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
+                recorded = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
+                # A directory named after a model file's path is that model's (recorded before ids became the stem).
+                models = sorted({model_file_name(model) or model for model in recorded})
                 if len(models) > 1:
                     raise EngineError(
                         f"{self.show_path(self.cassette_root)} holds recordings of several models "
@@ -135,6 +152,7 @@ class Runner:
                 self._name(models[0] if models else None)
         if self.model is not None:
             self._tell()
+            self._tell_path_named()
             problem = model_id_problem(self.model)
             if problem is not None:
                 source = "--llm-model" if self.settings.model else "--llm-endpoint"
