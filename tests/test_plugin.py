@@ -1015,7 +1015,7 @@ def test_a_bad_value_is_named_as_it_was_given(suite: pytest.Pytester, monkeypatc
     monkeypatch.setenv("LLMCMP_MAX_TOKENS", "abc")
     env = run(suite, "--collect-only")
     assert env.ret == pytest.ExitCode.USAGE_ERROR
-    env.stderr.fnmatch_lines(["ERROR: LLMCMP_MAX_TOKENS: expected an integer, got 'abc'"])
+    env.stderr.fnmatch_lines(["ERROR: LLMCMP_MAX_TOKENS: expected a positive integer or none, got 'abc'"])
     monkeypatch.delenv("LLMCMP_MAX_TOKENS")
     # LLMCMP_PROMPT holds several prompts separated by whitespace.
     monkeypatch.setenv("LLMCMP_PROMPT", "prompts/careful.md  none")
