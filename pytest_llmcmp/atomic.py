@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
 
-from .safefiles import check_write_target
+from .safefiles import check_write_target, read_regular
 
 _TEMP_SUFFIX = ".tmp"
 
@@ -42,6 +43,27 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
     # No fsync of the directory: the rename is atomic for every reader, and a crash of the machine that loses it
     # leaves the old file, which the next run completes; the fsync would cost more than the write.
+
+
+def holds(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is a regular file holding exactly ``data``: writing ``data`` there would change nothing
+    (anything missing, unreadable or not a regular file is not the same)."""
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        return read_regular(path, len(data)) == data
+    except OSError:
+        return False
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """:func:`write_atomically`, unless ``path`` already :func:`holds` exactly ``data``: then nothing is written and
+    the file keeps its modification time (``False``), so that an unchanged recording is an unchanged file."""
+    if holds(path, data):
+        return False
+    write_atomically(path, data)
+    return True
 
 
 def interrupted_writes(root: Path, target_suffix: str, older_than: float = 60.0) -> list[Path]:

@@ -48,12 +48,12 @@ field is checked, each problem reported as one :class:`CassetteError` line namin
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import http
 import json
 import os
 import re
-import stat
 import threading
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -65,7 +65,7 @@ from urllib.parse import quote, unquote
 import yaml
 
 from . import yamlerrors
-from .atomic import write_atomically
+from .atomic import write_if_changed
 from .redaction import contains_secret, public_url
 from .redaction import secret_pattern as secret_pattern
 from .safefiles import FileTooLarge, NotRegularFile, read_regular
@@ -337,26 +337,31 @@ def _content(message: Any) -> Any:
     return message.get("content") if isinstance(message, dict) else message
 
 
-def request_difference(asked: Mapping[str, Any], recorded: Sequence[Mapping[str, Any]]) -> str | None:
+def request_difference(
+    asked: Mapping[str, Any], recorded: Sequence[Mapping[str, Any]], also: Sequence[Mapping[str, Any]] = ()
+) -> str | None:
     """How the asked request body differs from the closest recorded one, e.g. ``"recorded with max_tokens 48,
-    asked with max_tokens unset"``; ``None`` when nothing is recorded or a recorded body is the same."""
-    asked = _normalized(asked)
+    asked with max_tokens unset"``; ``None`` when nothing is recorded or a recorded body is the same. ``also``: other
+    forms of the asked request a recording of it may hold (the request without the default ``max_tokens``); the
+    closest pair is described."""
     best: list[str] | None = None
-    for body in recorded:
-        body = _normalized(body)
-        names = [n for n in _SETTINGS_SHOWN if n in asked or n in body]
-        names += sorted((set(asked) | set(body)) - set(_SETTINGS_SHOWN))
-        differing = [n for n in names if asked.get(n) != body.get(n)]
-        if best is None or len(differing) < len(best):
-            best, closest = differing, body
+    for form in [asked, *also]:
+        form = _normalized(form)
+        for body in recorded:
+            body = _normalized(body)
+            names = [n for n in _SETTINGS_SHOWN if n in form or n in body]
+            names += sorted((set(form) | set(body)) - set(_SETTINGS_SHOWN))
+            differing = [n for n in names if form.get(n) != body.get(n)]
+            if best is None or len(differing) < len(best):
+                best, closest, chosen = differing, body, form
     if not best:
         return None
     was, now = [], []
     for name in best:
         if name == "messages":
-            old, new = _messages_difference(closest.get(name), asked.get(name))
+            old, new = _messages_difference(closest.get(name), chosen.get(name))
         else:
-            old, new = _setting(name, closest.get(name)), _setting(name, asked.get(name))
+            old, new = _setting(name, closest.get(name)), _setting(name, chosen.get(name))
         was.append(old)
         now.append(new)
     return f"recorded with {' and '.join(was)}, asked with {' and '.join(now)}"
@@ -511,6 +516,41 @@ class Cassette:
         with self._lock:
             self._interactions[interaction.key] = interaction
 
+    def rename_model(self, old: str, new: str) -> None:
+        """Record every exchange of model ``old`` (the request's ``model``, and the response's) as model ``new``."""
+        with self._lock:
+            renamed: dict[str, _Interaction] = {}
+            for interaction in self._interactions.values():
+                request = dict(interaction.request_body)
+                response = dict(interaction.response_body)
+                for body in (request, response):
+                    if body.get("model") == old:
+                        body["model"] = new
+                interaction = dataclasses.replace(
+                    interaction,
+                    canonical_body=_canonical_json(request),
+                    request_body=request,
+                    response_body=response,
+                )
+                renamed[interaction.key] = interaction
+            self._interactions = renamed
+
+    def merge(self, other: Cassette) -> int:
+        """Add the exchanges of ``other`` this cassette does not record (the same request and sample: this one's
+        is kept); returns how many were added."""
+        with self._lock:
+            added = 0
+            for key, interaction in other._interactions.items():
+                if key not in self._interactions:
+                    self._interactions[key] = interaction
+                    added += 1
+            return added
+
+    def discard(self, request_body: Mapping[str, Any], sample: int) -> None:
+        """Forget the recording of this request and sample, if there is one (it is being replaced)."""
+        with self._lock:
+            self._interactions.pop(request_key(request_body, sample), None)
+
     def _sorted(self) -> list[_Interaction]:
         with self._lock:
             interactions = list(self._interactions.values())
@@ -565,24 +605,10 @@ class Cassette:
                     f"refusing to write: the cassette would be larger than {MAX_CASSETTE_BYTES // (1024 * 1024)} MB, "
                     "more than replay reads",
                 )
-            if _same_bytes(self.path, data):
-                return False
             try:
-                write_atomically(self.path, data)
+                return write_if_changed(self.path, data)
             except OSError as e:
                 raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
-            return True
-
-
-def _same_bytes(path: Path, data: bytes) -> bool:
-    """Whether ``path`` is a regular file holding exactly ``data`` (anything unreadable is not the same)."""
-    try:
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
-            return False
-        return read_regular(path, MAX_CASSETTE_BYTES) == data
-    except OSError:  # missing, unreadable, not a regular file, too large: written (or refused) as before
-        return False
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .engine.backends import NAMED, default_concurrency
+from .settings import DEFAULT_MAX_TOKENS
 from .settings import Settings as Settings
 
 if TYPE_CHECKING:
@@ -98,7 +99,12 @@ OPTIONS = (
     ),
     Option("concurrency", "N", "live requests in flight at once (default 8; 1 for --llm-endpoint local)."),
     Option("temperature", "T", "sampling temperature sent with every request (default 0)."),
-    Option("max_tokens", "N", "max_tokens sent with every request (default: not sent)."),
+    Option(
+        "max_tokens",
+        "N|none",
+        f"max_tokens sent with every request (default {DEFAULT_MAX_TOKENS}; 'none': not sent, the server's own "
+        "default decides).",
+    ),
     Option("seed", "N", "seed sent with every request (default: not sent)."),
     Option("timeout", "SECONDS", "timeout of one request (default 120)."),
     Option("retries", "N", "retries of a failed request, with backoff (default 2)."),
@@ -192,16 +198,23 @@ def _words(value: str) -> list[str]:
     return [word for word in re.split(r"[,\s]+", value) if word]
 
 
-def _number(label: str, value: Any, kind: type, *, minimum: float | None = None, maximum: float | None = None) -> Any:
+def _number(
+    label: str,
+    value: Any,
+    kind: type,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    expected: str | None = None,
+) -> Any:
     """``value`` as a ``kind`` within bounds; ``label`` names how it was given (``--llm-samples``, ``llm_samples``,
-    ``LLMCMP_SAMPLES``)."""
+    ``LLMCMP_SAMPLES``); ``expected`` says what else it may be, when more than a number."""
     shown = repr(value if len(str(value)) <= 40 else f"{str(value)[:40]}…")
     try:
         number = kind(value)
     except (TypeError, ValueError):
-        raise pytest.UsageError(
-            f"{label}: expected {'an integer' if kind is int else 'a number'}, got {shown}"
-        ) from None
+        what = expected or ("an integer" if kind is int else "a number")
+        raise pytest.UsageError(f"{label}: expected {what}, got {shown}") from None
     if kind is float and not math.isfinite(number):
         raise pytest.UsageError(f"{label}: expected a finite number, got {shown}")
     if minimum is not None and number < minimum:
@@ -241,7 +254,7 @@ def resolve(config: pytest.Config) -> Settings:
     read_ahead = str(raw["read_ahead"] or "auto").lower()
     if read_ahead not in ("auto", "off"):
         raise pytest.UsageError(f"{where['read_ahead']}: expected auto or off, got {raw['read_ahead']!r}")
-    max_tokens = raw["max_tokens"]
+    max_tokens = _max_tokens(where["max_tokens"], raw["max_tokens"])
     seed = raw["seed"]
     from .gates import DEFAULT_MODE, MODES
 
@@ -281,7 +294,7 @@ def resolve(config: pytest.Config) -> Settings:
             minimum=0,
             maximum=MAX_TEMPERATURE,
         ),
-        max_tokens=None if max_tokens is None else _number(where["max_tokens"], max_tokens, int, minimum=1),
+        max_tokens=max_tokens,
         seed=None if seed is None else _number(where["seed"], seed, int),
         timeout=_number(where["timeout"], raw["timeout"] or 120, float, minimum=0.001, maximum=MAX_TIMEOUT),
         retries=_number(
@@ -307,12 +320,24 @@ def resolve(config: pytest.Config) -> Settings:
         else _number(where["max_regressions"], max_regressions, int, minimum=0),
         must_pass=tuple(tag.strip() for spec in raw["must_pass"] for tag in str(spec).split(",") if tag.strip()),
         origins=origins,
+        unset=tuple(name for name, (value, _) in given.items() if value in (None, [], False, "")),
         cases=tuple(str(p) for p in raw["cases"]),
         max_generated=_number(where["max_generated"], raw["max_generated"] or 10_000, int, minimum=1),
         max_generated_suite=_number(
             where["max_generated_suite"], raw["max_generated_suite"] or 100_000, int, minimum=1
         ),
     )
+
+
+def _max_tokens(label: str, value: Any) -> int | None:
+    """``--llm-max-tokens``: a positive integer, ``none`` (nothing sent), or :data:`DEFAULT_MAX_TOKENS` when not
+    given."""
+    if value is None:
+        return DEFAULT_MAX_TOKENS
+    if str(value).strip().lower() == "none":
+        return None
+    number: int = _number(label, str(value).strip(), int, minimum=1, expected="a positive integer or none")
+    return number
 
 
 def any_given(config: pytest.Config) -> bool:

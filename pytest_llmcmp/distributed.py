@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .atomic import write_atomically
+from .atomic import write_if_changed
 from .redaction import contains_secret
 from .results import CaseResult
 
@@ -92,8 +92,8 @@ class XdistBridge:
                 if contains_secret(text, key):
                     raise CassetteError(path, "refusing to write: the cassette would contain a secret (API key)")
                 check_inside(self.session.runner.cassette_root, path)
-                write_atomically(path, text.encode("utf-8"))
-                self.session.received += 1
+                if write_if_changed(path, text.encode("utf-8")):  # an unchanged recording stays untouched
+                    self.session.received += 1
             except (CassetteError, OSError) as exc:
                 self.session.store_problems.append(str(exc))
 

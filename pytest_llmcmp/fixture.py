@@ -199,7 +199,9 @@ class LLM:
             line=0,
             template=template or "en",
         )
-        extraction = self._item.config.hook.pytest_llmcmp_extract_choice(answer=answer, case=case, prompt=used)
+        extraction = self._item.config.hook.pytest_llmcmp_extract_choice(
+            answer=answer, case=case, prompt=used, finish_reason=finish_reason
+        )
         choice = extraction.choice
         if choice is not None and not task.is_choice(choice, numbers, ask):
             choice = None

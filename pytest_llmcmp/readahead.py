@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 #: Fewest cassettes worth a helper: it takes about 0.1 s to start, and saves the main process 0.2-0.5 ms per cassette.
 MIN_JOBS: Final = 300
 
-#: One item: its cassette, the :func:`~pytest_llmcmp.cassettes.key_digest` of each sample's request key, and the
-#: case's ``(numbers, ask)`` when the built-in extractor decides (no plugin implements the hook), else ``None``.
-Job = tuple[str, Sequence[bytes], tuple[Sequence[str], str] | None]
+#: One item: its cassette, the :func:`~pytest_llmcmp.cassettes.key_digest` of each sample's request keys (the keys a
+#: recording of it may have, in order of preference), and the case's ``(numbers, ask)`` when the built-in extractor
+#: decides (no plugin implements the hook), else ``None``.
+Job = tuple[str, Sequence[Sequence[bytes]], tuple[Sequence[str], str] | None]
 #: What the helper found for one job: ``(exists, [Reply or None per sample], [Extraction or None per sample])``
 #: (``None``: nothing recorded for that sample; not extracted); a string when the cassette is unreadable (the
 #: :class:`~pytest_llmcmp.cassettes.CassetteError` message); ``None`` when the caller should read it itself (the
@@ -149,9 +150,9 @@ class ReadAhead:
 # --- the helper's side ----------------------------------------------------------------------------------------
 
 
-def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str] | None) -> Found:
-    """One job: what the cassette at ``path`` holds for each digest (the same checks as a replay in-process),
-    and, given the case's ``(numbers, ask)``, what each recorded answer chose."""
+def read(path: str, digests: Sequence[Sequence[bytes]], question: tuple[Sequence[str], str] | None) -> Found:
+    """One job: what the cassette at ``path`` holds for each sample (the first of its digests recorded; the same
+    checks as a replay in-process), and, given the case's ``(numbers, ask)``, what each recorded answer chose."""
     try:
         cassette = Cassette.load(Path(path))
     except CassetteError as exc:
@@ -161,8 +162,8 @@ def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str
     exists = len(cassette) > 0 or os.path.isfile(path)
     keys = {key_digest(key): key for key in cassette}
     found: list[Reply | None] = []
-    for digest in digests:
-        key = keys.get(digest)
+    for alternatives in digests:
+        key = next((keys[digest] for digest in alternatives if digest in keys), None)
         found.append(None if key is None else recorded_answer(cassette.find_key(key)))
     return exists, found, [_extract(recorded, question) for recorded in found]
 

@@ -134,8 +134,7 @@ class LlmSession:
         where = f"endpoint {public_url(s.endpoint)}" if s.endpoint else f"cassettes {cassettes}"
         prompts = ", ".join(p.name + (f" ({p.sha256[:12]})" if p.sha256 else "") for p in self.runner.prompts)
         params = f"temperature {s.temperature:g}"
-        if s.max_tokens is not None:
-            params += f", max_tokens {s.max_tokens}"
+        params += f", max_tokens {s.max_tokens}" if s.max_tokens is not None else ", max_tokens none (not sent)"
         if s.seed is not None:
             params += f", seed {s.seed}"
         lines = [

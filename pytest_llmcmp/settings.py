@@ -4,7 +4,11 @@ command line, the ini file and the environment; they are frozen and kept in ``co
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
+
+#: ``max_tokens`` sent when ``--llm-max-tokens`` is not given: enough for a reasoned answer to a comparison, and a
+#: bound on a server whose own default is unlimited (llama.cpp's server, by version: 128 tokens or the whole context).
+DEFAULT_MAX_TOKENS: Final = 512
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Settings:
     min_accuracy: tuple[str, ...]
     concurrency: int
     temperature: float
-    max_tokens: int | None
+    max_tokens: int | None  # None: not sent (--llm-max-tokens none), the server's default decides
     seed: int | None
     timeout: float
     retries: int
@@ -44,9 +48,16 @@ class Settings:
     #: file) or "LLMCMP_MIN_ACCURACY", so that messages name the setting the user actually wrote.
     origins: tuple[tuple[str, str], ...] = ()
 
+    #: The options given nowhere (command line, ini file, environment): left at their defaults.
+    unset: tuple[str, ...] = ()
+
     def origin(self, name: str) -> str:
         """How option ``name`` was set (its command-line spelling when it was not)."""
         return dict(self.origins).get(name, "--llm-" + name.replace("_", "-"))
+
+    def given(self, name: str) -> bool:
+        """Whether option ``name`` was given (command line, ini file or environment), not left at its default."""
+        return name not in self.unset
 
     max_generated: int = 10_000
     max_generated_suite: int = 100_000

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from .atomic import write_atomically
+from .atomic import write_if_changed
 from .cassettes import (
     MAX_CASSETTE_BYTES,
     CassetteError,
@@ -37,7 +37,6 @@ from .cassettes import (
     _load_yaml,
     _path_component,
     _pretty_json,
-    _same_bytes,
     check_inside,
     model_dir,
     request_difference,
@@ -258,8 +257,7 @@ def persister(root: Path, secrets: list[str]) -> type:
                 raise CassetteError(path, "refusing to write: the cassette would be larger than replay reads")
             path.parent.mkdir(parents=True, exist_ok=True)
             check_inside(root, path)
-            if not _same_bytes(path, data):
-                write_atomically(path, data)
+            write_if_changed(path, data)
 
     return Persister
 

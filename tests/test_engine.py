@@ -21,7 +21,7 @@ from pytest_llmcmp.engine.messages import record_command, show_path, trim
 from pytest_llmcmp.engine.runner import Runner
 from pytest_llmcmp.prompts import Prompt
 from pytest_llmcmp.results import TRUNCATED, CaseResult
-from pytest_llmcmp.settings import Settings
+from pytest_llmcmp.settings import DEFAULT_MAX_TOKENS, Settings
 from pytest_llmcmp.tasks import task_for
 from tests.fakeserver import FakeServer, Fault
 
@@ -82,7 +82,7 @@ def make_settings(**changes: Any) -> Settings:
         min_accuracy=(),
         concurrency=4,
         temperature=0.0,
-        max_tokens=None,
+        max_tokens=DEFAULT_MAX_TOKENS,
         seed=None,
         timeout=10.0,
         retries=0,

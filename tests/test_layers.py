@@ -43,7 +43,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "words",
         "yamlerrors",
     ),
-    "io": ("cassettes", "client", "housekeeping", "local", "readahead", "tapes", "wire"),
+    "io": ("cassettes", "client", "housekeeping", "local", "migrate", "readahead", "tapes", "wire"),
     "engine": (
         "engine",
         "engine.backends",

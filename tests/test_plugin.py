@@ -182,7 +182,7 @@ def test_replay_without_recordings_fails_and_sends_nothing(suite: pytest.Pyteste
 
 def test_a_miss_names_the_settings_that_differ_from_the_recording(suite: pytest.Pytester, server: FakeServer) -> None:
     run(suite, "--llm-endpoint", server.url, "--llm-max-tokens", "48", "-k", "trap").assert_outcomes(passed=1)
-    result = run(suite, "-k", "trap", "-rs")
+    result = run(suite, "-k", "trap", "-rs", "--llm-max-tokens", "none")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         [
@@ -191,6 +191,9 @@ def test_a_miss_names_the_settings_that_differ_from_the_recording(suite: pytest.
             "(recorded with max_tokens 48, asked with max_tokens unset)."
         ]
     )
+    default = run(suite, "-k", "trap", "-rs")  # the default is sent: 512
+    default.assert_outcomes(skipped=1)
+    default.stdout.fnmatch_lines(["*exact request (recorded with max_tokens 48, asked with max_tokens 512)."])
     both = run(suite, "-k", "trap", "-rs", "--llm-temperature", "0.5", "--llm-seed", "7", "--llm-max-tokens", "48")
     both.stdout.fnmatch_lines(["*(recorded with temperature 0 and seed unset, asked with temperature 0.5 and seed 7)."])
     # The same request, more samples than were recorded.
@@ -843,6 +846,66 @@ def test_xdist_workers_elsewhere_send_back_what_they_record(
     run(suite).assert_outcomes(passed=2, failed=1)  # replayed here, from what the workers sent
 
 
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["n2", "tx-chdir-2"])
+def test_xdist_rerecording_unchanged_answers_leaves_every_cassette_untouched(
+    suite: pytest.Pytester, elsewhere: bool
+) -> None:
+    """``--llm-record-mode all`` under xdist with the same answers changes no file, modification time included: not
+    the workers' writes (``-n 2``), nor the controller's of what workers elsewhere send back; a changed answer is
+    written, and only it."""
+    pytest.importorskip("xdist")
+    (suite.path / "cassettes").mkdir()
+    if elsewhere:
+        remote = suite.path.parent / f"{suite.path.name}-elsewhere"
+        remote.mkdir()
+        where = f"popen//chdir={remote}"
+        workers = [
+            *("-W", "ignore::DeprecationWarning", "-d", "--tx", where, "--tx", where),
+            *("--rsyncdir", str(suite.path / "cases"), "--rsyncdir", str(suite.path / "cassettes")),
+            *("--rsyncdir", str(suite.path / "prompts"), str(suite.path / "cases")),
+        ]
+    else:
+        workers = ["-n", "2"]
+    answers = {"trap": "13.11 is larger than 13.8, because 11 is more than 8."}
+
+    def answer(request: dict[str, Any]) -> str:
+        return answers["trap"] if "13.8" in request["messages"][-1]["content"] else wrong_on_trap(request)
+
+    def record(fake: FakeServer) -> pytest.RunResult:
+        result = suite.runpytest_subprocess(
+            "-p", "no:cacheprovider", *workers, "--llm-endpoint", fake.url, "--llm-record-mode", "all"
+        )
+        result.assert_outcomes(passed=2, failed=1)
+        return result
+
+    with FakeServer(answer=answer) as fake:
+        first = record(fake)
+        if elsewhere:
+            first.stdout.fnmatch_lines(["wrote 3 cassettes recorded by xdist workers elsewhere"])
+        paths = sorted(suite.path.glob("cassettes/**/*.yaml"))
+        assert len(paths) == 3
+        for path in paths:
+            os.utime(path, (1_000_000_000, 1_000_000_000))  # long ago: any write would show
+        before = {path: path.read_bytes() for path in paths}
+        again = record(fake)
+        assert len(fake.chat_requests) == 6  # asked again, answered the same
+        assert {path: path.read_bytes() for path in paths} == before
+        assert [path.stat().st_mtime for path in paths] == [1_000_000_000] * 3
+        again.stdout.no_fnmatch_line("wrote * recorded by xdist workers elsewhere")
+
+        answers["trap"] = "13.8 is larger than 13.11."  # one answer changes: its cassette, and only it, is written
+        changed = suite.runpytest_subprocess(
+            "-p", "no:cacheprovider", *workers, "--llm-endpoint", fake.url, "--llm-record-mode", "all"
+        )
+        changed.assert_outcomes(passed=3)
+    if elsewhere:
+        changed.stdout.fnmatch_lines(["wrote 1 cassette recorded by xdist workers elsewhere"])
+    touched = [path.name for path in paths if path.stat().st_mtime != 1_000_000_000]
+    assert touched == ["trap.yaml"]
+    trap = suite.path / "cassettes" / "fake-model" / "none" / "trap.yaml"
+    assert b"13.8 is larger than 13.11." in trap.read_bytes()
+
+
 def test_recordings_sent_back_by_a_worker_stay_inside_the_cassette_directory(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1003,7 +1066,7 @@ def test_a_bad_value_is_named_as_it_was_given(suite: pytest.Pytester, monkeypatc
     monkeypatch.setenv("LLMCMP_MAX_TOKENS", "abc")
     env = run(suite, "--collect-only")
     assert env.ret == pytest.ExitCode.USAGE_ERROR
-    env.stderr.fnmatch_lines(["ERROR: LLMCMP_MAX_TOKENS: expected an integer, got 'abc'"])
+    env.stderr.fnmatch_lines(["ERROR: LLMCMP_MAX_TOKENS: expected a positive integer or none, got 'abc'"])
     monkeypatch.delenv("LLMCMP_MAX_TOKENS")
     # LLMCMP_PROMPT holds several prompts separated by whitespace.
     monkeypatch.setenv("LLMCMP_PROMPT", "prompts/careful.md  none")

@@ -249,8 +249,8 @@ def test_serve_answers_every_job_in_order_in_small_batches(tmp_path: Path) -> No
     body = exchange("13.8").request_body
     bad = tmp_path / "bad.yaml"
     bad.write_text("interactions: [\n", encoding="utf-8")
-    hit = [key_digest(request_key(body, 1))]
-    miss = [key_digest(request_key(body, 2))]
+    hit = [(key_digest(request_key(body, 1)),)]
+    miss = [(key_digest(request_key(body, 2)),)]
     jobs: list[readahead.Job] = []
     for number in range(100):
         path = (good, bad, tmp_path / "missing.yaml")[number % 3]
@@ -316,9 +316,10 @@ def test_no_helper_survives_a_killed_or_interrupted_replay(pytester: pytest.Pyte
     write_cases(pytester, numbered_cases(count))
     long_answer = "Let me compare them digit by digit. " * 60  # ~2 KB each: far more than a pipe holds
     with FakeServer(answer=lambda request: long_answer + "The larger is " + question(request).split()[3]) as fake:
-        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=count)
+        # Answers longer than the default max_tokens (512, about 2 KB at the fake server): no limit sent.
+        run(pytester, "--llm-endpoint", fake.url, "--llm-max-tokens", "none").assert_outcomes(passed=count)
     pytester.makeconftest(STOP_AFTER_THE_FIRST_ITEM)
-    process = start_pytest(pytester.path)
+    process = start_pytest(pytester.path, "--llm-max-tokens", "none")
     try:
         deadline = time.monotonic() + 60
         while not (pytester.path / "first-item-done").exists():

@@ -13,9 +13,10 @@ from pathlib import Path
 from ..prompts import NO_PROMPT, Prompt
 from ..redaction import public_url, scrub
 from ..results import CaseResult, PassRule
-from ..settings import Settings
+from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
+from ..words import plural
 from .host import Unit
 
 
@@ -87,6 +88,18 @@ def never_recorded_why(
     return "the case was never recorded with this prompt and model"
 
 
+def path_named(directory: str, count: int, model: str, root: str) -> str:
+    """The line saying that recordings of ``model`` lie under its file's path (``directory``, as shown), with the
+    command that moves them to where they replay (``root``: the cassette directory, as shown)."""
+    from ..migrate import COMMAND
+
+    return shown(
+        f"llmcmp: {directory} holds {plural(count, 'cassette')} of model '{model}' recorded under its file's path "
+        f"(before model ids became the file's stem): they are not replayed; move them with: "
+        f"{COMMAND} {shlex.quote(root)}"
+    )
+
+
 def other_prompts_hint(found: Sequence[tuple[str, str]]) -> str | None:
     """The summary's line when the missing recordings exist under other prompts of the model: ``found`` holds
     ``(prompt name, its file as the user types it)``; ``None`` when there are none."""
@@ -132,8 +145,8 @@ def record_command(
     # What shapes the request must be what is recorded: name every setting that differs from the default.
     if s.temperature:
         parts += ["--llm-temperature", f"{s.temperature:g}"]
-    if s.max_tokens is not None:
-        parts += ["--llm-max-tokens", str(s.max_tokens)]
+    if s.max_tokens != DEFAULT_MAX_TOKENS:
+        parts += ["--llm-max-tokens", "none" if s.max_tokens is None else str(s.max_tokens)]
     if s.seed is not None:
         parts += ["--llm-seed", str(s.seed)]
     if s.samples != 1:

@@ -33,6 +33,14 @@ class Plan:
     sent: dict[str, Any] | None = None  # what a live request sends, when not ``body`` (the server's own model id)
     # Per sample, what the read-ahead helper's built-in reader found the recorded answer chose (None: read it here).
     extractions: list[Extraction | None] = field(default_factory=list)
+    #: The request as recorded before ``max_tokens`` had a default (the default left out), when the user left
+    #: ``--llm-max-tokens`` at it: such a recording replays, and re-recording replaces it.
+    legacy: dict[str, Any] | None = None
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        """The request bodies a recording of this item may hold, in order of preference."""
+        return [self.body] if self.legacy is None else [self.body, self.legacy]
 
     @property
     def pending(self) -> list[int]:

@@ -169,6 +169,8 @@ class Recorder:
             cassette = Cassette.load(plan.path)
         check_inside(self.cassette_root, plan.path)
         for exchange in exchanges:
+            if plan.legacy is not None:  # re-recorded with the default max_tokens: the older recording goes
+                cassette.discard(plan.legacy, exchange.sample)
             cassette.add(exchange)
         key = api_key()
         cassette.save(secrets=[key] if key else [])

@@ -41,7 +41,7 @@ from ..prompts import NO_PROMPT, Prompt, find_prompt_file
 from ..readahead import Found, Job, ReadAhead, enough_recordings, worth_it
 from ..redaction import public_url, scrub
 from ..results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
-from ..settings import Settings
+from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
 from ..wire import Reply
@@ -76,6 +76,7 @@ class Runner:
         self.model: str | None = None
         self.served: str | None = None
         self._told = False  # whether the user was told that the model id is a file path
+        self._told_path_named = False  # whether the user was told of recordings under the model file's path
         self._name(settings.model)
         self.backend: Backend | None = backend_for(settings)
         self.results: dict[str, CaseResult] = {}  # by node id: a rerun (pytest-rerunfailures) replaces, never adds
@@ -112,6 +113,20 @@ class Runner:
             )
         )
 
+    def _tell_path_named(self) -> None:
+        """Once per session: recordings of this model under its file's path (made before ids became the file's stem)
+        are not replayed; say where they are and the command that moves them."""
+        if self._told_path_named:
+            return
+        self._told_path_named = True
+        from ..migrate import path_named_models
+
+        root = self.show_path(self.cassette_root)
+        for found in path_named_models(self.cassette_root):
+            if found.model == self.model:
+                where = self.show_path(found.directory)
+                self.host.write_line(messages.path_named(where, found.cassettes, found.model, root))
+
     def use_endpoint(self, model: str | None, url: str | None) -> None:
         """An xdist worker: the controller resolved the model and checked (or started) the endpoint once for all."""
         if model:
@@ -127,7 +142,9 @@ class Runner:
             if self.backend is not None:
                 self._name(self.backend.discover_model())
             else:
-                models = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
+                recorded = model_dirs(self.cassette_root) if self.cassette_root.is_dir() else []
+                # A directory named after a model file's path is that model's (recorded before ids became the stem).
+                models = sorted({model_file_name(model) or model for model in recorded})
                 if len(models) > 1:
                     raise EngineError(
                         f"{self.show_path(self.cassette_root)} holds recordings of several models "
@@ -136,6 +153,7 @@ class Runner:
                 self._name(models[0] if models else None)
         if self.model is not None:
             self._tell()
+            self._tell_path_named()
             problem = model_id_problem(self.model)
             if problem is not None:
                 source = "--llm-model" if self.settings.model else "--llm-endpoint"
@@ -186,6 +204,13 @@ class Runner:
         s = self.settings
         return wire.request_body(self.model, chat, s.temperature, s.max_tokens, s.seed)
 
+    def legacy_body(self, body: dict[str, object]) -> dict[str, object] | None:
+        """The request without ``max_tokens`` when the user left ``--llm-max-tokens`` at its default: what a recording
+        made before the default was sent holds (it replays as it did, rather than going missing), else ``None``."""
+        if self.settings.given("max_tokens") or body.get("max_tokens") != DEFAULT_MAX_TOKENS:
+            return None
+        return {name: value for name, value in body.items() if name != "max_tokens"}
+
     def sent_body(self, body: dict[str, object]) -> dict[str, object] | None:
         """What a live request sends when the server's own id is not the model's name here (a file path), else None."""
         return None if self.served == self.model else {**body, "model": self.served}
@@ -224,7 +249,14 @@ class Runner:
                 plan.missing = f"no recordings in {self.show_path(self.cassette_root)}"
         else:
             body = self.request_body(item)
-            plan = Plan(item, body, self.cassette_for(item), [None] * samples, sent=self.sent_body(body))
+            plan = Plan(
+                item,
+                body,
+                self.cassette_for(item),
+                [None] * samples,
+                sent=self.sent_body(body),
+                legacy=self.legacy_body(body),
+            )
         self._plans[item.nodeid] = plan
         return plan
 
@@ -243,7 +275,7 @@ class Runner:
             else:
                 if mode != "none":
                     plan.cassette = cassette  # new recordings are added to it
-                found = [recorded_answer(cassette.find(plan.body, s)) for s in range(1, len(plan.replies) + 1)]
+                found = [recorded_answer(_find(cassette, plan.bodies, s)) for s in range(1, len(plan.replies) + 1)]
                 outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
         if isinstance(outcome, str):
             unreadable = CassetteError(self.show_path(plan.path), outcome)
@@ -304,7 +336,7 @@ class Runner:
         for item in items:
             plan = self._new_plan(item)
             plan.ahead = len(jobs)
-            digests = [key_digest(request_key(plan.body, sample)) for sample in samples]
+            digests = [tuple(key_digest(request_key(body, sample)) for body in plan.bodies) for sample in samples]
             jobs.append((str(plan.path), digests, (item.case.numbers, item.case.ask) if extract else None))
         ahead.send(jobs)
         self._ahead = ahead
@@ -447,9 +479,10 @@ class Runner:
             cassette = Cassette.load(path)  # a miss only: read once more, the read-ahead helper kept no bodies
         except CassetteError:
             return None
-        difference = request_difference(body, cassette.request_bodies())
+        bodies = [body] + [b for b in [self.legacy_body(body)] if b is not None]
+        difference = request_difference(body, cassette.request_bodies(), also=bodies[1:])
         if difference is None and len(cassette) > 0:  # the same request: a sample is what is missing
-            recorded = [s for s in range(1, self.settings.samples + 1) if cassette.find(body, s) is not None]
+            recorded = [s for s in range(1, self.settings.samples + 1) if _find(cassette, bodies, s) is not None]
             if recorded:
                 asked = self.settings.samples
                 return f"recorded with {plural(len(recorded), 'sample')}, asked for {asked} (--llm-samples)"
@@ -560,3 +593,12 @@ class Runner:
             },
             cases=cases,
         )
+
+
+def _find(cassette: Cassette, bodies: Sequence[dict[str, object]], sample: int) -> dict[str, object] | None:
+    """The first recorded response of a sample among the request bodies an item's recording may hold."""
+    for body in bodies:
+        response = cassette.find(body, sample)
+        if response is not None:
+            return response
+    return None
