@@ -23,7 +23,7 @@ from .config import Settings, input_path, project_dir
 from .engine import EngineError
 from .engine.runner import Runner
 from .gates import RunStatus
-from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, SETTINGS_KEY, CaseItem
+from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, RUNNERS_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
 from .redaction import public_url
 from .results import CaseResult, ResultsFileError, RunResults
@@ -36,7 +36,11 @@ class LlmSession:
     def __init__(self, config: pytest.Config, settings: Settings, prompts: list[Prompt]) -> None:
         self.config = config
         self.settings = settings
-        self.runner = Runner(PytestHost(config), settings, prompts, project_dir(config))
+        #: One runner per target (endpoint, model); the first stands for the run where one is enough (paths, the
+        #: header). Several: node ids gain the model (see :meth:`labelled`).
+        self.runners = _runners(PytestHost(config), settings, prompts, project_dir(config))
+        self.runner = self.runners[0]
+        self._labelled: dict[str | None, Runner] | None = None
         self.late = False  # registered during collection (no option given): the header comes after collection
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
@@ -60,9 +64,9 @@ class LlmSession:
         self.status: RunStatus | None = None
         # The selected (case, prompt) items, as plain values: (node id, case id, prompt name, critical). On an xdist
         # controller, which collects nothing, they come from the workers.
-        self.selected: dict[str, tuple[str, str, bool]] = {}
+        self.selected: dict[str, tuple[str, str, bool, str | None]] = {}
         self.full_run = True
-        self.worker_not_recorded: dict[str, tuple[str, str, str]] = {}
+        self.worker_not_recorded: dict[str, tuple[str, str, str, str | None]] = {}
         self._old_sigterm: Any = None
         self._old_sigint: Any = None
         self.forgotten = False  # the outputs of an earlier run were removed
@@ -70,15 +74,65 @@ class LlmSession:
         self.started = time.monotonic()
         names = [p.name for p in prompts]
         self.thresholds = gating.thresholds_of(settings, names)
+        self.scoped_thresholds = gating.scoped_thresholds_of(settings, names)
         outputs.check_targets(settings, config.invocation_params.dir)
         self.baseline = self._load_baseline()
-        if self.baseline is not None:
-            self.runner.baseline = {case.key: case for case in self.baseline.cases}
         self.baseline_prompt = gating.baseline_prompt_of(settings, names)
-        self.runner.reference = self.baseline_prompt
-        if self.workerinput is not None and self.workerinput.get("llmcmp_model"):
-            # The controller resolved the model (and checked the endpoint) once for every worker.
-            self.runner.use_endpoint(self.workerinput["llmcmp_model"], self.workerinput.get("llmcmp_url"))
+        for runner in self.runners:
+            runner.reference = self.baseline_prompt
+        if self.workerinput is not None and self.workerinput.get("llmcmp_targets"):
+            # The controller resolved the models (and checked the endpoints) once for every worker.
+            for runner, (model, url) in zip(self.runners, self.workerinput["llmcmp_targets"], strict=False):
+                runner.use_endpoint(model, url)
+        self._give_baseline()
+
+    def _give_baseline(self) -> None:
+        """Each runner's part of the baseline, for the items' own decisions (a one-model run: all of it)."""
+        if self.baseline is None:
+            return
+        single = len(self.runners) == 1 and len(self.baseline.model_names()) <= 1
+        for runner in self.runners:
+            if single:
+                runner.baseline = {case.key: case for case in self.baseline.cases}
+            elif runner.model is not None:
+                part = self.baseline.for_model(runner.model)
+                runner.baseline = {case.key: case for case in part.cases}
+
+    def labelled(self) -> dict[str | None, Runner]:
+        """The runners by the label node ids carry: ``{None: runner}`` for one target; for several, each model's
+        :func:`~pytest_llmcmp.engine.targets.label` (the models are resolved here, before the first case is
+        collected: a named endpoint without ``--llm-model`` is asked which model it serves)."""
+        if self._labelled is None:
+            if len(self.runners) == 1:
+                self._labelled = {None: self.runner}
+            else:
+                from .engine.targets import label
+
+                labelled: dict[str | None, Runner] = {}
+                with usage_errors():
+                    for runner in self.runners:
+                        runner.resolve_model()
+                for runner in self.runners:
+                    assert runner.model is not None
+                    name = label(runner.model)
+                    other = labelled.get(name)
+                    if other is not None:
+                        raise pytest.UsageError(
+                            shown(
+                                f"--llm-model: two targets of this run are the model {runner.model!r} "
+                                f"({_where(other)} and {_where(runner)}); cassettes and results are kept by model: "
+                                "compare different models"
+                            )
+                        )
+                    labelled[name] = runner
+                self._labelled = labelled
+                self._give_baseline()
+            self.config.stash[RUNNERS_KEY] = self._labelled
+        return self._labelled
+
+    def runner_of(self, item: CaseItem) -> Runner:
+        """The runner of an item's target."""
+        return self.labelled()[item.target]
 
     @property
     def distributed(self) -> bool:
@@ -135,11 +189,21 @@ class LlmSession:
             params += f", max_tokens {s.max_tokens}"
         if s.seed is not None:
             params += f", seed {s.seed}"
-        lines = [
-            f"llmcmp: {mode}, {where}, model {s.model or '(auto)'}",
+        if len(self.runners) > 1:
+            where = ", ".join(_where(runner) for runner in self.runners)
+            lines = [f"llmcmp: {mode}, {len(self.runners)} models: {where}"]
+        else:
+            lines = [f"llmcmp: {mode}, {where}, model {s.model or '(auto)'}"]
+        lines += [
             f"llmcmp: prompts {prompts}; {params}; samples {s.samples} (pass rule {s.pass_rule})",
         ]
-        if s.live:
+        if s.live and len(self.runners) > 1:
+            per = "per endpoint" if len({(r.settings.endpoint_name, r.endpoint_url) for r in self.runners}) > 1 else ""
+            lines.append(
+                f"llmcmp: concurrency {self.runner.settings.concurrency}{' ' + per if per else ''}, timeout "
+                f"{s.timeout:g}s, retries {s.retries}, backoff {s.backoff:g}s"
+            )
+        elif s.live:
             lines.append(
                 f"llmcmp: concurrency {s.concurrency}, timeout {s.timeout:g}s, retries {s.retries}, "
                 f"backoff {s.backoff:g}s"
@@ -182,7 +246,7 @@ class LlmSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
         self.selected = {
-            item.nodeid: (item.case.id, item.prompt.name, self.runner.is_critical(item))
+            item.nodeid: (item.case.id, item.prompt.name, self.runner.is_critical(item), self.runner_of(item).model)
             for item in session.items
             if isinstance(item, CaseItem)
         }
@@ -225,7 +289,11 @@ class LlmSession:
         if self.distributed:
             # Resolve once here, so workers neither start a server each nor fail one by one.
             with usage_errors():
-                self.runner.prepare()
+                for runner in self.runners:
+                    runner.prepare()
+                self._check_models()
+        if len(self.runners) > 1:
+            self.labelled()  # the models name the node ids: known before collection, a bad one a usage error
 
     def _forget_old_outputs(self) -> None:
         """An earlier run's results and reports must never pass for this run's: once cases are collected they are
@@ -256,7 +324,8 @@ class LlmSession:
         "Exception ignored in" and dropped, and an item waiting on a stalled endpoint would wait out the timeout
         (found under load: 2 of 33 runs of the Ctrl-C test hung). The runner raises it again within half a second."""
         args = (_SIGTERM,) if signum == signal.SIGTERM else ()
-        self.runner.recorder.interrupted = args
+        for runner in self.runners:
+            runner.recorder.interrupted = args
         raise KeyboardInterrupt(*args)
 
     # --- running ----------------------------------------------------------------------------------------------
@@ -265,20 +334,37 @@ class LlmSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, None, None]:
         items = [item for item in session.items if isinstance(item, CaseItem)]
         if items and not self.distributed:
+            by_runner: dict[int, list[CaseItem]] = {}
+            for item in items:
+                by_runner.setdefault(id(self.runner_of(item)), []).append(item)
             with usage_errors():
-                self.runner.resolve_model()
+                for runner in self.runners:
+                    runner.resolve_model()
+                self._check_models()
+                self._give_baseline()
                 if not self.is_worker and not session.config.option.collectonly:
-                    self.runner.prefetch(items)
+                    # Grouped by endpoint, then model, then prompt: each server's prefix cache is reused.
+                    for runner in self.runners:
+                        runner.prefetch(by_runner.get(id(runner), []))
         try:
             yield
         finally:
-            self.runner.stop()
+            self.stop()
+
+    def stop(self) -> None:
+        for runner in self.runners:
+            runner.stop()
+
+    def _check_models(self) -> None:
+        """A ``MODEL:`` threshold must name a model of the run (else it would check nothing)."""
+        models = [runner.model for runner in self.runners if runner.model is not None]
+        gating.check_threshold_models(self.settings, self.scoped_thresholds, models)
 
     # --- the end ----------------------------------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.runner.stop()
+        self.stop()
         if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
         used = self._used(session)
@@ -287,19 +373,18 @@ class LlmSession:
 
             send_results(self, used)
             return
-        cases = list((self.worker_results if self.distributed else self.runner.results).values())
+        cases = list(self.worker_results.values()) if self.distributed else self.own_results()
         if not cases and not self.collected_cases:
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
+        if len(self.runners) > 1:  # the top-level model and endpoint are one run's; each case names its model
+            results.model = None
+            results.endpoint = None if len({r.endpoint_url for r in self.runners}) > 1 else results.endpoint
         self.final = results
-        not_recorded = self.worker_not_recorded if self.distributed else self.runner.not_recorded
+        not_recorded = self.worker_not_recorded if self.distributed else self.own_not_recorded()
         interrupted = _interruption(session, exitstatus, self.keyboard)
         ran = len(cases) + len(not_recorded)  # (items a user's plugin skipped are selected but never ran)
-        command = None
-        if not_recorded:
-            command = self.runner.record_command_for(
-                [(nodeid, prompt) for nodeid, (_, prompt, _) in not_recorded.items()]
-            )
+        command = self._record_command(not_recorded) if not_recorded else None
         self.conclusion = gating.conclude(
             results,
             self.settings,
@@ -312,6 +397,7 @@ class LlmSession:
             not_recorded=list(not_recorded.values()),
             record_command=command,
             interrupted=interrupted,
+            scoped=self.scoped_thresholds,
         )
         failed = self.conclusion.failed or bool(
             not_recorded
@@ -342,9 +428,40 @@ class LlmSession:
         if self.write_problems and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def not_recorded_items(self) -> list[tuple[str, str, str]]:
-        """The items without a recording, as (case id, prompt name, why): the workers' on an xdist controller."""
-        return list((self.worker_not_recorded if self.distributed else self.runner.not_recorded).values())
+    def not_recorded_items(self) -> list[tuple[str, str, str, str | None]]:
+        """The items without a recording, as (case id, prompt name, why, model): the workers' on an xdist
+        controller."""
+        return list((self.worker_not_recorded if self.distributed else self.own_not_recorded()).values())
+
+    def own_results(self) -> list[CaseResult]:
+        """The results of this process's runners."""
+        return [case for runner in self.runners for case in runner.results.values()]
+
+    def own_not_recorded(self) -> dict[str, tuple[str, str, str, str | None]]:
+        """This process's items without a recording, by node id: (case id, prompt name, why, model)."""
+        return {
+            nodeid: (case_id, prompt, why, runner.model)
+            for runner in self.runners
+            for nodeid, (case_id, prompt, why) in runner.not_recorded.items()
+        }
+
+    def _record_command(self, not_recorded: dict[str, tuple[str, str, str, str | None]]) -> str:
+        """The command that records what is missing: one per target that misses recordings, joined by ``&&``."""
+        by_model = {runner.model: runner for runner in self.runners}
+        groups: dict[int, tuple[Runner, list[tuple[str, str]]]] = {}
+        for nodeid, (_, prompt, _, model) in not_recorded.items():
+            runner = by_model.get(model, self.runner)
+            groups.setdefault(id(runner), (runner, []))[1].append((nodeid, prompt))
+        return " && ".join(runner.record_command_for(items) for runner, items in groups.values())
+
+    def live_counts(self) -> tuple[int, int, int]:
+        """Requests (asked, answered, failed) of every endpoint (runners of one endpoint share its recorder)."""
+        recorders = {id(runner.recorder): runner.recorder for runner in self.runners}.values()
+        return (
+            sum(r.asked for r in recorders),
+            sum(r.answered for r in recorders),
+            sum(r.failed_requests for r in recorders),
+        )
 
     def _full_run(self) -> bool:
         """Whether the arguments ask for the whole suite (the gate's guess; pruning relies on :meth:`_incomplete`)."""
@@ -357,9 +474,13 @@ class LlmSession:
         return all((base / arg).is_dir() for arg in self.config.args)
 
     def _used(self, session: pytest.Session) -> set[Path]:
-        if self.runner.model is None:
-            return set()
-        return {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
+        used = set()
+        for item in session.items:
+            if isinstance(item, CaseItem):
+                runner = self.runner_of(item)
+                if runner.model is not None:
+                    used.add(runner.planned_path(item))
+        return used
 
     def _incomplete(self, session: pytest.Session, exitstatus: int) -> str | None:
         """Why this run did not provably see the whole suite (see :mod:`pytest_llmcmp.collected`), or ``None``."""
@@ -382,23 +503,29 @@ class LlmSession:
 
     def _unused(self, session: pytest.Session, exitstatus: int, used: set[Path]) -> None:
         root = self.runner.cassette_root
-        model = self.runner.model
-        if model is None:
+        models = list(dict.fromkeys(runner.model for runner in self.runners if runner.model is not None))
+        if not models:
             if self.settings.prune:
                 self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
             return
         from .housekeeping import prune, unused
 
-        found = unused(root, model, used, {p.name for p in self.runner.prompts})
-        if found is None:
+        found = {}
+        for model in models:  # each model's directory: what no collected case of it uses
+            found_here = unused(root, model, used, {p.name for p in self.runner.prompts})
+            if found_here is not None:
+                found[model] = found_here
+        if not found:
             return
-        self.leftovers, candidates = found
+        self.leftovers = [path for leftovers, _ in found.values() for path in leftovers]
+        candidates = [path for _, paths in found.values() for path in paths]
         if candidates or self.settings.prune:
             self.prune_blocked = self._incomplete(session, exitstatus)
         if self.prune_blocked is None:
             self.unused = candidates
         if self.settings.prune:
-            prune(root, model, self.leftovers + self.unused)
+            for model, (leftovers, paths) in found.items():
+                prune(root, model, leftovers + (paths if self.prune_blocked is None else []))
             self.pruned = len(self.unused)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -408,6 +535,35 @@ class LlmSession:
 
 
 SESSION = "llmcmp-session"
+
+
+def _runners(host: PytestHost, settings: Settings, prompts: list[Prompt], project: Path) -> list[Runner]:
+    """One runner per target (:func:`~pytest_llmcmp.engine.targets.targets`); the runners of one endpoint share
+    its recorder, so that ``--llm-concurrency`` bounds what that server gets at once."""
+    from .cassettes import model_dirs
+    from .engine.targets import targets
+
+    root = Path(settings.cassette_dir)
+    root = root if root.is_absolute() else project / root
+    runners: list[Runner] = []
+    shared: dict[tuple[str, str], Any] = {}
+    for target in targets(settings, lambda: model_dirs(root) if root.is_dir() else []):
+        key = (target.endpoint_name, target.endpoint or "")
+        recorder = shared.get(key) if target.endpoint is not None else None
+        runner = Runner(host, target, prompts, project, recorder=recorder)
+        shared.setdefault(key, runner.recorder)
+        runners.append(runner)
+    return runners
+
+
+def _where(runner: Runner) -> str:
+    """A target as the header and messages name it: ``model 'x' at small (http://…)``."""
+    s = runner.settings
+    model = f"{runner.model!r}" if runner.model is not None else "(auto)"
+    if s.endpoint is None:
+        return model
+    place = public_url(s.endpoint)
+    return f"{model} at {s.endpoint_name} ({place})" if s.endpoint_name else f"{model} at {place}"
 
 
 def ensure_session(config: pytest.Config, late: bool = False) -> LlmSession:

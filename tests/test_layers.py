@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "engine.plan",
         "engine.recorder",
         "engine.runner",
+        "engine.targets",
     ),
     "face": (
         "builtin",
@@ -64,6 +65,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "reports",
         "reports.html",
         "reports.markdown",
+        "reports.models",
         "reports.terminal",
         "reports.text",
         "session",
