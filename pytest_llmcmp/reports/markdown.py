@@ -181,8 +181,8 @@ def _markdown(
     if note is not None:
         lines += ["", f"✂️ {note}."]  # our own words: nothing to escape
     if comparison is not None:
-        for name, (before, _) in comparison.accuracy.items():
-            if name not in summary["prompts"]:
+        for name, (before, after) in comparison.accuracy.items():
+            if name not in summary["prompts"] and after is None:
                 lines.append(f"\nPrompt {escape_markdown(name)} is only in the baseline ({format_percent(before)}).")
     lines.append("")
     if intervals["method"]:
