@@ -65,22 +65,26 @@ def test_two_endpoints_record_then_replay_offline_with_a_matrix(
             "*cases/basic.yaml::trap::big-model::none PASSED*",
         ]
     )
-    assert len(small.chat_requests) == 3 and len(big.chat_requests) == 3  # each server asked for its own model
+    assert len(small.chat_requests) == 3
+    assert len(big.chat_requests) == 3
     assert {r.json["model"] for r in small.chat_requests} == {SMALL}
     data = results_of(suite)
-    assert data["model"] is None and data["models"] == [BIG, SMALL]
+    assert data["model"] is None
+    assert data["models"] == [BIG, SMALL]
     assert outcomes(data)[("trap", SMALL, "none")] == "fail"
     assert outcomes(data)[("trap", BIG, "none")] == "pass"
     assert data["summary"]["models"][SMALL]["passed"] == 2
     assert data["summary"]["models"][BIG]["passed"] == 3
-    assert (suite.path / "cassettes" / SMALL).is_dir() and (suite.path / "cassettes" / BIG).is_dir()
+    assert (suite.path / "cassettes" / SMALL).is_dir()
+    assert (suite.path / "cassettes" / BIG).is_dir()
 
     # Offline: every recorded model is replayed, with the same verdicts and no request.
     small.clear()
     big.clear()
     replayed = suite.runpytest("-p", "no:cacheprovider", "--llm-results=r2.json")
     replayed.assert_outcomes(passed=5, failed=1)
-    assert small.chat_requests == [] and big.chat_requests == []
+    assert small.chat_requests == []
+    assert big.chat_requests == []
     assert outcomes(results_of(suite, "r2.json")) == outcomes(data)
     replayed.stdout.fnmatch_lines(
         [
@@ -122,7 +126,8 @@ def test_one_endpoint_serving_two_models(suite: pytest.Pytester) -> None:
     assert "| b | 100.0% (3/3, 43.9–100.0%) |" in markdown
     assert "models a, b" in markdown
     html = (suite.path / "r.html").read_text(encoding="utf-8")
-    assert "Models × prompts" in html and "66.7% (2/3, 20.8–93.9%)" in html
+    assert "Models × prompts" in html
+    assert "66.7% (2/3, 20.8–93.9%)" in html
 
 
 def test_a_prompt_that_helps_one_model_and_hurts_the_other(suite: pytest.Pytester) -> None:
@@ -208,7 +213,8 @@ def test_keys_per_named_endpoint(
     written = (suite.path / "r.json").read_text(encoding="utf-8")
     for path in (suite.path / "cassettes").rglob("*.yaml"):
         written += path.read_text(encoding="utf-8")
-    assert "big-own-key" not in written and "shared-key" not in written
+    assert "big-own-key" not in written
+    assert "shared-key" not in written
     assert "big-own-key" not in result.stdout.str()
 
 
@@ -244,7 +250,8 @@ def test_xdist_with_several_models(suite: pytest.Pytester, small: FakeServer, bi
     data = results_of(suite)
     assert outcomes(data)[("trap", SMALL, "none")] == "fail"
     assert len(data["cases"]) == 6
-    assert len(small.chat_requests) == 3 and len(big.chat_requests) == 3
+    assert len(small.chat_requests) == 3
+    assert len(big.chat_requests) == 3
     replayed = suite.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--llm-results=r2.json")
     replayed.assert_outcomes(passed=5, failed=1)
     assert outcomes(results_of(suite, "r2.json")) == outcomes(data)
