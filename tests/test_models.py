@@ -5,6 +5,7 @@ xdist with several models."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -105,25 +106,31 @@ def test_one_endpoint_serving_two_models(suite: pytest.Pytester) -> None:
     def by_model(request: dict[str, Any]) -> str:
         return wrong_on_trap(request) if request["model"] == "a" else correct_answer(request)
 
-    with FakeServer(models=("a", "b"), answer=by_model) as server:
+    with FakeServer(models=("a", "b"), answer=by_model, latency=0.05) as server:
         result = suite.runpytest(
             "-p",
             "no:cacheprovider",
             f"--llm-endpoint={server.url}",
             "--llm-model=a",
             "--llm-model=b",
+            "--llm-prompt=none",
+            "--llm-prompt=prompts/careful.md",
             "--llm-concurrency=1",
             "--llm-report=r.md",
             "--llm-html=r.html",
             "-v",
         )
         assert server.max_in_flight == 1  # one endpoint, one --llm-concurrency: its models share it
-    result.assert_outcomes(passed=5, failed=1)
+        asked = [(r.json["model"], _careful(r.json)) for r in server.chat_requests]
+    result.assert_outcomes(passed=10, failed=2)
     result.stdout.fnmatch_lines(["*basic.yaml::trap::a::none FAILED*", "*basic.yaml::trap::b::none PASSED*"])
+    # Grouped by model, then prompt: the server's prefix cache serves each group (3 switches for 4 groups).
+    assert len(asked) == 12
+    assert sum(one != two for one, two in itertools.pairwise(asked)) == 3
     markdown = (suite.path / "r.md").read_text(encoding="utf-8")
     assert "### Models × prompts" in markdown
-    assert "| a | 66.7% (2/3, 20.8–93.9%) |" in markdown
-    assert "| b | 100.0% (3/3, 43.9–100.0%) |" in markdown
+    assert "| a | 66.7% (2/3, 20.8–93.9%) | 66.7% (2/3, 20.8–93.9%) |" in markdown
+    assert "| b | 100.0% (3/3, 43.9–100.0%) | 100.0% (3/3, 43.9–100.0%) |" in markdown
     assert "models a, b" in markdown
     html = (suite.path / "r.html").read_text(encoding="utf-8")
     assert "Models × prompts" in html
