@@ -263,3 +263,14 @@ def test_xdist_with_several_models(suite: pytest.Pytester, small: FakeServer, bi
     replayed.assert_outcomes(passed=5, failed=1)
     assert outcomes(results_of(suite, "r2.json")) == outcomes(data)
     replayed.stdout.fnmatch_lines(["*small-model*66.7% (2/3, 20.8–93.9%)*"])
+
+
+def test_ini_keys_mirror_the_options(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
+    """``llm_endpoint`` and ``llm_model`` take several values, as the repeated options do."""
+    suite.makeini(f"[pytest]\nllm_endpoint = small={small.url} big={big.url}\nllm_model = big={BIG}\n")
+    result = suite.runpytest("-p", "no:cacheprovider", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["cases/basic.yaml::trap::small-model::none", "cases/basic.yaml::trap::big-model::none", "*6 tests*"]
+    )
+    assert small.chat_requests == []  # collecting asks which model a server serves, never a question
+    assert small.hits.get("/v1/models") == 1
