@@ -188,19 +188,31 @@ def conclude(
         comparison = compare(
             baseline, results, label=f"baseline {settings.baseline}", selected=keys, not_recorded=missing
         )
-    decision = None
-    if comparison is not None:
-        decision = decide(
-            comparison,
-            GatePolicy(settings.gate, settings.alpha, settings.max_drop, settings.max_regressions),
-            critical={item[0] for item in selected if item[2]},
-            rule=settings.pass_rule,
-            not_recorded=len(not_recorded),
-            record_command=record_command,
-            interrupted=interrupted,
-        )
+    decision = _decide(comparison, settings, selected, len(not_recorded), record_command, interrupted)
     gates = accuracy_thresholds(results, settings, thresholds)
     return Conclusion(comparison, gates, combine(decision, gates))  # one decision: comparison and thresholds
+
+
+def _decide(
+    comparison: Comparison | None,
+    settings: Settings,
+    selected: Sequence[_Item],
+    not_recorded: int,
+    record_command: str | None,
+    interrupted: str | None,
+) -> Decision | None:
+    """The comparison's decision under the run's gate policy (``None`` without a comparison)."""
+    if comparison is None:
+        return None
+    return decide(
+        comparison,
+        GatePolicy(settings.gate, settings.alpha, settings.max_drop, settings.max_regressions),
+        critical={item[0] for item in selected if item[2]},
+        rule=settings.pass_rule,
+        not_recorded=not_recorded,
+        record_command=record_command,
+        interrupted=interrupted,
+    )
 
 
 def accuracy_thresholds(results: RunResults, settings: Settings, thresholds: Thresholds) -> list[Gate]:
@@ -310,17 +322,7 @@ def _conclude_models(
             selected=keys,
             not_recorded=missing,
         )
-    decision = None
-    if comparison is not None:
-        decision = decide(
-            comparison,
-            GatePolicy(settings.gate, settings.alpha, settings.max_drop, settings.max_regressions),
-            critical={item[0] for item in selected if item[2]},
-            rule=settings.pass_rule,
-            not_recorded=len(not_recorded),
-            record_command=record_command,
-            interrupted=interrupted,
-        )
+    decision = _decide(comparison, settings, selected, len(not_recorded), record_command, interrupted)
     gates: list[Gate] = []
     by_model: dict[str, list[Gate]] = {}
     for model in models:
