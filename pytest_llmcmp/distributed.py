@@ -106,17 +106,17 @@ class XdistBridge:
 def send_results(session: LlmSession, used: set[Path]) -> None:
     """A worker's end: its results, the cassettes it used and what the controller must write, as ``workeroutput``."""
     payload = {
-        "cases": [case.to_json() for case in session.own_results()],
+        "cases": [case.to_json() for case in session.runners.results()],
         # Relative to the cassette directory: a worker elsewhere (--tx ...//chdir, another host) has its own.
         "used": sorted(Path(os.path.relpath(p, session.runner.cassette_root)).as_posix() for p in used),
         "model": session.runner.model,
         "models": [runner.model for runner in session.runners],
         "collected": session.collected_cases,
         "collection": session.collected.to_json(),
-        "not_recorded": session.own_not_recorded(),
+        "not_recorded": session.runners.not_recorded(),
         "selected": session.selected,
         "full_run": session.full_run,
-        "live": list(session.live_counts()),
+        "live": list(session.runners.live_counts()),
     }
     if _elsewhere(session):  # the controller writes them where they belong
         payload["recorded"] = _recorded(session)

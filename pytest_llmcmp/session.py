@@ -27,6 +27,7 @@ from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, RUNNERS_KEY, SETTINGS_
 from .prompts import Prompt
 from .redaction import public_url
 from .results import CaseResult, ResultsFileError, RunResults
+from .runners import Missing, Runners, describe
 from .terminal import shown
 
 
@@ -38,9 +39,8 @@ class LlmSession:
         self.settings = settings
         #: One runner per target (endpoint, model); the first stands for the run where one is enough (paths, the
         #: header). Several: node ids gain the model (see :meth:`labelled`).
-        self.runners = _runners(PytestHost(config), settings, prompts, project_dir(config))
-        self.runner = self.runners[0]
-        self._labelled: dict[str | None, Runner] | None = None
+        self.runners = Runners(PytestHost(config), settings, prompts, project_dir(config))
+        self.runner = self.runners.primary
         self.late = False  # registered during collection (no option given): the header comes after collection
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
@@ -66,7 +66,7 @@ class LlmSession:
         # controller, which collects nothing, they come from the workers.
         self.selected: dict[str, tuple[str, str, bool, str | None]] = {}
         self.full_run = True
-        self.worker_not_recorded: dict[str, tuple[str, str, str, str | None]] = {}
+        self.worker_not_recorded: dict[str, Missing] = {}
         self._old_sigterm: Any = None
         self._old_sigint: Any = None
         self.forgotten = False  # the outputs of an earlier run were removed
@@ -84,51 +84,18 @@ class LlmSession:
             # The controller resolved the models (and checked the endpoints) once for every worker.
             for runner, (model, url) in zip(self.runners, self.workerinput["llmcmp_targets"], strict=False):
                 runner.use_endpoint(model, url)
-        self._give_baseline()
-
-    def _give_baseline(self) -> None:
-        """Each runner's part of the baseline, for the items' own decisions (a one-model run: all of it)."""
-        if self.baseline is None:
-            return
-        single = len(self.runners) == 1 and len(self.baseline.model_names()) <= 1
-        for runner in self.runners:
-            if single:
-                runner.baseline = {case.key: case for case in self.baseline.cases}
-            elif runner.model is not None:
-                part = self.baseline.for_model(runner.model)
-                runner.baseline = {case.key: case for case in part.cases}
+        self.runners.give_baseline(self.baseline)
 
     def labelled(self) -> dict[str | None, Runner]:
-        """The runners by the label node ids carry: ``{None: runner}`` for one target; for several, each model's
-        :func:`~pytest_llmcmp.engine.targets.label` (the models are resolved here, before the first case is
-        collected: a named endpoint without ``--llm-model`` is asked which model it serves)."""
-        if self._labelled is None:
-            if len(self.runners) == 1:
-                self._labelled = {None: self.runner}
-            else:
-                from .engine.targets import label
-
-                labelled: dict[str | None, Runner] = {}
-                with usage_errors():
-                    for runner in self.runners:
-                        runner.resolve_model()
-                for runner in self.runners:
-                    assert runner.model is not None
-                    name = label(runner.model)
-                    other = labelled.get(name)
-                    if other is not None:
-                        raise pytest.UsageError(
-                            shown(
-                                f"--llm-model: two targets of this run are the model {runner.model!r} "
-                                f"({_where(other)} and {_where(runner)}); cassettes and results are kept by model: "
-                                "compare different models"
-                            )
-                        )
-                    labelled[name] = runner
-                self._labelled = labelled
-                self._give_baseline()
-            self.config.stash[RUNNERS_KEY] = self._labelled
-        return self._labelled
+        """The runners by the label their items carry (see :meth:`Runners.labelled`), kept in ``config.stash``."""
+        labelled = self.config.stash.get(RUNNERS_KEY, None)
+        if labelled is None:
+            with usage_errors():
+                labelled = self.runners.labelled()
+            if len(self.runners) > 1:
+                self.runners.give_baseline(self.baseline)  # by model, now that the models are known
+            self.config.stash[RUNNERS_KEY] = labelled
+        return labelled
 
     def runner_of(self, item: CaseItem) -> Runner:
         """The runner of an item's target."""
@@ -190,7 +157,7 @@ class LlmSession:
         if s.seed is not None:
             params += f", seed {s.seed}"
         if len(self.runners) > 1:
-            where = ", ".join(_where(runner) for runner in self.runners)
+            where = ", ".join(describe(runner) for runner in self.runners)
             lines = [f"llmcmp: {mode}, {len(self.runners)} models: {where}"]
         else:
             lines = [f"llmcmp: {mode}, {where}, model {s.model or '(auto)'}"]
@@ -341,7 +308,7 @@ class LlmSession:
                 for runner in self.runners:
                     runner.resolve_model()
                 self._check_models()
-                self._give_baseline()
+                self.runners.give_baseline(self.baseline)
                 if not self.is_worker and not session.config.option.collectonly:
                     # Grouped by endpoint, then model, then prompt: each server's prefix cache is reused.
                     for runner in self.runners:
@@ -352,13 +319,11 @@ class LlmSession:
             self.stop()
 
     def stop(self) -> None:
-        for runner in self.runners:
-            runner.stop()
+        self.runners.stop()
 
     def _check_models(self) -> None:
         """A ``MODEL:`` threshold must name a model of the run (else it would check nothing)."""
-        models = [runner.model for runner in self.runners if runner.model is not None]
-        gating.check_threshold_models(self.settings, self.scoped_thresholds, models)
+        gating.check_threshold_models(self.settings, self.scoped_thresholds, self.runners.models)
 
     # --- the end ----------------------------------------------------------------------------------------------
 
@@ -373,7 +338,7 @@ class LlmSession:
 
             send_results(self, used)
             return
-        cases = list(self.worker_results.values()) if self.distributed else self.own_results()
+        cases = list(self.worker_results.values()) if self.distributed else self.runners.results()
         if not cases and not self.collected_cases:
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
@@ -381,10 +346,10 @@ class LlmSession:
             results.model = None
             results.endpoint = None if len({r.endpoint_url for r in self.runners}) > 1 else results.endpoint
         self.final = results
-        not_recorded = self.worker_not_recorded if self.distributed else self.own_not_recorded()
+        not_recorded = self.worker_not_recorded if self.distributed else self.runners.not_recorded()
         interrupted = _interruption(session, exitstatus, self.keyboard)
         ran = len(cases) + len(not_recorded)  # (items a user's plugin skipped are selected but never ran)
-        command = self._record_command(not_recorded) if not_recorded else None
+        command = self.runners.record_command(not_recorded) if not_recorded else None
         self.conclusion = gating.conclude(
             results,
             self.settings,
@@ -431,37 +396,7 @@ class LlmSession:
     def not_recorded_items(self) -> list[tuple[str, str, str, str | None]]:
         """The items without a recording, as (case id, prompt name, why, model): the workers' on an xdist
         controller."""
-        return list((self.worker_not_recorded if self.distributed else self.own_not_recorded()).values())
-
-    def own_results(self) -> list[CaseResult]:
-        """The results of this process's runners."""
-        return [case for runner in self.runners for case in runner.results.values()]
-
-    def own_not_recorded(self) -> dict[str, tuple[str, str, str, str | None]]:
-        """This process's items without a recording, by node id: (case id, prompt name, why, model)."""
-        return {
-            nodeid: (case_id, prompt, why, runner.model)
-            for runner in self.runners
-            for nodeid, (case_id, prompt, why) in runner.not_recorded.items()
-        }
-
-    def _record_command(self, not_recorded: dict[str, tuple[str, str, str, str | None]]) -> str:
-        """The command that records what is missing: one per target that misses recordings, joined by ``&&``."""
-        by_model = {runner.model: runner for runner in self.runners}
-        groups: dict[int, tuple[Runner, list[tuple[str, str]]]] = {}
-        for nodeid, (_, prompt, _, model) in not_recorded.items():
-            runner = by_model.get(model, self.runner)
-            groups.setdefault(id(runner), (runner, []))[1].append((nodeid, prompt))
-        return " && ".join(runner.record_command_for(items) for runner, items in groups.values())
-
-    def live_counts(self) -> tuple[int, int, int]:
-        """Requests (asked, answered, failed) of every endpoint (runners of one endpoint share its recorder)."""
-        recorders = {id(runner.recorder): runner.recorder for runner in self.runners}.values()
-        return (
-            sum(r.asked for r in recorders),
-            sum(r.answered for r in recorders),
-            sum(r.failed_requests for r in recorders),
-        )
+        return list((self.worker_not_recorded if self.distributed else self.runners.not_recorded()).values())
 
     def _full_run(self) -> bool:
         """Whether the arguments ask for the whole suite (the gate's guess; pruning relies on :meth:`_incomplete`)."""
@@ -503,7 +438,7 @@ class LlmSession:
 
     def _unused(self, session: pytest.Session, exitstatus: int, used: set[Path]) -> None:
         root = self.runner.cassette_root
-        models = list(dict.fromkeys(runner.model for runner in self.runners if runner.model is not None))
+        models = self.runners.models
         if not models:
             if self.settings.prune:
                 self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
@@ -535,35 +470,6 @@ class LlmSession:
 
 
 SESSION = "llmcmp-session"
-
-
-def _runners(host: PytestHost, settings: Settings, prompts: list[Prompt], project: Path) -> list[Runner]:
-    """One runner per target (:func:`~pytest_llmcmp.engine.targets.targets`); the runners of one endpoint share
-    its recorder, so that ``--llm-concurrency`` bounds what that server gets at once."""
-    from .cassettes import model_dirs
-    from .engine.targets import targets
-
-    root = Path(settings.cassette_dir)
-    root = root if root.is_absolute() else project / root
-    runners: list[Runner] = []
-    shared: dict[tuple[str, str], Any] = {}
-    for target in targets(settings, lambda: model_dirs(root) if root.is_dir() else []):
-        key = (target.endpoint_name, target.endpoint or "")
-        recorder = shared.get(key) if target.endpoint is not None else None
-        runner = Runner(host, target, prompts, project, recorder=recorder)
-        shared.setdefault(key, runner.recorder)
-        runners.append(runner)
-    return runners
-
-
-def _where(runner: Runner) -> str:
-    """A target as the header and messages name it: ``model 'x' at small (http://…)``."""
-    s = runner.settings
-    model = f"{runner.model!r}" if runner.model is not None else "(auto)"
-    if s.endpoint is None:
-        return model
-    place = public_url(s.endpoint)
-    return f"{model} at {s.endpoint_name} ({place})" if s.endpoint_name else f"{model} at {place}"
 
 
 def ensure_session(config: pytest.Config, late: bool = False) -> LlmSession:

@@ -58,7 +58,7 @@ def _recordings(tr: Escaped, session: LlmSession) -> None:
         hint = runner.recorded_elsewhere([(case, prompt) for case, prompt, *_ in session.not_recorded_items()])
         if hint is not None:
             tr.write_line(hint, yellow=True, bold=True)
-    asked, answered, failed = session.live_counts()
+    asked, answered, failed = session.runners.live_counts()
     if asked:
         took = time.monotonic() - session.started
         stopped = f" of {asked} queued (the run stopped early)" if answered < asked else ""

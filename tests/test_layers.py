@@ -68,6 +68,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "reports.models",
         "reports.terminal",
         "reports.text",
+        "runners",
         "session",
         "summary",
     ),
