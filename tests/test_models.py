@@ -163,6 +163,37 @@ def test_a_prompt_that_helps_one_model_and_hurts_the_other(suite: pytest.Pyteste
     assert line in (suite.path / "r.md").read_text(encoding="utf-8")
 
 
+def test_baseline_prompt_compares_each_models_prompts_with_its_own_reference(suite: pytest.Pytester) -> None:
+    """--llm-baseline-prompt with two models: each model's prompts against its own reference answers."""
+
+    def helped(request: dict[str, Any]) -> str:
+        return correct_answer(request) if _careful(request) else wrong_on_trap(request)
+
+    def hurt(request: dict[str, Any]) -> str:
+        return wrong_on_trap(request) if _careful(request) else correct_answer(request)
+
+    with FakeServer(models=("m1",), answer=helped) as one, FakeServer(models=("m2",), answer=hurt) as two:
+        result = suite.runpytest(
+            "-p",
+            "no:cacheprovider",
+            f"--llm-endpoint=one={one.url}",
+            f"--llm-endpoint=two={two.url}",
+            "--llm-prompt=none",
+            "--llm-prompt=prompts/careful.md",
+            "--llm-baseline-prompt=none",
+            "--llm-gate=strict",
+            "--llm-results=r.json",
+        )
+    # m1's trap under the reference prompt is the baseline (xfail); m2's trap regressed under careful (strict: fails).
+    result.assert_outcomes(passed=10, failed=1, xfailed=1)
+    data = results_of(suite)
+    assert data["gate"]["models"] == {"m1": "passed", "m2": "failed"}
+    assert data["gate"]["state"] == "failed"
+    out = result.stdout.str()
+    assert "careful @ m1 +1 net (1 improved, 0 regressed)" in out
+    assert "careful @ m2 -1 net (0 improved, 1 regressed)" in out
+
+
 def test_baseline_per_model_and_a_gate_that_fails_the_regressed_model_only(
     suite: pytest.Pytester, small: FakeServer, big: FakeServer
 ) -> None:
