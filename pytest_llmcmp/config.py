@@ -47,14 +47,18 @@ class Option:
 OPTIONS = (
     Option(
         "endpoint",
-        "URL|local",
+        "URL|local|NAME=URL",
         "base URL of the OpenAI-compatible endpoint (e.g. http://0.0.0.0:23333/v1), "
-        "or 'local' to start llama.cpp with SmolLM2-135M. Without it, cassettes are replayed offline.",
+        "or 'local' to start llama.cpp with SmolLM2-135M. Without it, cassettes are replayed offline. "
+        "Repeat as NAME=URL to compare several servers (key: LLMCMP_API_KEY_<NAME>, else the shared one).",
+        repeatable=True,
     ),
     Option(
         "model",
         "NAME",
-        "model id to ask (default: the first id of /v1/models; in replay, the model recorded).",
+        "model id to ask (default: the first id of /v1/models; in replay, every model recorded); repeat to "
+        "compare models; ENDPOINT=NAME for one named endpoint.",
+        repeatable=True,
     ),
     Option(
         "prompt",
@@ -230,10 +234,10 @@ def resolve(config: pytest.Config) -> Settings:
     raw = {name: value for name, (value, _) in given.items()}
     origins = tuple((name, where) for name, (_, where) in given.items())
     where = dict(origins)  # every message names the setting as the user gave it: option, ini key or variable
-    endpoint = raw["endpoint"] or None
-    if endpoint is not None and endpoint not in NAMED and not endpoint.startswith(("http://", "https://")):
-        named = " or ".join(repr(name) for name in NAMED)
-        raise pytest.UsageError(f"{where['endpoint']}: expected an http(s) URL or {named}, got {endpoint!r}")
+    endpoints = _endpoints([str(value) for value in raw["endpoint"]], where["endpoint"])
+    endpoint = endpoints[0][1] if endpoints else None
+    models = tuple(str(model) for model in raw["model"] if str(model))
+    _check_models(models, endpoints, where["model"])
     record_mode = raw["record_mode"] or ("new_episodes" if endpoint else "none")
     if record_mode not in RECORD_MODES:
         raise pytest.UsageError(
@@ -269,7 +273,7 @@ def resolve(config: pytest.Config) -> Settings:
     max_regressions = raw["max_regressions"]
     return Settings(
         endpoint=endpoint,
-        model=raw["model"] or None,
+        model=models[0] if len(models) == 1 else None,
         prompts=tuple(str(p) for p in raw["prompt"]),
         record_mode=record_mode,
         samples=samples,
@@ -282,7 +286,7 @@ def resolve(config: pytest.Config) -> Settings:
         min_accuracy=tuple(str(x) for x in raw["min_accuracy"]),
         concurrency=_number(
             where["concurrency"],
-            raw["concurrency"] or default_concurrency(endpoint),
+            raw["concurrency"] or default_concurrency(endpoint if len(endpoints) <= 1 else None),
             int,
             minimum=1,
             maximum=MAX_CONCURRENCY,
@@ -321,6 +325,8 @@ def resolve(config: pytest.Config) -> Settings:
         must_pass=tuple(tag.strip() for spec in raw["must_pass"] for tag in str(spec).split(",") if tag.strip()),
         origins=origins,
         unset=tuple(name for name, (value, _) in given.items() if value in (None, [], False, "")),
+        models=models,
+        endpoints=endpoints if len(endpoints) > 1 or (endpoints and endpoints[0][0]) else (),
         cases=tuple(str(p) for p in raw["cases"]),
         max_generated=_number(where["max_generated"], raw["max_generated"] or 10_000, int, minimum=1),
         max_generated_suite=_number(
@@ -338,6 +344,52 @@ def _max_tokens(label: str, value: Any) -> int | None:
         return None
     number: int = _number(label, str(value).strip(), int, minimum=1, expected="a positive integer or none")
     return number
+
+
+#: An endpoint's name in ``--llm-endpoint NAME=URL``: it names the key variable ``LLMCMP_API_KEY_<NAME>`` too.
+_ENDPOINT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+
+
+def _endpoints(values: list[str], origin: str) -> tuple[tuple[str, str], ...]:
+    """``--llm-endpoint`` values: one URL (or ``local``) as ever, or several ``NAME=URL`` (``local`` or
+    ``NAME=local`` among them). Returns ``(name, url)`` pairs; the name is ``""`` for the single unnamed one."""
+    named = " or ".join(repr(name) for name in NAMED)
+    found: list[tuple[str, str]] = []
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not _ENDPOINT_NAME.fullmatch(name):
+            # A bare URL; a bare 'local' among named endpoints is named 'local'.
+            name, url = (value if value in NAMED and len(values) > 1 else ""), value
+        if url not in NAMED and not url.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"{origin}: expected an http(s) URL, {named} or NAME=URL, got {value!r}")
+        found.append((name, url))
+    if len(found) > 1:
+        unnamed = [url for name, url in found if not name]
+        if unnamed:
+            raise pytest.UsageError(
+                f"{origin}: several endpoints need a name each (NAME=URL, e.g. small=http://host:23333/v1); "
+                f"{unnamed[0]!r} has none"
+            )
+        names = [name for name, _ in found]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise pytest.UsageError(f"{origin}: endpoint name {twice[0]!r} is given twice")
+        if sum(url in NAMED for _, url in found) > 1:
+            raise pytest.UsageError(f"{origin}: 'local' may be given once (it starts one server)")
+    return tuple(found)
+
+
+def _check_models(models: tuple[str, ...], endpoints: tuple[tuple[str, str], ...], origin: str) -> None:
+    """``--llm-model ENDPOINT=NAME`` must name an endpoint of the run; the local server serves one model."""
+    names = {name for name, _ in endpoints if name}
+    for model in models:
+        scope, sep, _ = model.partition("=")
+        if sep and _ENDPOINT_NAME.fullmatch(scope) and names and scope not in names:
+            raise pytest.UsageError(
+                f"{origin} {model!r}: no endpoint named {scope!r} (the endpoints: {', '.join(sorted(names))})"
+            )
+    if len(models) > 1 and len(endpoints) == 1 and endpoints[0][1] in NAMED:
+        raise pytest.UsageError(f"{origin}: --llm-endpoint local serves one model; give it once (or none)")
 
 
 def any_given(config: pytest.Config) -> bool:
@@ -390,24 +442,51 @@ def input_path(config: pytest.Config, spec: str) -> Path:
 def parse_thresholds(
     specs: tuple[str, ...], source: str = "--llm-min-accuracy"
 ) -> tuple[float | None, dict[str, float], dict[str, float]]:
-    """``--llm-min-accuracy`` values: ``0.9`` / ``90%`` overall, ``NAME=X`` per prompt, ``tag:NAME=X`` per tag."""
-    overall: float | None = None
-    per_prompt: dict[str, float] = {}
-    per_tag: dict[str, float] = {}
+    """``--llm-min-accuracy`` values: ``0.9`` / ``90%`` overall, ``NAME=X`` per prompt, ``tag:NAME=X`` per tag
+    (the ``MODEL:`` scoped ones are :func:`parse_scoped_thresholds`')."""
+    return _thresholds(specs, source).get(None, (None, {}, {}))
+
+
+def parse_scoped_thresholds(
+    specs: tuple[str, ...], source: str = "--llm-min-accuracy"
+) -> dict[str, tuple[float | None, dict[str, float], dict[str, float]]]:
+    """The ``MODEL:`` scoped ``--llm-min-accuracy`` values, by model: ``small:0.8`` (every prompt of model
+    ``small``), ``small:langgpt=0.9``, ``small:tag:trap=0.5``. A model id holding ``:`` (``qwen2:7b:0.8``) is
+    everything before the last ``:`` of an overall value."""
+    return {model: found for model, found in _thresholds(specs, source).items() if model is not None}
+
+
+def _thresholds(
+    specs: tuple[str, ...], source: str
+) -> dict[str | None, tuple[float | None, dict[str, float], dict[str, float]]]:
+    found: dict[str | None, tuple[float | None, dict[str, float], dict[str, float]]] = {}
     for spec in specs:
         for part in spec.split(","):
             part = part.strip()
             if not part:
                 continue
             target, _, value = part.rpartition("=")
+            model: str | None = None
+            if not target and ":" in value:  # MODEL:X
+                model, _, value = value.rpartition(":")
+            elif target and not target.startswith("tag:"):
+                if ":tag:" in target:  # MODEL:tag:T=X
+                    model, _, rest = target.partition(":tag:")
+                    target = "tag:" + rest
+                elif ":" in target:  # MODEL:NAME=X
+                    model, _, target = target.rpartition(":")
+            if model is not None and not model:
+                raise pytest.UsageError(f"{source} {part!r}: no model before ':' (written 'MODEL:X')")
             x = _fraction(value.strip(), part, source)
+            overall, per_prompt, per_tag = found.get(model, (None, {}, {}))
             if not target:
                 overall = x
             elif target.startswith("tag:"):
                 per_tag[target[4:]] = x
             else:
                 per_prompt[target] = x
-    return overall, per_prompt, per_tag
+            found[model] = (overall, per_prompt, per_tag)
+    return found
 
 
 def _fraction(text: str, spec: str, source: str = "--llm-min-accuracy") -> float:

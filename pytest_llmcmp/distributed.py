@@ -50,8 +50,8 @@ class XdistBridge:
     def pytest_configure_node(self, node: Any) -> None:
         if not self._started():
             return  # nothing resolved here: each worker decides from its own settings, as the session would
-        node.workerinput["llmcmp_model"] = self.session.runner.served  # the server's id; the worker names it
-        node.workerinput["llmcmp_url"] = self.session.runner.endpoint_url
+        # Each target's server id (the worker names it) and URL, in the order the worker's settings give them.
+        node.workerinput["llmcmp_targets"] = [[runner.served, runner.endpoint_url] for runner in self.session.runners]
         # Where this controller keeps cassettes: a worker that does not share them sends back what it records.
         node.workerinput["llmcmp_origin"] = [socket.gethostname(), os.path.realpath(self.session.runner.cassette_root)]
 
@@ -67,11 +67,16 @@ class XdistBridge:
             session.collected_cases = max(session.collected_cases, data.get("collected", 0))
             session.collected.merge_worker(data.get("collection", {}), first=session.workers_merged == 0)
             session.workers_merged += 1
-            session.worker_not_recorded.update((k, (v[0], v[1], v[2])) for k, v in data.get("not_recorded", {}).items())
-            session.selected.update((k, (v[0], v[1], bool(v[2]))) for k, v in data.get("selected", {}).items())
+            session.worker_not_recorded.update(
+                (k, (v[0], v[1], v[2], v[3] if len(v) > 3 else None)) for k, v in data.get("not_recorded", {}).items()
+            )
+            session.selected.update(
+                (k, (v[0], v[1], bool(v[2]), v[3] if len(v) > 3 else None)) for k, v in data.get("selected", {}).items()
+            )
             session.full_run = session.full_run and bool(data.get("full_run", True))
-            if data.get("model") and session.runner.model is None:
-                session.runner.model = data["model"]
+            for runner, model in zip(session.runners, data.get("models") or [data.get("model")], strict=False):
+                if model and runner.model is None:
+                    runner.model = model
             asked, answered, failed = data.get("live", (0, 0, 0))  # the controller asks nothing itself: sum them
             session.runner.add_live_counts(asked, answered, failed)
 
@@ -80,16 +85,16 @@ class XdistBridge:
         if not recorded:
             return
         from .cassettes import CassetteError, check_inside
-        from .redaction import api_key
+        from .redaction import api_keys
 
-        key = api_key()
+        keys = api_keys()
         for name, text in sorted(recorded.items()):
             relative = PurePosixPath(name)
             path = self.session.runner.cassette_root.joinpath(*relative.parts)
             try:
                 if relative.is_absolute() or ".." in relative.parts or not name.endswith(".yaml"):
                     raise CassetteError(name, "a worker sent a cassette outside the cassette directory; not written")
-                if contains_secret(text, key):
+                if any(contains_secret(text, key) for key in keys):
                     raise CassetteError(path, "refusing to write: the cassette would contain a secret (API key)")
                 check_inside(self.session.runner.cassette_root, path)
                 if write_if_changed(path, text.encode("utf-8")):  # an unchanged recording stays untouched
@@ -101,16 +106,17 @@ class XdistBridge:
 def send_results(session: LlmSession, used: set[Path]) -> None:
     """A worker's end: its results, the cassettes it used and what the controller must write, as ``workeroutput``."""
     payload = {
-        "cases": [case.to_json() for case in session.runner.results.values()],
+        "cases": [case.to_json() for case in session.runners.results()],
         # Relative to the cassette directory: a worker elsewhere (--tx ...//chdir, another host) has its own.
         "used": sorted(Path(os.path.relpath(p, session.runner.cassette_root)).as_posix() for p in used),
         "model": session.runner.model,
+        "models": [runner.model for runner in session.runners],
         "collected": session.collected_cases,
         "collection": session.collected.to_json(),
-        "not_recorded": session.runner.not_recorded,
+        "not_recorded": session.runners.not_recorded(),
         "selected": session.selected,
         "full_run": session.full_run,
-        "live": [session.runner.asked, session.runner.answered, session.runner.failed_requests],
+        "live": list(session.runners.live_counts()),
     }
     if _elsewhere(session):  # the controller writes them where they belong
         payload["recorded"] = _recorded(session)
@@ -129,7 +135,7 @@ def _elsewhere(session: LlmSession) -> bool:
 def _recorded(session: LlmSession) -> dict[str, str]:
     """The cassettes this worker wrote, by their path relative to the cassette directory."""
     recorded = {}
-    for path in session.runner.saved:
+    for path in dict.fromkeys(p for runner in session.runners for p in runner.saved):
         with contextlib.suppress(OSError):  # removed meanwhile: nothing to send
             relative = Path(os.path.relpath(path, session.runner.cassette_root)).as_posix()
             recorded[relative] = path.read_text(encoding="utf-8")

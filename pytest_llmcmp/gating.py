@@ -8,21 +8,68 @@ thresholds' usage errors are said here, before anything runs.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from .baseline import Comparison, Gate, accuracy_gates, compare, compare_prompts
-from .config import parse_thresholds
+from .baseline import Change, Comparison, Gate, accuracy_gates, compare, compare_prompts
+from .config import parse_scoped_thresholds, parse_thresholds
 from .gates import Decision, GatePolicy, RunStatus, combine, decide
-from .results import RunResults
+from .results import CaseResult, RunResults
 from .settings import Settings
 
 #: ``--llm-min-accuracy`` parsed: the overall minimum, per prompt, per tag.
 Thresholds = tuple[float | None, dict[str, float], dict[str, float]]
+#: ``MODEL:`` scoped ``--llm-min-accuracy`` values, by model (``small:0.8``, ``small:langgpt=0.9``,
+#: ``small:tag:trap=0.5``).
+Scoped = dict[str, Thresholds]
+#: An item as the session keeps it: (case id, prompt name, critical or why, model).
+_Item = tuple[str, str, Any, str | None]
+
+
+def scoped_thresholds_of(settings: Settings, prompts: Sequence[str]) -> Scoped:
+    """The ``MODEL:`` scoped thresholds; a prompt they name must be one of the run's."""
+    scoped = parse_scoped_thresholds(settings.min_accuracy, settings.origin("min_accuracy"))
+    for model, (_, per_prompt, _) in scoped.items():
+        unknown = [name for name in per_prompt if name not in prompts]
+        if unknown:
+            raise pytest.UsageError(
+                f"{settings.origin('min_accuracy')}: no prompt named {', '.join(map(repr, unknown))} in this "
+                f"run (its prompts: {', '.join(prompts)}), in the minimum for model {model!r}"
+            )
+    return scoped
+
+
+def check_threshold_models(settings: Settings, scoped: Scoped, models: Sequence[str]) -> None:
+    """A ``MODEL:`` threshold must name a model of the run: it would check nothing otherwise."""
+    unknown = [model for model in scoped if model not in models]
+    if unknown and models:
+        raise pytest.UsageError(
+            f"{settings.origin('min_accuracy')}: no model {', '.join(map(repr, unknown))} in this run (its models: "
+            f"{', '.join(models)}); a minimum for one model is written 'MODEL:X'"
+        )
+
+
+def _for_model(thresholds: Thresholds, scoped: Scoped, model: str) -> Thresholds:
+    """The thresholds one model must meet: the run's, with its ``MODEL:`` values over them."""
+    overall, per_prompt, per_tag = thresholds
+    if model not in scoped:
+        return thresholds
+    own_overall, own_prompt, own_tag = scoped[model]
+    return (
+        own_overall if own_overall is not None else overall,
+        {**per_prompt, **own_prompt},
+        {**per_tag, **own_tag},
+    )
+
+
+def model_prompt(prompt: str, model: str) -> str:
+    """How a comparison of several models names one model's prompt: ``langgpt @ internlm2-chat-1_8b``."""
+    return f"{prompt} @ {model}"
 
 
 def thresholds_of(settings: Settings, prompts: Sequence[str]) -> Thresholds:
@@ -81,6 +128,8 @@ class Conclusion:
     comparison: Comparison | None = None
     gates: list[Gate] = field(default_factory=list)
     decision: Decision | None = None
+    #: With several models: each model's own state ("passed", "failed", "undecided"), by model.
+    models: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -96,40 +145,74 @@ def conclude(
     baseline: RunResults | None,
     baseline_prompt: str | None,
     prompts: Sequence[str],
-    selected: Sequence[tuple[str, str, bool]],
+    selected: Sequence[_Item],
     full_run: bool,
-    not_recorded: Sequence[tuple[str, str, str]],
+    not_recorded: Sequence[_Item],
     record_command: str | None,
     interrupted: str | None,
+    scoped: Scoped | None = None,
 ) -> Conclusion:
     """Compare, gate and decide the run.
 
-    ``selected``: the selected items as (case id, prompt name, critical); ``not_recorded``: the items without a
-    recording as (case id, prompt name, why); ``full_run``: whether the arguments asked for the whole suite (else
-    only the selected keys of the baseline are compared)."""
-    missing = {(case_id, prompt) for case_id, prompt, _ in not_recorded}
+    ``selected``: the selected items as (case id, prompt name, critical, model); ``not_recorded``: the items
+    without a recording as (case id, prompt name, why, model); ``full_run``: whether the arguments asked for the
+    whole suite (else only the selected keys of the baseline are compared). With several models, each model is
+    compared with its own part of the baseline and gated on its own (:func:`_conclude_models`)."""
+    scoped = scoped or {}
+    models = results.model_names()
+    if len(models) > 1:
+        return _conclude_models(
+            results,
+            settings,
+            thresholds,
+            scoped,
+            models,
+            baseline=baseline,
+            baseline_prompt=baseline_prompt,
+            prompts=prompts,
+            selected=selected,
+            full_run=full_run,
+            not_recorded=not_recorded,
+            record_command=record_command,
+            interrupted=interrupted,
+        )
+    if models:  # one model: its MODEL: thresholds apply
+        thresholds = _for_model(thresholds, scoped, models[0])
+    missing = {(item[0], item[1]) for item in not_recorded}
     comparison: Comparison | None = None
     if baseline_prompt is not None:  # the more specific question wins over an ini file's baseline
         others = [name for name in prompts if name != baseline_prompt]
         comparison = compare_prompts(results, baseline_prompt, others, not_recorded=missing)
     elif baseline is not None:
-        keys = None if full_run else {(case_id, prompt) for case_id, prompt, _ in selected}
+        keys = None if full_run else {(item[0], item[1]) for item in selected}
         comparison = compare(
             baseline, results, label=f"baseline {settings.baseline}", selected=keys, not_recorded=missing
         )
-    decision = None
-    if comparison is not None:
-        decision = decide(
-            comparison,
-            GatePolicy(settings.gate, settings.alpha, settings.max_drop, settings.max_regressions),
-            critical={case_id for case_id, _, is_critical in selected if is_critical},
-            rule=settings.pass_rule,
-            not_recorded=len(not_recorded),
-            record_command=record_command,
-            interrupted=interrupted,
-        )
+    decision = _decide(comparison, settings, selected, len(not_recorded), record_command, interrupted)
     gates = accuracy_thresholds(results, settings, thresholds)
     return Conclusion(comparison, gates, combine(decision, gates))  # one decision: comparison and thresholds
+
+
+def _decide(
+    comparison: Comparison | None,
+    settings: Settings,
+    selected: Sequence[_Item],
+    not_recorded: int,
+    record_command: str | None,
+    interrupted: str | None,
+) -> Decision | None:
+    """The comparison's decision under the run's gate policy (``None`` without a comparison)."""
+    if comparison is None:
+        return None
+    return decide(
+        comparison,
+        GatePolicy(settings.gate, settings.alpha, settings.max_drop, settings.max_regressions),
+        critical={item[0] for item in selected if item[2]},
+        rule=settings.pass_rule,
+        not_recorded=not_recorded,
+        record_command=record_command,
+        interrupted=interrupted,
+    )
 
 
 def accuracy_thresholds(results: RunResults, settings: Settings, thresholds: Thresholds) -> list[Gate]:
@@ -150,10 +233,11 @@ def results_extra(
     results: RunResults,
     status: RunStatus,
     conclusion: Conclusion,
-    not_recorded: Sequence[tuple[str, str, str]],
+    not_recorded: Sequence[_Item],
 ) -> dict[str, Any]:
     """What this run adds to the results JSON (schema 1, additive): completeness, statistics, the decision."""
     extra: dict[str, Any] = status.to_json()
+    multi = len(results.model_names()) > 1
     if results.cases:
         from .stats import run_intervals
 
@@ -170,8 +254,118 @@ def results_extra(
         }
     if conclusion.decision is not None:
         extra["gate"] = conclusion.decision.to_json()
+        if conclusion.models:
+            extra["gate"]["models"] = dict(conclusion.models)
     extra["not_recorded"] = sorted(
-        [{"id": case_id, "prompt": prompt, "reason": why} for case_id, prompt, why in not_recorded],
-        key=lambda entry: (entry["id"], entry["prompt"]),
+        [
+            {"id": item[0], "prompt": item[1], "reason": item[2], **({"model": item[3]} if multi else {})}
+            for item in not_recorded
+        ],
+        key=lambda entry: (entry["id"], entry["prompt"], entry.get("model") or ""),
     )
     return extra
+
+
+def _relabel(cases: Iterable[CaseResult], model_of: Mapping[int, str]) -> list[CaseResult]:
+    return [dataclasses.replace(case, prompt=model_prompt(case.prompt, model_of[id(case)])) for case in cases]
+
+
+def _conclude_models(
+    results: RunResults,
+    settings: Settings,
+    thresholds: Thresholds,
+    scoped: Scoped,
+    models: Sequence[str],
+    *,
+    baseline: RunResults | None,
+    baseline_prompt: str | None,
+    prompts: Sequence[str],
+    selected: Sequence[_Item],
+    full_run: bool,
+    not_recorded: Sequence[_Item],
+    record_command: str | None,
+    interrupted: str | None,
+) -> Conclusion:
+    """Several models: each is compared with the baseline's cases of the same model (a one-model baseline counts as
+    its model's) or its prompts with its own reference prompt, and gated by its own thresholds. The comparison
+    names each (prompt, model) ``prompt @ model`` (:func:`model_prompt`), so the paired test, the reports and the
+    decision are per model and prompt; the run fails when any model fails, and :attr:`Conclusion.models` says
+    which."""
+    own = {id(case): case.model or "" for case in results.cases}
+    infos = {
+        model_prompt(prompt, model): results.prompts[prompt]
+        for model in models
+        for prompt in prompts
+        if prompt in results.prompts
+    }
+    current = RunResults(None, results.endpoint, infos, results.settings, _relabel(results.cases, own))
+    missing = {(item[0], model_prompt(item[1], item[3] or "")) for item in not_recorded}
+    comparison: Comparison | None = None
+    if baseline_prompt is not None:
+        parts = []
+        for model in models:
+            others = [model_prompt(name, model) for name in prompts if name != baseline_prompt]
+            part = RunResults(None, None, {}, {}, [c for c in current.cases if c.model == model])
+            part.prompts = {name: info for name, info in current.prompts.items() if name.endswith(f" @ {model}")}
+            if part.cases:
+                parts.append(compare_prompts(part, model_prompt(baseline_prompt, model), others, not_recorded=missing))
+        comparison = _merged(parts, f"prompt {baseline_prompt}") if parts else None
+    elif baseline is not None:
+        # By model: a case of the baseline that names none is its top-level model's (a one-model baseline).
+        before = [c for c in baseline.cases if (c.model or baseline.model) in models]
+        theirs = {id(c): c.model or baseline.model or "" for c in before}
+        keys = None if full_run else {(item[0], model_prompt(item[1], item[3] or "")) for item in selected}
+        comparison = compare(
+            RunResults(None, None, {}, baseline.settings, _relabel(before, theirs)),
+            current,
+            label=f"baseline {settings.baseline}",
+            selected=keys,
+            not_recorded=missing,
+        )
+    decision = _decide(comparison, settings, selected, len(not_recorded), record_command, interrupted)
+    gates: list[Gate] = []
+    by_model: dict[str, list[Gate]] = {}
+    for model in models:
+        own_gates = accuracy_thresholds(results.for_model(model), settings, _for_model(thresholds, scoped, model))
+        own_gates = [
+            Gate(name=f"{model}: {gate.name}", ok=gate.ok, message=f"model {model!r}: {gate.message}")
+            for gate in own_gates
+        ]
+        by_model[model] = own_gates
+        gates += own_gates
+    combined = combine(decision, gates)
+    states: dict[str, str] = {}
+    for model in models:
+        state = "passed"
+        if any(not gate.ok for gate in by_model[model]):
+            state = "failed"
+        if decision is not None:
+            mine = [p for p in decision.prompts if p.prompt.endswith(f" @ {model}")]
+            critical = [c for c in decision.critical if c.prompt.endswith(f" @ {model}")]
+            if decision.state == "undecided":
+                state = "undecided"
+            elif (decision.mode != "report" and any(p.failure for p in mine)) or critical:
+                state = "failed"
+        states[model] = state
+    return Conclusion(comparison, gates, combined, states)
+
+
+def _merged(parts: Sequence[Comparison], label: str) -> Comparison:
+    """Several models' comparisons of their prompts (each named ``prompt @ model``) as one."""
+    regressions: list[Change] = []
+    improvements: list[Change] = []
+    new: list[Change] = []
+    removed: list[Change] = []
+    pairs: list[tuple[CaseResult, CaseResult]] = []
+    accuracy: dict[str, tuple[float | None, float | None]] = {}
+    unchanged = not_run = 0
+    for part in parts:
+        regressions += part.regressions
+        improvements += part.improvements
+        new += part.new
+        removed += part.removed
+        pairs += part.pairs
+        accuracy.update(part.accuracy)
+        unchanged += part.unchanged
+        not_run += part.not_run
+    return Comparison(regressions, improvements, new, removed, accuracy, label, unchanged, pairs, not_run)

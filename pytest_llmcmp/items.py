@@ -1,4 +1,6 @@
-"""The pytest face of case files: a collector per file, a collector per case, an item per (case, prompt)."""
+"""The pytest face of case files: a collector per file, a collector per case, an item per (case, prompt), or per
+(case, model, prompt) when a run compares several models: ``file::case::prompt`` for one model,
+``file::case::MODEL::prompt`` for several (``MODEL`` as :func:`~pytest_llmcmp.engine.targets.label` spells it)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ class CaseFile(pytest.File):
     def collect(self) -> Iterator[CaseNode]:
         from .session import ensure_session
 
-        ensure_session(self.config, late=True)  # the run uses the plugin: its session starts here if not before
+        session = ensure_session(self.config, late=True)  # the run uses the plugin: its session starts here if not
+        labels = list(session.labelled())  # before; several models: resolved now, the node ids name them
         try:
             cases = load_case_file(self.path, self.config.stash.get(BUDGET_KEY, None))
         except CaseFileError as exc:
@@ -38,13 +41,36 @@ class CaseFile(pytest.File):
             raise self.CollectError(f"{where}:{exc.line}: {exc.message}") from None
         collected = self.config.stash.get(COLLECTED_KEY, None)
         if collected is not None:
-            collected.file_collected(self.path, len(cases) * len(self.config.stash[RUNNER_KEY].prompts))
+            collected.file_collected(self.path, len(cases) * len(labels) * len(self.config.stash[RUNNER_KEY].prompts))
         for case in cases:
-            yield CaseNode.from_parent(self, name=case.id, case=case)
+            yield CaseNode.from_parent(self, name=case.id, case=case, labels=labels)
 
 
 class CaseNode(pytest.Collector):
-    """One case; it holds one :class:`CaseItem` per prompt, so node ids read ``file::case-id::prompt``."""
+    """One case; it holds one :class:`CaseItem` per prompt, so node ids read ``file::case-id::prompt`` (with
+    several models, one :class:`ModelNode` per model: ``file::case-id::MODEL::prompt``)."""
+
+    def __init__(self, *, case: Case, labels: list[str | None] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.labels = labels or [None]
+        self.extra_keyword_matches.update(case.tags)
+
+    def collect(self) -> Iterator[CaseItem | ModelNode]:
+        runner: Runner = self.config.stash[RUNNER_KEY]
+        for label in self.labels:
+            if label is None:
+                for prompt in runner.prompts:
+                    yield CaseItem.from_parent(self, name=prompt.name, case=self.case, prompt=prompt)
+            else:
+                yield ModelNode.from_parent(self, name=label, case=self.case)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(self.case.path), self.case.line - 1, self.case.id  # an imported case: its CSV/JSONL row
+
+
+class ModelNode(pytest.Collector):
+    """One case under one model of several: one :class:`CaseItem` per prompt."""
 
     def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -54,10 +80,10 @@ class CaseNode(pytest.Collector):
     def collect(self) -> Iterator[CaseItem]:
         runner: Runner = self.config.stash[RUNNER_KEY]
         for prompt in runner.prompts:
-            yield CaseItem.from_parent(self, name=prompt.name, case=self.case, prompt=prompt)
+            yield CaseItem.from_parent(self, name=prompt.name, case=self.case, prompt=prompt, target=self.name)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return Path(self.case.path), self.case.line - 1, self.case.id  # an imported case: its CSV/JSONL row
+        return Path(self.case.path), self.case.line - 1, f"{self.case.id} [{self.name}]"
 
 
 class CaseFailed(Exception):
@@ -72,16 +98,17 @@ class CaseFailed(Exception):
 class CaseItem(pytest.Item):
     """Asking one case under one prompt (live, or replayed from its cassette) and judging the answers."""
 
-    def __init__(self, *, case: Case, prompt: Prompt, **kwargs: Any) -> None:
+    def __init__(self, *, case: Case, prompt: Prompt, target: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.prompt = prompt
+        self.target = target  # the model's label when the run has several (see ModelNode), else None
         self.extra_keyword_matches.update(case.tags)
 
     def runtest(self) -> None:
         from .session import usage_errors
 
-        runner: Runner = self.config.stash[RUNNER_KEY]
+        runner: Runner = self.config.stash[RUNNERS_KEY][self.target]
         with usage_errors():
             result, detail = runner.run(self)
         missing = runner.not_recorded.get(self.nodeid)
@@ -109,11 +136,14 @@ class CaseItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return Path(self.case.path), self.case.line - 1, f"{self.case.id} [{self.prompt.name}]"
+        where = self.prompt.name if self.target is None else f"{self.target}, {self.prompt.name}"
+        return Path(self.case.path), self.case.line - 1, f"{self.case.id} [{where}]"
 
 
 # Defined here (not in the engine) so that collection does not import the runner's dependencies.
 RUNNER_KEY: pytest.StashKey[Runner] = pytest.StashKey()
+#: The runner of each target, by the label its items carry (``None``: the one target of a one-model run).
+RUNNERS_KEY: pytest.StashKey[dict[str | None, Runner]] = pytest.StashKey()
 #: The run's settings, resolved once at configure time and frozen.
 SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
 #: The cassette directory (never collected).

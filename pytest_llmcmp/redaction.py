@@ -34,25 +34,48 @@ _DICTIONARY_LIKE = re.compile(r"[a-z][a-z0-9_-]*|[0-9]+")
 REDACTED: Final = "[API key removed]"
 
 
-def api_key() -> str | None:
-    """The API key from ``LLMCMP_API_KEY``, else ``OPENAI_API_KEY``."""
-    for name in KEY_VARIABLES:
+#: The prefix of a named endpoint's own key variable: ``--llm-endpoint big=URL`` reads ``LLMCMP_API_KEY_BIG`` first.
+NAMED_KEY_PREFIX: Final = "LLMCMP_API_KEY_"
+
+
+def named_key_variable(endpoint: str) -> str:
+    """The variable of named endpoint ``endpoint``'s own key: ``big`` -> ``LLMCMP_API_KEY_BIG`` (``-`` is ``_``)."""
+    return NAMED_KEY_PREFIX + endpoint.upper().replace("-", "_")
+
+
+def _variables(endpoint: str = "") -> tuple[str, ...]:
+    return ((named_key_variable(endpoint),) if endpoint else ()) + KEY_VARIABLES
+
+
+def api_key(endpoint: str = "") -> str | None:
+    """The API key from ``LLMCMP_API_KEY``, else ``OPENAI_API_KEY``; for a named endpoint, its own variable
+    (:func:`named_key_variable`) first."""
+    for name in _variables(endpoint):
         value = os.environ.get(name)
         if value:
             return value
     return None
 
 
-def key_variable(key: str | None) -> str | None:
+def api_keys() -> list[str]:
+    """Every key the environment holds for this plugin (the shared ones and every named endpoint's): what is
+    removed from everything shown or written."""
+    keys = [os.environ.get(name) for name in KEY_VARIABLES]
+    keys += [value for name, value in os.environ.items() if name.startswith(NAMED_KEY_PREFIX)]
+    return list(dict.fromkeys(key for key in keys if key))
+
+
+def key_variable(key: str | None, endpoint: str = "") -> str | None:
     """The environment variable ``key`` came from (the one :func:`api_key` reads), or ``None``: its name, never
     its value, is what a message may show."""
     if not key:
         return None
-    for name in KEY_VARIABLES:
+    for name in _variables(endpoint):
         value = os.environ.get(name)
         if value:
             return name if value == key else None
-    return None
+    named = sorted(name for name, value in os.environ.items() if name.startswith(NAMED_KEY_PREFIX) and value == key)
+    return named[0] if named else None
 
 
 @functools.lru_cache(maxsize=16)
@@ -81,8 +104,10 @@ def redact(text: str, secret: str | None) -> str:
 
 
 def scrub(text: str) -> str:
-    """``text`` without the configured API key (the last step before anything is shown or written)."""
-    return redact(text, api_key())
+    """``text`` without the configured API keys (the last step before anything is shown or written)."""
+    for key in api_keys():
+        text = redact(text, key)
+    return text
 
 
 def public_url(url: str) -> str:

@@ -194,6 +194,8 @@ class CaseResult:
     expected: str
     samples: list[SampleResult]
     outcome: Outcome
+    #: The model that answered (additive to schema 1; several models in one run are told apart by it).
+    model: str | None = None
 
     @property
     def flaky(self) -> bool:
@@ -225,6 +227,7 @@ class CaseResult:
             "expected": self.expected,
             "outcome": self.outcome,
             "samples": [sample.to_json() for sample in self.samples],
+            **({"model": self.model} if self.model is not None else {}),
         }
 
     @classmethod
@@ -258,6 +261,7 @@ class CaseResult:
             expected=_require(data, "expected", str, where),
             samples=samples,
             outcome=cast(Outcome, outcome),
+            model=_optional(data, "model", str, None, where),
         )
 
 
@@ -374,13 +378,22 @@ class RunResults:
         names += sorted({case.prompt for case in self.cases} - set(names))
         return names
 
+    def model_names(self) -> list[str]:
+        """Every model a case names, sorted (several: a comparison of models; a one-model run has one)."""
+        return sorted({case.model for case in self.cases if case.model is not None})
+
+    def for_model(self, model: str) -> RunResults:
+        """The results of one model (a case that names none counts as the run's ``model``)."""
+        cases = [case for case in self.cases if (case.model or self.model) == model]
+        return RunResults(model, self.endpoint, self.prompts, self.settings, cases)
+
     def tag_names(self) -> list[str]:
         """Every tag used by a case, sorted."""
         return sorted({tag for case in self.cases for tag in case.tags})
 
     def sorted_cases(self) -> list[CaseResult]:
         """Cases in a stable order (case id, prompt, node id), whatever order workers finished in."""
-        return sorted(self.cases, key=lambda case: (case.id, case.prompt, case.nodeid))
+        return sorted(self.cases, key=lambda case: (case.id, case.prompt, case.model or "", case.nodeid))
 
     def summary(self) -> dict[str, Any]:
         """Counts and accuracies: overall, per prompt, per tag and prompt, and sample verdicts per prompt.
@@ -409,13 +422,24 @@ class RunResults:
                 if name in by_tag[tag]:
                     tally = _tally(by_tag[tag][name])
                     tags[tag][name] = {key: tally[key] for key in ("total", "passed", "accuracy")}
-        return {
+        summary = {
             **overall,
             "prompts": {name: _tally(by_prompt[name]) for name in names},
             "tags": tags,
             "verdicts": verdicts,
             "truncated": truncated,
         }
+        models = self.model_names()
+        if len(models) > 1:  # additive: each model's counts, overall and per prompt
+            summary["models"] = {model: self._model_summary(model, names) for model in models}
+        return summary
+
+    def _model_summary(self, model: str, names: Sequence[str]) -> dict[str, Any]:
+        cases = [case for case in self.cases if case.model == model]
+        tally = _tally(cases)
+        del tally["flaky"]
+        tally["prompts"] = {name: _tally([c for c in cases if c.prompt == name]) for name in names}
+        return tally
 
     def to_json(self) -> dict[str, Any]:
         """The results JSON (schema 1), cases sorted so that two runs diff cleanly."""
@@ -427,6 +451,7 @@ class RunResults:
             "settings": dict(self.settings),
             "cases": [case.to_json() for case in self.sorted_cases()],
             "summary": self.summary(),
+            **({"models": models} if len(models := self.model_names()) > 1 else {}),
             **{key: value for key, value in self.extra.items() if key not in _CONTRACT_KEYS},
         }
 

@@ -23,10 +23,11 @@ from .config import Settings, input_path, project_dir
 from .engine import EngineError
 from .engine.runner import Runner
 from .gates import RunStatus
-from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, SETTINGS_KEY, CaseItem
+from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, RUNNERS_KEY, SETTINGS_KEY, CaseItem
 from .prompts import Prompt
 from .redaction import public_url
 from .results import CaseResult, ResultsFileError, RunResults
+from .runners import Missing, Runners, describe
 from .terminal import shown
 
 
@@ -36,7 +37,10 @@ class LlmSession:
     def __init__(self, config: pytest.Config, settings: Settings, prompts: list[Prompt]) -> None:
         self.config = config
         self.settings = settings
-        self.runner = Runner(PytestHost(config), settings, prompts, project_dir(config))
+        #: One runner per target (endpoint, model); the first stands for the run where one is enough (paths, the
+        #: header). Several: node ids gain the model (see :meth:`labelled`).
+        self.runners = Runners(PytestHost(config), settings, prompts, project_dir(config))
+        self.runner = self.runners.primary
         self.late = False  # registered during collection (no option given): the header comes after collection
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.is_worker = self.workerinput is not None
@@ -63,9 +67,9 @@ class LlmSession:
         self.status: RunStatus | None = None
         # The selected (case, prompt) items, as plain values: (node id, case id, prompt name, critical). On an xdist
         # controller, which collects nothing, they come from the workers.
-        self.selected: dict[str, tuple[str, str, bool]] = {}
+        self.selected: dict[str, tuple[str, str, bool, str | None]] = {}
         self.full_run = True
-        self.worker_not_recorded: dict[str, tuple[str, str, str]] = {}
+        self.worker_not_recorded: dict[str, Missing] = {}
         self._old_sigterm: Any = None
         self._old_sigint: Any = None
         self.forgotten = False  # the outputs of an earlier run were removed
@@ -73,15 +77,32 @@ class LlmSession:
         self.started = time.monotonic()
         names = [p.name for p in prompts]
         self.thresholds = gating.thresholds_of(settings, names)
+        self.scoped_thresholds = gating.scoped_thresholds_of(settings, names)
         outputs.check_targets(settings, config.invocation_params.dir)
         self.baseline = self._load_baseline()
-        if self.baseline is not None:
-            self.runner.baseline = {case.key: case for case in self.baseline.cases}
         self.baseline_prompt = gating.baseline_prompt_of(settings, names)
-        self.runner.reference = self.baseline_prompt
-        if self.workerinput is not None and self.workerinput.get("llmcmp_model"):
-            # The controller resolved the model (and checked the endpoint) once for every worker.
-            self.runner.use_endpoint(self.workerinput["llmcmp_model"], self.workerinput.get("llmcmp_url"))
+        for runner in self.runners:
+            runner.reference = self.baseline_prompt
+        if self.workerinput is not None and self.workerinput.get("llmcmp_targets"):
+            # The controller resolved the models (and checked the endpoints) once for every worker.
+            for runner, (model, url) in zip(self.runners, self.workerinput["llmcmp_targets"], strict=False):
+                runner.use_endpoint(model, url)
+        self.runners.give_baseline(self.baseline)
+
+    def labelled(self) -> dict[str | None, Runner]:
+        """The runners by the label their items carry (see :meth:`Runners.labelled`), kept in ``config.stash``."""
+        labelled = self.config.stash.get(RUNNERS_KEY, None)
+        if labelled is None:
+            with usage_errors():
+                labelled = self.runners.labelled()
+            if len(self.runners) > 1:
+                self.runners.give_baseline(self.baseline)  # by model, now that the models are known
+            self.config.stash[RUNNERS_KEY] = labelled
+        return labelled
+
+    def runner_of(self, item: CaseItem) -> Runner:
+        """The runner of an item's target."""
+        return self.labelled()[item.target]
 
     @property
     def distributed(self) -> bool:
@@ -137,11 +158,21 @@ class LlmSession:
         params += f", max_tokens {s.max_tokens}" if s.max_tokens is not None else ", max_tokens none (not sent)"
         if s.seed is not None:
             params += f", seed {s.seed}"
-        lines = [
-            f"llmcmp: {mode}, {where}, model {s.model or '(auto)'}",
+        if len(self.runners) > 1:
+            where = ", ".join(describe(runner) for runner in self.runners)
+            lines = [f"llmcmp: {mode}, {len(self.runners)} models: {where}"]
+        else:
+            lines = [f"llmcmp: {mode}, {where}, model {s.model or '(auto)'}"]
+        lines += [
             f"llmcmp: prompts {prompts}; {params}; samples {s.samples} (pass rule {s.pass_rule})",
         ]
-        if s.live:
+        if s.live and len(self.runners) > 1:
+            per = "per endpoint" if len({(r.settings.endpoint_name, r.endpoint_url) for r in self.runners}) > 1 else ""
+            lines.append(
+                f"llmcmp: concurrency {self.runner.settings.concurrency}{' ' + per if per else ''}, timeout "
+                f"{s.timeout:g}s, retries {s.retries}, backoff {s.backoff:g}s"
+            )
+        elif s.live:
             lines.append(
                 f"llmcmp: concurrency {s.concurrency}, timeout {s.timeout:g}s, retries {s.retries}, "
                 f"backoff {s.backoff:g}s"
@@ -184,7 +215,7 @@ class LlmSession:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_cases = sum(isinstance(item, CaseItem) for item in session.items)
         self.selected = {
-            item.nodeid: (item.case.id, item.prompt.name, self.runner.is_critical(item))
+            item.nodeid: (item.case.id, item.prompt.name, self.runner.is_critical(item), self.runner_of(item).model)
             for item in session.items
             if isinstance(item, CaseItem)
         }
@@ -234,7 +265,11 @@ class LlmSession:
         if self.distributed:
             # Resolve once here, so workers neither start a server each nor fail one by one.
             with usage_errors():
-                self.runner.prepare()
+                for runner in self.runners:
+                    runner.prepare()
+                self._check_models()
+        if len(self.runners) > 1:
+            self.labelled()  # the models name the node ids: known before collection, a bad one a usage error
 
     def _forget_old_outputs(self) -> None:
         """An earlier run's results and reports must never pass for this run's: once cases are collected they are
@@ -265,7 +300,8 @@ class LlmSession:
         "Exception ignored in" and dropped, and an item waiting on a stalled endpoint would wait out the timeout
         (found under load: 2 of 33 runs of the Ctrl-C test hung). The runner raises it again within half a second."""
         args = (_SIGTERM,) if signum == signal.SIGTERM else ()
-        self.runner.recorder.interrupted = args
+        for runner in self.runners:
+            runner.recorder.interrupted = args
         raise KeyboardInterrupt(*args)
 
     # --- running ----------------------------------------------------------------------------------------------
@@ -274,20 +310,35 @@ class LlmSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, None, None]:
         items = [item for item in session.items if isinstance(item, CaseItem)]
         if items and not self.distributed:
+            by_runner: dict[int, list[CaseItem]] = {}
+            for item in items:
+                by_runner.setdefault(id(self.runner_of(item)), []).append(item)
             with usage_errors():
-                self.runner.resolve_model()
+                for runner in self.runners:
+                    runner.resolve_model()
+                self._check_models()
+                self.runners.give_baseline(self.baseline)
                 if not self.is_worker and not session.config.option.collectonly:
-                    self.runner.prefetch(items)
+                    # Grouped by endpoint, then model, then prompt: each server's prefix cache is reused.
+                    for runner in self.runners:
+                        runner.prefetch(by_runner.get(id(runner), []))
         try:
             yield
         finally:
-            self.runner.stop()
+            self.stop()
+
+    def stop(self) -> None:
+        self.runners.stop()
+
+    def _check_models(self) -> None:
+        """A ``MODEL:`` threshold must name a model of the run (else it would check nothing)."""
+        gating.check_threshold_models(self.settings, self.scoped_thresholds, self.runners.models)
 
     # --- the end ----------------------------------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.runner.stop()
+        self.stop()
         if self.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return
         used = self._used(session)
@@ -296,21 +347,20 @@ class LlmSession:
 
             send_results(self, used)
             return
-        cases = list((self.worker_results if self.distributed else self.runner.results).values())
+        cases = list(self.worker_results.values()) if self.distributed else self.runners.results()
         if not cases and not self.collected_cases:
             if self.fixture_items and self.runner.model is not None and not self.distributed:
                 self._unused(session, exitstatus, used)  # only tests of the llm fixture: their cassettes
             return  # not an llmcmp run (e.g. a project's own unit tests)
         results = self.runner.run_results(cases)
+        if len(self.runners) > 1:  # the top-level model and endpoint are one run's; each case names its model
+            results.model = None
+            results.endpoint = None if len({r.endpoint_url for r in self.runners}) > 1 else results.endpoint
         self.final = results
-        not_recorded = self.worker_not_recorded if self.distributed else self.runner.not_recorded
+        not_recorded = self.worker_not_recorded if self.distributed else self.runners.not_recorded()
         interrupted = _interruption(session, exitstatus, self.keyboard)
         ran = len(cases) + len(not_recorded)  # (items a user's plugin skipped are selected but never ran)
-        command = None
-        if not_recorded:
-            command = self.runner.record_command_for(
-                [(nodeid, prompt) for nodeid, (_, prompt, _) in not_recorded.items()]
-            )
+        command = self.runners.record_command(not_recorded) if not_recorded else None
         self.conclusion = gating.conclude(
             results,
             self.settings,
@@ -323,6 +373,7 @@ class LlmSession:
             not_recorded=list(not_recorded.values()),
             record_command=command,
             interrupted=interrupted,
+            scoped=self.scoped_thresholds,
         )
         failed = self.conclusion.failed or bool(
             not_recorded
@@ -353,9 +404,10 @@ class LlmSession:
         if self.write_problems and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def not_recorded_items(self) -> list[tuple[str, str, str]]:
-        """The items without a recording, as (case id, prompt name, why): the workers' on an xdist controller."""
-        return list((self.worker_not_recorded if self.distributed else self.runner.not_recorded).values())
+    def not_recorded_items(self) -> list[tuple[str, str, str, str | None]]:
+        """The items without a recording, as (case id, prompt name, why, model): the workers' on an xdist
+        controller."""
+        return list((self.worker_not_recorded if self.distributed else self.runners.not_recorded()).values())
 
     def _full_run(self) -> bool:
         """Whether the arguments ask for the whole suite (the gate's guess; pruning relies on :meth:`_incomplete`)."""
@@ -368,12 +420,17 @@ class LlmSession:
         return all((base / arg).is_dir() for arg in self.config.args)
 
     def _used(self, session: pytest.Session) -> set[Path]:
-        if self.runner.model is None:
-            return set()
-        from .fixture import test_cassette_of
+        used = set()
+        for item in session.items:
+            if isinstance(item, CaseItem):
+                runner = self.runner_of(item)
+                if runner.model is not None:
+                    used.add(runner.planned_path(item))
+        if self.runner.model is not None:
+            from .fixture import test_cassette_of
 
-        used = {self.runner.planned_path(item) for item in session.items if isinstance(item, CaseItem)}
-        return used | {test_cassette_of(item, self.runner) for item in self.fixture_items} | self.test_cassettes
+            used |= {test_cassette_of(item, self.runner) for item in self.fixture_items} | self.test_cassettes
+        return used
 
     def _incomplete(self, session: pytest.Session, exitstatus: int) -> str | None:
         """Why this run did not provably see the whole suite (see :mod:`pytest_llmcmp.collected`), or ``None``."""
@@ -396,25 +453,32 @@ class LlmSession:
 
     def _unused(self, session: pytest.Session, exitstatus: int, used: set[Path]) -> None:
         root = self.runner.cassette_root
-        model = self.runner.model
-        if model is None:
+        models = self.runners.models
+        if not models:
             if self.settings.prune:
                 self.prune_blocked = self._incomplete(session, exitstatus) or "no model was recorded or asked"
             return
         from .housekeeping import prune, unused
 
-        found = unused(root, model, used, {p.name for p in self.runner.prompts})
-        tests = self._unused_tests(used)
-        if found is None and not tests:
+        found = {}
+        for model in models:  # each model's directory: what no collected case of it uses
+            found_here = unused(root, model, used, {p.name for p in self.runner.prompts})
+            if found_here is not None:
+                found[model] = found_here
+        tests = self._unused_tests(used)  # the llm fixture's, under the first model
+        if not found and not tests:
             return
-        self.leftovers, candidates = found if found is not None else ([], [])
-        candidates = sorted(candidates + tests)
+        self.leftovers = [path for leftovers, _ in found.values() for path in leftovers]
+        candidates = sorted([path for _, paths in found.values() for path in paths] + tests)
         if candidates or self.settings.prune:
             self.prune_blocked = self._incomplete(session, exitstatus)
         if self.prune_blocked is None:
             self.unused = candidates
         if self.settings.prune:
-            prune(root, model, self.leftovers + self.unused)
+            for model, (leftovers, paths) in found.items():
+                prune(root, model, leftovers + (paths if self.prune_blocked is None else []))
+            if tests and self.prune_blocked is None and self.runner.model is not None:
+                prune(root, self.runner.model, tests)
             self.pruned = len(self.unused)
 
     def _unused_tests(self, used: set[Path]) -> list[Path]:

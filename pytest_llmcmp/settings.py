@@ -59,6 +59,14 @@ class Settings:
         """Whether option ``name`` was given (command line, ini file or environment), not left at its default."""
         return name not in self.unset
 
+    #: Every ``--llm-model`` (several: one item per model; ``ENDPOINT=NAME`` for one named endpoint).
+    models: tuple[str, ...] = ()
+    #: Named endpoints, ``(name, url)`` (``--llm-endpoint small=URL --llm-endpoint big=URL``); empty for the one
+    #: unnamed ``--llm-endpoint URL`` (then :attr:`endpoint` is it).
+    endpoints: tuple[tuple[str, str], ...] = ()
+    #: The named endpoint this run's asks go to (set on each target's settings), for its key variable.
+    endpoint_name: str = ""
+
     max_generated: int = 10_000
     max_generated_suite: int = 100_000
     cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file

@@ -68,14 +68,15 @@ def _recordings(tr: Escaped, session: LlmSession) -> None:
     runner = session.runner
     if session.status is not None and session.status.not_recorded:
         tr.write_line(session.status.recording_line(), yellow=True, bold=True)
-        hint = runner.recorded_elsewhere([(case, prompt) for case, prompt, _ in session.not_recorded_items()])
+        hint = runner.recorded_elsewhere([(case, prompt) for case, prompt, *_ in session.not_recorded_items()])
         if hint is not None:
             tr.write_line(hint, yellow=True, bold=True)
-    if runner.asked:
+    asked, answered, failed = session.runners.live_counts()
+    if asked:
         took = time.monotonic() - session.started
-        stopped = f" of {runner.asked} queued (the run stopped early)" if runner.answered < runner.asked else ""
+        stopped = f" of {asked} queued (the run stopped early)" if answered < asked else ""
         tr.write_line(
-            f"asked {plural(runner.answered, 'request')} live{stopped}, {runner.failed_requests} failed, "
+            f"asked {plural(answered, 'request')} live{stopped}, {failed} failed, "
             f"in {took:.1f}s; "
             f"cassettes in {runner.show_path(runner.cassette_root)}"
         )

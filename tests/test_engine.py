@@ -391,7 +391,9 @@ def test_replay_through_the_read_ahead_helper_is_the_same_as_in_process(
         asked: list[str] = []
         host = FakeHost(tmp_path, builtin_extractor_only=builtin_only)
         extract = host.extract
-        host.extract = lambda answer, case, prompt: asked.append(case.id) or extract(answer, case, prompt)  # type: ignore[method-assign]
+        host.extract = lambda answer, case, prompt, finish_reason=None: (  # type: ignore[method-assign]
+            asked.append(case.id) or extract(answer, case, prompt, finish_reason)
+        )
         engine = runner(tmp_path, host, samples=2, read_ahead=read_ahead)
         engine.resolve_model()
         engine.prefetch(items)

@@ -52,6 +52,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "engine.plan",
         "engine.recorder",
         "engine.runner",
+        "engine.targets",
     ),
     "face": (
         "builtin",
@@ -66,8 +67,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "reports",
         "reports.html",
         "reports.markdown",
+        "reports.models",
         "reports.terminal",
         "reports.text",
+        "runners",
         "session",
         "summary",
     ),

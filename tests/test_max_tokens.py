@@ -13,6 +13,7 @@ import yaml
 from pytest_llmcmp import readahead
 from pytest_llmcmp.cassettes import Cassette, key_digest, request_key
 from pytest_llmcmp.settings import DEFAULT_MAX_TOKENS
+from pytest_llmcmp.wire import Reply
 from tests.fakeserver import FakeServer
 
 
@@ -140,7 +141,7 @@ def test_the_read_ahead_helper_takes_the_first_recorded_of_a_samples_keys(tmp_pa
     first = [(key_digest(request_key(newer, 1)), key_digest(request_key(body, 1)))]  # the newer form, then the old
     outcome = readahead.read(str(path), first, None)
     assert isinstance(outcome, tuple)
-    assert outcome[1] == [("13.8", None, "stop")]
+    assert outcome[1] == [Reply("13.8", None, "stop")]
     neither = [(key_digest(request_key(newer, 1)), key_digest(request_key(newer, 2)))]
     outcome = readahead.read(str(path), neither, None)
     assert isinstance(outcome, tuple)

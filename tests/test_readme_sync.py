@@ -34,6 +34,7 @@ HEADINGS: list[tuple[str, str]] = [
     ("## Record and replay", "## 录制与回放"),
     ("## Gating prompt changes in pull requests", "## 在拉取请求中把关提示词改动"),
     ("## Deciding a pull request", "## 判决一个拉取请求"),
+    ("## Comparing models", "## 比较模型"),
     ("## Options", "## 选项"),
     ("## Distributed runs", "## 分布式运行"),
     ("## Performance", "## 性能"),

@@ -54,7 +54,8 @@ class Backend:
 
         assert self.url is not None
         s = self.settings
-        return Endpoint(self.url, api_key(), s.timeout, s.retries, s.backoff, s.concurrency)
+        key = api_key(s.endpoint_name)  # a named endpoint's own key (LLMCMP_API_KEY_<NAME>) first
+        return Endpoint(self.url, key, s.timeout, s.retries, s.backoff, s.concurrency)
 
     def models(self) -> list[str]:
         from ..client import EndpointError, list_models

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..cassettes import Cassette, CassetteError, Exchange, check_inside, stable_response
-from ..redaction import api_key
+from ..redaction import api_keys
 from .plan import Plan
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class Recorder:
         self.cassette_root = cassette_root
         self.record_mode = record_mode
         self._ready = ready  # the backend, started and checked (called once, before the first request)
+        #: Other runners sharing this endpoint (their models): started and checked too, before the first request.
+        self.ready_too: list[Callable[[], Backend]] = []
         self._on_progress = on_progress
         self._asker: Asker | None = None
         self._recorded_url: tuple[str, str] | None = None  # (the backend's URL, the URL recorded instead)
@@ -57,6 +59,8 @@ class Recorder:
         with self._asker_lock:
             if self._asker is None:
                 backend = self._ready()
+                for also in self.ready_too:
+                    also()
                 from ..client import Asker
 
                 if backend.recorded_url is not None and backend.url:
@@ -172,8 +176,7 @@ class Recorder:
             if plan.legacy is not None:  # re-recorded with the default max_tokens: the older recording goes
                 cassette.discard(plan.legacy, exchange.sample)
             cassette.add(exchange)
-        key = api_key()
-        cassette.save(secrets=[key] if key else [])
+        cassette.save(secrets=api_keys())  # the shared key and every named endpoint's
         with self._lock:
             self.saved.append(plan.path)
 

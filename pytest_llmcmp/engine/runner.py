@@ -63,7 +63,14 @@ PROGRESS_EVERY = 2.0
 class Runner:
     """Plans, asks or replays, judges and collects the results of one session (one xdist worker)."""
 
-    def __init__(self, host: Host, settings: Settings, prompts: list[Prompt], project_dir: Path) -> None:
+    def __init__(
+        self,
+        host: Host,
+        settings: Settings,
+        prompts: list[Prompt],
+        project_dir: Path,
+        recorder: Recorder | None = None,
+    ) -> None:
         self.host = host
         self.settings = settings
         self.prompts = prompts
@@ -86,7 +93,12 @@ class Runner:
         self._by_case: dict[tuple[str, str], str] = {}  # (case id, prompt name) -> node id of its result
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
         self._explained = False  # whether an error was already explained by the backend (a local server's death)
-        self.recorder = Recorder(self.cassette_root, settings.record_mode, self._ready, self.show_progress)
+        # Runners of one endpoint (several models) share its recorder: --llm-concurrency is per endpoint.
+        if recorder is None:
+            recorder = Recorder(self.cassette_root, settings.record_mode, self._ready, self.show_progress)
+        else:
+            recorder.ready_too.append(self._ready)
+        self.recorder = recorder
         self._ahead: ReadAhead | None = None
         self._plans: dict[str, Plan] = {}
         self._folders: dict[str, Path] = {}
@@ -379,6 +391,7 @@ class Runner:
             expected=item.case.expected,
             samples=samples,
             outcome=self.rule.decide([s.verdict for s in samples]),
+            model=None if self.model is None else scrub(self.model),
         )
         if save_problem is not None:
             result.outcome = "fail"

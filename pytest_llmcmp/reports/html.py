@@ -303,6 +303,20 @@ _SIDE_BY_SIDE = """<section id="side-by-side"><h2>Two prompts side by side</h2>
 </section>"""
 
 
+def _model_fact(results: RunResults) -> str:
+    models = results.model_names()
+    if results.model is None and len(models) > 1:
+        return "models " + ", ".join(f"<b>{escape(model)}</b>" for model in models)
+    return f"model <b>{escape(results.model or '?')}</b>"
+
+
+def _models_section(results: RunResults) -> str:
+    """Several models: the models x prompts matrix and where a prompt helps one model and hurts another."""
+    from .models import html_section
+
+    return html_section(results)
+
+
 def html_report(results: RunResults, comparison: Comparison | None = None, status: RunStatus | None = None) -> str:
     """The self-contained HTML report of ``results`` (and of the change against a baseline, if given).
 
@@ -313,7 +327,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
     title = f"pytest-llmcmp: {results.model or 'model'} · {format_percent(summary['accuracy'])}"
     # A setting not sent (max_tokens, seed) is left out: "seed None" reads as a seed.
     settings = ", ".join(f"{key} {value}" for key, value in sorted(results.settings.items()) if value is not None)
-    facts = [f"model <b>{escape(results.model or '?')}</b>"]
+    facts = [_model_fact(results)]
     if results.endpoint:
         facts.append(f"endpoint {escape(results.endpoint)}")
     facts.append(f"{summary['passed']}/{summary['total']} passed ({format_percent(summary['accuracy'])})")
@@ -339,6 +353,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 <figure>{accuracy_chart(results)}
 <figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
 </section>
+{_models_section(results)}
 {_comparison_section(comparison, status)}
 <section id="cases"><h2>Cases</h2>
 <form class="filters" id="filters" autocomplete="off">

@@ -145,7 +145,7 @@ def _markdown(
     facts = [f"{status} {summary['passed']}/{summary['total']} cases passed ({overall})"]
     if comparison is not None:
         facts.append(f"{plural(regressions, 'regression')} vs {escape_markdown(comparison.label)}")
-    facts.append(f"model {escape_markdown(results.model or '?')}")
+    facts.append(_model_fact(results))
     lines += [" · ".join(facts), ""]
     decision = run.decision if run is not None else None
     if decision is not None:
@@ -181,12 +181,13 @@ def _markdown(
     if note is not None:
         lines += ["", f"✂️ {note}."]  # our own words: nothing to escape
     if comparison is not None:
-        for name, (before, _) in comparison.accuracy.items():
-            if name not in summary["prompts"]:
+        for name, (before, after) in comparison.accuracy.items():
+            if name not in summary["prompts"] and after is None:
                 lines.append(f"\nPrompt {escape_markdown(name)} is only in the baseline ({format_percent(before)}).")
     lines.append("")
     if intervals["method"]:
         lines += [f"<sub>{escape_markdown(intervals['method'])}</sub>", ""]
+    lines += _models_section(results)
     if decision is not None and decision.prompts:
         lines += ["**Paired comparison**", ""]
         lines += [f"- {escape_markdown(paired_line(decided).strip())}" for decided in decision.prompts]
@@ -258,6 +259,21 @@ def _markdown(
         )
         lines += _section("Flaky cases", len(flaky), body, collapse_over=10)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _model_fact(results: RunResults) -> str:
+    """``model X``, or ``models X, Y`` for a run of several."""
+    models = results.model_names()
+    if results.model is None and len(models) > 1:
+        return "models " + ", ".join(escape_markdown(model) for model in models)
+    return f"model {escape_markdown(results.model or '?')}"
+
+
+def _models_section(results: RunResults) -> list[str]:
+    """Several models: the models x prompts matrix and where a prompt helps one model and hurts another."""
+    from .models import markdown_lines
+
+    return markdown_lines(results)
 
 
 def _change_section(title: str, changes: list[Change], rows: int, answer_limit: int) -> list[str]:

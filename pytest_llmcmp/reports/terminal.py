@@ -61,6 +61,7 @@ def terminal_summary(
         lines += _table(rows, _first_left(len(rows[0])))
         lines.append(f"({intervals['method']})")
         lines += _terminal_tags(summary["tags"], names, intervals["tags"])
+        lines += _terminal_models(results)
         note = truncated_note(results)
         if note is not None:
             lines.append(f"llmcmp: {note}")
@@ -74,6 +75,13 @@ def terminal_summary(
         if not gate.ok and (decision is None or decision.line != f"gate failed: {gate.message}"):
             lines.append(f"gate failed: {gate.message}")
     return lines
+
+
+def _terminal_models(results: RunResults) -> list[str]:
+    """Several models: the models x prompts matrix and where a prompt helps one model and hurts another."""
+    from .models import terminal_lines
+
+    return terminal_lines(results)
 
 
 def _terminal_tags(

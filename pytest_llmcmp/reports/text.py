@@ -101,7 +101,11 @@ def truncated_note(results: RunResults) -> str | None:
 
 def _header_line(results: RunResults) -> str:
     settings = results.settings
-    parts = [f"model {results.model or '?'}"]
+    models = results.model_names()
+    if results.model is None and len(models) > 1:
+        parts = ["models " + ", ".join(models)]
+    else:
+        parts = [f"model {results.model or '?'}"]
     if results.endpoint:
         parts.append(f"at {results.endpoint}")
     detail = []

@@ -1,0 +1,142 @@
+"""The session's runners: one :class:`~pytest_llmcmp.engine.runner.Runner` per target (endpoint, model; see
+:mod:`pytest_llmcmp.engine.targets`), what node ids call each, and what the session asks of all of them together
+(results, items without a recording, the command that records them, live counts, the baseline's parts).
+
+With one target this is one runner and nothing changes; the runners of one endpoint share its recorder, so that
+``--llm-concurrency`` bounds what that server gets at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .engine.host import Host
+from .engine.recorder import Recorder
+from .engine.runner import Runner
+from .prompts import Prompt
+from .redaction import public_url
+from .results import CaseResult, RunResults
+from .settings import Settings
+from .terminal import shown
+
+#: An item without a recording, as the session keeps it: (case id, prompt name, why, model).
+Missing = tuple[str, str, str, str | None]
+
+
+class Runners:
+    """Every runner of a session, in the targets' order; the first stands for the run where one is enough."""
+
+    def __init__(self, host: Host, settings: Settings, prompts: list[Prompt], project: Path) -> None:
+        from .cassettes import model_dirs
+        from .engine.targets import targets
+
+        root = Path(settings.cassette_dir)
+        root = root if root.is_absolute() else project / root
+        self.all: list[Runner] = []
+        shared: dict[tuple[str, str], Recorder] = {}
+        for target in targets(settings, lambda: model_dirs(root) if root.is_dir() else []):
+            key = (target.endpoint_name, target.endpoint or "")
+            recorder = shared.get(key) if target.endpoint is not None else None
+            runner = Runner(host, target, prompts, project, recorder=recorder)
+            shared.setdefault(key, runner.recorder)
+            self.all.append(runner)
+        self.primary = self.all[0]
+        self._labelled: dict[str | None, Runner] | None = None
+
+    def __iter__(self) -> Iterator[Runner]:
+        return iter(self.all)
+
+    def __len__(self) -> int:
+        return len(self.all)
+
+    @property
+    def models(self) -> list[str]:
+        """The models known so far, in the targets' order, once each."""
+        return list(dict.fromkeys(runner.model for runner in self.all if runner.model is not None))
+
+    def labelled(self) -> dict[str | None, Runner]:
+        """The runners by the label node ids carry: ``{None: runner}`` for one target; for several, each model's
+        :func:`~pytest_llmcmp.engine.targets.label` (resolving the models: a named endpoint without ``--llm-model``
+        is asked which one it serves). Raises :class:`~pytest_llmcmp.engine.EngineError` or
+        :class:`pytest.UsageError`."""
+        if self._labelled is not None:
+            return self._labelled
+        if len(self.all) == 1:
+            self._labelled = {None: self.primary}
+            return self._labelled
+        from .engine.targets import label
+
+        for runner in self.all:
+            runner.resolve_model()
+        labelled: dict[str | None, Runner] = {}
+        for runner in self.all:
+            assert runner.model is not None
+            other = labelled.setdefault(label(runner.model), runner)
+            if other is not runner:
+                raise pytest.UsageError(
+                    shown(
+                        f"--llm-model: two targets of this run are the model {runner.model!r} ({describe(other)} and "
+                        f"{describe(runner)}); cassettes and results are kept by model: compare different models"
+                    )
+                )
+        self._labelled = labelled
+        return labelled
+
+    def give_baseline(self, baseline: RunResults | None) -> None:
+        """Each runner's part of the baseline, for the items' own decisions (one target, one-model baseline: all
+        of it, whatever its model's name)."""
+        if baseline is None:
+            return
+        single = len(self.all) == 1 and len(baseline.model_names()) <= 1
+        for runner in self.all:
+            if single:
+                runner.baseline = {case.key: case for case in baseline.cases}
+            elif runner.model is not None:
+                runner.baseline = {case.key: case for case in baseline.for_model(runner.model).cases}
+
+    def results(self) -> list[CaseResult]:
+        """The results of every runner of this process."""
+        return [case for runner in self.all for case in runner.results.values()]
+
+    def not_recorded(self) -> dict[str, Missing]:
+        """This process's items without a recording, by node id."""
+        return {
+            nodeid: (case_id, prompt, why, runner.model)
+            for runner in self.all
+            for nodeid, (case_id, prompt, why) in runner.not_recorded.items()
+        }
+
+    def record_command(self, missing: dict[str, Missing]) -> str:
+        """The command that records what is missing: one per target that misses recordings, joined by ``&&``."""
+        by_model = {runner.model: runner for runner in self.all}
+        groups: dict[int, tuple[Runner, list[tuple[str, str]]]] = {}
+        for nodeid, (_, prompt, _, model) in missing.items():
+            runner = by_model.get(model, self.primary)
+            groups.setdefault(id(runner), (runner, []))[1].append((nodeid, prompt))
+        return " && ".join(runner.record_command_for(items) for runner, items in groups.values())
+
+    def live_counts(self) -> tuple[int, int, int]:
+        """Requests (asked, answered, failed) of every endpoint (the runners of one endpoint share a recorder)."""
+        recorders = {id(runner.recorder): runner.recorder for runner in self.all}.values()
+        return (
+            sum(r.asked for r in recorders),
+            sum(r.answered for r in recorders),
+            sum(r.failed_requests for r in recorders),
+        )
+
+    def stop(self) -> None:
+        for runner in self.all:
+            runner.stop()
+
+
+def describe(runner: Runner) -> str:
+    """A target as the header and messages name it: ``'x' at small (http://…)``."""
+    s = runner.settings
+    model = f"{runner.model!r}" if runner.model is not None else "(auto)"
+    if s.endpoint is None:
+        return model
+    place = public_url(s.endpoint)
+    return f"{model} at {s.endpoint_name} ({place})" if s.endpoint_name else f"{model} at {place}"

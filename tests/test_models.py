@@ -1,0 +1,307 @@
+"""Several models in one run (issue 16): two fake servers that differ (one right, one wrong on the trap case), driven
+the way a user would: record, replay offline, the models x prompts matrix, a baseline per model, a gate that fails
+for the model that regressed only, ``MODEL:`` thresholds, one endpoint serving two models, keys per endpoint, and
+xdist with several models."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakeserver import FakeServer, correct_answer
+
+SMALL, BIG = "small-model", "big-model"
+
+
+def wrong_on_trap(request: dict[str, Any]) -> str:
+    """Right everywhere but on 13.8 vs 13.11, where it believes 13.11 is larger (the tutorial's mistake)."""
+    question = request["messages"][-1]["content"]
+    if "13.8" in question and "13.11" in question:
+        return "The larger is 13.11."
+    return correct_answer(request)
+
+
+def _careful(request: dict[str, Any]) -> bool:
+    return any("carefully" in str(m.get("content")) for m in request["messages"] if m.get("role") == "system")
+
+
+@pytest.fixture
+def small() -> Iterator[FakeServer]:
+    with FakeServer(models=(SMALL,), answer=wrong_on_trap) as fake:
+        yield fake
+
+
+@pytest.fixture
+def big() -> Iterator[FakeServer]:
+    with FakeServer(models=(BIG,)) as fake:
+        yield fake
+
+
+def endpoints(small: FakeServer, big: FakeServer) -> list[str]:
+    return [f"--llm-endpoint=small={small.url}", f"--llm-endpoint=big={big.url}"]
+
+
+def results_of(pytester: pytest.Pytester, name: str = "r.json") -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((pytester.path / name).read_text(encoding="utf-8"))
+    return data
+
+
+def outcomes(data: dict[str, Any]) -> dict[tuple[str, str, str], str]:
+    return {(case["id"], case["model"], case["prompt"]): case["outcome"] for case in data["cases"]}
+
+
+def test_two_endpoints_record_then_replay_offline_with_a_matrix(
+    suite: pytest.Pytester, small: FakeServer, big: FakeServer
+) -> None:
+    recorded = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-results=r.json", "-v")
+    recorded.assert_outcomes(passed=5, failed=1)
+    # Node ids gain the model (several models in the run): file::case::MODEL::prompt.
+    recorded.stdout.fnmatch_lines(
+        [
+            "*cases/basic.yaml::trap::small-model::none FAILED*",
+            "*cases/basic.yaml::trap::big-model::none PASSED*",
+        ]
+    )
+    assert len(small.chat_requests) == 3
+    assert len(big.chat_requests) == 3
+    assert {r.json["model"] for r in small.chat_requests} == {SMALL}
+    data = results_of(suite)
+    assert data["model"] is None
+    assert data["models"] == [BIG, SMALL]
+    assert outcomes(data)[("trap", SMALL, "none")] == "fail"
+    assert outcomes(data)[("trap", BIG, "none")] == "pass"
+    assert data["summary"]["models"][SMALL]["passed"] == 2
+    assert data["summary"]["models"][BIG]["passed"] == 3
+    assert (suite.path / "cassettes" / SMALL).is_dir()
+    assert (suite.path / "cassettes" / BIG).is_dir()
+
+    # Offline: every recorded model is replayed, with the same verdicts and no request.
+    small.clear()
+    big.clear()
+    replayed = suite.runpytest("-p", "no:cacheprovider", "--llm-results=r2.json")
+    replayed.assert_outcomes(passed=5, failed=1)
+    assert small.chat_requests == []
+    assert big.chat_requests == []
+    assert outcomes(results_of(suite, "r2.json")) == outcomes(data)
+    replayed.stdout.fnmatch_lines(
+        [
+            "*accuracy by model (95% CI)*none*",
+            "*big-model*100.0% (3/3, 43.9–100.0%)*",
+            "*small-model*66.7% (2/3, 20.8–93.9%)*",
+        ]
+    )
+
+    # --llm-model narrows the replay to one model: node ids are the one-model ones again.
+    one = suite.runpytest("-p", "no:cacheprovider", "--llm-model", BIG, "-v")
+    one.assert_outcomes(passed=3)
+    one.stdout.fnmatch_lines(["*cases/basic.yaml::trap::none PASSED*"])
+    assert "accuracy by model" not in one.stdout.str()
+
+
+def test_one_endpoint_serving_two_models(suite: pytest.Pytester) -> None:
+    def by_model(request: dict[str, Any]) -> str:
+        return wrong_on_trap(request) if request["model"] == "a" else correct_answer(request)
+
+    with FakeServer(models=("a", "b"), answer=by_model, latency=0.05) as server:
+        result = suite.runpytest(
+            "-p",
+            "no:cacheprovider",
+            f"--llm-endpoint={server.url}",
+            "--llm-model=a",
+            "--llm-model=b",
+            "--llm-prompt=none",
+            "--llm-prompt=prompts/careful.md",
+            "--llm-concurrency=1",
+            "--llm-report=r.md",
+            "--llm-html=r.html",
+            "-v",
+        )
+        assert server.max_in_flight == 1  # one endpoint, one --llm-concurrency: its models share it
+        asked = [(r.json["model"], _careful(r.json)) for r in server.chat_requests]
+    result.assert_outcomes(passed=10, failed=2)
+    result.stdout.fnmatch_lines(["*basic.yaml::trap::a::none FAILED*", "*basic.yaml::trap::b::none PASSED*"])
+    # Grouped by model, then prompt: the server's prefix cache serves each group (3 switches for 4 groups).
+    assert len(asked) == 12
+    assert sum(one != two for one, two in itertools.pairwise(asked)) == 3
+    markdown = (suite.path / "r.md").read_text(encoding="utf-8")
+    assert "### Models × prompts" in markdown
+    assert "| a | 66.7% (2/3, 20.8–93.9%) | 66.7% (2/3, 20.8–93.9%) |" in markdown
+    assert "| b | 100.0% (3/3, 43.9–100.0%) | 100.0% (3/3, 43.9–100.0%) |" in markdown
+    assert "models a, b" in markdown
+    html = (suite.path / "r.html").read_text(encoding="utf-8")
+    assert "Models × prompts" in html
+    assert "66.7% (2/3, 20.8–93.9%)" in html
+
+
+def test_a_prompt_that_helps_one_model_and_hurts_the_other(suite: pytest.Pytester) -> None:
+    """Per tag: the careful prompt fixes the trap for one model and breaks it for the other."""
+
+    def helped(request: dict[str, Any]) -> str:  # wrong on the trap without the prompt, right with it
+        return correct_answer(request) if _careful(request) else wrong_on_trap(request)
+
+    def hurt(request: dict[str, Any]) -> str:  # right without it, wrong with it
+        return wrong_on_trap(request) if _careful(request) else correct_answer(request)
+
+    with FakeServer(models=("m1",), answer=helped) as one, FakeServer(models=("m2",), answer=hurt) as two:
+        result = suite.runpytest(
+            "-p",
+            "no:cacheprovider",
+            f"--llm-endpoint=one={one.url}",
+            f"--llm-endpoint=two={two.url}",
+            "--llm-prompt=none",
+            "--llm-prompt=prompts/careful.md",
+            "--llm-report=r.md",
+        )
+    result.assert_outcomes(passed=10, failed=2)
+    line = "tag trap: prompt careful helps m1 (+100.0 points) and hurts m2 (-100.0 points) (vs prompt none)"
+    assert line in result.stdout.str()
+    assert "control:" not in result.stdout.str()  # no crossing where both agree
+    assert line in (suite.path / "r.md").read_text(encoding="utf-8")
+
+
+def test_baseline_prompt_compares_each_models_prompts_with_its_own_reference(suite: pytest.Pytester) -> None:
+    """--llm-baseline-prompt with two models: each model's prompts against its own reference answers."""
+
+    def helped(request: dict[str, Any]) -> str:
+        return correct_answer(request) if _careful(request) else wrong_on_trap(request)
+
+    def hurt(request: dict[str, Any]) -> str:
+        return wrong_on_trap(request) if _careful(request) else correct_answer(request)
+
+    with FakeServer(models=("m1",), answer=helped) as one, FakeServer(models=("m2",), answer=hurt) as two:
+        result = suite.runpytest(
+            "-p",
+            "no:cacheprovider",
+            f"--llm-endpoint=one={one.url}",
+            f"--llm-endpoint=two={two.url}",
+            "--llm-prompt=none",
+            "--llm-prompt=prompts/careful.md",
+            "--llm-baseline-prompt=none",
+            "--llm-gate=strict",
+            "--llm-results=r.json",
+        )
+    # m1's trap under the reference prompt is the baseline (xfail); m2's trap regressed under careful (strict: fails).
+    result.assert_outcomes(passed=10, failed=1, xfailed=1)
+    data = results_of(suite)
+    assert data["gate"]["models"] == {"m1": "passed", "m2": "failed"}
+    assert data["gate"]["state"] == "failed"
+    out = result.stdout.str()
+    assert "careful @ m1 +1 net (1 improved, 0 regressed)" in out
+    assert "careful @ m2 -1 net (0 improved, 1 regressed)" in out
+
+
+def test_baseline_per_model_and_a_gate_that_fails_the_regressed_model_only(
+    suite: pytest.Pytester, small: FakeServer, big: FakeServer
+) -> None:
+    small.answer = correct_answer  # main branch: both right
+    base = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-results=base.json")
+    base.assert_outcomes(passed=6)
+    small.answer = wrong_on_trap  # the pull request: the small model now falls for the trap
+    result = suite.runpytest(
+        "-p",
+        "no:cacheprovider",
+        *endpoints(small, big),
+        "--llm-record-mode=all",
+        "--llm-baseline=base.json",
+        "--llm-gate=strict",
+        "--llm-results=r.json",
+    )
+    assert result.ret == 1
+    data = results_of(suite)
+    assert data["gate"]["models"] == {BIG: "passed", SMALL: "failed"}
+    assert data["comparison"]["regressions"] == 1
+    out = result.stdout.str()
+    assert "none @ small-model -1 net (0 improved, 1 regressed)" in out
+    assert "none @ big-model +0 net" in out
+
+    # The same baseline for the big model alone: it is compared with its own part only, and passes.
+    alone = suite.runpytest(
+        "-p", "no:cacheprovider", *endpoints(small, big)[1:], "--llm-baseline=base.json", "--llm-gate=strict"
+    )
+    alone.assert_outcomes(passed=3)
+
+
+def test_min_accuracy_scoped_to_a_model(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
+    suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big)).assert_outcomes(passed=5, failed=1)
+    ok = suite.runpytest("-p", "no:cacheprovider", f"--llm-min-accuracy={BIG}:0.9", "--llm-results=r.json")
+    assert "gate passed: model 'big-model': accuracy of prompt 'none' is 100.0% (3/3)" in ok.stdout.str()
+    assert results_of(suite)["gate"]["models"] == {BIG: "passed", SMALL: "passed"}
+    failed = suite.runpytest("-p", "no:cacheprovider", f"--llm-min-accuracy={SMALL}:0.9", "--llm-results=r.json")
+    assert failed.ret == 1
+    failed.stdout.fnmatch_lines(["*gate failed: model 'small-model': accuracy of prompt 'none' is 66.7% (2/3)*"])
+    assert results_of(suite)["gate"]["models"] == {BIG: "passed", SMALL: "failed"}
+    unknown = suite.runpytest("-p", "no:cacheprovider", "--llm-min-accuracy=tiny:0.9")
+    assert unknown.ret == pytest.ExitCode.USAGE_ERROR
+    unknown.stderr.fnmatch_lines(["*--llm-min-accuracy: no model 'tiny' in this run (its models: *"])
+
+
+def test_keys_per_named_endpoint(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, make_server: Callable[..., FakeServer]
+) -> None:
+    small = make_server(models=(SMALL,), api_key="shared-key-0123456789")
+    big = make_server(models=(BIG,), api_key="big-own-key-0123456789")
+    monkeypatch.setenv("LLMCMP_API_KEY", "shared-key-0123456789")
+    monkeypatch.setenv("LLMCMP_API_KEY_BIG", "big-own-key-0123456789")
+    result = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-results=r.json")
+    result.assert_outcomes(passed=6)
+    written = (suite.path / "r.json").read_text(encoding="utf-8")
+    for path in (suite.path / "cassettes").rglob("*.yaml"):
+        written += path.read_text(encoding="utf-8")
+    assert "big-own-key" not in written
+    assert "shared-key" not in written
+    assert "big-own-key" not in result.stdout.str()
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., FakeServer]]:
+    started: list[FakeServer] = []
+
+    def make(**kwargs: Any) -> FakeServer:
+        server = FakeServer(**kwargs).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def test_bad_endpoint_lists_are_one_line(suite: pytest.Pytester) -> None:
+    unnamed = suite.runpytest("--llm-endpoint=http://127.0.0.1:9/v1", "--llm-endpoint=http://127.0.0.1:8/v1")
+    assert unnamed.ret == pytest.ExitCode.USAGE_ERROR
+    unnamed.stderr.fnmatch_lines(["*--llm-endpoint: several endpoints need a name each (NAME=URL*"])
+    twice = suite.runpytest("--llm-endpoint=a=http://127.0.0.1:9/v1", "--llm-endpoint=a=http://127.0.0.1:8/v1")
+    twice.stderr.fnmatch_lines(["*--llm-endpoint: endpoint name 'a' is given twice*"])
+    scope = suite.runpytest("--llm-endpoint=a=http://127.0.0.1:9/v1", "--llm-model=b=m")
+    scope.stderr.fnmatch_lines(["*--llm-model 'b=m': no endpoint named 'b' (the endpoints: a)*"])
+
+
+def test_xdist_with_several_models(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
+    recorded = suite.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", *endpoints(small, big), "--llm-results=r.json"
+    )
+    recorded.assert_outcomes(passed=5, failed=1)
+    data = results_of(suite)
+    assert outcomes(data)[("trap", SMALL, "none")] == "fail"
+    assert len(data["cases"]) == 6
+    assert len(small.chat_requests) == 3
+    assert len(big.chat_requests) == 3
+    replayed = suite.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--llm-results=r2.json")
+    replayed.assert_outcomes(passed=5, failed=1)
+    assert outcomes(results_of(suite, "r2.json")) == outcomes(data)
+    replayed.stdout.fnmatch_lines(["*small-model*66.7% (2/3, 20.8–93.9%)*"])
+
+
+def test_ini_keys_mirror_the_options(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
+    """``llm_endpoint`` and ``llm_model`` take several values, as the repeated options do."""
+    suite.makeini(f"[pytest]\nllm_endpoint = small={small.url} big={big.url}\nllm_model = big={BIG}\n")
+    result = suite.runpytest("-p", "no:cacheprovider", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        ["cases/basic.yaml::trap::small-model::none", "cases/basic.yaml::trap::big-model::none", "*6 tests*"]
+    )
+    assert small.chat_requests == []  # collecting asks which model a server serves, never a question
+    assert small.hits.get("/v1/models") == 1
