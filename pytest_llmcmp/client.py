@@ -511,6 +511,9 @@ class Asker:
         self._learn = learn  # False: every request through AsyncOpenAI (the equivalence tests compare both routes)
         self._template: _Template | None = None
         self._public_urls: dict[str, str] = {}
+        self._submitted: list[_Job] = []  # submitted, not yet on the loop's queue
+        self._submitted_lock = threading.Lock()
+        self._draining = False  # a move of the submitted jobs to the loop is scheduled
         self._on_answer = on_answer
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -696,12 +699,29 @@ class Asker:
     # The caller's side ------------------------------------------------------------------------------------
 
     def submit(self, body: dict[str, Any], sample: int) -> concurrent.futures.Future[Answer]:
-        """Queue one request; requests start in submission order."""
+        """Queue one request; requests start in submission order.
+
+        Jobs submitted in a row reach the loop together: one wake-up of the loop for all that came in meanwhile,
+        not one each (thousands are submitted at the start of a run, while the first answers come in)."""
         job = _Job(body, sample)
+        assert self._queue is not None
+        with self._submitted_lock:
+            self._submitted.append(job)
+            if self._draining:
+                return job.future
+            self._draining = True
+        self._loop.call_soon_threadsafe(self._drain)
+        return job.future
+
+    def _drain(self) -> None:
+        """On the loop: move the submitted jobs to the workers' queue, in order."""
         queue = self._queue
         assert queue is not None
-        self._loop.call_soon_threadsafe(queue.put_nowait, job)
-        return job.future
+        with self._submitted_lock:
+            jobs, self._submitted = self._submitted, []
+            self._draining = False
+        for job in jobs:
+            queue.put_nowait(job)
 
     @property
     def alive(self) -> bool:
@@ -718,6 +738,10 @@ class Asker:
         if queue is not None:
 
             def stop() -> None:
+                with self._submitted_lock:
+                    pending, self._submitted = self._submitted, []
+                for waiting in pending:
+                    waiting.future.cancel()
                 while not queue.empty():
                     job = queue.get_nowait()
                     if job is not None:
