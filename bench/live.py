@@ -19,6 +19,14 @@ answer's end. The plugin's remaining wall time (interpreter, imports of openai a
 collection, reporting) is its overhead, printed separately, with a replay session of the same cases for
 reference.
 Targets: plugin network phase within 1.3x of the raw generator's; >= 8x faster than sequential at C=16.
+
+Then, against a zero-latency server (``--zero-m`` cases, 0 to skip), where the client's own CPU sets the pace: the
+plugin, the raw generator and a replay of the same cases, interleaved, medians of ``--repeat``. Printed: requests/s
+over the network phase, the requests in flight (the server's most at once, and the mean: busy time over the phase),
+CPU per request of the whole session (the plugin's, pytest included) and net of a replay of the same cases (what
+asking adds), each against the raw generator's. Target: the plugin's CPU per request <= 2x the raw generator's.
+Last, the fixed cost: a live session of ``--startup-m`` cases against a replay of them (median wall and CPU).
+Target: within 0.5 s.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import asyncio
 import importlib
 import json
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -113,14 +122,18 @@ def network_span(server: Any) -> float:
 class Scenario:
     """One fake server configuration and the runs measured against it."""
 
-    def __init__(self, tmp: Path, args: argparse.Namespace, capacity: int | None) -> None:
+    def __init__(self, tmp: Path, args: argparse.Namespace, capacity: int | None, name: str | None = None) -> None:
+        self.name = name
         self.tmp = tmp
         self.args = args
         self.capacity = capacity
         self.server: Any = fake_server_class()(models=(MODEL,), latency=args.latency, capacity=capacity)
         self.runs = 0
+        self.flights: list[tuple[int, float]] = []  # (most, mean) requests in flight of each plugin run
 
     def label(self) -> str:
+        if self.name is not None:
+            return self.name
         return "unlimited" if self.capacity is None else f"capacity {self.capacity}"
 
     def ideal(self, m: int, concurrency: int) -> float:
@@ -133,7 +146,7 @@ class Scenario:
         shutil.rmtree(suite, ignore_errors=True)
         return make_suite(suite, m)
 
-    def plugin(self, m: int, concurrency: int) -> tuple[Run, float, Path]:
+    def plugin(self, m: int, concurrency: int, *extra: str) -> tuple[Run, float, Path]:
         """A recording session of ``m`` fresh cases: its run, its network span, its suite directory."""
         suite = self.fresh_suite(m)
         self.server.clear()
@@ -145,10 +158,12 @@ class Scenario:
             "all",
             "--llm-concurrency",
             str(concurrency),
+            *extra,
         )
         checked(run, f"recording {m} cases ({self.label()})")
         if len(self.server.chat_requests) != m:
             sys.exit(f"expected {m} chat requests, the server saw {len(self.server.chat_requests)}")
+        self.flights.append(in_flight(self.server))
         return run, network_span(self.server), suite
 
     def requests_seen(self) -> list[dict[str, Any]]:
@@ -191,6 +206,7 @@ def measure(scenario: Scenario, http_name: str, rows: list[list[object]], summar
     replay = Best(tuple(replays))
     plugin = Best(tuple(r for r, _, _ in plugin_runs))
     plugin_span = min(s for _, s, _ in plugin_runs)
+    flights = scenario.flights
     raw = Best(tuple(r for r, _, _ in raw_runs))
     raw_span = min(s for _, s, _ in raw_runs)
     raw_inner = min(t for _, _, t in raw_runs)
@@ -231,6 +247,10 @@ def measure(scenario: Scenario, http_name: str, rows: list[list[object]], summar
         f"raw/ideal {raw_span / ideal:.2f}x; raw generator's own timing {raw_inner:.2f}s"
     )
     summary.append(
+        f"[{label}] plugin requests in flight (of {c}): most {max(f[0] for f in flights[1:])}, mean "
+        f"{median([f[1] for f in flights[1 : 1 + len(plugin_runs)]]):.1f}"
+    )
+    summary.append(
         f"[{label}] RATIO plugin/raw wall: {plugin.seconds / raw.seconds:.2f}x; plugin overhead outside the "
         f"network phase {overhead:.2f}s (replay session of the same cases: {replay.seconds:.2f}s)"
     )
@@ -259,6 +279,120 @@ def measure(scenario: Scenario, http_name: str, rows: list[list[object]], summar
     )
 
 
+def in_flight(server: Any) -> tuple[int, float]:
+    """The most chat requests the server processed at once, and the mean over the network phase (its busy time over
+    the phase: meaningful with a latency; at zero latency the server answers faster than any client sends)."""
+    records = server.chat_requests
+    busy = sum(r.finished - r.time for r in records)
+    return int(server.max_in_flight), float(busy / network_span(server))
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def zero_latency(
+    tmp: Path, args: argparse.Namespace, http_name: str, rows: list[list[object]], summary: list[str]
+) -> None:
+    """The plugin, the raw generator and a replay against a zero-latency server: the client's CPU per request."""
+    m, c = args.zero_m, args.concurrency
+    server = fake_server_class()(models=(MODEL,), latency=0.0)
+    bodies = tmp / "zero-bodies.json"
+    plugin: list[tuple[Run, float, int, float]] = []
+    spread_out: list[tuple[Run, float, int, float]] = []  # the plugin under xdist (-n WORKERS)
+    raw: list[tuple[Run, float, int, float]] = []
+    replay: list[Run] = []
+    scenario = Scenario(tmp, args, None, "zero-latency")
+    scenario.server = server
+    with server:
+        scenario.plugin(min(m, 2 * c), c)  # warm-up, untimed
+        for attempt in range(max(1, args.repeat)):
+            run, span, suite = scenario.plugin(m, c)
+            plugin.append((run, span, *in_flight(server)))
+            if attempt == 0:
+                bodies.write_text(json.dumps(scenario.requests_seen()), encoding="utf-8")
+            raw_run, raw_span, _ = scenario.raw(bodies, http_name, c)
+            raw.append((raw_run, raw_span, *in_flight(server)))
+            replay.append(checked(run_pytest(suite), "replay"))
+            if args.xdist:
+                run, span, _ = scenario.plugin(m, c, "-n", str(args.xdist))
+                spread_out.append((run, span, *in_flight(server)))
+    named = [("raw generator", raw), (f"plugin, concurrency {c}", plugin)]
+    if spread_out:
+        named.append((f"plugin, -n {args.xdist}, concurrency {c} each", spread_out))
+    for name, runs in named:
+        rows.append(
+            [
+                name,
+                f"{median([r.seconds for r, *_ in runs]):.2f}",
+                f"{median([s for _, s, *_ in runs]):.2f}",
+                f"{median([m / s for _, s, *_ in runs]):.0f}",
+                f"{max(k for *_, k, _ in runs)}",
+                f"{median([r.cpu for r, *_ in runs]):.2f}",
+                f"{1000 * median([r.cpu for r, *_ in runs]) / m:.2f}",
+                spread([r.seconds for r, *_ in runs]),
+            ]
+        )
+    rows.append(
+        [
+            "replay of the same cases",
+            f"{median([r.seconds for r in replay]):.2f}",
+            "-",
+            "-",
+            "-",
+            f"{median([r.cpu for r in replay]):.2f}",
+            f"{1000 * median([r.cpu for r in replay]) / m:.2f}",
+            spread([r.seconds for r in replay]),
+        ]
+    )
+    raw_cpu = median([r.cpu for r, *_ in raw]) / m
+    plugin_cpu = median([r.cpu for r, *_ in plugin]) / m
+    net = median([p[0].cpu - r.cpu for p, r in zip(plugin, replay, strict=True)]) / m
+    ratio = plugin_cpu / raw_cpu
+    summary.append(
+        f"[zero latency] RATIO plugin/raw CPU per request: {ratio:.2f}x ({1000 * plugin_cpu:.2f} ms against "
+        f"{1000 * raw_cpu:.2f} ms; target <= 2x: {'met' if ratio <= 2 else 'MISSED'})"
+    )
+    summary.append(
+        f"[zero latency] RATIO plugin net of replay/raw CPU per request: {net / raw_cpu:.2f}x ({1000 * net:.2f} ms: "
+        "what asking adds to a replay of the same cases)"
+    )
+    rates = median([m / s for _, s, *_ in plugin]), median([m / s for _, s, *_ in raw])
+    summary.append(
+        f"[zero latency] requests/s: plugin {rates[0]:.0f}, raw {rates[1]:.0f} ({rates[0] / rates[1]:.2f}x); "
+        f"most in flight at the server (of {c}): plugin {max(p[2] for p in plugin)}, raw {max(r[2] for r in raw)}"
+    )
+    if spread_out:
+        rate = median([m / s for _, s, *_ in spread_out])
+        cpu = median([r.cpu for r, *_ in spread_out]) / m
+        summary.append(
+            f"[zero latency] xdist -n {args.xdist}: {rate:.0f} requests/s ({rate / rates[0]:.2f}x one process), "
+            f"CPU per request {1000 * cpu:.2f} ms ({cpu / raw_cpu:.2f}x raw; workers and controller)"
+        )
+
+
+def startup(tmp: Path, args: argparse.Namespace, summary: list[str]) -> None:
+    """The fixed cost of a live session: a few cases recorded live against the same cases replayed."""
+    m = args.startup_m
+    scenario = Scenario(tmp, args, None, "start-up")
+    scenario.server = fake_server_class()(models=(MODEL,), latency=0.0)
+    live: list[Run] = []
+    replay: list[Run] = []
+    with scenario.server:
+        scenario.plugin(m, args.concurrency)  # warm-up, untimed
+        for _ in range(max(3, args.repeat)):
+            run, _, suite = scenario.plugin(m, args.concurrency)
+            live.append(run)
+            replay.append(checked(run_pytest(suite), "replay"))
+    wall = median([r.seconds for r in live]) - median([r.seconds for r in replay])
+    cpu = median([r.cpu for r in live]) - median([r.cpu for r in replay])
+    summary.append(
+        f"[start-up, {m} cases] RATIO live - replay wall: {wall:+.2f}s (target <= 0.5s: "
+        f"{'met' if wall <= 0.5 else 'MISSED'}); CPU {cpu:+.2f}s; live {spread([r.seconds for r in live])}, "
+        f"replay {spread([r.seconds for r in replay])} wall s"
+    )
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--raw":
         raw_main(sys.argv[2:])
@@ -273,6 +407,12 @@ def main() -> None:
         "--sequential-m", type=int, default=40, help="cases of the sequential run, 0 for all M (default 40)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (default 3)")
+    parser.add_argument(
+        "--zero-m", type=int, default=2000, help="cases against the zero-latency server, 0 to skip (default 2000)"
+    )
+    parser.add_argument("--startup-m", type=int, default=16, help="cases of the start-up comparison, 0 to skip")
+    parser.add_argument("--skip-latency", action="store_true", help="only the zero-latency and start-up parts")
+    parser.add_argument("--xdist", type=int, default=0, help="also the plugin under xdist -n N at zero latency")
     args = parser.parse_args()
     http_name = http_module_name()
     print(
@@ -281,11 +421,23 @@ def main() -> None:
     )
     rows: list[list[object]] = []
     summary: list[str] = []
+    zero_rows: list[list[object]] = []
     with temp_dir("llmcmp-bench-live-") as tmp:
-        for capacity in (None, args.capacity):
-            measure(Scenario(tmp, args, capacity), http_name, rows, summary)
-    print()
-    print(table(["server", "client", "wall s", "network phase s", "CPU s", "wall min/med/max"], rows))
+        if not args.skip_latency:
+            for capacity in (None, args.capacity):
+                measure(Scenario(tmp, args, capacity), http_name, rows, summary)
+        if args.zero_m:
+            zero_latency(tmp, args, http_name, zero_rows, summary)
+        if args.startup_m:
+            startup(tmp, args, summary)
+    if rows:
+        print()
+        print(table(["server", "client", "wall s", "network phase s", "CPU s", "wall min/med/max"], rows))
+    if zero_rows:
+        print()
+        print(f"zero-latency server, M={args.zero_m}, medians of {args.repeat}:")
+        header = ["client", "wall s", "network phase s", "requests/s", "max in flight", "CPU s"]
+        print(table([*header, "CPU ms/request", "wall min/med/max"], zero_rows))
     print()
     print("\n".join(summary))
     print(f"({load_note()} at the end)")

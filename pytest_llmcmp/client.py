@@ -7,6 +7,14 @@ the evaluated prefix). The SDK's own retries are off: this module retries transi
 
 ``openai`` and its HTTP library (``httpx``, or ``httpx2`` for openai 3) are imported only here, and only when
 something is asked live.
+
+The SDK builds every request it is asked for anew (options copied, headers merged, the body checked), which costs
+more CPU than sending it. So the first chat requests go through ``AsyncOpenAI`` and the HTTP client's request hook
+watches what it built; once two of them agree on the URL and the headers (apart from the sample header) and the body
+is the request body as one of :data:`_BODY_DUMPS` writes it, later requests are sent by the SDK's own HTTP client with
+exactly those headers and bytes, and their failures become the SDK's exceptions the way the SDK makes them (a status
+error by the SDK's own ``_make_status_error_from_response``). Anything that does not match keeps the SDK route for
+the whole run.
 """
 
 from __future__ import annotations
@@ -14,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import email.utils
+import functools
 import json
+import sys
 import threading
 import time
 import types
@@ -70,6 +81,7 @@ class Answer(Reply):
     seconds: float = 0.0
 
 
+@functools.cache
 def http_module() -> Any:
     """The HTTP library the installed ``openai`` is built on: ``httpx`` (openai 1.x) or ``httpx2`` (3.x)."""
     import importlib
@@ -380,11 +392,126 @@ class _Job:
     future: concurrent.futures.Future[Answer] = field(default_factory=concurrent.futures.Future)
 
 
+def _dumps_compact(body: Any) -> bytes:
+    """JSON as httpx >= 0.28 and openai 3.x write a request body."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _dumps_spaced(body: Any) -> bytes:
+    """JSON as httpx < 0.28 writes ``json=`` (openai 1.x)."""
+    return json.dumps(body).encode("utf-8")
+
+
+#: How the SDKs this plugin supports serialize a request body; the one that matches what the SDK sent is used.
+_BODY_DUMPS = (_dumps_compact, _dumps_spaced)
+#: Headers the HTTP library sets from the body, not copied from a learned request.
+_FROM_BODY = frozenset({"content-length", "transfer-encoding"})
+
+#: The job a worker is sending through the SDK, for the request hook that learns what the SDK built for it.
+_SENDING: contextvars.ContextVar[_Job | None] = contextvars.ContextVar("llmcmp_sending", default=None)
+
+
+@dataclass(frozen=True)
+class _Learned:
+    """One chat request as the SDK built it: where, which headers (in order, the sample header's value left out),
+    how the body was serialized."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    dumps: Callable[[Any], bytes]
+
+
+class _Template:
+    """The SDK's chat request, learned from its first requests (see the module's docstring); :meth:`build` makes a
+    request for another body and sample the way the SDK would, once learned."""
+
+    #: SDK requests that must agree before the template is used.
+    AGREEING = 2
+
+    def __init__(self, client: Any, http: Any, httpx: Any) -> None:
+        self.http = http
+        self.httpx = httpx
+        self.status_error = getattr(client, "_make_status_error_from_response", None)
+        self.seen: list[_Learned] = []
+        self.learned: _Learned | None = None
+        self.broken = self.status_error is None  # this SDK does not make its status errors the way it is used here
+        self._sample_at = -1
+
+    async def watch(self, request: Any) -> None:
+        """The HTTP client's request hook: compare what the SDK built with the job being sent."""
+        job = _SENDING.get()
+        if job is None or self.broken or self.learned is not None or request.method != "POST":
+            return
+        try:
+            content = request.content
+        except Exception:  # a streaming body (not what the SDK sends for a chat completion): keep the SDK route
+            self.broken = True
+            return
+        dumps = next((d for d in _BODY_DUMPS if d(job.body) == content), None)
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        sample = [i for i, (k, _) in enumerate(pairs) if k.lower() == SAMPLE_HEADER.lower()]
+        if dumps is None or len(sample) != 1 or pairs[sample[0]][1] != str(job.sample):
+            self.broken = True
+            return
+        headers = tuple(
+            (k, "" if i == sample[0] else v) for i, (k, v) in enumerate(pairs) if k.lower() not in _FROM_BODY
+        )
+        seen = _Learned(str(request.url), headers, dumps)
+        if self.seen and self.seen[0] != seen:
+            self.broken = True  # something differs from one request to the next: only the SDK knows what
+            return
+        self.seen.append(seen)
+        if len(self.seen) >= self.AGREEING:
+            self.learned = seen
+            self._sample_at = next(i for i, (k, _) in enumerate(seen.headers) if k.lower() == SAMPLE_HEADER.lower())
+
+    def build(self, job: _Job) -> Any:
+        """The request the SDK would send for ``job``."""
+        learned = self.learned
+        assert learned is not None
+        headers = list(learned.headers)
+        headers[self._sample_at] = (headers[self._sample_at][0], str(job.sample))
+        return self.http.build_request("POST", learned.url, headers=headers, content=learned.dumps(job.body))
+
+    async def send(self, job: _Job) -> Any:
+        """Send ``job``; fails as ``AsyncOpenAI.post`` fails (openai's timeout, connection and status errors)."""
+        import openai
+
+        request = self.build(job)
+        try:
+            response = await self.http.send(request)
+        except self.httpx.TimeoutException as exc:
+            raise openai.APITimeoutError(request=request) from exc
+        except (ResponseTooLarge, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise openai.APIConnectionError(request=request) from exc
+        if response.status_code >= 400:
+            raise self.status_error(response)  # type: ignore[misc]
+        return response
+
+
+async def _bounded(awaitable: Any, seconds: float) -> Any:
+    """``awaitable``'s result, or :class:`asyncio.TimeoutError` after ``seconds`` (no task of its own on 3.11+)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
+
+
 class Asker:
     """Asks chat completions on a background event loop; :meth:`submit` returns a future per request."""
 
-    def __init__(self, endpoint: Endpoint, on_answer: Callable[[Answer], None] | None = None) -> None:
+    def __init__(
+        self, endpoint: Endpoint, on_answer: Callable[[Answer], None] | None = None, *, learn: bool = True
+    ) -> None:
         self.endpoint = endpoint
+        self._learn = learn  # False: every request through AsyncOpenAI (the equivalence tests compare both routes)
+        self._template: _Template | None = None
+        self._public_urls: dict[str, str] = {}
+        self._submitted: list[_Job] = []  # submitted, not yet on the loop's queue
+        self._submitted_lock = threading.Lock()
+        self._draining = False  # a move of the submitted jobs to the loop is scheduled
         self._on_answer = on_answer
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -417,11 +544,12 @@ class Asker:
                 max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
             )
             timeout = _timeouts(httpx, self.endpoint.timeout)
+            hooks: dict[str, list[Any]] = {"request": [], "response": [_read_capped]}
             http = httpx.AsyncClient(
                 limits=limits,
                 timeout=timeout,
                 trust_env=not _loopback(self.endpoint.base_url),
-                event_hooks={"response": [_read_capped]},
+                event_hooks=hooks,
             )
             client = openai.AsyncOpenAI(
                 base_url=self.endpoint.base_url,
@@ -430,6 +558,10 @@ class Asker:
                 timeout=timeout,
                 http_client=http,
             )
+            if self._learn:
+                self._template = _Template(client, http, httpx)
+                hooks["request"].append(self._template.watch)
+                http.event_hooks = hooks
             self._queue = asyncio.Queue()
         except Exception as exc:
             self._startup_error = exc
@@ -483,15 +615,7 @@ class Asker:
             try:
                 # The SDK's timeout bounds each read, not the whole answer: a body dripping in slowly would
                 # never time out. --llm-timeout is the limit for one complete attempt.
-                response = await asyncio.wait_for(
-                    client.post(
-                        "/chat/completions",
-                        cast_to=httpx.Response,
-                        body=job.body,
-                        options={"headers": {SAMPLE_HEADER: str(job.sample)}},
-                    ),
-                    timeout=self.endpoint.timeout,
-                )
+                response = await _bounded(self._post(client, httpx, job), self.endpoint.timeout)
                 payload = json.loads(response.content)
                 content = content_of(payload)
             except openai.APIStatusError as exc:
@@ -526,7 +650,7 @@ class Asker:
                     break  # a well-formed answer without content: the same request gives the same again
             else:
                 exchange = Exchange(
-                    uri=public_url(str(response.request.url)),
+                    uri=self._public(str(response.request.url)),
                     request_body=job.body,
                     sample=job.sample,
                     status=response.status_code,
@@ -544,6 +668,29 @@ class Asker:
         error = one_line(redact(error, self.endpoint.api_key))
         return Answer(error=error, attempts=attempts, seconds=time.monotonic() - started)
 
+    def _public(self, url: str) -> str:
+        """:func:`public_url` of a request's URL (the same few URLs all run long: worked out once each)."""
+        known = self._public_urls.get(url)
+        if known is None:
+            known = self._public_urls[url] = public_url(url)
+        return known
+
+    async def _post(self, client: Any, httpx: Any, job: _Job) -> Any:
+        """One attempt at ``job``: through the learned template once there is one, else through the SDK."""
+        template = self._template
+        if template is not None and template.learned is not None:
+            return await template.send(job)
+        token = _SENDING.set(job)
+        try:
+            return await client.post(
+                "/chat/completions",
+                cast_to=httpx.Response,
+                body=job.body,
+                options={"headers": {SAMPLE_HEADER: str(job.sample)}},
+            )
+        finally:
+            _SENDING.reset(token)
+
     def _backoff(self, attempt: int) -> float:
         """The pause before retry ``attempt + 1``: doubling from ``--llm-backoff``, within reason."""
         return float(min(self.endpoint.backoff * 2**attempt, MAX_RETRY_AFTER))
@@ -551,12 +698,29 @@ class Asker:
     # The caller's side ------------------------------------------------------------------------------------
 
     def submit(self, body: dict[str, Any], sample: int) -> concurrent.futures.Future[Answer]:
-        """Queue one request; requests start in submission order."""
+        """Queue one request; requests start in submission order.
+
+        Jobs submitted in a row reach the loop together: one wake-up of the loop for all that came in meanwhile,
+        not one each (thousands are submitted at the start of a run, while the first answers come in)."""
         job = _Job(body, sample)
+        assert self._queue is not None
+        with self._submitted_lock:
+            self._submitted.append(job)
+            if self._draining:
+                return job.future
+            self._draining = True
+        self._loop.call_soon_threadsafe(self._drain)
+        return job.future
+
+    def _drain(self) -> None:
+        """On the loop: move the submitted jobs to the workers' queue, in order."""
         queue = self._queue
         assert queue is not None
-        self._loop.call_soon_threadsafe(queue.put_nowait, job)
-        return job.future
+        with self._submitted_lock:
+            jobs, self._submitted = self._submitted, []
+            self._draining = False
+        for job in jobs:
+            queue.put_nowait(job)
 
     @property
     def alive(self) -> bool:
@@ -573,6 +737,10 @@ class Asker:
         if queue is not None:
 
             def stop() -> None:
+                with self._submitted_lock:
+                    pending, self._submitted = self._submitted, []
+                for waiting in pending:
+                    waiting.future.cancel()
                 while not queue.empty():
                     job = queue.get_nowait()
                     if job is not None:

@@ -13,6 +13,11 @@ of whatever started pytest. The protocol is pickle over the child's stdin and st
 whole before any answer goes out, so neither side can block the other on a full pipe), then batches of outcomes
 in job order. If the helper cannot start, dies or sends something else, the caller reads the remaining cassettes
 itself: the helper only ever makes a replay faster, never different.
+
+Whether the helper pays is measured as the replay goes, not assumed from the number of cores (on a busy machine the
+second core is somebody else's): past its first batch, an item whose outcome has not come waits at most as long as
+the main process takes to read a cassette itself (the mean of the reads it did), and then reads it itself. When it
+had to read half of a window of :data:`WINDOW` items itself, the helper is falling behind and is stopped.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
@@ -34,6 +41,13 @@ if TYPE_CHECKING:
 
 #: Fewest cassettes worth a helper: it takes about 0.1 s to start, and saves the main process 0.2-0.5 ms per cassette.
 MIN_JOBS: Final = 300
+#: Outcomes the helper must have sent before the main process reads a late one itself: its first batch (until then
+#: the helper is starting up, and waiting for it is the plan).
+FIRST_BATCH: Final = 8
+#: Items over which the reads the main process did itself are counted; half of them and the helper is stopped.
+WINDOW: Final = 64
+#: What a cassette read in the main process is taken to cost before it has done one (seconds; 0.2-0.5 ms measured).
+FIRST_GUESS: Final = 0.0004
 
 #: One item: its cassette, the :func:`~pytest_llmcmp.cassettes.key_digest` of each sample's request keys (the keys a
 #: recording of it may have, in order of preference), and the case's ``(numbers, ask)`` when the built-in extractor
@@ -101,37 +115,116 @@ class ReadAhead:
             stderr=subprocess.DEVNULL,
         )
         self._outcomes: list[Found] = []
+        self._jobs: list[Job | None] = []
+        self._arrived = threading.Condition()
+        self._receiver: threading.Thread | None = None
+        self._ended = False  # the helper sent its last batch, died, or talked nonsense
+        self._taken: set[int] = set()  # jobs the main process read itself before the helper's outcome came
+        self._own_reads = 0
+        self._own_seconds = 0.0
+        self._window: list[bool] = []  # per item of the current window: whether the main process read it itself
+        #: How the helper did: outcomes taken from it, cassettes the main process read itself, and why it was
+        #: stopped early (None: it was not).
+        self.served = 0
+        self.read_here = 0
+        self.stopped: str | None = None
 
     def send(self, jobs: list[Job]) -> None:
-        """Hand over every job at once (call once)."""
+        """Hand over every job at once (call once); the helper's outcomes are then received as they come."""
         process = self._process
         if process is None:
             return
         assert process.stdin is not None
+        self._jobs = list(jobs)
         try:
             pickle.dump(jobs, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             process.stdin.close()
         except OSError:  # the helper is gone
             self.close()
+            return
+        self._receiver = threading.Thread(target=self._receive, args=(process,), name="llmcmp-read-ahead", daemon=True)
+        self._receiver.start()
+
+    def _receive(self, process: subprocess.Popen[bytes]) -> None:
+        """The receiving thread: batches of outcomes, in job order, until the helper ends."""
+        assert process.stdout is not None
+        try:
+            while True:
+                batch = pickle.load(process.stdout)
+                if not isinstance(batch, list):
+                    break
+                with self._arrived:
+                    start = len(self._outcomes)
+                    self._outcomes.extend(batch)
+                    for index in range(start, len(self._outcomes)):
+                        if index in self._taken:  # read in the main process already: do not keep it
+                            self._outcomes[index] = None
+                    self._arrived.notify_all()
+        except Exception:  # EOF, a broken pipe, or bytes that are no pickle: the helper is gone
+            pass
+        finally:
+            with self._arrived:
+                self._ended = True
+                self._arrived.notify_all()
 
     def outcome(self, index: int) -> Found:
-        """Job ``index``'s outcome (waiting for the helper to get there); ``None`` if the helper failed."""
-        while len(self._outcomes) <= index and self._process is not None:
-            assert self._process.stdout is not None
-            try:
-                batch = pickle.load(self._process.stdout)
-            except Exception:  # EOF, a broken pipe, or bytes that are no pickle: the helper is gone
-                self.close()
-                break
-            if not isinstance(batch, list):
-                self.close()
-                break
-            self._outcomes.extend(batch)
-        if index >= len(self._outcomes):
-            return None
-        found = self._outcomes[index]
-        self._outcomes[index] = None  # taken once; do not keep every answer of the run twice
+        """Job ``index``'s outcome: the helper's, or (when it is late past its first batch) read here; ``None`` if
+        the helper failed (the caller then reads the cassette itself)."""
+        with self._arrived:
+            if self._receiver is None and self._process is not None and not self._jobs:
+                return None  # never sent anything
+            started = self._receiver is not None and len(self._outcomes) >= FIRST_BATCH
+            budget = self._own_seconds / self._own_reads if self._own_reads else FIRST_GUESS
+            deadline = time.monotonic() + budget
+            while len(self._outcomes) <= index and not self._ended and self._process is not None:
+                if not started:
+                    self._arrived.wait()  # starting up: wait for the first batch, however long
+                    started = len(self._outcomes) >= FIRST_BATCH
+                    deadline = time.monotonic() + budget
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
+            if index < len(self._outcomes):
+                found = self._outcomes[index]
+                self._outcomes[index] = None  # taken once; do not keep every answer of the run twice
+                late = False
+            elif self._ended or self._process is None or index >= len(self._jobs) or self._jobs[index] is None:
+                return None
+            else:
+                self._taken.add(index)
+                late = True
+            job = self._jobs[index] if index < len(self._jobs) else None
+            if index < len(self._jobs):
+                self._jobs[index] = None
+        if late:
+            assert job is not None
+            found = self._read_here(job)
+        else:
+            self.served += found is not None
+        self._judge(late)
         return found
+
+    def _read_here(self, job: Job) -> Found:
+        """A late job, read in this process (the same reading the helper does), timed."""
+        began = time.perf_counter()
+        found = read(*job)
+        self._own_seconds += time.perf_counter() - began
+        self._own_reads += 1
+        self.read_here += 1
+        return found
+
+    def _judge(self, late: bool) -> None:
+        """Stop the helper when the main process read half of a window's items itself: it falls behind."""
+        self._window.append(late)
+        if len(self._window) < WINDOW:
+            return
+        late_ones = sum(self._window)
+        self._window = []
+        if 2 * late_ones >= WINDOW and self._process is not None:
+            self.stopped = f"{late_ones} of {WINDOW} cassettes read here before the helper sent them"
+            self.close()
 
     def close(self) -> None:
         """Stop the helper (at once: whatever it has not sent is read by the caller instead)."""
@@ -141,10 +234,18 @@ class ReadAhead:
         if process.poll() is None:
             process.kill()
         process.wait()
+        receiver = self._receiver
+        if receiver is not None and receiver is not threading.current_thread():
+            receiver.join(timeout=5.0)
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
+        with self._arrived:
+            self._ended = True
+            self._outcomes = []
+            self._jobs = []
+            self._arrived.notify_all()
 
 
 # --- the helper's side ----------------------------------------------------------------------------------------

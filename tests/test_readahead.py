@@ -130,6 +130,40 @@ def test_a_failing_helper_changes_nothing(
     assert verdicts(suite.path / "replay.json") == verdicts(suite.path / "live.json")
 
 
+#: A helper that takes 30 ms per cassette: slower than any main process, as on a machine whose second core is busy.
+SLOW_BOOT = (
+    "import sys, time; sys.path.insert(0, sys.argv[1]); import pytest_llmcmp.readahead as r; read = r.read; "
+    "r.read = lambda *job: (time.sleep(0.03), read(*job))[1]; r.serve()"
+)
+
+
+def test_a_helper_that_falls_behind_is_stopped_and_changes_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy
+) -> None:
+    count = 3 * readahead.WINDOW
+    write_cases(pytester, numbered_cases(count))
+    with FakeServer(models=("fake-model",)) as fake:
+        run(pytester, "--llm-endpoint", fake.url, "--llm-results", "live.json").assert_outcomes(passed=count)
+    no_network(monkeypatch)
+    helper(monkeypatch, on=True)
+    monkeypatch.setattr(readahead, "_BOOT", SLOW_BOOT)
+    helpers: list[readahead.ReadAhead] = []
+    send = readahead.ReadAhead.send
+
+    def spied_send(self: readahead.ReadAhead, jobs: list[readahead.Job]) -> None:
+        helpers.append(self)
+        send(self, jobs)
+
+    monkeypatch.setattr(readahead.ReadAhead, "send", spied_send)
+    run(pytester, "--llm-results", "replay.json").assert_outcomes(passed=count)
+    assert len(helpers) == 1
+    ahead = helpers[0]
+    assert ahead.stopped is not None, "a helper 30 ms per cassette behind was kept"
+    assert ahead.read_here >= readahead.WINDOW // 2
+    assert ahead.served + ahead.read_here <= readahead.WINDOW + readahead.FIRST_BATCH  # stopped after one window
+    assert verdicts(pytester.path / "replay.json") == verdicts(pytester.path / "live.json")
+
+
 @pytest.mark.parametrize("executable", ["/nonexistent/python3", "/opt/blender/blender", ""])
 def test_a_helper_that_cannot_start_changes_nothing(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, executable: str
