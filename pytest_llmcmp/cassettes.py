@@ -48,6 +48,7 @@ field is checked, each problem reported as one :class:`CassetteError` line namin
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import http
 import json
@@ -67,11 +68,12 @@ import yaml
 from .atomic import write_atomically
 from .redaction import contains_secret, public_url
 from .redaction import secret_pattern as secret_pattern
+from .results import Cost
 from .safefiles import FileTooLarge, NotRegularFile, read_regular
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
 from .wire import Exchange as Exchange
 from .wire import content_of as content_of
-from .wire import finish_reason_of
+from .wire import finish_reason_of, usage_of
 
 # The C implementations are several times faster; both are safe (no python/* constructors).
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -354,19 +356,20 @@ def request_difference(asked: Mapping[str, Any], recorded: Sequence[Mapping[str,
     return f"recorded with {' and '.join(was)}, asked with {' and '.join(now)}"
 
 
-#: One recorded sample as replay needs it: ``(answer text, None, finish reason)``,
-#: ``(None, why the recording is unusable, None)``, or ``None`` when nothing is recorded for it.
-Recorded = tuple[str, None, str | None] | tuple[None, str, None] | None
+#: One recorded sample as replay needs it: ``(answer text, None, finish reason, cost)``,
+#: ``(None, why the recording is unusable, None, None)``, or ``None`` when nothing is recorded for it.
+Recorded = tuple[str, None, str | None, Cost] | tuple[None, str, None, None] | None
 
 
-def recorded_answer(response: Mapping[str, Any] | None) -> Recorded:
-    """What replay takes from a recorded response: its answer text and finish reason, or why there is none."""
+def recorded_answer(response: Mapping[str, Any] | None, latency: float | None = None) -> Recorded:
+    """What replay takes from a recorded response: its answer text, finish reason and cost (the token counts it
+    gives, the ``latency`` recorded beside it), or why there is none."""
     if response is None:
         return None
     try:
-        return content_of(response), None, finish_reason_of(response)
+        return content_of(response), None, finish_reason_of(response), Cost(usage_of(response), latency)
     except ValueError as exc:
-        return None, str(exc), None
+        return None, str(exc), None, None
 
 
 def key_digest(key: str) -> bytes:
@@ -398,13 +401,18 @@ class _Interaction:
     message: str
     response_body: dict[str, Any]
     response_content_type: str
+    latency: float | None = None
 
     @property
     def key(self) -> str:
         return f"{self.canonical_body}#{self.sample}"
 
     def to_vcr(self) -> dict[str, Any]:
+        # The latency is metadata beside the request and the response: vcrpy reads neither it nor anything else
+        # there, and replay's key (body and sample) does not include it.
+        latency = {} if self.latency is None else {"latency": round(self.latency, 3)}
         return {
+            **latency,
             "request": {
                 "body": _pretty_json(self.request_body),
                 "headers": {"Content-Type": [JSON_CONTENT_TYPE], SAMPLE_HEADER: [str(self.sample)]},
@@ -481,6 +489,15 @@ class Cassette:
         interaction = self._interactions.get(key)
         return None if interaction is None else interaction.response_body
 
+    def latency(self, request_body: Mapping[str, Any], sample: int) -> float | None:
+        """The seconds the recorded answer took, as recorded beside it (``None``: not recorded)."""
+        return self.latency_key(request_key(request_body, sample))
+
+    def latency_key(self, key: str) -> float | None:
+        """:meth:`latency` for a :func:`request_key`."""
+        interaction = self._interactions.get(key)
+        return None if interaction is None else interaction.latency
+
     def request_bodies(self) -> list[dict[str, Any]]:
         """The distinct request bodies recorded, in file order. Read them, do not change them."""
         bodies: dict[str, dict[str, Any]] = {}
@@ -508,8 +525,13 @@ class Cassette:
             message=_status_message(exchange.status),
             response_body=copy.deepcopy(exchange.response_body),
             response_content_type=content_type,
+            latency=exchange.latency,
         )
         with self._lock:
+            old = self._interactions.get(interaction.key)
+            if old is not None and old.response_body == interaction.response_body and old.latency is not None:
+                # The same answer again: the file keeps its bytes (the latency it was first recorded with).
+                interaction = dataclasses.replace(interaction, latency=old.latency)
             self._interactions[interaction.key] = interaction
 
     def _sorted(self) -> list[_Interaction]:
@@ -834,6 +856,9 @@ def _parse_interaction(raw: Any, occurrences: dict[str, int]) -> _Interaction:
         body["string"], "response.body.string", _header(response_headers, "Content-Encoding", "response")
     )
     content_type = _header(response_headers, "Content-Type", "response") or JSON_CONTENT_TYPE
+    latency = raw.get("latency")
+    if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0):
+        raise _FieldError(f"latency must be a number of seconds, got {str(latency)[:20]!r}")
     return _Interaction(
         canonical_body=canonical,
         sample=sample,
@@ -844,4 +869,5 @@ def _parse_interaction(raw: Any, occurrences: dict[str, int]) -> _Interaction:
         message=message,
         response_body=response_body,
         response_content_type=content_type,
+        latency=None if latency is None else float(latency),
     )

@@ -161,7 +161,7 @@ def read(path: str, digests: Sequence[bytes], question: tuple[Sequence[str], str
     found: list[Recorded] = []
     for digest in digests:
         key = keys.get(digest)
-        found.append(None if key is None else recorded_answer(cassette.find_key(key)))
+        found.append(None if key is None else recorded_answer(cassette.find_key(key), cassette.latency_key(key)))
     return exists, found, [_extract(recorded, question) for recorded in found]
 
 

@@ -56,6 +56,18 @@ def finish_reason_of(payload: Any) -> str | None:
     return reason if isinstance(reason, str) else None
 
 
+def usage_of(payload: Any) -> dict[str, int] | None:
+    """The response's token counts, ``{"prompt_tokens": N, "completion_tokens": M}``, when it gives both as
+    integers; ``None`` otherwise (a server that does not count)."""
+    usage = payload.get("usage") if isinstance(payload, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    counts = {name: usage.get(name) for name in ("prompt_tokens", "completion_tokens")}
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values()):
+        return None
+    return {name: int(n) for name, n in counts.items() if n is not None}
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One successful request/response pair, as the client saw it.
@@ -70,3 +82,5 @@ class Exchange:
     status: int
     response_body: dict[str, Any]
     response_headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds from sending the request to the whole answer (retries included); recorded beside the interaction.
+    latency: float | None = None

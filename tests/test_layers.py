@@ -24,6 +24,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "baseline",
         "cases",
         "collected",
+        "costs",
         "gates",
         "generators",
         "lexicon",

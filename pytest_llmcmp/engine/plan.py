@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ..answers import Extraction
     from ..cassettes import Cassette
     from ..client import Answer
+    from ..results import Cost
     from .host import Unit
 
 
@@ -22,6 +23,7 @@ class Reply:
     error: str | None = None
     extraction: Extraction | None = None  # what the content chose, when the read-ahead helper already extracted it
     finish_reason: str | None = None  # why the model stopped, as the response says ("length": cut off)
+    cost: Cost | None = None  # its token counts and latency (live, or as recorded)
 
 
 @dataclass

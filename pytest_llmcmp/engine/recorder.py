@@ -153,7 +153,7 @@ class Recorder:
                     if response.get("model") == plan.sent.get("model"):
                         response = {**response, "model": plan.body.get("model")}
                     exchange = dataclasses.replace(exchange, request_body=plan.body, response_body=response)
-                exchanges.append(self._stable(exchange))
+                exchanges.append(self._stable(dataclasses.replace(exchange, latency=answer.seconds)))
         if not exchanges:
             return
         if plan.cassette is not None:

@@ -40,7 +40,7 @@ from ..cassettes import (
 from ..prompts import NO_PROMPT, Prompt, find_prompt_file
 from ..readahead import Job, Outcome, ReadAhead, enough_recordings, worth_it
 from ..redaction import public_url, scrub
-from ..results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from ..results import TRUNCATED, CaseResult, Cost, PassRule, PromptInfo, RunResults, SampleResult
 from ..settings import Settings
 from ..tasks import task_for
 from ..terminal import shown
@@ -53,6 +53,14 @@ from .recorder import Recorder
 
 if TYPE_CHECKING:
     from ..answers import Extraction
+    from ..client import Answer
+
+
+def _cost(answer: Answer) -> Cost | None:
+    """A live answer's token counts and latency (``None`` for a request that failed)."""
+    if answer.exchange is None:
+        return None
+    return Cost(wire.usage_of(answer.exchange.response_body), round(answer.seconds, 3))
 
 
 #: Seconds between two progress lines while waiting for live answers.
@@ -242,7 +250,10 @@ class Runner:
             else:
                 if mode != "none":
                     plan.cassette = cassette  # new recordings are added to it
-                found = [recorded_answer(cassette.find(plan.body, s)) for s in range(1, len(plan.replies) + 1)]
+                found = [
+                    recorded_answer(cassette.find(plan.body, s), cassette.latency(plan.body, s))
+                    for s in range(1, len(plan.replies) + 1)
+                ]
                 outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
         if isinstance(outcome, str):
             unreadable = CassetteError(self.show_path(plan.path), outcome)
@@ -251,9 +262,9 @@ class Runner:
         exists, found, extractions = outcome
         for index, (recorded, extraction) in enumerate(zip(found, extractions, strict=True)):
             if recorded is not None:
-                content, why, finish_reason = recorded
+                content, why, finish_reason, cost = recorded
                 unusable = None if why is None else f"{self.show_path(plan.path)}: {why}"
-                plan.replies[index] = Reply(content, unusable, extraction, finish_reason)
+                plan.replies[index] = Reply(content, unusable, extraction, finish_reason, cost)
             elif mode == "none" or (mode == "once" and exists):
                 plan.replies[index] = Reply(error="no recording")
                 if plan.problem is None:  # once per item, whatever number of samples is missing
@@ -326,7 +337,9 @@ class Runner:
                     if error is not None and self.backend is not None:
                         error = self.backend.explain(error, first=not self._explained)
                         self._explained = True
-                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason)
+                    plan.replies[sample - 1] = Reply(
+                        answer.content, error, finish_reason=answer.finish_reason, cost=_cost(answer)
+                    )
             assert plan.saved is not None
             save_problem = self.recorder.wait(plan.saved, "the recording was not saved: the session stopped")
         if plan.missing is not None:
@@ -424,6 +437,8 @@ class Runner:
             finish_reason=reply.finish_reason,
             reason=reason,
             evidence=extraction.evidence if choice is not None else "",
+            usage=reply.cost.usage if reply.cost is not None else None,
+            latency=reply.cost.latency if reply.cost is not None else None,
         )
 
     # --- messages -----------------------------------------------------------------------------------------------

@@ -236,6 +236,43 @@ def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
     }
 
 
+def cost_section(results: RunResults) -> str:
+    """The "What the answers cost" section (empty when no answer has a cost)."""
+    from ..costs import any_cost, cost_rows, seconds_text, tokens_text
+
+    rows = cost_rows(results)
+    if not any_cost(rows):
+        return ""
+    head = "".join(
+        f"<th>{name}</th>"
+        for name in ("prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "cut off")
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{cell}</td>"
+            for cell in (
+                f"<span{lang_attribute(row.prompt)}>{escape(row.prompt)}</span>",
+                escape(row.model),
+                str(row.answers),
+                tokens_text(row.completion_tokens),
+                tokens_text(row.prompt_tokens),
+                seconds_text(row.latency_median),
+                seconds_text(row.latency_p95),
+                str(row.truncated),
+            )
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        '<section id="cost"><h2>What the answers cost</h2>'
+        f'<table class="summary" id="cost-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        '<p class="note">Tokens per answer (mean of the answers the server counted), latency of each answer (live, '
+        "or as recorded), answers cut off by max_tokens.</p></section>"
+    )
+
+
 def _truncated_paragraph(results: RunResults) -> str:
     note = truncated_note(results)
     return "" if note is None else f'<p class="note" id="truncated-note">{escape(note)}.</p>'
@@ -339,6 +376,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 <figure>{accuracy_chart(results)}
 <figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
 </section>
+{cost_section(results)}
 {_comparison_section(comparison, status)}
 <section id="cases"><h2>Cases</h2>
 <form class="filters" id="filters" autocomplete="off">

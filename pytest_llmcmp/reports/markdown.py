@@ -192,6 +192,7 @@ def _markdown(
         lines += [f"- {escape_markdown(paired_line(decided).strip())}" for decided in decision.prompts]
         lines.append("")
 
+    lines += cost_section(results)
     if gates:
         body = [f"- {'✅' if gate.ok else '❌'} {escape_markdown(gate.message)}" for gate in gates]
         lines += _section("Gates", len(gates), body, collapse_over=20)
@@ -258,6 +259,33 @@ def _markdown(
         )
         lines += _section("Flaky cases", len(flaky), body, collapse_over=10)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def cost_section(results: RunResults) -> list[str]:
+    """ "What the answers cost": tokens per answer, latency median and p95, cut-off answers, per prompt and model."""
+    from ..costs import any_cost, cost_rows, seconds_text, tokens_text
+
+    rows = cost_rows(results)
+    if not any_cost(rows):
+        return []
+    header = ["prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "cut off"]
+    body = [_row(header), _row([":--", ":--", *["--:"] * 6])]
+    for row in rows:
+        body.append(
+            _row(
+                [
+                    escape_markdown(row.prompt, 60),
+                    escape_markdown(row.model, 60),
+                    str(row.answers),
+                    tokens_text(row.completion_tokens),
+                    tokens_text(row.prompt_tokens),
+                    seconds_text(row.latency_median),
+                    seconds_text(row.latency_p95),
+                    str(row.truncated),
+                ]
+            )
+        )
+    return _section("What the answers cost", len(rows), body, collapse_over=10)
 
 
 def _change_section(title: str, changes: list[Change], rows: int, answer_limit: int) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pytest_llmcmp.baseline import Comparison, Gate
 from pytest_llmcmp.gates import Decision, RunStatus
@@ -64,6 +64,7 @@ def terminal_summary(
         note = truncated_note(results)
         if note is not None:
             lines.append(f"llmcmp: {note}")
+        lines += cost_lines(results)
     decision = status.decision if status is not None else None
     if comparison is not None:
         lines += _terminal_comparison(comparison, decision)
@@ -74,6 +75,33 @@ def terminal_summary(
         if not gate.ok and (decision is None or decision.line != f"gate failed: {gate.message}"):
             lines.append(f"gate failed: {gate.message}")
     return lines
+
+
+def cost_lines(results: RunResults) -> list[str]:
+    """What the answers cost, per prompt and model: mean tokens per answer (completion, prompt), latency median
+    and p95, answers cut off by max_tokens; nothing when no answer has a cost (an old recording, a server that does
+    not count)."""
+    from pytest_llmcmp.costs import any_cost, cost_rows, seconds_text, tokens_text
+
+    rows = cost_rows(results)
+    if not any_cost(rows):
+        return []
+    table = [["cost per answer", "model", "answers", "tokens out", "tokens in", "latency p50", "p95", "cut off"]]
+    for row in rows:
+        table.append(
+            [
+                truncate(row.prompt, _PROMPT_WIDTH),
+                truncate(row.model, _PROMPT_WIDTH),
+                str(row.answers),
+                tokens_text(row.completion_tokens),
+                tokens_text(row.prompt_tokens),
+                seconds_text(row.latency_median),
+                seconds_text(row.latency_p95),
+                str(row.truncated),
+            ]
+        )
+    aligns: list[Literal["left", "right"]] = ["left", "left", "right", "right", "right", "right", "right", "right"]
+    return _table(table, aligns)
 
 
 def _terminal_tags(
