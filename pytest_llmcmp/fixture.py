@@ -206,6 +206,16 @@ class LLM:
         reason = extraction.reason
         if choice is None and finish_reason == "length":
             reason = TRUNCATED
+        verdict = task.verdict(choice, expected)
+        from .redaction import scrub
+
+        self._item.user_properties += [  # the JUnit XML's properties, as for a case item
+            ("verdict", verdict),
+            ("choice", "(none)" if choice is None else choice),
+            ("expected", expected),
+            ("model", scrub(self._runner.model or "")),
+            ("prompt", used.name),
+        ]
         return Judgement(
             question=question,
             numbers=numbers,
@@ -213,7 +223,7 @@ class LLM:
             expected=expected,
             answer=answer,
             choice=choice,
-            verdict=task.verdict(choice, expected),
+            verdict=verdict,
             prompt=used.name,
             reason=reason,
             evidence=extraction.evidence if choice is not None else "",

@@ -60,6 +60,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "fixture",
         "hookspecs",
         "items",
+        "junit",
         "plugin",
         "reports",
         "reports.html",

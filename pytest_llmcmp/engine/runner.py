@@ -91,6 +91,9 @@ class Runner:
         self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
         self._by_case: dict[tuple[str, str], str] = {}  # (case id, prompt name) -> node id of its result
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
+        # Failing items that only the session's gate judges, by node id: "regression" (passed in the baseline or
+        # under the reference prompt) or "accuracy" (--llm-min-accuracy): failures, not known ones (CI reports).
+        self.gated: dict[str, str] = {}
         self._explained = False  # whether an error was already explained by the backend (a local server's death)
         self.recorder = Recorder(self.cassette_root, settings.record_mode, self._ready, self.show_progress)
         self._ahead: ReadAhead | None = None
@@ -406,13 +409,18 @@ class Runner:
             if before is None:
                 if reference is not None:
                     return f"not compared yet with prompt {reference}; the gate decides the session"
-                return "new case; failing (gated by accuracy)" if s.min_accuracy else "new case, not in the baseline"
+                if s.min_accuracy:
+                    self.gated[item.nodeid] = "accuracy"
+                    return "new case; failing (gated by accuracy)"
+                return "new case, not in the baseline"
             if before.outcome != "pass":
                 return f"failed in {where} too"
             policy = GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions)
             if regressed_item_fails(policy, self.is_critical(item)):
                 return None  # a regression that fails by itself
+            self.gated[item.nodeid] = "regression"
             return f"regression (passed in {where}); --llm-gate {s.gate}: the gate decides the session"
+        self.gated[item.nodeid] = "accuracy"
         return "gated by accuracy, not by single cases"
 
     def _judge(self, item: Unit, reply: Reply | None) -> SampleResult:
