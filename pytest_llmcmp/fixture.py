@@ -393,7 +393,16 @@ def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
     import vcr  # type: ignore[import-untyped]
 
     from . import tapes
+    from .client import http_module
 
+    if http_module().__name__ == "httpx2" and not hasattr(vcr.patch.CassettePatcherBuilder, "_httpx2"):
+        # openai >= 3 talks through httpx2, which vcrpy patches from 9.4 on (Python >= 3.11): without it, nothing
+        # would be recorded and nothing blocked.
+        pytest.fail(
+            f"the llm fixture needs vcrpy >= 9.4 with openai {_version('openai')} (it uses httpx2); installed: "
+            f"vcrpy {_version('vcrpy')}; pip install 'vcrpy>=9.4'",
+            pytrace=False,
+        )
     served, model = runner.served, runner.model
     config = vcr.VCR(
         record_mode=runner.settings.record_mode,
@@ -416,6 +425,15 @@ def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
 
     config.use_cassette = use_cassette
     return config
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
 
 
 @pytest.hookimpl(hookwrapper=True)
