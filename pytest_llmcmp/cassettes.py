@@ -408,11 +408,10 @@ class _Interaction:
         return f"{self.canonical_body}#{self.sample}"
 
     def to_vcr(self) -> dict[str, Any]:
-        # The latency is metadata beside the request and the response: vcrpy reads neither it nor anything else
-        # there, and replay's key (body and sample) does not include it.
+        # The latency (--llm-record-latency) is metadata of the response: vcrpy reads only its body, headers and
+        # status, and replay's key (body and sample) does not include it.
         latency = {} if self.latency is None else {"latency": round(self.latency, 3)}
         return {
-            **latency,
             "request": {
                 "body": _pretty_json(self.request_body),
                 "headers": {"Content-Type": [JSON_CONTENT_TYPE], SAMPLE_HEADER: [str(self.sample)]},
@@ -422,6 +421,7 @@ class _Interaction:
             "response": {
                 "body": {"string": _pretty_json(self.response_body)},
                 "headers": {"Content-Type": [self.response_content_type]},
+                **latency,
                 "status": {"code": self.status, "message": self.message},
             },
         }
@@ -856,9 +856,9 @@ def _parse_interaction(raw: Any, occurrences: dict[str, int]) -> _Interaction:
         body["string"], "response.body.string", _header(response_headers, "Content-Encoding", "response")
     )
     content_type = _header(response_headers, "Content-Type", "response") or JSON_CONTENT_TYPE
-    latency = raw.get("latency")
+    latency = response.get("latency")
     if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0):
-        raise _FieldError(f"latency must be a number of seconds, got {str(latency)[:20]!r}")
+        raise _FieldError(f"response.latency must be a number of seconds, got {str(latency)[:20]!r}")
     return _Interaction(
         canonical_body=canonical,
         sample=sample,

@@ -89,7 +89,10 @@ def rambling(request: dict[str, Any]) -> str:
 
 def test_cost_is_recorded_replayed_and_reported(suite: pytest.Pytester) -> None:
     with FakeServer(answer=rambling, latency=0.3) as fake:
-        live = run(suite, "--llm-endpoint", fake.url, "--llm-max-tokens", "20", "--llm-results", "live.json")
+        live = run(
+            suite, "--llm-endpoint", fake.url, "--llm-max-tokens", "20", "--llm-results", "live.json",
+            "--llm-record-latency",
+        )  # fmt: skip
     live.assert_outcomes(passed=1, failed=1)  # the long answer is cut off by max_tokens before its verdict
     samples = {c["id"]: c["samples"][0] for c in json.loads((suite.path / "live.json").read_text())["cases"]}
     question, answer = "Which is larger, 13.8 or 13.11?", "The larger is 13.8."
@@ -98,11 +101,11 @@ def test_cost_is_recorded_replayed_and_reported(suite: pytest.Pytester) -> None:
     assert samples["trap"]["latency"] >= 0.3
     assert samples["long"]["finish_reason"] == "length"
     live.stdout.fnmatch_lines(
-        ["cost per answer  model       answers  tokens out  tokens in  latency p50    p95  cut off", "none *2 * 1"]
+        ["cost per answer  model       answers  tokens out  tokens in  latency p50    p95  truncated", "none *2 * 1"]
     )
 
     cassette = next(suite.path.joinpath("cassettes").rglob("trap.yaml"))
-    recorded = yaml.safe_load(cassette.read_text(encoding="utf-8"))["interactions"][0]["latency"]
+    recorded = yaml.safe_load(cassette.read_text(encoding="utf-8"))["interactions"][0]["response"]["latency"]
     assert recorded == round(samples["trap"]["latency"], 3)
 
     # Offline: the recorded latency and counts, in the JSON and in every report.
@@ -110,7 +113,7 @@ def test_cost_is_recorded_replayed_and_reported(suite: pytest.Pytester) -> None:
     replay.assert_outcomes(passed=1, failed=1)
     again = {c["id"]: c["samples"][0] for c in json.loads((suite.path / "replay.json").read_text())["cases"]}
     assert again["trap"]["latency"] == recorded
-    assert again["trap"]["usage"] == samples["trap"]["usage"]
+    assert again == samples  # the same results offline, latency included
     markdown = (suite.path / "r.md").read_text(encoding="utf-8")
     assert "What the answers cost" in markdown
     assert "| none | fake-model | 2 |" in markdown
@@ -122,23 +125,24 @@ def test_cost_is_recorded_replayed_and_reported(suite: pytest.Pytester) -> None:
 
 def test_recording_the_same_answers_again_keeps_the_files(suite: pytest.Pytester) -> None:
     with FakeServer(latency=0.05) as fake:
-        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2)
+        run(suite, "--llm-endpoint", fake.url, "--llm-record-latency").assert_outcomes(passed=2)
         files = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in Path(suite.path, "cassettes").rglob("*.yaml")}
+        assert all(b"latency: " in data for data, _ in files.values())
         fake.latency = 0.25  # slower this time: the answers are the same, so are the files
-        run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all").assert_outcomes(passed=2)
+        rerun = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-record-latency")
+        rerun.assert_outcomes(passed=2)
         assert len(fake.chat_requests) == 4
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in files} == files
 
 
-def test_plain_vcrpy_cassettes_without_latency_report_no_latency(suite: pytest.Pytester) -> None:
+def test_without_record_latency_cassettes_hold_no_latency_and_replay_reports_none(suite: pytest.Pytester) -> None:
     with FakeServer() as fake:
-        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2)
+        run(suite, "--llm-endpoint", fake.url, "--llm-results", "live.json").assert_outcomes(passed=2)
     for path in Path(suite.path, "cassettes").rglob("*.yaml"):
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for interaction in document["interactions"]:
-            del interaction["latency"]
-        path.write_text(yaml.safe_dump(document), encoding="utf-8")
+        assert "latency" not in path.read_text(encoding="utf-8")
     run(suite, "--llm-results", "r.json").assert_outcomes(passed=2)
-    samples = [c["samples"][0] for c in json.loads((suite.path / "r.json").read_text())["cases"]]
-    assert [s["latency"] for s in samples] == [None, None]
-    assert all(s["usage"] is not None for s in samples)
+    # Live and replayed results are the same: the token counts, and no latency on either side.
+    live = json.loads((suite.path / "live.json").read_text())["cases"]
+    assert json.loads((suite.path / "r.json").read_text())["cases"] == live
+    assert [c["samples"][0]["latency"] for c in live] == [None, None]
+    assert all(c["samples"][0]["usage"] is not None for c in live)

@@ -56,11 +56,12 @@ if TYPE_CHECKING:
     from ..client import Answer
 
 
-def _cost(answer: Answer) -> Cost | None:
-    """A live answer's token counts and latency (``None`` for a request that failed)."""
+def _cost(answer: Answer, latency: bool) -> Cost | None:
+    """A live answer's token counts, and its latency when it is recorded too (``--llm-record-latency``: a replay
+    then reports the same); ``None`` for a request that failed."""
     if answer.exchange is None:
         return None
-    return Cost(wire.usage_of(answer.exchange.response_body), round(answer.seconds, 3))
+    return Cost(wire.usage_of(answer.exchange.response_body), round(answer.seconds, 3) if latency else None)
 
 
 #: Seconds between two progress lines while waiting for live answers.
@@ -95,7 +96,9 @@ class Runner:
         # under the reference prompt) or "accuracy" (--llm-min-accuracy): failures, not known ones (CI reports).
         self.gated: dict[str, str] = {}
         self._explained = False  # whether an error was already explained by the backend (a local server's death)
-        self.recorder = Recorder(self.cassette_root, settings.record_mode, self._ready, self.show_progress)
+        self.recorder = Recorder(
+            self.cassette_root, settings.record_mode, self._ready, self.show_progress, settings.record_latency
+        )
         self._ahead: ReadAhead | None = None
         self._plans: dict[str, Plan] = {}
         self._folders: dict[str, Path] = {}
@@ -340,9 +343,8 @@ class Runner:
                     if error is not None and self.backend is not None:
                         error = self.backend.explain(error, first=not self._explained)
                         self._explained = True
-                    plan.replies[sample - 1] = Reply(
-                        answer.content, error, finish_reason=answer.finish_reason, cost=_cost(answer)
-                    )
+                    cost = _cost(answer, self.settings.record_latency)
+                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason, cost=cost)
             assert plan.saved is not None
             save_problem = self.recorder.wait(plan.saved, "the recording was not saved: the session stopped")
         if plan.missing is not None:

@@ -245,7 +245,7 @@ def cost_section(results: RunResults) -> str:
         return ""
     head = "".join(
         f"<th>{name}</th>"
-        for name in ("prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "cut off")
+        for name in ("prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "truncated")
     )
     body = "".join(
         "<tr>"
@@ -269,7 +269,7 @@ def cost_section(results: RunResults) -> str:
         '<section id="cost"><h2>What the answers cost</h2>'
         f'<table class="summary" id="cost-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
         '<p class="note">Tokens per answer (mean of the answers the server counted), latency of each answer (live, '
-        "or as recorded), answers cut off by max_tokens.</p></section>"
+        "or as recorded), answers cut off by max_tokens (truncated).</p></section>"
     )
 
 

@@ -268,7 +268,7 @@ def cost_section(results: RunResults) -> list[str]:
     rows = cost_rows(results)
     if not any_cost(rows):
         return []
-    header = ["prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "cut off"]
+    header = ["prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "truncated"]
     body = [_row(header), _row([":--", ":--", *["--:"] * 6])]
     for row in rows:
         body.append(

@@ -86,7 +86,7 @@ def cost_lines(results: RunResults) -> list[str]:
     rows = cost_rows(results)
     if not any_cost(rows):
         return []
-    table = [["cost per answer", "model", "answers", "tokens out", "tokens in", "latency p50", "p95", "cut off"]]
+    table = [["cost per answer", "model", "answers", "tokens out", "tokens in", "latency p50", "p95", "truncated"]]
     for row in rows:
         table.append(
             [
