@@ -344,7 +344,7 @@ class Runner:
                         error = self.backend.explain(error, first=not self._explained)
                         self._explained = True
                     cost = _cost(answer, self.settings.record_latency)
-                    plan.replies[sample - 1] = Reply(answer.content, error, finish_reason=answer.finish_reason, cost=cost)
+                    plan.replies[sample - 1] = Reply(answer.content, error, None, answer.finish_reason, cost)
             assert plan.saved is not None
             save_problem = self.recorder.wait(plan.saved, "the recording was not saved: the session stopped")
         if plan.missing is not None:
