@@ -30,6 +30,21 @@ class CostRow:
     latency_p95: float | None
     truncated: int  # finish_reason "length": cut off by max_tokens
 
+    def figures(self) -> list[str]:
+        """The row's numbers as the reports show them, in the order of :data:`FIGURES`."""
+        return [
+            str(self.answers),
+            tokens_text(self.completion_tokens),
+            tokens_text(self.prompt_tokens),
+            seconds_text(self.latency_median),
+            seconds_text(self.latency_p95),
+            str(self.truncated),
+        ]
+
+
+#: The reports' column names after prompt and model.
+FIGURES = ("answers", "tokens out", "tokens in", "latency p50", "latency p95", "truncated")
+
 
 def percentile(values: Sequence[float], share: float) -> float | None:
     """The nearest-rank percentile: the ceil(share * n)-th smallest value (p95 of 20 values is the 19th, of 10

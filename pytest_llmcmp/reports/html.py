@@ -238,33 +238,16 @@ def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
 
 def cost_section(results: RunResults) -> str:
     """The "What the answers cost" section (empty when no answer has a cost)."""
-    from ..costs import any_cost, cost_rows, seconds_text, tokens_text
+    from ..costs import FIGURES, any_cost, cost_rows
 
     rows = cost_rows(results)
     if not any_cost(rows):
         return ""
-    head = "".join(
-        f"<th>{name}</th>"
-        for name in ("prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "truncated")
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{cell}</td>"
-            for cell in (
-                f"<span{lang_attribute(row.prompt)}>{escape(row.prompt)}</span>",
-                escape(row.model),
-                str(row.answers),
-                tokens_text(row.completion_tokens),
-                tokens_text(row.prompt_tokens),
-                seconds_text(row.latency_median),
-                seconds_text(row.latency_p95),
-                str(row.truncated),
-            )
-        )
-        + "</tr>"
-        for row in rows
-    )
+    head = "".join(f"<th>{name}</th>" for name in ("prompt", "model", *FIGURES))
+    cells = [
+        [f"<span{lang_attribute(r.prompt)}>{escape(r.prompt)}</span>", escape(r.model), *r.figures()] for r in rows
+    ]
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in cells)
     return (
         '<section id="cost"><h2>What the answers cost</h2>'
         f'<table class="summary" id="cost-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

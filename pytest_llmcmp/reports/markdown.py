@@ -263,28 +263,13 @@ def _markdown(
 
 def cost_section(results: RunResults) -> list[str]:
     """ "What the answers cost": tokens per answer, latency median and p95, cut-off answers, per prompt and model."""
-    from ..costs import any_cost, cost_rows, seconds_text, tokens_text
+    from ..costs import FIGURES, any_cost, cost_rows
 
     rows = cost_rows(results)
     if not any_cost(rows):
         return []
-    header = ["prompt", "model", "answers", "tokens out", "tokens in", "latency p50", "latency p95", "truncated"]
-    body = [_row(header), _row([":--", ":--", *["--:"] * 6])]
-    for row in rows:
-        body.append(
-            _row(
-                [
-                    escape_markdown(row.prompt, 60),
-                    escape_markdown(row.model, 60),
-                    str(row.answers),
-                    tokens_text(row.completion_tokens),
-                    tokens_text(row.prompt_tokens),
-                    seconds_text(row.latency_median),
-                    seconds_text(row.latency_p95),
-                    str(row.truncated),
-                ]
-            )
-        )
+    body = [_row(["prompt", "model", *FIGURES]), _row([":--", ":--", *["--:"] * len(FIGURES)])]
+    body += [_row([escape_markdown(r.prompt, 60), escape_markdown(r.model, 60), *r.figures()]) for r in rows]
     return _section("What the answers cost", len(rows), body, collapse_over=10)
 
 

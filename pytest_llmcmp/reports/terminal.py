@@ -81,25 +81,14 @@ def cost_lines(results: RunResults) -> list[str]:
     """What the answers cost, per prompt and model: mean tokens per answer (completion, prompt), latency median
     and p95, answers cut off by max_tokens; nothing when no answer has a cost (an old recording, a server that does
     not count)."""
-    from pytest_llmcmp.costs import any_cost, cost_rows, seconds_text, tokens_text
+    from pytest_llmcmp.costs import FIGURES, any_cost, cost_rows
 
     rows = cost_rows(results)
     if not any_cost(rows):
         return []
-    table = [["cost per answer", "model", "answers", "tokens out", "tokens in", "latency p50", "p95", "truncated"]]
-    for row in rows:
-        table.append(
-            [
-                truncate(row.prompt, _PROMPT_WIDTH),
-                truncate(row.model, _PROMPT_WIDTH),
-                str(row.answers),
-                tokens_text(row.completion_tokens),
-                tokens_text(row.prompt_tokens),
-                seconds_text(row.latency_median),
-                seconds_text(row.latency_p95),
-                str(row.truncated),
-            ]
-        )
+    figures = [name.replace("latency p95", "p95") for name in FIGURES]
+    table = [["cost per answer", "model", *figures]]
+    table += [[truncate(r.prompt, _PROMPT_WIDTH), truncate(r.model, _PROMPT_WIDTH), *r.figures()] for r in rows]
     aligns: list[Literal["left", "right"]] = ["left", "left", "right", "right", "right", "right", "right", "right"]
     return _table(table, aligns)
 
