@@ -205,3 +205,16 @@ def test_nothing_recorded_and_bad_options_are_one_line(pytester: pytest.Pytester
     with FakeServer() as fake:
         result = run(pytester, "--llm-endpoint", fake.url, "-k", "typo")
     result.stdout.fnmatch_lines(["@pytest.mark.llm: unknown option promt (it takes prompt=, template=)"])
+
+
+def test_under_xdist_each_worker_records_and_replays_its_tests(example: pytest.Pytester) -> None:
+    with FakeServer() as fake:
+        recorded = example.runpytest_subprocess(
+            "-p", "no:cacheprovider", "fixture", "-n", "2", "--llm-endpoint", fake.url
+        )
+        asked = len(fake.chat_requests)
+    recorded.assert_outcomes(passed=3)
+    assert asked == 3
+    assert len(cassettes(example)) == 3
+    replayed = example.runpytest_subprocess("-p", "no:cacheprovider", "fixture", "-n", "2")
+    replayed.assert_outcomes(passed=3)
