@@ -373,11 +373,14 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
     value = LLM(item, runner, base_url, (key or NO_KEY) if live else NO_KEY, options)
     session.test_cassettes.add(path)
     item.stash[TAPE_KEY] = tape
+    problem = None
+    context = vcr.use_cassette(str(path))
     try:
-        context = vcr.use_cassette(str(path))
         tape.cassette = context.__enter__()
     except CassetteError as exc:
-        pytest.fail(str(exc).replace(str(path), runner.show_path(path)), pytrace=False)
+        problem = str(exc).replace(str(path), runner.show_path(path))
+    if problem is not None:  # outside the handler: one line, no chained traceback
+        pytest.fail(problem, pytrace=False)
     try:
         yield value
     finally:
@@ -385,7 +388,9 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
         try:
             context.__exit__(None, None, None)
         except CassetteError as exc:
-            pytest.fail(str(exc).replace(str(path), runner.show_path(path)), pytrace=False)
+            problem = str(exc).replace(str(path), runner.show_path(path))
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
 
 
 def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
@@ -416,7 +421,7 @@ def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
         record_on_exception=True,
     )
     config.register_matcher("llmcmp", tapes.match)
-    config.register_serializer("llmcmp", tapes.Serializer)
+    config.register_serializer("llmcmp", tapes.Serializer())
     config.register_persister(tapes.persister(runner.cassette_root, [key] if key else []))
     tracked = tapes.tracked_cassette_class()
 
