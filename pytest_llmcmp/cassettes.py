@@ -367,10 +367,10 @@ def request_difference(
     return f"recorded with {' and '.join(was)}, asked with {' and '.join(now)}"
 
 
-def recorded_answer(response: Mapping[str, Any] | None) -> Reply | None:
-    """What replay takes from a recorded response (:func:`~pytest_llmcmp.wire.reply_of`), ``None`` when nothing is
-    recorded."""
-    return None if response is None else reply_of(response)
+def recorded_answer(response: Mapping[str, Any] | None, latency: float | None = None) -> Reply | None:
+    """What replay takes from a recorded response (:func:`~pytest_llmcmp.wire.reply_of`: its answer text, finish
+    reason and cost, with the ``latency`` recorded beside it), ``None`` when nothing is recorded."""
+    return None if response is None else reply_of(response, latency)
 
 
 def key_digest(key: str) -> bytes:
@@ -402,12 +402,16 @@ class _Interaction:
     message: str
     response_body: dict[str, Any]
     response_content_type: str
+    latency: float | None = None
 
     @property
     def key(self) -> str:
         return f"{self.canonical_body}#{self.sample}"
 
     def to_vcr(self) -> dict[str, Any]:
+        # The latency (--llm-record-latency) is metadata of the response: vcrpy reads only its body, headers and
+        # status, and replay's key (body and sample) does not include it.
+        latency = {} if self.latency is None else {"latency": round(self.latency, 3)}
         return {
             "request": {
                 "body": _pretty_json(self.request_body),
@@ -418,6 +422,7 @@ class _Interaction:
             "response": {
                 "body": {"string": _pretty_json(self.response_body)},
                 "headers": {"Content-Type": [self.response_content_type]},
+                **latency,
                 "status": {"code": self.status, "message": self.message},
             },
         }
@@ -485,6 +490,15 @@ class Cassette:
         interaction = self._interactions.get(key)
         return None if interaction is None else interaction.response_body
 
+    def latency(self, request_body: Mapping[str, Any], sample: int) -> float | None:
+        """The seconds the recorded answer took, as recorded beside it (``None``: not recorded)."""
+        return self.latency_key(request_key(request_body, sample))
+
+    def latency_key(self, key: str) -> float | None:
+        """:meth:`latency` for a :func:`request_key`."""
+        interaction = self._interactions.get(key)
+        return None if interaction is None else interaction.latency
+
     def request_bodies(self) -> list[dict[str, Any]]:
         """The distinct request bodies recorded, in file order. Read them, do not change them."""
         bodies: dict[str, dict[str, Any]] = {}
@@ -512,8 +526,13 @@ class Cassette:
             message=_status_message(exchange.status),
             response_body=copy.deepcopy(exchange.response_body),
             response_content_type=content_type,
+            latency=exchange.latency,
         )
         with self._lock:
+            old = self._interactions.get(interaction.key)
+            if old is not None and old.response_body == interaction.response_body and old.latency is not None:
+                # The same answer again: the file keeps its bytes (the latency it was first recorded with).
+                interaction = dataclasses.replace(interaction, latency=old.latency)
             self._interactions[interaction.key] = interaction
 
     def rename_model(self, old: str, new: str) -> None:
@@ -856,6 +875,9 @@ def _parse_interaction(raw: Any, occurrences: dict[str, int]) -> _Interaction:
         body["string"], "response.body.string", _header(response_headers, "Content-Encoding", "response")
     )
     content_type = _header(response_headers, "Content-Type", "response") or JSON_CONTENT_TYPE
+    latency = response.get("latency")
+    if latency is not None and (isinstance(latency, bool) or not isinstance(latency, int | float) or latency < 0):
+        raise _FieldError(f"response.latency must be a number of seconds, got {str(latency)[:20]!r}")
     return _Interaction(
         canonical_body=canonical,
         sample=sample,
@@ -866,4 +888,5 @@ def _parse_interaction(raw: Any, occurrences: dict[str, int]) -> _Interaction:
         message=message,
         response_body=response_body,
         response_content_type=content_type,
+        latency=None if latency is None else float(latency),
     )

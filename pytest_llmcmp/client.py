@@ -660,7 +660,9 @@ class Asker:
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
                 seconds = time.monotonic() - started
-                return Answer(content, None, finish_reason_of(payload), exchange, attempts, seconds)
+                return Answer(
+                    content, None, finish_reason_of(payload), exchange=exchange, attempts=attempts, seconds=seconds
+                )
             if attempt < self.endpoint.retries:
                 await asyncio.sleep(retry_after if retry_after is not None else self._backoff(attempt))
         if attempts > 1:

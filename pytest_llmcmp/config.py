@@ -140,6 +140,13 @@ OPTIONS = (
         repeatable=True,
     ),
     Option("progress", "", "show live progress even when the output is not a terminal.", flag=True),
+    Option(
+        "record_latency",
+        "",
+        "record each live answer's latency in its cassette, so that replay reports it (off by default: a cassette "
+        "then holds nothing that changes from one recording to the next).",
+        flag=True,
+    ),
     Option("max_generated", "N", "the most cases 'generate:' may make in one case file (default 10000)."),
     Option("max_generated_suite", "N", "the most cases 'generate:' may make in the whole suite (default 100000)."),
 )
@@ -316,6 +323,7 @@ def resolve(config: pytest.Config) -> Settings:
         read_ahead=read_ahead,
         local_model=raw["local_model"] or None,
         progress=bool(raw["progress"]),
+        record_latency=bool(raw["record_latency"]),
         gate=gate,
         alpha=alpha,
         max_drop=_number(where["max_drop"], str(raw["max_drop"] or 0).rstrip("%"), float, minimum=0),

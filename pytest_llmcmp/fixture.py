@@ -208,6 +208,16 @@ class LLM:
         reason = extraction.reason
         if choice is None and finish_reason == "length":
             reason = TRUNCATED
+        verdict = task.verdict(choice, expected)
+        from .redaction import scrub
+
+        self._item.user_properties += [  # the JUnit XML's properties, as for a case item
+            ("verdict", verdict),
+            ("choice", "(none)" if choice is None else choice),
+            ("expected", expected),
+            ("model", scrub(self._runner.model or "")),
+            ("prompt", used.name),
+        ]
         return Judgement(
             question=question,
             numbers=numbers,
@@ -215,7 +225,7 @@ class LLM:
             expected=expected,
             answer=answer,
             choice=choice,
-            verdict=task.verdict(choice, expected),
+            verdict=verdict,
             prompt=used.name,
             reason=reason,
             evidence=extraction.evidence if choice is not None else "",
@@ -365,11 +375,14 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
     value = LLM(item, runner, base_url, (key or NO_KEY) if live else NO_KEY, options)
     session.test_cassettes.add(path)
     item.stash[TAPE_KEY] = tape
+    problem = None
+    context = vcr.use_cassette(str(path))
     try:
-        context = vcr.use_cassette(str(path))
         tape.cassette = context.__enter__()
     except CassetteError as exc:
-        pytest.fail(str(exc).replace(str(path), runner.show_path(path)), pytrace=False)
+        problem = str(exc).replace(str(path), runner.show_path(path))
+    if problem is not None:  # outside the handler: one line, no chained traceback
+        pytest.fail(problem, pytrace=False)
     try:
         yield value
     finally:
@@ -377,7 +390,9 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
         try:
             context.__exit__(None, None, None)
         except CassetteError as exc:
-            pytest.fail(str(exc).replace(str(path), runner.show_path(path)), pytrace=False)
+            problem = str(exc).replace(str(path), runner.show_path(path))
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
 
 
 def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
@@ -385,7 +400,16 @@ def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
     import vcr  # type: ignore[import-untyped]
 
     from . import tapes
+    from .client import http_module
 
+    if http_module().__name__ == "httpx2" and not hasattr(vcr.patch.CassettePatcherBuilder, "_httpx2"):
+        # openai >= 3 talks through httpx2, which vcrpy patches from 9.4 on (Python >= 3.11): without it, nothing
+        # would be recorded and nothing blocked.
+        pytest.fail(
+            f"the llm fixture needs vcrpy >= 9.4 with openai {_version('openai')} (it uses httpx2); installed: "
+            f"vcrpy {_version('vcrpy')}; pip install 'vcrpy>=9.4'",
+            pytrace=False,
+        )
     served, model = runner.served, runner.model
     config = vcr.VCR(
         record_mode=runner.settings.record_mode,
@@ -399,7 +423,7 @@ def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
         record_on_exception=True,
     )
     config.register_matcher("llmcmp", tapes.match)
-    config.register_serializer("llmcmp", tapes.Serializer)
+    config.register_serializer("llmcmp", tapes.Serializer())
     config.register_persister(tapes.persister(runner.cassette_root, [key] if key else []))
     tracked = tapes.tracked_cassette_class()
 
@@ -408,6 +432,15 @@ def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:
 
     config.use_cassette = use_cassette
     return config
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -112,6 +112,10 @@ class CaseItem(pytest.Item):
         with usage_errors():
             result, detail = runner.run(self)
         missing = runner.not_recorded.get(self.nodeid)
+        if missing is None:
+            from .junit import case_properties
+
+            self.user_properties += case_properties(result, runner.model)
         if missing is not None:
             # Not recorded yet (a prompt edit, a new case): nothing to judge. The session's closing line counts
             # them and gives the one command that records them all.
@@ -119,6 +123,11 @@ class CaseItem(pytest.Item):
         if result.outcome == "pass":
             return
         known = runner.known_failure(self, result)
+        gated = runner.gated.get(self.nodeid)
+        if known is not None and gated is not None:
+            from .junit import GATE_PROPERTY
+
+            self.user_properties.append((GATE_PROPERTY, gated))  # CI's test report shows it as a failure
         if known is not None:
             # Gates decide this run (--llm-baseline / --llm-min-accuracy): a failure that is not a regression is
             # reported, not fatal.

@@ -265,7 +265,7 @@ def read(path: str, digests: Sequence[Sequence[bytes]], question: tuple[Sequence
     found: list[Reply | None] = []
     for alternatives in digests:
         key = next((keys[digest] for digest in alternatives if digest in keys), None)
-        found.append(None if key is None else recorded_answer(cassette.find_key(key)))
+        found.append(None if key is None else recorded_answer(cassette.find_key(key), cassette.latency_key(key)))
     return exists, found, [_extract(recorded, question) for recorded in found]
 
 

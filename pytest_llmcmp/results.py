@@ -124,6 +124,15 @@ def _string_list(mapping: Mapping[str, Any], key: str, where: str, *, required: 
     return list(value)
 
 
+@dataclass(frozen=True)
+class Cost:
+    """What one answer cost: its token counts (``prompt_tokens``, ``completion_tokens``) when the server gave them,
+    and its latency in seconds (live, or as recorded in the cassette)."""
+
+    usage: dict[str, int] | None = None
+    latency: float | None = None
+
+
 @dataclass
 class SampleResult:
     """One answer of the model to one case: the text, the choice extracted from it and the verdict."""
@@ -139,6 +148,10 @@ class SampleResult:
     reason: str = ""
     #: The passage of the answer that decided the choice, as written in it; empty without a choice.
     evidence: str = ""
+    #: Token counts of the answer, ``{"prompt_tokens": N, "completion_tokens": M}``, when the server gave them.
+    usage: dict[str, int] | None = None
+    #: Seconds the answer took (live), or took when it was recorded (replay); ``None`` when unknown.
+    latency: float | None = None
 
     @property
     def truncated(self) -> bool:
@@ -156,6 +169,8 @@ class SampleResult:
             "finish_reason": self.finish_reason,
             "reason": self.reason,
             "evidence": self.evidence,
+            "usage": self.usage,
+            "latency": self.latency,
         }
 
     @classmethod
@@ -176,7 +191,27 @@ class SampleResult:
             finish_reason=_optional(data, "finish_reason", str, None, where),
             reason=_optional(data, "reason", str, "", where) or "",
             evidence=_optional(data, "evidence", str, "", where) or "",
+            usage=_usage(data, where),
+            latency=_latency(data, where),
         )
+
+
+def _usage(data: Mapping[str, Any], where: str) -> dict[str, int] | None:
+    usage = _optional(data, "usage", dict, None, where)
+    if usage is None:
+        return None
+    if not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in usage.items()):
+        raise ValueError(f"{where}: 'usage' must map names to token counts")
+    return dict(usage)
+
+
+def _latency(data: Mapping[str, Any], where: str) -> float | None:
+    latency = _optional(data, "latency", (int, float), None, where)
+    if latency is None:
+        return None
+    if isinstance(latency, bool) or latency < 0:
+        raise ValueError(f"{where}: 'latency' must be a number of seconds")
+    return float(latency)
 
 
 @dataclass

@@ -234,6 +234,14 @@ class LlmSession:
         if self.selected:
             self._forget_old_outputs()
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """After pytest's junitxml wrote the item: a gated failure is a ``<failure>`` there, not ``skipped``."""
+        if report.user_properties and not self.is_worker:
+            from .junit import gated_as_failure
+
+            gated_as_failure(self.config, report)
+
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.keyboard = _keyboard_reason(excinfo.value)
 

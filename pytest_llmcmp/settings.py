@@ -70,6 +70,7 @@ class Settings:
     max_generated: int = 10_000
     max_generated_suite: int = 100_000
     cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file
+    record_latency: bool = False  # llm_record_latency: each live answer's latency goes into its cassette
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

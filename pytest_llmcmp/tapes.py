@@ -187,20 +187,20 @@ def response_filter(secret: str | None) -> Callable[[dict[str, Any]], dict[str, 
 
 class Serializer:
     """vcrpy's serializer interface, with the case cassettes' YAML: literal blocks, sorted keys, no aliases, and the
-    safe, alias-refusing loader (the file's name goes into every error)."""
+    safe, alias-refusing loader. One per test: the persister tells it the file it reads, for the errors."""
 
-    path: Path = Path("cassette")
+    def __init__(self) -> None:
+        self.path = Path("cassette")
 
     @staticmethod
     def serialize(data: dict[str, Any]) -> str:
         text: str = _yaml_dump(data)
         return text
 
-    @classmethod
-    def deserialize(cls, text: str) -> Any:
-        document = _load_yaml(cls.path, text)
+    def deserialize(self, text: str) -> Any:
+        document = _load_yaml(self.path, text)
         if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
-            raise CassetteError(cls.path, "is not a vcrpy cassette (version: 1, interactions: [...])")
+            raise CassetteError(self.path, "is not a vcrpy cassette (version: 1, interactions: [...])")
         return document
 
 
@@ -235,7 +235,8 @@ def persister(root: Path, secrets: list[str]) -> type:
                 raise CassetteError(path, f"is not valid UTF-8 (bad byte at offset {exc.start})") from None
             if not text.strip():
                 raise CassetteNotFoundError()
-            Serializer.path = path
+            if isinstance(serializer, Serializer):
+                serializer.path = path
             try:
                 return deserialize(text, serializer)
             except CassetteError:

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .results import Cost
+
 #: The request header carrying the sample index (1-based): every sample of a case is its own recorded interaction.
 SAMPLE_HEADER: Final = "X-Llmcmp-Sample"
 
@@ -56,6 +58,18 @@ def finish_reason_of(payload: Any) -> str | None:
     return reason if isinstance(reason, str) else None
 
 
+def usage_of(payload: Any) -> dict[str, int] | None:
+    """The response's token counts, ``{"prompt_tokens": N, "completion_tokens": M}``, when it gives both as
+    integers; ``None`` otherwise (a server that does not count)."""
+    usage = payload.get("usage") if isinstance(payload, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    counts = {name: usage.get(name) for name in ("prompt_tokens", "completion_tokens")}
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts.values()):
+        return None
+    return {name: int(n) for name, n in counts.items() if n is not None}
+
+
 @dataclass(frozen=True)
 class Reply:
     """One sample's answer, asked live or replayed: its text, or why there is none (one line), and why the model
@@ -66,12 +80,15 @@ class Reply:
     content: str | None = None
     error: str | None = None
     finish_reason: str | None = None
+    #: Its token counts and latency (live, or as recorded); ``None`` for a failed request.
+    cost: Cost | None = None
 
 
-def reply_of(payload: Any) -> Reply:
-    """The reply a chat-completion response holds: its answer text and finish reason, or why there is none."""
+def reply_of(payload: Any, latency: float | None = None) -> Reply:
+    """The reply a chat-completion response holds: its answer text, finish reason and cost (its token counts, the
+    ``latency`` given), or why there is none."""
     try:
-        return Reply(content_of(payload), None, finish_reason_of(payload))
+        return Reply(content_of(payload), None, finish_reason_of(payload), Cost(usage_of(payload), latency))
     except ValueError as exc:
         return Reply(None, str(exc))
 
@@ -90,3 +107,5 @@ class Exchange:
     status: int
     response_body: dict[str, Any]
     response_headers: Mapping[str, str] = field(default_factory=dict)
+    #: Seconds from sending the request to the whole answer (retries included); recorded beside the interaction.
+    latency: float | None = None

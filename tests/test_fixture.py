@@ -205,3 +205,45 @@ def test_nothing_recorded_and_bad_options_are_one_line(pytester: pytest.Pytester
     with FakeServer() as fake:
         result = run(pytester, "--llm-endpoint", fake.url, "-k", "typo")
     result.stdout.fnmatch_lines(["@pytest.mark.llm: unknown option promt (it takes prompt=, template=)"])
+
+
+def test_under_xdist_each_worker_records_and_replays_its_tests(example: pytest.Pytester) -> None:
+    with FakeServer() as fake:
+        recorded = example.runpytest_subprocess(
+            "-p", "no:cacheprovider", "fixture", "-n", "2", "--llm-endpoint", fake.url
+        )
+        asked = len(fake.chat_requests)
+    recorded.assert_outcomes(passed=3)
+    assert asked == 3
+    assert len(cassettes(example)) == 3
+    replayed = example.runpytest_subprocess("-p", "no:cacheprovider", "fixture", "-n", "2")
+    replayed.assert_outcomes(passed=3)
+
+
+def test_a_tampered_cassette_is_refused_in_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_tampered="""
+        def test_it(llm):
+            llm.ask("Which is larger, 1.5 or 1.25?")
+        """
+    )
+    with FakeServer() as fake:
+        run(pytester, "--llm-endpoint", fake.url).assert_outcomes(passed=1)
+    path = pytester.path / "cassettes" / "fake-model" / "tests" / "test_tampered" / "test_it.yaml"
+    path.write_text("interactions: &x []\nversion: 1\nagain: *x\n", encoding="utf-8")
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "cassettes/fake-model/tests/test_tampered/test_it.yaml: YAML anchors/aliases are not allowed in cassettes "
+            "(line 1)"
+        ]
+    )
+    result.stdout.no_fnmatch_line("*During handling*")
+    result.stdout.no_fnmatch_line(f"{pytester.path}*")  # the path as the user types it, once
+    path.write_text(
+        "interactions:\n- request: !!python/object/apply:os.system ['true']\nversion: 1\n", encoding="utf-8"
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["cassettes/fake-model/tests/test_tampered/test_it.yaml: unsupported YAML at line 2*"])

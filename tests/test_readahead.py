@@ -20,6 +20,7 @@ import pytest
 
 from pytest_llmcmp import answers, readahead
 from pytest_llmcmp.cassettes import Cassette, key_digest, request_key
+from pytest_llmcmp.results import Cost
 from pytest_llmcmp.wire import Reply
 from tests.fakeserver import FakeServer
 from tests.processes import wait_gone
@@ -303,7 +304,7 @@ def test_serve_answers_every_job_in_order_in_small_batches(tmp_path: Path) -> No
     assert isinstance(first, tuple)
     exists, found, extractions = first
     assert exists is True
-    assert found == [Reply(answer, None, "stop"), None]
+    assert found == [Reply(answer, None, "stop", Cost({"prompt_tokens": 20, "completion_tokens": 5}, None)), None]
     assert extractions[0] == answers.extract_choice(answer, ("13.8", "13.11"), "larger")
     assert extractions[1] is None
     assert isinstance(outcomes[1], str)

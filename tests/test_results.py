@@ -295,7 +295,8 @@ def test_json_has_the_contract_fields() -> None:
     ):
         assert key in case
     assert set(case["samples"][0]) == {
-        "answer", "choice", "verdict", "contradiction", "error", "finish_reason", "reason", "evidence"
+        "answer", "choice", "verdict", "contradiction", "error", "finish_reason", "reason", "evidence",
+        "usage", "latency",
     }  # fmt: skip
     assert data["summary"] == summary_run().summary()
 

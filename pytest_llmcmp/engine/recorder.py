@@ -30,8 +30,10 @@ class Recorder:
         record_mode: str,
         ready: Callable[[], Backend],
         on_progress: Callable[[], None] = lambda: None,
+        record_latency: bool = False,
     ) -> None:
         self.cassette_root = cassette_root
+        self.record_latency = record_latency  # --llm-record-latency: each answer's seconds go into its cassette
         self.record_mode = record_mode
         self._ready = ready  # the backend, started and checked (called once, before the first request)
         #: Other runners sharing this endpoint (their models): started and checked too, before the first request.
@@ -157,6 +159,8 @@ class Recorder:
                     if response.get("model") == plan.sent.get("model"):
                         response = {**response, "model": plan.body.get("model")}
                     exchange = dataclasses.replace(exchange, request_body=plan.body, response_body=response)
+                if self.record_latency:
+                    exchange = dataclasses.replace(exchange, latency=answer.seconds)
                 exchanges.append(self._stable(exchange))
         if not exchanges:
             return

@@ -40,7 +40,7 @@ from ..cassettes import (
 from ..prompts import NO_PROMPT, Prompt, find_prompt_file
 from ..readahead import Found, Job, ReadAhead, enough_recordings, worth_it
 from ..redaction import public_url, scrub
-from ..results import TRUNCATED, CaseResult, PassRule, PromptInfo, RunResults, SampleResult
+from ..results import TRUNCATED, CaseResult, Cost, PassRule, PromptInfo, RunResults, SampleResult
 from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
@@ -54,6 +54,15 @@ from .recorder import Recorder
 
 if TYPE_CHECKING:
     from ..answers import Extraction
+    from ..client import Answer
+
+
+def _cost(answer: Answer, latency: bool) -> Cost | None:
+    """A live answer's token counts, and its latency when it is recorded too (``--llm-record-latency``: a replay
+    then reports the same); ``None`` for a request that failed."""
+    if answer.exchange is None:
+        return None
+    return Cost(wire.usage_of(answer.exchange.response_body), round(answer.seconds, 3) if latency else None)
 
 
 #: Seconds between two progress lines while waiting for live answers.
@@ -92,10 +101,15 @@ class Runner:
         self.reference: str | None = None  # the prompt of --llm-baseline-prompt, set by the session
         self._by_case: dict[tuple[str, str], str] = {}  # (case id, prompt name) -> node id of its result
         self.baseline: dict[tuple[str, str], CaseResult] | None = None  # set by the session when given
+        # Failing items that only the session's gate judges, by node id: "regression" (passed in the baseline or
+        # under the reference prompt) or "accuracy" (--llm-min-accuracy): failures, not known ones (CI reports).
+        self.gated: dict[str, str] = {}
         self._explained = False  # whether an error was already explained by the backend (a local server's death)
         # Runners of one endpoint (several models) share its recorder: --llm-concurrency is per endpoint.
         if recorder is None:
-            recorder = Recorder(self.cassette_root, settings.record_mode, self._ready, self.show_progress)
+            recorder = Recorder(
+                self.cassette_root, settings.record_mode, self._ready, self.show_progress, settings.record_latency
+            )
         else:
             recorder.ready_too.append(self._ready)
         self.recorder = recorder
@@ -287,7 +301,7 @@ class Runner:
             else:
                 if mode != "none":
                     plan.cassette = cassette  # new recordings are added to it
-                found = [recorded_answer(_find(cassette, plan.bodies, s)) for s in range(1, len(plan.replies) + 1)]
+                found = [_recorded(cassette, plan.bodies, s) for s in range(1, len(plan.replies) + 1)]
                 outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
         if isinstance(outcome, str):
             unreadable = CassetteError(self.show_path(plan.path), outcome)
@@ -367,10 +381,11 @@ class Runner:
                 if answer is None:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
+                    cost = _cost(answer, self.settings.record_latency)
                     if answer.error is not None and self.backend is not None:
                         answer = Reply(error=self.backend.explain(answer.error, first=not self._explained))
                         self._explained = True
-                    plan.replies[sample - 1] = answer
+                    plan.replies[sample - 1] = Reply(answer.content, answer.error, answer.finish_reason, cost)
             assert plan.saved is not None
             save_problem = self.recorder.wait(plan.saved, "the recording was not saved: the session stopped")
         if plan.missing is not None:
@@ -439,13 +454,18 @@ class Runner:
             if before is None:
                 if reference is not None:
                     return f"not compared yet with prompt {reference}; the gate decides the session"
-                return "new case; failing (gated by accuracy)" if s.min_accuracy else "new case, not in the baseline"
+                if s.min_accuracy:
+                    self.gated[item.nodeid] = "accuracy"
+                    return "new case; failing (gated by accuracy)"
+                return "new case, not in the baseline"
             if before.outcome != "pass":
                 return f"failed in {where} too"
             policy = GatePolicy(s.gate, s.alpha, s.max_drop, s.max_regressions)
             if regressed_item_fails(policy, self.is_critical(item)):
                 return None  # a regression that fails by itself
+            self.gated[item.nodeid] = "regression"
             return f"regression (passed in {where}); --llm-gate {s.gate}: the gate decides the session"
+        self.gated[item.nodeid] = "accuracy"
         return "gated by accuracy, not by single cases"
 
     def _judge(self, item: Unit, reply: Reply | None, extraction: Extraction | None) -> SampleResult:
@@ -470,6 +490,8 @@ class Runner:
             finish_reason=reply.finish_reason,
             reason=reason,
             evidence=extraction.evidence if choice is not None else "",
+            usage=reply.cost.usage if reply.cost is not None else None,
+            latency=reply.cost.latency if reply.cost is not None else None,
         )
 
     # --- messages -----------------------------------------------------------------------------------------------
@@ -495,7 +517,7 @@ class Runner:
         bodies = [body] + [b for b in [self.legacy_body(body)] if b is not None]
         difference = request_difference(body, cassette.request_bodies(), also=bodies[1:])
         if difference is None and len(cassette) > 0:  # the same request: a sample is what is missing
-            recorded = [s for s in range(1, self.settings.samples + 1) if _find(cassette, bodies, s) is not None]
+            recorded = [s for s in range(1, self.settings.samples + 1) if _recorded(cassette, bodies, s) is not None]
             if recorded:
                 asked = self.settings.samples
                 return f"recorded with {plural(len(recorded), 'sample')}, asked for {asked} (--llm-samples)"
@@ -608,10 +630,11 @@ class Runner:
         )
 
 
-def _find(cassette: Cassette, bodies: Sequence[dict[str, object]], sample: int) -> dict[str, object] | None:
-    """The first recorded response of a sample among the request bodies an item's recording may hold."""
+def _recorded(cassette: Cassette, bodies: Sequence[dict[str, object]], sample: int) -> Reply | None:
+    """The first recorded reply of a sample (with the latency recorded beside it) among the request bodies an
+    item's recording may hold."""
     for body in bodies:
         response = cassette.find(body, sample)
         if response is not None:
-            return response
+            return recorded_answer(response, cassette.latency(body, sample))
     return None

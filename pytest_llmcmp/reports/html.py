@@ -236,6 +236,26 @@ def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
     }
 
 
+def cost_section(results: RunResults) -> str:
+    """The "What the answers cost" section (empty when no answer has a cost)."""
+    from ..costs import FIGURES, any_cost, cost_rows
+
+    rows = cost_rows(results)
+    if not any_cost(rows):
+        return ""
+    head = "".join(f"<th>{name}</th>" for name in ("prompt", "model", *FIGURES))
+    cells = [
+        [f"<span{lang_attribute(r.prompt)}>{escape(r.prompt)}</span>", escape(r.model), *r.figures()] for r in rows
+    ]
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in cells)
+    return (
+        '<section id="cost"><h2>What the answers cost</h2>'
+        f'<table class="summary" id="cost-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        '<p class="note">Tokens per answer (mean of the answers the server counted), latency of each answer (live, '
+        "or as recorded), answers cut off by max_tokens (truncated).</p></section>"
+    )
+
+
 def _truncated_paragraph(results: RunResults) -> str:
     note = truncated_note(results)
     return "" if note is None else f'<p class="note" id="truncated-note">{escape(note)}.</p>'
@@ -354,6 +374,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 <figcaption>Accuracy per tag and prompt (share of cases passed).</figcaption></figure>
 </section>
 {_models_section(results)}
+{cost_section(results)}
 {_comparison_section(comparison, status)}
 <section id="cases"><h2>Cases</h2>
 <form class="filters" id="filters" autocomplete="off">

@@ -193,6 +193,7 @@ def _markdown(
         lines += [f"- {escape_markdown(paired_line(decided).strip())}" for decided in decision.prompts]
         lines.append("")
 
+    lines += cost_section(results)
     if gates:
         body = [f"- {'✅' if gate.ok else '❌'} {escape_markdown(gate.message)}" for gate in gates]
         lines += _section("Gates", len(gates), body, collapse_over=20)
@@ -274,6 +275,18 @@ def _models_section(results: RunResults) -> list[str]:
     from .models import markdown_lines
 
     return markdown_lines(results)
+
+
+def cost_section(results: RunResults) -> list[str]:
+    """ "What the answers cost": tokens per answer, latency median and p95, cut-off answers, per prompt and model."""
+    from ..costs import FIGURES, any_cost, cost_rows
+
+    rows = cost_rows(results)
+    if not any_cost(rows):
+        return []
+    body = [_row(["prompt", "model", *FIGURES]), _row([":--", ":--", *["--:"] * len(FIGURES)])]
+    body += [_row([escape_markdown(r.prompt, 60), escape_markdown(r.model, 60), *r.figures()]) for r in rows]
+    return _section("What the answers cost", len(rows), body, collapse_over=10)
 
 
 def _change_section(title: str, changes: list[Change], rows: int, answer_limit: int) -> list[str]:

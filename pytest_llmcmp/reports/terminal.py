@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pytest_llmcmp.baseline import Comparison, Gate
 from pytest_llmcmp.gates import Decision, RunStatus
@@ -65,6 +65,7 @@ def terminal_summary(
         note = truncated_note(results)
         if note is not None:
             lines.append(f"llmcmp: {note}")
+        lines += cost_lines(results)
     decision = status.decision if status is not None else None
     if comparison is not None:
         lines += _terminal_comparison(comparison, decision)
@@ -82,6 +83,22 @@ def _terminal_models(results: RunResults) -> list[str]:
     from .models import terminal_lines
 
     return terminal_lines(results)
+
+
+def cost_lines(results: RunResults) -> list[str]:
+    """What the answers cost, per prompt and model: mean tokens per answer (completion, prompt), latency median
+    and p95, answers cut off by max_tokens; nothing when no answer has a cost (an old recording, a server that does
+    not count)."""
+    from pytest_llmcmp.costs import FIGURES, any_cost, cost_rows
+
+    rows = cost_rows(results)
+    if not any_cost(rows):
+        return []
+    figures = [name.replace("latency p95", "p95") for name in FIGURES]
+    table = [["cost per answer", "model", *figures]]
+    table += [[truncate(r.prompt, _PROMPT_WIDTH), truncate(r.model, _PROMPT_WIDTH), *r.figures()] for r in rows]
+    aligns: list[Literal["left", "right"]] = ["left", "left", "right", "right", "right", "right", "right", "right"]
+    return _table(table, aligns)
 
 
 def _terminal_tags(
