@@ -637,7 +637,7 @@ def test_shipped_suite_size_ids_and_coverage() -> None:
         for category in CATEGORIES:
             tagged = [case for case in in_language if category in case.tags]
             assert tagged, f"no {language} case for {category}"
-        assert {case.ask for case in in_language} == {"larger", "smaller"}
+        assert {case.ask for case in in_language} == {"larger", "smaller", "order"}
     assert all(("zh" in case.tags) != ("en" in case.tags) for case in suite)
 
 

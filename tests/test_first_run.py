@@ -61,7 +61,7 @@ def test_the_shipped_suite_still_collects_under_llm_cases(pytester: pytest.Pytes
     pytester.makeini("[pytest]\nllm_cases = cases\n")
     result = run(pytester, "--collect-only", "-q")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["197 tests collected*"])
+    result.stdout.fnmatch_lines(["227 tests collected*"])
 
 
 def test_no_server_needed_to_collect_an_unrelated_project_with_the_plugin(pytester: pytest.Pytester) -> None:
