@@ -369,7 +369,9 @@ def _endpoints(values: list[str], origin: str) -> tuple[tuple[str, str], ...]:
             # A bare URL; a bare 'local' among named endpoints is named 'local'.
             name, url = (value if value in NAMED and len(values) > 1 else ""), value
         if url not in NAMED and not url.startswith(("http://", "https://")):
-            raise pytest.UsageError(f"{origin}: expected an http(s) URL, {named} or NAME=URL, got {value!r}")
+            raise pytest.UsageError(
+                f"{origin}: expected an http(s) URL or {named} (NAME=URL for several), got {value!r}"
+            )
         found.append((name, url))
     if len(found) > 1:
         unnamed = [url for name, url in found if not name]

@@ -29,6 +29,16 @@ def _careful(request: dict[str, Any]) -> bool:
     return any("carefully" in str(m.get("content")) for m in request["messages"] if m.get("role") == "system")
 
 
+def helped(request: dict[str, Any]) -> str:
+    """Wrong on the trap without the careful prompt, right with it."""
+    return correct_answer(request) if _careful(request) else wrong_on_trap(request)
+
+
+def hurt(request: dict[str, Any]) -> str:
+    """Right on the trap without the careful prompt, wrong with it."""
+    return wrong_on_trap(request) if _careful(request) else correct_answer(request)
+
+
 @pytest.fixture
 def small() -> Iterator[FakeServer]:
     with FakeServer(models=(SMALL,), answer=wrong_on_trap) as fake:
@@ -140,12 +150,6 @@ def test_one_endpoint_serving_two_models(suite: pytest.Pytester) -> None:
 def test_a_prompt_that_helps_one_model_and_hurts_the_other(suite: pytest.Pytester) -> None:
     """Per tag: the careful prompt fixes the trap for one model and breaks it for the other."""
 
-    def helped(request: dict[str, Any]) -> str:  # wrong on the trap without the prompt, right with it
-        return correct_answer(request) if _careful(request) else wrong_on_trap(request)
-
-    def hurt(request: dict[str, Any]) -> str:  # right without it, wrong with it
-        return wrong_on_trap(request) if _careful(request) else correct_answer(request)
-
     with FakeServer(models=("m1",), answer=helped) as one, FakeServer(models=("m2",), answer=hurt) as two:
         result = suite.runpytest(
             "-p",
@@ -165,12 +169,6 @@ def test_a_prompt_that_helps_one_model_and_hurts_the_other(suite: pytest.Pyteste
 
 def test_baseline_prompt_compares_each_models_prompts_with_its_own_reference(suite: pytest.Pytester) -> None:
     """--llm-baseline-prompt with two models: each model's prompts against its own reference answers."""
-
-    def helped(request: dict[str, Any]) -> str:
-        return correct_answer(request) if _careful(request) else wrong_on_trap(request)
-
-    def hurt(request: dict[str, Any]) -> str:
-        return wrong_on_trap(request) if _careful(request) else correct_answer(request)
 
     with FakeServer(models=("m1",), answer=helped) as one, FakeServer(models=("m2",), answer=hurt) as two:
         result = suite.runpytest(
