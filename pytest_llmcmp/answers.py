@@ -254,6 +254,7 @@ class _Token:
 
 
 _MENTION_CACHE_SIZE = 512
+_SCALE = {"%": 100, "‰": 1000}
 # A copy slip: a long number (at least this many significant digits) that lacks at most this many of
 # an option's last digits.
 _COPY_SLIP_MIN, _COPY_SLIP_DIGITS = 5, 2
@@ -267,6 +268,7 @@ class _Options:
     texts: tuple[str, ...]  # as written: a choice is reported exactly as the case wrote it
     quantities: tuple[Quantity | None, ...]
     has_cjk: bool = False
+    unitless: bool = False  # no option is written with a unit ("%", "‰")
     cache: dict[str, int] = field(default_factory=dict)
 
     def match(self, text: str) -> int:
@@ -290,6 +292,11 @@ class _Options:
         if not same and mention.unit == "":
             # Models often drop the unit when repeating "13.8%"; the bare value still names it.
             same = self._equal_values(mention, require_unit=False)
+        elif not same and self.unitless:
+            # A percent sign the case does not write: "12.5%" names 0.125, else the option 12.5
+            scaled = mention.value / _SCALE.get(mention.unit, 1)
+            same = [index for index, option in enumerate(self.quantities) if option and option.value == scaled]
+            same = same or self._equal_values(mention, require_unit=False)
         if len(same) > 1:  # options of one value ("6.200", "6.2"): "6.20" is the one written most like it
             return _written_most_like(text, [self.texts[index] for index in same], same)
         return same[0] if same else self._copied_short(text)
@@ -346,7 +353,8 @@ def _make_options(texts: tuple[str, ...]) -> _Options:
     """Parsed options, memoised: a run asks the same case many times (samples, prompts)."""
     quantities = tuple(try_parse(text) for text in texts)
     has_cjk = any(re.search(_CJK_NUMBER, text) for text in texts)
-    return _Options(texts=texts, quantities=quantities, has_cjk=has_cjk)
+    unitless = all(quantity is None or not quantity.unit for quantity in quantities)
+    return _Options(texts=texts, quantities=quantities, has_cjk=has_cjk, unitless=unitless)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -559,6 +567,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
     cells = cells or {}
     pending = sorted(cells, reverse=True)
     clause = _ClauseSoFar()
+    noun_end = -1  # the end of the noun after "<number>的"
     for match in _master().finditer(text):
         group = match.lastgroup
         if group is None or group == "skip":  # (every match has a named group)
@@ -611,12 +620,23 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
         elif group == "word" and ((word := value.lower()) in _GLUE_WORDS or word.endswith("ly")):
             continue
+        elif (
+            group == "char"
+            and "\u4e00" <= value <= "\u9fff"
+            and (start == noun_end or _names_a_noun(text, tokens, start))
+        ):
+            noun_end = end  # "6.45元的那支笔更便宜": the noun a number describes is that number to the grammar
         elif tokens and tokens[-1].kind == _BARRIER:
             tokens[-1].end = end  # a run of other words and characters is one barrier
         else:
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
+
+
+def _names_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
+    """Whether the word at ``start`` follows "<number>的": the noun the number describes ("6.45元的那支笔")."""
+    return bool(tokens) and tokens[-1].kind in (_OPTION, _OTHER) and text[tokens[-1].end : start].strip() == "的"
 
 
 def _join_lists(tokens: list[_Token], text: str) -> None:
