@@ -83,6 +83,16 @@ def test_corpus2_tuning_half_keeps_its_floor() -> None:
     assert false_passes == 0, f"blind-tune: {false_passes} false passes"
 
 
+def test_corpus3_tuning_half_keeps_its_floor() -> None:
+    """tests/data/orders/styles3-tune.yaml: the tuning half of corpus3's order answers (written blind elsewhere;
+    31/32, no false pass, before any change for it; 32/32 after)."""
+    rows = yaml.safe_load((DATA / "orders" / "styles3-tune.yaml").read_text(encoding="utf-8"))
+    assert len(rows) == 32
+    agree, false_passes, missed = _measure(rows)
+    assert agree >= 32, f"styles3-tune: {agree}/{len(rows)} agree; missed {missed}"
+    assert false_passes == 0, f"styles3-tune: {false_passes} false passes"
+
+
 @pytest.mark.parametrize(
     ("name", "size", "floor", "most_false_passes"),
     [
