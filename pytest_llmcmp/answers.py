@@ -1070,10 +1070,12 @@ _SETTING_ASIDE = frozenset("wWfhdacLP")
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
 _OR_WORDS = frozenset({"or", "或", "或者", "还是"})
+_LABELLED_LIST = re.compile(r"[BS]i+N(?:JN)+")  # "Larger: 128 or 127.99" (with "and": a tie)
 
 
 def _offers_alternatives(clause: Sequence[_Token], kinds: str, answer: str) -> bool:
-    return bool(_ALTERNATIVES.search(kinds)) and any(
+    """ "13.8更大还是13.11更大", "Larger: 128 or 127.99": claims or options joined by "or" offer a choice."""
+    return bool(_ALTERNATIVES.search(kinds) or _LABELLED_LIST.search(kinds)) and any(
         token.kind == _AND and answer[token.start : token.end].lower() in _OR_WORDS for token in clause
     )
 
@@ -1690,7 +1692,7 @@ def _read_whole(
     elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
     elif _disagreement_stands(segments, verdicts, decided) or (
-        verdict == _EQUAL_CHOICE and _DIFFERENT in verdicts[final + 1 :]  # "they're equal … they differ"
+        verdict == _EQUAL_CHOICE and _equality_denied(segments, verdicts, final)
     ):
         reading.extraction = Extraction(None, reason="conflict")
         if tracing:
@@ -1885,6 +1887,18 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
         ):
             continue
         return True
+    return False
+
+
+def _equality_denied(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
+    """Whether a segment says the options are not equal beside a final verdict that they are: after it ("they're
+    equal … they differ"), or before it with no correction between ("not equal to each other, but … the same
+    value")."""
+    for index, verdict in enumerate(verdicts):
+        if verdict != _DIFFERENT:
+            continue
+        if index > final or not any(segment.correction for segment in segments[index + 1 : final + 1]):
+            return True
     return False
 
 

@@ -128,7 +128,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
             "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定|无法判断|不好说|不清楚|不知道|难以|不能确定|说不准|不好判断|很难判断|很难说|没法确定|需要更多信息"
-            "|需要更多上下文|有歧义|不明确|无法给出|不是很确定|不完全确定"
+            "|需要更多上下文|有歧义|不明确|无法给出|不是很确定|不完全确定|没有答案|无解|没有正确答案"
         ),
         Kind.DEPENDS: _words("取决于|这取决于|看情况|视情况而定|根据具体情况|具体情况|因情况而异|视具体情况|因人而异"),
         Kind.APPEARANCE: _words(
@@ -222,7 +222,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.ANSWER: _words(
             "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
             "|right choice|my choice|i'd go with|i would go with|i'll go with|i go with|i'd choose|i would choose"
-            "|i'd pick|i would pick"
+            "|i'd pick|i would pick|output|the output|final output"
         ),
         Kind.RELATIVE: _words("which"),
         Kind.PRONOUN: _words("it|this number|that number"),
@@ -250,7 +250,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|without context|could go either way|either could be|i'm not certain|i am not sure|i'm not sure"
             "|not entirely sure|not completely sure|not totally sure|not 100% sure|can't be sure|cannot be sure"
             "|inconclusive|no definitive answer|ambiguous|not necessarily|isn't necessarily|is not necessarily"
-            "|are not necessarily|aren't necessarily"
+            "|are not necessarily|aren't necessarily|there's no answer|there is no answer|no answer"
         ),
         Kind.DEPENDS: _words(
             "it depends|depends on|depending on|in some contexts|context-dependent|that depends|this depends"
