@@ -93,6 +93,16 @@ def test_corpus3_tuning_half_keeps_its_floor() -> None:
     assert false_passes == 0, f"styles3-tune: {false_passes} false passes"
 
 
+def test_corpus3_live_tuning_half_keeps_its_floor() -> None:
+    """tests/data/orders/live3-tune.yaml: real SmolLM2 order answers of corpus3 (20/20 before any change, almost all
+    labelled unclear: the reader must not invent an order)."""
+    rows = yaml.safe_load((DATA / "orders" / "live3-tune.yaml").read_text(encoding="utf-8"))
+    assert len(rows) == 20
+    agree, false_passes, missed = _measure(rows)
+    assert agree >= 20, f"live3-tune: {agree}/{len(rows)} agree; missed {missed}"
+    assert false_passes == 0, f"live3-tune: {false_passes} false passes"
+
+
 @pytest.mark.parametrize(
     ("name", "size", "floor", "most_false_passes"),
     [
