@@ -245,6 +245,7 @@ class _Token:
 
 
 _MENTION_CACHE_SIZE = 512
+_SCALE = {"%": 100, "‰": 1000}
 # A copy slip: a long number (at least this many significant digits) that lacks at most this many of
 # an option's last digits.
 _COPY_SLIP_MIN, _COPY_SLIP_DIGITS = 5, 2
@@ -258,6 +259,7 @@ class _Options:
     texts: tuple[str, ...]  # as written: a choice is reported exactly as the case wrote it
     quantities: tuple[Quantity | None, ...]
     has_cjk: bool = False
+    unitless: bool = False  # no option is written with a unit ("%", "‰")
     cache: dict[str, int] = field(default_factory=dict)
 
     def match(self, text: str) -> int:
@@ -281,6 +283,11 @@ class _Options:
         if not same and mention.unit == "":
             # Models often drop the unit when repeating "13.8%"; the bare value still names it.
             same = self._equal_values(mention, require_unit=False)
+        elif not same and self.unitless:
+            # A percent sign the case does not write: "12.5%" names 0.125, else the option 12.5
+            scaled = mention.value / _SCALE.get(mention.unit, 1)
+            same = [index for index, option in enumerate(self.quantities) if option and option.value == scaled]
+            same = same or self._equal_values(mention, require_unit=False)
         if len(same) > 1:  # options of one value ("6.200", "6.2"): "6.20" is the one written most like it
             return _written_most_like(text, [self.texts[index] for index in same], same)
         return same[0] if same else self._copied_short(text)
@@ -337,7 +344,8 @@ def _make_options(texts: tuple[str, ...]) -> _Options:
     """Parsed options, memoised: a run asks the same case many times (samples, prompts)."""
     quantities = tuple(try_parse(text) for text in texts)
     has_cjk = any(re.search(_CJK_NUMBER, text) for text in texts)
-    return _Options(texts=texts, quantities=quantities, has_cjk=has_cjk)
+    unitless = all(quantity is None or not quantity.unit for quantity in quantities)
+    return _Options(texts=texts, quantities=quantities, has_cjk=has_cjk, unitless=unitless)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -548,6 +556,7 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
     cells = cells or {}
     pending = sorted(cells, reverse=True)
     clause = _ClauseSoFar()
+    noun_end = -1  # the end of the noun after "<number>的"
     for match in _master().finditer(text):
         group = match.lastgroup
         if group is None or group == "skip":  # (every match has a named group)
@@ -600,12 +609,23 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
         elif group == "word" and ((word := value.lower()) in _GLUE_WORDS or word.endswith("ly")):
             continue
+        elif (
+            group == "char"
+            and "\u4e00" <= value <= "\u9fff"
+            and (start == noun_end or _names_a_noun(text, tokens, start))
+        ):
+            noun_end = end  # "6.45元的那支笔更便宜": the noun a number describes is that number to the grammar
         elif tokens and tokens[-1].kind == _BARRIER:
             tokens[-1].end = end  # a run of other words and characters is one barrier
         else:
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
+
+
+def _names_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
+    """Whether the word at ``start`` follows "<number>的": the noun the number describes ("6.45元的那支笔")."""
+    return bool(tokens) and tokens[-1].kind in (_OPTION, _OTHER) and text[tokens[-1].end : start].strip() == "的"
 
 
 def _join_lists(tokens: list[_Token], text: str) -> None:
@@ -1039,10 +1059,12 @@ _SETTING_ASIDE = frozenset("wWfhdacLP")
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
 _OR_WORDS = frozenset({"or", "或", "或者", "还是"})
+_LABELLED_LIST = re.compile(r"[BS]i+N(?:JN)+")  # "Larger: 128 or 127.99" (with "and": a tie)
 
 
 def _offers_alternatives(clause: Sequence[_Token], kinds: str, answer: str) -> bool:
-    return bool(_ALTERNATIVES.search(kinds)) and any(
+    """ "13.8更大还是13.11更大", "Larger: 128 or 127.99": claims or options joined by "or" offer a choice."""
+    return bool(_ALTERNATIVES.search(kinds) or _LABELLED_LIST.search(kinds)) and any(
         token.kind == _AND and answer[token.start : token.end].lower() in _OR_WORDS for token in clause
     )
 
@@ -1659,7 +1681,7 @@ def _read_whole(
     elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
     elif _disagreement_stands(segments, verdicts, decided) or (
-        verdict == _EQUAL_CHOICE and _DIFFERENT in verdicts[final + 1 :]  # "they're equal … they differ"
+        verdict == _EQUAL_CHOICE and _equality_denied(segments, verdicts, final)
     ):
         reading.extraction = Extraction(None, reason="conflict")
         if tracing:
@@ -1854,6 +1876,18 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
         ):
             continue
         return True
+    return False
+
+
+def _equality_denied(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
+    """Whether a segment says the options are not equal beside a final verdict that they are: after it ("they're
+    equal … they differ"), or before it with no correction between ("not equal to each other, but … the same
+    value")."""
+    for index, verdict in enumerate(verdicts):
+        if verdict != _DIFFERENT:
+            continue
+        if index > final or not any(segment.correction for segment in segments[index + 1 : final + 1]):
+            return True
     return False
 
 

@@ -99,9 +99,12 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.LARGER: _words(
             "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点|更高|较高|最高|高|数值更高|数值较高|胜出|获胜"
+            # price, weight, temperature
+            "|更贵|较贵|贵|贵一些|最贵|更昂贵|更重|较重|重|重一些|最重|更热|较热|更暖"
         ),
         Kind.SMALLER: _words(
             "更小|较小|最小|小些|小一些|小一点|比较小|要小|小|偏小|最小值|较小值|更小一些|更小一点|更低|较低|最低|低|数值更低|数值较低"
+            "|更便宜|较便宜|便宜|便宜一些|最便宜|更轻|较轻|轻|轻一些|最轻|更冷|较冷"
         ),
         Kind.THAN: _words("比|比起"),
         Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非"),
@@ -125,7 +128,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
             "可能|也许|或许|大概|大约|不确定|不太确定|不敢肯定|不太肯定|不太清楚|不一定|无法确定|无法判断|不好说|不清楚|不知道|难以|不能确定|说不准|不好判断|很难判断|很难说|没法确定|需要更多信息"
-            "|需要更多上下文|有歧义|不明确|无法给出|不是很确定|不完全确定"
+            "|需要更多上下文|有歧义|不明确|无法给出|不是很确定|不完全确定|没有答案|无解|没有正确答案"
         ),
         Kind.DEPENDS: _words("取决于|这取决于|看情况|视情况而定|根据具体情况|具体情况|因情况而异|视具体情况|因人而异"),
         Kind.APPEARANCE: _words(
@@ -137,7 +140,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "几乎|差不多|接近|相近|近似|约|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
         ),
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
-        Kind.CONDITION: _words("如果|假如|假设|若|要是|倘若|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"),
+        Kind.CONDITION: _words(
+            "如果|假如|假设|若|要是|倘若|的话|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"
+        ),
         # "问题：" labels a restated question; "要找出最小的…" states the task
         Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
         Kind.WHETHER: _words("是否|吗|是不是"),
@@ -149,10 +154,16 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.BARRIER: _words(
             "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|不等于|比较|相比|对比|比例"
             "|不但|而且|然后|提高|降低|高度|倍"
+            # words that contain 重, 轻, 贵, 热, 冷 without comparing
+            "|重要|重复|重点|严重|重视|着重|尊重|重量|体重|比重|重力|重心|加重|重庆|重申|重写|重算|重来|隆重|沉重|慎重|注重"
+            "|贵重|重叠|重合|重组|重置|双重|多重|年轻|轻松|轻易|减轻|轻微|轻视|轻轻|轻重|宝贵|珍贵|名贵|高贵|富贵|可贵|贵州"
+            "|热门|热情|热爱|冷静|冷门"
         ),
         Kind.GLUE: _words(
             "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
             "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小|同样"
+            # labels of an explanation that follows ("说明：…"), not conclusions
+            "|说明:|分析:|解释:|注:|注意:|解析:"
         ),
     },
     "en": {
@@ -160,6 +171,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
             "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass|worth more than|is worth more than"
             "|twice as large as|twice as big as|twice as great as|twice the size of|double|triple"
+            "|heavier than|more expensive than|pricier than|costlier than|dearer than|warmer than|hotter than"
+            "|taller than"
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
@@ -167,6 +180,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|isn't as large as|is not as big as|isn't as big as|is not as great as|isn't as great as"
             "|is not as high as|isn't as high as|worth less than|is worth less than"
             "|half as large as|half as big as|half as great as|half the size of"
+            "|cheaper than|lighter than|less expensive than|colder than|cooler than"
         ),
         Kind.AT_LEAST: _words(
             "greater than or equal to|larger than or equal to|no smaller than|no less than|not smaller than"
@@ -182,8 +196,13 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.LARGER: _words(
             "larger|bigger|greater|higher|largest|biggest|greatest|highest|maximum|the max|max|comes out ahead"
             "|come out ahead|comes out on top|wins|is the winner|the winner|tops the list|worth more|is worth more"
+            "|heavier|heaviest|more expensive|most expensive|pricier|priciest|costlier|warmer|warmest|hotter|hottest"
+            "|taller|tallest"
         ),
-        Kind.SMALLER: _words("smaller|lesser|less|lower|smallest|least|lowest|minimum|min|worth less|is worth less"),
+        Kind.SMALLER: _words(
+            "smaller|lesser|less|lower|smallest|least|lowest|minimum|min|worth less|is worth less"
+            "|cheaper|cheapest|lighter|lightest|less expensive|least expensive|colder|coldest|cooler"
+        ),
         Kind.THAN: _words(
             "than|compared to|compared with|when compared to|when compared with|in comparison to|in comparison with"
             "|relative to"
@@ -205,7 +224,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.ANSWER: _words(
             "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
             "|right choice|my choice|i'd go with|i would go with|i'll go with|i go with|i'd choose|i would choose"
-            "|i'd pick|i would pick"
+            "|i'd pick|i would pick|output|the output|final output"
         ),
         Kind.RELATIVE: _words("which"),
         Kind.PRONOUN: _words("it|this number|that number"),
@@ -233,7 +252,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|without context|could go either way|either could be|i'm not certain|i am not sure|i'm not sure"
             "|not entirely sure|not completely sure|not totally sure|not 100% sure|can't be sure|cannot be sure"
             "|inconclusive|no definitive answer|ambiguous|not necessarily|isn't necessarily|is not necessarily"
-            "|are not necessarily|aren't necessarily"
+            "|are not necessarily|aren't necessarily|there's no answer|there is no answer|no answer"
         ),
         Kind.DEPENDS: _words(
             "it depends|depends on|depending on|in some contexts|context-dependent|that depends|this depends"
@@ -253,7 +272,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.APPROXIMATE: _words(
             "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
-            "|basically|practically|virtually|more or less"
+            "|basically|practically|virtually|more or less|essentially|effectively|for all practical purposes"
+            "|for practical purposes|for most practical purposes|in practice"
             "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
             "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
         ),

@@ -835,6 +835,7 @@ def _decide(
         statement
         for statement in counted[complete[-1] + 1 :]
         if not _agreeing_pair(statement, deciding.order or (), count)
+        and not _agreeing_places(statement, tokens, deciding.elements)
     ]
     if trailing:
         return OrderReading(None, None, trailing[-1].problem or "incomplete")
@@ -868,6 +869,17 @@ def _agreeing_pair(statement: _Statement, order: Sequence[int], count: int) -> b
         return False
     low, high = statement.elements if statement.direction > 0 else reversed(statement.elements)
     return low in order and high in order and order.index(low) < order.index(high)
+
+
+def _agreeing_places(statement: _Statement, tokens: Sequence[_Token], order: Sequence[int]) -> bool:
+    """Whether ``statement`` names options each followed by its place in the sequence ("so -1.55 comes first and
+    -1.05 comes last") in the order they are written in ``order``: it remarks on the order, it is none."""
+    if statement.kind != "list" or statement.order is not None or len(statement.elements) < 2:
+        return False
+    named = [index for index in range(statement.first, statement.last + 1) if tokens[index].kind == "N"]
+    placed = all(index + 1 < len(tokens) and tokens[index + 1].kind == "q" for index in named)
+    places = [order.index(element) for element in statement.elements if element in order]
+    return placed and len(places) == len(statement.elements) and places == sorted(places)
 
 
 _CLAUSE_ENDS = frozenset(",;.n?")

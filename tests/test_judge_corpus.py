@@ -27,13 +27,16 @@ FLOORS = {
     "sealed/fresh": (0.952, 3, 0),
     # written and labelled blind on 2026-12-02 by others, tuned on since (the sealed halves are held elsewhere)
     "tune/styles2": (0.96, 1, 0),
-    "tune/live2": (0.93, 0, 0),
+    "tune/live2": (0.945, 0, 0),
+    # corpus3, written and labelled blind elsewhere (2026-12-02): its tuning half, tuned on (94.6% before, 98.0% after)
+    "tune/styles3": (0.97, 0, 0),
+    "tune/live3": (0.879, 0, 0),  # real SmolLM2 answers (82.2% before, 88.9% after)
     # their sealed halves, measured once at the end of that session (totals only)
     "sealed/styles2": (0.93, 1, 0),
     "sealed/live2": (0.82, 1, 1),
 }
 # sets smaller than the 150 answers every other set has
-SIZES = {"tune/live2": 88, "sealed/live2": 88}
+SIZES = {"tune/live2": 88, "sealed/live2": 88, "tune/styles3": 149, "tune/live3": 90}
 
 
 # set with a second labeller's file: (minimum agreement on the rows both labellers agree on, most false passes there)
@@ -75,6 +78,8 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["sealed/fresh"] == 208
     assert sizes["tune/styles2"] == 150
     assert sizes["tune/live2"] == 88
+    assert sizes["tune/styles3"] == 149
+    assert sizes["tune/live3"] == 90
     assert sizes["tune/styles2"] + sizes["sealed/styles2"] == 300
     assert sizes["tune/live2"] + sizes["sealed/live2"] == 176
     for name in FLOORS:
