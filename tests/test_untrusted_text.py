@@ -58,7 +58,17 @@ def reports(pytester: pytest.Pytester) -> dict[str, str]:
     lines += [f'  - {{id: c_{i}+x, numbers: ["{i}.8", "{i}.11"], tags: [{tags}]}}' for i in range(1, 9)]
     pytester.makefile(".yaml", **{"cases/suite": "\n".join(lines) + "\n"})
     (pytester.path / f"{HOSTILE_PROMPT}.md").write_text("Answer briefly.\n", encoding="utf-8")
-    args = ["-p", "no:cacheprovider", "--llm-prompt", f"{HOSTILE_PROMPT}.md", "--llm-samples", "2"]
+    # max_tokens none: the 6,000-character word reaches the reports whole (the fake server cuts at max_tokens)
+    args = [
+        "-p",
+        "no:cacheprovider",
+        "--llm-prompt",
+        f"{HOSTILE_PROMPT}.md",
+        "--llm-samples",
+        "2",
+        "--llm-max-tokens",
+        "none",
+    ]
     with FakeServer(answer=hostile_answer) as fake:
         first = pytester.runpytest_inprocess(*args, "--llm-endpoint", fake.url, "--llm-results", "head.json")
     first.assert_outcomes(passed=3, failed=5)
