@@ -34,9 +34,22 @@ FLOORS = {
     # their sealed halves, measured once at the end of that session (totals only)
     "sealed/styles2": (0.93, 1, 0),
     "sealed/live2": (0.82, 1, 1),
+    # corpus3's sealed halves and fresh3 (240 written answers, sealed whole), measured only by the coordinator, before
+    # and after the tuning on corpus3's other half: styles3 93.4% -> 96.0%, live3 87.8% -> 88.9% (finish_reason
+    # passed), fresh3 92.5% (2 false passes) -> 93.3% (1)
+    "sealed/styles3": (0.95, 0, 0),
+    "sealed/live3": (0.87, 0, 0),
+    "sealed/fresh3": (0.92, 1, 1),
 }
 # sets smaller than the 150 answers every other set has
-SIZES = {"tune/live2": 88, "sealed/live2": 88, "tune/styles3": 149, "tune/live3": 90}
+SIZES = {
+    "tune/live2": 88,
+    "sealed/live2": 88,
+    "tune/styles3": 149,
+    "tune/live3": 90,
+    "sealed/styles3": 151,
+    "sealed/live3": 90,
+}
 
 
 # set with a second labeller's file: (minimum agreement on the rows both labellers agree on, most false passes there)
@@ -82,6 +95,9 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/live3"] == 90
     assert sizes["tune/styles2"] + sizes["sealed/styles2"] == 300
     assert sizes["tune/live2"] + sizes["sealed/live2"] == 176
+    assert sizes["tune/styles3"] + sizes["sealed/styles3"] == 300
+    assert sizes["tune/live3"] + sizes["sealed/live3"] == 180
+    assert sizes["sealed/fresh3"] == 240
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
