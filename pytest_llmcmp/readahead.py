@@ -17,7 +17,8 @@ itself: the helper only ever makes a replay faster, never different.
 Whether the helper pays is measured as the replay goes, not assumed from the number of cores (on a busy machine the
 second core is somebody else's): past its first batch, an item whose outcome has not come waits at most as long as
 the main process takes to read a cassette itself (the mean of the reads it did), and then reads it itself. When it
-had to read half of a window of :data:`WINDOW` items itself, the helper is falling behind and is stopped.
+had to read an eighth of a window of :data:`WINDOW` items itself (each of them read twice), the helper is falling
+behind and is stopped.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ MIN_JOBS: Final = 300
 #: Outcomes the helper must have sent before the main process reads a late one itself: its first batch (until then
 #: the helper is starting up, and waiting for it is the plan).
 FIRST_BATCH: Final = 8
-#: Items over which the reads the main process did itself are counted; half of them and the helper is stopped.
+#: Items over which the reads the main process did itself are counted; an eighth of them and the helper is stopped
+#: (each such cassette was read twice, once by each process).
 WINDOW: Final = 64
 #: What a cassette read in the main process is taken to cost before it has done one (seconds; 0.2-0.5 ms measured).
 FIRST_GUESS: Final = 0.0004
@@ -216,13 +218,13 @@ class ReadAhead:
         return found
 
     def _judge(self, late: bool) -> None:
-        """Stop the helper when the main process read half of a window's items itself: it falls behind."""
+        """Stop the helper when the main process read an eighth of a window's items itself: it falls behind."""
         self._window.append(late)
         if len(self._window) < WINDOW:
             return
         late_ones = sum(self._window)
         self._window = []
-        if 2 * late_ones >= WINDOW and self._process is not None:
+        if 8 * late_ones >= WINDOW and self._process is not None:
             self.stopped = f"{late_ones} of {WINDOW} cassettes read here before the helper sent them"
             self.close()
 
