@@ -61,8 +61,21 @@ def api_keys() -> list[str]:
     """Every key the environment holds for this plugin (the shared ones and every named endpoint's): what is
     removed from everything shown or written."""
     keys = [os.environ.get(name) for name in KEY_VARIABLES]
-    keys += [value for name, value in os.environ.items() if name.startswith(NAMED_KEY_PREFIX)]
+    keys += [os.environ.get(name) for name in _named_key_variables()]
     return list(dict.fromkeys(key for key in keys if key))
+
+
+def _named_key_variables() -> list[str]:
+    """The ``LLMCMP_API_KEY_<NAME>`` variables set now. Scanned on the environment's raw store when it has one
+    (CPython's ``os.environ``): decoding every variable, as iterating ``os.environ`` does, cost 0.15 ms, paid
+    several times per item of a replay by everything shown or written."""
+    data = getattr(os.environ, "_data", None)
+    encode = getattr(os.environ, "encodekey", None)
+    decode = getattr(os.environ, "decodekey", None)
+    if isinstance(data, dict) and encode is not None and decode is not None:
+        prefix = encode(NAMED_KEY_PREFIX)
+        return [decode(name) for name in data if name.startswith(prefix)]
+    return [name for name in os.environ if name.startswith(NAMED_KEY_PREFIX)]
 
 
 def key_variable(key: str | None, endpoint: str = "") -> str | None:
