@@ -113,7 +113,7 @@ OPTIONS = (
     Option(
         "answer_format",
         "text|json",
-        "text (default): free answers; json: each comparison asks for {\"answer\": ...} through response_format "
+        'text (default): free answers; json: each comparison asks for {"answer": ...} through response_format '
         "(a JSON schema whose enum is the case's options and 'equal'); ask: order keeps text.",
     ),
     Option("timeout", "SECONDS", "timeout of one request (default 120)."),

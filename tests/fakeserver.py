@@ -70,8 +70,8 @@ gzip=False, host="127.0.0.1", port=0)``
 
 Command line (manual runs, or a server in another process for benchmarks):
 ``python tests/fakeserver.py --port 23333 --api-key internlm2 [--model M ...] [--latency S]
-[--capacity N] [--out-of-order] [--gzip]`` prints ``fake OpenAI-compatible server at <url>`` on its
-first line and serves until interrupted.
+[--capacity N] [--out-of-order] [--gzip] [--response-format honour|ignore|reject]`` prints
+``fake OpenAI-compatible server at <url>`` on its first line and serves until interrupted.
 """
 
 from __future__ import annotations
@@ -344,7 +344,7 @@ def constrained(content: str, response_format: Any) -> str:
     properties = schema.get("properties") or {}
     if len(properties) != 1:
         return content
-    (field, spec), = properties.items()
+    ((field, spec),) = properties.items()
     values = [str(v) for v in (spec or {}).get("enum") or []]
     if not values:
         return content
@@ -1012,6 +1012,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--capacity", type=int)
     parser.add_argument("--out-of-order", action="store_true")
     parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--response-format", choices=("honour", "ignore", "reject"), default="honour")
     args = parser.parse_args(argv)
     server = FakeServer(
         models=args.model or ("fake-model",),
@@ -1022,6 +1023,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         gzip=args.gzip,
         host=args.host,
         port=args.port,
+        response_format=args.response_format,
     )
     with server:
         print(f"fake OpenAI-compatible server at {server.url}", flush=True)

@@ -46,14 +46,14 @@ from ..tasks import task_for
 from ..terminal import shown
 from ..wire import Reply, refused_answer_format
 from ..words import plural
-
-#: The choice of a tie (``answers.EQUAL``, named here without importing the judge).
-EQUAL = "equal"
 from . import EngineError, StopRun, messages
 from .backends import Backend, backend_for
 from .host import Host, Unit
 from .plan import Plan
 from .recorder import Recorder
+
+#: The choice of a tie (``answers.EQUAL``, named here without importing the judge).
+EQUAL = "equal"
 
 if TYPE_CHECKING:
     from ..answers import Extraction
@@ -394,10 +394,15 @@ class Runner:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
                     cost = _cost(answer, self.settings.record_latency)
-                    if answer.error is not None and "response_format" in plan.body and refused_answer_format(answer.error):
+                    if (
+                        answer.error is not None
+                        and "response_format" in plan.body
+                        and refused_answer_format(answer.error)
+                    ):
+                        refusal = answer.error.rstrip(".")
+                        option = self.settings.origin("answer_format")
                         raise StopRun(
-                            f"the endpoint refused response_format json_schema: {answer.error}; run without "
-                            f"{self.settings.origin('answer_format')} json"
+                            f"the endpoint refused response_format json_schema: {refusal}; run without {option} json"
                         )
                     if answer.error is not None and self.backend is not None:
                         answer = Reply(error=self.backend.explain(answer.error, first=not self._explained))
