@@ -75,10 +75,13 @@ def structured_choice(content: str, choices: Sequence[str]) -> str | None:
 
 
 def refused_answer_format(error: str) -> bool:
-    """Whether a request's error is the server refusing ``response_format`` (HTTP 400 naming it or ``json_schema``,
-    as vLLM, llama.cpp's server and OpenAI say it), not a problem of one case."""
+    """Whether a request's error is the server refusing ``response_format``, not a problem of one case: HTTP 400 or
+    422 naming it or ``json_schema`` (vLLM, llama.cpp's server, OpenAI), or the 500 llama-cpp-python's server gives
+    for a type it does not know ("('body', 'response_format', 'type') ... Input should be 'text' or 'json_object'")."""
     lowered = error.lower()
-    return lowered.startswith("http 400") and ("response_format" in lowered or "json_schema" in lowered)
+    return lowered.startswith(("http 400", "http 422", "http 500")) and (
+        "response_format" in lowered or "json_schema" in lowered
+    )
 
 
 def content_of(payload: Any) -> str:

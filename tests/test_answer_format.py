@@ -198,3 +198,29 @@ def test_a_bad_value_is_one_line_naming_the_setting(
     result = run(suite, *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {label}: expected text or json, got 'yaml'"])
+
+
+@pytest.mark.parametrize(
+    ("error", "refused"),
+    [
+        # OpenAI, a model without structured outputs
+        (
+            "HTTP 400: Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+            True,
+        ),
+        # llama-cpp-python's server (what --llm-endpoint local starts), measured: a 500 after its retries
+        (
+            "HTTP 500: 1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+            "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema' (after 3 attempts)",
+            True,
+        ),
+        ("HTTP 422: unsupported json_schema keyword", True),
+        ("HTTP 400: This model's maximum context length is 2048 tokens.", False),
+        ("HTTP 503: response_format backend overloaded", False),
+        ("the request timed out after 120s (--llm-timeout)", False),
+    ],
+)
+def test_which_errors_are_a_refusal_of_response_format(error: str, refused: bool) -> None:
+    from pytest_llmcmp.wire import refused_answer_format
+
+    assert refused_answer_format(error) is refused
