@@ -313,6 +313,8 @@ _SETTINGS_SHOWN: Final = ("model", "messages", "temperature", "max_tokens", "see
 def _setting(name: str, value: Any) -> str:
     if value is None:
         return f"{name} unset"
+    if name == "response_format" and isinstance(value, dict) and isinstance(value.get("type"), str):
+        return f"{name} {value['type']}"  # its type says which --llm-answer-format; the schema follows the case
     text = json.dumps(value, ensure_ascii=False)
     return f"{name} {text if len(text) <= 60 else text[:59] + '…'}"
 

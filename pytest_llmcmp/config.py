@@ -110,6 +110,12 @@ OPTIONS = (
         "default decides).",
     ),
     Option("seed", "N", "seed sent with every request (default: not sent)."),
+    Option(
+        "answer_format",
+        "text|json",
+        'text (default): free answers; json: each comparison asks for {"answer": ...} through response_format '
+        "(a JSON schema whose enum is the case's options and 'equal'); ask: order keeps text.",
+    ),
     Option("timeout", "SECONDS", "timeout of one request (default 120)."),
     Option("retries", "N", "retries of a failed request, with backoff (default 2)."),
     Option("backoff", "SECONDS", "first retry delay; doubles each retry (default 1)."),
@@ -266,6 +272,9 @@ def resolve(config: pytest.Config) -> Settings:
     if read_ahead not in ("auto", "off"):
         raise pytest.UsageError(f"{where['read_ahead']}: expected auto or off, got {raw['read_ahead']!r}")
     max_tokens = _max_tokens(where["max_tokens"], raw["max_tokens"])
+    answer_format = str(raw["answer_format"] or "text").strip().lower()
+    if answer_format not in ("text", "json"):
+        raise pytest.UsageError(f"{where['answer_format']}: expected text or json, got {raw['answer_format']!r}")
     seed = raw["seed"]
     from .gates import DEFAULT_MODE, MODES
 
@@ -324,6 +333,7 @@ def resolve(config: pytest.Config) -> Settings:
         local_model=raw["local_model"] or None,
         progress=bool(raw["progress"]),
         record_latency=bool(raw["record_latency"]),
+        answer_format=answer_format,
         gate=gate,
         alpha=alpha,
         max_drop=_number(where["max_drop"], str(raw["max_drop"] or 0).rstrip("%"), float, minimum=0),

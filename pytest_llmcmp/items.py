@@ -109,8 +109,13 @@ class CaseItem(pytest.Item):
         from .session import usage_errors
 
         runner: Runner = self.config.stash[RUNNERS_KEY][self.target]
-        with usage_errors():
-            result, detail = runner.run(self)
+        from .engine import StopRun
+
+        try:
+            with usage_errors():
+                result, detail = runner.run(self)
+        except StopRun as exc:  # one line for the whole run, not the same error under every case
+            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         missing = runner.not_recorded.get(self.nodeid)
         if missing is None:
             from .junit import case_properties

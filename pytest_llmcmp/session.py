@@ -20,7 +20,7 @@ from . import gating, outputs
 from .cases import GenerateBudget
 from .collected import Collected, project_case_files
 from .config import Settings, input_path, project_dir
-from .engine import EngineError
+from .engine import EngineError, StopRun
 from .engine.runner import Runner
 from .gates import RunStatus
 from .items import BUDGET_KEY, COLLECTED_KEY, RUNNER_KEY, RUNNERS_KEY, SETTINGS_KEY, CaseItem
@@ -158,6 +158,8 @@ class LlmSession:
         params += f", max_tokens {s.max_tokens}" if s.max_tokens is not None else ", max_tokens none (not sent)"
         if s.seed is not None:
             params += f", seed {s.seed}"
+        if s.answer_format != "text":
+            params += f", answers {s.answer_format} (response_format)"
         if len(self.runners) > 1:
             where = ", ".join(describe(runner) for runner in self.runners)
             lines = [f"llmcmp: {mode}, {len(self.runners)} models: {where}"]
@@ -573,6 +575,8 @@ def usage_errors() -> Generator[None, None, None]:
     """The engine's errors, shown as pytest shows a usage error: one line, no traceback."""
     try:
         yield
+    except StopRun:
+        raise  # the item stops the session itself (items.py)
     except EngineError as exc:
         raise pytest.UsageError(str(exc)) from None
 

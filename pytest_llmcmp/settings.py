@@ -71,6 +71,8 @@ class Settings:
     max_generated_suite: int = 100_000
     cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file
     record_latency: bool = False  # llm_record_latency: each live answer's latency goes into its cassette
+    #: --llm-answer-format: "text" (free text, the default) or "json" (response_format asks for {"answer": ...}).
+    answer_format: str = "text"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

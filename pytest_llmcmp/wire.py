@@ -4,6 +4,7 @@ response into a :class:`Reply`, the one type for one sample's answer (asked live
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -24,15 +25,63 @@ def chat_messages(system: str | None, question: str) -> list[dict[str, Any]]:
 
 
 def request_body(
-    model: str | None, messages: Sequence[dict[str, Any]], temperature: float, max_tokens: int | None, seed: int | None
+    model: str | None,
+    messages: Sequence[dict[str, Any]],
+    temperature: float,
+    max_tokens: int | None,
+    seed: int | None,
+    response_format: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The chat-completion request: identical in record and in replay mode (replay matches on it)."""
+    """The chat-completion request: identical in record and in replay mode (replay matches on it).
+    ``response_format``: what :func:`answer_format` gives under ``--llm-answer-format json``, else not sent."""
     body: dict[str, Any] = {"model": model, "messages": list(messages), "temperature": temperature}
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     if seed is not None:
         body["seed"] = seed
+    if response_format is not None:
+        body["response_format"] = response_format
     return body
+
+
+#: The field of a structured answer (``--llm-answer-format json``): ``{"answer": "13.8"}``.
+ANSWER_FIELD: Final = "answer"
+
+
+def answer_format(choices: Sequence[str]) -> dict[str, Any]:
+    """The ``response_format`` of ``--llm-answer-format json``: a strict JSON schema whose one field is one of
+    ``choices`` (the case's options as written, then ``"equal"``)."""
+    schema = {
+        "type": "object",
+        "properties": {ANSWER_FIELD: {"type": "string", "enum": list(choices)}},
+        "required": [ANSWER_FIELD],
+        "additionalProperties": False,
+    }
+    return {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": schema}}
+
+
+def structured_choice(content: str, choices: Sequence[str]) -> str | None:
+    """The choice a structured answer gives: its ``"answer"`` when ``content`` is one JSON object whose answer is one
+    of ``choices``; ``None`` for anything else (then the text judge reads it)."""
+    text = content.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    choice = value.get(ANSWER_FIELD) if isinstance(value, dict) else None
+    return choice if isinstance(choice, str) and choice in choices else None
+
+
+def refused_answer_format(error: str) -> bool:
+    """Whether a request's error is the server refusing ``response_format``, not a problem of one case: HTTP 400 or
+    422 naming it or ``json_schema`` (vLLM, llama.cpp's server, OpenAI), or the 500 llama-cpp-python's server gives
+    for a type it does not know ("('body', 'response_format', 'type') ... Input should be 'text' or 'json_object'")."""
+    lowered = error.lower()
+    return lowered.startswith(("http 400", "http 422", "http 500")) and (
+        "response_format" in lowered or "json_schema" in lowered
+    )
 
 
 def content_of(payload: Any) -> str:

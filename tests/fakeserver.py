@@ -54,6 +54,10 @@ gzip=False, host="127.0.0.1", port=0)``
   ``0..jitter`` seconds per request so answers complete out of arrival order.
 - ``max_tokens`` in a request cuts a longer answer to about that many tokens (4 characters each, the same
   rough count as ``usage``) with ``finish_reason: "length"``, as a real server does.
+- ``response_format`` (``--llm-answer-format json``): ``"honour"`` (default) answers a request carrying a
+  ``json_schema`` with one enum field as a constrained server does, ``{"answer": "13.8"}`` (see
+  :func:`constrained`); ``"ignore"`` answers in free text as a server without support may; ``"reject"`` refuses
+  such a request with 400 naming ``response_format``, as OpenAI, vLLM and llama.cpp's server do when unsupported.
 - ``gzip=True``: non-streaming responses are gzip-compressed (``Content-Encoding: gzip``) unless the
   request's ``Accept-Encoding`` excludes gzip.
 - Introspection (thread-safe snapshots): ``server.requests`` (list of :class:`RequestRecord`:
@@ -66,8 +70,8 @@ gzip=False, host="127.0.0.1", port=0)``
 
 Command line (manual runs, or a server in another process for benchmarks):
 ``python tests/fakeserver.py --port 23333 --api-key internlm2 [--model M ...] [--latency S]
-[--capacity N] [--out-of-order] [--gzip]`` prints ``fake OpenAI-compatible server at <url>`` on its
-first line and serves until interrupted.
+[--capacity N] [--out-of-order] [--gzip] [--response-format honour|ignore|reject]`` prints
+``fake OpenAI-compatible server at <url>`` on its first line and serves until interrupted.
 """
 
 from __future__ import annotations
@@ -329,6 +333,30 @@ def correct_answer(request_json: JSONObject) -> str:
     return f"The smaller is {chosen}." if smaller else f"The larger is {chosen}."
 
 
+def constrained(content: str, response_format: Any) -> str:
+    """The answer as a server constraining it to ``response_format`` gives it: for a JSON schema with one string field
+    and an ``enum`` (``--llm-answer-format json``), ``{"field": value}`` with the value the text names (the longest
+    enum value found in it as a whole number, or ``"equal"`` when the text says so; else the first value, as a
+    constrained model must pick one); anything else unchanged."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return content
+    schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    properties = schema.get("properties") or {}
+    if len(properties) != 1:
+        return content
+    ((field, spec),) = properties.items()
+    values = [str(v) for v in (spec or {}).get("enum") or []]
+    if not values:
+        return content
+    found = [
+        v for v in values if re.search(r"(?<![\d.])" + re.escape(v) + r"(?![\d])", content, re.I if v == "equal" else 0)
+    ]
+    if not found and re.search(r"equal|相等", content) and "equal" in values:
+        found = ["equal"]
+    chosen = max(found, key=len) if found else values[0]
+    return json.dumps({field: chosen}, ensure_ascii=False)
+
+
 # --- helpers for the wire format -------------------------------------------------------------
 
 
@@ -455,6 +483,7 @@ class FakeServer:
         gzip: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        response_format: Literal["honour", "ignore", "reject"] = "honour",
     ) -> None:
         if not models:
             raise ValueError("FakeServer needs at least one model id")
@@ -469,6 +498,7 @@ class FakeServer:
         self.jitter = jitter
         self.seed = seed
         self.gzip = gzip
+        self.response_format = response_format
         self.host = host
         self._requested_port = port
         self._chat_chooser = _as_chooser(faults)
@@ -725,6 +755,10 @@ class FakeServer:
         if model not in self.models:
             reply.json(404, self._unknown_model(model))
             return
+        if self.response_format == "reject" and "response_format" in request:
+            message = "Invalid parameter: 'response_format' of type 'json_schema' is not supported by this server."
+            reply.json(400, _error_body(message, "invalid_request_error", None, "response_format"))
+            return
         fault = self._choose(self._chat_chooser, reply.record)
         self._acquire_slot()
         try:
@@ -737,6 +771,8 @@ class FakeServer:
             try:
                 n = int(request.get("n") or 1)
                 contents = [self.answer(request) for _ in range(max(1, n))]
+                if self.response_format == "honour":
+                    contents = [constrained(content, request.get("response_format")) for content in contents]
             except Exception as error:
                 self._note_error(error)
                 message = f"the fake server's answer callable raised {error!r}"
@@ -976,6 +1012,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--capacity", type=int)
     parser.add_argument("--out-of-order", action="store_true")
     parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--response-format", choices=("honour", "ignore", "reject"), default="honour")
     args = parser.parse_args(argv)
     server = FakeServer(
         models=args.model or ("fake-model",),
@@ -986,6 +1023,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         gzip=args.gzip,
         host=args.host,
         port=args.port,
+        response_format=args.response_format,
     )
     with server:
         print(f"fake OpenAI-compatible server at {server.url}", flush=True)

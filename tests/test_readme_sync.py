@@ -30,6 +30,7 @@ HEADINGS: list[tuple[str, str]] = [
     ("### Which YAML files are case files", "### 哪些 YAML 文件是用例文件"),
     ("### Importing cases from CSV and JSONL", "### 从 CSV 和 JSONL 导入用例"),
     ("## Judging answers", "## 判定回答"),
+    ("### Structured answers: `--llm-answer-format json`", "### 结构化回答：`--llm-answer-format json`"),
     ("### Hooks", "### 钩子"),
     ("## Record and replay", "## 录制与回放"),
     ("## Your own tests: the `llm` fixture", "## 你自己的测试：`llm` fixture"),

@@ -11,3 +11,8 @@ from __future__ import annotations
 class EngineError(Exception):
     """The run cannot go on: one line saying what and where (an option name, a path). The face shows it as a usage
     error."""
+
+
+class StopRun(EngineError):
+    """Nothing more of the run can be answered (the endpoint refused what every request carries): the face stops
+    the session with this one line instead of failing each case with it."""

@@ -149,6 +149,8 @@ def record_command(
         parts += ["--llm-max-tokens", "none" if s.max_tokens is None else str(s.max_tokens)]
     if s.seed is not None:
         parts += ["--llm-seed", str(s.seed)]
+    if s.answer_format != "text":
+        parts += ["--llm-answer-format", s.answer_format]
     if s.samples != 1:
         parts += ["--llm-samples", str(s.samples)]
     if mode is not None:

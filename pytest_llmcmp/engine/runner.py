@@ -44,13 +44,16 @@ from ..results import TRUNCATED, CaseResult, Cost, PassRule, PromptInfo, RunResu
 from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
-from ..wire import Reply
+from ..wire import Reply, refused_answer_format
 from ..words import plural
-from . import EngineError, messages
+from . import EngineError, StopRun, messages
 from .backends import Backend, backend_for
 from .host import Host, Unit
 from .plan import Plan
 from .recorder import Recorder
+
+#: The choice of a tie (``answers.EQUAL``, named here without importing the judge).
+EQUAL = "equal"
 
 if TYPE_CHECKING:
     from ..answers import Extraction
@@ -228,7 +231,16 @@ class Runner:
         chat = wire.chat_messages(item.prompt.text, item.case.question)
         self.host.build_messages(item.case, item.prompt, chat)
         s = self.settings
-        return wire.request_body(self.model, chat, s.temperature, s.max_tokens, s.seed)
+        return wire.request_body(
+            self.model, chat, s.temperature, s.max_tokens, s.seed, self._answer_format(item.case.numbers, item.case.ask)
+        )
+
+    def _answer_format(self, numbers: Sequence[str], ask: str) -> dict[str, object] | None:
+        """The ``response_format`` of a case under ``--llm-answer-format json``: its options and ``"equal"``
+        (a comparison); ``None`` in text mode and for ``ask: order``, whose answer stays text."""
+        if self.settings.answer_format != "json" or task_for(ask).name != "compare":
+            return None
+        return wire.answer_format([*numbers, EQUAL])
 
     def legacy_body(self, body: dict[str, object]) -> dict[str, object] | None:
         """The request without ``max_tokens`` when the user left ``--llm-max-tokens`` at its default: what a recording
@@ -382,6 +394,16 @@ class Runner:
                     plan.replies[sample - 1] = Reply(error="never answered: the session stopped asking")
                 else:
                     cost = _cost(answer, self.settings.record_latency)
+                    if (
+                        answer.error is not None
+                        and "response_format" in plan.body
+                        and refused_answer_format(answer.error)
+                    ):
+                        refusal = answer.error.rstrip(".")
+                        option = self.settings.origin("answer_format")
+                        raise StopRun(
+                            f"the endpoint refused response_format json_schema: {refusal}; run without {option} json"
+                        )
                     if answer.error is not None and self.backend is not None:
                         answer = Reply(error=self.backend.explain(answer.error, first=not self._explained))
                         self._explained = True
@@ -473,7 +495,10 @@ class Runner:
         if reply is None or reply.content is None:
             error = reply.error if reply is not None else "not asked"
             return SampleResult(answer=None, choice=None, verdict="error", error=error)
-        if extraction is None:
+        structured = self._structured(item, reply.content)
+        if structured is not None:
+            extraction = structured
+        elif extraction is None:
             extraction = self.host.extract(reply.content, item.case, item.prompt, reply.finish_reason)
         task = task_for(item.case.ask)
         choice = extraction.choice
@@ -493,6 +518,20 @@ class Runner:
             usage=reply.cost.usage if reply.cost is not None else None,
             latency=reply.cost.latency if reply.cost is not None else None,
         )
+
+    def _structured(self, item: Unit, content: str) -> Extraction | None:
+        """The choice of a structured answer (``--llm-answer-format json``): a JSON object whose ``"answer"`` is one
+        of the schema's values decides, reason ``"json"``; ``None`` for anything else (the text judge reads it, so
+        a server that ignores ``response_format`` is still judged)."""
+        schema = self._answer_format(item.case.numbers, item.case.ask)
+        if schema is None:
+            return None
+        choice = wire.structured_choice(content, [*item.case.numbers, EQUAL])
+        if choice is None:
+            return None
+        from ..answers import Extraction
+
+        return Extraction(choice, reason="json", evidence=content.strip())
 
     # --- messages -----------------------------------------------------------------------------------------------
 
