@@ -223,6 +223,47 @@ def test_baseline_per_model_and_a_gate_that_fails_the_regressed_model_only(
     alone.assert_outcomes(passed=3)
 
 
+def embedded_data(page: str) -> dict[str, Any]:
+    """The data the HTML report embeds for its script (``<script type="application/json" id="llmcmp-data">``)."""
+    start = page.index('id="llmcmp-data">') + len('id="llmcmp-data">')
+    data: dict[str, Any] = json.loads(page[start : page.index("</script>", start)])
+    return data
+
+
+def test_the_html_case_table_tells_the_models_apart(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
+    small.answer = correct_answer
+    suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-results=base.json").assert_outcomes(
+        passed=6
+    )
+    small.answer = wrong_on_trap
+    suite.runpytest(
+        "-p",
+        "no:cacheprovider",
+        *endpoints(small, big),
+        "--llm-record-mode=all",
+        "--llm-baseline=base.json",
+        "--llm-html=r.html",
+    )
+    page = (suite.path / "r.html").read_text(encoding="utf-8")
+    # Several models: a model column and a model filter, and each embedded case says which model answered.
+    assert "<th>case</th><th>model</th><th>prompt</th>" in page
+    assert '<select id="filter-model">' in page
+    data = embedded_data(page)
+    assert data["models"] == [BIG, SMALL]
+    changes = {(case["id"], case["model"]): case["change"] for case in data["cases"]}
+    assert len(changes) == 6
+    # The baseline is compared model by model: only the small model's trap case regressed.
+    assert changes[("trap", SMALL)] == "regression"
+    assert [key for key, change in changes.items() if change is not None] == [("trap", SMALL)]
+
+    # One model (the replay narrowed to it): the table is what it always was.
+    suite.runpytest("-p", "no:cacheprovider", "--llm-model", BIG, "--llm-html=one.html").assert_outcomes(passed=3)
+    one = (suite.path / "one.html").read_text(encoding="utf-8")
+    assert "<th>case</th><th>prompt</th>" in one
+    assert '<select id="filter-model">' not in one
+    assert embedded_data(one)["models"] == []
+
+
 def test_min_accuracy_scoped_to_a_model(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
     suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big)).assert_outcomes(passed=5, failed=1)
     ok = suite.runpytest("-p", "no:cacheprovider", f"--llm-min-accuracy={BIG}:0.9", "--llm-results=r.json")
