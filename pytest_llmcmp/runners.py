@@ -82,6 +82,8 @@ class Runners:
                         f"{describe(runner)}); cassettes and results are kept by model: compare different models"
                     )
                 )
+        for name, runner in labelled.items():
+            runner.node_label = name
         self._labelled = labelled
         return labelled
 

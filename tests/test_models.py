@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -344,3 +345,34 @@ def test_ini_keys_mirror_the_options(suite: pytest.Pytester, small: FakeServer, 
     )
     assert small.chat_requests == []  # collecting asks which model a server serves, never a question
     assert small.hits.get("/v1/models") == 1
+
+
+def test_the_record_command_for_missing_recordings_names_each_endpoint(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, make_server: Callable[..., FakeServer]
+) -> None:
+    small = make_server(models=(SMALL,))
+    big = make_server(models=(BIG,), api_key="big-own-key-0123456789")
+    monkeypatch.setenv("LLMCMP_API_KEY_BIG", "big-own-key-0123456789")
+    suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big)).assert_outcomes(passed=6)
+    gone = [path for path in (suite.path / "cassettes").rglob("*.yaml") if "trap" in path.name]
+    assert len(gone) == 2  # the trap case of each model
+    for path in gone:
+        path.unlink()
+    small.clear()
+    big.clear()
+    replay = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-record-mode=none")
+    assert small.chat_requests == [] and big.chat_requests == []
+    line = next(line for line in replay.stdout.lines if "record them with: " in line)
+    command = line.split("record them with: ", 1)[1]
+    # Each endpoint by its name, so that the command reads the same key variable (LLMCMP_API_KEY_BIG) as the run.
+    assert f"--llm-endpoint big={big.url}" in command
+    assert f"--llm-endpoint small={small.url}" in command
+    assert "big-own-key" not in replay.stdout.str()
+    # The command, run as printed, records exactly what was missing (the big endpoint accepts only its own key).
+    passed = 0
+    for step in (shlex.split(part) for part in command.split(" && ")):
+        assert step[0] == "pytest"
+        passed += suite.runpytest("-p", "no:cacheprovider", *step[1:]).parseoutcomes().get("passed", 0)
+    assert passed == 2
+    assert len(small.chat_requests) == 1 and len(big.chat_requests) == 1
+    assert all(path.is_file() for path in gone)

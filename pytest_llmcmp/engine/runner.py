@@ -92,6 +92,8 @@ class Runner:
         self.model: str | None = None
         self.served: str | None = None
         self._told = False  # whether the user was told that the model id is a file path
+        # The model's part of node ids (``file::case::LABEL::prompt``) when the run has several targets, else None.
+        self.node_label: str | None = None
         self._told_path_named = False  # whether the user was told of recordings under the model file's path
         self._name(settings.model)
         self.backend: Backend | None = backend_for(settings)
@@ -529,6 +531,10 @@ class Runner:
 
     def record_command_for(self, items: Sequence[tuple[str, str]], mode: str | None = None) -> str:
         """The one command that records the items ``(node id, prompt name)`` with this run's settings."""
+        if self.node_label is not None:
+            # The command runs this target alone, whose node ids are the one-model ones: file::case::prompt.
+            part = f"::{self.node_label}::"
+            items = [(nodeid.replace(part, "::", 1) if part in nodeid else nodeid, name) for nodeid, name in items]
         return messages.record_command(self.settings, self.prompts, self.served, items, mode)  # the server's id
 
     def recorded_elsewhere(self, missing: Sequence[tuple[str, str]]) -> str | None:
