@@ -376,3 +376,36 @@ def test_the_record_command_for_missing_recordings_names_each_endpoint(
     assert passed == 2
     assert len(small.chat_requests) == 1 and len(big.chat_requests) == 1
     assert all(path.is_file() for path in gone)
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        (
+            {},
+            "requires an API key (HTTP 401): no key was sent; set LLMCMP_API_KEY_BIG or LLMCMP_API_KEY or OPENAI_API_KEY",
+        ),
+        ({"LLMCMP_API_KEY_BIG": "wrong-big-key-0123456789"}, "rejected the key from LLMCMP_API_KEY_BIG (HTTP 401)*"),
+        ({"LLMCMP_API_KEY": "wrong-shared-key-0123456789"}, "rejected the key from LLMCMP_API_KEY (HTTP 401)*"),
+    ],
+)
+def test_a_401_from_a_named_endpoint_names_its_own_key_variable_first(
+    suite: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    make_server: Callable[..., FakeServer],
+    variables: dict[str, str],
+    said: str,
+) -> None:
+    for name in ("LLMCMP_API_KEY", "OPENAI_API_KEY", "LLMCMP_API_KEY_BIG", "LLMCMP_API_KEY_SMALL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    small = make_server(models=(SMALL,))
+    big = make_server(models=(BIG,), api_key="big-own-key-0123456789")
+    result = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {big.url} {said}"])
+    assert big.chat_requests == [] and small.chat_requests == []
+    shown = result.stdout.str() + result.stderr.str()
+    for value in variables.values():
+        assert value not in shown
