@@ -361,7 +361,8 @@ def test_the_record_command_for_missing_recordings_names_each_endpoint(
     small.clear()
     big.clear()
     replay = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-record-mode=none")
-    assert small.chat_requests == [] and big.chat_requests == []
+    assert small.chat_requests == []
+    assert big.chat_requests == []
     line = next(line for line in replay.stdout.lines if "record them with: " in line)
     command = line.split("record them with: ", 1)[1]
     # Each endpoint by its name, so that the command reads the same key variable (LLMCMP_API_KEY_BIG) as the run.
@@ -374,7 +375,8 @@ def test_the_record_command_for_missing_recordings_names_each_endpoint(
         assert step[0] == "pytest"
         passed += suite.runpytest("-p", "no:cacheprovider", *step[1:]).parseoutcomes().get("passed", 0)
     assert passed == 2
-    assert len(small.chat_requests) == 1 and len(big.chat_requests) == 1
+    assert len(small.chat_requests) == 1
+    assert len(big.chat_requests) == 1
     assert all(path.is_file() for path in gone)
 
 
@@ -383,7 +385,8 @@ def test_the_record_command_for_missing_recordings_names_each_endpoint(
     [
         (
             {},
-            "requires an API key (HTTP 401): no key was sent; set LLMCMP_API_KEY_BIG or LLMCMP_API_KEY or OPENAI_API_KEY",
+            "requires an API key (HTTP 401): no key was sent; "
+            "set LLMCMP_API_KEY_BIG or LLMCMP_API_KEY or OPENAI_API_KEY",
         ),
         ({"LLMCMP_API_KEY_BIG": "wrong-big-key-0123456789"}, "rejected the key from LLMCMP_API_KEY_BIG (HTTP 401)*"),
         ({"LLMCMP_API_KEY": "wrong-shared-key-0123456789"}, "rejected the key from LLMCMP_API_KEY (HTTP 401)*"),
@@ -405,7 +408,8 @@ def test_a_401_from_a_named_endpoint_names_its_own_key_variable_first(
     result = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {big.url} {said}"])
-    assert big.chat_requests == [] and small.chat_requests == []
+    assert big.chat_requests == []
+    assert small.chat_requests == []
     shown = result.stdout.str() + result.stderr.str()
     for value in variables.values():
         assert value not in shown
