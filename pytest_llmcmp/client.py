@@ -37,7 +37,7 @@ from typing import Any
 from .redaction import KEY_VARIABLES as KEY_VARIABLES
 from .redaction import REDACTED as REDACTED
 from .redaction import api_key as api_key
-from .redaction import clip, key_variable, public_url
+from .redaction import clip, key_variable, named_key_variable, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
@@ -69,6 +69,8 @@ class Endpoint:
     retries: int = 2
     backoff: float = 1.0
     concurrency: int = 8
+    #: The endpoint's name (``--llm-endpoint NAME=URL``; ``""`` when unnamed): its key variable comes first.
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -307,7 +309,7 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
             raw = await client.models.with_raw_response.list()
             data = _model_entries(raw, url)
         except openai.AuthenticationError:
-            raise EndpointError(f"{url} {_rejected(endpoint.api_key)}") from None
+            raise EndpointError(f"{url} {_rejected(endpoint.api_key, endpoint.name)}") from None
         except openai.APIStatusError as exc:
             hint = _base_url_hint(url) if exc.status_code == 404 else ""
             raise EndpointError(f"{url}/models answered {_describe(exc, url, endpoint.api_key)}{hint}") from None
@@ -359,12 +361,13 @@ def _model_entries(raw: Any, url: str) -> list[Any]:
     return [types.SimpleNamespace(**entry) if isinstance(entry, dict) else entry for entry in entries]
 
 
-def _rejected(key: str | None) -> str:
-    """What a 401 means for the key that was sent: which variable it came from (never the key), or none sent."""
-    variables = " or ".join(KEY_VARIABLES)
+def _rejected(key: str | None, name: str = "") -> str:
+    """What a 401 means for the key that was sent: which variable it came from (never the key), or none sent. A
+    named endpoint's own variable (``LLMCMP_API_KEY_<NAME>``) is named first, as it is read first."""
+    variables = " or ".join(((named_key_variable(name),) if name else ()) + KEY_VARIABLES)
     if not key:
         return f"requires an API key (HTTP 401): no key was sent; set {variables}"
-    variable = key_variable(key)
+    variable = key_variable(key, name)
     if variable is None:
         return "rejected the API key (HTTP 401)"
     return f"rejected the key from {variable} (HTTP 401); check its value"

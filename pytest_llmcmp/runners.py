@@ -8,12 +8,13 @@ With one target this is one runner and nothing changes; the runners of one endpo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
-from .engine.host import Host
+from .engine.host import Host, Unit
 from .engine.recorder import Recorder
 from .engine.runner import Runner
 from .prompts import Prompt
@@ -24,6 +25,7 @@ from .terminal import shown
 
 #: An item without a recording, as the session keeps it: (case id, prompt name, why, model).
 Missing = tuple[str, str, str, str | None]
+U = TypeVar("U", bound=Unit)
 
 
 class Runners:
@@ -82,6 +84,8 @@ class Runners:
                         f"{describe(runner)}); cassettes and results are kept by model: compare different models"
                     )
                 )
+        for name, runner in labelled.items():
+            runner.node_label = name
         self._labelled = labelled
         return labelled
 
@@ -126,6 +130,29 @@ class Runners:
             sum(r.answered for r in recorders),
             sum(r.failed_requests for r in recorders),
         )
+
+    def prefetch(self, items: Sequence[U], runner_of: Callable[[U], Runner]) -> None:
+        """Plan the items of every runner (``runner_of`` says whose each is) and submit the live requests. A replay
+        of several targets reads ahead through one helper for the session, its jobs in pytest's order across the
+        targets (the order the items run in): one helper per target would compete for the same second core."""
+        from .readahead import worth_it
+
+        mine: dict[int, list[U]] = {}
+        for item in items:
+            mine.setdefault(id(runner_of(item)), []).append(item)
+        several = [runner for runner in self.all if mine.get(id(runner))]
+        if len(several) > 1 and all(runner.replays_ahead() for runner in several):
+            if self.primary.has_ahead() or worth_it(len(items)):
+                ahead = self.primary.start_ahead()
+                if ahead is not None:
+                    jobs = [runner_of(item).ahead_job(item, index) for index, item in enumerate(items)]
+                    for runner in several:
+                        runner.share_ahead(ahead)
+                    ahead.send(jobs)
+            return
+        # Grouped by endpoint, then model, then prompt: each server's prefix cache is reused.
+        for runner in self.all:
+            runner.prefetch(mine.get(id(runner), []))
 
     def stop(self) -> None:
         for runner in self.all:

@@ -320,18 +320,13 @@ class LlmSession:
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, None, None]:
         items = [item for item in session.items if isinstance(item, CaseItem)]
         if items and not self.distributed:
-            by_runner: dict[int, list[CaseItem]] = {}
-            for item in items:
-                by_runner.setdefault(id(self.runner_of(item)), []).append(item)
             with usage_errors():
                 for runner in self.runners:
                     runner.resolve_model()
                 self._check_models()
                 self.runners.give_baseline(self.baseline)
                 if not self.is_worker and not session.config.option.collectonly:
-                    # Grouped by endpoint, then model, then prompt: each server's prefix cache is reused.
-                    for runner in self.runners:
-                        runner.prefetch(by_runner.get(id(runner), []))
+                    self.runners.prefetch(items, self.runner_of)
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ chart must work on the data embedded in it. Skipped only when chromium or playwr
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
 from collections.abc import Iterator
@@ -564,3 +565,61 @@ def test_cjk_text_is_drawn_by_a_font_of_the_reports_stack_for_its_language(cjk_p
         if any("Noto Sans CJK" in family for family in cjk):  # Debian's fonts-noto-cjk: the language's own face
             assert all(family.endswith(language) for family in cjk), f"{selector}: {cjk}"
     cdp.detach()
+
+
+@pytest.fixture
+def two_model_page(module_page: tuple[Page, PageLog], report: Report, tmp_path: Path) -> tuple[Page, RunResults]:
+    """The report of the same cases answered by two models (the second model's verdicts drawn with another seed)."""
+    page, log = module_page
+    log.errors.clear()
+    first = [dataclasses.replace(case, model="internlm2-chat-1_8b") for case in report.results.cases]
+    second = [dataclasses.replace(case, model="qwen2.5-7b") for case in build_run(seed=9).cases]
+    results = RunResults(None, None, report.results.prompts, report.results.settings, [*first, *second])
+    path = tmp_path / "two.html"
+    path.write_text(html_report(results), encoding="utf-8")
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, results
+
+
+def test_several_models_get_a_model_column_and_filter(
+    two_model_page: tuple[Page, RunResults], module_page: tuple[Page, PageLog]
+) -> None:
+    page, results = two_model_page
+    log = module_page[1]
+    assert visible_rows(page) == len(results.cases)
+    heads = page.locator("#case-table thead th").all_inner_texts()
+    assert heads[:3] == ["case", "model", "prompt"]
+    for model in ("internlm2-chat-1_8b", "qwen2.5-7b"):
+        page.select_option("#filter-model", model)
+        expected = [case for case in results.cases if case.model == model]
+        assert visible_rows(page) == len(expected)
+        shown = page.locator("#case-table tbody tr:visible td:nth-child(2)").all_inner_texts()
+        assert set(shown) == {model}
+        # With a prompt too: the filters combine.
+        page.select_option("#filter-prompt", "langgpt")
+        assert visible_rows(page) == sum(case.prompt == "langgpt" for case in expected)
+        assert set(page.locator("#case-table tbody tr:visible td:nth-child(3)").all_inner_texts()) == {"langgpt"}
+        page.select_option("#filter-prompt", "")
+    page.select_option("#filter-model", "")
+    assert visible_rows(page) == len(results.cases)
+    # Side by side: one row per case and model, each showing its own model's answers.
+    page.select_option("#pair-a", "none")
+    page.select_option("#pair-b", "langgpt")
+    keys = {(case.id, case.model) for case in results.cases if case.prompt in ("none", "langgpt")}
+    assert page.locator("#pair-table tbody tr").count() == len(keys)
+    by_key = {(case.id, case.model, case.prompt): case for case in results.cases}
+    row = page.locator('#pair-table tr[data-case-id="case-03"][data-model="qwen2.5-7b"]')
+    assert "model qwen2.5-7b" in row.locator("td").nth(0).inner_text()
+    assert (
+        row.locator("td").nth(1).locator(".badge").first.inner_text()
+        == by_key[("case-03", "qwen2.5-7b", "none")].outcome
+    )
+    assert log.errors == []
+
+
+def test_one_model_has_no_model_column(opened: tuple[Page, PageLog]) -> None:
+    page, log = opened
+    assert page.locator("#case-table thead th").all_inner_texts()[:2] == ["case", "prompt"]
+    assert page.locator("#filter-model").count() == 0
+    assert log.errors == []

@@ -152,3 +152,57 @@ def test_xdist_workers_share_one_local_server(pytester: pytest.Pytester) -> None
     while _server_processes(pytester.path) - before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _server_processes(pytester.path) - before == set()
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+def test_local_next_to_another_endpoint_in_one_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--llm-endpoint local`` beside a named endpoint: two models in one run, recorded, then replayed offline."""
+    from tests.fakeserver import FakeServer
+
+    needs_local_extra()
+    pytester.makefile(".yaml", **{"cases/few": "\n".join(CASES.splitlines()[:3]) + "\n"})  # seed and famous
+    before = _server_processes(pytester.path)
+    with FakeServer(models=("fake-right",)) as fake:
+        live = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "--llm-endpoint",
+            "local",
+            "--llm-endpoint",
+            f"fake={fake.url}",
+            "--llm-max-tokens",
+            "48",
+            "--llm-results",
+            "live.json",
+            "-v",
+            timeout=600,
+        )
+        assert len(fake.chat_requests) == 2
+    outcomes = live.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 4, live.stdout.str()
+    live.stdout.fnmatch_lines(
+        ["*cases/few.yaml::seed::SmolLM2-135M-Instruct.Q4_1::none *", "*cases/few.yaml::seed::fake-right::none PASSED*"]
+    )
+    started = re.search(r"started llama\.cpp serving \S+ at \S+ \(pid (\d+)\)", live.stdout.str())
+    assert started is not None, live.stdout.str()
+    assert wait_gone(int(started.group(1)), 10)
+    assert _server_processes(pytester.path) - before == set()
+    live_data = json.loads((pytester.path / "live.json").read_text(encoding="utf-8"))
+    assert live_data["models"] == ["SmolLM2-135M-Instruct.Q4_1", "fake-right"]
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    replay = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--llm-max-tokens", "48", "--llm-results", "replay.json"
+    )
+    verdicts = ("passed", "failed")
+    assert {k: v for k, v in replay.parseoutcomes().items() if k in verdicts} == {
+        k: v for k, v in outcomes.items() if k in verdicts
+    }
+    replay_data = json.loads((pytester.path / "replay.json").read_text(encoding="utf-8"))
+    assert sorted((c["id"], c["model"], c["outcome"], c["samples"]) for c in replay_data["cases"]) == sorted(
+        (c["id"], c["model"], c["outcome"], c["samples"]) for c in live_data["cases"]
+    )

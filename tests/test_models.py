@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -223,6 +224,47 @@ def test_baseline_per_model_and_a_gate_that_fails_the_regressed_model_only(
     alone.assert_outcomes(passed=3)
 
 
+def embedded_data(page: str) -> dict[str, Any]:
+    """The data the HTML report embeds for its script (``<script type="application/json" id="llmcmp-data">``)."""
+    start = page.index('id="llmcmp-data">') + len('id="llmcmp-data">')
+    data: dict[str, Any] = json.loads(page[start : page.index("</script>", start)])
+    return data
+
+
+def test_the_html_case_table_tells_the_models_apart(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
+    small.answer = correct_answer
+    suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-results=base.json").assert_outcomes(
+        passed=6
+    )
+    small.answer = wrong_on_trap
+    suite.runpytest(
+        "-p",
+        "no:cacheprovider",
+        *endpoints(small, big),
+        "--llm-record-mode=all",
+        "--llm-baseline=base.json",
+        "--llm-html=r.html",
+    )
+    page = (suite.path / "r.html").read_text(encoding="utf-8")
+    # Several models: a model column and a model filter, and each embedded case says which model answered.
+    assert "<th>case</th><th>model</th><th>prompt</th>" in page
+    assert '<select id="filter-model">' in page
+    data = embedded_data(page)
+    assert data["models"] == [BIG, SMALL]
+    changes = {(case["id"], case["model"]): case["change"] for case in data["cases"]}
+    assert len(changes) == 6
+    # The baseline is compared model by model: only the small model's trap case regressed.
+    assert changes[("trap", SMALL)] == "regression"
+    assert [key for key, change in changes.items() if change is not None] == [("trap", SMALL)]
+
+    # One model (the replay narrowed to it): the table is what it always was.
+    suite.runpytest("-p", "no:cacheprovider", "--llm-model", BIG, "--llm-html=one.html").assert_outcomes(passed=3)
+    one = (suite.path / "one.html").read_text(encoding="utf-8")
+    assert "<th>case</th><th>prompt</th>" in one
+    assert '<select id="filter-model">' not in one
+    assert embedded_data(one)["models"] == []
+
+
 def test_min_accuracy_scoped_to_a_model(suite: pytest.Pytester, small: FakeServer, big: FakeServer) -> None:
     suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big)).assert_outcomes(passed=5, failed=1)
     ok = suite.runpytest("-p", "no:cacheprovider", f"--llm-min-accuracy={BIG}:0.9", "--llm-results=r.json")
@@ -303,3 +345,71 @@ def test_ini_keys_mirror_the_options(suite: pytest.Pytester, small: FakeServer, 
     )
     assert small.chat_requests == []  # collecting asks which model a server serves, never a question
     assert small.hits.get("/v1/models") == 1
+
+
+def test_the_record_command_for_missing_recordings_names_each_endpoint(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, make_server: Callable[..., FakeServer]
+) -> None:
+    small = make_server(models=(SMALL,))
+    big = make_server(models=(BIG,), api_key="big-own-key-0123456789")
+    monkeypatch.setenv("LLMCMP_API_KEY_BIG", "big-own-key-0123456789")
+    suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big)).assert_outcomes(passed=6)
+    gone = [path for path in (suite.path / "cassettes").rglob("*.yaml") if "trap" in path.name]
+    assert len(gone) == 2  # the trap case of each model
+    for path in gone:
+        path.unlink()
+    small.clear()
+    big.clear()
+    replay = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-record-mode=none")
+    assert small.chat_requests == []
+    assert big.chat_requests == []
+    line = next(line for line in replay.stdout.lines if "record them with: " in line)
+    command = line.split("record them with: ", 1)[1]
+    # Each endpoint by its name, so that the command reads the same key variable (LLMCMP_API_KEY_BIG) as the run.
+    assert f"--llm-endpoint big={big.url}" in command
+    assert f"--llm-endpoint small={small.url}" in command
+    assert "big-own-key" not in replay.stdout.str()
+    # The command, run as printed, records exactly what was missing (the big endpoint accepts only its own key).
+    passed = 0
+    for step in (shlex.split(part) for part in command.split(" && ")):
+        assert step[0] == "pytest"
+        passed += suite.runpytest("-p", "no:cacheprovider", *step[1:]).parseoutcomes().get("passed", 0)
+    assert passed == 2
+    assert len(small.chat_requests) == 1
+    assert len(big.chat_requests) == 1
+    assert all(path.is_file() for path in gone)
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        (
+            {},
+            "requires an API key (HTTP 401): no key was sent; "
+            "set LLMCMP_API_KEY_BIG or LLMCMP_API_KEY or OPENAI_API_KEY",
+        ),
+        ({"LLMCMP_API_KEY_BIG": "wrong-big-key-0123456789"}, "rejected the key from LLMCMP_API_KEY_BIG (HTTP 401)*"),
+        ({"LLMCMP_API_KEY": "wrong-shared-key-0123456789"}, "rejected the key from LLMCMP_API_KEY (HTTP 401)*"),
+    ],
+)
+def test_a_401_from_a_named_endpoint_names_its_own_key_variable_first(
+    suite: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    make_server: Callable[..., FakeServer],
+    variables: dict[str, str],
+    said: str,
+) -> None:
+    for name in ("LLMCMP_API_KEY", "OPENAI_API_KEY", "LLMCMP_API_KEY_BIG", "LLMCMP_API_KEY_SMALL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    small = make_server(models=(SMALL,))
+    big = make_server(models=(BIG,), api_key="big-own-key-0123456789")
+    result = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --llm-endpoint: {big.url} {said}"])
+    assert big.chat_requests == []
+    assert small.chat_requests == []
+    shown = result.stdout.str() + result.stderr.str()
+    for value in variables.values():
+        assert value not in shown

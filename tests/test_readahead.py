@@ -371,3 +371,24 @@ def test_no_helper_survives_a_killed_or_interrupted_replay(pytester: pytest.Pyte
             process.wait()
     assert code == (pytest.ExitCode.INTERRUPTED if how == signal.SIGINT else -signal.SIGKILL)
     assert wait_gone(helpers[0], 10.0), "the read-ahead helper outlived its session"
+
+
+def test_a_replay_of_several_models_reads_ahead_through_one_helper(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spy: Spy
+) -> None:
+    from tests.test_models import BIG, SMALL, endpoints
+    from tests.test_models import wrong_on_trap as small_answer
+
+    with FakeServer(models=(SMALL,), answer=small_answer) as small, FakeServer(models=(BIG,)) as big:
+        run(suite, *endpoints(small, big)).assert_outcomes(passed=5, failed=1)
+    no_network(monkeypatch)
+    helper(monkeypatch, on=False)
+    run(suite, "--llm-results", "in-process.json").assert_outcomes(passed=5, failed=1)
+    assert spy.pids == []
+    helper(monkeypatch, on=True)
+    run(suite, "--llm-results", "helper.json").assert_outcomes(passed=5, failed=1)
+    # One helper for the session (one per model would compete for the second core), serving both models' items.
+    assert len(spy.pids) == 1
+    assert spy.served == 6
+    assert verdicts(suite.path / "helper.json") == verdicts(suite.path / "in-process.json")
+    assert {case["model"] for case in results_of(suite.path / "helper.json")["cases"]} == {SMALL, BIG}

@@ -55,7 +55,7 @@ class Backend:
         assert self.url is not None
         s = self.settings
         key = api_key(s.endpoint_name)  # a named endpoint's own key (LLMCMP_API_KEY_<NAME>) first
-        return Endpoint(self.url, key, s.timeout, s.retries, s.backoff, s.concurrency)
+        return Endpoint(self.url, key, s.timeout, s.retries, s.backoff, s.concurrency, s.endpoint_name)
 
     def models(self) -> list[str]:
         from ..client import EndpointError, list_models

@@ -17,6 +17,7 @@ from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
 from ..words import plural
+from .backends import NAMED
 from .host import Unit
 
 
@@ -133,7 +134,11 @@ def record_command(
     """The one command that records the items ``(node id, prompt name)`` with this run's settings: their prompts,
     and their node ids (a few) or their files (many); only what is missing is asked."""
     s = settings
-    parts = ["pytest", "--llm-endpoint", public_url(s.endpoint) if s.endpoint else "URL"]
+    endpoint = public_url(s.endpoint) if s.endpoint else "URL"
+    if s.endpoint_name and s.endpoint and s.endpoint not in NAMED:
+        # Named as in the run, so that the command reads the same key variable (LLMCMP_API_KEY_<NAME>).
+        endpoint = f"{s.endpoint_name}={endpoint}"
+    parts = ["pytest", "--llm-endpoint", endpoint]
     if model is not None:
         parts += ["--llm-model", scrub(model)]
     known = {prompt.name: prompt for prompt in prompts}

@@ -95,6 +95,8 @@ class Runner:
         self.model: str | None = None
         self.served: str | None = None
         self._told = False  # whether the user was told that the model id is a file path
+        # The model's part of node ids (``file::case::LABEL::prompt``) when the run has several targets, else None.
+        self.node_label: str | None = None
         self._told_path_named = False  # whether the user was told of recordings under the model file's path
         self._name(settings.model)
         self.backend: Backend | None = backend_for(settings)
@@ -368,15 +370,38 @@ class Runner:
         ahead = self._ahead or self._start_ahead()  # first: it starts up while the requests are built
         if ahead is None:
             return
-        jobs: list[Job] = []
+        ahead.send([self.ahead_job(item, index) for index, item in enumerate(items)])
+        self._ahead = ahead
+
+    def replays_ahead(self) -> bool:
+        """Whether this runner's items may be read ahead (replay only, the model known, not switched off)."""
+        return self._replay_only() and self.model is not None
+
+    def ahead_job(self, item: Unit, index: int) -> Job:
+        """Plan ``item`` as job ``index`` of the read-ahead helper, and that job."""
+        plan = self._new_plan(item)
+        plan.ahead = index
         samples = range(1, self.settings.samples + 1)
-        extract = self.host.builtin_extractor_only
-        for item in items:
-            plan = self._new_plan(item)
-            plan.ahead = len(jobs)
-            digests = [tuple(key_digest(request_key(body, sample)) for body in plan.bodies) for sample in samples]
-            jobs.append((str(plan.path), digests, (item.case.numbers, item.case.ask) if extract else None))
-        ahead.send(jobs)
+        digests = [tuple(key_digest(request_key(body, sample)) for body in plan.bodies) for sample in samples]
+        return (
+            str(plan.path),
+            digests,
+            (item.case.numbers, item.case.ask) if self.host.builtin_extractor_only else None,
+        )
+
+    def has_ahead(self) -> bool:
+        """Whether this runner's helper was started (early, at the session's start)."""
+        return self._ahead is not None
+
+    def start_ahead(self) -> ReadAhead | None:
+        """This runner's helper: the one started early, else a new one (``None`` if it cannot start)."""
+        self._ahead = self._ahead or self._start_ahead()
+        return self._ahead
+
+    def share_ahead(self, ahead: ReadAhead) -> None:
+        """Read ahead through ``ahead``, the session's one helper (several targets: one helper, not one each)."""
+        if self._ahead is not None and self._ahead is not ahead:
+            self._ahead.close()
         self._ahead = ahead
 
     # --- running an item ----------------------------------------------------------------------------------------
@@ -568,6 +593,10 @@ class Runner:
 
     def record_command_for(self, items: Sequence[tuple[str, str]], mode: str | None = None) -> str:
         """The one command that records the items ``(node id, prompt name)`` with this run's settings."""
+        if self.node_label is not None:
+            # The command runs this target alone, whose node ids are the one-model ones: file::case::prompt.
+            part = f"::{self.node_label}::"
+            items = [(nodeid.replace(part, "::", 1) if part in nodeid else nodeid, name) for nodeid, name in items]
         return messages.record_command(self.settings, self.prompts, self.served, items, mode)  # the server's id
 
     def recorded_elsewhere(self, missing: Sequence[tuple[str, str]]) -> str | None:

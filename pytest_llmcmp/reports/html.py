@@ -217,15 +217,21 @@ def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
         ):
             for change in listed:
                 changes[(change.id, change.prompt)] = kind
+    models = results.model_names()
+    several = len(models) > 1
     cases = []
     for case in results.sorted_cases():
         entry = case.to_json()
         entry["flaky"] = case.flaky
-        entry["change"] = changes.get(case.key)
+        # A comparison of several models names each model's prompt ``prompt @ model`` (gating.model_prompt).
+        key = (case.id, f"{case.prompt} @ {case.model}") if several else case.key
+        entry["change"] = changes.get(key)
         cases.append(entry)
     names = results.prompt_names()
     return {
         "model": results.model,
+        # Several models: the case table gains a model column and filter, the side-by-side view a row per model.
+        "models": models if several else [],
         "endpoint": results.endpoint,
         "prompts": names,
         "colors": {name: _color(index) for index, name in enumerate(names)},
@@ -347,6 +353,9 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
     title = f"pytest-llmcmp: {results.model or 'model'} · {format_percent(summary['accuracy'])}"
     # A setting not sent (max_tokens, seed) is left out: "seed None" reads as a seed.
     settings = ", ".join(f"{key} {value}" for key, value in sorted(results.settings.items()) if value is not None)
+    several = len(results.model_names()) > 1
+    model_filter = '<label>model <select id="filter-model"></select></label>\n' if several else ""
+    model_head = "<th>model</th>" if several else ""
     facts = [_model_fact(results)]
     if results.endpoint:
         facts.append(f"endpoint {escape(results.endpoint)}")
@@ -378,7 +387,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 {_comparison_section(comparison, status)}
 <section id="cases"><h2>Cases</h2>
 <form class="filters" id="filters" autocomplete="off">
-<label>prompt <select id="filter-prompt"></select></label>
+{model_filter}<label>prompt <select id="filter-prompt"></select></label>
 <label>tag <select id="filter-tag"></select></label>
 <label>sample verdict <select id="filter-verdict"></select></label>
 <label>outcome <select id="filter-outcome"></select></label>
@@ -386,7 +395,7 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
 <label>search <input id="filter-text" type="search" placeholder="id, question, answer…"></label>
 <output id="case-count"></output>
 </form>
-<table id="case-table" class="cases"><thead><tr><th>case</th><th>prompt</th><th>tags</th><th>question</th>
+<table id="case-table" class="cases"><thead><tr><th>case</th>{model_head}<th>prompt</th><th>tags</th><th>question</th>
 <th>expected</th><th>answer</th><th>verdict</th><th>outcome</th></tr></thead><tbody></tbody></table>
 </section>
 {side_by_side}

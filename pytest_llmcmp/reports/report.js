@@ -73,9 +73,13 @@
 
   // ---- every case, with filters -------------------------------------------------------------
   const tbody = document.querySelector("#case-table tbody");
+  // Several models: a model column and filter tell apart the rows of one case under each model.
+  const models = data.models || [];
+  const several = models.length > 1;
   const entries = data.cases.map((c) => {
     const tr = document.createElement("tr");
     tr.dataset.prompt = c.prompt;
+    if (several) tr.dataset.model = c.model || "";
     tr.dataset.outcome = c.outcome;
     const idCell = el("td", "", c.id);
     if (c.change) idCell.append(el("div", "change", c.change));
@@ -94,9 +98,11 @@
     for (const s of c.samples) verdictCell.append(badge("v", s.verdict));
     const outcomeCell = el("td");
     outcomeCell.append(badge("o", c.outcome));
-    tr.append(idCell, promptCell, el("td", "", c.tags.join(", ")), el("td", "question", c.question),
+    tr.append(idCell);
+    if (several) tr.append(el("td", "model", c.model || ""));
+    tr.append(promptCell, el("td", "", c.tags.join(", ")), el("td", "question", c.question),
       el("td", "", c.expected), answerCell, verdictCell, outcomeCell);
-    const haystack = [c.id, c.prompt, c.question, c.expected, c.numbers.join(" "), c.tags.join(" "),
+    const haystack = [c.id, c.model || "", c.prompt, c.question, c.expected, c.numbers.join(" "), c.tags.join(" "),
       ...c.samples.map((s) => (s.answer || "") + " " + (s.choice || "") + " " + (s.error || ""))]
       .join("\n").toLowerCase();
     return { c, tr, haystack };
@@ -104,9 +110,11 @@
   tbody.append(...entries.map((e) => e.tr));
 
   const filters = {
+    ...(several ? { model: byId("filter-model") } : {}),
     prompt: byId("filter-prompt"), tag: byId("filter-tag"), verdict: byId("filter-verdict"),
     outcome: byId("filter-outcome"), change: byId("filter-change"), text: byId("filter-text"),
   };
+  if (several) fill(filters.model, [["", "all models"], ...models.map((m) => [m, m])]);
   fill(filters.prompt, [["", "all prompts"], ...data.prompts.map((p) => [p, p])]);
   fill(filters.tag, [["", "all tags"], ...data.tags.map((t) => [t, t])]);
   fill(filters.verdict, [["", "any"], ...data.verdicts.map((v) => [v, v])]);
@@ -116,12 +124,14 @@
   if (!data.hasComparison) byId("filter-change-label").hidden = true;
 
   function applyFilters() {
+    const model = several ? filters.model.value : "";
     const prompt = filters.prompt.value, tag = filters.tag.value, verdict = filters.verdict.value;
     const outcome = filters.outcome.value, change = filters.change.value;
     const words = filters.text.value.toLowerCase().split(/\s+/).filter(Boolean);
     let shown = 0;
     for (const { c, tr, haystack } of entries) {
-      const visible = (!prompt || c.prompt === prompt)
+      const visible = (!model || c.model === model)
+        && (!prompt || c.prompt === prompt)
         && (!tag || c.tags.includes(tag))
         && (!verdict || c.samples.some((s) => s.verdict === verdict))
         && (!outcome || (outcome === "flaky" ? c.flaky : c.outcome === outcome))
@@ -137,10 +147,12 @@
   applyFilters();
 
   // ---- two prompts side by side ---------------------------------------------------------------
+  // One row per case (per case and model when the run has several models: each model answers for itself).
   const cases = new Map();
   for (const c of data.cases) {
-    if (!cases.has(c.id)) cases.set(c.id, new Map());
-    cases.get(c.id).set(c.prompt, c);
+    const row = several ? JSON.stringify([c.id, c.model || ""]) : c.id;
+    if (!cases.has(row)) cases.set(row, { id: c.id, model: c.model || "", prompts: new Map() });
+    cases.get(row).prompts.set(c.prompt, c);
   }
   const pairA = byId("pair-a"), pairB = byId("pair-b"), differ = byId("pair-differ");
   if (!pairA) return; // one prompt: there is nothing to put side by side
@@ -166,16 +178,18 @@
     byId("pair-head-b").textContent = b;
     const body = document.querySelector("#pair-table tbody");
     const rows = [];
-    for (const [id, prompts] of cases) {
+    for (const { id, model, prompts } of cases.values()) {
       const left = prompts.get(a), right = prompts.get(b);
       if (!left && !right) continue;
       if (differ.checked && left && right && left.outcome === right.outcome) continue;
       const any = left || right;
       const head = el("td");
-      head.append(el("div", "", id), el("div", "question", any.question),
-        el("div", "sample-head", "expected " + any.expected));
+      head.append(el("div", "", id));
+      if (several) head.append(el("div", "model", "model " + model));
+      head.append(el("div", "question", any.question), el("div", "sample-head", "expected " + any.expected));
       const tr = document.createElement("tr");
       tr.dataset.caseId = id;
+      if (several) tr.dataset.model = model;
       tr.append(head, pairCell(left), pairCell(right));
       rows.push(tr);
     }
