@@ -25,7 +25,7 @@ FLOORS = {
     "sealed/styles": (0.96, 0, 0),
     "sealed/smollm2": (0.84, 3, 0),
     "sealed/fresh": (0.952, 3, 0),
-    # written and labelled blind on 2026-12-02 by others, tuned on since (the sealed halves are held elsewhere)
+    # written and labelled blind on 2026-12-02 by others, tuned on since (their sealed halves below)
     "tune/styles2": (0.96, 1, 0),
     "tune/live2": (0.945, 0, 0),
     # corpus3, written and labelled blind elsewhere (2026-12-02): its tuning half, tuned on (94.6% before, 98.0% after)
