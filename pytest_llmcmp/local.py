@@ -35,6 +35,7 @@ __all__ = [
     "LocalModelError",
     "LocalServer",
     "check_available",
+    "default_threads",
     "find_bundled_model",
     "watchdog_main",
 ]
@@ -76,6 +77,16 @@ _SERVER_SETTING_NAMES = frozenset(
     api_key interrupt_requests disable_ping_events root_path models
     """.split()  # noqa: SIM905 (one block of words compares easily with llama_cpp/server/settings.py)
 )
+
+
+def default_threads(cpus: int | None = None) -> int:
+    """The local server's threads when ``--llm-local-threads`` is not given, for ``cpus`` CPUs (default: this
+    machine's). One on a machine of one or two CPUs: there llama.cpp's threads wait on each other whenever anything
+    else runs (pytest itself, other jobs), and one thread answered 2.8x faster than two on 2 shared cores
+    (bench/local_threads.py, README "Performance"). Else one per CPU up to four: more than the cores only adds
+    contention, and a 135M model gains little beyond four."""
+    count = cpus if cpus is not None else os.cpu_count() or 1
+    return 1 if count <= 2 else min(4, count)
 
 
 class LocalModelError(Exception):
@@ -203,8 +214,7 @@ class LocalServer:
         self.startup_timeout = startup_timeout
         self.log_path = log_path
         self.context_tokens = context_tokens
-        # More threads than cores only adds contention; a 135M model gains little beyond four.
-        self.threads = threads if threads is not None else max(1, min(4, os.cpu_count() or 1))
+        self.threads = threads if threads is not None else default_threads()
         self.url = ""
         self.model = ""
         self._process: subprocess.Popen[bytes] | None = None

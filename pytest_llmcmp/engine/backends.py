@@ -47,6 +47,13 @@ class Backend:
         self.url = url
         self.checked = checked  # whether the endpoint was reached and serves the model
 
+    @staticmethod
+    def response_format(standard: dict[str, Any]) -> dict[str, Any]:
+        """The ``response_format`` this backend's server takes for ``standard``, OpenAI's ``json_schema`` form
+        (:func:`~pytest_llmcmp.wire.answer_format`): that form itself, unless the server speaks another dialect.
+        It is sent, hence part of the cassette key."""
+        return standard
+
     def endpoint(self) -> Any:
         """The client's :class:`~pytest_llmcmp.client.Endpoint` for this backend (the key read from the
         environment)."""
@@ -108,6 +115,15 @@ class LocalBackend(Backend):
         super().__init__(settings, None, checked=True)
         self.server: LocalServer | None = None
 
+    @staticmethod
+    def response_format(standard: dict[str, Any]) -> dict[str, Any]:
+        """llama-cpp-python's server knows only ``text`` and ``json_object`` (0.3.x: HTTP 500 for ``json_schema``);
+        ``json_object`` with a ``schema`` constrains the answer by a grammar built from that schema."""
+        inner = standard.get("json_schema")
+        if standard.get("type") != "json_schema" or not isinstance(inner, dict) or "schema" not in inner:
+            return standard
+        return {"type": "json_object", "schema": inner["schema"]}
+
     def _model_path(self) -> Path | None:
         return Path(self.settings.local_model) if self.settings.local_model else None
 
@@ -128,7 +144,7 @@ class LocalBackend(Backend):
 
         started = time.monotonic()
         try:
-            server = LocalServer(self._model_path())
+            server = LocalServer(self._model_path(), threads=self.settings.local_threads)
             server.start()
         except LocalModelError as exc:
             raise EngineError(_local_error(exc)) from None
@@ -165,6 +181,17 @@ def backend_for(settings: Settings) -> Backend | None:
 #: place that knows "local".
 _NAMED: dict[str, type[Backend]] = {LOCAL: LocalBackend}
 NAMED: Final = tuple(_NAMED)
+
+
+def response_format_dialects(standard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every ``response_format`` a recording of ``standard`` may hold, besides ``standard`` itself: the dialects of
+    the backends named by a word (a replay without ``--llm-endpoint`` does not know which server recorded it)."""
+    forms: list[dict[str, Any]] = []
+    for backend in _NAMED.values():
+        form = backend.response_format(standard)
+        if form != standard and form not in forms:
+            forms.append(form)
+    return forms
 
 
 def _local_error(exc: Exception) -> str:

@@ -36,11 +36,14 @@ class Plan:
     #: The request as recorded before ``max_tokens`` had a default (the default left out), when the user left
     #: ``--llm-max-tokens`` at it: such a recording replays, and re-recording replaces it.
     legacy: dict[str, Any] | None = None
+    #: The request with ``response_format`` in another server's dialect (``--llm-answer-format json``): a recording
+    #: of it replays too.
+    dialects: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def bodies(self) -> list[dict[str, Any]]:
         """The request bodies a recording of this item may hold, in order of preference."""
-        return [self.body] if self.legacy is None else [self.body, self.legacy]
+        return [self.body, *([] if self.legacy is None else [self.legacy]), *self.dialects]
 
     @property
     def pending(self) -> list[int]:

@@ -47,7 +47,7 @@ from ..terminal import shown
 from ..wire import Reply, refused_answer_format
 from ..words import plural
 from . import EngineError, StopRun, messages
-from .backends import Backend, backend_for
+from .backends import Backend, backend_for, response_format_dialects
 from .host import Host, Unit
 from .plan import Plan
 from .recorder import Recorder
@@ -233,9 +233,20 @@ class Runner:
         chat = wire.chat_messages(item.prompt.text, item.case.question)
         self.host.build_messages(item.case, item.prompt, chat)
         s = self.settings
-        return wire.request_body(
-            self.model, chat, s.temperature, s.max_tokens, s.seed, self._answer_format(item.case.numbers, item.case.ask)
-        )
+        response_format = self._answer_format(item.case.numbers, item.case.ask)
+        if response_format is not None and self.backend is not None:
+            response_format = self.backend.response_format(response_format)  # its server's dialect
+        return wire.request_body(self.model, chat, s.temperature, s.max_tokens, s.seed, response_format)
+
+    def dialect_bodies(self, item: Unit, body: dict[str, object]) -> list[dict[str, object]]:
+        """The request in the other dialects of ``response_format`` (``--llm-answer-format json``): a recording
+        made by another backend (``--llm-endpoint local``'s ``json_object``) replays, as the same question under the
+        same constraint. Empty in text mode."""
+        standard = self._answer_format(item.case.numbers, item.case.ask)
+        if standard is None:
+            return []
+        forms = [standard, *response_format_dialects(standard)]
+        return [{**body, "response_format": form} for form in forms if form != body.get("response_format")]
 
     def _answer_format(self, numbers: Sequence[str], ask: str) -> dict[str, object] | None:
         """The ``response_format`` of a case under ``--llm-answer-format json``: its options and ``"equal"``
@@ -296,6 +307,7 @@ class Runner:
                 [None] * samples,
                 sent=self.sent_body(body),
                 legacy=self.legacy_body(body),
+                dialects=self.dialect_bodies(item, body),
             )
         self._plans[item.nodeid] = plan
         return plan
@@ -562,7 +574,7 @@ class Runner:
 
     def _missing(self, item: Unit, path: Path, exists: bool, body: dict[str, object] | None = None) -> str:
         prompt = item.prompt
-        difference = self._recorded_difference(path, body) if exists and body is not None else None
+        difference = self._recorded_difference(item, path, body) if exists and body is not None else None
         siblings: list[str] = []
         if not exists and prompt.sha256 is not None and self.model is not None:
             folder = model_dir(self.cassette_root, self.model)
@@ -572,13 +584,13 @@ class Runner:
         command = self.record_command([item], "new_episodes" if self.settings.record_mode == "once" else None)
         return messages.missing_text(item, self.model, why, self.show_path(path), command)
 
-    def _recorded_difference(self, path: Path, body: dict[str, object]) -> str | None:
+    def _recorded_difference(self, item: Unit, path: Path, body: dict[str, object]) -> str | None:
         """How the request differs from what the item's cassette recorded, or ``None`` when it cannot say."""
         try:
             cassette = Cassette.load(path)  # a miss only: read once more, the read-ahead helper kept no bodies
         except CassetteError:
             return None
-        bodies = [body] + [b for b in [self.legacy_body(body)] if b is not None]
+        bodies = [body] + [b for b in [self.legacy_body(body)] if b is not None] + self.dialect_bodies(item, body)
         difference = request_difference(body, cassette.request_bodies(), also=bodies[1:])
         if difference is None and len(cassette) > 0:  # the same request: a sample is what is missing
             recorded = [s for s in range(1, self.settings.samples + 1) if _recorded(cassette, bodies, s) is not None]
