@@ -57,7 +57,9 @@ gzip=False, host="127.0.0.1", port=0)``
 - ``response_format`` (``--llm-answer-format json``): ``"honour"`` (default) answers a request carrying a
   ``json_schema`` with one enum field as a constrained server does, ``{"answer": "13.8"}`` (see
   :func:`constrained`); ``"ignore"`` answers in free text as a server without support may; ``"reject"`` refuses
-  such a request with 400 naming ``response_format``, as OpenAI, vLLM and llama.cpp's server do when unsupported.
+  such a request with 400 naming ``response_format``, as OpenAI, vLLM and llama.cpp's server do when unsupported;
+  ``"json-object"`` speaks llama-cpp-python's dialect (0.3.x): ``{"type": "json_object", "schema": ...}`` is
+  honoured, any other type gets its HTTP 500 validation error ("Input should be 'text' or 'json_object'").
 - ``gzip=True``: non-streaming responses are gzip-compressed (``Content-Encoding: gzip``) unless the
   request's ``Accept-Encoding`` excludes gzip.
 - Introspection (thread-safe snapshots): ``server.requests`` (list of :class:`RequestRecord`:
@@ -338,9 +340,12 @@ def constrained(content: str, response_format: Any) -> str:
     and an ``enum`` (``--llm-answer-format json``), ``{"field": value}`` with the value the text names (the longest
     enum value found in it as a whole number, or ``"equal"`` when the text says so; else the first value, as a
     constrained model must pick one); anything else unchanged."""
-    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+    if not isinstance(response_format, dict) or response_format.get("type") not in ("json_schema", "json_object"):
         return content
-    schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    if response_format["type"] == "json_object":  # llama-cpp-python's dialect: the schema beside the type
+        schema = response_format.get("schema") or {}
+    else:
+        schema = (response_format.get("json_schema") or {}).get("schema") or {}
     properties = schema.get("properties") or {}
     if len(properties) != 1:
         return content
@@ -483,7 +488,7 @@ class FakeServer:
         gzip: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
-        response_format: Literal["honour", "ignore", "reject"] = "honour",
+        response_format: Literal["honour", "ignore", "reject", "json-object"] = "honour",
     ) -> None:
         if not models:
             raise ValueError("FakeServer needs at least one model id")
@@ -759,6 +764,19 @@ class FakeServer:
             message = "Invalid parameter: 'response_format' of type 'json_schema' is not supported by this server."
             reply.json(400, _error_body(message, "invalid_request_error", None, "response_format"))
             return
+        asked_format = request.get("response_format")
+        if self.response_format == "json-object" and isinstance(asked_format, dict):
+            kind = asked_format.get("type")
+            if kind not in ("text", "json_object"):
+                # llama-cpp-python's pydantic validation error, as its server words it (measured, 0.3.36)
+                detail = {
+                    "type": "literal_error",
+                    "loc": ["body", "response_format", "type"],
+                    "msg": "Input should be 'text' or 'json_object'",
+                    "input": kind,
+                }
+                reply.json(500, {"error": {"message": str([detail]), "type": "internal_server_error"}})
+                return
         fault = self._choose(self._chat_chooser, reply.record)
         self._acquire_slot()
         try:
@@ -771,7 +789,7 @@ class FakeServer:
             try:
                 n = int(request.get("n") or 1)
                 contents = [self.answer(request) for _ in range(max(1, n))]
-                if self.response_format == "honour":
+                if self.response_format in ("honour", "json-object"):
                     contents = [constrained(content, request.get("response_format")) for content in contents]
             except Exception as error:
                 self._note_error(error)
@@ -1012,7 +1030,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--capacity", type=int)
     parser.add_argument("--out-of-order", action="store_true")
     parser.add_argument("--gzip", action="store_true")
-    parser.add_argument("--response-format", choices=("honour", "ignore", "reject"), default="honour")
+    parser.add_argument("--response-format", choices=("honour", "ignore", "reject", "json-object"), default="honour")
     args = parser.parse_args(argv)
     server = FakeServer(
         models=args.model or ("fake-model",),

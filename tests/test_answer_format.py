@@ -224,3 +224,80 @@ def test_which_errors_are_a_refusal_of_response_format(error: str, refused: bool
     from pytest_llmcmp.wire import refused_answer_format
 
     assert refused_answer_format(error) is refused
+
+
+def local_dialect(options: list[str]) -> dict[str, Any]:
+    """llama-cpp-python's form of the same constraint (its server knows only text and json_object), written out."""
+    return {
+        "type": "json_object",
+        "schema": {
+            "type": "object",
+            "properties": {"answer": {"type": "string", "enum": options}},
+            "required": ["answer"],
+            "additionalProperties": False,
+        },
+    }
+
+
+def test_the_local_backend_sends_llama_cpp_pythons_dialect() -> None:
+    from pytest_llmcmp.engine.backends import Backend, LocalBackend
+    from pytest_llmcmp.wire import answer_format
+
+    standard = answer_format(["13.8", "13.11", "equal"])
+    assert standard == schema(["13.8", "13.11", "equal"])
+    assert Backend.response_format(standard) == standard  # a URL: OpenAI's json_schema, as given
+    assert LocalBackend.response_format(standard) == local_dialect(["13.8", "13.11", "equal"])
+
+
+def test_a_recording_in_the_local_dialect_replays_offline_and_is_its_own_key(suite: pytest.Pytester) -> None:
+    """A cassette recorded by --llm-endpoint local (json_object) replays with --llm-answer-format json and no
+    endpoint; without the option it is not the request asked. The recording is made against the fake server in
+    llama-cpp-python's dialect, then its requests are rewritten as the local backend sends them."""
+    with FakeServer(response_format="json-object") as server:
+        # A URL sends OpenAI's json_schema, which this dialect refuses: that is what the rewrite stands in for.
+        run(suite, "--llm-endpoint", server.url, "--llm-results", "text.json").assert_outcomes(passed=3)
+    for path in sorted((suite.path / "cassettes").rglob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for interaction in document["interactions"]:
+            body = json.loads(interaction["request"]["body"])
+            question = body["messages"][-1]["content"]
+            options = {"13.8": ["13.8", "13.11"], "9.91": ["9.91", "9.9"], "-0.5": ["-0.5", "-0.25"]}
+            numbers = next(v for k, v in options.items() if k in question)
+            body["response_format"] = local_dialect([*numbers, "equal"])
+            interaction["request"]["body"] = json.dumps(body)
+            response = json.loads(interaction["response"]["body"]["string"])
+            answer = response["choices"][0]["message"]["content"]
+            response["choices"][0]["message"]["content"] = constrained(answer, body["response_format"])
+            interaction["response"]["body"]["string"] = json.dumps(response)
+        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    replay = run(suite, "--llm-answer-format", "json", "--llm-results", "replay.json")
+    replay.assert_outcomes(passed=3)
+    assert {(s["choice"], s["reason"]) for s in samples(suite.path / "replay.json").values()} == {
+        ("13.8", "json"),
+        ("9.91", "json"),
+        ("-0.5", "json"),
+    }
+    text = run(suite, "-rs")
+    text.assert_outcomes(skipped=3)
+    text.stdout.fnmatch_lines(["*recorded with response_format json_object, asked with response_format unset*"])
+
+
+def test_a_llama_cpp_python_server_given_as_a_url_gets_one_line_naming_local(suite: pytest.Pytester) -> None:
+    """A llama-cpp-python server started by hand cannot be told from its URL: the plugin sends OpenAI's json_schema,
+    the server's 500 stops the run with one line that says what to use instead."""
+    with FakeServer(response_format="json-object") as server:
+        result = run(suite, "--llm-endpoint", server.url, "--llm-answer-format", "json", "--llm-retries", "0")
+        refused = [r for r in server.chat_requests if r.status == 500]
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        [
+            "*the endpoint refused response_format json_schema: HTTP 500: *Input should be 'text' or 'json_object'*; "
+            "llama-cpp-python's server takes response_format json_object with a schema, which --llm-endpoint local "
+            "sends: use --llm-endpoint local, or run without --llm-answer-format json*"
+        ]
+    )
+    output = result.stdout.str()
+    assert output.count("refused response_format") == 1, output
+    assert "Traceback" not in output
+    assert refused
+    assert not list(suite.path.rglob("cassettes/**/*.yaml"))

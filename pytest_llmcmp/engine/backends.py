@@ -54,6 +54,12 @@ class Backend:
         It is sent, hence part of the cassette key."""
         return standard
 
+    @staticmethod
+    def refusal_hint(error: str) -> str | None:
+        """What to do when a server refused ``response_format`` with ``error``, if this backend knows that server's
+        words (``None``: it does not)."""
+        return None
+
     def endpoint(self) -> Any:
         """The client's :class:`~pytest_llmcmp.client.Endpoint` for this backend (the key read from the
         environment)."""
@@ -124,6 +130,17 @@ class LocalBackend(Backend):
             return standard
         return {"type": "json_object", "schema": inner["schema"]}
 
+    @staticmethod
+    def refusal_hint(error: str) -> str | None:
+        # llama-cpp-python's pydantic error ("Input should be 'text' or 'json_object'"): a server started by hand
+        # cannot be told from its URL, so the dialect is not guessed; --llm-endpoint local knows it.
+        if "'json_object'" not in error:
+            return None
+        return (
+            "llama-cpp-python's server takes response_format json_object with a schema, which --llm-endpoint local "
+            "sends: use --llm-endpoint local"
+        )
+
     def _model_path(self) -> Path | None:
         return Path(self.settings.local_model) if self.settings.local_model else None
 
@@ -192,6 +209,15 @@ def response_format_dialects(standard: dict[str, Any]) -> list[dict[str, Any]]:
         if form != standard and form not in forms:
             forms.append(form)
     return forms
+
+
+def refusal_hint(error: str) -> str | None:
+    """What to do about a refusal of ``response_format`` (``error``, one line), when a backend knows the words."""
+    for backend in _NAMED.values():
+        hint = backend.refusal_hint(error)
+        if hint is not None:
+            return hint
+    return None
 
 
 def _local_error(exc: Exception) -> str:

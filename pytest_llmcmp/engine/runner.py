@@ -47,7 +47,7 @@ from ..terminal import shown
 from ..wire import Reply, refused_answer_format
 from ..words import plural
 from . import EngineError, StopRun, messages
-from .backends import Backend, backend_for, response_format_dialects
+from .backends import Backend, backend_for, refusal_hint, response_format_dialects
 from .host import Host, Unit
 from .plan import Plan
 from .recorder import Recorder
@@ -438,8 +438,12 @@ class Runner:
                     ):
                         refusal = answer.error.rstrip(".")
                         option = self.settings.origin("answer_format")
+                        sent = plan.body["response_format"]
+                        kind = sent.get("type") if isinstance(sent, dict) else None
+                        hint = refusal_hint(answer.error)
                         raise StopRun(
-                            f"the endpoint refused response_format json_schema: {refusal}; run without {option} json"
+                            f"the endpoint refused response_format {kind}: {refusal}; "
+                            + (f"{hint}, or run without {option} json" if hint else f"run without {option} json")
                         )
                     if answer.error is not None and self.backend is not None:
                         answer = Reply(error=self.backend.explain(answer.error, first=not self._explained))
