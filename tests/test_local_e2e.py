@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pytest_llmcmp import local
 from tests.processes import wait_gone
@@ -206,3 +207,73 @@ def test_local_next_to_another_endpoint_in_one_run(pytester: pytest.Pytester, mo
     assert sorted((c["id"], c["model"], c["outcome"], c["samples"]) for c in replay_data["cases"]) == sorted(
         (c["id"], c["model"], c["outcome"], c["samples"]) for c in live_data["cases"]
     )
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+def test_json_answers_with_the_local_model_are_constrained_recorded_and_replayed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--llm-answer-format json`` against the real server: it takes the local dialect (json_object with the
+    schema), every answer is one of the options, and the replay finds them offline."""
+    needs_local_extra()
+    pytester.makefile(".yaml", **{"cases/few": CASES})
+    args = ("-p", "no:cacheprovider", "--llm-answer-format", "json", "--llm-max-tokens", "32")
+    live = pytester.runpytest_subprocess(
+        *args, "--llm-endpoint", "local", "--llm-local-threads", "1", "--llm-results", "live.json", timeout=600
+    )
+    outcomes = live.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == 3, live.stdout.str()
+    live.stdout.fnmatch_lines(["llmcmp: started llama.cpp serving * in *s, 1 thread (--llm-local-threads)"])
+    options = {"seed": ["13.8", "13.11"], "famous": ["9.9", "9.11"], "smaller": ["0.5", "0.25"]}
+    live_cases = json.loads((pytester.path / "live.json").read_text(encoding="utf-8"))["cases"]
+    for case in live_cases:
+        sample = case["samples"][0]
+        assert sample["reason"] == "json", sample
+        assert json.loads(sample["answer"]) == {"answer": sample["choice"]}
+        assert sample["choice"] in [*options[case["id"]], "equal"]
+    for path in pytester.path.glob("cassettes/SmolLM2-135M-Instruct.Q4_1/none/*.yaml"):
+        sent = json.loads(yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"][0]["request"]["body"])
+        assert sent["response_format"]["type"] == "json_object"
+        assert sent["response_format"]["schema"]["properties"]["answer"]["enum"] == [*options[path.stem], "equal"]
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay touched the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    replay = pytester.runpytest_inprocess(*args, "--llm-results", "replay.json")
+    replay_cases = json.loads((pytester.path / "replay.json").read_text(encoding="utf-8"))["cases"]
+    assert [(c["id"], c["outcome"], c["samples"]) for c in replay_cases] == [
+        (c["id"], c["outcome"], c["samples"]) for c in live_cases
+    ]
+    assert replay.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+
+
+@pytest.mark.local_model
+@pytest.mark.slow
+def test_json_against_a_llama_cpp_python_server_given_as_a_url_is_one_line(pytester: pytest.Pytester) -> None:
+    """The same server started by hand and given as a URL: the plugin cannot tell its dialect, sends json_schema,
+    and the server's HTTP 500 stops the run with one line naming --llm-endpoint local."""
+    needs_local_extra()
+    pytester.makefile(".yaml", **{"cases/few": "\n".join(CASES.splitlines()[:2]) + "\n"})  # one case
+    with local.LocalServer(threads=1) as server:
+        result = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "--llm-endpoint",
+            server.url,
+            "--llm-answer-format",
+            "json",
+            "--llm-retries",
+            "0",
+            timeout=300,
+        )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*the endpoint refused response_format json_schema: HTTP 500: *'json_object'*; llama-cpp-python's server "
+            "takes response_format json_object with a schema, which --llm-endpoint local sends: use --llm-endpoint "
+            "local, or run without --llm-answer-format json*"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()

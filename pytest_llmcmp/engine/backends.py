@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..redaction import api_key, public_url
 from ..terminal import shown
+from ..words import plural
 from . import EngineError
 
 if TYPE_CHECKING:
@@ -168,7 +169,8 @@ class LocalBackend(Backend):
         self.server = server
         say(
             f"llmcmp: started llama.cpp serving {server.model} at {server.url} (pid {server.pid}) "
-            f"in {time.monotonic() - started:.1f}s"
+            f"in {time.monotonic() - started:.1f}s, {plural(server.threads, 'thread')} "
+            f"({self.settings.origin('local_threads') if self.settings.given('local_threads') else 'default'})"
         )
         self.url = server.url
         return server.model
