@@ -90,6 +90,7 @@ def main() -> None:
             s = seconds[t]
             print(
                 f"threads {t}: {len(s)} answers, median {statistics.median(s):.2f} s, "
+                f"p90 {sorted(s)[int(0.9 * (len(s) - 1))]:.2f} s, max {max(s):.2f} s, "
                 f"total {sum(s):.1f} s ({len(s) / sum(s):.2f} answers/s)"
             )
     finally:

@@ -73,7 +73,7 @@ class Settings:
     record_latency: bool = False  # llm_record_latency: each live answer's latency goes into its cassette
     #: --llm-answer-format: "text" (free text, the default) or "json" (response_format asks for {"answer": ...}).
     answer_format: str = "text"
-    #: --llm-local-threads: the local llama.cpp server's threads (``None``: :func:`~pytest_llmcmp.local.default_threads`).
+    #: --llm-local-threads: the local server's threads (``None``: :func:`~pytest_llmcmp.local.default_threads`).
     local_threads: int | None = None
 
     def to_json(self) -> dict[str, Any]:
