@@ -49,6 +49,7 @@ parser.add_argument("--host")
 parser.add_argument("--port", type=int)
 options, _ = parser.parse_known_args()
 Path(options.model + ".pid").write_text(str(os.getpid()))
+Path(options.model + ".argv").write_text(json.dumps(sys.argv[1:]))
 leaked = [name for name in ("API_KEY", "api_key", "CONFIG_FILE", "PORT") if name in os.environ]
 if leaked:
     sys.exit(f"server settings leaked from the environment: {leaked}")
@@ -276,6 +277,67 @@ def test_an_answer_from_a_crashed_local_server_names_the_crash(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["error: the local llama.cpp server was killed by signal 11 (SIGSEGV); *CMAKE_ARGS*"])
     result.stdout.no_fnmatch_line("*cannot connect*")
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 3), (4, 4), (16, 4)])
+def test_the_default_threads_are_one_on_two_cpus_else_one_per_cpu_up_to_four(cpus: int, threads: int) -> None:
+    assert local.default_threads(cpus) == threads
+
+
+@pytest.mark.usefixtures("no_model_package")
+@pytest.mark.parametrize("how", ["option", "ini", "environment", "default"])
+def test_local_threads_reach_the_server_and_the_started_line(
+    fake_model: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    monkeypatch.syspath_prepend(str(fake_model.parent / "fake"))
+    monkeypatch.setattr(local, "_SERVER_MODULES", ("llama_cpp",))
+    monkeypatch.delenv("LLMCMP_LOCAL_THREADS", raising=False)
+    pytester.makefile(".yaml", **{"cases/few": "cases:\n  - {id: one, numbers: ['13.8', '13.11']}\n"})
+    # --llm-local-model=PATH in one word: an existing path as an argument of its own would move the rootdir (the ini).
+    args = [
+        "-p",
+        "no:cacheprovider",
+        "--llm-endpoint",
+        "local",
+        f"--llm-local-model={fake_model}",
+        "--llm-retries",
+        "0",
+    ]
+    origins = {"option": "--llm-local-threads", "ini": "llm_local_threads", "environment": "LLMCMP_LOCAL_THREADS"}
+    expected, origin = 3, origins.get(how)
+    if how == "option":
+        args += ["--llm-local-threads", "3"]
+    elif how == "ini":
+        pytester.makeini("[pytest]\nllm_local_threads = 3\n")
+    elif how == "environment":
+        monkeypatch.setenv("LLMCMP_LOCAL_THREADS", "3")
+    else:
+        expected, origin = local.default_threads(), "default"
+    result = pytester.runpytest_inprocess(*args)
+    result.stdout.fnmatch_lines(
+        [f"llmcmp: started llama.cpp serving Tiny-Model.Q8_0 at * in *s, {expected} thread* ({origin})"]
+    )
+    argv = json.loads(Path(f"{fake_model}.argv").read_text())
+    assert argv[argv.index("--n_threads") + 1] == str(expected)
+    assert argv[argv.index("--n_threads_batch") + 1] == str(expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "line"),
+    [
+        (["--llm-local-threads", "0"], None, "ERROR: --llm-local-threads: must be at least 1, got '0'"),
+        ([], "two", "ERROR: LLMCMP_LOCAL_THREADS: expected an integer, got 'two'"),
+    ],
+)
+def test_a_bad_thread_count_is_one_line_naming_the_setting(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], env: str | None, line: str
+) -> None:
+    if env is not None:
+        monkeypatch.setenv("LLMCMP_LOCAL_THREADS", env)
+    pytester.makefile(".yaml", **{"cases/few": "cases:\n  - {id: one, numbers: ['13.8', '13.11']}\n"})
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", "local", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([line])
 
 
 ORPHAN_SCRIPT = """
