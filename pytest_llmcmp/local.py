@@ -82,7 +82,7 @@ _SERVER_SETTING_NAMES = frozenset(
 def default_threads(cpus: int | None = None) -> int:
     """The local server's threads when ``--llm-local-threads`` is not given, for ``cpus`` CPUs (default: this
     machine's). One on a machine of one or two CPUs: there llama.cpp's threads wait on each other whenever anything
-    else runs (pytest itself, other jobs), and one thread answered 2.8x faster than two on 2 shared cores
+    else runs (pytest itself, other jobs), and one thread answered 2.8-3.9x faster than two on 2 shared cores
     (bench/local_threads.py, README "Performance"). Else one per CPU up to four: more than the cores only adds
     contention, and a 135M model gains little beyond four."""
     count = cpus if cpus is not None else os.cpu_count() or 1
