@@ -1285,9 +1285,10 @@ class LocalServerOnAFakeServer:
 
     ports: ClassVar[list[int]] = []
 
-    def __init__(self, model_path: Path | None) -> None:
+    def __init__(self, model_path: Path | None, threads: int | None = None) -> None:
         self.fake = FakeServer(models=("SmolFake",))
         self.model, self.url, self.pid = "", "", os.getpid()
+        self.threads = threads or 1
 
     def start(self) -> None:
         self.fake.start()
