@@ -600,21 +600,19 @@ NUMBERISH = "0123456789.,_ -+−eE×x*^()/%‰²⁻十百千万亿零一二三�
 
 
 def assert_only_number_error(text: str) -> None:
-    started = time.perf_counter()
     message = ""
     try:
         quantity = parse_number(text)
     except NumberError as error:
         message = str(error)
-    duration = time.perf_counter() - started
     if message:
         assert message.startswith("not a number: ")
         assert "\n" not in message
     else:
         assert quantity.unit in UNITS
         assert isinstance(quantity.value, Fraction)
-    # Parsing takes microseconds; the bound only catches pathological (super-linear) behaviour.
-    assert duration < 0.5
+    # No clock here: super-linear parsing is caught by the 10,000-character tests above, in CPU time (a wall-clock
+    # bound on a short text measured the machine's load: 5.2 s for one call under load 25).
 
 
 @settings(deadline=None)
