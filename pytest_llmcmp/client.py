@@ -80,6 +80,9 @@ class Answer(Reply):
 
     exchange: Exchange | None = None
     attempts: int = 1
+    #: The answer's latency: from the moment the request that was answered is sent whole (on a connection the pool
+    #: gave it) to the last byte of the answer; no wait for a free connection or a connect, no rate-limit pause, no
+    #: earlier attempt. A request that failed: the seconds of all its attempts.
     seconds: float = 0.0
 
 
@@ -494,6 +497,25 @@ class _Template:
         return response
 
 
+#: When the request of the current attempt was sent (monotonic seconds; set per attempt in the worker's
+#: task, a list so that the trace callback, in that task or a copy of its context, can change it).
+_SENT_AT: contextvars.ContextVar[list[float]] = contextvars.ContextVar("llmcmp_sent_at")
+
+
+async def _timed(request: Any) -> None:
+    """The HTTP client's request hook: a trace callback (httpcore's ``trace`` extension) that notes when the request
+    is sent whole, on the connection the pool gave it: a wait for a free connection, a connect, and a pause of this
+    event loop while it wrote the request are not the server's latency."""
+    request.extensions = {**request.extensions, "trace": _on_trace}
+
+
+async def _on_trace(name: str, info: Any) -> None:
+    if name.endswith("send_request_body.complete"):
+        sent = _SENT_AT.get(None)
+        if sent is not None:
+            sent[0] = time.monotonic()
+
+
 async def _bounded(awaitable: Any, seconds: float) -> Any:
     """``awaitable``'s result, or :class:`asyncio.TimeoutError` after ``seconds`` (no task of its own on 3.11+)."""
     if sys.version_info >= (3, 11):
@@ -547,7 +569,7 @@ class Asker:
                 max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
             )
             timeout = _timeouts(httpx, self.endpoint.timeout)
-            hooks: dict[str, list[Any]] = {"request": [], "response": [_read_capped]}
+            hooks: dict[str, list[Any]] = {"request": [_timed], "response": [_read_capped]}
             http = httpx.AsyncClient(
                 limits=limits,
                 timeout=timeout,
@@ -615,10 +637,13 @@ class Asker:
             if delay > 0:
                 await asyncio.sleep(delay)
             retry_after: float | None = None
+            sent = [time.monotonic()]  # if the HTTP library tells nothing (no trace): the attempt's start
+            _SENT_AT.set(sent)
             try:
                 # The SDK's timeout bounds each read, not the whole answer: a body dripping in slowly would
                 # never time out. --llm-timeout is the limit for one complete attempt.
                 response = await _bounded(self._post(client, httpx, job), self.endpoint.timeout)
+                answered = time.monotonic()  # the whole body is in (the response hook read it)
                 payload = json.loads(response.content)
                 content = content_of(payload)
             except openai.APIStatusError as exc:
@@ -662,9 +687,13 @@ class Asker:
                 )
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
-                seconds = time.monotonic() - started
                 return Answer(
-                    content, None, finish_reason_of(payload), exchange=exchange, attempts=attempts, seconds=seconds
+                    content,
+                    None,
+                    finish_reason_of(payload),
+                    exchange=exchange,
+                    attempts=attempts,
+                    seconds=answered - sent[0],
                 )
             if attempt < self.endpoint.retries:
                 await asyncio.sleep(retry_after if retry_after is not None else self._backoff(attempt))

@@ -146,3 +146,89 @@ def test_without_record_latency_cassettes_hold_no_latency_and_replay_reports_non
     assert json.loads((suite.path / "r.json").read_text())["cases"] == live
     assert [c["samples"][0]["latency"] for c in live] == [None, None]
     assert all(c["samples"][0]["usage"] is not None for c in live)
+
+
+def cost_row(answers: int, timed: int, prompt: str = "p") -> Any:
+    from pytest_llmcmp.costs import CostRow
+
+    return CostRow(prompt, "m", answers, 0, None, None, timed, 1.0 if timed else None, 1.0 if timed else None, 0)
+
+
+@pytest.mark.parametrize("recording", [False, True])
+def test_latency_notes_say_what_the_figures_are_over(recording: bool) -> None:
+    from pytest_llmcmp.costs import latency_notes
+
+    results = RunResults("m", None, {}, {"record_latency": recording}, [])
+    rows = [cost_row(10, 6, "a"), cost_row(4, 4, "b"), cost_row(3, 0, "c")]
+    notes = latency_notes(results, rows)
+    assert notes[0] == "latency of a (m): p50 and p95 over 6 of 10 answers"
+    missing = (
+        "latency not recorded for 7 of 17 answers (recorded without --llm-record-latency; re-record with "
+        "--llm-record-mode all --llm-record-latency)"
+    )
+    assert notes[1:] == ([missing] if recording else [])  # "c" (none timed) shows "–": said only when asked for
+    assert latency_notes(results, [cost_row(4, 4)]) == []
+
+
+def test_latency_is_from_sending_the_answered_request_not_from_waiting(pytester: pytest.Pytester) -> None:
+    from tests.fakeserver import FailFirst, Fault
+
+    pytester.makefile(".yaml", **{"cases/one": "template: en\ncases:\n  - {id: trap, numbers: ['13.8', '13.11']}\n"})
+    # The first attempt is told to wait a second (429, Retry-After: 1): the answer's latency is the second
+    # attempt's, from sending it to its whole answer, not the pause nor the refused attempt.
+    with FakeServer(latency=0.2, faults=FailFirst(1, Fault.rate_limit(retry_after=1))) as fake:
+        run(pytester, "--llm-endpoint", fake.url, "--llm-record-latency", "--llm-results", "r.json").assert_outcomes(
+            passed=1
+        )
+        requests = fake.chat_requests
+    assert [r.status for r in requests] == [429, 200]
+    assert requests[1].time - requests[0].time >= 1.0
+    latency = json.loads((pytester.path / "r.json").read_text())["cases"][0]["samples"][0]["latency"]
+    assert 0.2 <= latency < 0.9
+
+
+def test_latency_does_not_count_the_wait_behind_the_concurrency_limit(pytester: pytest.Pytester) -> None:
+    cases = "".join(f"  - {{id: c{i}, numbers: ['{i}.5', '{i}.25']}}\n" for i in range(5))
+    pytester.makefile(".yaml", **{"cases/queue": "template: en\ncases:\n" + cases})
+    with FakeServer(latency=0.25) as fake:
+        args = ("--llm-endpoint", fake.url, "--llm-concurrency", "1", "--llm-record-latency", "--llm-results", "r.json")
+        run(pytester, *args).assert_outcomes(passed=5)
+    latencies = [c["samples"][0]["latency"] for c in json.loads((pytester.path / "r.json").read_text())["cases"]]
+    # One at a time: the fifth waited a second behind the others; each answer's latency is its own 0.25 s.
+    assert len(latencies) == 5
+    assert all(0.25 <= latency < 0.5 for latency in latencies), latencies
+
+
+def test_answers_recorded_without_latency_are_counted_and_said(suite: pytest.Pytester) -> None:
+    with FakeServer(latency=0.05) as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2)  # recorded without latency
+        cases = suite.path.joinpath("cases", "cost.yaml")
+        cases.write_text(cases.read_text(encoding="utf-8").rstrip() + '\n  - {id: new, numbers: ["1.5", "1.25"]}\n')
+        reports = ("--llm-report", "r.md", "--llm-html", "r.html")
+        live = run(suite, "--llm-endpoint", fake.url, "--llm-record-latency", *reports)
+    live.assert_outcomes(passed=3)
+    over = "llmcmp: latency of none (fake-model): p50 and p95 over 1 of 3 answers"
+    missing = (
+        "llmcmp: latency not recorded for 2 of 3 answers (recorded without --llm-record-latency; re-record with "
+        "--llm-record-mode all --llm-record-latency)"
+    )
+    live.stdout.fnmatch_lines(["cost per answer *", "none *fake-model*3*", over, missing])
+    assert live.stdout.str().count("latency not recorded") == 1
+    markdown = (suite.path / "r.md").read_text(encoding="utf-8")
+    assert "p50 and p95 over 1 of 3 answers." in markdown
+    assert "latency not recorded for 2 of 3 answers" in markdown
+    assert "p50 and p95 over 1 of 3 answers." in (suite.path / "r.html").read_text(encoding="utf-8")
+
+    # Replayed without the option: what the figures are over is still said, the advice is not.
+    replay = run(suite)
+    replay.stdout.fnmatch_lines([over])
+    assert "latency not recorded" not in replay.stdout.str()
+
+    # Re-recorded as the line says: every answer has its latency, and nothing more is said.
+    with FakeServer(latency=0.05) as fake:
+        again = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-record-latency")
+    again.assert_outcomes(passed=3)
+    assert "latency of none" not in again.stdout.str()
+    assert "latency not recorded" not in again.stdout.str()
+    for path in Path(suite.path, "cassettes").rglob("*.yaml"):
+        assert "latency: " in path.read_text(encoding="utf-8")

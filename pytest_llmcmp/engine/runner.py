@@ -693,6 +693,7 @@ class Runner:
                 "samples": self.settings.samples,
                 "pass_rule": self.settings.pass_rule,
                 "record_mode": self.settings.record_mode,
+                "record_latency": self.settings.record_latency,
             },
             cases=cases,
         )
