@@ -4,7 +4,8 @@ Every case item carries its verdict, choice, expected answer, model, prompt and 
 ``user_properties``, which ``--junitxml`` writes as ``<property>`` elements. A failing case that only the session's
 gate judges (a regression under ``--llm-gate significant``, a failure under ``--llm-min-accuracy``) is reported to
 pytest as ``xfail``, which JUnit XML calls ``skipped``: in the XML it is written as the ``<failure>`` it is, its
-message saying what decides the run. Known failures (failed in the baseline too) stay ``skipped``, as pytest writes
+message saying what decides the run and its text the case's (question, expected, choice, answer), as a failing
+case's. Known failures (failed in the baseline too) stay ``skipped``, as pytest writes
 every expected failure.
 """
 
@@ -62,7 +63,8 @@ def gated_as_failure(config: pytest.Config, report: pytest.TestReport) -> None:
             what = "a regression" if gated == "regression" else "a failure gated by accuracy"
             message = f"{what}: {str(report.wasxfail).removeprefix('reason: ')}"
             failure = ET.Element("failure", message=bin_xml_escape(message))
-            failure.text = bin_xml_escape(str(report.longrepr) if report.longrepr else message)
+            # The case's text (question, expected, choice, answer: the item's report), after what decides the run.
+            failure.text = bin_xml_escape(f"{message}\n\n{report.longrepr}" if report.longrepr else message)
             reporter.nodes[index] = failure
             xml.stats["skipped"] -= 1
             xml.stats["failure"] += 1
