@@ -354,7 +354,7 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
     item = request.node
     assert isinstance(item, pytest.Item)
     session = ensure_session(request.config)
-    runner = session.runner
+    runner = _runner_for(item, list(session.runners))
     with usage_errors():
         runner.prepare()
     if runner.model is None:
@@ -393,6 +393,35 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
             problem = str(exc).replace(str(path), runner.show_path(path))
     if problem is not None:
         pytest.fail(problem, pytrace=False)
+
+
+def _runner_for(item: pytest.Item, runners: list[Runner]) -> Runner:
+    """The target whose recordings a test replays. A replay without ``--llm-model`` replays every model recorded
+    (as the YAML cases do): the test's is the one model that holds its cassette; a live run asks the first target.
+    When several models, or none, of a replay of several hold the test's cassette, the test fails with one line
+    naming them."""
+    __tracebackhide__ = True
+    first = runners[0]
+    if len(runners) == 1 or first.settings.live:
+        return first
+    models = [runner for runner in runners if runner.model is not None]
+    holding = [runner for runner in models if test_cassette_of(item, runner).is_file()]
+    if len(holding) == 1:
+        return holding[0]
+    from .engine import messages
+    from .terminal import shown
+
+    root = first.show_path(first.cassette_root)
+    if holding:
+        names = ", ".join(runner.model or "" for runner in holding)
+        several = f"test '{item.nodeid}' is recorded for several models in {root} ({names})"
+        pytest.fail(shown(f"{several}; choose one with --llm-model"), pytrace=False)
+    names = ", ".join(runner.model or "" for runner in models)
+    command = messages.record_command(first.settings, first.prompts, None, [(item.nodeid, "none")])
+    pytest.fail(
+        shown(f"test '{item.nodeid}' was never recorded with any model in {root} ({names})\nrecord it with: {command}"),
+        pytrace=False,
+    )
 
 
 def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:

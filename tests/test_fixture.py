@@ -247,3 +247,58 @@ def test_a_tampered_cassette_is_refused_in_one_line(pytester: pytest.Pytester) -
     result = run(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["cassettes/fake-model/tests/test_tampered/test_it.yaml: unsupported YAML at line 2*"])
+
+
+TWO_TESTS = """
+def test_trap(llm):
+    llm.assert_correct(["13.8", "13.11"])
+
+def test_other(llm):
+    llm.assert_correct(["9.9", "9.11"])
+"""
+
+
+def test_replay_uses_the_model_that_recorded_the_test(pytester: pytest.Pytester) -> None:
+    """A new user's trial: the repository's cassettes hold another model's recordings (its YAML cases), the user
+    records the example against their server and replays it without --llm-model."""
+    pytester.makefile(".yaml", **{"cases/numbers": "cases:\n  - {id: trap, numbers: ['13.8', '13.11'], ask: larger}\n"})
+    with FakeServer(models=("Aaa-shipped-model",)) as shipped:  # sorts first: the first model recorded
+        run(pytester, "cases", "--llm-endpoint", shipped.url).assert_outcomes(passed=1)
+    pytester.makepyfile(test_app=TWO_TESTS)
+    with FakeServer(models=("mine",)) as mine:
+        run(pytester, "test_app.py", "--llm-endpoint", mine.url).assert_outcomes(passed=2)
+    assert sorted(cassettes(pytester)) == [
+        "Aaa-shipped-model/none/trap.yaml",
+        "mine/tests/test_app/test_other.yaml",
+        "mine/tests/test_app/test_trap.yaml",
+    ]
+    # Offline (both servers gone): the tests replay the model that recorded them, the cases every model recorded.
+    run(pytester, "test_app.py").assert_outcomes(passed=2)
+    whole = run(pytester, "-rs")
+    whole.assert_outcomes(passed=3, skipped=1)  # the case was never recorded with "mine"
+    # --llm-model narrows it as for the cases: the other model never recorded the tests.
+    narrowed = run(pytester, "test_app.py", "--llm-model", "Aaa-shipped-model")
+    narrowed.assert_outcomes(failed=2)
+    narrowed.stdout.fnmatch_lines(["*for model 'Aaa-shipped-model': the test was never recorded with this model."])
+
+
+def test_replay_of_a_test_several_models_or_none_recorded_is_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=TWO_TESTS)
+    for model in ("alpha", "beta"):
+        with FakeServer(models=(model,)) as fake:
+            run(pytester, "test_app.py::test_trap", "--llm-endpoint", fake.url).assert_outcomes(passed=1)
+    pytester.makepyfile(test_new="def test_new(llm):\n    llm.ask('Which is larger, 1.5 or 1.25?')\n")
+    result = run(pytester, "test_app.py", "test_new.py")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "test 'test_app.py::test_trap' is recorded for several models in cassettes (alpha, beta); choose one "
+            "with --llm-model",
+            "test 'test_app.py::test_other' was never recorded with any model in cassettes (alpha, beta)",
+            "record it with: pytest --llm-endpoint URL test_app.py::test_other",
+            "test 'test_new.py::test_new' was never recorded with any model in cassettes (alpha, beta)",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+    chosen = run(pytester, "test_app.py::test_trap", "--llm-model", "beta")
+    chosen.assert_outcomes(passed=1)
