@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 GATE_PROPERTY: Final = "gated"
 
 
-def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
-    """An item's properties: ``verdict`` (one sample's verdict, else ``k/n correct``), ``choice``, ``expected``,
-    ``model``, ``prompt``, ``sample_verdicts`` and ``outcome``."""
+def judgement_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
+    """What was judged: ``verdict`` (one sample's verdict, else ``k/n correct``), ``choice``, ``expected``,
+    ``model`` and ``prompt`` (each ``llm.compare`` of a test of the ``llm`` fixture carries these)."""
     from .redaction import scrub
 
     samples = result.samples
@@ -37,7 +37,14 @@ def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, ob
         ("expected", result.expected),
         ("model", scrub(model or "")),
         ("prompt", result.prompt),
-        ("sample_verdicts", ", ".join(s.verdict for s in samples)),
+    ]
+
+
+def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
+    """A case item's properties: :func:`judgement_properties`, ``sample_verdicts`` and ``outcome``."""
+    return [
+        *judgement_properties(result, model),
+        ("sample_verdicts", ", ".join(s.verdict for s in result.samples)),
         ("outcome", result.outcome),
     ]
 

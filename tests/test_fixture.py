@@ -302,3 +302,87 @@ def test_replay_of_a_test_several_models_or_none_recorded_is_one_line(pytester: 
     assert "Traceback" not in result.stdout.str()
     chosen = run(pytester, "test_app.py::test_trap", "--llm-model", "beta")
     chosen.assert_outcomes(passed=1)
+
+
+def test_the_fixture_and_the_cases_judge_an_answer_by_one_rule(pytester: pytest.Pytester) -> None:
+    """A plugin's reading that is no option of the question, and an answer cut off by max_tokens before a verdict:
+    the fixture's judgement is the case's sample, field by field."""
+    pytester.makeconftest(
+        """
+        from pytest_llmcmp.answers import Extraction
+
+        def pytest_llmcmp_extract_choice(answer, case, prompt, finish_reason):
+            if "13.8" in case.numbers:
+                return Extraction("42", reason="mine", evidence="42")  # not one of the numbers
+        """
+    )
+    pytester.makefile(
+        ".yaml",
+        **{
+            "cases/both": "cases:\n  - {id: trap, numbers: ['13.8', '13.11']}\n"
+            "  - {id: long, numbers: ['9.91', '9.9']}\n"
+        },
+    )
+    pytester.makepyfile(
+        test_both="""
+        import json
+
+        def test_judged(llm):
+            got = {}
+            for numbers in (["13.8", "13.11"], ["9.91", "9.9"]):
+                j = llm.compare(numbers)
+                got[numbers[0]] = [j.choice, j.verdict, j.reason, j.evidence, j.finish_reason]
+            with open("fixture.json", "w") as file:
+                json.dump(got, file)
+        """
+    )
+
+    def answer(request: dict[str, Any]) -> str:
+        long = "Let me think about both of these numbers very carefully, digit by digit, before I answer. "
+        return long * 3 if "9.91" in request["messages"][-1]["content"] else correct_answer(request)
+
+    with FakeServer(answer=answer) as fake:
+        run(
+            pytester,
+            "--llm-endpoint",
+            fake.url,
+            "--llm-max-tokens",
+            "8",
+            "--llm-results",
+            "r.json",
+            "-p",
+            "no:randomly",
+        )
+    import json
+
+    fixture = json.loads((pytester.path / "fixture.json").read_text(encoding="utf-8"))
+    cases = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["cases"]
+    samples = {c["numbers"][0]: c["samples"][0] for c in cases}
+    for first, (choice, verdict, reason, evidence, finish) in fixture.items():
+        sample = samples[first]
+        assert [sample["choice"], sample["verdict"], sample["reason"], sample["evidence"]] == [
+            choice,
+            verdict,
+            reason,
+            evidence,
+        ]
+        assert sample["finish_reason"] == finish
+    assert fixture["13.8"][:3] == [None, "unparsed", "mine"]  # not an option: no clear choice, the plugin's reason
+    assert fixture["9.91"][:3] == [None, "unparsed", "truncated"]
+    assert fixture["9.91"][4] == "length"
+
+
+def test_task_judge_is_the_one_rule() -> None:
+    from pytest_llmcmp.answers import Extraction
+    from pytest_llmcmp.tasks import task_for
+
+    compare = task_for("larger")
+    numbers = ("13.8", "13.11")
+    right = compare.judge("13.8", Extraction("13.8", reason="boxed", evidence="13.8"), numbers, "larger", "13.8")
+    assert (right.choice, right.verdict, right.reason, right.evidence) == ("13.8", "correct", "boxed", "13.8")
+    stray = compare.judge("x", Extraction("42", reason="mine", evidence="42"), numbers, "larger", "13.8", "length")
+    assert (stray.choice, stray.verdict, stray.reason, stray.evidence) == (None, "unparsed", "truncated", "")
+    order = task_for("order")
+    ordered = order.judge("a", Extraction("13.11 < 13.8"), numbers, "order", "13.11 < 13.8", usage={"x": 1}, latency=2)
+    assert (ordered.verdict, ordered.usage, ordered.latency) == ("correct", {"x": 1}, 2)
+    assert order.judge("a", Extraction("13.8"), numbers, "order", "13.11 < 13.8").choice is None  # not an ordering
