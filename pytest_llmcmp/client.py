@@ -80,9 +80,10 @@ class Answer(Reply):
 
     exchange: Exchange | None = None
     attempts: int = 1
-    #: The answer's latency: from the moment the request that was answered is sent whole (on a connection the pool
-    #: gave it) to the last byte of the answer; no wait for a free connection or a connect, no rate-limit pause, no
-    #: earlier attempt. A request that failed: the seconds of all its attempts.
+    #: The answer's latency: from the moment the request that was answered began to be sent (on a connection the
+    #: pool gave it) to the last byte of the answer; no wait for a free connection or a connect, no rate-limit pause,
+    #: no earlier attempt. Both ends are noted on this side of the socket, so it is never less than the server's
+    #: time. A request that failed: the seconds of all its attempts.
     seconds: float = 0.0
 
 
@@ -497,20 +498,21 @@ class _Template:
         return response
 
 
-#: When the request of the current attempt was sent (monotonic seconds; set per attempt in the worker's
+#: When the request of the current attempt began to be sent (monotonic seconds; set per attempt in the worker's
 #: task, a list so that the trace callback, in that task or a copy of its context, can change it).
 _SENT_AT: contextvars.ContextVar[list[float]] = contextvars.ContextVar("llmcmp_sent_at")
 
 
 async def _timed(request: Any) -> None:
     """The HTTP client's request hook: a trace callback (httpcore's ``trace`` extension) that notes when the request
-    is sent whole, on the connection the pool gave it: a wait for a free connection, a connect, and a pause of this
-    event loop while it wrote the request are not the server's latency."""
+    begins to be sent, on the connection the pool gave it: a wait for a free connection and a connect are not the
+    server's latency. (Noted before the first byte is written: a note after the last one could come late, when this
+    thread was paused meanwhile, and make the latency less than the server took.)"""
     request.extensions = {**request.extensions, "trace": _on_trace}
 
 
 async def _on_trace(name: str, info: Any) -> None:
-    if name.endswith("send_request_body.complete"):
+    if name.endswith("send_request_headers.started"):
         sent = _SENT_AT.get(None)
         if sent is not None:
             sent[0] = time.monotonic()
