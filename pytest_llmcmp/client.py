@@ -80,6 +80,10 @@ class Answer(Reply):
 
     exchange: Exchange | None = None
     attempts: int = 1
+    #: The answer's latency: from the moment the request that was answered began to be sent (on a connection the
+    #: pool gave it) to the last byte of the answer; no wait for a free connection or a connect, no rate-limit pause,
+    #: no earlier attempt. Both ends are noted on this side of the socket, so it is never less than the server's
+    #: time. A request that failed: the seconds of all its attempts.
     seconds: float = 0.0
 
 
@@ -494,6 +498,26 @@ class _Template:
         return response
 
 
+#: When the request of the current attempt began to be sent (monotonic seconds; set per attempt in the worker's
+#: task, a list so that the trace callback, in that task or a copy of its context, can change it).
+_SENT_AT: contextvars.ContextVar[list[float]] = contextvars.ContextVar("llmcmp_sent_at")
+
+
+async def _timed(request: Any) -> None:
+    """The HTTP client's request hook: a trace callback (httpcore's ``trace`` extension) that notes when the request
+    begins to be sent, on the connection the pool gave it: a wait for a free connection and a connect are not the
+    server's latency. (Noted before the first byte is written: a note after the last one could come late, when this
+    thread was paused meanwhile, and make the latency less than the server took.)"""
+    request.extensions = {**request.extensions, "trace": _on_trace}
+
+
+async def _on_trace(name: str, info: Any) -> None:
+    if name.endswith("send_request_headers.started"):
+        sent = _SENT_AT.get(None)
+        if sent is not None:
+            sent[0] = time.monotonic()
+
+
 async def _bounded(awaitable: Any, seconds: float) -> Any:
     """``awaitable``'s result, or :class:`asyncio.TimeoutError` after ``seconds`` (no task of its own on 3.11+)."""
     if sys.version_info >= (3, 11):
@@ -547,7 +571,7 @@ class Asker:
                 max_connections=self.endpoint.concurrency, max_keepalive_connections=self.endpoint.concurrency
             )
             timeout = _timeouts(httpx, self.endpoint.timeout)
-            hooks: dict[str, list[Any]] = {"request": [], "response": [_read_capped]}
+            hooks: dict[str, list[Any]] = {"request": [_timed], "response": [_read_capped]}
             http = httpx.AsyncClient(
                 limits=limits,
                 timeout=timeout,
@@ -615,10 +639,13 @@ class Asker:
             if delay > 0:
                 await asyncio.sleep(delay)
             retry_after: float | None = None
+            sent = [time.monotonic()]  # if the HTTP library tells nothing (no trace): the attempt's start
+            _SENT_AT.set(sent)
             try:
                 # The SDK's timeout bounds each read, not the whole answer: a body dripping in slowly would
                 # never time out. --llm-timeout is the limit for one complete attempt.
                 response = await _bounded(self._post(client, httpx, job), self.endpoint.timeout)
+                answered = time.monotonic()  # the whole body is in (the response hook read it)
                 payload = json.loads(response.content)
                 content = content_of(payload)
             except openai.APIStatusError as exc:
@@ -662,9 +689,13 @@ class Asker:
                 )
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
-                seconds = time.monotonic() - started
                 return Answer(
-                    content, None, finish_reason_of(payload), exchange=exchange, attempts=attempts, seconds=seconds
+                    content,
+                    None,
+                    finish_reason_of(payload),
+                    exchange=exchange,
+                    attempts=attempts,
+                    seconds=answered - sent[0],
                 )
             if attempt < self.endpoint.retries:
                 await asyncio.sleep(retry_after if retry_after is not None else self._backoff(attempt))

@@ -94,6 +94,27 @@ def cost_rows(results: RunResults) -> list[CostRow]:
     return rows
 
 
+def latency_notes(results: RunResults, rows: Sequence[CostRow]) -> list[str]:
+    """What the latency figures of ``rows`` (:func:`cost_rows` of ``results``) are over, when not over every answer:
+    a row's p50 and p95 over the answers that have a latency (``p50 and p95 over 6 of 10 answers``), and, once, when
+    the run was asked to record latencies (``--llm-record-latency``) and some answers have none (replayed from
+    cassettes recorded without it), how many and how to get them."""
+    recording = bool(results.settings.get("record_latency"))
+    notes = [
+        f"latency of {row.prompt} ({row.model}): p50 and p95 over {row.timed} of {row.answers} answers"
+        for row in rows
+        if 0 < row.timed < row.answers
+    ]
+    answers = sum(row.answers for row in rows)
+    missing = answers - sum(row.timed for row in rows)
+    if recording and missing:
+        notes.append(
+            f"latency not recorded for {missing} of {answers} answers (recorded without --llm-record-latency; "
+            "re-record with --llm-record-mode all --llm-record-latency)"
+        )
+    return notes
+
+
 def any_cost(rows: Sequence[CostRow]) -> bool:
     """Whether there is anything to show: token counts, latencies or cut-off answers."""
     return any(row.counted or row.timed or row.truncated for row in rows)

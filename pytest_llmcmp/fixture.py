@@ -172,7 +172,8 @@ class LLM:
         ``template`` (default: the marker's, else ``en``), and judge the answer against the exact truth, as a case."""
         __tracebackhide__ = True
         from .cases import Case
-        from .results import TRUNCATED
+        from .junit import judgement_properties
+        from .results import CaseResult, PassRule
         from .tasks import task_for
         from .templates import TemplateError, render_question
         from .truth import NumberError
@@ -181,54 +182,36 @@ class LLM:
         task = task_for(ask) if ask in _asks() else None
         if task is None:
             pytest.fail(f"llm.compare: ask {ask!r} is not one of {', '.join(_asks())}", pytrace=False)
+        template = template or self._marker.get("template") or "en"
         try:
             expected = task.expected(numbers, ask)
-            question = render_question(template or self._marker.get("template") or "en", numbers, ask)
+            question = render_question(template, numbers, ask)
         except (NumberError, TemplateError) as exc:
             pytest.fail(f"llm.compare: {exc}", pytrace=False)
         used = self._prompt(prompt)
         answer, finish_reason = self._ask(question, used)
-        case = Case(
-            id=self._item.name,
-            numbers=numbers,
-            ask=ask,
-            expected=expected,
-            question=question,
-            tags=(),
-            path=str(self._item.path),
-            line=0,
-            template=template or "en",
-        )
-        extraction = self._item.config.hook.pytest_llmcmp_extract_choice(
+        item = self._item
+        case = Case(item.name, numbers, ask, expected, question, (), str(item.path), 0, template)
+        extraction = item.config.hook.pytest_llmcmp_extract_choice(
             answer=answer, case=case, prompt=used, finish_reason=finish_reason
         )
-        choice = extraction.choice
-        if choice is not None and not task.is_choice(choice, numbers, ask):
-            choice = None
-        reason = extraction.reason
-        if choice is None and finish_reason == "length":
-            reason = TRUNCATED
-        verdict = task.verdict(choice, expected)
-        from .redaction import scrub
-
-        self._item.user_properties += [  # the JUnit XML's properties, as for a case item
-            ("verdict", verdict),
-            ("choice", "(none)" if choice is None else choice),
-            ("expected", expected),
-            ("model", scrub(self._runner.model or "")),
-            ("prompt", used.name),
-        ]
+        sample = task.judge(answer, extraction, numbers, ask, expected, finish_reason)  # as a case's answer
+        outcome = PassRule.parse("all").decide([sample.verdict])  # one answer: it decides, as a case's one sample
+        result = CaseResult(
+            case.id, item.nodeid, "", used.name, list(numbers), ask, question, [], expected, [sample], outcome,
+        )  # fmt: skip
+        item.user_properties += judgement_properties(result, self._runner.model)  # the JUnit XML's, as a case's
         return Judgement(
             question=question,
             numbers=numbers,
             ask=ask,
             expected=expected,
             answer=answer,
-            choice=choice,
-            verdict=verdict,
+            choice=sample.choice,
+            verdict=sample.verdict,
             prompt=used.name,
-            reason=reason,
-            evidence=extraction.evidence if choice is not None else "",
+            reason=sample.reason,
+            evidence=sample.evidence,
             finish_reason=finish_reason,
         )
 
@@ -354,7 +337,7 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
     item = request.node
     assert isinstance(item, pytest.Item)
     session = ensure_session(request.config)
-    runner = session.runner
+    runner = _runner_for(item, list(session.runners))
     with usage_errors():
         runner.prepare()
     if runner.model is None:
@@ -393,6 +376,35 @@ def llm(request: pytest.FixtureRequest) -> Iterator[LLM]:
             problem = str(exc).replace(str(path), runner.show_path(path))
     if problem is not None:
         pytest.fail(problem, pytrace=False)
+
+
+def _runner_for(item: pytest.Item, runners: list[Runner]) -> Runner:
+    """The target whose recordings a test replays. A replay without ``--llm-model`` replays every model recorded
+    (as the YAML cases do): the test's is the one model that holds its cassette; a live run asks the first target.
+    When several models, or none, of a replay of several hold the test's cassette, the test fails with one line
+    naming them."""
+    __tracebackhide__ = True
+    first = runners[0]
+    if len(runners) == 1 or first.settings.live:
+        return first
+    models = [runner for runner in runners if runner.model is not None]
+    holding = [runner for runner in models if test_cassette_of(item, runner).is_file()]
+    if len(holding) == 1:
+        return holding[0]
+    from .engine import messages
+    from .terminal import shown
+
+    root = first.show_path(first.cassette_root)
+    if holding:
+        names = ", ".join(runner.model or "" for runner in holding)
+        several = f"test '{item.nodeid}' is recorded for several models in {root} ({names})"
+        pytest.fail(shown(f"{several}; choose one with --llm-model"), pytrace=False)
+    names = ", ".join(runner.model or "" for runner in models)
+    command = messages.record_command(first.settings, first.prompts, None, [(item.nodeid, "none")])
+    pytest.fail(
+        shown(f"test '{item.nodeid}' was never recorded with any model in {root} ({names})\nrecord it with: {command}"),
+        pytrace=False,
+    )
 
 
 def _vcr(runner: Runner, live_base: str | None, key: str | None) -> Any:

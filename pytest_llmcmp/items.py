@@ -95,6 +95,15 @@ class CaseFailed(Exception):
         self.detail = detail
 
 
+class GatedFailure(pytest.xfail.Exception):  # type: ignore[misc,name-defined]
+    """A failing case that the session's gate judges (``xfail`` for pytest): the CI report shows it as the failure
+    it is, with the case's text (question, expected, choice, answer), as a failing case's."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason)
+        self.detail = detail
+
+
 class CaseItem(pytest.Item):
     """Asking one case under one prompt (live, or replayed from its cassette) and judging the answers."""
 
@@ -133,6 +142,7 @@ class CaseItem(pytest.Item):
             from .junit import GATE_PROPERTY
 
             self.user_properties.append((GATE_PROPERTY, gated))  # CI's test report shows it as a failure
+            raise GatedFailure(known, detail)
         if known is not None:
             # Gates decide this run (--llm-baseline / --llm-min-accuracy): a failure that is not a regression is
             # reported, not fatal.
@@ -143,7 +153,7 @@ class CaseItem(pytest.Item):
         from .terminal import shown
 
         # What a failure shows comes partly from a cassette or an endpoint: no key, no control characters.
-        if isinstance(excinfo.value, CaseFailed):
+        if isinstance(excinfo.value, CaseFailed | GatedFailure):
             return shown(excinfo.value.detail)
         if isinstance(excinfo.value, pytest.xfail.Exception):
             return shown(str(excinfo.value))  # a known failure; formatting a traceback for it costs a quarter second

@@ -4,7 +4,8 @@ Every case item carries its verdict, choice, expected answer, model, prompt and 
 ``user_properties``, which ``--junitxml`` writes as ``<property>`` elements. A failing case that only the session's
 gate judges (a regression under ``--llm-gate significant``, a failure under ``--llm-min-accuracy``) is reported to
 pytest as ``xfail``, which JUnit XML calls ``skipped``: in the XML it is written as the ``<failure>`` it is, its
-message saying what decides the run. Known failures (failed in the baseline too) stay ``skipped``, as pytest writes
+message saying what decides the run and its text the case's (question, expected, choice, answer), as a failing
+case's. Known failures (failed in the baseline too) stay ``skipped``, as pytest writes
 every expected failure.
 """
 
@@ -21,9 +22,9 @@ if TYPE_CHECKING:
 GATE_PROPERTY: Final = "gated"
 
 
-def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
-    """An item's properties: ``verdict`` (one sample's verdict, else ``k/n correct``), ``choice``, ``expected``,
-    ``model``, ``prompt``, ``sample_verdicts`` and ``outcome``."""
+def judgement_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
+    """What was judged: ``verdict`` (one sample's verdict, else ``k/n correct``), ``choice``, ``expected``,
+    ``model`` and ``prompt`` (each ``llm.compare`` of a test of the ``llm`` fixture carries these)."""
     from .redaction import scrub
 
     samples = result.samples
@@ -36,7 +37,14 @@ def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, ob
         ("expected", result.expected),
         ("model", scrub(model or "")),
         ("prompt", result.prompt),
-        ("sample_verdicts", ", ".join(s.verdict for s in samples)),
+    ]
+
+
+def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
+    """A case item's properties: :func:`judgement_properties`, ``sample_verdicts`` and ``outcome``."""
+    return [
+        *judgement_properties(result, model),
+        ("sample_verdicts", ", ".join(s.verdict for s in result.samples)),
         ("outcome", result.outcome),
     ]
 
@@ -62,7 +70,8 @@ def gated_as_failure(config: pytest.Config, report: pytest.TestReport) -> None:
             what = "a regression" if gated == "regression" else "a failure gated by accuracy"
             message = f"{what}: {str(report.wasxfail).removeprefix('reason: ')}"
             failure = ET.Element("failure", message=bin_xml_escape(message))
-            failure.text = bin_xml_escape(str(report.longrepr) if report.longrepr else message)
+            # The case's text (question, expected, choice, answer: the item's report), after what decides the run.
+            failure.text = bin_xml_escape(f"{message}\n\n{report.longrepr}" if report.longrepr else message)
             reporter.nodes[index] = failure
             xml.stats["skipped"] -= 1
             xml.stats["failure"] += 1

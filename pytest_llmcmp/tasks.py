@@ -19,7 +19,7 @@ from . import truth
 
 if TYPE_CHECKING:
     from .answers import Extraction
-    from .results import Verdict
+    from .results import SampleResult, Verdict
 
 #: How an ordering is written in ``expected`` and ``choice``: the numbers as given, smallest first.
 ORDER_SEPARATOR: Final = " < "
@@ -54,6 +54,42 @@ class Task:
         from .results import judge
 
         return judge(choice, expected)
+
+    def judge(
+        self,
+        answer: str,
+        extraction: Extraction,
+        numbers: Sequence[str],
+        ask: str,
+        expected: str,
+        finish_reason: str | None = None,
+        usage: dict[str, int] | None = None,
+        latency: float | None = None,
+    ) -> SampleResult:
+        """One answer's result from what was read of it (``extraction``: the built-in reader's, a plugin's, or a
+        structured answer's): a choice that is not one of this question's answers is no clear choice, and an answer
+        cut off by max_tokens (``finish_reason`` ``"length"``) without a choice is unparsed for reason
+        :data:`~pytest_llmcmp.results.TRUNCATED` (the remedy is max_tokens, not the prompt). The YAML cases and the
+        ``llm`` fixture are judged by this one rule."""
+        from .results import TRUNCATED, SampleResult
+
+        choice = extraction.choice
+        if choice is not None and not self.is_choice(choice, numbers, ask):
+            choice = None  # a plugged-in extractor returned something that is not an option: no clear choice
+        reason = extraction.reason
+        if choice is None and finish_reason == "length":
+            reason = TRUNCATED
+        return SampleResult(
+            answer=answer,
+            choice=choice,
+            verdict=self.verdict(choice, expected),
+            contradiction=extraction.contradiction,
+            finish_reason=finish_reason,
+            reason=reason,
+            evidence=extraction.evidence if choice is not None else "",
+            usage=usage,
+            latency=latency,
+        )
 
 
 class Compare(Task):

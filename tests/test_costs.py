@@ -146,3 +146,116 @@ def test_without_record_latency_cassettes_hold_no_latency_and_replay_reports_non
     assert json.loads((suite.path / "r.json").read_text())["cases"] == live
     assert [c["samples"][0]["latency"] for c in live] == [None, None]
     assert all(c["samples"][0]["usage"] is not None for c in live)
+
+
+def cost_row(answers: int, timed: int, prompt: str = "p") -> Any:
+    from pytest_llmcmp.costs import CostRow
+
+    return CostRow(prompt, "m", answers, 0, None, None, timed, 1.0 if timed else None, 1.0 if timed else None, 0)
+
+
+@pytest.mark.parametrize("recording", [False, True])
+def test_latency_notes_say_what_the_figures_are_over(recording: bool) -> None:
+    from pytest_llmcmp.costs import latency_notes
+
+    results = RunResults("m", None, {}, {"record_latency": recording}, [])
+    rows = [cost_row(10, 6, "a"), cost_row(4, 4, "b"), cost_row(3, 0, "c")]
+    notes = latency_notes(results, rows)
+    assert notes[0] == "latency of a (m): p50 and p95 over 6 of 10 answers"
+    missing = (
+        "latency not recorded for 7 of 17 answers (recorded without --llm-record-latency; re-record with "
+        "--llm-record-mode all --llm-record-latency)"
+    )
+    assert notes[1:] == ([missing] if recording else [])  # "c" (none timed) shows "–": said only when asked for
+    assert latency_notes(results, [cost_row(4, 4)]) == []
+
+
+def test_latency_is_from_sending_the_answered_request_not_from_waiting(pytester: pytest.Pytester) -> None:
+    from tests.fakeserver import FailFirst, Fault
+
+    pytester.makefile(".yaml", **{"cases/one": "template: en\ncases:\n  - {id: trap, numbers: ['13.8', '13.11']}\n"})
+    # The first attempt is told to wait two seconds (429, Retry-After: 2): the answer's latency is the second
+    # attempt's, from sending it to its whole answer, not the pause nor the refused attempt (that would be >= 2.2 s).
+    with FakeServer(latency=0.2, faults=FailFirst(1, Fault.rate_limit(retry_after=2))) as fake:
+        run(pytester, "--llm-endpoint", fake.url, "--llm-record-latency", "--llm-results", "r.json").assert_outcomes(
+            passed=1
+        )
+        requests = fake.chat_requests
+    assert [r.status for r in requests] == [429, 200]
+    assert requests[1].time - requests[0].time >= 2.0
+    latency = json.loads((pytester.path / "r.json").read_text())["cases"][0]["samples"][0]["latency"]
+    assert 0.2 <= latency < 1.5  # room for a loaded machine
+
+
+def test_latency_does_not_count_the_wait_behind_the_concurrency_limit(pytester: pytest.Pytester) -> None:
+    cases = "".join(f"  - {{id: c{i}, numbers: ['{i}.5', '{i}.25']}}\n" for i in range(6))
+    pytester.makefile(".yaml", **{"cases/queue": "template: en\ncases:\n" + cases})
+    with FakeServer(latency=0.25) as fake:
+        args = ("--llm-endpoint", fake.url, "--llm-concurrency", "1", "--llm-record-latency", "--llm-results", "r.json")
+        run(pytester, *args).assert_outcomes(passed=6)
+    latencies = [c["samples"][0]["latency"] for c in json.loads((pytester.path / "r.json").read_text())["cases"]]
+    # One at a time: the sixth waited 1.25 s behind the others (its latency would be >= 1.5 s counted from the
+    # submission); each answer's latency is its own 0.25 s, with room for a loaded machine.
+    assert len(latencies) == 6
+    assert all(0.25 <= latency < 1.1 for latency in latencies), latencies
+
+
+def test_answers_recorded_without_latency_are_counted_and_said(suite: pytest.Pytester) -> None:
+    with FakeServer(latency=0.05) as fake:
+        run(suite, "--llm-endpoint", fake.url).assert_outcomes(passed=2)  # recorded without latency
+        cases = suite.path.joinpath("cases", "cost.yaml")
+        cases.write_text(cases.read_text(encoding="utf-8").rstrip() + '\n  - {id: new, numbers: ["1.5", "1.25"]}\n')
+        reports = ("--llm-report", "r.md", "--llm-html", "r.html")
+        live = run(suite, "--llm-endpoint", fake.url, "--llm-record-latency", *reports)
+    live.assert_outcomes(passed=3)
+    over = "llmcmp: latency of none (fake-model): p50 and p95 over 1 of 3 answers"
+    missing = (
+        "llmcmp: latency not recorded for 2 of 3 answers (recorded without --llm-record-latency; re-record with "
+        "--llm-record-mode all --llm-record-latency)"
+    )
+    live.stdout.fnmatch_lines(["cost per answer *", "none *fake-model*3*", over, missing])
+    assert live.stdout.str().count("latency not recorded") == 1
+    markdown = (suite.path / "r.md").read_text(encoding="utf-8")
+    assert "p50 and p95 over 1 of 3 answers." in markdown
+    assert "latency not recorded for 2 of 3 answers" in markdown
+    assert "p50 and p95 over 1 of 3 answers." in (suite.path / "r.html").read_text(encoding="utf-8")
+
+    # Replayed without the option: what the figures are over is still said, the advice is not.
+    replay = run(suite)
+    replay.stdout.fnmatch_lines([over])
+    assert "latency not recorded" not in replay.stdout.str()
+
+    # Re-recorded as the line says: every answer has its latency, and nothing more is said.
+    with FakeServer(latency=0.05) as fake:
+        again = run(suite, "--llm-endpoint", fake.url, "--llm-record-mode", "all", "--llm-record-latency")
+    again.assert_outcomes(passed=3)
+    assert "latency of none" not in again.stdout.str()
+    assert "latency not recorded" not in again.stdout.str()
+    for path in Path(suite.path, "cassettes").rglob("*.yaml"):
+        assert "latency: " in path.read_text(encoding="utf-8")
+
+
+def test_the_http_library_reports_when_the_request_was_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The latency starts when the request begins to be sent (httpcore's trace extension), with the HTTP library
+    openai is built on (httpx or httpx2): if it stopped calling the trace, latency would silently count the wait for
+    a connection again."""
+    from pytest_llmcmp import client
+
+    seen: list[str] = []
+    original = client._on_trace
+
+    async def spy(name: str, info: Any) -> None:
+        seen.append(name)
+        await original(name, info)
+
+    monkeypatch.setattr(client, "_on_trace", spy)
+    with FakeServer(latency=0.2) as fake:
+        asker = client.Asker(client.Endpoint(fake.url, None, concurrency=1, retries=0))
+        try:
+            body = {"model": "fake-model", "messages": [{"role": "user", "content": "Which is larger, 1.5 or 1.25?"}]}
+            answers = [asker.submit(body, sample).result(timeout=30) for sample in (1, 2, 3)]  # SDK, then template
+        finally:
+            asker.close()
+    assert all(answer.error is None for answer in answers)
+    assert seen.count("http11.send_request_headers.started") == 3
+    assert all(answer.seconds >= 0.2 for answer in answers), [a.seconds for a in answers]  # the server's time

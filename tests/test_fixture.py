@@ -247,3 +247,142 @@ def test_a_tampered_cassette_is_refused_in_one_line(pytester: pytest.Pytester) -
     result = run(pytester)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["cassettes/fake-model/tests/test_tampered/test_it.yaml: unsupported YAML at line 2*"])
+
+
+TWO_TESTS = """
+def test_trap(llm):
+    llm.assert_correct(["13.8", "13.11"])
+
+def test_other(llm):
+    llm.assert_correct(["9.9", "9.11"])
+"""
+
+
+def test_replay_uses_the_model_that_recorded_the_test(pytester: pytest.Pytester) -> None:
+    """A new user's trial: the repository's cassettes hold another model's recordings (its YAML cases), the user
+    records the example against their server and replays it without --llm-model."""
+    pytester.makefile(".yaml", **{"cases/numbers": "cases:\n  - {id: trap, numbers: ['13.8', '13.11'], ask: larger}\n"})
+    with FakeServer(models=("Aaa-shipped-model",)) as shipped:  # sorts first: the first model recorded
+        run(pytester, "cases", "--llm-endpoint", shipped.url).assert_outcomes(passed=1)
+    pytester.makepyfile(test_app=TWO_TESTS)
+    with FakeServer(models=("mine",)) as mine:
+        run(pytester, "test_app.py", "--llm-endpoint", mine.url).assert_outcomes(passed=2)
+    assert sorted(cassettes(pytester)) == [
+        "Aaa-shipped-model/none/trap.yaml",
+        "mine/tests/test_app/test_other.yaml",
+        "mine/tests/test_app/test_trap.yaml",
+    ]
+    # Offline (both servers gone): the tests replay the model that recorded them, the cases every model recorded.
+    run(pytester, "test_app.py").assert_outcomes(passed=2)
+    whole = run(pytester, "-rs")
+    whole.assert_outcomes(passed=3, skipped=1)  # the case was never recorded with "mine"
+    # --llm-model narrows it as for the cases: the other model never recorded the tests.
+    narrowed = run(pytester, "test_app.py", "--llm-model", "Aaa-shipped-model")
+    narrowed.assert_outcomes(failed=2)
+    narrowed.stdout.fnmatch_lines(["*for model 'Aaa-shipped-model': the test was never recorded with this model."])
+
+
+def test_replay_of_a_test_several_models_or_none_recorded_is_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=TWO_TESTS)
+    for model in ("alpha", "beta"):
+        with FakeServer(models=(model,)) as fake:
+            run(pytester, "test_app.py::test_trap", "--llm-endpoint", fake.url).assert_outcomes(passed=1)
+    pytester.makepyfile(test_new="def test_new(llm):\n    llm.ask('Which is larger, 1.5 or 1.25?')\n")
+    result = run(pytester, "test_app.py", "test_new.py")
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "test 'test_app.py::test_trap' is recorded for several models in cassettes (alpha, beta); choose one "
+            "with --llm-model",
+            "test 'test_app.py::test_other' was never recorded with any model in cassettes (alpha, beta)",
+            "record it with: pytest --llm-endpoint URL test_app.py::test_other",
+            "test 'test_new.py::test_new' was never recorded with any model in cassettes (alpha, beta)",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+    chosen = run(pytester, "test_app.py::test_trap", "--llm-model", "beta")
+    chosen.assert_outcomes(passed=1)
+
+
+def test_the_fixture_and_the_cases_judge_an_answer_by_one_rule(pytester: pytest.Pytester) -> None:
+    """A plugin's reading that is no option of the question, and an answer cut off by max_tokens before a verdict:
+    the fixture's judgement is the case's sample, field by field."""
+    pytester.makeconftest(
+        """
+        from pytest_llmcmp.answers import Extraction
+
+        def pytest_llmcmp_extract_choice(answer, case, prompt, finish_reason):
+            if "13.8" in case.numbers:
+                return Extraction("42", reason="mine", evidence="42")  # not one of the numbers
+        """
+    )
+    pytester.makefile(
+        ".yaml",
+        **{
+            "cases/both": "cases:\n  - {id: trap, numbers: ['13.8', '13.11']}\n"
+            "  - {id: long, numbers: ['9.91', '9.9']}\n"
+        },
+    )
+    pytester.makepyfile(
+        test_both="""
+        import json
+
+        def test_judged(llm):
+            got = {}
+            for numbers in (["13.8", "13.11"], ["9.91", "9.9"]):
+                j = llm.compare(numbers)
+                got[numbers[0]] = [j.choice, j.verdict, j.reason, j.evidence, j.finish_reason]
+            with open("fixture.json", "w") as file:
+                json.dump(got, file)
+        """
+    )
+
+    def answer(request: dict[str, Any]) -> str:
+        long = "Let me think about both of these numbers very carefully, digit by digit, before I answer. "
+        return long * 3 if "9.91" in request["messages"][-1]["content"] else correct_answer(request)
+
+    with FakeServer(answer=answer) as fake:
+        run(
+            pytester,
+            "--llm-endpoint",
+            fake.url,
+            "--llm-max-tokens",
+            "8",
+            "--llm-results",
+            "r.json",
+            "-p",
+            "no:randomly",
+        )
+    import json
+
+    fixture = json.loads((pytester.path / "fixture.json").read_text(encoding="utf-8"))
+    cases = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["cases"]
+    samples = {c["numbers"][0]: c["samples"][0] for c in cases}
+    for first, (choice, verdict, reason, evidence, finish) in fixture.items():
+        sample = samples[first]
+        assert [sample["choice"], sample["verdict"], sample["reason"], sample["evidence"]] == [
+            choice,
+            verdict,
+            reason,
+            evidence,
+        ]
+        assert sample["finish_reason"] == finish
+    assert fixture["13.8"][:3] == [None, "unparsed", "mine"]  # not an option: no clear choice, the plugin's reason
+    assert fixture["9.91"][:3] == [None, "unparsed", "truncated"]
+    assert fixture["9.91"][4] == "length"
+
+
+def test_task_judge_is_the_one_rule() -> None:
+    from pytest_llmcmp.answers import Extraction
+    from pytest_llmcmp.tasks import task_for
+
+    compare = task_for("larger")
+    numbers = ("13.8", "13.11")
+    right = compare.judge("13.8", Extraction("13.8", reason="boxed", evidence="13.8"), numbers, "larger", "13.8")
+    assert (right.choice, right.verdict, right.reason, right.evidence) == ("13.8", "correct", "boxed", "13.8")
+    stray = compare.judge("x", Extraction("42", reason="mine", evidence="42"), numbers, "larger", "13.8", "length")
+    assert (stray.choice, stray.verdict, stray.reason, stray.evidence) == (None, "unparsed", "truncated", "")
+    order = task_for("order")
+    ordered = order.judge("a", Extraction("13.11 < 13.8"), numbers, "order", "13.11 < 13.8", usage={"x": 1}, latency=2)
+    assert (ordered.verdict, ordered.usage, ordered.latency) == ("correct", {"x": 1}, 2)
+    assert order.judge("a", Extraction("13.8"), numbers, "order", "13.11 < 13.8").choice is None  # not an ordering

@@ -118,6 +118,9 @@ def test_junit_is_the_same_under_xdist(project: pytest.Pytester) -> None:
         assert [child.tag for child in case if child.tag != "properties"] == [
             child.tag for child in xdist[name] if child.tag != "properties"
         ]
+        assert [child.text for child in case.iter("failure")] == [child.text for child in xdist[name].iter("failure")]
+    gated = plain["cases.numbers.yaml.known.old"].findtext("failure") or ""
+    assert "question: Which is larger, 7.5 or 7.25?" in gated
 
 
 def test_the_llm_fixture_records_its_comparisons_as_properties(pytester: pytest.Pytester) -> None:
@@ -137,3 +140,31 @@ def test_the_llm_fixture_records_its_comparisons_as_properties(pytester: pytest.
         "model": "fake-model",
         "prompt": "none",
     }
+
+
+def test_a_gated_failure_in_junit_carries_the_case_text(project: pytest.Pytester) -> None:
+    args = ["--llm-prompt", "old.md", "--llm-prompt", "new.md", "--llm-baseline-prompt", "old"]
+    run(project, *args, "--junitxml", "junit.xml").assert_outcomes(passed=3, xfailed=3)
+    regression = junit_cases(project.path / "junit.xml")["cases.numbers.yaml.trap.new"].find("failure")
+    assert regression is not None
+    text = regression.text or ""
+    # What decides the run, then the case as a failing case shows it: question, prompt, expected, choice, answer.
+    assert text.startswith(f"{regression.get('message')}\n\n")
+    for line in (
+        "question: Which is larger, 13.8 or 13.11?",
+        "expected: 13.8 (larger of 13.8, 13.11)",
+        "wrong: chose 13.11",
+        "  answer: The larger is 13.11.",
+    ):
+        assert line in text.splitlines()
+    assert "prompt:   new" in text
+
+    # Gated by accuracy: the same text; a plain failing case's <failure> shows it too (the same words).
+    run(project, "--llm-prompt", "new.md", "--llm-min-accuracy", "0.3", "--junitxml", "gated.xml")
+    run(project, "--llm-prompt", "new.md", "--junitxml", "plain.xml")
+    gated = junit_cases(project.path / "gated.xml")["cases.numbers.yaml.trap.new"].find("failure")
+    plain = junit_cases(project.path / "plain.xml")["cases.numbers.yaml.trap.new"].find("failure")
+    assert gated is not None
+    assert plain is not None
+    assert gated.get("message", "").startswith("a failure gated by accuracy: ")
+    assert (gated.text or "").split("\n\n", 1)[1] == plain.text

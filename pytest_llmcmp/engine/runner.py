@@ -40,7 +40,7 @@ from ..cassettes import (
 from ..prompts import NO_PROMPT, Prompt, find_prompt_file
 from ..readahead import Found, Job, ReadAhead, enough_recordings, worth_it
 from ..redaction import public_url, scrub
-from ..results import TRUNCATED, CaseResult, Cost, PassRule, PromptInfo, RunResults, SampleResult
+from ..results import CaseResult, Cost, PassRule, PromptInfo, RunResults, SampleResult
 from ..settings import DEFAULT_MAX_TOKENS, Settings
 from ..tasks import task_for
 from ..terminal import shown
@@ -541,23 +541,16 @@ class Runner:
             extraction = structured
         elif extraction is None:
             extraction = self.host.extract(reply.content, item.case, item.prompt, reply.finish_reason)
-        task = task_for(item.case.ask)
-        choice = extraction.choice
-        if choice is not None and not task.is_choice(choice, item.case.numbers, item.case.ask):
-            choice = None  # a plugged-in extractor returned something that is not an option: no clear choice
-        reason = extraction.reason
-        if choice is None and reply.finish_reason == "length":
-            reason = TRUNCATED  # cut off before a verdict: the remedy is max_tokens, not the prompt
-        return SampleResult(
-            answer=reply.content,
-            choice=choice,
-            verdict=task.verdict(choice, item.case.expected),
-            contradiction=extraction.contradiction,
-            finish_reason=reply.finish_reason,
-            reason=reason,
-            evidence=extraction.evidence if choice is not None else "",
-            usage=reply.cost.usage if reply.cost is not None else None,
-            latency=reply.cost.latency if reply.cost is not None else None,
+        case, cost = item.case, reply.cost
+        return task_for(case.ask).judge(
+            reply.content,
+            extraction,
+            case.numbers,
+            case.ask,
+            case.expected,
+            reply.finish_reason,
+            usage=cost.usage if cost is not None else None,
+            latency=cost.latency if cost is not None else None,
         )
 
     def _structured(self, item: Unit, content: str) -> Extraction | None:
@@ -709,6 +702,7 @@ class Runner:
                 "samples": self.settings.samples,
                 "pass_rule": self.settings.pass_rule,
                 "record_mode": self.settings.record_mode,
+                "record_latency": self.settings.record_latency,
             },
             cases=cases,
         )

@@ -244,7 +244,7 @@ def _data(results: RunResults, comparison: Comparison | None) -> dict[str, Any]:
 
 def cost_section(results: RunResults) -> str:
     """The "What the answers cost" section (empty when no answer has a cost)."""
-    from ..costs import FIGURES, any_cost, cost_rows
+    from ..costs import FIGURES, any_cost, cost_rows, latency_notes
 
     rows = cost_rows(results)
     if not any_cost(rows):
@@ -258,7 +258,9 @@ def cost_section(results: RunResults) -> str:
         '<section id="cost"><h2>What the answers cost</h2>'
         f'<table class="summary" id="cost-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
         '<p class="note">Tokens per answer (mean of the answers the server counted), latency of each answer (live, '
-        "or as recorded), answers cut off by max_tokens (truncated).</p></section>"
+        "or as recorded), answers cut off by max_tokens (truncated).</p>"
+        + "".join(f'<p class="note latency-note">{escape(note)}.</p>' for note in latency_notes(results, rows))
+        + "</section>"
     )
 
 

@@ -279,13 +279,14 @@ def _models_section(results: RunResults) -> list[str]:
 
 def cost_section(results: RunResults) -> list[str]:
     """ "What the answers cost": tokens per answer, latency median and p95, cut-off answers, per prompt and model."""
-    from ..costs import FIGURES, any_cost, cost_rows
+    from ..costs import FIGURES, any_cost, cost_rows, latency_notes
 
     rows = cost_rows(results)
     if not any_cost(rows):
         return []
     body = [_row(["prompt", "model", *FIGURES]), _row([":--", ":--", *["--:"] * len(FIGURES)])]
     body += [_row([escape_markdown(r.prompt, 60), escape_markdown(r.model, 60), *r.figures()]) for r in rows]
+    body += [line for note in latency_notes(results, rows) for line in ("", escape_markdown(note) + ".")]
     return _section("What the answers cost", len(rows), body, collapse_over=10)
 
 

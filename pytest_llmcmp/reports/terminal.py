@@ -89,16 +89,17 @@ def cost_lines(results: RunResults) -> list[str]:
     """What the answers cost, per prompt and model: mean tokens per answer (completion, prompt), latency median
     and p95, answers cut off by max_tokens; nothing when no answer has a cost (an old recording, a server that does
     not count)."""
-    from pytest_llmcmp.costs import FIGURES, any_cost, cost_rows
+    from pytest_llmcmp.costs import FIGURES, any_cost, cost_rows, latency_notes
 
     rows = cost_rows(results)
+    notes = [f"llmcmp: {note}" for note in latency_notes(results, rows)]
     if not any_cost(rows):
-        return []
+        return notes
     figures = [name.replace("latency p95", "p95") for name in FIGURES]
     table = [["cost per answer", "model", *figures]]
     table += [[truncate(r.prompt, _PROMPT_WIDTH), truncate(r.model, _PROMPT_WIDTH), *r.figures()] for r in rows]
     aligns: list[Literal["left", "right"]] = ["left", "left", "right", "right", "right", "right", "right", "right"]
-    return _table(table, aligns)
+    return _table(table, aligns) + notes
 
 
 def _terminal_tags(
