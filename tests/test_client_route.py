@@ -94,6 +94,17 @@ def test_same_request_bytes_and_headers_and_answers(server: FakeServer) -> None:
     assert [a.exchange.request_body for a in fast_answers if a.exchange] == [b for b, _ in jobs]
 
 
+def test_cookies_a_server_sets_are_sent_back_the_same(server: FakeServer) -> None:
+    # The template builds its requests without the client's merging, except when the client holds cookies.
+    jobs = [(body(i), 1) for i in range(4)]
+    on = lambda: setattr(server, "set_cookie", "sticky=route-a; Path=/")  # noqa: E731
+    off = lambda: setattr(server, "set_cookie", None)  # noqa: E731
+    (sdk_answers, sdk_requests), (fast_answers, fast_requests) = both(server, jobs, before=on, after=off)
+    assert wire(fast_requests) == wire(sdk_requests)
+    assert [r.headers.get("cookie") for r in fast_requests] == [None] + ["sticky=route-a"] * 3
+    assert outcome(fast_answers) == outcome(sdk_answers)
+
+
 def test_no_key_sends_the_same_placeholder(server: FakeServer) -> None:
     (_, sdk_requests), (_, fast_requests) = both(server, [(body(1), 1)], key=None)
     assert wire(fast_requests) == wire(sdk_requests)
