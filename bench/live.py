@@ -417,7 +417,8 @@ def flights(tmp: Path, args: argparse.Namespace, http_name: str, rows: list[list
     """Whether the asking side keeps the allowed requests in flight: for each latency (0 and ``--latency``) and each
     of ``--flight`` concurrencies, the plugin and the raw generator on ``--flight-m`` cases, interleaved, medians of
     ``--repeat``: requests/s over the network phase, the server's most and mean requests in flight, and the CPU
-    per request of the thread that asks (the plugin's asking thread; the raw generator's one loop). The mean is the
+    per request of the thread that asks (the plugin's asking thread; the raw generator's one loop). With ``--xdist N``
+    also the plugin under ``-n N``, each worker allowed C / N (its asking threads' CPU summed). The mean is the
     server's busy time over the phase, so it is left out at zero latency (the server answers as soon as it reads).
     """
     m = args.flight_m
@@ -429,10 +430,16 @@ def flights(tmp: Path, args: argparse.Namespace, http_name: str, rows: list[list
             scenario.plugin(min(m, 32), 16)  # warm-up, untimed
             for c in args.flight:
                 measured: dict[str, list[tuple[float, int, float, float]]] = {"plugin": [], "raw generator": []}
+                spread_out = f"plugin -n {args.xdist}, {c // max(args.xdist, 1)} each"
                 for attempt in range(max(1, args.repeat)):
                     _, span, _ = scenario.plugin(m, c)
                     most, mean = in_flight(scenario.server)
                     measured["plugin"].append((m / span, most, mean, scenario.threads.get(ASKER, 0.0) / m))
+                    if args.xdist:  # the same allowed total, shared by the workers
+                        _, span, _ = scenario.plugin(m, c // args.xdist, "-n", str(args.xdist))
+                        most, mean = in_flight(scenario.server)
+                        asking = scenario.threads.get(ASKER, 0.0) / m
+                        measured.setdefault(spread_out, []).append((m / span, most, mean, asking))
                     if attempt == 0:
                         bodies.write_text(json.dumps(scenario.requests_seen()), encoding="utf-8")
                     _, span, _ = scenario.raw(bodies, http_name, c)
@@ -494,7 +501,7 @@ def main() -> None:
     )
     parser.add_argument("--startup-m", type=int, default=16, help="cases of the start-up comparison, 0 to skip")
     parser.add_argument("--skip-latency", action="store_true", help="only the zero-latency and start-up parts")
-    parser.add_argument("--xdist", type=int, default=0, help="also the plugin under xdist -n N at zero latency")
+    parser.add_argument("--xdist", type=int, default=0, help="also the plugin under xdist -n N at zero latency and in the in-flight part")
     parser.add_argument(
         "--flight",
         type=lambda text: [int(c) for c in text.split(",") if c],
