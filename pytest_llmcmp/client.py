@@ -96,6 +96,14 @@ def http_module() -> Any:
     raise ImportError("cannot tell which HTTP library openai uses")
 
 
+@functools.cache
+def _tls(trust_env: bool) -> Any:
+    """The TLS context the HTTP client would make for itself (its library's own ``create_ssl_context`` with the
+    client's defaults), made once a session and shared: making one reads the CA bundle, 40-75 ms of CPU, and the
+    model discovery and the asker each made their own (and one more per proxy from the environment)."""
+    return http_module().create_ssl_context(trust_env=trust_env)
+
+
 #: Exceptions of the HTTP library that mean no connection was made (anything else broke off an answer).
 _CONNECT_FAILURES = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol", "InvalidURL")
 
@@ -293,9 +301,11 @@ async def _list_models(endpoint: Endpoint) -> list[str]:
     httpx = http_module()
     url = public_url(endpoint.base_url)
     timeout = _timeouts(httpx, min(endpoint.timeout, 30.0), attempts=2)  # max_retries=1 below
+    trust_env = not _loopback(endpoint.base_url)
     async with httpx.AsyncClient(
         timeout=timeout,
-        trust_env=not _loopback(endpoint.base_url),
+        verify=_tls(trust_env),
+        trust_env=trust_env,
         event_hooks={"response": [_read_capped]},
     ) as http:
         client = openai.AsyncOpenAI(
@@ -569,10 +579,12 @@ class Asker:
             )
             timeout = _timeouts(httpx, self.endpoint.timeout)
             hooks: dict[str, list[Any]] = {"request": [], "response": [_read_capped]}
+            trust_env = not _loopback(self.endpoint.base_url)
             http = httpx.AsyncClient(
                 limits=limits,
                 timeout=timeout,
-                trust_env=not _loopback(self.endpoint.base_url),
+                verify=_tls(trust_env),
+                trust_env=trust_env,
                 event_hooks=hooks,
             )
             client = openai.AsyncOpenAI(
