@@ -1,5 +1,6 @@
 """CPU time of each thread of a measured pytest session, for the benchmarks (``-p _threadclock``, with this
-directory on ``PYTHONPATH`` and ``LLMCMP_BENCH_THREADS`` naming a directory: each process writes ``PID.json`` there, so xdist's workers too).
+directory on ``PYTHONPATH`` and ``LLMCMP_BENCH_THREADS`` naming a directory: each process writes ``PID.json``
+there, xdist's workers too).
 
 Every thread started after this module is imported (pytest imports ``-p`` plugins before any of the plugin's
 threads exist) adds its ``time.thread_time()`` at its end to the total of its name (numbered suffixes of pool

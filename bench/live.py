@@ -501,7 +501,9 @@ def main() -> None:
     )
     parser.add_argument("--startup-m", type=int, default=16, help="cases of the start-up comparison, 0 to skip")
     parser.add_argument("--skip-latency", action="store_true", help="only the zero-latency and start-up parts")
-    parser.add_argument("--xdist", type=int, default=0, help="also the plugin under xdist -n N at zero latency and in the in-flight part")
+    parser.add_argument(
+        "--xdist", type=int, default=0, help="also the plugin under xdist -n N (zero latency, in-flight part)"
+    )
     parser.add_argument(
         "--flight",
         type=lambda text: [int(c) for c in text.split(",") if c],

@@ -9,8 +9,8 @@ server received and what each job came back with. Run it under openai 1.37.1 (ht
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
