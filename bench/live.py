@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -46,6 +47,7 @@ from _common import (
     PYTHON,
     Best,
     Run,
+    bench_env,
     checked,
     fake_server_class,
     load_note,
@@ -87,10 +89,10 @@ async def _raw_load(http_name: str, url: str, requests: list[tuple[dict[str, Any
 
     limits = http.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with http.AsyncClient(limits=limits, timeout=120.0) as client:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-        took = time.perf_counter() - started
-    print(json.dumps({"seconds": took, "failures": failures}))
+        took, cpu = time.perf_counter() - started, time.thread_time() - cpu
+    print(json.dumps({"seconds": took, "cpu": cpu, "failures": failures}))
 
 
 def raw_main(argv: list[str]) -> None:
@@ -101,6 +103,18 @@ def raw_main(argv: list[str]) -> None:
 
 
 # --- the measuring side ---
+
+
+def thread_clock_env(out: Path) -> dict[str, str]:
+    """The environment of a plugin run whose processes write their CPU time per thread into the directory ``out``
+    (``bench/_threadclock.py``)."""
+    here = str(Path(__file__).resolve().parent)
+    path = os.environ.get("PYTHONPATH")
+    return bench_env(LLMCMP_BENCH_THREADS=str(out), PYTHONPATH=here if not path else f"{here}{os.pathsep}{path}")
+
+
+#: The plugin's asking thread (``client.Asker``): its event loop sends every live request.
+ASKER = "llmcmp-asker"
 
 
 def http_module_name() -> str:
@@ -130,6 +144,8 @@ class Scenario:
         self.server: Any = fake_server_class()(models=(MODEL,), latency=args.latency, capacity=capacity)
         self.runs = 0
         self.flights: list[tuple[int, float]] = []  # (most, mean) requests in flight of each plugin run
+        self.threads: dict[str, float] = {}  # CPU seconds by thread name of the last plugin run
+        self.raw_cpu = 0.0  # the raw generator's own loop CPU seconds (its sending phase) of its last run
 
     def label(self) -> str:
         if self.name is not None:
@@ -150,8 +166,13 @@ class Scenario:
         """A recording session of ``m`` fresh cases: its run, its network span, its suite directory."""
         suite = self.fresh_suite(m)
         self.server.clear()
+        clock = self.tmp / "threads"
+        shutil.rmtree(clock, ignore_errors=True)
+        clock.mkdir()
         run = run_pytest(
             suite,
+            "-p",
+            "_threadclock",
             "--llm-endpoint",
             self.server.url,
             "--llm-record-mode",
@@ -159,8 +180,13 @@ class Scenario:
             "--llm-concurrency",
             str(concurrency),
             *extra,
+            env=thread_clock_env(clock),
         )
         checked(run, f"recording {m} cases ({self.label()})")
+        self.threads = {}
+        for each in clock.glob("*.json"):  # one per process (xdist: the controller and each worker)
+            for name, seconds in json.loads(each.read_text(encoding="utf-8")).items():
+                self.threads[name] = self.threads.get(name, 0.0) + seconds
         if len(self.server.chat_requests) != m:
             sys.exit(f"expected {m} chat requests, the server saw {len(self.server.chat_requests)}")
         self.flights.append(in_flight(self.server))
@@ -179,6 +205,7 @@ class Scenario:
         report = json.loads(run.output.strip().splitlines()[-1])
         if report["failures"]:
             sys.exit(f"raw load generator: {report['failures']} requests failed")
+        self.raw_cpu = float(report["cpu"])
         return run, network_span(self.server), float(report["seconds"])
 
 
@@ -302,6 +329,8 @@ def zero_latency(
     spread_out: list[tuple[Run, float, int, float]] = []  # the plugin under xdist (-n WORKERS)
     raw: list[tuple[Run, float, int, float]] = []
     replay: list[Run] = []
+    threads: list[dict[str, float]] = []  # CPU seconds by thread of each plugin run
+    raw_loop: list[float] = []  # the raw generator's loop CPU seconds of each run
     scenario = Scenario(tmp, args, None, "zero-latency")
     scenario.server = server
     with server:
@@ -309,10 +338,12 @@ def zero_latency(
         for attempt in range(max(1, args.repeat)):
             run, span, suite = scenario.plugin(m, c)
             plugin.append((run, span, *in_flight(server)))
+            threads.append(scenario.threads)
             if attempt == 0:
                 bodies.write_text(json.dumps(scenario.requests_seen()), encoding="utf-8")
             raw_run, raw_span, _ = scenario.raw(bodies, http_name, c)
             raw.append((raw_run, raw_span, *in_flight(server)))
+            raw_loop.append(scenario.raw_cpu)
             replay.append(checked(run_pytest(suite), "replay"))
             if args.xdist:
                 run, span, _ = scenario.plugin(m, c, "-n", str(args.xdist))
@@ -357,6 +388,17 @@ def zero_latency(
         f"[zero latency] RATIO plugin net of replay/raw CPU per request: {net / raw_cpu:.2f}x ({1000 * net:.2f} ms: "
         "what asking adds to a replay of the same cases)"
     )
+    loop = median(raw_loop) / m
+    asker = median([t.get(ASKER, 0.0) for t in threads]) / m
+    summary.append(
+        f"[zero latency] RATIO asking thread/raw generator's loop CPU per request: {asker / loop:.2f}x "
+        f"({1000 * asker:.2f} ms on {ASKER} against {1000 * loop:.2f} ms; the raw process {1000 * raw_cpu:.2f} ms)"
+    )
+    names = sorted({name for t in threads for name in t}, key=lambda n: -median([t.get(n, 0.0) for t in threads]))
+    summary.append(
+        "[zero latency] plugin CPU per request by thread: "
+        + ", ".join(f"{name} {1000 * median([t.get(name, 0.0) for t in threads]) / m:.2f} ms" for name in names)
+    )
     rates = median([m / s for _, s, *_ in plugin]), median([m / s for _, s, *_ in raw])
     summary.append(
         f"[zero latency] requests/s: plugin {rates[0]:.0f}, raw {rates[1]:.0f} ({rates[0] / rates[1]:.2f}x); "
@@ -369,6 +411,53 @@ def zero_latency(
             f"[zero latency] xdist -n {args.xdist}: {rate:.0f} requests/s ({rate / rates[0]:.2f}x one process), "
             f"CPU per request {1000 * cpu:.2f} ms ({cpu / raw_cpu:.2f}x raw; workers and controller)"
         )
+
+
+def flights(tmp: Path, args: argparse.Namespace, http_name: str, rows: list[list[object]]) -> None:
+    """Whether the asking side keeps the allowed requests in flight: for each latency (0 and ``--latency``) and each
+    of ``--flight`` concurrencies, the plugin and the raw generator on ``--flight-m`` cases, interleaved, medians of
+    ``--repeat``: requests/s over the network phase, the server's most and mean requests in flight, and the CPU
+    per request of the thread that asks (the plugin's asking thread; the raw generator's one loop). With ``--xdist N``
+    also the plugin under ``-n N``, each worker allowed C / N (its asking threads' CPU summed). The mean is the
+    server's busy time over the phase, so it is left out at zero latency (the server answers as soon as it reads).
+    """
+    m = args.flight_m
+    for latency in sorted({0.0, args.latency}):
+        scenario = Scenario(tmp, args, None, f"flight-{latency:g}")
+        scenario.server = fake_server_class()(models=(MODEL,), latency=latency)
+        bodies = tmp / "flight-bodies.json"
+        with scenario.server:
+            scenario.plugin(min(m, 32), 16)  # warm-up, untimed
+            for c in args.flight:
+                measured: dict[str, list[tuple[float, int, float, float]]] = {"plugin": [], "raw generator": []}
+                spread_out = f"plugin -n {args.xdist}, {c // max(args.xdist, 1)} each"
+                for attempt in range(max(1, args.repeat)):
+                    _, span, _ = scenario.plugin(m, c)
+                    most, mean = in_flight(scenario.server)
+                    measured["plugin"].append((m / span, most, mean, scenario.threads.get(ASKER, 0.0) / m))
+                    if args.xdist:  # the same allowed total, shared by the workers
+                        _, span, _ = scenario.plugin(m, c // args.xdist, "-n", str(args.xdist))
+                        most, mean = in_flight(scenario.server)
+                        asking = scenario.threads.get(ASKER, 0.0) / m
+                        measured.setdefault(spread_out, []).append((m / span, most, mean, asking))
+                    if attempt == 0:
+                        bodies.write_text(json.dumps(scenario.requests_seen()), encoding="utf-8")
+                    _, span, _ = scenario.raw(bodies, http_name, c)
+                    most, mean = in_flight(scenario.server)
+                    measured["raw generator"].append((m / span, most, mean, scenario.raw_cpu / m))
+                for client, runs in measured.items():
+                    rows.append(
+                        [
+                            f"{1000 * latency:g} ms",
+                            c,
+                            client,
+                            f"{median([r[0] for r in runs]):.0f}",
+                            f"{c / latency:.0f}" if latency else "-",
+                            max(r[1] for r in runs),
+                            f"{median([r[2] for r in runs]):.1f}" if latency else "-",
+                            f"{1000 * median([r[3] for r in runs]):.2f}",
+                        ]
+                    )
 
 
 def startup(tmp: Path, args: argparse.Namespace, summary: list[str]) -> None:
@@ -412,7 +501,17 @@ def main() -> None:
     )
     parser.add_argument("--startup-m", type=int, default=16, help="cases of the start-up comparison, 0 to skip")
     parser.add_argument("--skip-latency", action="store_true", help="only the zero-latency and start-up parts")
-    parser.add_argument("--xdist", type=int, default=0, help="also the plugin under xdist -n N at zero latency")
+    parser.add_argument(
+        "--xdist", type=int, default=0, help="also the plugin under xdist -n N (zero latency, in-flight part)"
+    )
+    parser.add_argument(
+        "--flight",
+        type=lambda text: [int(c) for c in text.split(",") if c],
+        default=[16, 64],
+        help="concurrencies of the in-flight part, comma-separated (default 16,64; empty to skip)",
+    )
+    parser.add_argument("--flight-m", type=int, default=1000, help="cases of each in-flight run (default 1000)")
+    parser.add_argument("--only-flight", action="store_true", help="only the in-flight part")
     args = parser.parse_args()
     http_name = http_module_name()
     print(
@@ -422,14 +521,18 @@ def main() -> None:
     rows: list[list[object]] = []
     summary: list[str] = []
     zero_rows: list[list[object]] = []
+    flight_rows: list[list[object]] = []
     with temp_dir("llmcmp-bench-live-") as tmp:
-        if not args.skip_latency:
-            for capacity in (None, args.capacity):
-                measure(Scenario(tmp, args, capacity), http_name, rows, summary)
-        if args.zero_m:
-            zero_latency(tmp, args, http_name, zero_rows, summary)
-        if args.startup_m:
-            startup(tmp, args, summary)
+        if args.flight and args.flight_m:
+            flights(tmp, args, http_name, flight_rows)
+        if not args.only_flight:
+            if not args.skip_latency:
+                for capacity in (None, args.capacity):
+                    measure(Scenario(tmp, args, capacity), http_name, rows, summary)
+            if args.zero_m:
+                zero_latency(tmp, args, http_name, zero_rows, summary)
+            if args.startup_m:
+                startup(tmp, args, summary)
     if rows:
         print()
         print(table(["server", "client", "wall s", "network phase s", "CPU s", "wall min/med/max"], rows))
@@ -438,6 +541,11 @@ def main() -> None:
         print(f"zero-latency server, M={args.zero_m}, medians of {args.repeat}:")
         header = ["client", "wall s", "network phase s", "requests/s", "max in flight", "CPU s"]
         print(table([*header, "CPU ms/request", "wall min/med/max"], zero_rows))
+    if flight_rows:
+        print()
+        print(f"requests in flight, M={args.flight_m}, medians of {args.repeat} (CPU: the asking thread's only):")
+        header = ["latency", "concurrency", "client", "requests/s", "ideal requests/s", "max in flight"]
+        print(table([*header, "mean in flight", "asking CPU ms/request"], flight_rows))
     print()
     print("\n".join(summary))
     print(f"({load_note()} at the end)")

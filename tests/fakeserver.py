@@ -60,6 +60,8 @@ gzip=False, host="127.0.0.1", port=0)``
   such a request with 400 naming ``response_format``, as OpenAI, vLLM and llama.cpp's server do when unsupported;
   ``"json-object"`` speaks llama-cpp-python's dialect (0.3.x): ``{"type": "json_object", "schema": ...}`` is
   honoured, any other type gets its HTTP 500 validation error ("Input should be 'text' or 'json_object'").
+- ``server.set_cookie = "name=value; Path=/"``: every JSON response carries that ``Set-Cookie`` header (``None``,
+  the default: none), as a load balancer's sticky session does.
 - ``gzip=True``: non-streaming responses are gzip-compressed (``Content-Encoding: gzip``) unless the
   request's ``Accept-Encoding`` excludes gzip.
 - Introspection (thread-safe snapshots): ``server.requests`` (list of :class:`RequestRecord`:
@@ -503,6 +505,8 @@ class FakeServer:
         self.jitter = jitter
         self.seed = seed
         self.gzip = gzip
+        #: A ``Set-Cookie`` value sent with every JSON response when set (a load balancer's sticky cookie).
+        self.set_cookie: str | None = None
         self.response_format = response_format
         self.host = host
         self._requested_port = port
@@ -953,6 +957,8 @@ class _Reply:
         if fault is not None and fault.kind == "malformed_json":
             body = body[: len(body) // 2] + b"<html>Bad Gateway</html>"
         all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if self.fake.set_cookie is not None:
+            all_headers["Set-Cookie"] = self.fake.set_cookie
         if self.fake.gzip and self._accepts_gzip():
             body = gzip_module.compress(body, mtime=0)
             all_headers["Content-Encoding"] = "gzip"

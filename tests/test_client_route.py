@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,6 +95,17 @@ def test_same_request_bytes_and_headers_and_answers(server: FakeServer) -> None:
     assert [a.exchange.request_body for a in fast_answers if a.exchange] == [b for b, _ in jobs]
 
 
+def test_cookies_a_server_sets_are_sent_back_the_same(server: FakeServer) -> None:
+    # The template builds its requests without the client's merging, except when the client holds cookies.
+    jobs = [(body(i), 1) for i in range(4)]
+    on = lambda: setattr(server, "set_cookie", "sticky=route-a; Path=/")  # noqa: E731
+    off = lambda: setattr(server, "set_cookie", None)  # noqa: E731
+    (sdk_answers, sdk_requests), (fast_answers, fast_requests) = both(server, jobs, before=on, after=off)
+    assert wire(fast_requests) == wire(sdk_requests)
+    assert [r.headers.get("cookie") for r in fast_requests] == [None] + ["sticky=route-a"] * 3
+    assert outcome(fast_answers) == outcome(sdk_answers)
+
+
 def test_no_key_sends_the_same_placeholder(server: FakeServer) -> None:
     (_, sdk_requests), (_, fast_requests) = both(server, [(body(1), 1)], key=None)
     assert wire(fast_requests) == wire(sdk_requests)
@@ -174,3 +186,42 @@ def test_same_text_when_the_server_is_gone(server: FakeServer) -> None:
     where = f"127.0.0.1:{port}"
     refused = f"connection refused (is the server running on {where}?)"
     assert results[1][0][1] == f"cannot connect to http://{where}/v1: {refused}"
+
+
+def _described(context: Any) -> tuple[Any, ...]:
+    """What decides which servers a TLS context trusts and how it talks to them."""
+    ciphers = sorted(c["name"] for c in context.get_ciphers())
+    return (
+        context.verify_mode,
+        context.check_hostname,
+        context.options,
+        context.minimum_version,
+        ciphers,
+        sorted(str(c) for c in context.get_ca_certs()),
+        context.cert_store_stats(),
+    )
+
+
+@pytest.mark.parametrize("trust_env", [True, False])
+def test_the_shared_tls_context_is_the_one_the_client_makes(
+    trust_env: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Discovery and the asker share one TLS context (made once: reading the CA bundle is 40-75 ms); it must be the
+    # context the HTTP client would have made for itself, SSL_CERT_FILE honoured only where the environment is.
+    import ssl
+
+    from pytest_llmcmp import client as client_module
+
+    system = ssl.create_default_context().get_ca_certs(binary_form=True)
+    assert system, "no CA certificate on this system to build SSL_CERT_FILE from"
+    bundle = tmp_path / "one-ca.pem"
+    bundle.write_text(ssl.DER_cert_to_PEM_cert(system[0]), encoding="ascii")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    client_module._tls.cache_clear()
+    try:
+        own = client_module.http_module().AsyncClient(trust_env=trust_env)._transport._pool._ssl_context
+        shared = client_module._tls(trust_env)
+        assert _described(shared) == _described(own)
+        assert (len(shared.get_ca_certs()) == 1) == trust_env  # the file was read where the environment is trusted
+    finally:
+        client_module._tls.cache_clear()

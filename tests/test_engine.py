@@ -246,10 +246,10 @@ def test_paths_and_answers_as_shown(tmp_path: Path) -> None:
     assert len(trim("word " * 200, limit=40)) <= 40
 
 
-# --- the recorder: the writer thread ---------------------------------------------------------------------------------
+# --- the recorder: the writer threads --------------------------------------------------------------------------------
 
 
-def test_a_cassette_is_written_on_the_writer_thread_once_all_its_samples_are_in(
+def test_a_cassette_is_written_on_a_writer_thread_once_all_its_samples_are_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     saves: list[tuple[str, str, int]] = []  # (thread, file, interactions held)
@@ -270,8 +270,9 @@ def test_a_cassette_is_written_on_the_writer_thread_once_all_its_samples_are_in(
         live.stop()
     assert [r.outcome for r in results] == ["pass", "pass"]
     assert written == {"trap.yaml", "sorted.yaml"}
-    assert sorted(saves) == sorted([(saves[0][0], "trap.yaml", 3), (saves[0][0], "sorted.yaml", 3)])
-    assert saves[0][0].startswith("llmcmp-cassettes")  # one save per case, with all 3 samples, off the caller
+    # One save per case, with all 3 samples, on the writer threads (several: their fsyncs overlap), off the caller.
+    assert sorted((name, held) for _, name, held in saves) == [("sorted.yaml", 3), ("trap.yaml", 3)]
+    assert all(thread.startswith("llmcmp-cassettes") for thread, _, _ in saves), saves
     assert threading.current_thread().name not in {thread for thread, _, _ in saves}
 
 

@@ -5,7 +5,7 @@ collected (case, prompt): the request it stands for, its cassette, and which sam
 asked live. Live requests are all submitted at once to the :class:`~pytest_llmcmp.engine.recorder.Recorder`
 (grouped by prompt, so a single-slot server reuses the prompt's evaluated prefix), and each item then only waits for
 its own answers: pytest reports in its usual order while the endpoint works on many requests at a time. A case's
-cassette is written as soon as all its samples are in, from the writer thread: an interrupted run keeps everything
+cassette is written as soon as all its samples are in, from a writer thread: an interrupted run keeps everything
 finished before.
 
 Replay reads the recorded answer from the case's cassette and needs no HTTP client: ``openai`` is not imported.
