@@ -23,9 +23,8 @@ GATE_PROPERTY: Final = "gated"
 
 def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
     """An item's properties: ``verdict`` (one sample's verdict, else ``k/n correct``), ``choice``, ``expected``,
-    ``model``, ``prompt``, ``sample_verdicts`` and ``outcome``."""
-    from .redaction import scrub
-
+    ``model`` (as shown: ``Runner.shown_model``, without the API keys), ``prompt``, ``sample_verdicts`` and
+    ``outcome``."""
     samples = result.samples
     correct = sum(s.verdict == "correct" for s in samples)
     verdict = samples[0].verdict if len(samples) == 1 else f"{correct}/{len(samples)} correct"
@@ -34,7 +33,7 @@ def case_properties(result: CaseResult, model: str | None) -> list[tuple[str, ob
         ("verdict", verdict),
         ("choice", choices),
         ("expected", result.expected),
-        ("model", scrub(model or "")),
+        ("model", model or ""),
         ("prompt", result.prompt),
         ("sample_verdicts", ", ".join(s.verdict for s in samples)),
         ("outcome", result.outcome),
