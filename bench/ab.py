@@ -150,8 +150,13 @@ def main() -> None:
             print(f"reusing the recorded suite in {suite}")
         floor = make_floor(tmp / "floor", args.n)
         env = bench_env()
+        # The baseline's own code only: PYTHONPATH is its copy (--same-venv) or unset (its venv's editable install).
+        # This side keeps an inherited PYTHONPATH (a copy of this checkout run with PYTHONPATH=COPY).
+        base_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+        if same_venv:
+            base_env["PYTHONPATH"] = str(baseline)
         sides = {
-            "A": (base_python, shlex.split(args.a_args), bench_env(PYTHONPATH=str(baseline)) if same_venv else env),
+            "A": (base_python, shlex.split(args.a_args), base_env),
             "B": (PYTHON, shlex.split(args.b_args), env),
         }
 
