@@ -189,9 +189,22 @@ _CJK_NUMBER = r"(?<!第)[负負]?(?:百分之|千分之)?[零〇一二两三四�
 
 
 def _unit_suffix() -> str:
-    """A unit right after a number (see lexicon.UNITS): "kg", " kg/m", "元/斤", "/kg", "g/cm3"."""
+    """A unit right after a number (see lexicon.UNITS): "kg", " kg/m", "元/斤", "/kg", "g/cm3"; one that starts with
+    its slash ("/kg") takes no second unit. The same as ``[ \t]?U(?:/U)?|/U`` (spaces around the slashes), with the
+    unit's trie written twice rather than three times: compiling it is most of the lexer's start-up."""
     unit = _trie_regex([unit for units in UNITS.values() for unit in units]) + r"(?:\^?[23²³])?(?![A-Za-z])"
-    return rf"(?:[ \t]?{unit}(?:[ \t]*/[ \t]*{unit})?|[ \t]*/[ \t]*{unit})"
+    return rf"(?:[ \t]?|(?P<slash>[ \t]*/[ \t]*)){unit}(?(slash)|(?:[ \t]*/[ \t]*{unit})?)"
+
+
+def _number_with_unit() -> str:
+    """An Arabic number (group ``num``) or a Chinese one (``cjknum``), and the unit after it (``unit``): one unit
+    pattern for both (the masters' largest part after the phrases). A match's number group: :func:`_number_group`."""
+    return rf"(?:(?P<num>{_ARABIC_NUMBER})|(?P<cjknum>{_CJK_NUMBER}))(?P<unit>{_unit_suffix()})?"
+
+
+def _number_group(match: re.Match[str]) -> str:
+    """``num`` or ``cjknum``: which number a match of :func:`_number_with_unit` whose last group is ``unit`` holds."""
+    return "num" if match.start("num") >= 0 else "cjknum"
 
 
 @functools.cache
@@ -218,8 +231,7 @@ def _master() -> re.Pattern[str]:
                 r"|(?<![A-Za-z])(?:because|since)(?![A-Za-z]))",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(_LATIN_PHRASES) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(_OTHER_PHRASES) + ")",
-                r"(?P<num>" + _ARABIC_NUMBER + ")(?P<unit>" + _unit_suffix() + ")?",
-                r"(?P<cjknum>" + _CJK_NUMBER + ")(?P<cjkunit>" + _unit_suffix() + ")?",
+                _number_with_unit(),
                 r"(?P<operator>[+*×÷/-])",
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
                 r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#¥€£])",
@@ -561,9 +573,9 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         group = match.lastgroup
         if group is None or group == "skip":  # (every match has a named group)
             continue
-        if group in ("unit", "cjkunit"):  # a number with its unit: the unit is part of the token, not its value
+        if group == "unit":  # a number with its unit: the unit is part of the token, not its value
             unit_end = match.end(group)
-            group = "num" if group == "unit" else "cjknum"
+            group = _number_group(match)
         else:
             unit_end = -1
         value = match.group(group)

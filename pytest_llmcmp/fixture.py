@@ -12,7 +12,7 @@ given: exactly the record modes of the YAML cases (see :mod:`pytest_llmcmp.tapes
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,7 +200,7 @@ class LLM:
         result = CaseResult(
             case.id, item.nodeid, "", used.name, list(numbers), ask, question, [], expected, [sample], outcome,
         )  # fmt: skip
-        item.user_properties += judgement_properties(result, self._runner.model)  # the JUnit XML's, as a case's
+        item.user_properties += judgement_properties(result, self._runner.shown_model())  # the JUnit XML's, as a case's
         return Judgement(
             question=question,
             numbers=numbers,
@@ -455,20 +455,24 @@ def _version(distribution: str) -> str:
         return "?"
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """A test of the ``llm`` fixture that asked for something not recorded fails with what, why and the command
-    (not the client's "Connection error"); a wrong answer of ``llm.assert_correct`` shows the case's text."""
+    (not the client's "Connection error"); a wrong answer of ``llm.assert_correct`` shows the case's text.
+
+    A new-style wrapper that returns at once for any other item and phase: it runs for every phase of every test."""
+    report = yield
+    if report.when != "call":
+        return report
+    tape = item.stash.get(TAPE_KEY, None)
+    if tape is None:
+        return report
     from .terminal import shown
 
-    outcome: Any = yield
-    report = outcome.get_result()
-    tape = item.stash.get(TAPE_KEY, None)
-    if tape is None or report.when != "call":
-        return
     missed = tape.miss_text()
     if missed is not None:
         report.outcome = "failed"
         report.longrepr = shown(missed)
     elif call.excinfo is not None and isinstance(call.excinfo.value, LlmAssertionError):
         report.longrepr = shown(str(call.excinfo.value))
+    return report

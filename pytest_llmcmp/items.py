@@ -129,7 +129,7 @@ class CaseItem(pytest.Item):
         if missing is None:
             from .junit import case_properties
 
-            self.user_properties += case_properties(result, runner.model)
+            self.user_properties += case_properties(result, runner.shown_model())
         if missing is not None:
             # Not recorded yet (a prompt edit, a new case): nothing to judge. The session's closing line counts
             # them and gives the one command that records them all.

@@ -24,9 +24,8 @@ GATE_PROPERTY: Final = "gated"
 
 def judgement_properties(result: CaseResult, model: str | None) -> list[tuple[str, object]]:
     """What was judged: ``verdict`` (one sample's verdict, else ``k/n correct``), ``choice``, ``expected``,
-    ``model`` and ``prompt`` (each ``llm.compare`` of a test of the ``llm`` fixture carries these)."""
-    from .redaction import scrub
-
+    ``model`` (as shown: ``Runner.shown_model``, without the API keys) and ``prompt`` (each ``llm.compare`` of a
+    test of the ``llm`` fixture carries these)."""
     samples = result.samples
     correct = sum(s.verdict == "correct" for s in samples)
     verdict = samples[0].verdict if len(samples) == 1 else f"{correct}/{len(samples)} correct"
@@ -35,7 +34,7 @@ def judgement_properties(result: CaseResult, model: str | None) -> list[tuple[st
         ("verdict", verdict),
         ("choice", choices),
         ("expected", result.expected),
-        ("model", scrub(model or "")),
+        ("model", model or ""),
         ("prompt", result.prompt),
     ]
 

@@ -39,14 +39,13 @@ from typing import Literal
 
 # The answer judge's reading of numbers and text: its normalisation, number patterns, options and phrase tries.
 from pytest_llmcmp.answers import (
-    _ARABIC_NUMBER,
-    _CJK_NUMBER,
     _emphasis,
     _make_options,
     _normalise,
+    _number_group,
+    _number_with_unit,
     _Options,
     _trie_regex,
-    _unit_suffix,
 )
 from pytest_llmcmp.lexicon import PHRASES, Kind
 
@@ -264,8 +263,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<comma>[，,])",
                 r"(?P<latin>(?<![A-Za-z])" + _trie_regex(latin) + r"(?![A-Za-z]))",
                 r"(?P<other>" + _trie_regex(other) + ")",
-                r"(?P<num>" + _ARABIC_NUMBER + ")(?P<unit>" + _unit_suffix() + ")?",
-                r"(?P<cjknum>" + _CJK_NUMBER + ")(?P<cjkunit>" + _unit_suffix() + ")?",
+                _number_with_unit(),
                 r"(?P<word>[A-Za-z]+(?:'[a-z]+)?)",
                 r"(?P<char>[^\s\"'“”‘’「」『』《》*_`~#|:\\])",
             ]
@@ -310,8 +308,8 @@ def _lex(text: str, options: _Options) -> list[_Token]:
     for match in _master().finditer(text):
         group = match.lastgroup or "char"
         start, end = match.span()
-        if group in ("unit", "cjkunit"):  # a number with its unit ("4.9 kg", "13.8元/斤"): the number is its value
-            group = "num" if group == "unit" else "cjknum"
+        if group == "unit":  # a number with its unit ("4.9 kg", "13.8元/斤"): the number is its value
+            group = _number_group(match)
         if group in _SIMPLE:
             tokens.append(_Token(_SIMPLE[group], start, end))
             continue

@@ -80,7 +80,8 @@ class Runners:
             if other is not runner:
                 raise pytest.UsageError(
                     shown(
-                        f"--llm-model: two targets of this run are the model {runner.model!r} ({describe(other)} and "
+                        f"{_model_sources(other, runner)}: two targets of this run are the model {runner.model!r} "
+                        f"({describe(other)} and "
                         f"{describe(runner)}); cassettes and results are kept by model: compare different models"
                     )
                 )
@@ -157,6 +158,13 @@ class Runners:
     def stop(self) -> None:
         for runner in self.all:
             runner.stop()
+
+
+def _model_sources(*runners: Runner) -> str:
+    """The options that gave these targets their model, as the user spelled them: ``--llm-model`` (or its ini key or
+    variable) for a model named, ``--llm-endpoint`` for one its endpoint serves (asked, not named)."""
+    sources = [r.settings.origin("model") if r.settings.model else r.settings.origin("endpoint") for r in runners]
+    return " and ".join(dict.fromkeys(sources))
 
 
 def describe(runner: Runner) -> str:

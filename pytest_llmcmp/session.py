@@ -239,10 +239,16 @@ class LlmSession:
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """After pytest's junitxml wrote the item: a gated failure is a ``<failure>`` there, not ``skipped``."""
-        if report.user_properties and not self.is_worker:
+        # Cheap tests first: this runs for every phase of every item, and a JUnit XML is written only with
+        # --junitxml (never by an xdist worker: its controller writes it).
+        if report.when == "call" and report.skipped and self._junit_xml() and not self.is_worker:
             from .junit import gated_as_failure
 
             gated_as_failure(self.config, report)
+
+    def _junit_xml(self) -> bool:
+        """Whether pytest writes a JUnit XML in this process (``--junitxml``; its plugin may be disabled)."""
+        return bool(getattr(self.config.option, "xmlpath", None))
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.keyboard = _keyboard_reason(excinfo.value)

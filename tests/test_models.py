@@ -413,3 +413,38 @@ def test_a_401_from_a_named_endpoint_names_its_own_key_variable_first(
     shown = result.stdout.str() + result.stderr.str()
     for value in variables.values():
         assert value not in shown
+
+
+def test_the_first_summary_table_is_per_model_and_prompt(
+    suite: pytest.Pytester, small: FakeServer, big: FakeServer
+) -> None:
+    """Several models: the table of accuracy and verdicts has a row per model and prompt (pooled, 5/6 would hide that
+    the small model fails the trap); the Markdown report says its headline table is pooled."""
+    result = suite.runpytest("-p", "no:cacheprovider", *endpoints(small, big), "--llm-report=r.md")
+    result.assert_outcomes(passed=5, failed=1)
+    lines = result.stdout.lines
+    header = next(index for index, line in enumerate(lines) if line.split()[:3] == ["prompt", "model", "passed"])
+    rows = [line.split() for line in lines[header + 1 : header + 3]]
+    assert [row[:4] for row in rows] == [["none", BIG, "3/3", "100.0%"], ["none", SMALL, "2/3", "66.7%"]]
+    assert not any(line.split()[:2] == ["none", "5/6"] for line in lines)  # no pooled row
+    report = (suite.path / "r.md").read_text(encoding="utf-8")
+    assert "All 2 models together; each model's accuracy per prompt is in the table below." in report
+
+    one = suite.runpytest("-p", "no:cacheprovider", "--llm-model", BIG)
+    one.assert_outcomes(passed=3)
+    assert any(line.split()[:3] == ["prompt", "passed", "accuracy"] for line in one.stdout.lines)  # no model column
+
+
+def test_two_targets_of_one_model_name_the_options_given(suite: pytest.Pytester) -> None:
+    with FakeServer(models=("same",)) as one, FakeServer(models=("same",)) as other:
+        named = [f"--llm-endpoint=a={one.url}", f"--llm-endpoint=b={other.url}"]
+        asked = suite.runpytest(*named)
+        assert asked.ret == pytest.ExitCode.USAGE_ERROR
+        asked.stderr.fnmatch_lines(["*--llm-endpoint: two targets of this run are the model 'same' (*"])
+        assert "--llm-model" not in asked.stderr.str()
+        given = suite.runpytest(*named, "--llm-model=a=same", "--llm-model=b=same")
+        assert given.ret == pytest.ExitCode.USAGE_ERROR
+        given.stderr.fnmatch_lines(["*--llm-model: two targets of this run are the model 'same' (*"])
+        mixed = suite.runpytest(*named, "--llm-model=a=same")
+        assert mixed.ret == pytest.ExitCode.USAGE_ERROR
+        mixed.stderr.fnmatch_lines(["*--llm-model and --llm-endpoint: two targets of this run are the model 'same'*"])

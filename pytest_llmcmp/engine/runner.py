@@ -95,6 +95,7 @@ class Runner:
         self.model: str | None = None
         self.served: str | None = None
         self._told = False  # whether the user was told that the model id is a file path
+        self._shown_model: tuple[str, str] | None = None  # (model id, the id scrubbed): see shown_model
         # The model's part of node ids (``file::case::LABEL::prompt``) when the run has several targets, else None.
         self.node_label: str | None = None
         self._told_path_named = False  # whether the user was told of recordings under the model file's path
@@ -131,6 +132,16 @@ class Runner:
         known = model_file_name(served) if isinstance(served, str) else None
         if known is not None:
             self.model = known
+
+    def shown_model(self) -> str | None:
+        """The model id as results and reports show it: without the API keys (:func:`~pytest_llmcmp.redaction.scrub`,
+        once per id rather than once per item: the keys are read when the session starts asking, and an id that
+        holds one was sent with it)."""
+        if self.model is None:
+            return None
+        if self._shown_model is None or self._shown_model[0] != self.model:
+            self._shown_model = (self.model, scrub(self.model))
+        return self._shown_model[1]
 
     def _tell(self) -> None:
         """Once per session: say that the model id is a file path, and the name it is known by."""
@@ -469,7 +480,7 @@ class Runner:
             expected=item.case.expected,
             samples=samples,
             outcome=self.rule.decide([s.verdict for s in samples]),
-            model=None if self.model is None else scrub(self.model),
+            model=self.shown_model(),
         )
         if save_problem is not None:
             result.outcome = "fail"
@@ -692,7 +703,7 @@ class Runner:
         prompts = {p.name: PromptInfo(path=p.path, sha256=p.sha256) for p in self.prompts}
         endpoint = self.settings.endpoint
         return RunResults(
-            model=None if self.model is None else scrub(self.model),
+            model=self.shown_model(),
             endpoint=None if endpoint is None else scrub(public_url(endpoint)),
             prompts=prompts,
             settings={
@@ -712,7 +723,8 @@ def _recorded(cassette: Cassette, bodies: Sequence[dict[str, object]], sample: i
     """The first recorded reply of a sample (with the latency recorded beside it) among the request bodies an
     item's recording may hold."""
     for body in bodies:
-        response = cassette.find(body, sample)
+        key = request_key(body, sample)  # once: the canonical JSON of a body is most of a lookup's cost
+        response = cassette.find_key(key)
         if response is not None:
-            return recorded_answer(response, cassette.latency(body, sample))
+            return recorded_answer(response, cassette.latency_key(key))
     return None

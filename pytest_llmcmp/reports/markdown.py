@@ -177,6 +177,9 @@ def _markdown(
         cells += [str(summary["verdicts"][name][verdict]) for verdict in VERDICTS]
         cells.append(str(counts["flaky"]))
         lines.append(_row(cells))
+    models = results.model_names()
+    if len(models) > 1:  # our own words and numbers: nothing to escape
+        lines += ["", f"All {len(models)} models together; each model's accuracy per prompt is in the table below."]
     note = truncated_note(results)
     if note is not None:
         lines += ["", f"✂️ {note}."]  # our own words: nothing to escape

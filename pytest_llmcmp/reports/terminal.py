@@ -44,21 +44,7 @@ def terminal_summary(
         lines.append("no llmcmp case ran")
     else:
         intervals = _intervals(results)
-        rows = [["prompt", "passed", "accuracy", "95% CI", *VERDICTS, "flaky"]]
-        for name in names:
-            counts = summary["prompts"][name]
-            verdicts = summary["verdicts"][name]
-            rows.append(
-                [
-                    truncate(name, _PROMPT_WIDTH),
-                    f"{counts['passed']}/{counts['total']}",
-                    format_percent(counts["accuracy"]),
-                    format_interval(intervals["prompts"].get(name)),
-                    *(str(verdicts[verdict]) for verdict in VERDICTS),
-                    str(counts["flaky"]),
-                ]
-            )
-        lines += _table(rows, _first_left(len(rows[0])))
+        lines += _prompt_table(results, summary, intervals)
         lines.append(f"({intervals['method']})")
         lines += _terminal_tags(summary["tags"], names, intervals["tags"])
         lines += _terminal_models(results)
@@ -76,6 +62,37 @@ def terminal_summary(
         if not gate.ok and (decision is None or decision.line != f"gate failed: {gate.message}"):
             lines.append(f"gate failed: {gate.message}")
     return lines
+
+
+def _prompt_table(results: RunResults, summary: dict[str, Any], intervals: dict[str, Any]) -> list[str]:
+    """Accuracy and verdict counts per prompt; with several models, per model and prompt (a ``model`` column): a
+    row pooling the models would hide the one that fails behind the one that passes."""
+    models = results.model_names()
+    several = len(models) > 1
+    header = ["prompt", *(["model"] if several else []), "passed", "accuracy", "95% CI", *VERDICTS, "flaky"]
+    rows = [header]
+    parts = [(model, results.for_model(model)) for model in models] if several else [(None, results)]
+    for model, part in parts:
+        part_summary = summary if model is None else part.summary()
+        part_intervals = intervals if model is None else _intervals(part)
+        for name in part_summary["prompts"]:
+            counts = part_summary["prompts"][name]
+            verdicts = part_summary["verdicts"][name]
+            rows.append(
+                [
+                    truncate(name, _PROMPT_WIDTH),
+                    *([truncate(model, _PROMPT_WIDTH)] if model is not None else []),
+                    f"{counts['passed']}/{counts['total']}",
+                    format_percent(counts["accuracy"]),
+                    format_interval(part_intervals["prompts"].get(name)),
+                    *(str(verdicts[verdict]) for verdict in VERDICTS),
+                    str(counts["flaky"]),
+                ]
+            )
+    aligns = _first_left(len(header))
+    if several:
+        aligns[1] = "left"
+    return _table(rows, aligns)
 
 
 def _terminal_models(results: RunResults) -> list[str]:
