@@ -52,7 +52,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from pytest_llmcmp.lexicon import ADDING, ORDINALS, UNITS, Kind, phrase_kinds
+from pytest_llmcmp.lexicon import ADDING, ORDINALS, RETRACTING, UNITS, Kind, phrase_kinds
 from pytest_llmcmp.results import Verdict, judge  # re-exported: defined once, in results
 from pytest_llmcmp.truth import FULL_WIDTH, Quantity, try_parse
 
@@ -893,6 +893,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "NOT_COMPARED": r"(?![T><])",
     "NOT_COMPARED_FURTHER": r"(?![TBS><])",
     "ALONE": r"(?![NxQJ><gl=TBSE])",  # a word that is the whole statement: "answer: neither"
+    "END_OF_CLAUSE": "$",
 }
 
 
@@ -900,7 +901,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
 _FIRST_OF_COMPOUND = {
     "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
     "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
-    "NOT_COMPARED_FURTHER": "", "ALONE": "",
+    "NOT_COMPARED_FURTHER": "", "ALONE": "", "END_OF_CLAUSE": "",
 }  # fmt: skip
 
 
@@ -998,9 +999,12 @@ GRAMMAR: tuple[Rule, ...] = (
     ),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
-    # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5": each is said to be one
-    # value, so they are equal
-    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP EQUALS? OPTION END_OF_NUMBER"),
+    # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5", "478.3 and 478.15 are both
+    # 478", "6.05和6.5都是6": each is said to be one value, so they are equal (also when the value is
+    # no option: the claim is that they are one value; "both larger than 5" is no such claim)
+    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA* GROUP COPULA* EQUALS? OPTION END_OF_NUMBER"),
+    # ... a value that is no option, said by itself ("both 20 characters long" is no value of theirs)
+    _rule("x-and-y-are-both-another-number", "eq", "left:LIST COPULA* GROUP COPULA* EQUALS? OTHER END_OF_CLAUSE"),
     # "They are both 5.5", "Both are equal to 8.10", "两者都是0.7": of two options, when the sentence
     # is about them (not "the tenths digits are 8 and 8; they are both 8")
     _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
@@ -1136,7 +1140,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     return facts
 
 
-_NAMES_NOTHING = re.compile(r"[^NxEZ=]*")
+_NAMES_NOTHING = re.compile(r"[^NxEZ=D]*")
 _LISTED = frozenset({"NJ", "xJ"})  # an option after these is inside a list
 _ASIDE_KINDS = frozenset("KkVCG")
 
@@ -1183,7 +1187,8 @@ def _asserts_bare_equality(kinds: str) -> bool:
 
 
 _EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")  # "they're equal to each other"
-_NOT_EQUAL = re.compile(r"Qi*ni*(?:E|=Q)")  # "they are not equal", "两者不相等", "它们的大小不一样"
+# "they are not equal", "两者不相等", "它们的大小不一样", "they are two different numbers"
+_NOT_EQUAL = re.compile(r"Qi*(?:ni*(?:E|=Q)|D)")
 
 
 def _denies_bare_equality(kinds: str) -> bool:
@@ -1332,6 +1337,7 @@ class _Segment:
     opened_at: int = 0  # where the clause that opened it starts
     after_aside: bool = False  # the latest clause before it that said anything was set aside
     adding: bool = False  # a claim of it was said "also": it adds to what came before, replaces nothing
+    retracts: bool = False  # opened by a correction that calls what came before wrong ("that's not correct")
 
 
 def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool, int]]:
@@ -1570,6 +1576,8 @@ def _read_whole(
                     revision=not openers.isdisjoint(_REVISING_OPENERS),
                     opened_at=clause[0].start,
                     after_aside=last_aside > last_counted,
+                    retracts=_CORRECTION in kinds
+                    and bool(_RETRACTING.search(text, clause[0].start, clause[-1].end)),
                 )
             )
             in_condition = False
@@ -1680,8 +1688,10 @@ def _read_whole(
         reading.extraction = Extraction(None, reason="no-verdict")
     elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
-    elif _disagreement_stands(segments, verdicts, decided) or (
-        verdict == _EQUAL_CHOICE and _equality_denied(segments, verdicts, final)
+    elif (
+        _disagreement_stands(segments, verdicts, decided)
+        or (verdict == _EQUAL_CHOICE and _equality_denied(segments, verdicts, final))
+        or _returns_to_the_retracted(segments, verdicts, final)
     ):
         reading.extraction = Extraction(None, reason="conflict")
         if tracing:
@@ -1710,15 +1720,24 @@ def _read_whole(
     return reading
 
 
-# "also", "也": see lexicon.ADDING
-_ADDING = re.compile(
-    "|".join(
-        rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])" if _is_latin(word) else re.escape(word)
-        for words in ADDING.values()
-        for word in words
-    ),
-    re.IGNORECASE,
-)
+
+
+def _word_regex(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """Any word of a lexicon table (Latin words whole, any spacing), case-insensitively."""
+    return re.compile(
+        "|".join(
+            r"(?<![A-Za-z])" + r"\s+".join(map(re.escape, word.split())) + r"(?![A-Za-z])"
+            if _is_latin(word)
+            else re.escape(word)
+            for words in table.values()
+            for word in words
+        ),
+        re.IGNORECASE,
+    )
+
+
+_ADDING = _word_regex(ADDING)  # "also", "也": see lexicon.ADDING
+_RETRACTING = _word_regex(RETRACTING)  # "that's not correct", "我错了": see lexicon.RETRACTING
 
 
 # A clause that opens by denying an option: "…, not 4.16", "…，而不是4.16"
@@ -1876,6 +1895,21 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
         ):
             continue
         return True
+    return False
+
+
+def _returns_to_the_retracted(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
+    """Whether the final verdict is the one a retraction called wrong ("11.11 is larger. Wait, that's not
+    correct. 11.2 = 11.20 > 11.11. So 11.11 is larger."): the verdict of the latest segment that decided
+    before the retraction, which no statement set aside came between (a retraction of a question asked,
+    "Could 13.11 be larger? No, that's wrong.", retracts no verdict)."""
+    for index in range(final, 0, -1):
+        if not segments[index].retracts:
+            continue
+        if segments[index].after_aside:
+            return False
+        before = next((verdicts[k] for k in range(index - 1, -1, -1) if verdicts[k] not in (_NO_VERDICT, _DIFFERENT)), None)
+        return before == verdicts[final]
     return False
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ADDING", "ORDINALS", "PHRASES", "UNITS", "Kind", "phrase_kinds"]
+__all__ = ["ADDING", "ORDINALS", "PHRASES", "RETRACTING", "UNITS", "Kind", "phrase_kinds"]
 
 
 class Kind(Enum):
@@ -35,6 +35,7 @@ class Kind(Enum):
     NEGATION = "n"
     NOT_AS = "m"  # "X 没有 Y 大", "X 不如 Y 大"
     NEITHER = "Z"  # "neither is larger": the options are equal
+    DIFFERENT = "D"  # "they are two different numbers", "是不同的数": the options are not one value
     AND = "J"  # joins options into a list
     GROUP = "Q"  # "both", "两者", "they": all the options at once
     OF = "o"  # "the larger of X and Y"
@@ -107,6 +108,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|更便宜|较便宜|便宜|便宜一些|最便宜|更轻|较轻|轻|轻一些|最轻|更冷|较冷"
         ),
         Kind.THAN: _words("比|比起"),
+        Kind.DIFFERENT: _words("不同的数|两个不同的数|不同的数字|两个不同的数字|不同的值|不是同一个数|不是同一个数字"),
         Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非"),
         Kind.NOT_AS: _words("没有|并没有|不如|没"),
         Kind.AND: _words("和|与|跟|及|以及|、|或|或者|还是"),
@@ -211,6 +213,10 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
         ),
         Kind.NEITHER: _words("neither"),
+        Kind.DIFFERENT: _words(
+            "different numbers|two different numbers|different values|two different values|distinct numbers"
+            "|two distinct numbers|different from each other|not the same number|not the same value"
+        ),
         Kind.AND: _words("and|or|nor|vs|versus"),
         Kind.GROUP: _words(
             "both|all|they|them|the others|the other|the other two|the other one|any other|all others"
@@ -242,6 +248,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought|that is wrong"
             "|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake|that's not right"
             "|that is not right|that doesn't seem right|that can't be right|or rather|hmm, no|hmm no|no, wait"
+            "|that's not correct|that is not correct|this is not correct|that isn't correct|that isn't right"
             "|wait, no|oh no|actually, no|actually no|let me recheck|let me re-check|let me double-check"
             "|let me double check|let me check again|on reflection|upon reflection"
         ),
@@ -275,7 +282,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|basically|practically|virtually|more or less|essentially|effectively|for all practical purposes"
             "|for practical purposes|for most practical purposes|in practice"
             "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
-            "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
+            "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around|about"
         ),
         Kind.CONCESSION: _words("although|though|even though|despite|while"),
         Kind.CONDITION: _words(
@@ -302,7 +309,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.BARRIER: _words("more|large|big|times as large as|times as big as|times as great as|times the size of"),
         Kind.GLUE: _words(
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
-            "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
+            "|among them|between them|here|i think|i believe|in value|still|also|the one|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
@@ -317,6 +324,19 @@ ADDING: dict[str, tuple[str, ...]] = {
     "zh": ("也", "同样"),
     "en": ("also", "as well"),
 }
+
+# Corrections that call the statement before them wrong ("that's not correct", "我错了"), not merely pause
+# ("wait", "let me double-check"): concluding the retracted verdict again contradicts the correction
+# ("11.11 is larger. Wait, that's not correct. … So 11.11 is larger.": no choice). To the grammar they are
+# CORRECTION words like the others.
+RETRACTING: dict[str, tuple[str, ...]] = {
+    "zh": ("不对", "这是错误的", "这是错的", "我错了", "我算错了", "搞错了", "不，不对"),
+    "en": (
+        "that is wrong", "that's wrong", "this is wrong", "that is incorrect", "that's incorrect", "i was wrong",
+        "my mistake", "that's not right", "that is not right", "that doesn't seem right", "that can't be right",
+        "that's not correct", "that is not correct", "this is not correct", "that isn't correct", "that isn't right",
+    ),
+}  # fmt: skip
 
 # Units written right after a number ("13.8 kg", "13.8元", "4.9 g/cm3", "13.8元/斤", "13.8/kg"): the lexer
 # reads them as part of the number, so "13.8 kg is heavier" has the subject 13.8. A unit may carry a power
