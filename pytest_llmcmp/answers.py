@@ -1023,6 +1023,8 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("the-larger-is-not-x", "top", "adj:LARGER|SMALLER neg:NEGATION COPULA* left:OPTION END_OF_OPERAND"),
     # "更大的是 X", "the larger value is approximately 7.9", "较小的数约为4.35"
     _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER IS_ABOUT left:OPTION END_OF_OPERAND"),
+    # "the smaller number is 2.9" of 2.3 and 2.29: the value named as the answer is no option
+    _rule("the-larger-is-another-number", "other", "LARGER|SMALLER IS_ABOUT OTHER END_OF_NUMBER"),
     _rule("the-largest-are-x-and-y", "tie", "adj:LARGER|SMALLER COPULA COPULA* left:LIST END_OF_OPERAND"),
     _rule("answer-is-x", "answer", "ANSWER|BOXED COPULA* [ neg:NEGATION COPULA* ]? left:OPTION END_OF_OPERAND"),
     _rule(  # "the answer is 26.91", "the answer is either 15 or 18", "\\boxed{0.05}"
@@ -1652,7 +1654,9 @@ def _read_whole(
             segment.facts.extend(facts)
             segment.adding = segment.adding or bool(_ADDING.search(answer, clause[0].start, clause[-1].end))
             segment.last_clause = clause_number
-            segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
+            segment.conclusive = segment.conclusive or any(
+                _inside(emphasis, fact) or _names_in_bold(emphasis, fact) for fact in facts
+            )
 
     withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
@@ -1956,6 +1960,14 @@ def _emphasis(answer: str) -> list[tuple[int, int]]:
 def _inside(spans: Sequence[tuple[int, int]], fact: _Fact) -> bool:
     index = bisect.bisect_right(spans, (fact.start, len(spans) and 1 << 62)) - 1
     return index >= 0 and spans[index][0] <= fact.start and fact.end <= spans[index][1]
+
+
+def _names_in_bold(spans: Sequence[tuple[int, int]], fact: _Fact) -> bool:
+    """Whether a claim ends on its answer in bold ("The smaller number is **-5.05**"): a final statement."""
+    if fact.kind not in ("top", "answer") or not spans:
+        return False
+    index = bisect.bisect_right(spans, (fact.end, 1 << 62)) - 1
+    return index >= 0 and fact.start < spans[index][0] < fact.end <= spans[index][1]
 
 
 _CLOSERS = {"{": "}", "(": ")", "（": "）", "[": "]", "【": "】"}

@@ -88,6 +88,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"|"larger"|"smaller"'),
         Kind.AND: _words("&"),
         Kind.BARRIER: _words("≠|!="),
+        Kind.HEDGE: _words("🤔|🤷|😕"),  # doubt, a shrug
     },
     "zh": {
         Kind.GREATER: _words("大于|高于|多于|超过|超出|胜过|大过|高过|高出|多过"),
