@@ -1009,6 +1009,9 @@ GRAMMAR: tuple[Rule, ...] = (
     # is about them (not "the tenths digits are 8 and 8; they are both 8")
     _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
+    # "10000001 is 9999999", "1/4 is indeed 0.3", "0.7就是0.70": an option said to be another option, and
+    # nothing more, says they are one value (an option said to be itself rewritten, "9.9 is 9.90", is no claim)
+    _rule("x-is-y", "eq", "left:OPTION COPULA+ right:OPTION END_OF_CLAUSE"),
     _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
         "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
     ),

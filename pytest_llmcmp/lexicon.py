@@ -145,6 +145,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
         Kind.CONDITION: _words(
             "如果|假如|假设|若|要是|倘若|的话|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"
+            "|四舍五入|四舍五入后|取整后|取整"
         ),
         # "问题：" labels a restated question; "要找出最小的…" states the task
         Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
@@ -227,6 +228,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.OF: _words("of|among"),
         Kind.COPULA: _words(
             "is|are|was|would be|will be|should be|has|have|it's|that's|be said to be|be called|be considered"
+            "|must be|has to be|have to be|is going to be"
         ),
         Kind.ANSWER: _words(
             "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
@@ -289,6 +291,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONDITION: _words(
             "if|suppose|assuming|assume|as decimal numbers|as decimals|as plain numbers|as dates|as a date"
             "|as versions|as version numbers|as software versions|in version numbering"
+            # rounding supposes another number: "Rounded, 2/3 is 0.67"
+            "|rounded|when rounded|if rounded|after rounding|once rounded|rounding"
         ),
         Kind.WHETHER: _words("whether"),
         # "question:" labels a restated question; "to find the smallest …" states the task
