@@ -580,6 +580,8 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 phrase = _SPACE.sub(" ", phrase)
                 kind = _PHRASE_KIND[phrase]
             if not kind:  # glue
+                if phrase == "times" and _factor_below_one(text, tokens):
+                    tokens.append(_Token(_BARRIER, start, end))  # "0.9 times larger": see _factor_below_one
                 continue
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
@@ -621,6 +623,16 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
+
+
+def _factor_below_one(text: str, tokens: Sequence[_Token]) -> bool:
+    """Whether "times" follows a number below one: "9.9 is 0.9 times larger than 9.91" says a factor that
+    makes a number smaller makes it larger, so the claim contradicts itself and asserts nothing ("times"
+    then stands between the amount and the comparative as a word the grammar does not read through)."""
+    if not tokens or tokens[-1].kind != _OTHER:
+        return False
+    factor = try_parse(text[tokens[-1].start : tokens[-1].end])
+    return factor is not None and 0 <= factor.value < 1
 
 
 def _names_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
