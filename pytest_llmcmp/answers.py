@@ -1038,6 +1038,9 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("the-larger-is-not-x", "top", "adj:LARGER|SMALLER neg:NEGATION COPULA* left:OPTION END_OF_OPERAND"),
     # "更大的是 X", "the larger value is approximately 7.9", "较小的数约为4.35"
     _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER IS_ABOUT left:OPTION END_OF_OPERAND"),
+    # "the smaller number 0.78 is …": the apposition names 0.78 the smaller, and 0.78 goes on to be the
+    # subject of what the clause says next (see _APPOSITIONS)
+    _rule("the-larger-x", "top", "adj:LARGER|SMALLER left:OPTION END_OF_OPERAND"),
     # "the smaller number is 2.9" of 2.3 and 2.29: the value named as the answer is no option
     _rule("the-larger-is-another-number", "other", "LARGER|SMALLER IS_ABOUT OTHER END_OF_NUMBER"),
     _rule("the-largest-are-x-and-y", "tie", "adj:LARGER|SMALLER COPULA COPULA* left:LIST END_OF_OPERAND"),
@@ -1069,6 +1072,7 @@ _RULES_AT: dict[str, tuple[Rule, ...]] = {
     start: tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS, strict=True) if first is None or start in first)
     for start in set().union(*(first for first in _FIRSTS if first is not None))
 }
+_APPOSITIONS = frozenset({"the-larger-x"})  # their option also starts the claim after them
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
@@ -1146,7 +1150,12 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
             span = (tokens[match.start()].start, tokens[match.end() - 1].end)
             facts.extend(_facts_of(rule, match, tokens, count, source, context, span, bare_equal))
             chained = rule.fact in _CHAINS and "right" in rule.pattern.groupindex and kinds[match.start("right")] == "N"
-            position = match.start("right") if chained else match.end()
+            if chained:
+                position = match.start("right")
+            elif rule.name in _APPOSITIONS:
+                position = match.start("left")
+            else:
+                position = match.end()
             break
         else:
             position += 1
