@@ -1658,6 +1658,8 @@ def _read_whole(
             index_of.update((id(token), index) for index, token in enumerate(tokens))  # once, when needed
         if _DENIES_AN_OPTION.match(kinds) and _denies_how_it_was_written(tokens, index_of, clause):
             facts = []  # "The larger is 0.5, not 0.50": how the option just named is written, not a denial
+        elif _DENIES_AN_OPTION.match(kinds) and _IDENTITY.fullmatch(kinds_before):
+            facts = []  # "1.666 is 2/3, not 0.666": what a number is (or is not), not which is the answer
         if (
             _DENIES_AN_OPTION.match(kinds)
             and _OPTION not in kinds_before
@@ -1768,6 +1770,9 @@ _ADDING = _word_regex(ADDING)  # "also", "也": see lexicon.ADDING
 _RETRACTING = _word_regex(RETRACTING)  # "that's not correct", "我错了": see lexicon.RETRACTING
 
 
+# A clause that says what a number is ("1.666 is 2/3", "1/4 is 0.3"): a denial after it ("…, not 0.666")
+# denies that identity, not an answer
+_IDENTITY = re.compile(r"[Nx]i+[Nx]")
 # A clause that opens by denying an option: "…, not 4.16", "…，而不是4.16"
 _DENIES_AN_OPTION = re.compile(r"[KkV]?i*ni*N")
 # A clause that says the value is a number that is no option: "the larger is 12.6", "it's 0.55",
