@@ -1704,6 +1704,8 @@ def _read_whole(
             reading.records.append((fact, "deciding", "", len(segments)))
         return reading
     final = decided[-1]
+    if _names_the_common_value(segments[final], verdicts[final], options, verdicts, decided):
+        verdicts[final] = _EQUAL_CHOICE
     verdict = verdicts[final]
     if verdict == _CONFLICT:
         reading.extraction = Extraction(None, reason="conflict")
@@ -1929,6 +1931,19 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
             continue
         return True
     return False
+
+
+def _names_the_common_value(
+    segment: _Segment, verdict: int, options: _Options, verdicts: Sequence[int], decided: Sequence[int]
+) -> bool:
+    """Whether a final answer names the one value all the options have, after the answer said they are
+    equal ("3.0 and 3 are both equal to 3, so the answer is 3" of 3 and 3.00): the tie, restated by its value."""
+    return (
+        verdict >= 0
+        and options.same_value(set(range(len(options.texts))))
+        and any(verdicts[index] == _EQUAL_CHOICE for index in decided[:-1])
+        and all(fact.kind == "answer" for fact in segment.facts)
+    )
 
 
 def _returns_to_the_retracted(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
