@@ -51,6 +51,7 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 from pytest_llmcmp.lexicon import ADDING, ORDINALS, RETRACTING, UNITS, Kind, phrase_kinds
 from pytest_llmcmp.results import Verdict, judge  # re-exported: defined once, in results
@@ -261,6 +262,7 @@ class _Options:
     has_cjk: bool = False
     unitless: bool = False  # no option is written with a unit ("%", "‰")
     cache: dict[str, int] = field(default_factory=dict)
+    gaps: frozenset[Fraction] | None = None  # see differences()
 
     def match(self, text: str) -> int:
         """Index of the option ``text`` denotes, or -1 (not an option, or ambiguous)."""
@@ -317,6 +319,13 @@ class _Options:
             and option.value == mention.value
             and (option.unit == mention.unit or not require_unit)
         ]
+
+    def differences(self) -> frozenset[Fraction]:
+        """The differences between two options (how much larger one is: "3.9 is larger by 0.01")."""
+        if self.gaps is None:
+            values = [quantity.value for quantity in self.quantities if quantity is not None]
+            self.gaps = frozenset(abs(one - other) for one in values for other in values if one != other)
+        return self.gaps
 
     def same_value(self, indexes: set[int]) -> bool:
         """Whether the options at ``indexes`` all have one value (a tie: "3.3和3.30都是最大的")."""
@@ -579,6 +588,8 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             if kind is None:  # a phrase written with other spaces or a line break inside
                 phrase = _SPACE.sub(" ", phrase)
                 kind = _PHRASE_KIND[phrase]
+            if phrase == "about" and not _NUMBER_AHEAD.match(text, end):
+                continue  # "think about which": glue; "about 5" approximates the number
             if not kind:  # glue
                 if phrase == "times" and _factor_below_one(text, tokens):
                     tokens.append(_Token(_BARRIER, start, end))  # "0.9 times larger": see _factor_below_one
@@ -623,6 +634,9 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
+
+
+_NUMBER_AHEAD = re.compile(r"\s*[-+]?[.\d]")
 
 
 def _factor_below_one(text: str, tokens: Sequence[_Token]) -> bool:
@@ -1081,6 +1095,7 @@ _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # is written.
 _APPROXIMATION = re.compile(r"L(?!i*[xN><])")
 _SETTING_ASIDE = frozenset("wWfhdacLP")
+_LOOSE_EQUALITY = re.compile(r"L[^,|?]*[E=]|[E=][^,|?]*L")  # "essentially the same", "the same, roughly"
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
 _OR_WORDS = frozenset({"or", "或", "或者", "还是"})
@@ -1615,7 +1630,10 @@ def _read_whole(
             and not in_question
             and _QUESTION not in kinds
             and _WHETHER not in kinds
+            and not (_APPROXIMATE in kinds and _APPROXIMATION.search(kinds) and _LOOSE_EQUALITY.search(kinds))
         ):
+            # (a hedge on a loose equality, "they could be considered essentially the same", doubts that
+            # approximation, which asserts nothing anyway, not the verdict)
             last_hedge = clause_number
         depends = depends or (Kind.DEPENDS.value in kinds and not in_question)
         bare_equal = not sentence_about_other_things
@@ -1670,6 +1688,11 @@ def _read_whole(
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
             facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
+        if not why and any(fact.kind == "other" for fact in facts) and _names_a_difference(text, clause, options):
+            # "3.9 is larger than 3.89 by \boxed{0.01}": the final number says by how much, not which
+            if tracing:
+                reading.records += [(fact, "set aside", "difference", -1) for fact in facts if fact.kind == "other"]
+            facts = [fact for fact in facts if fact.kind != "other"]
         if why:
             reading.records += [(fact, "set aside", why, -1) for fact in facts]
             continue
@@ -1687,6 +1710,8 @@ def _read_whole(
     withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
     last_line = None if cut_off else _final_line(lines, answer)  # cut off: the last line was being written
+    if last_line is not None and last_line[0] == _NOT_AN_OPTION and _names_a_difference(text, tokens, options, last_line):
+        last_line = None  # the options' difference on the last line says by how much, not which
     if last_line is not None:  # a bare number on the last line is the model's final word
         option, start, end = last_line
         kind = "other" if option == _NOT_AN_OPTION else "answer"
@@ -1946,6 +1971,32 @@ def _names_the_common_value(
     )
 
 
+def _names_a_difference(
+    text: str, tokens: Sequence[_Token], options: _Options, span: tuple[int, int, int] | None = None
+) -> bool:
+    """Whether the last number of ``tokens`` that is no option (within ``span``'s start and end, when given)
+    is the difference of two options ("… by \\boxed{0.01}" of 3.9 and 3.89)."""
+    number = next(
+        (
+            token
+            for token in reversed(tokens)
+            if token.kind == _OTHER and (span is None or span[1] <= token.start < span[2])
+        ),
+        None,
+    )
+    if number is None or not _AMOUNT_BEFORE.search(text, max(0, number.start - 40), number.start):
+        return False
+    value = try_parse(text[number.start : number.end])
+    return value is not None and value.value in options.differences()
+
+
+# What introduces a number as the amount of a comparison: "larger than 3.89 by \boxed{0.01}", "the difference
+# is 0.01", "相差0.05" (a bare final number stays a final answer: "7.5 is larger. \boxed{0.05}" chooses nothing)
+_AMOUNT_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])by|difference(?:\s+is|\s+of)?|相差|差值?[为是]?)[\s$\\\[\]{}:：\ue000]*\Z", re.IGNORECASE
+)
+
+
 def _returns_to_the_retracted(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
     """Whether the final verdict is the one a retraction called wrong ("11.11 is larger. Wait, that's not
     correct. 11.2 = 11.20 > 11.11. So 11.11 is larger."): the verdict of the latest segment that decided
@@ -2096,6 +2147,11 @@ class _Lines:
         words = [token for token in self.tokens[first:last] if token.kind not in _NOT_A_WORD]
         if len(words) == 1 and words[0].kind == _OPTION:
             return words[0].option
+        # "The latter (0.099).": an option named twice, once in brackets
+        named = {token.option for token in words if token.kind == _OPTION}
+        brackets = [token for token in words if token.kind in (_ASIDE_OPEN, _ASIDE_CLOSE)]
+        if len(named) == 1 and brackets and all(token.kind in (_OPTION, _ASIDE_OPEN, _ASIDE_CLOSE) for token in words):
+            return named.pop()
         if len(words) == 1 and words[0].kind == _OTHER:
             return _NOT_AN_OPTION
         return None

@@ -85,7 +85,10 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.EQUALS: _words("=|==|≈"),
         Kind.CONCLUSION: _words("→|⇒|=>|->|∴"),
         Kind.COPULA: _words(":"),
-        Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"|"larger"|"smaller"'),
+        Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"'),
+        # JSON keys that label a value by its direction: {"larger": 16.6, "smaller": 16.16}
+        Kind.LARGER: _words('"larger"|"largest"|"bigger"|"biggest"|"max"|"maximum"'),
+        Kind.SMALLER: _words('"smaller"|"smallest"|"min"|"minimum"'),
         Kind.AND: _words("&"),
         Kind.BARRIER: _words("≠|!="),
         Kind.HEDGE: _words("🤔|🤷|😕"),  # doubt, a shrug
@@ -285,7 +288,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|basically|practically|virtually|more or less|essentially|effectively|for all practical purposes"
             "|for practical purposes|for most practical purposes|in practice"
             "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
-            "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around|about"
+            "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
+            "|about"  # before a number only ("about 5"; "think about which" is glue): see answers._lex
         ),
         Kind.CONCESSION: _words("although|though|even though|despite|while"),
         Kind.CONDITION: _words(
