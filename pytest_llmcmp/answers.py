@@ -383,6 +383,7 @@ _MARKDOWN_LINE = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+•][ \t]+|\d{1
 _MARKDOWN_INLINE = re.compile(r"(?<![\d\s])\*+|\*+(?![\d\s])|\*{2,}|__|~~|`+")
 _EMPHASIS = re.compile(r"\*\*(?=\S)([^*\n]+?)\*\*|__(?=\S)([^_\n]+?)__")
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_STRUCK = re.compile(r"~~(?=\S)[^~\n]+?~~")
 
 
 def _padded(replacement: str, length: int) -> str:
@@ -448,6 +449,7 @@ def _strip_think(text: str) -> tuple[str, bool]:
     return "".join(pieces), unclosed
 
 
+_OUTPUT_BODY = re.compile(r"\s*[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+|/\d+)?%?\s*")
 _CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*([A-Za-z0-9_+-]*)[^\n]*$", re.MULTILINE)
 
 
@@ -469,6 +471,7 @@ def _blank_code(text: str) -> str:
         end = closing.end() if closing is not None else len(text)
         body = text[opening.end() : closing.start() if closing is not None else len(text)]
         is_json = opening.group(2).lower() == "json" or (not opening.group(2) and body.lstrip().startswith("{"))
+        is_json = is_json or bool(_OUTPUT_BODY.fullmatch(body))  # a block of one number is output: "Output:\n```\n2.4"
         pieces.append(text[position : opening.start()])
         pieces.append(_blank(text[opening.start() : opening.end()]))
         pieces.append(body if is_json else _blank(body))
@@ -530,6 +533,8 @@ def _normalise(text: str) -> tuple[str, bool]:
         text = _LATEX_COMMAND.sub(_latex_command, text)
     text = _LATEX_BRACES.sub(" ", text)
     text = _MARKDOWN_LINE.sub(_spaces, text)
+    if "~~" in text:
+        text = _STRUCK.sub(_spaces, text)  # struck-through text is withdrawn: "~~2.49~~ **2.5**"
     return _MARKDOWN_INLINE.sub(_spaces, text), unfinished
 
 
@@ -622,6 +627,8 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
         elif group == "word" and ((word := value.lower()) in _GLUE_WORDS or word.endswith("ly")):
             continue
+        elif group == "word" and _describes_a_noun(text, tokens, start):
+            continue  # "the 18.5 kg parcel is heavier": the parcel is the number to the grammar
         elif (
             group == "char"
             and "\u4e00" <= value <= "\u9fff"
@@ -637,6 +644,17 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
 
 
 _NUMBER_AHEAD = re.compile(r"\s*[-+]?[.\d]")
+
+
+_ARTICLE_BEFORE = re.compile(r"(?<![A-Za-z])(?:the|a|an|this|that)\s+\Z", re.IGNORECASE)
+
+
+def _describes_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
+    """Whether the word at ``start`` is the noun an article's number describes: "the 18.5 kg parcel", "a 3.2 m rod"."""
+    if not tokens or tokens[-1].kind not in (_OPTION, _OTHER) or text[tokens[-1].end : start].strip():
+        return False
+    number = tokens[-1].start
+    return bool(_ARTICLE_BEFORE.search(text, max(0, number - 6), number))
 
 
 def _factor_below_one(text: str, tokens: Sequence[_Token]) -> bool:
@@ -774,17 +792,19 @@ def _resolve_group_subjects(tokens: list[_Token]) -> None:
 
 
 _MARKERS = frozenset("KkVCG")
+_BEFORE_A_SUBJECT = frozenset({Kind.NEGATION.value, _COPULA})  # "…, nor is it smaller": the subject comes later
 _COMPARED = frozenset("BS><glT=E")
 
 
 def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
-    """A pronoun subject of a comparison ("it is smaller", "它比16.23大") is the option that opened
-    the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller"),
+    """A pronoun subject of a comparison ("it is smaller", "它比16.23大"), or a clause that opens with "比"
+    and no subject, is the option that opened the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller"),
     or a statement after a label's colon ("区别在百分位：16.28的百分位是8，这使得它比16.23大"); any other
     pronoun is glue ("it is 13.8")."""
     subject = -1
     opens_clause = True
     depth = 0
+    carried: list[tuple[int, int]] = []  # where a clause opens with "比" and no subject, and whose it is
     for index, token in enumerate(tokens):
         kind = token.kind
         if kind == _ASIDE_OPEN:
@@ -803,9 +823,14 @@ def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
                 token.kind = ""
         elif kind == _COPULA and text[token.start] == ":":
             opens_clause = depth == 0 or opens_clause
-        elif depth == 0 and opens_clause and kind not in _MARKERS:
+        elif depth == 0 and opens_clause and kind == Kind.THAN.value and subject >= 0 and text[token.start] == "比":
+            carried.append((index, subject))  # "22/7 ≈ 3.142857，比3.14大": the subject goes on
+            opens_clause = False
+        elif depth == 0 and opens_clause and kind not in _MARKERS and kind not in _BEFORE_A_SUBJECT:
             subject = token.option if kind == _OPTION else -1
             opens_clause = False
+    for index, option in reversed(carried):
+        tokens.insert(index, _Token(_OPTION, tokens[index].start, tokens[index].start, option=option))
     tokens[:] = [token for token in tokens if token.kind]
 
 
@@ -1321,6 +1346,9 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     eliminated: set[int] = set()
     equal = other = different = False
     tied: set[int] = set()
+    # of two options, each denied to be larger than the other: they are equal
+    kinds = {fact.kind for fact in facts}
+    denied_both_ways = count == 2 and kinds <= {"ngt", "ntop"} and _denies_both_ways(facts)
     for fact in facts:
         if fact.kind == "gt":
             eliminated.add(fact.b if direction > 0 else fact.a)
@@ -1359,6 +1387,8 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     if picks:
         return next(iter(picks))
     remaining = set(range(count)) - eliminated
+    if not remaining and denied_both_ways:  # "3.3 is not larger than 3.30, nor is it smaller"
+        return _EQUAL_CHOICE
     if not remaining:
         return _CONFLICT
     if eliminated and len(remaining) == 1:
@@ -1366,6 +1396,17 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     if eliminated and remaining <= tied:  # "1.5 and 1.50 are equal, and both larger than 1.05"
         return _EQUAL_CHOICE
     return _DIFFERENT if different and not eliminated else _NO_VERDICT
+
+
+def _denies_both_ways(facts: Sequence[_Fact]) -> bool:
+    """Whether denials say neither of two options is larger than the other ("not larger …, nor smaller")."""
+    larger_denied: set[int] = set()  # options said not to be the larger
+    for fact in facts:
+        if fact.kind == "ngt":
+            larger_denied.add(fact.a)
+        elif fact.kind == "ntop":
+            larger_denied.add(fact.a if fact.direction > 0 else 1 - fact.a)
+    return larger_denied == {0, 1}
 
 
 @dataclass
@@ -1650,8 +1691,10 @@ def _read_whole(
         replied, chosen_from = (asked, offered) if starts_sentence else (None, None)
         # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?"),
         # or one that offers both directions ("Is 0.25 larger or smaller than 0.3?", "5.55比5.6大还是小？")
-        asked = offered = None
-        if why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
+        asked_before, asked, offered = asked, None, None
+        if why == "question" and starts_sentence and asked_before is not None and not _NUMBERS_ONLY.sub("", kinds):
+            asked = asked_before  # "8.45大于8.5？这个说法对吗？是的": asks again about the claim just asked
+        elif why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
             offered = clause
         elif why == "question" and _asks_yes_or_no(kinds):
             asked = ([token for token in clause if token.kind != _WHETHER], bare_equal, previous_direction)
@@ -1685,6 +1728,9 @@ def _read_whole(
         ):
             # "Density: 4.9, not 4.16", "4.9 (not 4.16)", "4.9. Not 4.16": right after a value that is no option
             facts = [_Fact("other", "x-not-y", clause[0].start, clause[-1].end, source=source)]
+        if not facts and kinds == _OPTION and clause[0].ordinal is not None:
+            # "Between 7.07 and 7.7, the former.": an ordinal by itself replies with the option it points at
+            facts = [_Fact("answer", "the-former", clause[0].start, clause[0].end, a=clause[0].option)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
             facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
@@ -1998,17 +2044,21 @@ _AMOUNT_BEFORE = re.compile(
 
 
 def _returns_to_the_retracted(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
-    """Whether the final verdict is the one a retraction called wrong ("11.11 is larger. Wait, that's not
-    correct. 11.2 = 11.20 > 11.11. So 11.11 is larger."): the verdict of the latest segment that decided
-    before the retraction, which no statement set aside came between (a retraction of a question asked,
-    "Could 13.11 be larger? No, that's wrong.", retracts no verdict)."""
+    """Whether the final verdict is the one a retraction called wrong, concluded against the reasoning that
+    followed the retraction ("11.11 is larger. Wait, that's not correct. 11.2 = 11.20 > 11.11. So 11.11 is
+    larger."): the verdict of the latest segment that decided before the retraction, which no statement set
+    aside came between (a retraction of a question asked, "Could 13.11 be larger? No, that's wrong.", retracts
+    no verdict), while a segment between the retraction and the end decided otherwise (a re-check that comes
+    back to it, "Wait, that's not right. 100.1 is 100.10, so 100.01 is indeed smaller", confirms it)."""
+    undecided = (_NO_VERDICT, _DIFFERENT)
     for index in range(final, 0, -1):
         if not segments[index].retracts:
             continue
         if segments[index].after_aside:
             return False
-        before = next((verdicts[k] for k in range(index - 1, -1, -1) if verdicts[k] not in (_NO_VERDICT, _DIFFERENT)), None)
-        return before == verdicts[final]
+        before = next((verdicts[k] for k in range(index - 1, -1, -1) if verdicts[k] not in undecided), None)
+        between = [verdicts[k] for k in range(index, final) if verdicts[k] not in undecided]
+        return before == verdicts[final] and any(verdict != before for verdict in between)
     return False
 
 

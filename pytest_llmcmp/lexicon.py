@@ -127,7 +127,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.FORMULA: _words("方程|等式|算式|公式"),
         Kind.CONCLUSION: _words("所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得"),
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
-        Kind.CONTRAST: _words("但|但是|不过|然而|可是|而|而是"),
+        Kind.CONTRAST: _words(
+            "但|但是|不过|然而|可是|而|而是|如果必须选一个|如果一定要选|如果非要选|如果必须选择|如果只能选一个|非要选的话"
+        ),
         Kind.CORRECTION: _words(
             "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
         ),
@@ -169,6 +171,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.GLUE: _words(
             "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
             "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小|同样"
+
             # labels of an explanation that follows ("说明：…"), not conclusions
             "|说明:|分析:|解释:|注:|注意:|解析:"
         ),
@@ -179,7 +182,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass|worth more than|is worth more than"
             "|twice as large as|twice as big as|twice as great as|twice the size of|double|triple"
             "|heavier than|more expensive than|pricier than|costlier than|dearer than|warmer than|hotter than"
-            "|taller than"
+            "|taller than|edges out|edge out|edges past|narrowly edges out|narrowly beats|pips|nudges out"
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
@@ -216,6 +219,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
+            "|nor is|nor are"  # "…, nor is it smaller" ("neither X nor Y" joins a list: "nor" alone is AND)
         ),
         Kind.NEITHER: _words("neither"),
         Kind.DIFFERENT: _words(
@@ -248,7 +252,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|this means|that means|this shows|meaning|as a result|this makes|making"
         ),
         Kind.CONCLUDING: _words("in conclusion|in summary|to summarize|overall|finally"),
-        Kind.CONTRAST: _words("but|however"),
+        # a forced choice revises "neither": "They are equal. If I had to pick one, 4.5 is smaller" (not a supposition)
+        Kind.CONTRAST: _words(
+            "but|however|if i had to pick one|if i had to choose one|if i had to pick|if i had to choose"
+            "|if i must choose|if one must choose|if forced to choose|if you must choose|if we must choose"
+        ),
         Kind.IN_FACT: _words("actually|in fact"),
         Kind.CORRECTION: _words(
             "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought|that is wrong"
@@ -322,6 +330,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
+
         ),
     },
 }
