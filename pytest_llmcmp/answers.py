@@ -210,7 +210,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
                 r"(?P<ellipsis>\.{2,}|…+)",  # "0.333..." trails off; after a word it is a pause
-                r"(?P<send>[。！!；;\n]+|\.(?!\d))",
+                r"(?P<send>[。！!；;\n।]+|\.(?!\d))",
                 # Clause breaks: commas, "because", table cells, brackets and dashes (an aside or a
                 # justification is its own clause: it neither adds to nor cancels the verdict).
                 r"(?P<open>[(（\[【])",
@@ -291,7 +291,8 @@ class _Options:
             same = [index for index, option in enumerate(self.quantities) if option and option.value == scaled]
             same = same or self._equal_values(mention, require_unit=False)
         if len(same) > 1:  # options of one value ("6.200", "6.2"): "6.20" is the one written most like it
-            return _written_most_like(text, [self.texts[index] for index in same], same)
+            # (and when none is written more like it, "零点九" of 0.9 and 0.90, the first: they are one value)
+            return _written_most_like(text, [self.texts[index] for index in same], same, tie=same[0])
         return same[0] if same else self._copied_short(text)
 
     def _copied_short(self, text: str) -> int:
@@ -341,11 +342,11 @@ def _shared_prefix(one: str, other: str) -> int:
     )
 
 
-def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[int]) -> int:
-    """The index of the candidate sharing the longest prefix with ``text``, or -1 on a tie."""
+def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[int], tie: int = -1) -> int:
+    """The index of the candidate sharing the longest prefix with ``text``, or ``tie`` on a tie."""
     shared = [_shared_prefix(text, candidate) for candidate in candidates]
     best = max(shared)
-    return indexes[shared.index(best)] if shared.count(best) == 1 else -1
+    return indexes[shared.index(best)] if shared.count(best) == 1 else tie
 
 
 @functools.lru_cache(maxsize=256)

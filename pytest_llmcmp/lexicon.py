@@ -176,6 +176,15 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|说明:|分析:|解释:|注:|注意:|解析:"
         ),
     },
+    # Hindi, a few words so far: "7.25 और 7.3 में, 7.25 छोटा है।" (of 7.25 and 7.3, 7.25 is smaller)
+    "hi": {
+        Kind.LARGER: _words("बड़ा|बड़ी|बड़े|सबसे बड़ा|सबसे बड़ी|ज़्यादा बड़ा|अधिक बड़ा"),
+        Kind.SMALLER: _words("छोटा|छोटी|छोटे|सबसे छोटा|सबसे छोटी"),
+        Kind.AND: _words("और|या"),
+        Kind.COPULA: _words("है|हैं"),
+        Kind.SAME: _words("बराबर|समान"),
+        Kind.GLUE: _words("में"),
+    },
     "en": {
         Kind.GREATER: _words(
             "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
