@@ -1060,6 +1060,8 @@ GRAMMAR: tuple[Rule, ...] = (
     # "They are both 5.5", "Both are equal to 8.10", "两者都是0.7": of two options, when the sentence
     # is about them (not "the tenths digits are 8 and 8; they are both 8")
     _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
+    # "…, but 1.11 is not equal to 20", "it's not equal to 20": denies an equality said through that value
+    _rule("not-equal-to-another-number", "not_eq", "left:OPTION? COPULA* NEGATION COPULA* EQUALS OTHER END_OF_NUMBER"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
     # "10000001 is 9999999", "1/4 is indeed 0.3", "0.7就是0.70": an option said to be another option, and
     # nothing more, says they are one value (an option said to be itself rewritten, "9.9 is 9.90", is no claim)
@@ -1321,6 +1323,8 @@ def _facts_of(
         yield fact("nanswer" if negated else "answer", a=left[0])
     elif name == "other":
         yield fact("other")
+    elif name == "not_eq":
+        yield fact("nequal")
     elif name == "not_top":
         yield fact("ntop", a=left[0], direction=direction)
     elif name == "not_answer" and context:  # "13.8 is larger, not 13.11"
