@@ -1633,6 +1633,7 @@ def _read_whole(
     stated_another_value = False  # a clause said a value that is no option is the answer ("it's 0.55")
     last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
+    values_said_equal: set[Fraction] = set()  # Z of "X and Y are both Z" (no option), for a later "… not equal to Z"
     for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
         clause_number += 1
         kinds = "".join([token.kind for token in clause])
@@ -1739,6 +1740,8 @@ def _read_whole(
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
             facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
+        if any(fact.rule in _THROUGH_A_VALUE for fact in facts):
+            facts = _through_the_same_value(facts, text, clause, values_said_equal)
         if not why and any(fact.kind == "other" for fact in facts) and _names_a_difference(text, clause, options):
             # "3.9 is larger than 3.89 by \boxed{0.01}": the final number says by how much, not which
             if tracing:
@@ -2020,6 +2023,26 @@ def _names_the_common_value(
         and any(verdicts[index] == _EQUAL_CHOICE for index in decided[:-1])
         and all(fact.kind == "answer" for fact in segment.facts)
     )
+
+
+_THROUGH_A_VALUE = frozenset({"x-and-y-are-both-another-number", "not-equal-to-another-number"})
+
+
+def _through_the_same_value(
+    facts: list[_Fact], text: str, clause: Sequence[_Token], said: set[Fraction]
+) -> list[_Fact]:
+    """Facts of a clause, where "X and Y are both 20" records 20 and "…, but 1.11 is not equal to 20" counts
+    only as a denial of that value ("not exactly equal to 1" after "both 7.6423" denies nothing said)."""
+    number = next((token for token in reversed(clause) if token.kind == _OTHER), None)
+    value = try_parse(text[number.start : number.end]) if number is not None else None
+    kept = []
+    for fact in facts:
+        if fact.rule == "x-and-y-are-both-another-number" and value is not None:
+            said.add(value.value)
+        elif fact.rule == "not-equal-to-another-number" and (value is None or value.value not in said):
+            continue
+        kept.append(fact)
+    return kept
 
 
 def _names_a_difference(
