@@ -757,33 +757,39 @@ def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
                 token.kind = _BARRIER
         elif token.kind == _RELATIVE:
             _resolve_relative(tokens, index)
-    _resolve_group_subjects(tokens)
+    _resolve_group_subjects(tokens, count)
     _resolve_pronouns(tokens, text)
 
 
-_GROUP_SUBJECT = re.compile(r"[JKkVCG]*(Q+)[iQ]*[><glTBS]")
+_GROUP_SUBJECT = re.compile(r"[JKkVCG]*(Q+)[iQ]*[><glTBSE]")
 _CLAUSE_KINDS = re.compile(r"[^,|?]+")  # the clauses of a string of kinds
 
 
-def _resolve_group_subjects(tokens: list[_Token]) -> None:
-    """ "They"/"both"/"它们" opening a comparison with an option that is not among them is the options the
-    clause before listed: "1.5 and 1.50 are equal, and both are larger than 1.05" (options 1.5 and 1.50),
-    "…，它们都比1.05大"."""
+def _resolve_group_subjects(tokens: list[_Token], count: int) -> None:
+    """ "They"/"both"/"它们" opening a comparison with an option that is not among them, or saying they are the
+    same, is the options the clause before listed: "1.5 and 1.50 are equal, and both are larger than 1.05"
+    (options 1.5 and 1.50), "…，它们都比1.05大", "2.5 and 2.50 are tied, they're the same number" (of three
+    options, in one sentence: of two, "they are equal" is about both options anyway)."""
     kinds = "".join([token.kind for token in tokens])
     if _GROUP not in kinds:
         return
     listed: list[int] = []  # the options of the latest clause that named two or more
+    in_sentence = False  # whether that clause is in the sentence of the clause read
     replacements: list[tuple[int, list[int]]] = []  # a group word's index, the options it stands for
     for clause in _CLAUSE_KINDS.finditer(kinds):
         start, end = clause.span()
+        if start and kinds[start - 1] in (_SENTENCE_BREAK, _QUESTION_END):
+            in_sentence = False
         found = _GROUP_SUBJECT.match(kinds, start, end) if len(listed) >= 2 else None
         if found is not None:
             compared = {token.option for token in tokens[found.end(1) : end] if token.kind == _OPTION}
-            if compared and not compared & set(listed):
+            same = kinds[found.end() - 1] == Kind.SAME.value and not compared  # "…, they're the same number"
+            if (same and in_sentence and len(listed) < count) or (compared and not compared & set(listed)):
                 replacements.append((found.start(1), listed))
         if kinds.count(_OPTION, start, end) >= 2:
             current = list(dict.fromkeys(token.option for token in tokens[start:end] if token.kind == _OPTION))
-            listed = current if len(current) >= 2 else listed
+            if len(current) >= 2:  # (a list made with a bracket, "4.5 (or 4.50", names no tie)
+                listed, in_sentence = current, _ASIDE_OPEN not in kinds[start:end]
     for index, options in reversed(replacements):
         group = tokens[index]
         spelled = [_Token(_OPTION, group.start, group.end, option=options[0])]
@@ -946,6 +952,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "NOT_COMPARED_FURTHER": r"(?![TBS><])",
     "ALONE": r"(?![NxQJ><gl=TBSE])",  # a word that is the whole statement: "answer: neither"
     "END_OF_CLAUSE": "$",
+    "START_OF_CLAUSE": "^",
 }
 
 
@@ -953,7 +960,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
 _FIRST_OF_COMPOUND = {
     "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
     "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
-    "NOT_COMPARED_FURTHER": "", "ALONE": "", "END_OF_CLAUSE": "",
+    "NOT_COMPARED_FURTHER": "", "ALONE": "", "END_OF_CLAUSE": "", "START_OF_CLAUSE": "",
 }  # fmt: skip
 
 
@@ -1057,6 +1064,8 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA* GROUP COPULA* EQUALS? OPTION END_OF_NUMBER"),
     # ... a value that is no option, said by itself ("both 20 characters long" is no value of theirs)
     _rule("x-and-y-are-both-another-number", "eq", "left:LIST COPULA* GROUP COPULA* EQUALS? OTHER END_OF_CLAUSE"),
+    # "-15.5 and -15.55 are indeed 20.6" (not "the sum of 6.5 and 6.45 is 12.95": the list opens the clause)
+    _rule("x-and-y-are-another-number", "eq", "START_OF_CLAUSE left:LIST COPULA+ EQUALS? OTHER END_OF_CLAUSE"),
     # "They are both 5.5", "Both are equal to 8.10", "两者都是0.7": of two options, when the sentence
     # is about them (not "the tenths digits are 8 and 8; they are both 8")
     _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
@@ -2025,7 +2034,9 @@ def _names_the_common_value(
     )
 
 
-_THROUGH_A_VALUE = frozenset({"x-and-y-are-both-another-number", "not-equal-to-another-number"})
+_THROUGH_A_VALUE = frozenset(
+    {"x-and-y-are-both-another-number", "x-and-y-are-another-number", "not-equal-to-another-number"}
+)
 
 
 def _through_the_same_value(
@@ -2037,7 +2048,7 @@ def _through_the_same_value(
     value = try_parse(text[number.start : number.end]) if number is not None else None
     kept = []
     for fact in facts:
-        if fact.rule == "x-and-y-are-both-another-number" and value is not None:
+        if fact.rule != "not-equal-to-another-number" and value is not None:
             said.add(value.value)
         elif fact.rule == "not-equal-to-another-number" and (value is None or value.value not in said):
             continue
