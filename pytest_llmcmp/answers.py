@@ -1266,7 +1266,7 @@ def _asserts_bare_equality(kinds: str) -> bool:
 
 _EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")  # "they're equal to each other"
 # "they are not equal", "两者不相等", "它们的大小不一样", "they are two different numbers"
-_NOT_EQUAL = re.compile(r"Qi*(?:ni*(?:E|=Q)|D)")
+_NOT_EQUAL = re.compile(r"Qi*(?:ni*(?:E|=Q)|D)|^i*D")  # (… "but different ones")
 
 
 def _denies_bare_equality(kinds: str) -> bool:

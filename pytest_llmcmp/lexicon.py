@@ -228,12 +228,14 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
+            "|don't|do not|didn't|did not"
             "|nor is|nor are"  # "…, nor is it smaller" ("neither X nor Y" joins a list: "nor" alone is AND)
         ),
         Kind.NEITHER: _words("neither"),
         Kind.DIFFERENT: _words(
             "different numbers|two different numbers|different values|two different values|distinct numbers"
             "|two distinct numbers|different from each other|not the same number|not the same value"
+            "|different ones|two different ones"
         ),
         Kind.AND: _words("and|or|nor|vs|versus"),
         Kind.GROUP: _words(
@@ -339,6 +341,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
+            "|in this list|in the list|in this set|in the set|of this list|of the list"
 
         ),
     },
