@@ -805,7 +805,8 @@ _COMPARED = frozenset("BS><glT=E")
 
 def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
     """A pronoun subject of a comparison ("it is smaller", "它比16.23大"), or a clause that opens with "比"
-    and no subject, is the option that opened the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller"),
+    and no subject, is the option that opened the latest clause outside brackets ("-1.25 is further from zero
+    …, which makes it the smaller"),
     or a statement after a label's colon ("区别在百分位：16.28的百分位是8，这使得它比16.23大"); any other
     pronoun is glue ("it is 13.8")."""
     subject = -1
@@ -1673,8 +1674,7 @@ def _read_whole(
                     revision=not openers.isdisjoint(_REVISING_OPENERS),
                     opened_at=clause[0].start,
                     after_aside=last_aside > last_counted,
-                    retracts=_CORRECTION in kinds
-                    and bool(_RETRACTING.search(text, clause[0].start, clause[-1].end)),
+                    retracts=_CORRECTION in kinds and bool(_RETRACTING.search(text, clause[0].start, clause[-1].end)),
                 )
             )
             in_condition = False
@@ -1773,7 +1773,7 @@ def _read_whole(
     withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
     last_line = None if cut_off else _final_line(lines, answer)  # cut off: the last line was being written
-    if last_line is not None and last_line[0] == _NOT_AN_OPTION and _names_a_difference(text, tokens, options, last_line):
+    if last_line and last_line[0] == _NOT_AN_OPTION and _names_a_difference(text, tokens, options, last_line):
         last_line = None  # the options' difference on the last line says by how much, not which
     if last_line is not None:  # a bare number on the last line is the model's final word
         option, start, end = last_line
@@ -1838,8 +1838,6 @@ def _read_whole(
                 for fact, status, why, segment in reading.records
             ]
     return reading
-
-
 
 
 def _word_regex(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:

@@ -171,7 +171,6 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.GLUE: _words(
             "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
             "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小|同样"
-
             # labels of an explanation that follows ("说明：…"), not conclusions
             "|说明:|分析:|解释:|注:|注意:|解析:"
         ),
@@ -342,7 +341,6 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
             "|in this list|in the list|in this set|in the set|of this list|of the list"
-
         ),
     },
 }
