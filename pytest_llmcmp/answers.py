@@ -1517,7 +1517,8 @@ class Claim:
     ``"overridden"`` (an earlier segment that decided otherwise), ``"conflicting"`` (statements that
     disagree, so that there is no choice) and ``"set aside"``, with ``why``
     (``"question"``, ``"condition"``, ``"hedge"``, ``"appearance"``, ``"concession"``,
-    ``"approximate"``, ``"arithmetic"``, ``"digits"``); ``segment`` counts from 0.
+    ``"approximate"``, ``"arithmetic"``, ``"digits"``, ``"difference"``: a final number introduced as the
+    options' difference, "larger by \\boxed{0.01}"); ``segment`` counts from 0.
     """
 
     text: str
