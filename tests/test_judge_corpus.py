@@ -25,7 +25,7 @@ FLOORS = {
     # labellers of this half read unclear on 12 rows (94.5% before; equal-104-1, "6.200 and 6.2 are both 18",
     # becomes a false pass); see tests/data/judge/README.md
     "tune/smollm2": (0.925, 1, 1),
-    # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md); floors kept
+    # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md)
     "retired/styles": (0.96, 0, 0),
     "retired/smollm2": (0.87, 0, 0),  # session 6: 85.0% (3 false passes) -> 87.9% (0)
     "retired/fresh": (0.98, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0)
