@@ -1,9 +1,10 @@
 """How often the answer judge agrees with blind human labels, per labelled set.
 
-The sets live in ``tests/data/judge/`` (see its README): ``tune/`` may be read while changing the judge,
-``sealed/`` must not be. By default this prints, for every set, agreement, false passes (the judge says
-"correct" where the label is another option or unclear), false fails and correct answers left unparsed; for the
-tuning sets also per pattern and every disagreement (``--show``). For the sealed sets it prints totals only, so
+The sets live in ``tests/data/judge/`` (see its README): ``tune/`` and ``retired/`` (sealed sets measured so often
+that they were retired to tuning) may be read while changing the judge, ``sealed/`` must not be. By default this
+prints, for every set, agreement, false passes (the judge says "correct" where the label is another option or
+unclear), false fails and correct answers left unparsed; for the tune/ and retired/ sets also per pattern and
+every disagreement (``--show``). For the sealed sets it prints totals only, so
 running it while tuning leaks no single answer.
 
     python bench/judge_agreement.py [--show] [--table] [--without-doubtful] [--sealed-patterns] [--second DIR]
@@ -217,7 +218,7 @@ def load_second(directory: Path, name: str) -> dict[str, dict[str, Any]] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--show", action="store_true", help="print every disagreement of the tuning sets")
+    parser.add_argument("--show", action="store_true", help="print every disagreement of the tune/ and retired/ sets")
     parser.add_argument("--table", action="store_true", help="also measure tests/data/answers.yaml")
     parser.add_argument("--without-doubtful", action="store_true", help="leave out labels marked doubtful")
     parser.add_argument("--sealed-patterns", action="store_true", help="per-pattern figures of the sealed sets too")
@@ -234,7 +235,7 @@ def main() -> None:
     sets: list[tuple[str, list[dict[str, Any]], bool]] = []
     if args.table:
         sets.append(("table", table_entries(), False))
-    for split in ("tune", "sealed"):
+    for split in ("tune", "retired", "sealed"):
         for path in sorted((DATA / split).glob("*.yaml")):
             sets.append((f"{split}/{path.stem}", load_set(path), split == "sealed"))
 
@@ -270,13 +271,13 @@ def main() -> None:
                         f"  {entry['numbers']} {entry['ask']}"
                     )
                     print(entry["answer"].rstrip())
-    report["corpus (tune + sealed)"] = {"all": overall.figures()}
+    report["corpus (all sets)"] = {"all": overall.figures()}
     ms = 1000 * timing[0] / timing[1] if timing[1] else 0.0
     report["ms_per_answer"] = round(ms, 3)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print(overall.line("corpus (tune + sealed)"))
+        print(overall.line("corpus (all sets)"))
         print(f"judge time: {ms:.3f} ms per answer (CPU, mean over {timing[1]} answers after a warm-up, this process)")
     if not DATA.is_dir():
         print(f"no corpus at {DATA}", file=sys.stderr)

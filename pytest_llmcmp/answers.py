@@ -51,8 +51,9 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
-from pytest_llmcmp.lexicon import ADDING, ORDINALS, UNITS, Kind, phrase_kinds
+from pytest_llmcmp.lexicon import ADDING, ORDINALS, RETRACTING, UNITS, Kind, phrase_kinds
 from pytest_llmcmp.results import Verdict, judge  # re-exported: defined once, in results
 from pytest_llmcmp.truth import FULL_WIDTH, Quantity, try_parse
 
@@ -222,7 +223,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
                 r"(?P<ellipsis>\.{2,}|…+)",  # "0.333..." trails off; after a word it is a pause
-                r"(?P<send>[。！!；;\n]+|\.(?!\d))",
+                r"(?P<send>[。！!；;\n।]+|\.(?!\d))",
                 # Clause breaks: commas, "because", table cells, brackets and dashes (an aside or a
                 # justification is its own clause: it neither adds to nor cancels the verdict).
                 r"(?P<open>[(（\[【])",
@@ -273,6 +274,7 @@ class _Options:
     has_cjk: bool = False
     unitless: bool = False  # no option is written with a unit ("%", "‰")
     cache: dict[str, int] = field(default_factory=dict)
+    gaps: frozenset[Fraction] | None = None  # see differences()
 
     def match(self, text: str) -> int:
         """Index of the option ``text`` denotes, or -1 (not an option, or ambiguous)."""
@@ -301,7 +303,8 @@ class _Options:
             same = [index for index, option in enumerate(self.quantities) if option and option.value == scaled]
             same = same or self._equal_values(mention, require_unit=False)
         if len(same) > 1:  # options of one value ("6.200", "6.2"): "6.20" is the one written most like it
-            return _written_most_like(text, [self.texts[index] for index in same], same)
+            # (and when none is written more like it, "零点九" of 0.9 and 0.90, the first: they are one value)
+            return _written_most_like(text, [self.texts[index] for index in same], same, tie=same[0])
         return same[0] if same else self._copied_short(text)
 
     def _copied_short(self, text: str) -> int:
@@ -330,6 +333,13 @@ class _Options:
             and (option.unit == mention.unit or not require_unit)
         ]
 
+    def differences(self) -> frozenset[Fraction]:
+        """The differences between two options (how much larger one is: "3.9 is larger by 0.01")."""
+        if self.gaps is None:
+            values = [quantity.value for quantity in self.quantities if quantity is not None]
+            self.gaps = frozenset(abs(one - other) for one in values for other in values if one != other)
+        return self.gaps
+
     def same_value(self, indexes: set[int]) -> bool:
         """Whether the options at ``indexes`` all have one value (a tie: "3.3和3.30都是最大的")."""
         quantities = [self.quantities[index] for index in indexes]
@@ -344,11 +354,11 @@ def _shared_prefix(one: str, other: str) -> int:
     )
 
 
-def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[int]) -> int:
-    """The index of the candidate sharing the longest prefix with ``text``, or -1 on a tie."""
+def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[int], tie: int = -1) -> int:
+    """The index of the candidate sharing the longest prefix with ``text``, or ``tie`` on a tie."""
     shared = [_shared_prefix(text, candidate) for candidate in candidates]
     best = max(shared)
-    return indexes[shared.index(best)] if shared.count(best) == 1 else -1
+    return indexes[shared.index(best)] if shared.count(best) == 1 else tie
 
 
 @functools.lru_cache(maxsize=256)
@@ -386,6 +396,7 @@ _MARKDOWN_LINE = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+•][ \t]+|\d{1
 _MARKDOWN_INLINE = re.compile(r"(?<![\d\s])\*+|\*+(?![\d\s])|\*{2,}|__|~~|`+")
 _EMPHASIS = re.compile(r"\*\*(?=\S)([^*\n]+?)\*\*|__(?=\S)([^_\n]+?)__")
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_STRUCK = re.compile(r"~~(?=\S)[^~\n]+?~~")
 
 
 def _padded(replacement: str, length: int) -> str:
@@ -451,6 +462,7 @@ def _strip_think(text: str) -> tuple[str, bool]:
     return "".join(pieces), unclosed
 
 
+_OUTPUT_BODY = re.compile(r"\s*[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+|/\d+)?%?\s*")
 _CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*([A-Za-z0-9_+-]*)[^\n]*$", re.MULTILINE)
 
 
@@ -472,6 +484,7 @@ def _blank_code(text: str) -> str:
         end = closing.end() if closing is not None else len(text)
         body = text[opening.end() : closing.start() if closing is not None else len(text)]
         is_json = opening.group(2).lower() == "json" or (not opening.group(2) and body.lstrip().startswith("{"))
+        is_json = is_json or bool(_OUTPUT_BODY.fullmatch(body))  # a block of one number is output: "Output:\n```\n2.4"
         pieces.append(text[position : opening.start()])
         pieces.append(_blank(text[opening.start() : opening.end()]))
         pieces.append(body if is_json else _blank(body))
@@ -533,6 +546,8 @@ def _normalise(text: str) -> tuple[str, bool]:
         text = _LATEX_COMMAND.sub(_latex_command, text)
     text = _LATEX_BRACES.sub(" ", text)
     text = _MARKDOWN_LINE.sub(_spaces, text)
+    if "~~" in text:
+        text = _STRUCK.sub(_spaces, text)  # struck-through text is withdrawn: "~~2.49~~ **2.5**"
     return _MARKDOWN_INLINE.sub(_spaces, text), unfinished
 
 
@@ -591,7 +606,11 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             if kind is None:  # a phrase written with other spaces or a line break inside
                 phrase = _SPACE.sub(" ", phrase)
                 kind = _PHRASE_KIND[phrase]
+            if phrase == "about" and not _NUMBER_AHEAD.match(text, end):
+                continue  # "think about which": glue; "about 5" approximates the number
             if not kind:  # glue
+                if phrase == "times" and _factor_below_one(text, tokens):
+                    tokens.append(_Token(_BARRIER, start, end))  # "0.9 times larger": see _factor_below_one
                 continue
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
@@ -621,6 +640,8 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 tokens.append(_Token(_CLAUSE_BREAK, start, end))
         elif group == "word" and ((word := value.lower()) in _GLUE_WORDS or word.endswith("ly")):
             continue
+        elif group == "word" and _describes_a_noun(text, tokens, start):
+            continue  # "the 18.5 kg parcel is heavier": the parcel is the number to the grammar
         elif (
             group == "char"
             and "\u4e00" <= value <= "\u9fff"
@@ -633,6 +654,30 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
     return tokens
+
+
+_NUMBER_AHEAD = re.compile(r"\s*[-+]?[.\d]")
+
+
+_ARTICLE_BEFORE = re.compile(r"(?<![A-Za-z])(?:the|a|an|this|that)\s+\Z", re.IGNORECASE)
+
+
+def _describes_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
+    """Whether the word at ``start`` is the noun an article's number describes: "the 18.5 kg parcel", "a 3.2 m rod"."""
+    if not tokens or tokens[-1].kind not in (_OPTION, _OTHER) or text[tokens[-1].end : start].strip():
+        return False
+    number = tokens[-1].start
+    return bool(_ARTICLE_BEFORE.search(text, max(0, number - 6), number))
+
+
+def _factor_below_one(text: str, tokens: Sequence[_Token]) -> bool:
+    """Whether "times" follows a number below one: "9.9 is 0.9 times larger than 9.91" says a factor that
+    makes a number smaller makes it larger, so the claim contradicts itself and asserts nothing ("times"
+    then stands between the amount and the comparative as a word the grammar does not read through)."""
+    if not tokens or tokens[-1].kind != _OTHER:
+        return False
+    factor = try_parse(text[tokens[-1].start : tokens[-1].end])
+    return factor is not None and 0 <= factor.value < 1
 
 
 def _names_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
@@ -724,33 +769,39 @@ def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
                 token.kind = _BARRIER
         elif token.kind == _RELATIVE:
             _resolve_relative(tokens, index)
-    _resolve_group_subjects(tokens)
+    _resolve_group_subjects(tokens, count)
     _resolve_pronouns(tokens, text)
 
 
-_GROUP_SUBJECT = re.compile(r"[JKkVCG]*(Q+)[iQ]*[><glTBS]")
+_GROUP_SUBJECT = re.compile(r"[JKkVCG]*(Q+)[iQ]*[><glTBSE]")
 _CLAUSE_KINDS = re.compile(r"[^,|?]+")  # the clauses of a string of kinds
 
 
-def _resolve_group_subjects(tokens: list[_Token]) -> None:
-    """ "They"/"both"/"它们" opening a comparison with an option that is not among them is the options the
-    clause before listed: "1.5 and 1.50 are equal, and both are larger than 1.05" (options 1.5 and 1.50),
-    "…，它们都比1.05大"."""
+def _resolve_group_subjects(tokens: list[_Token], count: int) -> None:
+    """ "They"/"both"/"它们" opening a comparison with an option that is not among them, or saying they are the
+    same, is the options the clause before listed: "1.5 and 1.50 are equal, and both are larger than 1.05"
+    (options 1.5 and 1.50), "…，它们都比1.05大", "2.5 and 2.50 are tied, they're the same number" (of three
+    options, in one sentence: of two, "they are equal" is about both options anyway)."""
     kinds = "".join([token.kind for token in tokens])
     if _GROUP not in kinds:
         return
     listed: list[int] = []  # the options of the latest clause that named two or more
+    in_sentence = False  # whether that clause is in the sentence of the clause read
     replacements: list[tuple[int, list[int]]] = []  # a group word's index, the options it stands for
     for clause in _CLAUSE_KINDS.finditer(kinds):
         start, end = clause.span()
+        if start and kinds[start - 1] in (_SENTENCE_BREAK, _QUESTION_END):
+            in_sentence = False
         found = _GROUP_SUBJECT.match(kinds, start, end) if len(listed) >= 2 else None
         if found is not None:
             compared = {token.option for token in tokens[found.end(1) : end] if token.kind == _OPTION}
-            if compared and not compared & set(listed):
+            same = kinds[found.end() - 1] == Kind.SAME.value and not compared  # "…, they're the same number"
+            if (same and in_sentence and len(listed) < count) or (compared and not compared & set(listed)):
                 replacements.append((found.start(1), listed))
         if kinds.count(_OPTION, start, end) >= 2:
             current = list(dict.fromkeys(token.option for token in tokens[start:end] if token.kind == _OPTION))
-            listed = current if len(current) >= 2 else listed
+            if len(current) >= 2:  # (a list made with a bracket, "4.5 (or 4.50", names no tie)
+                listed, in_sentence = current, _ASIDE_OPEN not in kinds[start:end]
     for index, options in reversed(replacements):
         group = tokens[index]
         spelled = [_Token(_OPTION, group.start, group.end, option=options[0])]
@@ -760,17 +811,20 @@ def _resolve_group_subjects(tokens: list[_Token]) -> None:
 
 
 _MARKERS = frozenset("KkVCG")
+_BEFORE_A_SUBJECT = frozenset({Kind.NEGATION.value, _COPULA})  # "…, nor is it smaller": the subject comes later
 _COMPARED = frozenset("BS><glT=E")
 
 
 def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
-    """A pronoun subject of a comparison ("it is smaller", "它比16.23大") is the option that opened
-    the latest clause outside brackets ("-1.25 is further from zero …, which makes it the smaller"),
+    """A pronoun subject of a comparison ("it is smaller", "它比16.23大"), or a clause that opens with "比"
+    and no subject, is the option that opened the latest clause outside brackets ("-1.25 is further from zero
+    …, which makes it the smaller"),
     or a statement after a label's colon ("区别在百分位：16.28的百分位是8，这使得它比16.23大"); any other
     pronoun is glue ("it is 13.8")."""
     subject = -1
     opens_clause = True
     depth = 0
+    carried: list[tuple[int, int]] = []  # where a clause opens with "比" and no subject, and whose it is
     for index, token in enumerate(tokens):
         kind = token.kind
         if kind == _ASIDE_OPEN:
@@ -789,9 +843,14 @@ def _resolve_pronouns(tokens: list[_Token], text: str) -> None:
                 token.kind = ""
         elif kind == _COPULA and text[token.start] == ":":
             opens_clause = depth == 0 or opens_clause
-        elif depth == 0 and opens_clause and kind not in _MARKERS:
+        elif depth == 0 and opens_clause and kind == Kind.THAN.value and subject >= 0 and text[token.start] == "比":
+            carried.append((index, subject))  # "22/7 ≈ 3.142857，比3.14大": the subject goes on
+            opens_clause = False
+        elif depth == 0 and opens_clause and kind not in _MARKERS and kind not in _BEFORE_A_SUBJECT:
             subject = token.option if kind == _OPTION else -1
             opens_clause = False
+    for index, option in reversed(carried):
+        tokens.insert(index, _Token(_OPTION, tokens[index].start, tokens[index].start, option=option))
     tokens[:] = [token for token in tokens if token.kind]
 
 
@@ -905,6 +964,8 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "NOT_COMPARED": r"(?![T><])",
     "NOT_COMPARED_FURTHER": r"(?![TBS><])",
     "ALONE": r"(?![NxQJ><gl=TBSE])",  # a word that is the whole statement: "answer: neither"
+    "END_OF_CLAUSE": "$",
+    "START_OF_CLAUSE": "^",
 }
 
 
@@ -912,7 +973,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
 _FIRST_OF_COMPOUND = {
     "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
     "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
-    "NOT_COMPARED_FURTHER": "", "ALONE": "",
+    "NOT_COMPARED_FURTHER": "", "ALONE": "", "END_OF_CLAUSE": "", "START_OF_CLAUSE": "",
 }  # fmt: skip
 
 
@@ -1010,13 +1071,23 @@ GRAMMAR: tuple[Rule, ...] = (
     ),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
-    # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5": each is said to be one
-    # value, so they are equal
-    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA+ GROUP EQUALS? OPTION END_OF_NUMBER"),
+    # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5", "478.3 and 478.15 are both
+    # 478", "6.05和6.5都是6": each is said to be one value, so they are equal (also when the value is
+    # no option: the claim is that they are one value; "both larger than 5" is no such claim)
+    _rule("x-and-y-are-both-z", "eq", "left:LIST COPULA* GROUP COPULA* EQUALS? OPTION END_OF_NUMBER"),
+    # ... a value that is no option, said by itself ("both 20 characters long" is no value of theirs)
+    _rule("x-and-y-are-both-another-number", "eq", "left:LIST COPULA* GROUP COPULA* EQUALS? OTHER END_OF_CLAUSE"),
+    # "-15.5 and -15.55 are indeed 20.6" (not "the sum of 6.5 and 6.45 is 12.95": the list opens the clause)
+    _rule("x-and-y-are-another-number", "eq", "START_OF_CLAUSE left:LIST COPULA+ EQUALS? OTHER END_OF_CLAUSE"),
     # "They are both 5.5", "Both are equal to 8.10", "两者都是0.7": of two options, when the sentence
     # is about them (not "the tenths digits are 8 and 8; they are both 8")
     _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
+    # "…, but 1.11 is not equal to 20", "it's not equal to 20": denies an equality said through that value
+    _rule("not-equal-to-another-number", "not_eq", "left:OPTION? COPULA* NEGATION COPULA* EQUALS OTHER END_OF_NUMBER"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
+    # "10000001 is 9999999", "1/4 is indeed 0.3", "0.7就是0.70": an option said to be another option, and
+    # nothing more, says they are one value (an option said to be itself rewritten, "9.9 is 9.90", is no claim)
+    _rule("x-is-y", "eq", "left:OPTION COPULA+ right:OPTION END_OF_CLAUSE"),
     _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
         "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
     ),
@@ -1031,6 +1102,11 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("the-larger-is-not-x", "top", "adj:LARGER|SMALLER neg:NEGATION COPULA* left:OPTION END_OF_OPERAND"),
     # "更大的是 X", "the larger value is approximately 7.9", "较小的数约为4.35"
     _rule("the-larger-is-x", "top", "adj:LARGER|SMALLER IS_ABOUT left:OPTION END_OF_OPERAND"),
+    # "the smaller number 0.78 is …": the apposition names 0.78 the smaller, and 0.78 goes on to be the
+    # subject of what the clause says next (see _APPOSITIONS)
+    _rule("the-larger-x", "top", "adj:LARGER|SMALLER left:OPTION END_OF_OPERAND"),
+    # "the smaller number is 2.9" of 2.3 and 2.29: the value named as the answer is no option
+    _rule("the-larger-is-another-number", "other", "LARGER|SMALLER IS_ABOUT OTHER END_OF_NUMBER"),
     _rule("the-largest-are-x-and-y", "tie", "adj:LARGER|SMALLER COPULA COPULA* left:LIST END_OF_OPERAND"),
     _rule("answer-is-x", "answer", "ANSWER|BOXED COPULA* [ neg:NEGATION COPULA* ]? left:OPTION END_OF_OPERAND"),
     _rule(  # "the answer is 26.91", "the answer is either 15 or 18", "\\boxed{0.05}"
@@ -1060,6 +1136,7 @@ _RULES_AT: dict[str, tuple[Rule, ...]] = {
     start: tuple(rule for rule, first in zip(GRAMMAR, _FIRSTS, strict=True) if first is None or start in first)
     for start in set().union(*(first for first in _FIRSTS if first is not None))
 }
+_APPOSITIONS = frozenset({"the-larger-x"})  # their option also starts the claim after them
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
 _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
@@ -1068,6 +1145,7 @@ _ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
 # is written.
 _APPROXIMATION = re.compile(r"L(?!i*[xN><])")
 _SETTING_ASIDE = frozenset("wWfhdacLP")
+_LOOSE_EQUALITY = re.compile(r"L[^,|?]*[E=]|[E=][^,|?]*L")  # "essentially the same", "the same, roughly"
 # Two claims joined by "or"/"还是" offer a choice, not make one: "13.8更大还是13.11更大".
 _ALTERNATIVES = re.compile(r"[BS><][^BS><]*JN[^BS><]*[BS><]")
 _OR_WORDS = frozenset({"or", "或", "或者", "还是"})
@@ -1137,7 +1215,12 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
             span = (tokens[match.start()].start, tokens[match.end() - 1].end)
             facts.extend(_facts_of(rule, match, tokens, count, source, context, span, bare_equal))
             chained = rule.fact in _CHAINS and "right" in rule.pattern.groupindex and kinds[match.start("right")] == "N"
-            position = match.start("right") if chained else match.end()
+            if chained:
+                position = match.start("right")
+            elif rule.name in _APPOSITIONS:
+                position = match.start("left")
+            else:
+                position = match.end()
             break
         else:
             position += 1
@@ -1148,7 +1231,7 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     return facts
 
 
-_NAMES_NOTHING = re.compile(r"[^NxEZ=]*")
+_NAMES_NOTHING = re.compile(r"[^NxEZ=D]*")
 _LISTED = frozenset({"NJ", "xJ"})  # an option after these is inside a list
 _ASIDE_KINDS = frozenset("KkVCG")
 
@@ -1195,7 +1278,8 @@ def _asserts_bare_equality(kinds: str) -> bool:
 
 
 _EQUAL_TO_EACH_OTHER = re.compile(r"Qi*=Q")  # "they're equal to each other"
-_NOT_EQUAL = re.compile(r"Qi*ni*(?:E|=Q)")  # "they are not equal", "两者不相等", "它们的大小不一样"
+# "they are not equal", "两者不相等", "它们的大小不一样", "they are two different numbers"
+_NOT_EQUAL = re.compile(r"Qi*(?:ni*(?:E|=Q)|D)|^i*D")  # (… "but different ones")
 
 
 def _denies_bare_equality(kinds: str) -> bool:
@@ -1261,6 +1345,8 @@ def _facts_of(
         yield fact("nanswer" if negated else "answer", a=left[0])
     elif name == "other":
         yield fact("other")
+    elif name == "not_eq":
+        yield fact("nequal")
     elif name == "not_top":
         yield fact("ntop", a=left[0], direction=direction)
     elif name == "not_answer" and context:  # "13.8 is larger, not 13.11"
@@ -1287,6 +1373,9 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     eliminated: set[int] = set()
     equal = other = different = False
     tied: set[int] = set()
+    # of two options, each denied to be larger than the other: they are equal
+    kinds = {fact.kind for fact in facts}
+    denied_both_ways = count == 2 and kinds <= {"ngt", "ntop"} and _denies_both_ways(facts)
     for fact in facts:
         if fact.kind == "gt":
             eliminated.add(fact.b if direction > 0 else fact.a)
@@ -1325,6 +1414,8 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     if picks:
         return next(iter(picks))
     remaining = set(range(count)) - eliminated
+    if not remaining and denied_both_ways:  # "3.3 is not larger than 3.30, nor is it smaller"
+        return _EQUAL_CHOICE
     if not remaining:
         return _CONFLICT
     if eliminated and len(remaining) == 1:
@@ -1332,6 +1423,17 @@ def _decide(facts: Sequence[_Fact], options: _Options, direction: int) -> int:
     if eliminated and remaining <= tied:  # "1.5 and 1.50 are equal, and both larger than 1.05"
         return _EQUAL_CHOICE
     return _DIFFERENT if different and not eliminated else _NO_VERDICT
+
+
+def _denies_both_ways(facts: Sequence[_Fact]) -> bool:
+    """Whether denials say neither of two options is larger than the other ("not larger …, nor smaller")."""
+    larger_denied: set[int] = set()  # options said not to be the larger
+    for fact in facts:
+        if fact.kind == "ngt":
+            larger_denied.add(fact.a)
+        elif fact.kind == "ntop":
+            larger_denied.add(fact.a if fact.direction > 0 else 1 - fact.a)
+    return larger_denied == {0, 1}
 
 
 @dataclass
@@ -1344,6 +1446,7 @@ class _Segment:
     opened_at: int = 0  # where the clause that opened it starts
     after_aside: bool = False  # the latest clause before it that said anything was set aside
     adding: bool = False  # a claim of it was said "also": it adds to what came before, replaces nothing
+    retracts: bool = False  # opened by a correction that calls what came before wrong ("that's not correct")
 
 
 def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool, int]]:
@@ -1426,7 +1529,8 @@ class Claim:
     ``"overridden"`` (an earlier segment that decided otherwise), ``"conflicting"`` (statements that
     disagree, so that there is no choice) and ``"set aside"``, with ``why``
     (``"question"``, ``"condition"``, ``"hedge"``, ``"appearance"``, ``"concession"``,
-    ``"approximate"``, ``"arithmetic"``, ``"digits"``); ``segment`` counts from 0.
+    ``"approximate"``, ``"arithmetic"``, ``"digits"``, ``"difference"``: a final number introduced as the
+    options' difference, "larger by \\boxed{0.01}"); ``segment`` counts from 0.
     """
 
     text: str
@@ -1552,6 +1656,7 @@ def _read_whole(
     stated_another_value = False  # a clause said a value that is no option is the answer ("it's 0.55")
     last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
+    values_said_equal: set[Fraction] = set()  # Z of "X and Y are both Z" (no option), for a later "… not equal to Z"
     for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
         clause_number += 1
         kinds = "".join([token.kind for token in clause])
@@ -1582,6 +1687,7 @@ def _read_whole(
                     revision=not openers.isdisjoint(_REVISING_OPENERS),
                     opened_at=clause[0].start,
                     after_aside=last_aside > last_counted,
+                    retracts=_CORRECTION in kinds and bool(_RETRACTING.search(text, clause[0].start, clause[-1].end)),
                 )
             )
             in_condition = False
@@ -1593,7 +1699,10 @@ def _read_whole(
             and not in_question
             and _QUESTION not in kinds
             and _WHETHER not in kinds
+            and not (_APPROXIMATE in kinds and _APPROXIMATION.search(kinds) and _LOOSE_EQUALITY.search(kinds))
         ):
+            # (a hedge on a loose equality, "they could be considered essentially the same", doubts that
+            # approximation, which asserts nothing anyway, not the verdict)
             last_hedge = clause_number
         depends = depends or (Kind.DEPENDS.value in kinds and not in_question)
         bare_equal = not sentence_about_other_things
@@ -1610,8 +1719,10 @@ def _read_whole(
         replied, chosen_from = (asked, offered) if starts_sentence else (None, None)
         # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?"),
         # or one that offers both directions ("Is 0.25 larger or smaller than 0.3?", "5.55比5.6大还是小？")
-        asked = offered = None
-        if why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
+        asked_before, asked, offered = asked, None, None
+        if why == "question" and starts_sentence and asked_before is not None and not _NUMBERS_ONLY.sub("", kinds):
+            asked = asked_before  # "8.45大于8.5？这个说法对吗？是的": asks again about the claim just asked
+        elif why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
             offered = clause
         elif why == "question" and _asks_yes_or_no(kinds):
             asked = ([token for token in clause if token.kind != _WHETHER], bare_equal, previous_direction)
@@ -1636,6 +1747,8 @@ def _read_whole(
             index_of.update((id(token), index) for index, token in enumerate(tokens))  # once, when needed
         if _DENIES_AN_OPTION.match(kinds) and _denies_how_it_was_written(tokens, index_of, clause):
             facts = []  # "The larger is 0.5, not 0.50": how the option just named is written, not a denial
+        elif _DENIES_AN_OPTION.match(kinds) and _IDENTITY.fullmatch(kinds_before):
+            facts = []  # "1.666 is 2/3, not 0.666": what a number is (or is not), not which is the answer
         if (
             _DENIES_AN_OPTION.match(kinds)
             and _OPTION not in kinds_before
@@ -1643,9 +1756,19 @@ def _read_whole(
         ):
             # "Density: 4.9, not 4.16", "4.9 (not 4.16)", "4.9. Not 4.16": right after a value that is no option
             facts = [_Fact("other", "x-not-y", clause[0].start, clause[-1].end, source=source)]
+        if not facts and kinds == _OPTION and clause[0].ordinal is not None:
+            # "Between 7.07 and 7.7, the former.": an ordinal by itself replies with the option it points at
+            facts = [_Fact("answer", "the-former", clause[0].start, clause[0].end, a=clause[0].option)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
             facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
+        if any(fact.rule in _THROUGH_A_VALUE for fact in facts):
+            facts = _through_the_same_value(facts, text, clause, values_said_equal)
+        if not why and any(fact.kind == "other" for fact in facts) and _names_a_difference(text, clause, options):
+            # "3.9 is larger than 3.89 by \boxed{0.01}": the final number says by how much, not which
+            if tracing:
+                reading.records += [(fact, "set aside", "difference", -1) for fact in facts if fact.kind == "other"]
+            facts = [fact for fact in facts if fact.kind != "other"]
         if why:
             reading.records += [(fact, "set aside", why, -1) for fact in facts]
             continue
@@ -1656,11 +1779,15 @@ def _read_whole(
             segment.facts.extend(facts)
             segment.adding = segment.adding or bool(_ADDING.search(answer, clause[0].start, clause[-1].end))
             segment.last_clause = clause_number
-            segment.conclusive = segment.conclusive or any(_inside(emphasis, fact) for fact in facts)
+            segment.conclusive = segment.conclusive or any(
+                _inside(emphasis, fact) or _names_in_bold(emphasis, fact) for fact in facts
+            )
 
     withdrawn = _withdrawn_at_the_end(segments[-1], tokens)
     lines = _Lines(text, tokens)
     last_line = None if cut_off else _final_line(lines, answer)  # cut off: the last line was being written
+    if last_line and last_line[0] == _NOT_AN_OPTION and _names_a_difference(text, tokens, options, last_line):
+        last_line = None  # the options' difference on the last line says by how much, not which
     if last_line is not None:  # a bare number on the last line is the model's final word
         option, start, end = last_line
         kind = "other" if option == _NOT_AN_OPTION else "answer"
@@ -1678,6 +1805,8 @@ def _read_whole(
             reading.records.append((fact, "deciding", "", len(segments)))
         return reading
     final = decided[-1]
+    if _names_the_common_value(segments[final], verdicts[final], options, verdicts, decided):
+        verdicts[final] = _EQUAL_CHOICE
     verdict = verdicts[final]
     if verdict == _CONFLICT:
         reading.extraction = Extraction(None, reason="conflict")
@@ -1692,8 +1821,10 @@ def _read_whole(
         reading.extraction = Extraction(None, reason="no-verdict")
     elif last_hedge >= segments[final].last_clause or depends:
         reading.extraction = Extraction(None, reason="hedge")
-    elif _disagreement_stands(segments, verdicts, decided) or (
-        verdict == _EQUAL_CHOICE and _equality_denied(segments, verdicts, final)
+    elif (
+        _disagreement_stands(segments, verdicts, decided)
+        or (verdict == _EQUAL_CHOICE and _equality_denied(segments, verdicts, final))
+        or _returns_to_the_retracted(segments, verdicts, final)
     ):
         reading.extraction = Extraction(None, reason="conflict")
         if tracing:
@@ -1722,17 +1853,27 @@ def _read_whole(
     return reading
 
 
-# "also", "也": see lexicon.ADDING
-_ADDING = re.compile(
-    "|".join(
-        rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])" if _is_latin(word) else re.escape(word)
-        for words in ADDING.values()
-        for word in words
-    ),
-    re.IGNORECASE,
-)
+def _word_regex(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    """Any word of a lexicon table (Latin words whole, any spacing), case-insensitively."""
+    return re.compile(
+        "|".join(
+            r"(?<![A-Za-z])" + r"\s+".join(map(re.escape, word.split())) + r"(?![A-Za-z])"
+            if _is_latin(word)
+            else re.escape(word)
+            for words in table.values()
+            for word in words
+        ),
+        re.IGNORECASE,
+    )
 
 
+_ADDING = _word_regex(ADDING)  # "also", "也": see lexicon.ADDING
+_RETRACTING = _word_regex(RETRACTING)  # "that's not correct", "我错了": see lexicon.RETRACTING
+
+
+# A clause that says what a number is ("1.666 is 2/3", "1/4 is 0.3"): a denial after it ("…, not 0.666")
+# denies that identity, not an answer
+_IDENTITY = re.compile(r"[Nx]i+[Nx]")
 # A clause that opens by denying an option: "…, not 4.16", "…，而不是4.16"
 _DENIES_AN_OPTION = re.compile(r"[KkV]?i*ni*N")
 # A clause that says the value is a number that is no option: "the larger is 12.6", "it's 0.55",
@@ -1891,6 +2032,86 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
     return False
 
 
+def _names_the_common_value(
+    segment: _Segment, verdict: int, options: _Options, verdicts: Sequence[int], decided: Sequence[int]
+) -> bool:
+    """Whether a final answer names the one value all the options have, after the answer said they are
+    equal ("3.0 and 3 are both equal to 3, so the answer is 3" of 3 and 3.00): the tie, restated by its value."""
+    return (
+        verdict >= 0
+        and options.same_value(set(range(len(options.texts))))
+        and any(verdicts[index] == _EQUAL_CHOICE for index in decided[:-1])
+        and all(fact.kind == "answer" for fact in segment.facts)
+    )
+
+
+_THROUGH_A_VALUE = frozenset(
+    {"x-and-y-are-both-another-number", "x-and-y-are-another-number", "not-equal-to-another-number"}
+)
+
+
+def _through_the_same_value(
+    facts: list[_Fact], text: str, clause: Sequence[_Token], said: set[Fraction]
+) -> list[_Fact]:
+    """Facts of a clause, where "X and Y are both 20" records 20 and "…, but 1.11 is not equal to 20" counts
+    only as a denial of that value ("not exactly equal to 1" after "both 7.6423" denies nothing said)."""
+    number = next((token for token in reversed(clause) if token.kind == _OTHER), None)
+    value = try_parse(text[number.start : number.end]) if number is not None else None
+    kept = []
+    for fact in facts:
+        if fact.rule != "not-equal-to-another-number" and value is not None:
+            said.add(value.value)
+        elif fact.rule == "not-equal-to-another-number" and (value is None or value.value not in said):
+            continue
+        kept.append(fact)
+    return kept
+
+
+def _names_a_difference(
+    text: str, tokens: Sequence[_Token], options: _Options, span: tuple[int, int, int] | None = None
+) -> bool:
+    """Whether the last number of ``tokens`` that is no option (within ``span``'s start and end, when given)
+    is the difference of two options ("… by \\boxed{0.01}" of 3.9 and 3.89)."""
+    number = next(
+        (
+            token
+            for token in reversed(tokens)
+            if token.kind == _OTHER and (span is None or span[1] <= token.start < span[2])
+        ),
+        None,
+    )
+    if number is None or not _AMOUNT_BEFORE.search(text, max(0, number.start - 40), number.start):
+        return False
+    value = try_parse(text[number.start : number.end])
+    return value is not None and value.value in options.differences()
+
+
+# What introduces a number as the amount of a comparison: "larger than 3.89 by \boxed{0.01}", "the difference
+# is 0.01", "相差0.05" (a bare final number stays a final answer: "7.5 is larger. \boxed{0.05}" chooses nothing)
+_AMOUNT_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])by|difference(?:\s+is|\s+of)?|相差|差值?[为是]?)[\s$\\\[\]{}:：\ue000]*\Z", re.IGNORECASE
+)
+
+
+def _returns_to_the_retracted(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
+    """Whether the final verdict is the one a retraction called wrong, concluded against the reasoning that
+    followed the retraction ("11.11 is larger. Wait, that's not correct. 11.2 = 11.20 > 11.11. So 11.11 is
+    larger."): the verdict of the latest segment that decided before the retraction, which no statement set
+    aside came between (a retraction of a question asked, "Could 13.11 be larger? No, that's wrong.", retracts
+    no verdict), while a segment between the retraction and the end decided otherwise (a re-check that comes
+    back to it, "Wait, that's not right. 100.1 is 100.10, so 100.01 is indeed smaller", confirms it)."""
+    undecided = (_NO_VERDICT, _DIFFERENT)
+    for index in range(final, 0, -1):
+        if not segments[index].retracts:
+            continue
+        if segments[index].after_aside:
+            return False
+        before = next((verdicts[k] for k in range(index - 1, -1, -1) if verdicts[k] not in undecided), None)
+        between = [verdicts[k] for k in range(index, final) if verdicts[k] not in undecided]
+        return before == verdicts[final] and any(verdict != before for verdict in between)
+    return False
+
+
 def _equality_denied(segments: Sequence[_Segment], verdicts: Sequence[int], final: int) -> bool:
     """Whether a segment says the options are not equal beside a final verdict that they are: after it ("they're
     equal … they differ"), or before it with no correction between ("not equal to each other, but … the same
@@ -1934,6 +2155,14 @@ def _emphasis(answer: str) -> list[tuple[int, int]]:
 def _inside(spans: Sequence[tuple[int, int]], fact: _Fact) -> bool:
     index = bisect.bisect_right(spans, (fact.start, len(spans) and 1 << 62)) - 1
     return index >= 0 and spans[index][0] <= fact.start and fact.end <= spans[index][1]
+
+
+def _names_in_bold(spans: Sequence[tuple[int, int]], fact: _Fact) -> bool:
+    """Whether a claim ends on its answer in bold ("The smaller number is **-5.05**"): a final statement."""
+    if fact.kind not in ("top", "answer") or not spans:
+        return False
+    index = bisect.bisect_right(spans, (fact.end, 1 << 62)) - 1
+    return index >= 0 and fact.start < spans[index][0] < fact.end <= spans[index][1]
 
 
 _CLOSERS = {"{": "}", "(": ")", "（": "）", "[": "]", "【": "】"}
@@ -2018,6 +2247,11 @@ class _Lines:
         words = [token for token in self.tokens[first:last] if token.kind not in _NOT_A_WORD]
         if len(words) == 1 and words[0].kind == _OPTION:
             return words[0].option
+        # "The latter (0.099).": an option named twice, once in brackets
+        named = {token.option for token in words if token.kind == _OPTION}
+        brackets = [token for token in words if token.kind in (_ASIDE_OPEN, _ASIDE_CLOSE)]
+        if len(named) == 1 and brackets and all(token.kind in (_OPTION, _ASIDE_OPEN, _ASIDE_CLOSE) for token in words):
+            return named.pop()
         if len(words) == 1 and words[0].kind == _OTHER:
             return _NOT_AN_OPTION
         return None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ADDING", "ORDINALS", "PHRASES", "UNITS", "Kind", "phrase_kinds"]
+__all__ = ["ADDING", "ORDINALS", "PHRASES", "RETRACTING", "UNITS", "Kind", "phrase_kinds"]
 
 
 class Kind(Enum):
@@ -35,6 +35,7 @@ class Kind(Enum):
     NEGATION = "n"
     NOT_AS = "m"  # "X 没有 Y 大", "X 不如 Y 大"
     NEITHER = "Z"  # "neither is larger": the options are equal
+    DIFFERENT = "D"  # "they are two different numbers", "是不同的数": the options are not one value
     AND = "J"  # joins options into a list
     GROUP = "Q"  # "both", "两者", "they": all the options at once
     OF = "o"  # "the larger of X and Y"
@@ -84,9 +85,13 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.EQUALS: _words("=|==|≈"),
         Kind.CONCLUSION: _words("→|⇒|=>|->|∴"),
         Kind.COPULA: _words(":"),
-        Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"|"larger"|"smaller"'),
+        Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"'),
+        # JSON keys that label a value by its direction: {"larger": 16.6, "smaller": 16.16}
+        Kind.LARGER: _words('"larger"|"largest"|"bigger"|"biggest"|"max"|"maximum"'),
+        Kind.SMALLER: _words('"smaller"|"smallest"|"min"|"minimum"'),
         Kind.AND: _words("&"),
         Kind.BARRIER: _words("≠|!="),
+        Kind.HEDGE: _words("🤔|🤷|😕"),  # doubt, a shrug
     },
     "zh": {
         Kind.GREATER: _words("大于|高于|多于|超过|超出|胜过|大过|高过|高出|多过"),
@@ -107,6 +112,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|更便宜|较便宜|便宜|便宜一些|最便宜|更轻|较轻|轻|轻一些|最轻|更冷|较冷"
         ),
         Kind.THAN: _words("比|比起"),
+        Kind.DIFFERENT: _words("不同的数|两个不同的数|不同的数字|两个不同的数字|不同的值|不是同一个数|不是同一个数字"),
         Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非"),
         Kind.NOT_AS: _words("没有|并没有|不如|没"),
         Kind.AND: _words("和|与|跟|及|以及|、|或|或者|还是"),
@@ -121,7 +127,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.FORMULA: _words("方程|等式|算式|公式"),
         Kind.CONCLUSION: _words("所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得"),
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
-        Kind.CONTRAST: _words("但|但是|不过|然而|可是|而|而是"),
+        Kind.CONTRAST: _words(
+            "但|但是|不过|然而|可是|而|而是|如果必须选一个|如果一定要选|如果非要选|如果必须选择|如果只能选一个|非要选的话"
+        ),
         Kind.CORRECTION: _words(
             "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
         ),
@@ -142,6 +150,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
         Kind.CONDITION: _words(
             "如果|假如|假设|若|要是|倘若|的话|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"
+            "|四舍五入|四舍五入后|取整后|取整"
         ),
         # "问题：" labels a restated question; "要找出最小的…" states the task
         Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
@@ -166,13 +175,22 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|说明:|分析:|解释:|注:|注意:|解析:"
         ),
     },
+    # Hindi, a few words so far: "7.25 और 7.3 में, 7.25 छोटा है।" (of 7.25 and 7.3, 7.25 is smaller)
+    "hi": {
+        Kind.LARGER: _words("बड़ा|बड़ी|बड़े|सबसे बड़ा|सबसे बड़ी|ज़्यादा बड़ा|अधिक बड़ा"),
+        Kind.SMALLER: _words("छोटा|छोटी|छोटे|सबसे छोटा|सबसे छोटी"),
+        Kind.AND: _words("और|या"),
+        Kind.COPULA: _words("है|हैं"),
+        Kind.SAME: _words("बराबर|समान"),
+        Kind.GLUE: _words("में"),
+    },
     "en": {
         Kind.GREATER: _words(
             "larger than|bigger than|greater than|higher than|more than|exceeds|exceed|is above|beats|beat"
             "|outweighs|outweigh|tops|is ahead of|outranks|surpasses|surpass|worth more than|is worth more than"
             "|twice as large as|twice as big as|twice as great as|twice the size of|double|triple"
             "|heavier than|more expensive than|pricier than|costlier than|dearer than|warmer than|hotter than"
-            "|taller than"
+            "|taller than|edges out|edge out|edges past|narrowly edges out|narrowly beats|pips|nudges out"
         ),
         Kind.LESS: _words(
             "smaller than|less than|lower than|fewer than|lesser than|is below|falls below|falls short of|is behind"
@@ -209,8 +227,15 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
+            "|don't|do not|didn't|did not"
+            "|nor is|nor are"  # "…, nor is it smaller" ("neither X nor Y" joins a list: "nor" alone is AND)
         ),
         Kind.NEITHER: _words("neither"),
+        Kind.DIFFERENT: _words(
+            "different numbers|two different numbers|different values|two different values|distinct numbers"
+            "|two distinct numbers|different from each other|not the same number|not the same value"
+            "|different ones|two different ones"
+        ),
         Kind.AND: _words("and|or|nor|vs|versus"),
         Kind.GROUP: _words(
             "both|all|they|them|the others|the other|the other two|the other one|any other|all others"
@@ -220,6 +245,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.OF: _words("of|among"),
         Kind.COPULA: _words(
             "is|are|was|would be|will be|should be|has|have|it's|that's|be said to be|be called|be considered"
+            "|must be|has to be|have to be|is going to be"
         ),
         Kind.ANSWER: _words(
             "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
@@ -236,12 +262,17 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|this means|that means|this shows|meaning|as a result|this makes|making"
         ),
         Kind.CONCLUDING: _words("in conclusion|in summary|to summarize|overall|finally"),
-        Kind.CONTRAST: _words("but|however"),
+        # a forced choice revises "neither": "They are equal. If I had to pick one, 4.5 is smaller" (not a supposition)
+        Kind.CONTRAST: _words(
+            "but|however|if i had to pick one|if i had to choose one|if i had to pick|if i had to choose"
+            "|if i must choose|if one must choose|if forced to choose|if you must choose|if we must choose"
+        ),
         Kind.IN_FACT: _words("actually|in fact"),
         Kind.CORRECTION: _words(
             "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought|that is wrong"
             "|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake|that's not right"
             "|that is not right|that doesn't seem right|that can't be right|or rather|hmm, no|hmm no|no, wait"
+            "|that's not correct|that is not correct|this is not correct|that isn't correct|that isn't right"
             "|wait, no|oh no|actually, no|actually no|let me recheck|let me re-check|let me double-check"
             "|let me double check|let me check again|on reflection|upon reflection"
         ),
@@ -276,11 +307,14 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|for practical purposes|for most practical purposes|in practice"
             "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
             "|same order of magnitude|treat them as|treat it as|treated as|regarded as|around"
+            "|about"  # before a number only ("about 5"; "think about which" is glue): see answers._lex
         ),
         Kind.CONCESSION: _words("although|though|even though|despite|while"),
         Kind.CONDITION: _words(
             "if|suppose|assuming|assume|as decimal numbers|as decimals|as plain numbers|as dates|as a date"
             "|as versions|as version numbers|as software versions|in version numbering"
+            # rounding supposes another number: "Rounded, 2/3 is 0.67"
+            "|rounded|when rounded|if rounded|after rounding|once rounded|rounding"
         ),
         Kind.WHETHER: _words("whether"),
         # "question:" labels a restated question; "to find the smallest …" states the task
@@ -302,10 +336,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.BARRIER: _words("more|large|big|times as large as|times as big as|times as great as|times the size of"),
         Kind.GLUE: _words(
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
-            "|among them|between them|here|i think|i believe|in value|still|also|the one|about|times|percent"
+            "|among them|between them|here|i think|i believe|in value|still|also|the one|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
+            "|in this list|in the list|in this set|in the set|of this list|of the list"
         ),
     },
 }
@@ -317,6 +352,19 @@ ADDING: dict[str, tuple[str, ...]] = {
     "zh": ("也", "同样"),
     "en": ("also", "as well"),
 }
+
+# Corrections that call the statement before them wrong ("that's not correct", "我错了"), not merely pause
+# ("wait", "let me double-check"): concluding the retracted verdict again contradicts the correction
+# ("11.11 is larger. Wait, that's not correct. … So 11.11 is larger.": no choice). To the grammar they are
+# CORRECTION words like the others.
+RETRACTING: dict[str, tuple[str, ...]] = {
+    "zh": ("不对", "这是错误的", "这是错的", "我错了", "我算错了", "搞错了", "不，不对"),
+    "en": (
+        "that is wrong", "that's wrong", "this is wrong", "that is incorrect", "that's incorrect", "i was wrong",
+        "my mistake", "that's not right", "that is not right", "that doesn't seem right", "that can't be right",
+        "that's not correct", "that is not correct", "this is not correct", "that isn't correct", "that isn't right",
+    ),
+}  # fmt: skip
 
 # Units written right after a number ("13.8 kg", "13.8元", "4.9 g/cm3", "13.8元/斤", "13.8/kg"): the lexer
 # reads them as part of the number, so "13.8 kg is heavier" has the subject 13.8. A unit may carry a power

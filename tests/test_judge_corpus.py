@@ -21,19 +21,27 @@ DATA = ROOT / "tests" / "data" / "judge"
 # set: (minimum agreement, most false passes, most false passes on labels nobody marked doubtful)
 FLOORS = {
     "tune/styles": (0.99, 0, 0),
-    "tune/smollm2": (0.935, 0, 0),
-    "sealed/styles": (0.96, 0, 0),
-    "sealed/smollm2": (0.84, 3, 0),
-    "sealed/fresh": (0.952, 3, 0),
-    # written and labelled blind on 2026-12-02 by others, tuned on since (their sealed halves below)
-    "tune/styles2": (0.96, 1, 0),
+    # Lowered in session 6 by the coordinator's convention "X and Y are both Z" (Z no option) = equal, which both
+    # labellers of this half read unclear on 12 rows (94.5% before; equal-104-1, "6.200 and 6.2 are both 18",
+    # becomes a false pass); see tests/data/judge/README.md
+    "tune/smollm2": (0.925, 1, 1),
+    # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md)
+    "retired/styles": (0.96, 0, 0),
+    "retired/smollm2": (0.87, 0, 0),  # session 6: 85.0% (3 false passes) -> 87.9% (0)
+    "retired/fresh": (0.98, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0)
+    # written and labelled blind on 2026-12-02 by others, tuned on since (their once-sealed halves, now retired, below)
+    "tune/styles2": (0.965, 1, 0),
     "tune/live2": (0.945, 0, 0),
     # corpus3, written and labelled blind elsewhere (2026-12-02): its tuning half, tuned on (94.6% before, 98.0% after)
     "tune/styles3": (0.97, 0, 0),
-    "tune/live3": (0.879, 0, 0),  # real SmolLM2 answers (82.2% before, 88.9% after)
-    # their sealed halves, measured once at the end of that session (totals only)
-    "sealed/styles2": (0.93, 1, 0),
-    "sealed/live2": (0.82, 1, 1),
+    "tune/live3": (0.955, 0, 0),  # real SmolLM2 answers (82.2% before, 88.9% after; 96.7% after session 6)
+    # corpus4's tuning half (written blind elsewhere, 2026-12-02): 87.0% (1 false pass) on arrival, 95.0% (0) after
+    "tune/styles4": (0.945, 0, 0),
+    # corpus4's real SmolLM2 answers (two labellers): 90.0% on arrival (coordinator), 92.3% at its arrival here, 94.6%
+    "tune/live4": (0.935, 0, 0),
+    # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
+    "retired/styles2": (0.955, 1, 0),  # session 6: 94.0% -> 96.0%
+    "retired/live2": (0.88, 0, 0),  # session 6: 84.1% (1) -> 88.6% (0)
     # corpus3's sealed halves and fresh3 (240 written answers, sealed whole), measured only by the coordinator, before
     # and after the tuning on corpus3's other half: styles3 93.4% -> 96.0%, live3 87.8% -> 88.9% (finish_reason
     # passed), fresh3 92.5% (2 false passes) -> 93.3% (1)
@@ -44,9 +52,11 @@ FLOORS = {
 # sets smaller than the 150 answers every other set has
 SIZES = {
     "tune/live2": 88,
-    "sealed/live2": 88,
+    "retired/live2": 88,
     "tune/styles3": 149,
     "tune/live3": 90,
+    "tune/styles4": 161,
+    "tune/live4": 130,
     "sealed/styles3": 151,
     "sealed/live3": 90,
 }
@@ -54,8 +64,11 @@ SIZES = {
 
 # set with a second labeller's file: (minimum agreement on the rows both labellers agree on, most false passes there)
 CONSENSUS_FLOORS = {
-    "tune/smollm2": (0.965, 0),
-    "sealed/smollm2": (0.90, 1),
+    # lowered by the "both Z" convention (see FLOORS): 97.3% (0) before, 93.5% (1) after
+    "tune/smollm2": (0.93, 1),
+    "tune/live4": (0.935, 0),  # labellers agree on 129 of 130
+    # lowered by the "both Z" convention (see FLOORS): 91.0% (1 false pass) before, 88.7% (0) after
+    "retired/smollm2": (0.88, 0),
 }
 SECOND = DATA / "second"
 
@@ -86,18 +99,20 @@ def test_agreement_with_blind_labels_keeps_its_floor(name: str) -> None:
 def test_the_sets_are_what_the_readme_says() -> None:
     bench = _bench()
     sizes = {name: len(bench.load_set(DATA / f"{name}.yaml")) for name in FLOORS}
-    assert sizes["tune/styles"] + sizes["sealed/styles"] == 500
-    assert sizes["tune/smollm2"] + sizes["sealed/smollm2"] == 591
-    assert sizes["sealed/fresh"] == 208
+    assert sizes["tune/styles"] + sizes["retired/styles"] == 500
+    assert sizes["tune/smollm2"] + sizes["retired/smollm2"] == 591
+    assert sizes["retired/fresh"] == 208
     assert sizes["tune/styles2"] == 150
     assert sizes["tune/live2"] == 88
     assert sizes["tune/styles3"] == 149
     assert sizes["tune/live3"] == 90
-    assert sizes["tune/styles2"] + sizes["sealed/styles2"] == 300
-    assert sizes["tune/live2"] + sizes["sealed/live2"] == 176
+    assert sizes["tune/styles2"] + sizes["retired/styles2"] == 300
+    assert sizes["tune/live2"] + sizes["retired/live2"] == 176
     assert sizes["tune/styles3"] + sizes["sealed/styles3"] == 300
     assert sizes["tune/live3"] + sizes["sealed/live3"] == 180
     assert sizes["sealed/fresh3"] == 240
+    assert sizes["tune/styles4"] == 161
+    assert sizes["tune/live4"] == 130
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
