@@ -48,6 +48,12 @@ FLOORS = {
     "sealed/styles3": (0.95, 0, 0),
     "sealed/live3": (0.87, 0, 0),
     "sealed/fresh3": (0.92, 1, 1),
+    # corpus4's sealed halves and fresh4 (240 typical written answers, sealed whole), measured only by the coordinator
+    # (session 6), on main 4cb1b4b -> after the tuning on corpus4's other halves: styles4 84.9% (1 false pass) ->
+    # 85.5% (1), live4 87.7% (0) -> 90.0% (0), fresh4 96.7% (0) -> 96.7% (0)
+    "sealed/styles4": (0.85, 1, 1),
+    "sealed/live4": (0.895, 0, 0),
+    "sealed/fresh4": (0.96, 0, 0),
 }
 # sets smaller than the 150 answers every other set has
 SIZES = {
@@ -59,6 +65,8 @@ SIZES = {
     "tune/live4": 130,
     "sealed/styles3": 151,
     "sealed/live3": 90,
+    "sealed/styles4": 159,
+    "sealed/live4": 130,
 }
 
 
@@ -69,6 +77,7 @@ CONSENSUS_FLOORS = {
     "tune/live4": (0.935, 0),  # labellers agree on 129 of 130
     # lowered by the "both Z" convention (see FLOORS): 91.0% (1 false pass) before, 88.7% (0) after
     "retired/smollm2": (0.88, 0),
+    "sealed/live4": (0.925, 0),  # labellers agree on 126 of 130; 90.5% (0) on main 4cb1b4b -> 92.9% (0)
 }
 SECOND = DATA / "second"
 
@@ -113,6 +122,9 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["sealed/fresh3"] == 240
     assert sizes["tune/styles4"] == 161
     assert sizes["tune/live4"] == 130
+    assert sizes["tune/styles4"] + sizes["sealed/styles4"] == 320
+    assert sizes["tune/live4"] + sizes["sealed/live4"] == 260
+    assert sizes["sealed/fresh4"] == 240
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
