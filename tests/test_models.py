@@ -413,3 +413,22 @@ def test_a_401_from_a_named_endpoint_names_its_own_key_variable_first(
     shown = result.stdout.str() + result.stderr.str()
     for value in variables.values():
         assert value not in shown
+
+
+def test_the_markdown_paired_comparison_names_each_prompt_and_model(suite: pytest.Pytester) -> None:
+    """Against a baseline with two prompts and two models, each paired line says whose it is, as the HTML does."""
+    args = ["-p", "no:cacheprovider", "--llm-prompt=none", "--llm-prompt=prompts/careful.md"]
+    with FakeServer(models=("m1",), answer=helped) as one, FakeServer(models=("m2",), answer=hurt) as two:
+        named = [f"--llm-endpoint=one={one.url}", f"--llm-endpoint=two={two.url}"]
+        suite.runpytest(*args, *named, "--llm-results=base.json")
+        suite.runpytest(*args, *named, "--llm-baseline=base.json", "--llm-report=r.md", "--llm-html=r.html")
+    report = (suite.path / "r.md").read_text(encoding="utf-8")
+    paired = report.split("**Paired comparison**", 1)[1].split("\n\n", 2)[1].splitlines()
+    assert sorted(line.split(" paired cases")[0] for line in paired) == [
+        "- careful @ m1: 3",
+        "- careful @ m2: 3",
+        "- none @ m1: 3",
+        "- none @ m2: 3",
+    ]
+    html = (suite.path / "r.html").read_text(encoding="utf-8")
+    assert "careful @ m1: 3 paired cases" in html

@@ -190,7 +190,10 @@ def _markdown(
     lines += _models_section(results)
     if decision is not None and decision.prompts:
         lines += ["**Paired comparison**", ""]
-        lines += [f"- {escape_markdown(paired_line(decided).strip())}" for decided in decision.prompts]
+        lines += [
+            f"- {escape_markdown(decided.prompt)}: {escape_markdown(paired_line(decided).strip())}"
+            for decided in decision.prompts
+        ]
         lines.append("")
 
     lines += cost_section(results)
