@@ -168,7 +168,7 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
             str(counts["flaky"]),
         ]
         if comparison is not None:
-            before, after = comparison.accuracy.get(name, (None, counts["accuracy"]))
+            before, after = comparison.prompt_change(name, counts["accuracy"])
             delta = f" ({(after - before) * 100:+.1f})" if before is not None and after is not None else ""
             cells.insert(4, f"{format_percent(before)} → {format_percent(after)}{delta}")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")

@@ -173,7 +173,7 @@ def _markdown(
         cells.append(f"{counts['passed']}/{counts['total']}")
         if with_baseline:
             assert comparison is not None
-            cells.append(_delta_cell(*comparison.accuracy.get(name, (None, counts["accuracy"]))))
+            cells.append(_delta_cell(*comparison.prompt_change(name, counts["accuracy"])))
         cells += [str(summary["verdicts"][name][verdict]) for verdict in VERDICTS]
         cells.append(str(counts["flaky"]))
         lines.append(_row(cells))
