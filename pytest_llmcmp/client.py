@@ -26,6 +26,7 @@ import contextvars
 import email.utils
 import functools
 import json
+import re
 import sys
 import threading
 import time
@@ -41,7 +42,7 @@ from .redaction import clip, key_variable, named_key_variable, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
-from .wire import Exchange, Reply, content_of, finish_reason_of
+from .wire import Exchange, Reply, content_of, finish_reason_of, refused_answer_format
 
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
 #: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.
@@ -223,9 +224,45 @@ def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
             message = err.get("message", "") if isinstance(err, dict) else str(err or "")
         except (ValueError, AttributeError):
             message = exc.response.text[:4096]
-        message = clip(str(message), secret, 200)
+        message = _excerpt(redact(_validation_errors(str(message)), secret), 200)
         return f"HTTP {exc.status_code}" + (f": {message}" if message else "")
     return f"{type(exc).__name__}: {exc}"
+
+
+# FastAPI's words for a request its pydantic model refused (llama-cpp-python's server sends them in a 500):
+# "1 validation error:" and each error's repr, {'type': ..., 'loc': (...), 'msg': ..., 'input': ..., 'ctx': ...}.
+_VALIDATION = re.compile(r"^\s*\d+ validation errors?:\s*(\{.*\})\s*$", re.DOTALL)
+
+
+def _validation_errors(message: str) -> str:
+    """A server's validation errors as ``response_format.type: Input should be 'text' or 'json_object' (got
+    'json_schema')``; any other message as it is."""
+    import ast
+
+    match = _VALIDATION.match(message)
+    if match is None:
+        return message
+    shown = []
+    for text in re.split(r"(?<=\})\s*\n\s*(?=\{)", match.group(1)):
+        try:
+            error = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return message
+        if not isinstance(error, dict) or "msg" not in error:
+            return message
+        loc = [str(part) for part in error.get("loc") or () if part != "body"]
+        got = f" (got {error['input']!r})" if isinstance(error.get("input"), (str, int, float)) else ""
+        shown.append((".".join(loc) + ": " if loc else "") + f"{error['msg']}{got}")
+    return "; ".join(shown)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """``text`` as one line of at most ``limit`` characters, cut at a word with ``…`` (never mid-word)."""
+    text = one_line(text)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
 
 
 class ResponseTooLarge(Exception):
@@ -626,6 +663,8 @@ class Asker:
                 status = exc.status_code
                 if status not in (408, 409, 429) and status < 500:
                     break  # the request itself is wrong: asking again cannot help
+                if status == 500 and "response_format" in job.body and refused_answer_format(error):
+                    break  # a server refusing the request's response_format with a 500 refuses it every time
                 retry_after = _retry_after(exc.response.headers)
                 if status == 429:
                     # One pause for everybody: a rate limit is about the whole client, not this request.
