@@ -229,9 +229,10 @@ def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-# FastAPI's words for a request its pydantic model refused (llama-cpp-python's server sends them in a 500):
-# "1 validation error:" and each error's repr, {'type': ..., 'loc': (...), 'msg': ..., 'input': ..., 'ctx': ...}.
-_VALIDATION = re.compile(r"^\s*\d+ validation errors?:\s*(\{.*\})\s*$", re.DOTALL)
+# FastAPI's words for a request its pydantic model refused (llama-cpp-python 0.3.36's server sends them in a 500):
+# "1 validation error:", each error's repr on its own line ({'type': ..., 'loc': (...), 'msg': ..., 'input': ...,
+# 'ctx': ...}), then, after a blank line, where in the server it was raised ("File ...app.py, line 376 ...").
+_VALIDATION = re.compile(r"\s*\d+ validation errors?:\s*\n(.*?)(?:\n\s*\n|$)", re.DOTALL)
 
 
 def _validation_errors(message: str) -> str:
@@ -243,7 +244,7 @@ def _validation_errors(message: str) -> str:
     if match is None:
         return message
     shown = []
-    for text in re.split(r"(?<=\})\s*\n\s*(?=\{)", match.group(1)):
+    for text in match.group(1).strip().split("\n"):
         try:
             error = ast.literal_eval(text.strip())
         except (ValueError, SyntaxError, MemoryError, RecursionError):

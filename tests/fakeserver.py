@@ -769,7 +769,8 @@ class FakeServer:
             kind = asked_format.get("type")
             if kind not in ("text", "json_object"):
                 # llama-cpp-python's pydantic validation error, as its server words it (measured, 0.3.36)
-                # (FastAPI's RequestValidationError: "1 validation error:" and each error's repr, on its own line)
+                # (FastAPI's RequestValidationError: "1 validation error:", each error's repr on its own line, then
+                # where the server raised it)
                 detail = {
                     "type": "literal_error",
                     "loc": ("body", "response_format", "type"),
@@ -777,7 +778,8 @@ class FakeServer:
                     "input": kind,
                     "ctx": {"expected": "'text' or 'json_object'"},
                 }
-                message = f"1 validation error:\n  {detail!r}\n"
+                where = '  File "/srv/llama_cpp/server/app.py", line 376, in create_chat_completion'
+                message = f"1 validation error:\n  {detail!r}\n\n{where}\n    POST /v1/chat/completions"
                 reply.json(500, {"error": {"message": message, "type": "internal_server_error"}})
                 return
         fault = self._choose(self._chat_chooser, reply.record)
