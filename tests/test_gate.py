@@ -599,3 +599,15 @@ def test_thresholds_alone_decide_without_a_comparison(pytester: pytest.Pytester)
     assert met.ret == pytest.ExitCode.OK
     met.stdout.fnmatch_lines(["gate passed: accuracy of prompt 'none' is 25.0% (10/40), meets --llm-min-accuracy 25%"])
     assert json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["gate"]["state"] == "passed"
+
+
+def test_a_run_where_no_case_ran_does_not_call_its_model_a_question_mark(pytester: pytest.Pytester) -> None:
+    """Nothing recorded yet, replayed offline: no case ran, so no answer names a model; the summary and the reports
+    say nothing about one rather than "model ?"."""
+    pytester.makefile(".yaml", **{"cases/numbers": suite_text()})
+    result = run(pytester, "--llm-report", "r.md", "--llm-html", "r.html")
+    result.assert_outcomes(skipped=CASES)
+    summary = result.stdout.str().split(" llmcmp ====", 1)[1].splitlines()
+    assert summary[1] == "llmcmp: 1 sample per case, pass rule all, temperature 0.0", result.stdout.str()
+    for text in (result.stdout.str(), *(pytester.path.joinpath(n).read_text(encoding="utf-8") for n in ("r.md", "r.html"))):
+        assert "model ?" not in text and "<b>?</b>" not in text

@@ -329,11 +329,12 @@ _SIDE_BY_SIDE = """<section id="side-by-side"><h2>Two prompts side by side</h2>
 </section>"""
 
 
-def _model_fact(results: RunResults) -> str:
+def _model_fact(results: RunResults) -> str | None:
     models = results.model_names()
     if results.model is None and len(models) > 1:
         return "models " + ", ".join(f"<b>{escape(model)}</b>" for model in models)
-    return f"model <b>{escape(results.model or '?')}</b>"
+    model = results.model or (models[0] if models else None)
+    return None if model is None else f"model <b>{escape(model)}</b>"
 
 
 def _models_section(results: RunResults) -> str:
@@ -356,7 +357,8 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
     several = len(results.model_names()) > 1
     model_filter = '<label>model <select id="filter-model"></select></label>\n' if several else ""
     model_head = "<th>model</th>" if several else ""
-    facts = [_model_fact(results)]
+    model = _model_fact(results)
+    facts = [model] if model is not None else []
     if results.endpoint:
         facts.append(f"endpoint {escape(results.endpoint)}")
     facts.append(f"{summary['passed']}/{summary['total']} passed ({format_percent(summary['accuracy'])})")
