@@ -609,5 +609,22 @@ def test_a_run_where_no_case_ran_does_not_call_its_model_a_question_mark(pyteste
     result.assert_outcomes(skipped=CASES)
     summary = result.stdout.str().split(" llmcmp ====", 1)[1].splitlines()
     assert summary[1] == "llmcmp: 1 sample per case, pass rule all, temperature 0.0", result.stdout.str()
-    for text in (result.stdout.str(), *(pytester.path.joinpath(n).read_text(encoding="utf-8") for n in ("r.md", "r.html"))):
-        assert "model ?" not in text and "<b>?</b>" not in text
+    reports = [pytester.path.joinpath(name).read_text(encoding="utf-8") for name in ("r.md", "r.html")]
+    for text in (result.stdout.str(), *reports):
+        assert "model ?" not in text
+        assert "<b>?</b>" not in text
+
+
+def test_one_improvement_is_one_improvement_in_every_report(pytester: pytest.Pytester) -> None:
+    head = recorded(pytester)
+    write_baseline(pytester, head, passed_before=(), failed_before=[0])  # c00 failed before, passes now
+    result = replay(pytester, "--llm-html", "r.html", "--llm-report", "r.md")
+    result.stdout.fnmatch_lines(["baseline base.json: 0 regressions, 1 improvement, 0 new, 0 removed"])
+    html = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert "<li><b>1</b> improvement</li>" in html
+    assert "<li><b>0</b> regressions</li>" in html
+    report = (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert "### Improvements (1)" in report
+    for text in (result.stdout.str(), html, report):
+        assert "1 improvements" not in text
+        assert " 1 cases" not in text

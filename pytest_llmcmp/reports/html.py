@@ -21,6 +21,7 @@ from pytest_llmcmp.reports.text import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 from pytest_llmcmp.terminal import printable
+from pytest_llmcmp.words import plural
 
 __all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report", "lang_attribute", "status_mark"]
 
@@ -187,18 +188,21 @@ def _comparison_section(comparison: Comparison | None, status: RunStatus | None 
         for decided in (decision.prompts if decision is not None else [])
     )
     not_run = (
-        f"<p>{comparison.not_run} cases of the baseline were not run (not selected): not compared.</p>"
+        f"<p>{plural(comparison.not_run, 'case')} of the baseline {'was' if comparison.not_run == 1 else 'were'} "
+        "not run (not selected): not compared.</p>"
         if comparison.not_run
         else ""
     )
     items = []
     for title, changes in (
-        ("regressions", comparison.regressions),
-        ("improvements", comparison.improvements),
+        ("regression", comparison.regressions),
+        ("improvement", comparison.improvements),
         ("new", comparison.new),
         ("removed", comparison.removed),
     ):
-        items.append(f"<li><b>{len(changes)}</b> {title}</li>")
+        count = len(changes)
+        word = plural(count, title).split(" ", 1)[1] if title in ("regression", "improvement") else title
+        items.append(f"<li><b>{count}</b> {word}</li>")
     paired_list = f"<ul class='paired'>{paired}</ul>" if paired else ""
     return (
         f'<section id="baseline"><h2>Compared with {escape(comparison.label)}</h2>'

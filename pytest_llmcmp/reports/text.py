@@ -130,9 +130,9 @@ def paired_line(decided: PromptDecision) -> str:
     interval = ""
     if t.net_interval is not None:
         interval = f", 95% CI {t.net_interval.low:+.1f} to {t.net_interval.high:+.1f} ({t.net_interval.method})"
-    counted = "" if t.test == "exact McNemar test" else f" ({t.up} cases up, {t.down} down)"
+    counted = "" if t.test == "exact McNemar test" else f" ({plural(t.up, 'case')} up, {t.down} down)"
     return (
-        f"    {t.paired} paired cases: {t.improved} improved, {t.regressed} regressed, net {t.net_points:+.1f} "
-        f"points{interval}; {t.test}{counted} p = {format_p(t.p_two_sided)} two-sided, "
+        f"    {plural(t.paired, 'paired case')}: {t.improved} improved, {t.regressed} regressed, "
+        f"net {t.net_points:+.1f} points{interval}; {t.test}{counted} p = {format_p(t.p_two_sided)} two-sided, "
         f"{format_p(t.p_worse)} for worse"
     )
