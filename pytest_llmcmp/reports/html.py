@@ -257,7 +257,10 @@ def cost_section(results: RunResults) -> str:
     cells = [
         [f"<span{lang_attribute(r.prompt)}>{escape(r.prompt)}</span>", escape(r.model), *r.figures()] for r in rows
     ]
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in cells)
+    body = "".join(
+        "<tr>" + "".join(f"<td{' class=text' if i < 2 else ''}>{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
+        for row in cells
+    )
     return (
         '<section id="cost"><h2>What the answers cost</h2>'
         f'<table class="summary" id="cost-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
