@@ -43,6 +43,7 @@ from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
 from .wire import Exchange, Reply, content_of, finish_reason_of, refused_answer_format
+from .words import plural
 
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
 #: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.
@@ -558,6 +559,7 @@ class Asker:
         self._ready = threading.Event()
         self._queue: asyncio.Queue[_Job | None] | None = None
         self._resume_at = 0.0  # shared backoff: nobody sends before this (monotonic) time
+        self._answers = 0  # answered so far (on the loop's thread): a refusal after some is a server that stopped
         self._startup_error: BaseException | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._thread = threading.Thread(target=self._run, name="llmcmp-asker", daemon=True)
@@ -684,6 +686,11 @@ class Asker:
                     error = str(too_large)
                     break
                 error = _describe(exc, self.endpoint.base_url, self.endpoint.api_key)
+                if self._answers and "connection refused" in error:
+                    error = (
+                        f"the server at {public_url(self.endpoint.base_url)} stopped answering (connection refused "
+                        f"after {plural(self._answers, 'answer')}) — did it crash? see its log"
+                    )
             except ResponseTooLarge as exc:
                 error = str(exc)
                 break  # the same request gives the same again
@@ -700,6 +707,7 @@ class Asker:
                     response_body=payload,
                     response_headers={"Content-Type": response.headers.get("content-type", "application/json")},
                 )
+                self._answers += 1
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
                 seconds = time.monotonic() - started
