@@ -520,7 +520,8 @@ def test_few_cases_with_samples_get_an_interval_not_a_point(
         [
             f"none * {passed}/{count} * {shown} *",
             "(95% CI: Wilson score interval over cases, each passed or failed by its 3 samples)",
-            f"    {count} paired cases: 0 improved, 0 regressed, net +0.0 points, 95% CI {net[0]:+.1f} to "
+            f"    {count} paired {'case' if count == 1 else 'cases'}: 0 improved, 0 regressed, net +0.0 points, "
+            f"95% CI {net[0]:+.1f} to "
             f"{net[1]:+.1f} (Newcombe's paired score interval); exact sign test*",
         ]
     )
