@@ -64,6 +64,22 @@ class Comparison:
     #: Cases of the baseline this run did not select (``-k``, a subset of files): not compared, not "removed".
     not_run: int = field(default=0)
 
+    def prompt_change(self, prompt: str, now: float | None) -> tuple[float | None, float | None]:
+        """``(before, after)`` accuracy of ``prompt`` for a report's row of that prompt.
+
+        A comparison of several models keys its accuracies ``prompt @ model``; a row of the whole prompt then takes
+        the paired accuracy over every model's cases the baseline has (a model new to this run adds new cases, not
+        a change). ``(None, now)`` when the baseline has no case of the prompt.
+        """
+        if prompt in self.accuracy:
+            return self.accuracy[prompt]
+        pairs = [(old, new) for old, new in self.pairs if new.model and new.prompt == f"{prompt} @ {new.model}"]
+        if not pairs:
+            return None, now
+        return accuracy_of(sum(old.passed for old, _ in pairs), len(pairs)), accuracy_of(
+            sum(new.passed for _, new in pairs), len(pairs)
+        )
+
     @property
     def has_changes(self) -> bool:
         """Whether any case changed outcome, appeared or disappeared."""

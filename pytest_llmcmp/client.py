@@ -26,6 +26,7 @@ import contextvars
 import email.utils
 import functools
 import json
+import re
 import sys
 import threading
 import time
@@ -41,7 +42,8 @@ from .redaction import clip, key_variable, named_key_variable, public_url
 from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
-from .wire import Exchange, Reply, content_of, finish_reason_of
+from .wire import Exchange, Reply, content_of, finish_reason_of, refused_answer_format
+from .words import plural
 
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
 #: The longest pause a ``Retry-After`` header, or the doubling backoff, may impose.
@@ -235,9 +237,46 @@ def _describe(exc: BaseException, base_url: str, secret: str | None) -> str:
             message = err.get("message", "") if isinstance(err, dict) else str(err or "")
         except (ValueError, AttributeError):
             message = exc.response.text[:4096]
-        message = clip(str(message), secret, 200)
+        message = _excerpt(redact(_validation_errors(str(message)), secret), 200)
         return f"HTTP {exc.status_code}" + (f": {message}" if message else "")
     return f"{type(exc).__name__}: {exc}"
+
+
+# FastAPI's words for a request its pydantic model refused (llama-cpp-python 0.3.36's server sends them in a 500):
+# "1 validation error:", each error's repr on its own line ({'type': ..., 'loc': (...), 'msg': ..., 'input': ...,
+# 'ctx': ...}), then, after a blank line, where in the server it was raised ("File ...app.py, line 376 ...").
+_VALIDATION = re.compile(r"\s*\d+ validation errors?:\s*\n(.*?)(?:\n\s*\n|$)", re.DOTALL)
+
+
+def _validation_errors(message: str) -> str:
+    """A server's validation errors as ``response_format.type: Input should be 'text' or 'json_object' (got
+    'json_schema')``; any other message as it is."""
+    import ast
+
+    match = _VALIDATION.match(message)
+    if match is None:
+        return message
+    shown = []
+    for text in match.group(1).strip().split("\n"):
+        try:
+            error = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return message
+        if not isinstance(error, dict) or "msg" not in error:
+            return message
+        loc = [str(part) for part in error.get("loc") or () if part != "body"]
+        got = f" (got {error['input']!r})" if isinstance(error.get("input"), (str, int, float)) else ""
+        shown.append((".".join(loc) + ": " if loc else "") + f"{error['msg']}{got}")
+    return "; ".join(shown)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """``text`` as one line of at most ``limit`` characters, cut at a word with ``…`` (never mid-word)."""
+    text = one_line(text)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
 
 
 class ResponseTooLarge(Exception):
@@ -575,6 +614,7 @@ class Asker:
         self._ready = threading.Event()
         self._queue: asyncio.Queue[_Job | None] | None = None
         self._resume_at = 0.0  # shared backoff: nobody sends before this (monotonic) time
+        self._answers = 0  # answered so far (on the loop's thread): a refusal after some is a server that stopped
         self._startup_error: BaseException | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._thread = threading.Thread(target=self._run, name="llmcmp-asker", daemon=True)
@@ -686,6 +726,8 @@ class Asker:
                 status = exc.status_code
                 if status not in (408, 409, 429) and status < 500:
                     break  # the request itself is wrong: asking again cannot help
+                if status == 500 and "response_format" in job.body and refused_answer_format(error):
+                    break  # a server refusing the request's response_format with a 500 refuses it every time
                 retry_after = _retry_after(exc.response.headers)
                 if status == 429:
                     # One pause for everybody: a rate limit is about the whole client, not this request.
@@ -704,6 +746,11 @@ class Asker:
                     error = str(too_large)
                     break
                 error = _describe(exc, self.endpoint.base_url, self.endpoint.api_key)
+                if self._answers and "connection refused" in error:
+                    error = (
+                        f"the server at {public_url(self.endpoint.base_url)} stopped answering (connection refused "
+                        f"after {plural(self._answers, 'answer')}) — did it crash? see its log"
+                    )
             except ResponseTooLarge as exc:
                 error = str(exc)
                 break  # the same request gives the same again
@@ -720,6 +767,7 @@ class Asker:
                     response_body=payload,
                     response_headers={"Content-Type": response.headers.get("content-type", "application/json")},
                 )
+                self._answers += 1
                 # The exchange keeps the raw answer: if it holds the key, the cassette writer refuses it.
                 content = redact(content, self.endpoint.api_key)
                 return Answer(

@@ -773,13 +773,18 @@ class FakeServer:
             kind = asked_format.get("type")
             if kind not in ("text", "json_object"):
                 # llama-cpp-python's pydantic validation error, as its server words it (measured, 0.3.36)
+                # (FastAPI's RequestValidationError: "1 validation error:", each error's repr on its own line, then
+                # where the server raised it)
                 detail = {
                     "type": "literal_error",
-                    "loc": ["body", "response_format", "type"],
+                    "loc": ("body", "response_format", "type"),
                     "msg": "Input should be 'text' or 'json_object'",
                     "input": kind,
+                    "ctx": {"expected": "'text' or 'json_object'"},
                 }
-                reply.json(500, {"error": {"message": str([detail]), "type": "internal_server_error"}})
+                where = '  File "/srv/llama_cpp/server/app.py", line 376, in create_chat_completion'
+                message = f"1 validation error:\n  {detail!r}\n\n{where}\n    POST /v1/chat/completions"
+                reply.json(500, {"error": {"message": message, "type": "internal_server_error"}})
                 return
         fault = self._choose(self._chat_chooser, reply.record)
         self._acquire_slot()

@@ -301,3 +301,23 @@ def test_a_llama_cpp_python_server_given_as_a_url_gets_one_line_naming_local(sui
     assert "Traceback" not in output
     assert refused
     assert not list(suite.path.rglob("cassettes/**/*.yaml"))
+
+
+def test_a_500_refusing_response_format_is_asked_once_and_said_in_one_whole_line(suite: pytest.Pytester) -> None:
+    """The default retries: a 500 whose body says the request's response_format is invalid is the same on every
+    attempt, so it is not retried; the line quotes the server's complaint whole (not cut mid-string), once."""
+    with FakeServer(response_format="json-object") as server:
+        result = run(suite, "--llm-endpoint", server.url, "--llm-answer-format", "json")
+        refused = [r for r in server.chat_requests if r.status == 500]
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str()
+    line = next(line for line in output.splitlines() if "refused response_format" in line)
+    assert (
+        "the endpoint refused response_format json_schema: HTTP 500: response_format.type: Input should be 'text' or "
+        "'json_object' (got 'json_schema'); llama-cpp-python's server takes" in line
+    ), line
+    assert "attempts" not in line
+    assert "{'type'" not in output, output
+    assert "'expected'" not in output, output
+    assert refused
+    assert all(record.attempt == 0 for record in refused), [r.attempt for r in refused]  # not retried

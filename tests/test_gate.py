@@ -520,7 +520,8 @@ def test_few_cases_with_samples_get_an_interval_not_a_point(
         [
             f"none * {passed}/{count} * {shown} *",
             "(95% CI: Wilson score interval over cases, each passed or failed by its 3 samples)",
-            f"    {count} paired cases: 0 improved, 0 regressed, net +0.0 points, 95% CI {net[0]:+.1f} to "
+            f"    {count} paired {'case' if count == 1 else 'cases'}: 0 improved, 0 regressed, net +0.0 points, "
+            f"95% CI {net[0]:+.1f} to "
             f"{net[1]:+.1f} (Newcombe's paired score interval); exact sign test*",
         ]
     )
@@ -599,3 +600,32 @@ def test_thresholds_alone_decide_without_a_comparison(pytester: pytest.Pytester)
     assert met.ret == pytest.ExitCode.OK
     met.stdout.fnmatch_lines(["gate passed: accuracy of prompt 'none' is 25.0% (10/40), meets --llm-min-accuracy 25%"])
     assert json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["gate"]["state"] == "passed"
+
+
+def test_a_run_where_no_case_ran_does_not_call_its_model_a_question_mark(pytester: pytest.Pytester) -> None:
+    """Nothing recorded yet, replayed offline: no case ran, so no answer names a model; the summary and the reports
+    say nothing about one rather than "model ?"."""
+    pytester.makefile(".yaml", **{"cases/numbers": suite_text()})
+    result = run(pytester, "--llm-report", "r.md", "--llm-html", "r.html")
+    result.assert_outcomes(skipped=CASES)
+    summary = result.stdout.str().split(" llmcmp ====", 1)[1].splitlines()
+    assert summary[1] == "llmcmp: 1 sample per case, pass rule all, temperature 0.0", result.stdout.str()
+    reports = [pytester.path.joinpath(name).read_text(encoding="utf-8") for name in ("r.md", "r.html")]
+    for text in (result.stdout.str(), *reports):
+        assert "model ?" not in text
+        assert "<b>?</b>" not in text
+
+
+def test_one_improvement_is_one_improvement_in_every_report(pytester: pytest.Pytester) -> None:
+    head = recorded(pytester)
+    write_baseline(pytester, head, passed_before=(), failed_before=[0])  # c00 failed before, passes now
+    result = replay(pytester, "--llm-html", "r.html", "--llm-report", "r.md")
+    result.stdout.fnmatch_lines(["baseline base.json: 0 regressions, 1 improvement, 0 new, 0 removed"])
+    html = (pytester.path / "r.html").read_text(encoding="utf-8")
+    assert "<li><b>1</b> improvement</li>" in html
+    assert "<li><b>0</b> regressions</li>" in html
+    report = (pytester.path / "r.md").read_text(encoding="utf-8")
+    assert "### Improvements (1)" in report
+    for text in (result.stdout.str(), html, report):
+        assert "1 improvements" not in text
+        assert " 1 cases" not in text

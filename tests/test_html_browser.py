@@ -623,3 +623,25 @@ def test_one_model_has_no_model_column(opened: tuple[Page, PageLog]) -> None:
     assert page.locator("#case-table thead th").all_inner_texts()[:2] == ["case", "prompt"]
     assert page.locator("#filter-model").count() == 0
     assert log.errors == []
+
+
+def test_the_cost_table_aligns_text_left_and_figures_right(
+    module_page: tuple[Page, PageLog], pytester: pytest.Pytester
+) -> None:
+    """A live run against the fake server: its "What the answers cost" table, as the browser lays it out."""
+    from tests.fakeserver import FakeServer
+
+    pytester.makefile(".yaml", **{"cases/basic": "template: en\ncases:\n  - {id: a, numbers: ['13.8', '13.11']}\n"})
+    with FakeServer(models=("fake-model",)) as fake:
+        pytester.runpytest_inprocess("-p", "no:cacheprovider", "--llm-endpoint", fake.url, "--llm-html", "r.html")
+    page, _ = module_page
+    page.goto((pytester.path / "r.html").as_uri())
+    heads = page.locator("#cost-table thead th").all_inner_texts()
+    aligns = (
+        page.locator("#cost-table tbody tr")
+        .first.locator("td")
+        .evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+    )
+    shown = dict(zip(heads, aligns, strict=True))
+    assert shown["prompt"] == shown["model"] == "left", shown
+    assert {shown[name] for name in heads[2:]} == {"right"}, shown

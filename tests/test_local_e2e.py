@@ -271,7 +271,8 @@ def test_json_against_a_llama_cpp_python_server_given_as_a_url_is_one_line(pytes
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            "*the endpoint refused response_format json_schema: HTTP 500: *'json_object'*; llama-cpp-python's server "
+            "*the endpoint refused response_format json_schema: HTTP 500: response_format.type: Input should be 'text' "
+            "or 'json_object' (got 'json_schema'); llama-cpp-python's server "
             "takes response_format json_object with a schema, which --llm-endpoint local sends: use --llm-endpoint "
             "local, or run without --llm-answer-format json*"
         ]

@@ -448,3 +448,54 @@ def test_two_targets_of_one_model_name_the_options_given(suite: pytest.Pytester)
         mixed = suite.runpytest(*named, "--llm-model=a=same")
         assert mixed.ret == pytest.ExitCode.USAGE_ERROR
         mixed.stderr.fnmatch_lines(["*--llm-model and --llm-endpoint: two targets of this run are the model 'same'*"])
+
+
+def test_the_markdown_paired_comparison_names_each_prompt_and_model(suite: pytest.Pytester) -> None:
+    """Against a baseline with two prompts and two models, each paired line says whose it is, as the HTML does."""
+    args = ["-p", "no:cacheprovider", "--llm-prompt=none", "--llm-prompt=prompts/careful.md"]
+    with FakeServer(models=("m1",), answer=helped) as one, FakeServer(models=("m2",), answer=hurt) as two:
+        named = [f"--llm-endpoint=one={one.url}", f"--llm-endpoint=two={two.url}"]
+        suite.runpytest(*args, *named, "--llm-results=base.json")
+        suite.runpytest(*args, *named, "--llm-baseline=base.json", "--llm-report=r.md", "--llm-html=r.html")
+    report = (suite.path / "r.md").read_text(encoding="utf-8")
+    paired = report.split("**Paired comparison**", 1)[1].split("\n\n", 2)[1].splitlines()
+    assert sorted(line.split(" paired cases")[0] for line in paired) == [
+        "- careful @ m1: 3",
+        "- careful @ m2: 3",
+        "- none @ m1: 3",
+        "- none @ m2: 3",
+    ]
+    html = (suite.path / "r.html").read_text(encoding="utf-8")
+    assert "careful @ m1: 3 paired cases" in html
+
+
+def test_a_new_model_keeps_the_before_of_the_models_the_baseline_has(suite: pytest.Pytester) -> None:
+    """The baseline ran m1 alone; this run adds m2. Each prompt's "vs baseline" cell compares m1's paired cases (the
+    ones the baseline has) instead of losing the "before"; m2's cases are new, not a change."""
+    args = ["-p", "no:cacheprovider", "--llm-prompt=none", "--llm-prompt=prompts/careful.md"]
+    with FakeServer(models=("m1",), answer=helped) as one:
+        suite.runpytest(*args, f"--llm-endpoint={one.url}", "--llm-results=base.json")
+    base = results_of(suite, "base.json")
+    assert {(case["prompt"], case["outcome"]) for case in base["cases"] if case["id"] == "trap"} == {
+        ("none", "fail"),
+        ("careful", "pass"),
+    }
+    with FakeServer(models=("m1",)) as one, FakeServer(models=("m2",), answer=hurt) as two:
+        suite.runpytest(
+            *args,
+            f"--llm-endpoint=one={one.url}",
+            f"--llm-endpoint=two={two.url}",
+            "--llm-record-mode=all",
+            "--llm-baseline=base.json",
+            "--llm-report=r.md",
+            "--llm-html=r.html",
+        )
+    report = (suite.path / "r.md").read_text(encoding="utf-8")
+    table = report.split("| prompt |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    rows = {line.split(" | ")[0]: line.split(" | ")[4] for line in table}
+    # m1 under none: 2/3 in the baseline, 3/3 now; under careful 3/3 both times (m2's 2/3 is new, not compared).
+    assert rows["| none"] == "66.7% → 100.0% (+33.3)"
+    assert rows["| careful"] == "100.0% → 100.0% (+0.0)"
+    html = (suite.path / "r.html").read_text(encoding="utf-8")
+    assert "66.7% → 100.0% (+33.3)" in html
+    assert "– →" not in html

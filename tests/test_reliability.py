@@ -1081,3 +1081,36 @@ def test_derived_id_of_long_non_ascii_numbers_fits_a_file_name(pytester: pytest.
     (cassette,) = pytester.path.glob("cassettes/**/*.yaml")
     assert len(cassette.name.encode()) <= 205
     run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_server_that_stops_mid_run_is_said_to_have_stopped_not_to_be_absent(suite: pytest.Pytester) -> None:
+    """A hand-started server that crashes after answering: the cases after it say it stopped answering (how many it
+    answered, see its log), not "is the server running?" as for a server that never answered."""
+    from tests.fakeserver import FakeServer, correct_answer
+
+    fake = FakeServer(models=("fake-model",))
+    asked = [0]
+
+    def crash_on_the_second(request: dict[str, Any]) -> str:
+        asked[0] += 1
+        if asked[0] >= 2:
+            threading.Thread(target=fake.stop).start()  # the process dies with this request in hand
+            time.sleep(5)
+        return correct_answer(request)
+
+    fake.answer = crash_on_the_second
+    with fake:
+        url = fake.url
+        result = suite.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--llm-endpoint", url, "--llm-concurrency", "1", "--llm-backoff", "0.01"
+        )
+    result.assert_outcomes(passed=1, failed=2)
+    out = result.stdout.str()
+    public = url.rstrip("/")
+    assert (
+        out.count(
+            f"the server at {public} stopped answering (connection refused after 1 answer) — did it crash? see its log"
+        )
+        >= 2
+    ), out
+    assert "is the server running" not in out

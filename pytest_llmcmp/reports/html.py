@@ -21,6 +21,7 @@ from pytest_llmcmp.reports.text import paired_line, truncated_note
 from pytest_llmcmp.results import VERDICTS, RunResults, format_percent
 from pytest_llmcmp.stats import format_interval, run_intervals
 from pytest_llmcmp.terminal import printable
+from pytest_llmcmp.words import plural
 
 __all__ = ["PROMPT_COLORS", "accuracy_chart", "embed_json", "html_report", "lang_attribute", "status_mark"]
 
@@ -168,7 +169,7 @@ def _summary_table(results: RunResults, comparison: Comparison | None) -> str:
             str(counts["flaky"]),
         ]
         if comparison is not None:
-            before, after = comparison.accuracy.get(name, (None, counts["accuracy"]))
+            before, after = comparison.prompt_change(name, counts["accuracy"])
             delta = f" ({(after - before) * 100:+.1f})" if before is not None and after is not None else ""
             cells.insert(4, f"{format_percent(before)} → {format_percent(after)}{delta}")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
@@ -187,18 +188,21 @@ def _comparison_section(comparison: Comparison | None, status: RunStatus | None 
         for decided in (decision.prompts if decision is not None else [])
     )
     not_run = (
-        f"<p>{comparison.not_run} cases of the baseline were not run (not selected): not compared.</p>"
+        f"<p>{plural(comparison.not_run, 'case')} of the baseline {'was' if comparison.not_run == 1 else 'were'} "
+        "not run (not selected): not compared.</p>"
         if comparison.not_run
         else ""
     )
     items = []
     for title, changes in (
-        ("regressions", comparison.regressions),
-        ("improvements", comparison.improvements),
+        ("regression", comparison.regressions),
+        ("improvement", comparison.improvements),
         ("new", comparison.new),
         ("removed", comparison.removed),
     ):
-        items.append(f"<li><b>{len(changes)}</b> {title}</li>")
+        count = len(changes)
+        word = plural(count, title).split(" ", 1)[1] if title in ("regression", "improvement") else title
+        items.append(f"<li><b>{count}</b> {word}</li>")
     paired_list = f"<ul class='paired'>{paired}</ul>" if paired else ""
     return (
         f'<section id="baseline"><h2>Compared with {escape(comparison.label)}</h2>'
@@ -253,7 +257,10 @@ def cost_section(results: RunResults) -> str:
     cells = [
         [f"<span{lang_attribute(r.prompt)}>{escape(r.prompt)}</span>", escape(r.model), *r.figures()] for r in rows
     ]
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in cells)
+    body = "".join(
+        "<tr>" + "".join(f"<td{' class=text' if i < 2 else ''}>{cell}</td>" for i, cell in enumerate(row)) + "</tr>"
+        for row in cells
+    )
     return (
         '<section id="cost"><h2>What the answers cost</h2>'
         f'<table class="summary" id="cost-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -331,11 +338,12 @@ _SIDE_BY_SIDE = """<section id="side-by-side"><h2>Two prompts side by side</h2>
 </section>"""
 
 
-def _model_fact(results: RunResults) -> str:
+def _model_fact(results: RunResults) -> str | None:
     models = results.model_names()
     if results.model is None and len(models) > 1:
         return "models " + ", ".join(f"<b>{escape(model)}</b>" for model in models)
-    return f"model <b>{escape(results.model or '?')}</b>"
+    model = results.model or (models[0] if models else None)
+    return None if model is None else f"model <b>{escape(model)}</b>"
 
 
 def _models_section(results: RunResults) -> str:
@@ -358,7 +366,8 @@ def html_report(results: RunResults, comparison: Comparison | None = None, statu
     several = len(results.model_names()) > 1
     model_filter = '<label>model <select id="filter-model"></select></label>\n' if several else ""
     model_head = "<th>model</th>" if several else ""
-    facts = [_model_fact(results)]
+    model = _model_fact(results)
+    facts = [model] if model is not None else []
     if results.endpoint:
         facts.append(f"endpoint {escape(results.endpoint)}")
     facts.append(f"{summary['passed']}/{summary['total']} passed ({format_percent(summary['accuracy'])})")

@@ -145,7 +145,8 @@ def _markdown(
     facts = [f"{status} {summary['passed']}/{summary['total']} cases passed ({overall})"]
     if comparison is not None:
         facts.append(f"{plural(regressions, 'regression')} vs {escape_markdown(comparison.label)}")
-    facts.append(_model_fact(results))
+    model = _model_fact(results)
+    facts += [model] if model is not None else []
     lines += [" · ".join(facts), ""]
     decision = run.decision if run is not None else None
     if decision is not None:
@@ -173,7 +174,7 @@ def _markdown(
         cells.append(f"{counts['passed']}/{counts['total']}")
         if with_baseline:
             assert comparison is not None
-            cells.append(_delta_cell(*comparison.accuracy.get(name, (None, counts["accuracy"]))))
+            cells.append(_delta_cell(*comparison.prompt_change(name, counts["accuracy"])))
         cells += [str(summary["verdicts"][name][verdict]) for verdict in VERDICTS]
         cells.append(str(counts["flaky"]))
         lines.append(_row(cells))
@@ -193,7 +194,10 @@ def _markdown(
     lines += _models_section(results)
     if decision is not None and decision.prompts:
         lines += ["**Paired comparison**", ""]
-        lines += [f"- {escape_markdown(paired_line(decided).strip())}" for decided in decision.prompts]
+        lines += [
+            f"- {escape_markdown(decided.prompt)}: {escape_markdown(paired_line(decided).strip())}"
+            for decided in decision.prompts
+        ]
         lines.append("")
 
     lines += cost_section(results)
@@ -265,12 +269,13 @@ def _markdown(
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _model_fact(results: RunResults) -> str:
-    """``model X``, or ``models X, Y`` for a run of several."""
+def _model_fact(results: RunResults) -> str | None:
+    """``model X``, or ``models X, Y`` for a run of several; ``None`` when no case ran to name one."""
     models = results.model_names()
     if results.model is None and len(models) > 1:
         return "models " + ", ".join(escape_markdown(model) for model in models)
-    return f"model {escape_markdown(results.model or '?')}"
+    model = results.model or (models[0] if models else None)
+    return None if model is None else f"model {escape_markdown(model)}"
 
 
 def _models_section(results: RunResults) -> list[str]:

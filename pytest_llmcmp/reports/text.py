@@ -102,12 +102,13 @@ def truncated_note(results: RunResults) -> str | None:
 def _header_line(results: RunResults) -> str:
     settings = results.settings
     models = results.model_names()
+    parts = []  # no model when no case ran to name one: nothing rather than "model ?"
     if results.model is None and len(models) > 1:
-        parts = ["models " + ", ".join(models)]
-    else:
-        parts = [f"model {results.model or '?'}"]
+        parts.append("models " + ", ".join(models))
+    elif results.model or models:
+        parts.append(f"model {results.model or models[0]}")
     if results.endpoint:
-        parts.append(f"at {results.endpoint}")
+        parts.append(f"at {results.endpoint}" if parts else f"endpoint {results.endpoint}")
     detail = []
     if "samples" in settings:
         detail.append(plural(int(settings["samples"]), "sample") + " per case")
@@ -115,8 +116,7 @@ def _header_line(results: RunResults) -> str:
         detail.append(f"pass rule {settings['pass_rule']}")
     if "temperature" in settings:
         detail.append(f"temperature {settings['temperature']}")
-    line = "llmcmp: " + " ".join(parts)
-    return line + ("; " + ", ".join(detail) if detail else "")
+    return "llmcmp: " + "; ".join(part for part in (" ".join(parts), ", ".join(detail)) if part)
 
 
 def _intervals(results: RunResults) -> dict[str, Any]:
@@ -130,9 +130,9 @@ def paired_line(decided: PromptDecision) -> str:
     interval = ""
     if t.net_interval is not None:
         interval = f", 95% CI {t.net_interval.low:+.1f} to {t.net_interval.high:+.1f} ({t.net_interval.method})"
-    counted = "" if t.test == "exact McNemar test" else f" ({t.up} cases up, {t.down} down)"
+    counted = "" if t.test == "exact McNemar test" else f" ({plural(t.up, 'case')} up, {t.down} down)"
     return (
-        f"    {t.paired} paired cases: {t.improved} improved, {t.regressed} regressed, net {t.net_points:+.1f} "
-        f"points{interval}; {t.test}{counted} p = {format_p(t.p_two_sided)} two-sided, "
+        f"    {plural(t.paired, 'paired case')}: {t.improved} improved, {t.regressed} regressed, "
+        f"net {t.net_points:+.1f} points{interval}; {t.test}{counted} p = {format_p(t.p_two_sided)} two-sided, "
         f"{format_p(t.p_worse)} for worse"
     )
