@@ -9,6 +9,7 @@ would report the maximum over every child waited for so far).
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -123,6 +124,15 @@ class Run:
 
 #: Bytecode (and pytest's rewritten modules) of measured runs go here, outside the checkout.
 PYCACHE = Path(tempfile.gettempdir()) / "llmcmp-bench-pycache"
+
+
+_PASSED = re.compile(r"(\d+) passed")
+
+
+def passed(run: Run) -> int:
+    """How many tests pytest's last summary line counts as passed."""
+    found = _PASSED.findall(run.output)
+    return int(found[-1]) if found else 0
 
 
 def bench_env(**extra: str) -> dict[str, str]:

@@ -31,7 +31,6 @@ per-round ratios, which cancels load that drifts between rounds), and replay/flo
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import statistics
 import subprocess
@@ -48,18 +47,13 @@ from _common import (
     load_note,
     make_floor,
     make_suite,
+    passed,
     run_process,
     table,
     temp_dir,
 )
 
 MODEL = "bench-model"
-_PASSED = re.compile(r"(\d+) passed")
-
-
-def passed(run: Run) -> int:
-    found = _PASSED.findall(run.output)
-    return int(found[-1]) if found else 0
 
 
 def pytest_argv(python: str, *args: str) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 from pathlib import Path
@@ -30,6 +29,7 @@ from _common import (
     load_note,
     make_floor,
     make_suite,
+    passed,
     run_pytest,
     spread,
     table,
@@ -37,13 +37,6 @@ from _common import (
 )
 
 MODEL = "bench-model"
-_PASSED = re.compile(r"(\d+) passed")
-
-
-def passed(run: Run) -> int:
-    """How many tests pytest's last summary line counts as passed."""
-    found = _PASSED.findall(run.output)
-    return int(found[-1]) if found else 0
 
 
 def cap(n: int) -> tuple[str, ...]:
