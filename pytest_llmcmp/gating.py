@@ -137,81 +137,64 @@ class Conclusion:
         return any(not gate.ok for gate in self.gates) or (self.decision is not None and not self.decision.ok)
 
 
-def conclude(
-    results: RunResults,
-    settings: Settings,
-    thresholds: Thresholds,
-    *,
-    baseline: RunResults | None,
-    baseline_prompt: str | None,
-    prompts: Sequence[str],
-    selected: Sequence[_Item],
-    full_run: bool,
-    not_recorded: Sequence[_Item],
-    record_command: str | None,
-    interrupted: str | None,
-    scoped: Scoped | None = None,
-) -> Conclusion:
-    """Compare, gate and decide the run.
+@dataclass(frozen=True)
+class Ending:
+    """What the session hands in to be decided, in plain values.
 
     ``selected``: the selected items as (case id, prompt name, critical, model); ``not_recorded``: the items
     without a recording as (case id, prompt name, why, model); ``full_run``: whether the arguments asked for the
-    whole suite (else only the selected keys of the baseline are compared). With several models, each model is
-    compared with its own part of the baseline and gated on its own (:func:`_conclude_models`)."""
+    whole suite (else only the selected keys of the baseline are compared); ``interrupted``: why the run stopped
+    early, if it did."""
+
+    baseline: RunResults | None
+    baseline_prompt: str | None
+    prompts: Sequence[str]
+    selected: Sequence[_Item]
+    full_run: bool
+    not_recorded: Sequence[_Item]
+    record_command: str | None
+    interrupted: str | None
+
+
+def conclude(
+    results: RunResults, settings: Settings, thresholds: Thresholds, ending: Ending, scoped: Scoped | None = None
+) -> Conclusion:
+    """Compare, gate and decide the run. With several models, each model is compared with its own part of the
+    baseline and gated on its own (:func:`_conclude_models`)."""
     scoped = scoped or {}
     models = results.model_names()
     if len(models) > 1:
-        return _conclude_models(
-            results,
-            settings,
-            thresholds,
-            scoped,
-            models,
-            baseline=baseline,
-            baseline_prompt=baseline_prompt,
-            prompts=prompts,
-            selected=selected,
-            full_run=full_run,
-            not_recorded=not_recorded,
-            record_command=record_command,
-            interrupted=interrupted,
-        )
+        return _conclude_models(results, settings, thresholds, scoped, models, ending)
     if models:  # one model: its MODEL: thresholds apply
         thresholds = _for_model(thresholds, scoped, models[0])
-    missing = {(item[0], item[1]) for item in not_recorded}
+    missing = {(item[0], item[1]) for item in ending.not_recorded}
     comparison: Comparison | None = None
+    baseline, baseline_prompt = ending.baseline, ending.baseline_prompt
     if baseline_prompt is not None:  # the more specific question wins over an ini file's baseline
-        others = [name for name in prompts if name != baseline_prompt]
+        others = [name for name in ending.prompts if name != baseline_prompt]
         comparison = compare_prompts(results, baseline_prompt, others, not_recorded=missing)
     elif baseline is not None:
-        keys = None if full_run else {(item[0], item[1]) for item in selected}
+        keys = None if ending.full_run else {(item[0], item[1]) for item in ending.selected}
         comparison = compare(
             baseline, results, label=f"baseline {settings.baseline}", selected=keys, not_recorded=missing
         )
-    decision = _decide(comparison, settings, selected, len(not_recorded), record_command, interrupted)
+    decision = _decide(comparison, settings, ending)
     gates = accuracy_thresholds(results, settings, thresholds)
     return Conclusion(comparison, gates, combine(decision, gates))  # one decision: comparison and thresholds
 
 
-def _decide(
-    comparison: Comparison | None,
-    settings: Settings,
-    selected: Sequence[_Item],
-    not_recorded: int,
-    record_command: str | None,
-    interrupted: str | None,
-) -> Decision | None:
+def _decide(comparison: Comparison | None, settings: Settings, ending: Ending) -> Decision | None:
     """The comparison's decision under the run's gate policy (``None`` without a comparison)."""
     if comparison is None:
         return None
     return decide(
         comparison,
         GatePolicy(settings.gate, settings.alpha, settings.max_drop, settings.max_regressions),
-        critical={item[0] for item in selected if item[2]},
+        critical={item[0] for item in ending.selected if item[2]},
         rule=settings.pass_rule,
-        not_recorded=not_recorded,
-        record_command=record_command,
-        interrupted=interrupted,
+        not_recorded=len(ending.not_recorded),
+        record_command=ending.record_command,
+        interrupted=ending.interrupted,
     )
 
 
@@ -276,21 +259,14 @@ def _conclude_models(
     thresholds: Thresholds,
     scoped: Scoped,
     models: Sequence[str],
-    *,
-    baseline: RunResults | None,
-    baseline_prompt: str | None,
-    prompts: Sequence[str],
-    selected: Sequence[_Item],
-    full_run: bool,
-    not_recorded: Sequence[_Item],
-    record_command: str | None,
-    interrupted: str | None,
+    ending: Ending,
 ) -> Conclusion:
     """Several models: each is compared with the baseline's cases of the same model (a one-model baseline counts as
     its model's) or its prompts with its own reference prompt, and gated by its own thresholds. The comparison
     names each (prompt, model) ``prompt @ model`` (:func:`model_prompt`), so the paired test, the reports and the
     decision are per model and prompt; the run fails when any model fails, and :attr:`Conclusion.models` says
     which."""
+    prompts, baseline, baseline_prompt = ending.prompts, ending.baseline, ending.baseline_prompt
     own = {id(case): case.model or "" for case in results.cases}
     infos = {
         model_prompt(prompt, model): results.prompts[prompt]
@@ -299,7 +275,7 @@ def _conclude_models(
         if prompt in results.prompts
     }
     current = RunResults(None, results.endpoint, infos, results.settings, _relabel(results.cases, own))
-    missing = {(item[0], model_prompt(item[1], item[3] or "")) for item in not_recorded}
+    missing = {(item[0], model_prompt(item[1], item[3] or "")) for item in ending.not_recorded}
     comparison: Comparison | None = None
     if baseline_prompt is not None:
         parts = []
@@ -314,7 +290,8 @@ def _conclude_models(
         # By model: a case of the baseline that names none is its top-level model's (a one-model baseline).
         before = [c for c in baseline.cases if (c.model or baseline.model) in models]
         theirs = {id(c): c.model or baseline.model or "" for c in before}
-        keys = None if full_run else {(item[0], model_prompt(item[1], item[3] or "")) for item in selected}
+        selected = ending.selected
+        keys = None if ending.full_run else {(item[0], model_prompt(item[1], item[3] or "")) for item in selected}
         comparison = compare(
             RunResults(None, None, {}, baseline.settings, _relabel(before, theirs)),
             current,
@@ -322,7 +299,7 @@ def _conclude_models(
             selected=keys,
             not_recorded=missing,
         )
-    decision = _decide(comparison, settings, selected, len(not_recorded), record_command, interrupted)
+    decision = _decide(comparison, settings, ending)
     gates: list[Gate] = []
     by_model: dict[str, list[Gate]] = {}
     for model in models:

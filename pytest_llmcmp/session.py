@@ -372,10 +372,7 @@ class LlmSession:
         interrupted = _interruption(session, exitstatus, self.keyboard)
         ran = len(cases) + len(not_recorded)  # (items a user's plugin skipped are selected but never ran)
         command = self.runners.record_command(not_recorded) if not_recorded else None
-        self.conclusion = gating.conclude(
-            results,
-            self.settings,
-            self.thresholds,
+        ending = gating.Ending(
             baseline=self.baseline,
             baseline_prompt=self.baseline_prompt,
             prompts=[p.name for p in self.runner.prompts],
@@ -384,8 +381,8 @@ class LlmSession:
             not_recorded=list(not_recorded.values()),
             record_command=command,
             interrupted=interrupted,
-            scoped=self.scoped_thresholds,
         )
+        self.conclusion = gating.conclude(results, self.settings, self.thresholds, ending, self.scoped_thresholds)
         failed = self.conclusion.failed or bool(
             not_recorded
         )  # a run must carry its recordings; skipping is not passing
