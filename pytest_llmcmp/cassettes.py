@@ -262,6 +262,16 @@ def model_dirs(root: Path) -> list[str]:
     )
 
 
+def recorded_cases(root: Path, model: str, prompts: Sequence[tuple[str, str | None]]) -> set[tuple[str, str]]:
+    """The cassettes of a model under the given prompts (``(name, sha256)``), as ``(prompt name, file name)``."""
+    found: set[tuple[str, str]] = set()
+    for name, sha256 in prompts:
+        directory = prompt_dir(root, model, name, sha256)
+        if directory.is_dir():
+            found.update((name, path.name) for path in directory.glob("*.yaml") if path.is_file())
+    return found
+
+
 def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
     """All ``*.yaml`` files under ``root`` that are not in ``used`` (relative paths count from the cwd), sorted."""
     root = Path(root)

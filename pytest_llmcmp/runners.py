@@ -8,7 +8,9 @@ With one target this is one runner and nothing changes; the runners of one endpo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import shlex
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,6 +39,7 @@ class Runners:
 
         root = Path(settings.cassette_dir)
         root = root if root.is_absolute() else project / root
+        self.settings = settings  # the run's, before each target's own
         self.all: list[Runner] = []
         shared: dict[tuple[str, str], Recorder] = {}
         for target in targets(settings, lambda: model_dirs(root) if root.is_dir() else []):
@@ -123,6 +126,61 @@ class Runners:
             groups.setdefault(id(runner), (runner, []))[1].append((nodeid, prompt))
         return " && ".join(runner.record_command_for(items) for runner, items in groups.values())
 
+    def partial_models(self, selected: Iterable[str | None], missing: Iterable[str | None]) -> str | None:
+        """One line when a replay without ``--llm-model`` replays several models (every one the cassette directory
+        holds) and some of them lack recordings: which, of how many of their cases, and the two ways out.
+        ``selected`` and ``missing`` give the model of each selected item and of each item without a recording."""
+        s = self.settings
+        if len(self.all) < 2 or s.endpoint is not None or s.endpoints or s.models:
+            return None
+        lacking = Counter(missing)
+        if not lacking:
+            return None
+        total = Counter(selected)
+        models = self.models
+        partial = [model for model in models if lacking[model]]
+        complete = [model for model in models if not lacking[model] and total[model]]
+        which = "; ".join(
+            f"{model!r} has no recording of {lacking[model]} of its {total[model] or lacking[model]} cases"
+            for model in partial
+        )
+        line = (
+            f"a replay without --llm-model replays every model {self.primary.show_path(self.primary.cassette_root)} "
+            f"holds ({', '.join(models)}): {which}; record them with the command above"
+        )
+        if complete:
+            which = "ones" if len(complete) > 1 else "one"
+            line += f", or replay only the {which} recorded in full: {_narrowed(complete)}"
+        return line
+
+    def recorded_models(self) -> str | None:
+        """After a run that recorded: one line when the cassette directory holds several models that do not hold the
+        same cases under this run's prompts, so that a replay without ``--llm-model`` (every model) would fail."""
+        from .cassettes import model_dirs, recorded_cases
+
+        runner = self.primary
+        root = runner.cassette_root
+        models = model_dirs(root)
+        if len(models) < 2:
+            return None
+        prompts = [(prompt.name, prompt.sha256) for prompt in runner.prompts]
+        held = {model: recorded_cases(root, model, prompts) for model in models}
+        every: set[tuple[str, str]] = set().union(*held.values())
+        short = {model: len(every - cases) for model, cases in held.items() if every - cases}
+        if not short:
+            return None
+        complete = [model for model in models if model not in short]
+        lacks = ", ".join(f"{model!r} lacks {count}" for model, count in short.items())
+        line = (
+            f"{runner.show_path(root)} now holds {len(models)} models ({', '.join(models)}): a replay without "
+            "--llm-model replays every one and fails on any case one of them has no recording of; of the "
+            f"{len(every)} cases recorded under this run's prompts, {lacks}: record them (a run of the whole suite "
+            "with --llm-endpoint and that model's --llm-model asks only what is missing)"
+        )
+        if complete:
+            line += f", or give the replay {_narrowed(complete)}"
+        return line
+
     def live_counts(self) -> tuple[int, int, int]:
         """Requests (asked, answered, failed) of every endpoint (the runners of one endpoint share a recorder)."""
         recorders = {id(runner.recorder): runner.recorder for runner in self.all}.values()
@@ -158,6 +216,11 @@ class Runners:
     def stop(self) -> None:
         for runner in self.all:
             runner.stop()
+
+
+def _narrowed(models: Sequence[str]) -> str:
+    """The options that narrow a replay to these models: ``--llm-model A --llm-model B (ini llm_model)``."""
+    return " ".join(f"--llm-model {shlex.quote(model)}" for model in models) + " (ini llm_model)"
 
 
 def _model_sources(*runners: Runner) -> str:

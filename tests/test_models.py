@@ -499,3 +499,58 @@ def test_a_new_model_keeps_the_before_of_the_models_the_baseline_has(suite: pyte
     html = (suite.path / "r.html").read_text(encoding="utf-8")
     assert "66.7% → 100.0% (+33.3)" in html
     assert "– →" not in html
+
+
+def test_a_second_model_recorded_for_part_of_the_suite_is_said_when_recording_and_when_replaying(
+    suite: pytest.Pytester,
+) -> None:
+    """A user records a second model on one case file of the suite. The recording run says at once what a replay
+    without --llm-model will find (it replays both and fails on the cases the second lacks); that replay stays red
+    (a missing recording is an error in CI) and names the model with partial recordings, of how many cases, the
+    command that records them and the --llm-model that replays the complete model alone, each of which works."""
+    suite.makefile(".yaml", **{"cases/more": "template: en\ncases:\n  - id: extra\n    numbers: ['2.5', '2.25']\n"})
+    with FakeServer(models=(SMALL,)) as small:
+        first = suite.runpytest("-p", "no:cacheprovider", f"--llm-endpoint={small.url}")
+    first.assert_outcomes(passed=4)
+    assert "now holds" not in first.stdout.str()  # one model: nothing to say
+    with FakeServer(models=(BIG,)) as big:
+        second = suite.runpytest("-p", "no:cacheprovider", f"--llm-endpoint={big.url}", "cases/more.yaml")
+    second.assert_outcomes(passed=1)
+    second.stdout.fnmatch_lines(
+        [
+            f"cassettes now holds 2 models ({BIG}, {SMALL}): a replay without --llm-model replays every one and "
+            "fails on any case one of them has no recording of; of the 4 cases recorded under this run's prompts, "
+            f"'{BIG}' lacks 3: record them (a run of the whole suite with --llm-endpoint and that model's "
+            f"--llm-model asks only what is missing), or give the replay --llm-model {SMALL} (ini llm_model)"
+        ]
+    )
+    replay = suite.runpytest("-p", "no:cacheprovider")
+    replay.assert_outcomes(passed=5, skipped=3)
+    assert replay.ret == pytest.ExitCode.TESTS_FAILED  # still red: CI must not pass on missing recordings
+    replay.stdout.fnmatch_lines(
+        [
+            f"3 cases have no recording (skipped, not judged); record them with: pytest --llm-endpoint URL "
+            f"--llm-model {BIG} cases/basic.yaml::trap::none *",
+            f"a replay without --llm-model replays every model cassettes holds ({BIG}, {SMALL}): '{BIG}' has no "
+            f"recording of 3 of its 4 cases; record them with the command above, or replay only the one recorded "
+            f"in full: --llm-model {SMALL} (ini llm_model)",
+        ]
+    )
+    spread = suite.runpytest("-p", "no:cacheprovider", "-n", "2")  # the controller says the same, from its workers
+    spread.stdout.fnmatch_lines([f"*'{BIG}' has no recording of 3 of its 4 cases;*--llm-model {SMALL} (ini llm_model)"])
+    narrowed = suite.runpytest("-p", "no:cacheprovider", f"--llm-model={SMALL}")
+    narrowed.assert_outcomes(passed=4)
+    assert narrowed.ret == pytest.ExitCode.OK
+    line = next(line for line in replay.stdout.lines if "record them with: " in line)
+    command = shlex.split(line.split("record them with: ", 1)[1])
+    with FakeServer(models=(BIG,)) as big:
+        url = big.url
+        command[command.index("URL")] = url
+        recorded = suite.runpytest("-p", "no:cacheprovider", *command[1:])
+        assert len(big.chat_requests) == 3  # only what was missing
+    recorded.assert_outcomes(passed=3)
+    assert "now holds" not in recorded.stdout.str()  # both models hold the same cases now
+    again = suite.runpytest("-p", "no:cacheprovider")
+    again.assert_outcomes(passed=8)
+    assert again.ret == pytest.ExitCode.OK
+    assert "replays every model" not in again.stdout.str()
