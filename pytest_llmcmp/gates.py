@@ -242,6 +242,8 @@ class RunStatus:
     not_recorded: int = 0
     record_command: str | None = None
     decision: Decision | None = None
+    #: A replay of every recorded model where some lack recordings: which, and the ways out (one line).
+    partial_models: str | None = None
 
     def headline(self) -> str:
         """``"interrupted (…): 41 of 400 cases ran; the results are incomplete"``, or ``""`` for a complete run."""

@@ -397,6 +397,9 @@ class LlmSession:
             not_recorded=len(not_recorded),
             record_command=command,
             decision=self.conclusion.decision,
+            partial_models=self.runners.partial_models(
+                [item[3] for item in self.selected.values()], [item[3] for item in not_recorded.values()]
+            ),
         )
         results.extra = gating.results_extra(results, self.status, self.conclusion, self.not_recorded_items())
         self._unused(session, exitstatus, used | self.worker_used)

@@ -71,10 +71,8 @@ def _recordings(tr: Escaped, session: LlmSession) -> None:
         hint = runner.recorded_elsewhere([(case, prompt) for case, prompt, *_ in session.not_recorded_items()])
         if hint is not None:
             tr.write_line(hint, yellow=True, bold=True)
-        models = [item[3] for item in session.not_recorded_items()]
-        partial = session.runners.partial_models([item[3] for item in session.selected.values()], models)
-        if partial is not None:
-            tr.write_line(partial, yellow=True, bold=True)
+        if session.status.partial_models is not None:
+            tr.write_line(session.status.partial_models, yellow=True, bold=True)
     asked, answered, failed = session.runners.live_counts()
     if asked:
         took = time.monotonic() - session.started

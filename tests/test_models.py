@@ -524,7 +524,7 @@ def test_a_second_model_recorded_for_part_of_the_suite_is_said_when_recording_an
             f"--llm-model asks only what is missing), or give the replay --llm-model {SMALL} (ini llm_model)"
         ]
     )
-    replay = suite.runpytest("-p", "no:cacheprovider")
+    replay = suite.runpytest("-p", "no:cacheprovider", "--llm-report=r.md", "--llm-html=r.html")
     replay.assert_outcomes(passed=5, skipped=3)
     assert replay.ret == pytest.ExitCode.TESTS_FAILED  # still red: CI must not pass on missing recordings
     replay.stdout.fnmatch_lines(
@@ -536,6 +536,9 @@ def test_a_second_model_recorded_for_part_of_the_suite_is_said_when_recording_an
             f"in full: --llm-model {SMALL} (ini llm_model)",
         ]
     )
+    for report in ("r.md", "r.html"):  # the pull request's comment and report say it too
+        text = (suite.path / report).read_text(encoding="utf-8")
+        assert "has no recording of 3 of its 4 cases; record them with the command above" in text
     spread = suite.runpytest("-p", "no:cacheprovider", "-n", "2")  # the controller says the same, from its workers
     spread.stdout.fnmatch_lines([f"*'{BIG}' has no recording of 3 of its 4 cases;*--llm-model {SMALL} (ini llm_model)"])
     narrowed = suite.runpytest("-p", "no:cacheprovider", f"--llm-model={SMALL}")

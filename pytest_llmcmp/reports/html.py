@@ -323,6 +323,11 @@ def _status_section(status: RunStatus | None) -> str:
             f'<p class="decision undecided" id="not-recorded">{status_mark("undecided")} '
             f"{escape(status.recording_line())}</p>"
         )
+        if status.partial_models is not None:
+            lines.append(
+                f'<p class="decision undecided" id="partial-models">{status_mark("undecided")} '
+                f"{escape(status.partial_models)}</p>"
+            )
     return "\n".join(lines)
 
 
