@@ -26,21 +26,29 @@ FLOORS = {
     # becomes a false pass); see tests/data/judge/README.md
     "tune/smollm2": (0.925, 1, 1),
     # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md)
-    "retired/styles": (0.96, 0, 0),
-    "retired/smollm2": (0.87, 0, 0),  # session 6: 85.0% (3 false passes) -> 87.9% (0)
+    "retired/styles": (0.98, 0, 0),  # session 7: 97.7% -> 98.8%
+    "retired/smollm2": (0.875, 0, 0),  # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%
     "retired/fresh": (0.98, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0)
     # written and labelled blind on 2026-12-02 by others, tuned on since (their once-sealed halves, now retired, below)
-    "tune/styles2": (0.965, 1, 0),
+    # Lowered in session 7 by the coordinator's conventions a (a tie of the largest between options of one value,
+    # stated as the answer, is equal: s2c-052 becomes a false pass against its doubtful label unclear) and b (a
+    # conclusion contradicting the verdict just before it is unclear: s2c-195, s2c-235): 97.3% (1) -> 94.7% (2)
+    "tune/styles2": (0.94, 2, 0),
     "tune/live2": (0.945, 0, 0),
     # corpus3, written and labelled blind elsewhere (2026-12-02): its tuning half, tuned on (94.6% before, 98.0% after)
-    "tune/styles3": (0.97, 0, 0),
-    "tune/live3": (0.955, 0, 0),  # real SmolLM2 answers (82.2% before, 88.9% after; 96.7% after session 6)
+    "tune/styles3": (0.985, 0, 0),  # session 7: 99.3% (convention b reads s3-022 and s3-209 as their labels do)
+    # real SmolLM2 answers (82.2% before, 88.9% after; 97.8% after session 6; 95.6% in session 7 by convention b alone:
+    # r3-021, r3-086 conclude against the verdict stated first, and their labels take the conclusion)
+    "tune/live3": (0.955, 0, 0),
     # corpus4's tuning half (written blind elsewhere, 2026-12-02): 87.0% (1 false pass) on arrival, 95.0% (0) after
-    "tune/styles4": (0.945, 0, 0),
+    # lowered in session 7 by conventions a (s4-054, a false pass against its doubtful label unclear) and b (s4-029,
+    # s4-273, s4-316 conclude against the verdict just before, their labels take the conclusion): 95.0% (0) -> 93.2% (1)
+    "tune/styles4": (0.925, 1, 0),
     # corpus4's real SmolLM2 answers (two labellers): 90.0% on arrival (coordinator), 92.3% at its arrival here, 94.6%
     "tune/live4": (0.935, 0, 0),
     # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
-    "retired/styles2": (0.955, 1, 0),  # session 6: 94.0% -> 96.0%
+    # session 6: 94.0% -> 96.0%; lowered in session 7 by convention b alone (s2c-029, s2c-137): 95.3%
+    "retired/styles2": (0.945, 1, 0),
     "retired/live2": (0.88, 0, 0),  # session 6: 84.1% (1) -> 88.6% (0)
     # corpus3's sealed halves and fresh3 (240 written answers, sealed whole), measured only by the coordinator, before
     # and after the tuning on corpus3's other half: styles3 93.4% -> 96.0%, live3 87.8% -> 88.9% (finish_reason
