@@ -381,10 +381,27 @@ def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[i
     return indexes[shared.index(best)] if shared.count(best) == 1 else tie
 
 
+@functools.cache
+def _option_with_a_unit() -> re.Pattern[str]:
+    return re.compile(r"\s*" + _number_with_unit() + r"\s*")
+
+
+def _with_a_unit(text: str) -> Quantity | None:
+    """An option written with a unit word ("0.45 m", "13.8 kg"; see lexicon.UNITS), which a case file cannot hold
+    (there is no truth to judge it by) but a caller of :func:`extract_choice` may pass: its value, the unit kept."""
+    found = _option_with_a_unit().fullmatch(text)
+    if found is None or found.group("unit") is None:
+        return None
+    number = try_parse(found.group(_number_group(found)))
+    if number is None or number.unit:
+        return None
+    return Quantity(text, number.value, found.group("unit").strip())
+
+
 @functools.lru_cache(maxsize=256)
 def _make_options(texts: tuple[str, ...]) -> _Options:
     """Parsed options, memoised: a run asks the same case many times (samples, prompts)."""
-    quantities = tuple(try_parse(text) for text in texts)
+    quantities = tuple(try_parse(text) or _with_a_unit(text) for text in texts)
     has_cjk = any(re.search(_CJK_NUMBER, text) for text in texts)
     unitless = all(quantity is None or not quantity.unit for quantity in quantities)
     return _Options(texts=texts, quantities=quantities, has_cjk=has_cjk, unitless=unitless)
@@ -712,6 +729,8 @@ def _read_attributes(tokens: list[_Token], text: str) -> None:
 
 
 _NUMBER_AHEAD = re.compile(r"\s*[-+]?[.\d]")
+# What follows a word that ends its sentence ("…, the former." but not "The first number, 11.11, has …")
+_ENDS_A_SENTENCE = re.compile(r"[\s*_)）\]】]*(?:[.。!！?？;；\n]|\Z)")
 
 
 _ARTICLE_BEFORE = re.compile(r"(?<![A-Za-z])(?:the|a|an|this|that)\s+\Z", re.IGNORECASE)
@@ -745,6 +764,18 @@ def _join_lists(tokens: list[_Token], text: str) -> None:
     is one clause. A list is numbers separated by commas that ends with "and"/"or", or three or more
     numbers separated by nothing but commas ("6.27, 6.24, 6.2, 6.78")."""
     numbers = (_OPTION, _OTHER)
+    for comma in range(len(tokens) - 3, 2, -1):  # "0.55, 0.505, and 0.5": the serial comma before "and" joins too
+        if (
+            tokens[comma].kind == _CLAUSE_BREAK
+            and tokens[comma + 1].kind == _AND
+            and tokens[comma + 2].kind in numbers
+            and tokens[comma - 1].kind in numbers
+            and tokens[comma - 2].kind == _CLAUSE_BREAK
+            and text[tokens[comma].start] in ",，"
+            and text[tokens[comma - 2].start] in ",，"
+            and tokens[comma - 3].kind in numbers
+        ):
+            del tokens[comma]
     index = 0
     while index < len(tokens):
         if tokens[index].kind not in numbers:
@@ -1759,7 +1790,7 @@ def _read_whole(
                 )
             )
             in_condition = False
-        if _CONDITION in kinds:
+        if _CONDITION in kinds and not _rewrites_an_option(clause):
             in_condition = True
         if (
             _HEDGE in kinds
@@ -1829,7 +1860,7 @@ def _read_whole(
             # "the largest is 25.5 (or equivalently 25.50)" of three: the option restated as another of its value
             # names both, a tie (the coordinator's convention a, session 7); "(or 4.04)" offers another answer
             facts = _restated_as_its_equal(segments[-1].facts, clause, text, options, answer)
-        if not facts and kinds == _OPTION and clause[0].ordinal is not None:
+        if not facts and kinds == _OPTION and clause[0].ordinal is not None and _ENDS_A_SENTENCE.match(text, clause[0].end):
             # "Between 7.07 and 7.7, the former.": an ordinal by itself replies with the option it points at
             facts = [_Fact("answer", "the-former", clause[0].start, clause[0].end, a=clause[0].option)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
@@ -1870,6 +1901,9 @@ def _read_whole(
         segments.append(_Segment([fact], clause_number + 1, conclusive=True))
     verdicts = [_decide(segment.facts, options, direction) for segment in segments]
     decided = [index for index, verdict in enumerate(verdicts) if verdict not in (_NO_VERDICT, _DIFFERENT)]
+    for place, index in enumerate(decided[1:], 1):  # (every restatement of the tie by its value: "the answer is: \\boxed{0.35}")
+        if _names_the_common_value(segments[index], verdicts[index], options, verdicts, decided[:place]):
+            verdicts[index] = _EQUAL_CHOICE
     if tracing:
         _record_segments(reading, segments, verdicts, decided)
     if not decided:
@@ -1880,8 +1914,6 @@ def _read_whole(
             reading.records.append((fact, "deciding", "", len(segments)))
         return reading
     final = decided[-1]
-    if _names_the_common_value(segments[final], verdicts[final], options, verdicts, decided):
-        verdicts[final] = _EQUAL_CHOICE
     verdict = verdicts[final]
     if verdict == _CONFLICT:
         reading.extraction = Extraction(None, reason="conflict")
@@ -1928,6 +1960,20 @@ def _read_whole(
                 for fact, status, why, segment in reading.records
             ]
     return reading
+
+
+_REWRITING = frozenset({_CONDITION, _OPTION, _BARRIER, _COPULA})
+
+
+def _rewrites_an_option(clause: Sequence[_Token]) -> bool:
+    """Whether a clause that opens with "if" only writes an option another way: "if we consider 10.2 as 10.20",
+    "如果把9.9写成9.90". It supposes nothing, so what the sentence says after it is stated, not supposed."""
+    named = {token.option for token in clause if token.kind == _OPTION}
+    return (
+        len(named) == 1
+        and sum(token.kind == _OPTION for token in clause) >= 2
+        and all(token.kind in _REWRITING for token in clause)
+    )
 
 
 def _word_regex(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
@@ -2145,12 +2191,13 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
 def _names_the_common_value(
     segment: _Segment, verdict: int, options: _Options, verdicts: Sequence[int], decided: Sequence[int]
 ) -> bool:
-    """Whether a final answer names the one value all the options have, after the answer said they are
-    equal ("3.0 and 3 are both equal to 3, so the answer is 3" of 3 and 3.00): the tie, restated by its value."""
+    """Whether an answer names the one value all the options have, after ``decided`` (the segments before it that
+    decided) said they are equal ("3.0 and 3 are both equal to 3, so the answer is 3" of 3 and 3.00): the tie,
+    restated by its value."""
     return (
         verdict >= 0
         and options.same_value(set(range(len(options.texts))))
-        and any(verdicts[index] == _EQUAL_CHOICE for index in decided[:-1])
+        and any(verdicts[index] == _EQUAL_CHOICE for index in decided)
         and all(fact.kind == "answer" for fact in segment.facts)
     )
 

@@ -718,6 +718,9 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
                 if tokens[at].kind == "D":
                     list_direction = tokens[at].value
                     break
+        since = max(opened, statements[position - 1].last + 1 if position else 0)
+        if statement.kind == "list" and _directions_between(tokens, since, first) == {1, -1}:
+            statement.problem = "mixed"  # "Arranged in decreasing order (smallest to largest): 9.09, 9.9, 9.99"
         _order_of(statement, list_direction, count)
         statement.final = last_final[first] >= opened or _bold(emphasis, tokens[first].start, tokens[last].end)
         request = last_request[first]
@@ -751,6 +754,11 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
         if not statement.set_aside:
             kept.append(statement)
     return _decide(kept, tokens, answer, count, context)
+
+
+def _directions_between(tokens: Sequence[_Token], start: int, end: int) -> set[int]:
+    """The directions the ordering phrases between tokens ``start`` and ``end`` name (+1 ascending, -1 descending)."""
+    return {tokens[at].value for at in range(max(start, 0), end) if tokens[at].kind == "D"}
 
 
 def _announces_at_end(tokens: Sequence[_Token], text: str, context: _Context) -> bool:

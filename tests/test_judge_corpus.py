@@ -47,12 +47,13 @@ FLOORS = {
     # corpus4's real SmolLM2 answers (two labellers): 90.0% on arrival (coordinator), 92.3% at its arrival here, 94.6%
     "tune/live4": (0.935, 0, 0),
     # corpus5's tuning half (written blind elsewhere, 2026-12-02, two labellers), measured on arrival before any change
-    # for it: 92.9% (1 false pass) with the judge of main 0f700e7, 94.9% (0) with this session's conventions a-e
-    "tune/styles5": (0.945, 0, 0),
+    # for it: 92.9% (1 false pass) with the judge of main 0f700e7, 94.9% (0) with this session's conventions a-e;
+    # 99.4% (0) after the rules its misses showed
+    "tune/styles5": (0.99, 0, 0),
     # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
     # session 6: 94.0% -> 96.0%; lowered in session 7 by convention b alone (s2c-029, s2c-137): 95.3%
     "retired/styles2": (0.945, 1, 0),
-    "retired/live2": (0.88, 0, 0),  # session 6: 84.1% (1) -> 88.6% (0)
+    "retired/live2": (0.89, 0, 0),  # session 6: 84.1% (1) -> 88.6% (0); session 7: 89.8%
     # corpus3's sealed halves and fresh3 (240 written answers, sealed whole), measured only by the coordinator, before
     # and after the tuning on corpus3's other half: styles3 93.4% -> 96.0%, live3 87.8% -> 88.9% (finish_reason
     # passed), fresh3 92.5% (2 false passes) -> 93.3% (1)
@@ -88,7 +89,7 @@ CONSENSUS_FLOORS = {
     "tune/smollm2": (0.93, 1),
     "tune/live4": (0.935, 0),  # labellers agree on 129 of 130
     # labellers agree on 153 of 156 (kappa 0.974); on arrival 94.8% (1 false pass) on main 0f700e7, 95.4% (0) here
-    "tune/styles5": (0.95, 0),
+    "tune/styles5": (0.99, 0),  # 99.3% (0) after
     # lowered by the "both Z" convention (see FLOORS): 91.0% (1 false pass) before, 88.7% (0) after
     "retired/smollm2": (0.88, 0),
     "sealed/live4": (0.925, 0),  # labellers agree on 126 of 130; 90.5% (0) on main 4cb1b4b -> 92.9% (0)
