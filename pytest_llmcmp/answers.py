@@ -1860,7 +1860,12 @@ def _read_whole(
             # "the largest is 25.5 (or equivalently 25.50)" of three: the option restated as another of its value
             # names both, a tie (the coordinator's convention a, session 7); "(or 4.04)" offers another answer
             facts = _restated_as_its_equal(segments[-1].facts, clause, text, options, answer)
-        if not facts and kinds == _OPTION and clause[0].ordinal is not None and _ENDS_A_SENTENCE.match(text, clause[0].end):
+        if (
+            not facts
+            and kinds == _OPTION
+            and clause[0].ordinal is not None
+            and _ENDS_A_SENTENCE.match(text, clause[0].end)
+        ):
             # "Between 7.07 and 7.7, the former.": an ordinal by itself replies with the option it points at
             facts = [_Fact("answer", "the-former", clause[0].start, clause[0].end, a=clause[0].option)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
@@ -1901,7 +1906,9 @@ def _read_whole(
         segments.append(_Segment([fact], clause_number + 1, conclusive=True))
     verdicts = [_decide(segment.facts, options, direction) for segment in segments]
     decided = [index for index, verdict in enumerate(verdicts) if verdict not in (_NO_VERDICT, _DIFFERENT)]
-    for place, index in enumerate(decided[1:], 1):  # (every restatement of the tie by its value: "the answer is: \\boxed{0.35}")
+    for place, index in enumerate(
+        decided[1:], 1
+    ):  # (every restatement of the tie by its value: "the answer is: \\boxed{0.35}")
         if _names_the_common_value(segments[index], verdicts[index], options, verdicts, decided[:place]):
             verdicts[index] = _EQUAL_CHOICE
     if tracing:
@@ -1947,7 +1954,8 @@ def _read_whole(
         reading.extraction = Extraction(None, reason="not-an-option")
     else:
         contradiction = any(
-            verdicts[index] != verdict and (segments[index].stated or segments[index].conclusive) for index in decided[:-1]
+            verdicts[index] != verdict and (segments[index].stated or segments[index].conclusive)
+            for index in decided[:-1]
         )
         deciding = _deciding_facts(segments[final].facts, verdict, options)
         evidence = _evidence(answer, deciding[0].start, deciding[-1].end)

@@ -16,8 +16,8 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
-    "ADDING", "LOOSE_EQUALS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING", "SAME_BEFORE_A_NOUN", "UNITS", "VALUE_NOUNS", "Kind",
-    "phrase_kinds",
+    "ADDING", "LOOSE_EQUALS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING", "SAME_BEFORE_A_NOUN", "UNITS",
+    "VALUE_NOUNS", "Kind", "phrase_kinds",
 ]  # fmt: skip
 
 
@@ -378,7 +378,7 @@ RETRACTING: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 # "The same" before a noun says the options share that noun ("the same sign", "the same form", "相同的形式", "一样的
-#格式"), not that they are one value; unless the word after it is one of VALUE_NOUNS ("the same size", "相同的大小")
+# 格式"), not that they are one value; unless the word after it is one of VALUE_NOUNS ("the same size", "相同的大小")
 # or no noun ("the same in size", "the same when written as decimals"). To the grammar such an attributive "the
 # same" is a BARRIER.
 SAME_BEFORE_A_NOUN: dict[str, tuple[str, ...]] = {
