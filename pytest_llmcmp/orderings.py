@@ -256,6 +256,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
                 r"(?P<nl>\n\s*)",
+                r"(?P<trail>(?<=\d)(?:\.{2,}|…+))",  # "1/3 (0.333...)": a number trailing off, no sentence end
                 r"(?P<send>[。！!；;]+|\.(?!\d))",
                 r"(?P<open>[(（\[【{])",
                 r"(?P<close>[)）\]】}])",
@@ -312,6 +313,8 @@ def _lex(text: str, options: _Options) -> list[_Token]:
             group = _number_group(match)
         if group in _SIMPLE:
             tokens.append(_Token(_SIMPLE[group], start, end))
+            continue
+        if group == "trail":
             continue
         value = match.group(group)
         if group in ("latin", "other"):
