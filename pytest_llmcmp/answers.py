@@ -53,7 +53,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from pytest_llmcmp.lexicon import ADDING, ORDINALS, RETRACTING, UNITS, Kind, phrase_kinds
+from pytest_llmcmp.lexicon import (
+    ADDING,
+    LOOSE_EQUALS,
+    NOT_EQUAL_SIGNS,
+    ORDINALS,
+    RETRACTING,
+    SAME_BEFORE_A_NOUN,
+    UNITS,
+    VALUE_NOUNS,
+    Kind,
+    phrase_kinds,
+)
 from pytest_llmcmp.results import Verdict, judge  # re-exported: defined once, in results
 from pytest_llmcmp.truth import FULL_WIDTH, Quantity, try_parse
 
@@ -121,8 +132,10 @@ _RELATIVE = Kind.RELATIVE.value
 _SMALLER = Kind.SMALLER.value
 
 _ORDINAL_PLACES: dict[str, int] = {phrase: place for table in ORDINALS.values() for phrase, place in table.items()}
-_PHRASE_KIND: dict[str, str] = {phrase: kind.value for phrase, kind in phrase_kinds().items()} | dict.fromkeys(
-    _ORDINAL_PLACES, _ORDINAL
+_PHRASE_KIND: dict[str, str] = (
+    {phrase: kind.value for phrase, kind in phrase_kinds().items()}
+    | dict.fromkeys(_ORDINAL_PLACES, _ORDINAL)
+    | dict.fromkeys(NOT_EQUAL_SIGNS, Kind.NEGATION.value + Kind.EQUALS.value)  # two tokens: see _lex
 )
 _GLUE_WORDS = frozenset(phrase for phrase, kind in _PHRASE_KIND.items() if kind == _GLUE)
 # Kinds that open a clause as well as a segment: "9.9 > 9.11 so 9.11 is larger" is two clauses.
@@ -130,7 +143,7 @@ _CLAUSE_OPENERS = frozenset({_CONCLUSION, _CONTRAST, _CORRECTION})
 # Kinds that start a new segment of the answer, and those whose segment is a final statement.
 _SEGMENT_OPENERS = frozenset("KkVCGAX")
 _CONCLUSIVE_OPENERS = frozenset("KkAX")
-_REVISING_OPENERS = frozenset("KkVCG")
+_CONTRASTING_OPENERS = frozenset({_CONTRAST})
 _CORRECTING_OPENERS = frozenset("CG")
 _ARROWS = frozenset("→⇒=>->")
 
@@ -255,6 +268,7 @@ class _Token:
     end: int
     option: int = -1  # for kind "N": index into the case's numbers
     ordinal: int | None = None  # for kind "O" before resolution
+    slip: bool = False  # for kind "N": a copy slip ("70767537" for 707675376), see _Options.slips
 
 
 _MENTION_CACHE_SIZE = 512
@@ -274,6 +288,7 @@ class _Options:
     has_cjk: bool = False
     unitless: bool = False  # no option is written with a unit ("%", "‰")
     cache: dict[str, int] = field(default_factory=dict)
+    slips: set[str] = field(default_factory=set)  # mentions that name an option only as a copy slip
     gaps: frozenset[Fraction] | None = None  # see differences()
 
     def match(self, text: str) -> int:
@@ -305,7 +320,12 @@ class _Options:
         if len(same) > 1:  # options of one value ("6.200", "6.2"): "6.20" is the one written most like it
             # (and when none is written more like it, "零点九" of 0.9 and 0.90, the first: they are one value)
             return _written_most_like(text, [self.texts[index] for index in same], same, tie=same[0])
-        return same[0] if same else self._copied_short(text)
+        if same:
+            return same[0]
+        slip = self._copied_short(text)
+        if slip >= 0:
+            self.slips.add(text)
+        return slip
 
     def _copied_short(self, text: str) -> int:
         """A long number copied with its last digit or two dropped ("70767537" for the option
@@ -361,10 +381,27 @@ def _written_most_like(text: str, candidates: Sequence[str], indexes: Sequence[i
     return indexes[shared.index(best)] if shared.count(best) == 1 else tie
 
 
+@functools.cache
+def _option_with_a_unit() -> re.Pattern[str]:
+    return re.compile(r"\s*" + _number_with_unit() + r"\s*")
+
+
+def _with_a_unit(text: str) -> Quantity | None:
+    """An option written with a unit word ("0.45 m", "13.8 kg"; see lexicon.UNITS), which a case file cannot hold
+    (there is no truth to judge it by) but a caller of :func:`extract_choice` may pass: its value, the unit kept."""
+    found = _option_with_a_unit().fullmatch(text)
+    if found is None or found.group("unit") is None:
+        return None
+    number = try_parse(found.group(_number_group(found)))
+    if number is None or number.unit:
+        return None
+    return Quantity(text, number.value, found.group("unit").strip())
+
+
 @functools.lru_cache(maxsize=256)
 def _make_options(texts: tuple[str, ...]) -> _Options:
     """Parsed options, memoised: a run asks the same case many times (samples, prompts)."""
-    quantities = tuple(try_parse(text) for text in texts)
+    quantities = tuple(try_parse(text) or _with_a_unit(text) for text in texts)
     has_cjk = any(re.search(_CJK_NUMBER, text) for text in texts)
     unitless = all(quantity is None or not quantity.unit for quantity in quantities)
     return _Options(texts=texts, quantities=quantities, has_cjk=has_cjk, unitless=unitless)
@@ -614,6 +651,8 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
                 continue
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
+            elif len(kind) == 2:  # "≠": "not" and "equal to"
+                tokens += [_Token(kind[0], start, start), _Token(kind[1], start, end)]
             elif kind in _CLAUSE_OPENERS and phrase in _ARROWS and _rewrites(tokens):
                 tokens.append(_Token(_EQUALS, start, end))  # "5.7 → 5.70" rewrites, it concludes nothing
             elif kind in _CLAUSE_OPENERS:
@@ -653,10 +692,45 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
         else:
             tokens.append(_Token(_BARRIER, start, end))
     _join_lists(tokens, text)
+    _read_attributes(tokens, text)
     return tokens
 
 
+_SAME_BEFORE_A_NOUN = frozenset(phrase for phrases in SAME_BEFORE_A_NOUN.values() for phrase in phrases)
+_VALUE_NOUNS = frozenset(noun for nouns in VALUE_NOUNS.values() for noun in nouns)
+_LOOSE_EQUALS = frozenset(LOOSE_EQUALS)
+_FIRST_WORD = re.compile(r"[A-Za-z]+|\S{1,2}")
+
+
+def _read_attributes(tokens: list[_Token], text: str) -> None:
+    """Two readings that depend on the token after a word: "the same" before a noun describes the noun ("the same
+    sign", "相同的形式": a BARRIER, see lexicon.SAME_BEFORE_A_NOUN), and "≈" between two options says they are close,
+    not equal ("1/3 ≈ 0.33": APPROXIMATE, see lexicon.LOOSE_EQUALS)."""
+    for index in range(len(tokens) - 1):
+        token, after = tokens[index], tokens[index + 1]
+        if token.kind == Kind.SAME.value and after.kind == _BARRIER:
+            gap = text[token.end : after.start].strip()
+            word = _FIRST_WORD.match(text, after.start)
+            if (
+                gap in ("", "的")
+                and _SPACE.sub(" ", text[token.start : token.end].lower()) in _SAME_BEFORE_A_NOUN
+                and (word is None or word.group(0).lower() not in _VALUE_NOUNS)
+                and not any(text.startswith(noun, after.start) for noun in _VALUE_NOUNS if not noun.isascii())
+            ):
+                token.kind = _BARRIER
+        elif (
+            token.kind == _EQUALS
+            and index
+            and tokens[index - 1].kind == _OPTION
+            and after.kind == _OPTION
+            and text[token.start : token.end] in _LOOSE_EQUALS
+        ):
+            token.kind = _APPROXIMATE
+
+
 _NUMBER_AHEAD = re.compile(r"\s*[-+]?[.\d]")
+# What follows a word that ends its sentence ("…, the former." but not "The first number, 11.11, has …")
+_ENDS_A_SENTENCE = re.compile(r"[\s*_)）\]】]*(?:[.。!！?？;；\n]|\Z)")
 
 
 _ARTICLE_BEFORE = re.compile(r"(?<![A-Za-z])(?:the|a|an|this|that)\s+\Z", re.IGNORECASE)
@@ -690,6 +764,18 @@ def _join_lists(tokens: list[_Token], text: str) -> None:
     is one clause. A list is numbers separated by commas that ends with "and"/"or", or three or more
     numbers separated by nothing but commas ("6.27, 6.24, 6.2, 6.78")."""
     numbers = (_OPTION, _OTHER)
+    for comma in range(len(tokens) - 3, 2, -1):  # "0.55, 0.505, and 0.5": the serial comma before "and" joins too
+        if (
+            tokens[comma].kind == _CLAUSE_BREAK
+            and tokens[comma + 1].kind == _AND
+            and tokens[comma + 2].kind in numbers
+            and tokens[comma - 1].kind in numbers
+            and tokens[comma - 2].kind == _CLAUSE_BREAK
+            and text[tokens[comma].start] in ",，"
+            and text[tokens[comma - 2].start] in ",，"
+            and tokens[comma - 3].kind in numbers
+        ):
+            del tokens[comma]
     index = 0
     while index < len(tokens):
         if tokens[index].kind not in numbers:
@@ -739,7 +825,9 @@ def _rewrites(tokens: Sequence[_Token]) -> bool:
 
 def _number_token(text: str, options: _Options, start: int, end: int) -> _Token:
     index = options.match(text)
-    return _Token(_OPTION, start, end, option=index) if index >= 0 else _Token(_OTHER, start, end)
+    if index < 0:
+        return _Token(_OTHER, start, end)
+    return _Token(_OPTION, start, end, option=index, slip=bool(options.slips) and text.strip() in options.slips)
 
 
 def _resolve_references(tokens: list[_Token], count: int, text: str) -> None:
@@ -1139,7 +1227,9 @@ _RULES_AT: dict[str, tuple[Rule, ...]] = {
 _APPOSITIONS = frozenset({"the-larger-x"})  # their option also starts the claim after them
 _CHAINS = frozenset({"gt", "lt", "eq"})  # "13.8 > 13.11 > 9.9": the right operand starts the next link
 # Arithmetic: an operator between two numbers ("8.111 / 8.96", "0.5 * 3 + 0.5").
-_ARITHMETIC = re.compile(r"[Nx]\+[Nx]")
+# An operator before or after a bracketed group, which is a clause of its own, leaves two operators side by side in
+# the clause around it: "1.5e-4 = 0.00016 * (1 + 1) / 2".
+_ARITHMETIC = re.compile(r"[Nx]\+[Nx]|[Nx]\+\+|\+\+[Nx]")
 # "almost the same" approximates the claim; "approximately 1.25 times larger" and "roughly twice as
 # large as" only its amount, and "the larger is approximately 7.9" (an option) only how the option
 # is written.
@@ -1186,6 +1276,11 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
     has been talking about digits or other numbers). ``direction`` is the sentence's latest
     comparison direction so far (+1 larger, -1 smaller, 0 none), which a bare "而不是 X" refers to.
     """
+    if any(token.slip for token in tokens) and all(token.slip for token in tokens if token.kind == _OPTION):
+        # "The answer is: 124.69" of 124.693, "13.432 is larger than 13.439" of 13.43227 and 13.43908: a copy slip
+        # names a value that is no option unless the claim names an option as written too ("1442629613 is larger
+        # than 70767537" of 707675376) (the coordinator's convention c, session 7)
+        tokens = [replace(token, kind=_OTHER, option=-1, slip=False) if token.slip else token for token in tokens]
     kinds = "".join([token.kind for token in tokens])
     if _NAMES_NOTHING.fullmatch(kinds):  # no number, equality or "neither": no rule can match
         return []
@@ -1442,15 +1537,16 @@ class _Segment:
     last_clause: int = -1
     conclusive: bool = False  # a final statement: "so …", an answer marker, \boxed, bold, the last line
     correction: bool = False  # opened by "wait", "不对", "actually": it withdraws what came before
-    revision: bool = False  # opened by a conclusion or contrast ("so", "所以", "but"): it supersedes reasoning
+    contrast: bool = False  # opened by a contrast ("but", "但是", "if I had to pick one"): its verdict revises
     opened_at: int = 0  # where the clause that opened it starts
     after_aside: bool = False  # the latest clause before it that said anything was set aside
     adding: bool = False  # a claim of it was said "also": it adds to what came before, replaces nothing
     retracts: bool = False  # opened by a correction that calls what came before wrong ("that's not correct")
+    stated: bool = False  # a claim of it is stated outside brackets (a bracketed remark alone is no verdict of its own)
 
 
-def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool, int]]:
-    """Yield (clause tokens, starts a sentence, sentence is a question, where the sentence starts).
+def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, bool, int, bool]]:
+    """Yield (clause tokens, starts a sentence, sentence is a question, where the sentence starts, is an aside).
 
     The first clause that has any token starts its sentence ("So, is 0.65 larger than 0.7" opens
     with the clause "So").
@@ -1465,9 +1561,9 @@ def _clauses(tokens: Sequence[_Token]) -> Iterator[tuple[list[_Token], bool, boo
         if token.kind in (_SENTENCE_BREAK, _QUESTION_END):
             is_question = token.kind == _QUESTION_END
             first = True
-            for clause in [*sentence, *asides]:
+            for number, clause in enumerate([*sentence, *asides]):
                 if clause:
-                    yield clause, first, is_question, sentence_start
+                    yield clause, first, is_question, sentence_start, number >= len(sentence)
                     first = False
             sentence, asides, in_aside = [[]], [], False
             sentence_start = token.end
@@ -1657,7 +1753,7 @@ def _read_whole(
     last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
     values_said_equal: set[Fraction] = set()  # Z of "X and Y are both Z" (no option), for a later "… not equal to Z"
-    for clause, starts_sentence, in_question, sentence_start in _clauses(tokens):
+    for clause, starts_sentence, in_question, sentence_start, in_brackets in _clauses(tokens):
         clause_number += 1
         kinds = "".join([token.kind for token in clause])
         if starts_sentence:
@@ -1678,20 +1774,23 @@ def _read_whole(
             sentence_direction = 0
             numbers_said = ""
         kinds_before, clause_before = clause_before, kinds
+        if kinds == Kind.NO.value and asked is None and offered is None:
+            # "9.11 is larger. No, 9.9 is larger.": a "no" that answers no question corrects what came before
+            kinds = _CORRECTION + kinds[1:]
         openers = _SEGMENT_OPENERS.intersection(kinds)
         if openers:
             segments.append(
                 _Segment(
                     conclusive=not openers.isdisjoint(_CONCLUSIVE_OPENERS),
                     correction=not openers.isdisjoint(_CORRECTING_OPENERS),
-                    revision=not openers.isdisjoint(_REVISING_OPENERS),
+                    contrast=not openers.isdisjoint(_CONTRASTING_OPENERS),
                     opened_at=clause[0].start,
                     after_aside=last_aside > last_counted,
                     retracts=_CORRECTION in kinds and bool(_RETRACTING.search(text, clause[0].start, clause[-1].end)),
                 )
             )
             in_condition = False
-        if _CONDITION in kinds:
+        if _CONDITION in kinds and not _rewrites_an_option(clause):
             in_condition = True
         if (
             _HEDGE in kinds
@@ -1733,6 +1832,7 @@ def _read_whole(
             reply = _direction_reply_facts(chosen_from, clause, count)
         if reply:
             segments[-1].facts.extend(reply)
+            segments[-1].stated = True
             segments[-1].last_clause = last_counted = clause_number
             continue
         if why:
@@ -1756,12 +1856,22 @@ def _read_whole(
         ):
             # "Density: 4.9, not 4.16", "4.9 (not 4.16)", "4.9. Not 4.16": right after a value that is no option
             facts = [_Fact("other", "x-not-y", clause[0].start, clause[-1].end, source=source)]
-        if not facts and kinds == _OPTION and clause[0].ordinal is not None:
+        if in_brackets and not facts and _RESTATED_OPTION.fullmatch(kinds):
+            # "the largest is 25.5 (or equivalently 25.50)" of three: the option restated as another of its value
+            # names both, a tie (the coordinator's convention a, session 7); "(or 4.04)" offers another answer
+            facts = _restated_as_its_equal(segments[-1].facts, clause, text, options, answer)
+        if (
+            not facts
+            and kinds == _OPTION
+            and clause[0].ordinal is not None
+            and _ENDS_A_SENTENCE.match(text, clause[0].end)
+        ):
             # "Between 7.07 and 7.7, the former.": an ordinal by itself replies with the option it points at
             facts = [_Fact("answer", "the-former", clause[0].start, clause[0].end, a=clause[0].option)]
         if follows_marker and not facts and _BARE_OPTION.fullmatch(kinds):
             # "Actually no — 13.11", "不对，是6.5": the option a marker's own clause introduced
-            facts = [_Fact("answer", _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
+            kind = "other" if clause[-1].slip else "answer"
+            facts = [_Fact(kind, _CONCLUDED_OPTION.name, clause[0].start, clause[-1].end, a=clause[-1].option)]
         if any(fact.rule in _THROUGH_A_VALUE for fact in facts):
             facts = _through_the_same_value(facts, text, clause, values_said_equal)
         if not why and any(fact.kind == "other" for fact in facts) and _names_a_difference(text, clause, options):
@@ -1777,6 +1887,7 @@ def _read_whole(
             last_counted = clause_number
             segment = segments[-1]
             segment.facts.extend(facts)
+            segment.stated = segment.stated or not in_brackets
             segment.adding = segment.adding or bool(_ADDING.search(answer, clause[0].start, clause[-1].end))
             segment.last_clause = clause_number
             segment.conclusive = segment.conclusive or any(
@@ -1795,6 +1906,11 @@ def _read_whole(
         segments.append(_Segment([fact], clause_number + 1, conclusive=True))
     verdicts = [_decide(segment.facts, options, direction) for segment in segments]
     decided = [index for index, verdict in enumerate(verdicts) if verdict not in (_NO_VERDICT, _DIFFERENT)]
+    for place, index in enumerate(
+        decided[1:], 1
+    ):  # (every restatement of the tie by its value: "the answer is: \\boxed{0.35}")
+        if _names_the_common_value(segments[index], verdicts[index], options, verdicts, decided[:place]):
+            verdicts[index] = _EQUAL_CHOICE
     if tracing:
         _record_segments(reading, segments, verdicts, decided)
     if not decided:
@@ -1805,8 +1921,6 @@ def _read_whole(
             reading.records.append((fact, "deciding", "", len(segments)))
         return reading
     final = decided[-1]
-    if _names_the_common_value(segments[final], verdicts[final], options, verdicts, decided):
-        verdicts[final] = _EQUAL_CHOICE
     verdict = verdicts[final]
     if verdict == _CONFLICT:
         reading.extraction = Extraction(None, reason="conflict")
@@ -1839,7 +1953,10 @@ def _read_whole(
         # answer says its value is a number that is no option
         reading.extraction = Extraction(None, reason="not-an-option")
     else:
-        contradiction = any(verdicts[index] != verdict for index in decided[:-1])
+        contradiction = any(
+            verdicts[index] != verdict and (segments[index].stated or segments[index].conclusive)
+            for index in decided[:-1]
+        )
         deciding = _deciding_facts(segments[final].facts, verdict, options)
         evidence = _evidence(answer, deciding[0].start, deciding[-1].end)
         reason = _reason(segments[final], verdict)
@@ -1851,6 +1968,20 @@ def _read_whole(
                 for fact, status, why, segment in reading.records
             ]
     return reading
+
+
+_REWRITING = frozenset({_CONDITION, _OPTION, _BARRIER, _COPULA})
+
+
+def _rewrites_an_option(clause: Sequence[_Token]) -> bool:
+    """Whether a clause that opens with "if" only writes an option another way: "if we consider 10.2 as 10.20",
+    "如果把9.9写成9.90". It supposes nothing, so what the sentence says after it is stated, not supposed."""
+    named = {token.option for token in clause if token.kind == _OPTION}
+    return (
+        len(named) == 1
+        and sum(token.kind == _OPTION for token in clause) >= 2
+        and all(token.kind in _REWRITING for token in clause)
+    )
 
 
 def _word_regex(table: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
@@ -1913,6 +2044,33 @@ def _by_elimination_only(facts: Sequence[_Fact], verdict: int, direction: int) -
         if fact.kind == "gt" and (fact.a if direction > 0 else fact.b) == verdict:
             return False
     return True
+
+
+# A bracketed aside that is only another option, or "or"/"=" and one: "(or equivalently 25.50)", "（即3.30）", "(= 3/5)"
+_RESTATED_OPTION = re.compile(r"[J=i]*N")
+
+
+def _restated_as_its_equal(
+    facts: Sequence[_Fact], aside: Sequence[_Token], text: str, options: _Options, answer: str
+) -> list[_Fact]:
+    """The claim before a bracket said again of the option in the bracket: of three or more options, when that
+    option has the value of the claim's ("the largest is 25.5 (or 25.50)": 25.50 is the largest too, a tie); or when
+    the bracket offers it as an alternative ("the largest is 4.4 (or 4.04)": two answers, which disagree). Else
+    nothing ("the largest is 4.4 (vs 4.04)")."""
+    last = facts[-1] if facts else None
+    named = aside[-1].option
+    if (
+        last is None
+        or last.kind not in ("top", "answer")
+        or last.a == named
+        or text[last.end : aside[0].start].strip() not in ("(", "（", "[")
+    ):
+        return []
+    restated = replace(last, a=named, start=aside[0].start, end=aside[-1].end)
+    if options.same_value({last.a, named}):
+        return [restated] if len(options.texts) > 2 else []
+    offered = aside[0].kind == _AND and answer[aside[0].start : aside[0].end].lower() in _OR_WORDS
+    return [restated] if offered else []
 
 
 # A bare reply to a yes/no question: "Yes.", "Yes, it is", "No, it isn't", "是的", "不是".
@@ -2010,22 +2168,28 @@ def _ends_inside_a_number(answer: str, tokens: Sequence[_Token], options: _Optio
 def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], decided: Sequence[int]) -> bool:
     """Whether an earlier statement that chose otherwise still stands beside the final verdict.
 
-    A correction ("wait", "不对", "actually") withdraws anything before it. A conclusion or contrast
-    ("所以", "so", "but") supersedes reasoning, but not an earlier final statement ("**9.9 is
-    larger**", "So the answer is 3.7"); a mere restatement (an answer marker, ``\\boxed``, a last
-    line) supersedes nothing: "4.7 is larger, since 4.70 > 4.13. \\boxed{4.13}" says both.
+    A correction ("wait", "不对", "actually", "no") withdraws anything before it. A contrast that states the
+    final verdict itself ("6.5 equals 6.50. But 6.50 is larger", "If I had to pick one, 4.5 is smaller")
+    revises a plain verdict before it, not an earlier final statement ("**9.9 is larger**", "So the answer
+    is 3.7"). A conclusion ("so", "所以", "综上所述", "thus") contradicting a verdict stated before it is no
+    revision but a contradiction ("13.8比13.11大。因为…所以13.11更大。", "we see that 9.9 is larger than 9.11.
+    Thus, the final answer is \\boxed{9.11}": the coordinator's convention b, session 7), and a mere
+    restatement (an answer marker, ``\\boxed``, a last line) supersedes nothing either: "4.7 is larger, since
+    4.70 > 4.13. \\boxed{4.13}" says both.
     """
     final = decided[-1]
     for index in decided[:-1]:  # a segment that contradicts itself disagrees with the verdict too
         if verdicts[index] in (verdicts[final], _NOT_AN_OPTION):
             continue
-        between = segments[index + 1 : final + 1]
-        if any(segment.correction for segment in between):
+        if not segments[index].stated and not segments[index].conclusive:
+            continue  # "250 and 25 are both multiples of 10 (both equal). … So 250 is larger": a remark, not a verdict
+        between = range(index + 1, final + 1)
+        if any(segments[later].correction for later in between):
             continue
         if (
             not segments[index].conclusive
             and not segments[final].adding
-            and any(segment.revision for segment in between)
+            and any(segments[later].contrast and verdicts[later] == verdicts[final] for later in between)
         ):
             continue
         return True
@@ -2035,12 +2199,13 @@ def _disagreement_stands(segments: Sequence[_Segment], verdicts: Sequence[int], 
 def _names_the_common_value(
     segment: _Segment, verdict: int, options: _Options, verdicts: Sequence[int], decided: Sequence[int]
 ) -> bool:
-    """Whether a final answer names the one value all the options have, after the answer said they are
-    equal ("3.0 and 3 are both equal to 3, so the answer is 3" of 3 and 3.00): the tie, restated by its value."""
+    """Whether an answer names the one value all the options have, after ``decided`` (the segments before it that
+    decided) said they are equal ("3.0 and 3 are both equal to 3, so the answer is 3" of 3 and 3.00): the tie,
+    restated by its value."""
     return (
         verdict >= 0
         and options.same_value(set(range(len(options.texts))))
-        and any(verdicts[index] == _EQUAL_CHOICE for index in decided[:-1])
+        and any(verdicts[index] == _EQUAL_CHOICE for index in decided)
         and all(fact.kind == "answer" for fact in segment.facts)
     )
 
@@ -2246,7 +2411,7 @@ class _Lines:
         first, last = bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, end)
         words = [token for token in self.tokens[first:last] if token.kind not in _NOT_A_WORD]
         if len(words) == 1 and words[0].kind == _OPTION:
-            return words[0].option
+            return _NOT_AN_OPTION if words[0].slip else words[0].option
         # "The latter (0.099).": an option named twice, once in brackets
         named = {token.option for token in words if token.kind == _OPTION}
         brackets = [token for token in words if token.kind in (_ASIDE_OPEN, _ASIDE_CLOSE)]

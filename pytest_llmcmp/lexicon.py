@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ADDING", "ORDINALS", "PHRASES", "RETRACTING", "UNITS", "Kind", "phrase_kinds"]
+__all__ = [
+    "ADDING", "LOOSE_EQUALS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING", "SAME_BEFORE_A_NOUN", "UNITS",
+    "VALUE_NOUNS", "Kind", "phrase_kinds",
+]  # fmt: skip
 
 
 class Kind(Enum):
@@ -82,7 +85,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.LESS: _words("<"),
         Kind.AT_LEAST: _words("≥|>=|⩾"),
         Kind.AT_MOST: _words("≤|<=|⩽"),
-        Kind.EQUALS: _words("=|==|≈"),
+        Kind.EQUALS: _words("=|==|≈|≃"),
         Kind.CONCLUSION: _words("→|⇒|=>|->|∴"),
         Kind.COPULA: _words(":"),
         Kind.ANSWER: _words('"result"|"answer"|"final_answer"|"choice"'),
@@ -90,7 +93,6 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.LARGER: _words('"larger"|"largest"|"bigger"|"biggest"|"max"|"maximum"'),
         Kind.SMALLER: _words('"smaller"|"smallest"|"min"|"minimum"'),
         Kind.AND: _words("&"),
-        Kind.BARRIER: _words("≠|!="),
         Kind.HEDGE: _words("🤔|🤷|😕"),  # doubt, a shrug
     },
     "zh": {
@@ -106,10 +108,12 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "更大|较大|最大|大些|大一些|大一点|比较大|要大|大|偏大|最大值|较大值|更大一些|更大一点|更高|较高|最高|高|数值更高|数值较高|胜出|获胜"
             # price, weight, temperature
             "|更贵|较贵|贵|贵一些|最贵|更昂贵|更重|较重|重|重一些|最重|更热|较热|更暖"
+            "|多|更多|多一些|多一点"  # "三点一四比三点一多零点零四"
         ),
         Kind.SMALLER: _words(
             "更小|较小|最小|小些|小一些|小一点|比较小|要小|小|偏小|最小值|较小值|更小一些|更小一点|更低|较低|最低|低|数值更低|数值较低"
             "|更便宜|较便宜|便宜|便宜一些|最便宜|更轻|较轻|轻|轻一些|最轻|更冷|较冷"
+            "|少|更少|少一些|少一点"
         ),
         Kind.THAN: _words("比|比起"),
         Kind.DIFFERENT: _words("不同的数|两个不同的数|不同的数字|两个不同的数字|不同的值|不是同一个数|不是同一个数字"),
@@ -119,7 +123,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.GROUP: _words(
             "都|均|两者|二者|两个|这两个|两个数|这两个数|两个数字|这两个数字|它们|三个数|其他|其它|其余|另外两个|另一个|所有|所有数|彼此"
         ),
-        Kind.COPULA: _words("是|为|就是|乃是|可以说是|可以说|可以算是|算是|可以认为是|可以看成是"),
+        Kind.COPULA: _words("是|为|就是|乃是|可以说是|可以说|可以算是|算是|可以认为是|可以看成是|即|即为|也就是|亦即"),
         Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
         Kind.RELATIVE: _words("这"),
         Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
@@ -131,7 +135,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "但|但是|不过|然而|可是|而|而是|如果必须选一个|如果一定要选|如果非要选|如果必须选择|如果只能选一个|非要选的话"
         ),
         Kind.CORRECTION: _words(
-            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
+            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我弄错了|我说错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
         ),
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
@@ -147,7 +151,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.APPROXIMATE: _words(
             "几乎|差不多|接近|相近|近似|约|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
         ),
-        Kind.CONCESSION: _words("虽然|尽管|虽说|固然"),
+        Kind.CONCESSION: _words("虽然|尽管|虽说|固然|即使|即便"),
         Kind.CONDITION: _words(
             "如果|假如|假设|若|要是|倘若|的话|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"
             "|四舍五入|四舍五入后|取整后|取整"
@@ -156,17 +160,20 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
         Kind.WHETHER: _words("是否|吗|是不是"),
         Kind.DIGITS: _words(
-            "整数部分|小数部分|小数点|小数位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字|长度|更长|较长|更短|较短"
+            "整数部分|小数部分|小数点|小数位|多一位|多两位|多三位|少一位|少两位|少三位|多了一位|少了一位|十分位|百分位|千分位|位数|数位|第一位|第二位|个位|末位|位上|分数部分|最高位|最低位|高位|低位|首位|最后一位|最后一个数字|长度|更长|较长|更短|较短"
             "|精度|精确度|有效数字|分母|分子|指数|绝对值"
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
         Kind.BARRIER: _words(
-            "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|不等于|比较|相比|对比|比例"
-            "|不但|而且|然后|提高|降低|高度|倍"
+            "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|比较|相比|对比|比例"
+            "|不但|而且|然后|提高|降低|高度|倍|立即|随即|即将|即可"
             # words that contain 重, 轻, 贵, 热, 冷 without comparing
             "|重要|重复|重点|严重|重视|着重|尊重|重量|体重|比重|重力|重心|加重|重庆|重申|重写|重算|重来|隆重|沉重|慎重|注重"
             "|贵重|重叠|重合|重组|重置|双重|多重|年轻|轻松|轻易|减轻|轻微|轻视|轻轻|轻重|宝贵|珍贵|名贵|高贵|富贵|可贵|贵州"
             "|热门|热情|热爱|冷静|冷门"
+            # words that contain 多 and 少 without comparing
+            "|多少|很多|许多|多数|多写|多加|多添|多了|多出|少写|少了|少加|多种|多个|多次|多余|多么|多亏|多元|多样|多项|最多|至多|不多|多年|多边|多层|多出来"
+            "|至少|少数|不少|减少|缺少|很少|少许|少量|最少|少年|稍少"
         ),
         Kind.GLUE: _words(
             "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
@@ -245,7 +252,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.OF: _words("of|among"),
         Kind.COPULA: _words(
             "is|are|was|would be|will be|should be|has|have|it's|that's|be said to be|be called|be considered"
-            "|must be|has to be|have to be|is going to be"
+            "|must be|has to be|have to be|is going to be|i.e.|i.e"
         ),
         Kind.ANSWER: _words(
             "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
@@ -270,6 +277,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.IN_FACT: _words("actually|in fact"),
         Kind.CORRECTION: _words(
             "wait|no wait|correction|oops|sorry|let me reconsider|i mean|on second thought|that is wrong"
+            "|i made a mistake|i made an error|i was mistaken|i've made a mistake|i have made a mistake"
             "|that's wrong|this is wrong|that is incorrect|that's incorrect|i was wrong|my mistake|that's not right"
             "|that is not right|that doesn't seem right|that can't be right|or rather|hmm, no|hmm no|no, wait"
             "|that's not correct|that is not correct|this is not correct|that isn't correct|that isn't right"
@@ -333,14 +341,16 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
             "|ascending|descending"
         ),
-        Kind.BARRIER: _words("more|large|big|times as large as|times as big as|times as great as|times the size of"),
+        Kind.BARRIER: _words(
+            "more|large|big|times as large as|times as big as|times as great as|times the size of|no matter"
+        ),
         Kind.GLUE: _words(
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
             "|among them|between them|here|i think|i believe|in value|still|also|the one|times|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
-            "|in this list|in the list|in this set|in the set|of this list|of the list"
+            "|in this list|in the list|in this set|in the set|of this list|of the list|e.g.|e.g"
         ),
     },
 }
@@ -358,13 +368,41 @@ ADDING: dict[str, tuple[str, ...]] = {
 # ("11.11 is larger. Wait, that's not correct. … So 11.11 is larger.": no choice). To the grammar they are
 # CORRECTION words like the others.
 RETRACTING: dict[str, tuple[str, ...]] = {
-    "zh": ("不对", "这是错误的", "这是错的", "我错了", "我算错了", "搞错了", "不，不对"),
+    "zh": ("不对", "这是错误的", "这是错的", "我错了", "我算错了", "搞错了", "我弄错了", "我说错了", "不，不对"),
     "en": (
         "that is wrong", "that's wrong", "this is wrong", "that is incorrect", "that's incorrect", "i was wrong",
         "my mistake", "that's not right", "that is not right", "that doesn't seem right", "that can't be right",
         "that's not correct", "that is not correct", "this is not correct", "that isn't correct", "that isn't right",
+        "i made a mistake", "i made an error", "i was mistaken", "i've made a mistake", "i have made a mistake",
     ),
 }  # fmt: skip
+
+# "The same" before a noun says the options share that noun ("the same sign", "the same form", "相同的形式", "一样的
+# 格式"), not that they are one value; unless the word after it is one of VALUE_NOUNS ("the same size", "相同的大小")
+# or no noun ("the same in size", "the same when written as decimals"). To the grammar such an attributive "the
+# same" is a BARRIER.
+SAME_BEFORE_A_NOUN: dict[str, tuple[str, ...]] = {
+    "zh": ("相同", "一样"),
+    "en": ("the same",),
+}
+VALUE_NOUNS: dict[str, tuple[str, ...]] = {
+    "zh": ("大小", "结果", "量", "重量", "价格", "高度", "温度"),
+    "en": (
+        "size", "sizes", "amount", "quantity", "thing", "things", "point", "worth", "exact", "numerical", "numeric",
+        "mathematical", "real", "result", "figure", "in", "when", "after", "once", "regardless", "for", "at", "on",
+        "now", "here", "whether", "weight", "mass", "price", "cost", "height", "distance", "temperature", "volume",
+        "speed",
+    ),
+}  # fmt: skip
+
+# Equality signs that say "approximately": between two options ("1/3 ≈ 0.33") they claim no equality (they say the
+# values are close); between an option and another number ("1/3 ≈ 0.333 is larger than 0.3") they restate the option,
+# like "=". To the grammar they are EQUALS words, except between two options (then APPROXIMATE).
+LOOSE_EQUALS: tuple[str, ...] = ("≈", "约等于", "≃")
+
+# Signs that deny an equality ("9.9 ≠ 9.11"): to the grammar a NEGATION and an EQUALS word, like "不等于" (不 + 等于)
+# and "is not equal to"; they deny that the options are one value and pick none.
+NOT_EQUAL_SIGNS: tuple[str, ...] = ("≠", "!=", "=/=")
 
 # Units written right after a number ("13.8 kg", "13.8元", "4.9 g/cm3", "13.8元/斤", "13.8/kg"): the lexer
 # reads them as part of the number, so "13.8 kg is heavier" has the subject 13.8. A unit may carry a power

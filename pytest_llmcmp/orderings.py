@@ -256,6 +256,7 @@ def _master() -> re.Pattern[str]:
                 r"(?P<box>\ue000)",
                 r"(?P<qend>[?？]+)",
                 r"(?P<nl>\n\s*)",
+                r"(?P<trail>(?<=\d)(?:\.{2,}|…+))",  # "1/3 (0.333...)": a number trailing off, no sentence end
                 r"(?P<send>[。！!；;]+|\.(?!\d))",
                 r"(?P<open>[(（\[【{])",
                 r"(?P<close>[)）\]】}])",
@@ -312,6 +313,8 @@ def _lex(text: str, options: _Options) -> list[_Token]:
             group = _number_group(match)
         if group in _SIMPLE:
             tokens.append(_Token(_SIMPLE[group], start, end))
+            continue
+        if group == "trail":
             continue
         value = match.group(group)
         if group in ("latin", "other"):
@@ -718,6 +721,9 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
                 if tokens[at].kind == "D":
                     list_direction = tokens[at].value
                     break
+        since = max(opened, statements[position - 1].last + 1 if position else 0)
+        if statement.kind == "list" and _directions_between(tokens, since, first) == {1, -1}:
+            statement.problem = "mixed"  # "Arranged in decreasing order (smallest to largest): 9.09, 9.9, 9.99"
         _order_of(statement, list_direction, count)
         statement.final = last_final[first] >= opened or _bold(emphasis, tokens[first].start, tokens[last].end)
         request = last_request[first]
@@ -751,6 +757,11 @@ def read_order(answer: str, numbers: Sequence[str], direction: Direction) -> Ord
         if not statement.set_aside:
             kept.append(statement)
     return _decide(kept, tokens, answer, count, context)
+
+
+def _directions_between(tokens: Sequence[_Token], start: int, end: int) -> set[int]:
+    """The directions the ordering phrases between tokens ``start`` and ``end`` name (+1 ascending, -1 descending)."""
+    return {tokens[at].value for at in range(max(start, 0), end) if tokens[at].kind == "D"}
 
 
 def _announces_at_end(tokens: Sequence[_Token], text: str, context: _Context) -> bool:

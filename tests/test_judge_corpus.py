@@ -26,22 +26,34 @@ FLOORS = {
     # becomes a false pass); see tests/data/judge/README.md
     "tune/smollm2": (0.925, 1, 1),
     # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md)
-    "retired/styles": (0.96, 0, 0),
-    "retired/smollm2": (0.87, 0, 0),  # session 6: 85.0% (3 false passes) -> 87.9% (0)
+    "retired/styles": (0.98, 0, 0),  # session 7: 97.7% -> 98.8%
+    "retired/smollm2": (0.875, 0, 0),  # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%
     "retired/fresh": (0.98, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0)
     # written and labelled blind on 2026-12-02 by others, tuned on since (their once-sealed halves, now retired, below)
-    "tune/styles2": (0.965, 1, 0),
+    # Lowered in session 7 by the coordinator's conventions a (a tie of the largest between options of one value,
+    # stated as the answer, is equal: s2c-052 becomes a false pass against its doubtful label unclear) and b (a
+    # conclusion contradicting the verdict just before it is unclear: s2c-195, s2c-235): 97.3% (1) -> 94.7% (2)
+    "tune/styles2": (0.94, 2, 0),
     "tune/live2": (0.945, 0, 0),
     # corpus3, written and labelled blind elsewhere (2026-12-02): its tuning half, tuned on (94.6% before, 98.0% after)
-    "tune/styles3": (0.97, 0, 0),
-    "tune/live3": (0.955, 0, 0),  # real SmolLM2 answers (82.2% before, 88.9% after; 96.7% after session 6)
+    "tune/styles3": (0.985, 0, 0),  # session 7: 99.3% (convention b reads s3-022 and s3-209 as their labels do)
+    # real SmolLM2 answers (82.2% before, 88.9% after; 97.8% after session 6; 95.6% in session 7 by convention b alone:
+    # r3-021, r3-086 conclude against the verdict stated first, and their labels take the conclusion)
+    "tune/live3": (0.955, 0, 0),
     # corpus4's tuning half (written blind elsewhere, 2026-12-02): 87.0% (1 false pass) on arrival, 95.0% (0) after
-    "tune/styles4": (0.945, 0, 0),
+    # lowered in session 7 by conventions a (s4-054, a false pass against its doubtful label unclear) and b (s4-029,
+    # s4-273, s4-316 conclude against the verdict just before, their labels take the conclusion): 95.0% (0) -> 93.2% (1)
+    "tune/styles4": (0.925, 1, 0),
     # corpus4's real SmolLM2 answers (two labellers): 90.0% on arrival (coordinator), 92.3% at its arrival here, 94.6%
     "tune/live4": (0.935, 0, 0),
+    # corpus5's tuning half (written blind elsewhere, 2026-12-02, two labellers), measured on arrival before any change
+    # for it: 92.9% (1 false pass) with the judge of main 0f700e7, 94.9% (0) with this session's conventions a-e;
+    # 99.4% (0) after the rules its misses showed
+    "tune/styles5": (0.99, 0, 0),
     # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
-    "retired/styles2": (0.955, 1, 0),  # session 6: 94.0% -> 96.0%
-    "retired/live2": (0.88, 0, 0),  # session 6: 84.1% (1) -> 88.6% (0)
+    # session 6: 94.0% -> 96.0%; lowered in session 7 by convention b alone (s2c-029, s2c-137): 95.3%
+    "retired/styles2": (0.945, 1, 0),
+    "retired/live2": (0.89, 0, 0),  # session 6: 84.1% (1) -> 88.6% (0); session 7: 89.8%
     # corpus3's sealed halves and fresh3 (240 written answers, sealed whole), measured only by the coordinator, before
     # and after the tuning on corpus3's other half: styles3 93.4% -> 96.0%, live3 87.8% -> 88.9% (finish_reason
     # passed), fresh3 92.5% (2 false passes) -> 93.3% (1)
@@ -63,6 +75,7 @@ SIZES = {
     "tune/live3": 90,
     "tune/styles4": 161,
     "tune/live4": 130,
+    "tune/styles5": 156,
     "sealed/styles3": 151,
     "sealed/live3": 90,
     "sealed/styles4": 159,
@@ -75,6 +88,8 @@ CONSENSUS_FLOORS = {
     # lowered by the "both Z" convention (see FLOORS): 97.3% (0) before, 93.5% (1) after
     "tune/smollm2": (0.93, 1),
     "tune/live4": (0.935, 0),  # labellers agree on 129 of 130
+    # labellers agree on 153 of 156 (kappa 0.974); on arrival 94.8% (1 false pass) on main 0f700e7, 95.4% (0) here
+    "tune/styles5": (0.99, 0),  # 99.3% (0) after
     # lowered by the "both Z" convention (see FLOORS): 91.0% (1 false pass) before, 88.7% (0) after
     "retired/smollm2": (0.88, 0),
     "sealed/live4": (0.925, 0),  # labellers agree on 126 of 130; 90.5% (0) on main 4cb1b4b -> 92.9% (0)
@@ -125,6 +140,7 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/styles4"] + sizes["sealed/styles4"] == 320
     assert sizes["tune/live4"] + sizes["sealed/live4"] == 260
     assert sizes["sealed/fresh4"] == 240
+    assert sizes["tune/styles5"] == 156
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
