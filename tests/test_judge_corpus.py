@@ -57,15 +57,23 @@ FLOORS = {
     # corpus3's sealed halves and fresh3 (240 written answers, sealed whole), measured only by the coordinator, before
     # and after the tuning on corpus3's other half: styles3 93.4% -> 96.0%, live3 87.8% -> 88.9% (finish_reason
     # passed), fresh3 92.5% (2 false passes) -> 93.3% (1)
-    "sealed/styles3": (0.95, 0, 0),
-    "sealed/live3": (0.87, 0, 0),
-    "sealed/fresh3": (0.92, 1, 1),
+    # session 7 (coordinator, totals only, after corpus5's tuning): styles3 96.7% -> 98.0% (0), live3 91.1%, fresh3
+    # 93.3% (1 false pass) -> 95.0% (0)
+    "sealed/styles3": (0.97, 0, 0),
+    "sealed/live3": (0.9, 0, 0),
+    "sealed/fresh3": (0.94, 0, 0),
     # corpus4's sealed halves and fresh4 (240 typical written answers, sealed whole), measured only by the coordinator
     # (session 6), on main 4cb1b4b -> after the tuning on corpus4's other halves: styles4 84.9% (1 false pass) ->
     # 85.5% (1), live4 87.7% (0) -> 90.0% (0), fresh4 96.7% (0) -> 96.7% (0)
-    "sealed/styles4": (0.85, 1, 1),
+    # session 7 (after corpus5's tuning): styles4 85.5% (1) -> 86.2% (0), live4 90.0% (0), fresh4 96.7% -> 97.1% (0)
+    "sealed/styles4": (0.855, 0, 0),
     "sealed/live4": (0.895, 0, 0),
-    "sealed/fresh4": (0.96, 0, 0),
+    "sealed/fresh4": (0.965, 0, 0),
+    # corpus5 (session 7): styles5's sealed half (split5.py, seed 20261207) and fresh5 (240 typical written answers,
+    # sealed whole), both labelled again blind by a second person; measured only by the coordinator, on main 0f700e7
+    # -> after the tuning on styles5's other half: styles5 93.8% (0) -> 95.1% (0), fresh5 94.2% (2) -> 97.1% (0)
+    "sealed/styles5": (0.945, 0, 0),
+    "sealed/fresh5": (0.965, 0, 0),
 }
 # sets smaller than the 150 answers every other set has
 SIZES = {
@@ -80,6 +88,7 @@ SIZES = {
     "sealed/live3": 90,
     "sealed/styles4": 159,
     "sealed/live4": 130,
+    "sealed/styles5": 144,
 }
 
 
@@ -90,6 +99,8 @@ CONSENSUS_FLOORS = {
     "tune/live4": (0.935, 0),  # labellers agree on 129 of 130
     # labellers agree on 153 of 156 (kappa 0.974); on arrival 94.8% (1 false pass) on main 0f700e7, 95.4% (0) here
     "tune/styles5": (0.99, 0),  # 99.3% (0) after
+    "sealed/styles5": (0.945, 0),  # labellers agree on 142 of 144; 95.1% (0) after (main 0f700e7: 93.8%)
+    "sealed/fresh5": (0.965, 0),  # labellers agree on all 240; 97.1% (0) after (main 0f700e7: 94.2%, 2 false passes)
     # lowered by the "both Z" convention (see FLOORS): 91.0% (1 false pass) before, 88.7% (0) after
     "retired/smollm2": (0.88, 0),
     "sealed/live4": (0.925, 0),  # labellers agree on 126 of 130; 90.5% (0) on main 4cb1b4b -> 92.9% (0)
@@ -140,6 +151,8 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/styles4"] + sizes["sealed/styles4"] == 320
     assert sizes["tune/live4"] + sizes["sealed/live4"] == 260
     assert sizes["sealed/fresh4"] == 240
+    assert sizes["tune/styles5"] + sizes["sealed/styles5"] == 300
+    assert sizes["sealed/fresh5"] == 240
     assert sizes["tune/styles5"] == 156
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
