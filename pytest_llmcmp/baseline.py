@@ -1,7 +1,8 @@
 """Comparing results: a run against its baseline, or two prompts within one run, and the gates on top.
 
 Pure domain code. A case is identified across runs by its id and prompt name (not by the prompt's
-hash: editing a prompt and seeing what it broke is the whole point).
+hash: editing a prompt and seeing what it broke is the whole point), within one model: a baseline is compared only
+with the results of the model it holds (:func:`model_part`); another model's answers are no "before" of this one's.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ __all__ = [
     "Comparison",
     "Gate",
     "accuracy_gates",
+    "baseline_models",
     "compare",
     "compare_prompts",
+    "model_part",
+    "not_compared_line",
     "regression_gate",
 ]
 
@@ -124,6 +128,40 @@ def _diff(
         label=label,
         unchanged=unchanged,
         pairs=pairs,
+    )
+
+
+def baseline_models(baseline: RunResults) -> list[str]:
+    """The models a baseline holds results of, sorted: each case's ``model``, else the file's top-level one; ``[]``
+    when it names none (a hand-written baseline, which is then any model's)."""
+    return sorted({name for case in baseline.cases if (name := case.model or baseline.model) is not None})
+
+
+def model_part(baseline: RunResults, model: str | None) -> RunResults | None:
+    """The part of ``baseline`` that is ``model``'s results, or ``None`` when it holds only other models.
+
+    A baseline that names no model is any model's (all of it). ``model`` is ``None`` when the run's model is not
+    known: a baseline of one model is then taken whole, one of several models is nobody's."""
+    held = baseline_models(baseline)
+    if not held or (model is None and len(held) == 1):
+        return baseline
+    if model not in held:
+        return None
+    if held == [model]:
+        return baseline
+    return baseline.for_model(model)
+
+
+def not_compared_line(label: str, held: Sequence[str], missing: Sequence[str]) -> str:
+    """One line for models of the run that ``label`` (``"baseline base.json"``) holds no results of, and how to
+    make a baseline that does."""
+    theirs = ", ".join(repr(model) for model in held)
+    ours = ", ".join(repr(model) for model in missing)
+    which = "this model" if len(missing) == 1 else "these models"
+    return (
+        f"{label} holds {'model' if len(held) == 1 else 'models'} {theirs}, not {ours}: not compared; to compare "
+        f"{which}, write {'its' if len(missing) == 1 else 'their'} baseline with --llm-results PATH (on the main "
+        "branch) and pass --llm-baseline PATH"
     )
 
 

@@ -244,6 +244,8 @@ class RunStatus:
     decision: Decision | None = None
     #: A replay of every recorded model where some lack recordings: which, and the ways out (one line).
     partial_models: str | None = None
+    #: ``--llm-baseline`` holds no results of a model of this run: which, and how to make one (one line).
+    baseline_note: str | None = None
 
     def headline(self) -> str:
         """``"interrupted (…): 41 of 400 cases ran; the results are incomplete"``, or ``""`` for a complete run."""

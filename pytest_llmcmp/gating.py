@@ -16,7 +16,17 @@ from typing import Any
 
 import pytest
 
-from .baseline import Change, Comparison, Gate, accuracy_gates, compare, compare_prompts
+from .baseline import (
+    Change,
+    Comparison,
+    Gate,
+    accuracy_gates,
+    baseline_models,
+    compare,
+    compare_prompts,
+    model_part,
+    not_compared_line,
+)
 from .config import parse_scoped_thresholds, parse_thresholds
 from .gates import Decision, GatePolicy, RunStatus, combine, decide
 from .results import CaseResult, RunResults
@@ -130,6 +140,14 @@ class Conclusion:
     decision: Decision | None = None
     #: With several models: each model's own state ("passed", "failed", "undecided"), by model.
     models: dict[str, str] = field(default_factory=dict)
+    #: With ``--llm-baseline``: the models it holds, those of this run it was compared with and those it was not
+    #: (it holds no results of them), and the one line saying so (``None`` when every model was compared).
+    baseline: dict[str, Any] | None = None
+
+    @property
+    def baseline_note(self) -> str | None:
+        """The line saying which models of the run the baseline holds no results of, or ``None``."""
+        return self.baseline.get("line") if self.baseline is not None else None
 
     @property
     def failed(self) -> bool:
@@ -170,17 +188,43 @@ def conclude(
     missing = {(item[0], item[1]) for item in ending.not_recorded}
     comparison: Comparison | None = None
     baseline, baseline_prompt = ending.baseline, ending.baseline_prompt
+    note: dict[str, Any] | None = None
     if baseline_prompt is not None:  # the more specific question wins over an ini file's baseline
         others = [name for name in ending.prompts if name != baseline_prompt]
         comparison = compare_prompts(results, baseline_prompt, others, not_recorded=missing)
     elif baseline is not None:
-        keys = None if ending.full_run else {(item[0], item[1]) for item in ending.selected}
-        comparison = compare(
-            baseline, results, label=f"baseline {settings.baseline}", selected=keys, not_recorded=missing
-        )
+        # Another model's answers are no "before" of this one's: only the baseline's part of this model is compared.
+        model = models[0] if models else next((item[3] for item in ending.selected if item[3]), None)
+        part = model_part(baseline, model)
+        if part is not None:
+            keys = None if ending.full_run else {(item[0], item[1]) for item in ending.selected}
+            comparison = compare(
+                part, results, label=f"baseline {settings.baseline}", selected=keys, not_recorded=missing
+            )
+        absent = [] if part is not None else [model]
+        note = _baseline_models(baseline, settings, [model] if model is not None else [], absent)
     decision = _decide(comparison, settings, ending)
     gates = accuracy_thresholds(results, settings, thresholds)
-    return Conclusion(comparison, gates, combine(decision, gates))  # one decision: comparison and thresholds
+    # One decision: the comparison and the thresholds together.
+    return Conclusion(comparison, gates, combine(decision, gates), baseline=note)
+
+
+def _baseline_models(
+    baseline: RunResults, settings: Settings, models: Sequence[str | None], missing: Sequence[str | None]
+) -> dict[str, Any]:
+    """What the results JSON says of the baseline's models (``baseline``: additive), with the line for the models of
+    the run it holds no results of."""
+    held = baseline_models(baseline)
+    absent = [model or "(unknown)" for model in missing]
+    info: dict[str, Any] = {
+        "path": settings.baseline,
+        "models": held,
+        "compared": [model for model in models if model not in missing],
+        "not_compared": absent,
+    }
+    if absent:
+        info["line"] = not_compared_line(f"baseline {settings.baseline}", held, absent)
+    return info
 
 
 def _decide(comparison: Comparison | None, settings: Settings, ending: Ending) -> Decision | None:
@@ -235,6 +279,8 @@ def results_extra(
             "removed": len(comparison.removed),
             "not_run": comparison.not_run,
         }
+    if conclusion.baseline is not None:
+        extra["baseline"] = dict(conclusion.baseline)
     if conclusion.decision is not None:
         extra["gate"] = conclusion.decision.to_json()
         if conclusion.models:
@@ -267,6 +313,7 @@ def _conclude_models(
     decision are per model and prompt; the run fails when any model fails, and :attr:`Conclusion.models` says
     which."""
     prompts, baseline, baseline_prompt = ending.prompts, ending.baseline, ending.baseline_prompt
+    note: dict[str, Any] | None = None
     own = {id(case): case.model or "" for case in results.cases}
     infos = {
         model_prompt(prompt, model): results.prompts[prompt]
@@ -287,18 +334,41 @@ def _conclude_models(
                 parts.append(compare_prompts(part, model_prompt(baseline_prompt, model), others, not_recorded=missing))
         comparison = _merged(parts, f"prompt {baseline_prompt}") if parts else None
     elif baseline is not None:
-        # By model: a case of the baseline that names none is its top-level model's (a one-model baseline).
-        before = [c for c in baseline.cases if (c.model or baseline.model) in models]
-        theirs = {id(c): c.model or baseline.model or "" for c in before}
-        selected = ending.selected
-        keys = None if ending.full_run else {(item[0], model_prompt(item[1], item[3] or "")) for item in selected}
-        comparison = compare(
-            RunResults(None, None, {}, baseline.settings, _relabel(before, theirs)),
-            current,
-            label=f"baseline {settings.baseline}",
-            selected=keys,
-            not_recorded=missing,
-        )
+        # By model: each model of the run with the baseline's results of that model (a case of the baseline that
+        # names none is its top-level model's); a model the baseline holds no results of is not compared at all.
+        of_model = {model: model_part(baseline, model) for model in models}
+        before = [
+            dataclasses.replace(case, prompt=model_prompt(case.prompt, model), model=model)
+            for model, part in of_model.items()
+            if part is not None
+            for case in part.cases
+        ]
+        absent = [model for model, part in of_model.items() if part is None]
+        note = _baseline_models(baseline, settings, models, absent)
+        if len(absent) < len(models):
+            if absent:
+                current = RunResults(
+                    None,
+                    current.endpoint,
+                    {
+                        model_prompt(prompt, model): info
+                        for model in models
+                        if model not in absent
+                        for prompt, info in results.prompts.items()
+                        if prompt in prompts
+                    },
+                    current.settings,
+                    [case for case in current.cases if case.model not in absent],
+                )
+            selected = ending.selected
+            keys = None if ending.full_run else {(item[0], model_prompt(item[1], item[3] or "")) for item in selected}
+            comparison = compare(
+                RunResults(None, None, {}, baseline.settings, before),
+                current,
+                label=f"baseline {settings.baseline}",
+                selected=keys,
+                not_recorded=missing,
+            )
     decision = _decide(comparison, settings, ending)
     gates: list[Gate] = []
     by_model: dict[str, list[Gate]] = {}
@@ -324,7 +394,7 @@ def _conclude_models(
             elif (decision.mode != "report" and any(p.failure for p in mine)) or critical:
                 state = "failed"
         states[model] = state
-    return Conclusion(comparison, gates, combined, states)
+    return Conclusion(comparison, gates, combined, states, note)
 
 
 def _merged(parts: Sequence[Comparison], label: str) -> Comparison:

@@ -404,7 +404,7 @@ class RunResults:
     settings: dict[str, Any]
     cases: list[CaseResult] = field(default_factory=list)
     #: Top-level keys added to the results JSON after the contract's (schema 1 grows only by adding):
-    #: ``complete``, ``statistics``, ``comparison``, ``gate``, ``not_recorded``. Never read back.
+    #: ``complete``, ``statistics``, ``comparison``, ``baseline``, ``gate``, ``not_recorded``. Never read back.
     extra: dict[str, Any] = field(default_factory=dict)
 
     def prompt_names(self) -> list[str]:

@@ -94,16 +94,16 @@ class Runners:
         return labelled
 
     def give_baseline(self, baseline: RunResults | None) -> None:
-        """Each runner's part of the baseline, for the items' own decisions (one target, one-model baseline: all
-        of it, whatever its model's name)."""
+        """Each runner's part of the baseline, for the items' own decisions: the baseline's results of its model
+        (:func:`~pytest_llmcmp.baseline.model_part`); a runner whose model the baseline holds no results of gets none,
+        and its failures fail as without a baseline. Given again once the models are known."""
         if baseline is None:
             return
-        single = len(self.all) == 1 and len(baseline.model_names()) <= 1
+        from .baseline import model_part
+
         for runner in self.all:
-            if single:
-                runner.baseline = {case.key: case for case in baseline.cases}
-            elif runner.model is not None:
-                runner.baseline = {case.key: case for case in baseline.for_model(runner.model).cases}
+            part = model_part(baseline, runner.model)
+            runner.baseline = {case.key: case for case in part.cases} if part is not None else None
 
     def results(self) -> list[CaseResult]:
         """The results of every runner of this process."""

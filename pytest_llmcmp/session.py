@@ -400,6 +400,7 @@ class LlmSession:
             partial_models=self.runners.partial_models(
                 [item[3] for item in self.selected.values()], [item[3] for item in not_recorded.values()]
             ),
+            baseline_note=self.conclusion.baseline_note,
         )
         results.extra = gating.results_extra(results, self.status, self.conclusion, self.not_recorded_items())
         self._unused(session, exitstatus, used | self.worker_used)

@@ -49,7 +49,7 @@ def write_summary(terminalreporter: Any, session: LlmSession) -> None:
     conclusion = session.conclusion
     for line in terminal_summary(session.final, conclusion.comparison, conclusion.gates, session.status):
         failed = line.startswith(("gate failed", "gate not decided", "interrupted"))
-        tr.write_line(line, red=failed, bold=failed)
+        tr.write_line(line, red=failed, bold=failed, yellow=line == conclusion.baseline_note)
     _recordings(tr, session)
     _housekeeping(tr, session)
     _written(tr, session)

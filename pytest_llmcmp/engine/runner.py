@@ -511,7 +511,9 @@ class Runner:
         from ..gates import GatePolicy, regressed_item_fails
 
         s = self.settings
-        if not (s.baseline or s.baseline_prompt or s.min_accuracy) or self._plans[item.nodeid].problem:
+        # A baseline of other models only (self.baseline is None) gates nothing of this one's.
+        compared = s.baseline_prompt or (s.baseline and self.baseline is not None)
+        if not (compared or s.min_accuracy) or self._plans[item.nodeid].problem:
             return None  # no gates, or nothing to judge (e.g. an unreadable cassette): a plain failure
         reference = self.reference
         if reference is not None and item.prompt.name == reference:

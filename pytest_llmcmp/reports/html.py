@@ -328,6 +328,11 @@ def _status_section(status: RunStatus | None) -> str:
                 f'<p class="decision undecided" id="partial-models">{status_mark("undecided")} '
                 f"{escape(status.partial_models)}</p>"
             )
+    if status.baseline_note is not None:
+        lines.append(
+            f'<p class="decision undecided" id="baseline-models">{status_mark("undecided")} '
+            f"{escape(status.baseline_note)}</p>"
+        )
     return "\n".join(lines)
 
 

@@ -156,6 +156,8 @@ def _markdown(
         lines += [f"⚠️ {escape_markdown(run.recording_line())}", ""]
         if run.partial_models is not None:
             lines += [f"⚠️ {escape_markdown(run.partial_models)}", ""]
+    if run is not None and run.baseline_note is not None:
+        lines += [f"⚠️ {escape_markdown(run.baseline_note)}", ""]
     if comparison is not None and comparison.not_run:
         lines += [
             f"{plural(comparison.not_run, 'case')} of {escape_markdown(comparison.label)} not run in this "

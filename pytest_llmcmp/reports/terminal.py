@@ -55,6 +55,8 @@ def terminal_summary(
     decision = status.decision if status is not None else None
     if comparison is not None:
         lines += _terminal_comparison(comparison, decision)
+    if status is not None and status.baseline_note is not None:
+        lines.append(status.baseline_note)
     if decision is not None:
         lines.append(decision.line)
     for gate in gates:
