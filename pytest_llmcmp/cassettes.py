@@ -294,12 +294,14 @@ def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
 
 def _normalized(value: Any) -> Any:
     # 0 and 0.0 are the same JSON number to every server (and to vcrpy's body matcher).
+    if type(value) is str:  # most of a request: the messages' texts (checked first, no isinstance chain)
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
-        return {key: _normalized(item) for key, item in value.items()}
+        return {key: item if type(item) is str else _normalized(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_normalized(item) for item in value]
+        return [item if type(item) is str else _normalized(item) for item in value]
     return value
 
 
@@ -314,6 +316,12 @@ def request_key(request_body: Mapping[str, Any], sample: int) -> str:
     does not take part, so recordings replay whatever endpoint recorded them.
     """
     return f"{_canonical_json(request_body)}#{sample}"
+
+
+def request_keys(request_body: Mapping[str, Any], samples: int) -> list[str]:
+    """The :func:`request_key` of samples 1 to ``samples``: the body's canonical JSON made once, not once each."""
+    canonical = _canonical_json(request_body)
+    return [f"{canonical}#{sample}" for sample in range(1, samples + 1)]
 
 
 #: The request fields a miss names first, in this order; any other field that differs follows.
