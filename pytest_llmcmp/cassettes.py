@@ -305,7 +305,7 @@ def _normalized(value: Any) -> Any:
     return value
 
 
-def _canonical_json(request_body: Mapping[str, Any]) -> str:
+def _canonical_json(request_body: Any) -> str:
     return json.dumps(_normalized(request_body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -318,10 +318,24 @@ def request_key(request_body: Mapping[str, Any], sample: int) -> str:
     return f"{_canonical_json(request_body)}#{sample}"
 
 
-def request_keys(request_body: Mapping[str, Any], samples: int) -> list[str]:
-    """The :func:`request_key` of samples 1 to ``samples``: the body's canonical JSON made once, not once each."""
-    canonical = _canonical_json(request_body)
-    return [f"{canonical}#{sample}" for sample in range(1, samples + 1)]
+def request_keys(bodies: Sequence[Mapping[str, Any]], samples: int) -> list[list[str]]:
+    """Per body, the :func:`request_key` of samples 1 to ``samples``: each canonical JSON made once, not once per
+    sample, and a field's value that several bodies share (an item's request and its variants, which differ in one
+    field) encoded once for all of them."""
+    pieces: dict[tuple[str, int], str] = {}  # (field, id of its value) -> '"field":value', all bodies alive meanwhile
+    keys = []
+    for body in bodies:
+        parts = []
+        for name in sorted(body):  # the order json.dumps(sort_keys=True) writes them in
+            value = body[name]
+            piece = pieces.get((name, id(value)))
+            if piece is None:
+                piece = json.dumps(name, ensure_ascii=False) + ":" + _canonical_json(value)
+                pieces[(name, id(value))] = piece
+            parts.append(piece)
+        canonical = "{" + ",".join(parts) + "}"
+        keys.append([f"{canonical}#{sample}" for sample in range(1, samples + 1)])
+    return keys
 
 
 #: The request fields a miss names first, in this order; any other field that differs follows.

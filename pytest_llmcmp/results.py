@@ -235,6 +235,8 @@ class CaseResult:
     @property
     def flaky(self) -> bool:
         """Some samples were correct and some were not: the model is unsure of this case."""
+        if len(self.samples) < 2:  # one sample is right or wrong (most runs: asked for every case's every tally)
+            return False
         correct = sum(sample.verdict == "correct" for sample in self.samples)
         return 0 < correct < len(self.samples)
 

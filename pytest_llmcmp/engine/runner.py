@@ -344,7 +344,7 @@ class Runner:
             else:
                 if mode != "none":
                     plan.cassette = cassette  # new recordings are added to it
-                keys = [request_keys(body, len(plan.replies)) for body in plan.bodies]  # per body, per sample
+                keys = request_keys(plan.bodies, len(plan.replies))  # per body, per sample
                 found = [_recorded(cassette, keys, s) for s in range(len(plan.replies))]
                 outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
         if isinstance(outcome, str):
@@ -411,7 +411,7 @@ class Runner:
         """Plan ``item`` as job ``index`` of the read-ahead helper, and that job."""
         plan = self._new_plan(item)
         plan.ahead = index
-        keys = [request_keys(body, self.settings.samples) for body in plan.bodies]  # per body, per sample
+        keys = request_keys(plan.bodies, self.settings.samples)  # per body, per sample
         digests = [tuple(key_digest(of_body[sample]) for of_body in keys) for sample in range(self.settings.samples)]
         return (
             str(plan.path),
@@ -439,7 +439,7 @@ class Runner:
     def run(self, item: Unit) -> tuple[CaseResult, str]:
         """Replay or ask an item's samples, judge them and keep the result; returns it and the failure text."""
         plan = self.plan(item)
-        if plan.problem is None and plan.pending and not plan.futures:
+        if plan.problem is None and not plan.futures and plan.pending:
             self.recorder.submit(plan)  # not prefetched (xdist worker): ask now
         save_problem = None
         if plan.futures:
@@ -612,7 +612,7 @@ class Runner:
         bodies = [body] + [b for b in [self.legacy_body(body)] if b is not None] + self.dialect_bodies(item, body)
         difference = request_difference(body, cassette.request_bodies(), also=bodies[1:])
         if difference is None and len(cassette) > 0:  # the same request: a sample is what is missing
-            keys = [request_keys(b, self.settings.samples) for b in bodies]
+            keys = request_keys(bodies, self.settings.samples)
             recorded = [s for s in range(self.settings.samples) if _recorded(cassette, keys, s) is not None]
             if recorded:
                 asked = self.settings.samples
