@@ -69,9 +69,10 @@ def record(suite: Path, n: int, concurrency: int) -> float:
 
 def copy_subset(source: Path, target: Path) -> int:
     """Give ``target`` (whose cases are a prefix of ``source``'s) the cassettes of its own cases only."""
-    from pytest_llmcmp.cases import load_case_file
+    from pytest_llmcmp.cases import GenerateBudget, load_case_file
 
-    ids = {case.id for case in load_case_file(target / "cases" / "bench.yaml")}
+    budget = GenerateBudget(per_file=1_000_000, per_suite=1_000_000)  # the suite's size is this script's to choose
+    ids = {case.id for case in load_case_file(target / "cases" / "bench.yaml", budget)}
     copied = 0
     for path in (source / "cassettes").rglob("*.yaml"):
         if path.stem in ids:

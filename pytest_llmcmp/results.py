@@ -133,7 +133,7 @@ class Cost:
     latency: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # one per answer / per item of a run: no __dict__ each
 class SampleResult:
     """One answer of the model to one case: the text, the choice extracted from it and the verdict."""
 
@@ -214,7 +214,7 @@ def _latency(data: Mapping[str, Any], where: str) -> float | None:
     return float(latency)
 
 
-@dataclass
+@dataclass(slots=True)
 class CaseResult:
     """The result of one case under one prompt: every sample and the outcome the pass rule gave."""
 
