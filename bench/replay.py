@@ -1,6 +1,6 @@
 """Offline replay of N recorded cases against pytest's floor: N trivial parametrized tests.
 
-    python bench/replay.py [--n 2000] [--repeat 3] [--literal]
+    python bench/replay.py [--n 2000] [--repeat 3] [--literal] [--keep DIR]
 
 Builds N cases (``generate:`` entries, or with ``--literal`` the same cases written out), records them once
 with the plugin itself against a zero-latency fake server (so the cassettes are exactly what users commit),
@@ -8,7 +8,9 @@ stops the server, then times full replay sessions (``pytest -p no:cacheprovider 
 trivial tests (``-p no:llmcmp``: pytest alone), best of ``--repeat`` each, at N/2 and N to show the growth
 per case. A large replay reads its cassettes in a helper process on a second CPU, whose CPU time counts in the
 replay's; at N both sides are timed once more pinned to one CPU, where everything runs in the one process, and
-(``--off``) replay with ``--llm-read-ahead off``. Ratios are of medians (the table also shows best-of figures).
+(``--off``) replay with ``--llm-read-ahead off``. ``--keep DIR`` keeps the recorded suite there and takes the
+cassettes of a later run from it (recording 20,000 cases takes minutes on a busy machine), so that two checkouts
+are timed on the same recordings. Ratios are of medians (the table also shows best-of figures).
 Targets: replay's wall time within 1.3x of the floor's at N=16,000 on a loaded machine (1.15x idle); peak RSS
 within 1.5x of the floor's at N=20,000.
 """
@@ -67,9 +69,10 @@ def record(suite: Path, n: int, concurrency: int) -> float:
 
 def copy_subset(source: Path, target: Path) -> int:
     """Give ``target`` (whose cases are a prefix of ``source``'s) the cassettes of its own cases only."""
-    from pytest_llmcmp.cases import load_case_file
+    from pytest_llmcmp.cases import GenerateBudget, load_case_file
 
-    ids = {case.id for case in load_case_file(target / "cases" / "bench.yaml")}
+    budget = GenerateBudget(per_file=1_000_000, per_suite=1_000_000)  # the suite's size is this script's to choose
+    ids = {case.id for case in load_case_file(target / "cases" / "bench.yaml", budget)}
     copied = 0
     for path in (source / "cassettes").rglob("*.yaml"):
         if path.stem in ids:
@@ -78,6 +81,18 @@ def copy_subset(source: Path, target: Path) -> int:
             shutil.copyfile(path, destination)
             copied += 1
     return copied
+
+
+def recorded_suite(keep: Path, n: int, literal: bool) -> Path | None:
+    """A suite of at least ``n`` cases recorded by an earlier run with ``--keep`` (its first ``n`` cases are the
+    same: suites are made alike), the smallest one; ``None`` when there is none."""
+    suffix = "-literal" if literal else ""
+    found = []
+    for folder in keep.glob(f"suite-*{suffix}") if keep.is_dir() else []:
+        size = folder.name.removeprefix("suite-").removesuffix(suffix)
+        if size.isdigit() and int(size) >= n and (folder / "cassettes").is_dir():
+            found.append((int(size), folder))
+    return min(found)[1] if found else None
 
 
 def main() -> None:
@@ -89,14 +104,29 @@ def main() -> None:
     parser.add_argument("--off", action="store_true", help="also time replay with --llm-read-ahead off at N")
     parser.add_argument("--no-pinned", action="store_true", help="skip the runs pinned to one CPU")
     parser.add_argument("--single", action="store_true", help="time N only, not N/2 as well")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the recorded suite in this directory, and take the cassettes from a suite kept there before (of at"
+        " least N cases) instead of recording again",
+    )
     args = parser.parse_args()
     sizes = [args.n] if args.single else sorted({max(1, args.n // 2), args.n})
     print(f"replay benchmark: N in {sizes}, best of {args.repeat}; {load_note()}")
 
     with temp_dir("llmcmp-bench-replay-") as tmp:
         full = make_suite(tmp / f"suite-{args.n}", args.n, literal=args.literal)
-        took = record(full, args.n, args.concurrency)
-        print(f"recorded {args.n} cases live (zero-latency fake server) in {took:.2f}s")
+        kept = recorded_suite(args.keep, args.n, args.literal) if args.keep is not None else None
+        if kept is not None:
+            copied = copy_subset(kept, full)
+            print(f"cassettes of {copied} cases taken from the recording in {kept}")
+        else:
+            took = record(full, args.n, args.concurrency)
+            print(f"recorded {args.n} cases live (zero-latency fake server) in {took:.2f}s")
+            if args.keep is not None:
+                keep = args.keep / f"suite-{args.n}{'-literal' if args.literal else ''}"
+                shutil.rmtree(keep, ignore_errors=True)
+                shutil.copytree(full, keep)
         rows = []
         measured: dict[int, tuple[Best, Best]] = {}
         measured_suites: dict[int, tuple[Path, Path]] = {}

@@ -114,7 +114,7 @@ _STR, _INT, _FLOAT, _NULL, _BOOL = (_TAG + name for name in ("str", "int", "floa
 _ID_CHARS = frozenset("._+-")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per case of the suite: no __dict__ each
 class Case:
     """One comparison question, ready to ask: numbers as written, the exact answer and the rendered text."""
 

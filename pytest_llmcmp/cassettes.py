@@ -294,16 +294,18 @@ def unused_cassettes(root: Path, used: set[Path]) -> list[Path]:
 
 def _normalized(value: Any) -> Any:
     # 0 and 0.0 are the same JSON number to every server (and to vcrpy's body matcher).
+    if type(value) is str:  # most of a request: the messages' texts (checked first, no isinstance chain)
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
-        return {key: _normalized(item) for key, item in value.items()}
+        return {key: item if type(item) is str else _normalized(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_normalized(item) for item in value]
+        return [item if type(item) is str else _normalized(item) for item in value]
     return value
 
 
-def _canonical_json(request_body: Mapping[str, Any]) -> str:
+def _canonical_json(request_body: Any) -> str:
     return json.dumps(_normalized(request_body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -314,6 +316,26 @@ def request_key(request_body: Mapping[str, Any], sample: int) -> str:
     does not take part, so recordings replay whatever endpoint recorded them.
     """
     return f"{_canonical_json(request_body)}#{sample}"
+
+
+def request_keys(bodies: Sequence[Mapping[str, Any]], samples: int) -> list[list[str]]:
+    """Per body, the :func:`request_key` of samples 1 to ``samples``: each canonical JSON made once, not once per
+    sample, and a field's value that several bodies share (an item's request and its variants, which differ in one
+    field) encoded once for all of them."""
+    pieces: dict[tuple[str, int], str] = {}  # (field, id of its value) -> '"field":value', all bodies alive meanwhile
+    keys = []
+    for body in bodies:
+        parts = []
+        for name in sorted(body):  # the order json.dumps(sort_keys=True) writes them in
+            value = body[name]
+            piece = pieces.get((name, id(value)))
+            if piece is None:
+                piece = json.dumps(name, ensure_ascii=False) + ":" + _canonical_json(value)
+                pieces[(name, id(value))] = piece
+            parts.append(piece)
+        canonical = "{" + ",".join(parts) + "}"
+        keys.append([f"{canonical}#{sample}" for sample in range(1, samples + 1)])
+    return keys
 
 
 #: The request fields a miss names first, in this order; any other field that differs follows.

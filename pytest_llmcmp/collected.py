@@ -102,8 +102,8 @@ class Collected:
     def file_collected(self, path: Path | str, items: int) -> None:
         self.expected[self.name(path)] = items
 
-    def item_selected(self, path: Path | str) -> None:
-        self.selected[self.name(path)] += 1
+    def item_selected(self, path: Path | str, count: int = 1) -> None:
+        self.selected[self.name(path)] += count
 
     def to_json(self) -> dict[str, Any]:
         return {

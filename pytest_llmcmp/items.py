@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 
+#: A case's file (a case file, or the CSV/JSONL it was imported from) as a Path, made once per file, not per node.
+_PATHS: dict[str, Path] = {}
+
+
+def _path(name: str) -> Path:
+    path = _PATHS.get(name)
+    if path is None:
+        path = _PATHS[name] = Path(name)
+    return path
+
+
 class CaseFile(pytest.File):
     """A YAML case file; each case becomes a :class:`CaseNode`."""
 
@@ -66,7 +77,7 @@ class CaseNode(pytest.Collector):
                 yield ModelNode.from_parent(self, name=label, case=self.case)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return Path(self.case.path), self.case.line - 1, self.case.id  # an imported case: its CSV/JSONL row
+        return _path(self.case.path), self.case.line - 1, self.case.id  # an imported case: its CSV/JSONL row
 
 
 class ModelNode(pytest.Collector):
@@ -83,7 +94,7 @@ class ModelNode(pytest.Collector):
             yield CaseItem.from_parent(self, name=prompt.name, case=self.case, prompt=prompt, target=self.name)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return Path(self.case.path), self.case.line - 1, f"{self.case.id} [{self.name}]"
+        return _path(self.case.path), self.case.line - 1, f"{self.case.id} [{self.name}]"
 
 
 class CaseFailed(Exception):
@@ -115,10 +126,15 @@ class CaseItem(pytest.Item):
         self.extra_keyword_matches.update(case.tags)
 
     def runtest(self) -> None:
-        from .session import usage_errors
-
         runner: Runner = self.config.stash[RUNNERS_KEY][self.target]
+        try:
+            self._run(runner)
+        finally:
+            runner.release(self)  # what the item needed (request, cassette, answers) is not kept past its report
+
+    def _run(self, runner: Runner) -> None:
         from .engine import StopRun
+        from .session import usage_errors
 
         try:
             with usage_errors():
@@ -126,7 +142,7 @@ class CaseItem(pytest.Item):
         except StopRun as exc:  # one line for the whole run, not the same error under every case
             pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         missing = runner.not_recorded.get(self.nodeid)
-        if missing is None:
+        if missing is None and _properties_written(self.config):
             from .junit import case_properties
 
             self.user_properties += case_properties(result, runner.shown_model())
@@ -161,7 +177,20 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         where = self.prompt.name if self.target is None else f"{self.target}, {self.prompt.name}"
-        return Path(self.case.path), self.case.line - 1, f"{self.case.id} [{where}]"
+        return _path(self.case.path), self.case.line - 1, f"{self.case.id} [{where}]"
+
+
+def _properties_written(config: pytest.Config) -> bool:
+    """Whether the items' judgements are written anywhere as ``user_properties``: a JUnit XML (``--junitxml``, by
+    this process or, for an xdist worker, its controller) or a report log (pytest-reportlog's ``--report-log``).
+    Otherwise they are not worked out for every item."""
+    written = config.stash.get(PROPERTIES_KEY, None)
+    if written is None:
+        option = config.option
+        written = config.stash[PROPERTIES_KEY] = bool(
+            getattr(option, "xmlpath", None) or getattr(option, "report_log", None)
+        )
+    return written
 
 
 # Defined here (not in the engine) so that collection does not import the runner's dependencies.
@@ -175,3 +204,4 @@ CASSETTES_KEY: pytest.StashKey[Path] = pytest.StashKey()
 RULE_KEY: pytest.StashKey[CaseFileRule] = pytest.StashKey()
 COLLECTED_KEY: pytest.StashKey[Collected] = pytest.StashKey()
 BUDGET_KEY: pytest.StashKey[GenerateBudget] = pytest.StashKey()
+PROPERTIES_KEY: pytest.StashKey[bool] = pytest.StashKey()

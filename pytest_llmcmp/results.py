@@ -133,7 +133,7 @@ class Cost:
     latency: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # one per answer / per item of a run: no __dict__ each
 class SampleResult:
     """One answer of the model to one case: the text, the choice extracted from it and the verdict."""
 
@@ -214,7 +214,7 @@ def _latency(data: Mapping[str, Any], where: str) -> float | None:
     return float(latency)
 
 
-@dataclass
+@dataclass(slots=True)
 class CaseResult:
     """The result of one case under one prompt: every sample and the outcome the pass rule gave."""
 
@@ -235,6 +235,8 @@ class CaseResult:
     @property
     def flaky(self) -> bool:
         """Some samples were correct and some were not: the model is unsure of this case."""
+        if len(self.samples) < 2:  # one sample is right or wrong (most runs: asked for every case's every tally)
+            return False
         correct = sum(sample.verdict == "correct" for sample in self.samples)
         return 0 < correct < len(self.samples)
 

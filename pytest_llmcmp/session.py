@@ -10,6 +10,7 @@ import re
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -221,9 +222,8 @@ class LlmSession:
             for item in session.items
             if isinstance(item, CaseItem)
         }
-        for item in session.items:
-            if isinstance(item, CaseItem):
-                self.collected.item_selected(item.path)
+        for path, count in Counter(item.path for item in session.items if isinstance(item, CaseItem)).items():
+            self.collected.item_selected(path, count)  # once per case file, not once per item
         self.collected.finished = True
         self.full_run = self._full_run()
         from .fixture import module_and_test

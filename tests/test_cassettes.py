@@ -27,6 +27,7 @@ from pytest_llmcmp.cassettes import (
     cassette_path,
     model_dirs,
     request_key,
+    request_keys,
     stable_response,
     unused_cassettes,
 )
@@ -181,6 +182,32 @@ def test_request_key_ignores_key_order_and_integral_floats() -> None:
     assert request_key(reordered, 1) == request_key(body, 1)
     assert request_key({**body, "temperature": 0}, 1) == request_key({**body, "temperature": 0.0}, 1)
     assert "13.8和13.11哪个大" in request_key(body, 1)  # readable, not \\u-escaped
+
+
+_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    body=st.dictionaries(st.sampled_from(["model", "messages", "max_tokens", "seed", "z", "ä"]), _JSON, max_size=5),
+    replaced=st.dictionaries(st.sampled_from(["max_tokens", "response_format", "a"]), _JSON, max_size=2),
+    dropped=st.sampled_from(["max_tokens", "model", "none"]),
+    samples=st.integers(1, 3),
+)
+@settings(max_examples=150, deadline=None)
+def test_request_keys_are_each_bodys_request_key(
+    body: dict[str, Any], replaced: dict[str, Any], dropped: str, samples: int
+) -> None:
+    """The keys of an item's request and its variants (a field dropped, one replaced: sharing the other values),
+    made together, are exactly each body's own request keys."""
+    bodies = [body, {k: v for k, v in body.items() if k != dropped}, {**body, **replaced}, dict(reversed(body.items()))]
+    expected = [[request_key(b, sample) for sample in range(1, samples + 1)] for b in bodies]
+    assert request_keys(bodies, samples) == expected
+    assert request_keys([chat_request()], 2) == [[request_key(chat_request(), 1), request_key(chat_request(), 2)]]
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from ..cassettes import (
     recorded_answer,
     recorded_prompts,
     request_difference,
-    request_key,
+    request_keys,
 )
 from ..prompts import NO_PROMPT, Prompt, find_prompt_file
 from ..readahead import Found, Job, ReadAhead, enough_recordings, worth_it
@@ -122,6 +122,7 @@ class Runner:
         self._ahead: ReadAhead | None = None
         self._plans: dict[str, Plan] = {}
         self._folders: dict[str, Path] = {}
+        self._case_files: dict[str, str] = {}  # a case's path -> as the results record it (once per file, not item)
         self._last_progress = 0.0
 
     # --- the model and the backend -------------------------------------------------------------------------
@@ -277,8 +278,13 @@ class Runner:
         """What a live request sends when the server's own id is not the model's name here (a file path), else None."""
         return None if self.served == self.model else {**body, "model": self.served}
 
+    def release(self, item: Unit) -> None:
+        """Forget an item's plan once it has run: its request bodies, cassette and answers are not kept for the rest
+        of the session (its result is). Run again (a rerun plugin), it is planned and read again, as the same."""
+        self._plans.pop(item.nodeid, None)
+
     def planned_path(self, item: Unit) -> Path:
-        """The item's cassette, from its plan when it has one."""
+        """The item's cassette, from its plan when it has one (else the same path, worked out again)."""
         plan = self._plans.get(item.nodeid)
         return plan.path if plan is not None and plan.body else self.cassette_for(item)
 
@@ -338,7 +344,8 @@ class Runner:
             else:
                 if mode != "none":
                     plan.cassette = cassette  # new recordings are added to it
-                found = [_recorded(cassette, plan.bodies, s) for s in range(1, len(plan.replies) + 1)]
+                keys = request_keys(plan.bodies, len(plan.replies))  # per body, per sample
+                found = [_recorded(cassette, keys, s) for s in range(len(plan.replies))]
                 outcome = (len(cassette) > 0 or plan.path.is_file(), found, [None] * len(found))
         if isinstance(outcome, str):
             unreadable = CassetteError(self.show_path(plan.path), outcome)
@@ -404,8 +411,8 @@ class Runner:
         """Plan ``item`` as job ``index`` of the read-ahead helper, and that job."""
         plan = self._new_plan(item)
         plan.ahead = index
-        samples = range(1, self.settings.samples + 1)
-        digests = [tuple(key_digest(request_key(body, sample)) for body in plan.bodies) for sample in samples]
+        keys = request_keys(plan.bodies, self.settings.samples)  # per body, per sample
+        digests = [tuple(key_digest(of_body[sample]) for of_body in keys) for sample in range(self.settings.samples)]
         return (
             str(plan.path),
             digests,
@@ -432,7 +439,7 @@ class Runner:
     def run(self, item: Unit) -> tuple[CaseResult, str]:
         """Replay or ask an item's samples, judge them and keep the result; returns it and the failure text."""
         plan = self.plan(item)
-        if plan.problem is None and plan.pending and not plan.futures:
+        if plan.problem is None and not plan.futures and plan.pending:
             self.recorder.submit(plan)  # not prefetched (xdist worker): ask now
         save_problem = None
         if plan.futures:
@@ -513,7 +520,7 @@ class Runner:
         s = self.settings
         # A baseline of other models only (self.baseline is None) gates nothing of this one's.
         compared = s.baseline_prompt or (s.baseline and self.baseline is not None)
-        if not (compared or s.min_accuracy) or self._plans[item.nodeid].problem:
+        if not (compared or s.min_accuracy) or self._planned_problem(item):
             return None  # no gates, or nothing to judge (e.g. an unreadable cassette): a plain failure
         reference = self.reference
         if reference is not None and item.prompt.name == reference:
@@ -543,6 +550,10 @@ class Runner:
             return f"regression (passed in {where}); --llm-gate {s.gate}: the gate decides the session"
         self.gated[item.nodeid] = "accuracy"
         return "gated by accuracy, not by single cases"
+
+    def _planned_problem(self, item: Unit) -> str | None:
+        plan = self._plans.get(item.nodeid)
+        return None if plan is None else plan.problem
 
     def _judge(self, item: Unit, reply: Reply | None, extraction: Extraction | None) -> SampleResult:
         """One sample's result; ``extraction`` is what the read-ahead helper's built-in reader found, if it read."""
@@ -603,7 +614,8 @@ class Runner:
         bodies = [body] + [b for b in [self.legacy_body(body)] if b is not None] + self.dialect_bodies(item, body)
         difference = request_difference(body, cassette.request_bodies(), also=bodies[1:])
         if difference is None and len(cassette) > 0:  # the same request: a sample is what is missing
-            recorded = [s for s in range(1, self.settings.samples + 1) if _recorded(cassette, bodies, s) is not None]
+            keys = request_keys(bodies, self.settings.samples)
+            recorded = [s for s in range(self.settings.samples) if _recorded(cassette, keys, s) is not None]
             if recorded:
                 asked = self.settings.samples
                 return f"recorded with {plural(len(recorded), 'sample')}, asked for {asked} (--llm-samples)"
@@ -646,6 +658,12 @@ class Runner:
     def case_file(self, path: str) -> str:
         """A case file as the results record it: relative to the project, posix (the same on every machine and
         checkout); absolute only when outside the project."""
+        known = self._case_files.get(path)
+        if known is None:
+            known = self._case_files[path] = self._case_file(path)
+        return known
+
+    def _case_file(self, path: str) -> str:
         if not path:
             return path
         target = Path(path)
@@ -721,11 +739,11 @@ class Runner:
         )
 
 
-def _recorded(cassette: Cassette, bodies: Sequence[dict[str, object]], sample: int) -> Reply | None:
-    """The first recorded reply of a sample (with the latency recorded beside it) among the request bodies an
-    item's recording may hold."""
-    for body in bodies:
-        key = request_key(body, sample)  # once: the canonical JSON of a body is most of a lookup's cost
+def _recorded(cassette: Cassette, keys: Sequence[Sequence[str]], sample: int) -> Reply | None:
+    """The first recorded reply of a sample (0-based here) with the latency recorded beside it, among the request
+    keys (:func:`~pytest_llmcmp.cassettes.request_keys`, per request body an item's recording may hold)."""
+    for of_body in keys:
+        key = of_body[sample]
         response = cassette.find_key(key)
         if response is not None:
             return recorded_answer(response, cassette.latency_key(key))

@@ -48,7 +48,7 @@ def terminal_summary(
         lines.append(f"({intervals['method']})")
         lines += _terminal_tags(summary["tags"], names, intervals["tags"])
         lines += _terminal_models(results)
-        note = truncated_note(results)
+        note = truncated_note(results, summary)
         if note is not None:
             lines.append(f"llmcmp: {note}")
         lines += cost_lines(results)

@@ -86,9 +86,10 @@ def _choice(sample: SampleResult) -> str:
     return sample.choice if sample.choice is not None else "(none)"
 
 
-def truncated_note(results: RunResults) -> str | None:
-    """One sentence when answers were cut off by max_tokens before a verdict, with the remedy; else ``None``."""
-    count = sum(results.summary()["truncated"].values())
+def truncated_note(results: RunResults, summary: dict[str, Any] | None = None) -> str | None:
+    """One sentence when answers were cut off by max_tokens before a verdict, with the remedy; else ``None``
+    (``summary``: ``results.summary()``, when the caller has it)."""
+    count = sum((summary if summary is not None else results.summary())["truncated"].values())
     if not count:
         return None
     max_tokens = results.settings.get("max_tokens")
