@@ -139,8 +139,16 @@ class LlmSession:
         self.late = True
         if not (self.is_worker or self.config.option.collectonly):
             self._sigterm_interrupts()
-        if not (self.is_worker or self.distributed or self.config.option.collectonly):
-            self.runner.read_ahead_early()
+        self._start_helpers()
+
+    def _start_helpers(self) -> None:
+        """At the session's start: the helper processes that start up while pytest collects (the read-ahead of a
+        large replay, the asking process of a live run). xdist workers and controllers start none."""
+        if self.is_worker or self.distributed or self.config.option.collectonly:
+            self.runners.ask_here()
+            return
+        self.runner.read_ahead_early()
+        self.runners.ask_early()
 
     def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
         """The header, after collection, when the session started with the first case file."""
@@ -276,8 +284,7 @@ class LlmSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not (self.is_worker or self.config.option.collectonly):
             self._sigterm_interrupts()
-        if not (self.is_worker or self.distributed or self.config.option.collectonly):
-            self.runner.read_ahead_early()
+        self._start_helpers()
         if self.distributed:
             # Resolve once here, so workers neither start a server each nor fail one by one.
             with usage_errors():
