@@ -254,6 +254,11 @@ class LlmSession:
 
             gated_as_failure(self.config, report)
 
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        # The asking process's lines (its death mid-run, seen by a thread) are written between items: inside one,
+        # pytest would capture them as the item's output.
+        self.runners.asking.tell()
+
     def _junit_xml(self) -> bool:
         """Whether pytest writes a JUnit XML in this process (``--junitxml``; its plugin may be disabled)."""
         return bool(getattr(self.config.option, "xmlpath", None))
@@ -567,6 +572,9 @@ class PytestHost:
     def write_line(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            # Between items of a -q run the line of progress dots is open (write_line would go on it).
+            if getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0):
+                reporter.write("\n")
             reporter.write_line(line)
 
     def progress_enabled(self) -> bool:

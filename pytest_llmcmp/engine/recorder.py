@@ -146,8 +146,6 @@ class Recorder:
                 if not self.alive and not future.done():
                     return gone  # nothing will ever answer (the session is stopping): give up, do not hang
             else:
-                if self.asking is not None:
-                    self.asking.tell()  # the asking process's death, said by this (the main) thread
                 return result
 
     def stop(self) -> None:
