@@ -37,9 +37,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from ..readahead import python_executable
 from ..terminal import shown
-from ..words import plural
 
 if TYPE_CHECKING:
     from ..client import Answer, Endpoint
@@ -65,6 +63,8 @@ class AskingProcess:
 
     def __init__(self, say: Callable[[str], None]) -> None:
         """Start the child (it imports ``openai`` while the caller goes on); raises OSError if it cannot."""
+        from ..readahead import python_executable
+
         python = python_executable()
         if python is None:
             raise OSError("no Python interpreter to start it with")
@@ -230,6 +230,7 @@ class AskingProcess:
             self._ready.set_exception(HelperGone(self.gone))
             return  # it never started: the caller asks in its own process
         from ..client import Answer
+        from ..words import plural
 
         error = f"not answered: the asking process {self.gone}"
         asked = 0
