@@ -209,8 +209,9 @@ class AskingProcess:
                 continue  # cancelled meanwhile
             future, body, on_answer = entry
             if body is not None and answer.exchange is not None:
-                # Sent back without its body: the pytest process puts its own object back.
-                answer = dataclasses.replace(answer, exchange=dataclasses.replace(answer.exchange, request_body=body))
+                # Sent back without its body: the pytest process puts its own object back, into the exchange just
+                # unpickled, which nothing else holds (cheaper than a copy of it).
+                object.__setattr__(answer.exchange, "request_body", body)
             if on_answer is not None:
                 with contextlib.suppress(Exception):
                     on_answer(answer)
