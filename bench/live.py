@@ -105,12 +105,12 @@ def raw_main(argv: list[str]) -> None:
 # --- the measuring side ---
 
 
-def thread_clock_env(out: Path) -> dict[str, str]:
+def thread_clock_env(out: Path, baseline: Path | None = None) -> dict[str, str]:
     """The environment of a plugin run whose processes write their CPU time per thread into the directory ``out``
-    (``bench/_threadclock.py``)."""
+    (``bench/_threadclock.py``); with ``baseline``, a run of that checkout's plugin (first on ``PYTHONPATH``)."""
     here = str(Path(__file__).resolve().parent)
-    path = os.environ.get("PYTHONPATH")
-    return bench_env(LLMCMP_BENCH_THREADS=str(out), PYTHONPATH=here if not path else f"{here}{os.pathsep}{path}")
+    path = os.environ.get("PYTHONPATH") if baseline is None else str(baseline)
+    return bench_env(LLMCMP_BENCH_THREADS=str(out), PYTHONPATH=here if not path else f"{path}{os.pathsep}{here}")
 
 
 #: The plugin's asking thread (``client.Asker``): its event loop sends every live request.
@@ -145,6 +145,7 @@ class Scenario:
         self.runs = 0
         self.flights: list[tuple[int, float]] = []  # (most, mean) requests in flight of each plugin run
         self.threads: dict[str, float] = {}  # CPU seconds by thread name of the last plugin run
+        self.pytest_cpu = 0.0  # CPU seconds of the last plugin run's pytest processes alone (no helper process)
         self.raw_cpu = 0.0  # the raw generator's own loop CPU seconds (its sending phase) of its last run
 
     def label(self) -> str:
@@ -162,8 +163,9 @@ class Scenario:
         shutil.rmtree(suite, ignore_errors=True)
         return make_suite(suite, m)
 
-    def plugin(self, m: int, concurrency: int, *extra: str) -> tuple[Run, float, Path]:
-        """A recording session of ``m`` fresh cases: its run, its network span, its suite directory."""
+    def plugin(self, m: int, concurrency: int, *extra: str, baseline: Path | None = None) -> tuple[Run, float, Path]:
+        """A recording session of ``m`` fresh cases (by the ``baseline`` checkout's plugin when given): its run, its
+        network span, its suite directory."""
         suite = self.fresh_suite(m)
         self.server.clear()
         clock = self.tmp / "threads"
@@ -180,17 +182,23 @@ class Scenario:
             "--llm-concurrency",
             str(concurrency),
             *extra,
-            env=thread_clock_env(clock),
+            env=thread_clock_env(clock, baseline),
         )
-        checked(run, f"recording {m} cases ({self.label()})")
+        checked(run, f"recording {m} cases ({self.label()}{', baseline' if baseline else ''})")
         self.threads = {}
-        for each in clock.glob("*.json"):  # one per process (xdist: the controller and each worker)
+        for each in clock.glob("*.json"):  # one per pytest process (xdist: the controller and each worker)
             for name, seconds in json.loads(each.read_text(encoding="utf-8")).items():
                 self.threads[name] = self.threads.get(name, 0.0) + seconds
+        self.pytest_cpu = sum(self.threads.values())
         if len(self.server.chat_requests) != m:
             sys.exit(f"expected {m} chat requests, the server saw {len(self.server.chat_requests)}")
         self.flights.append(in_flight(self.server))
         return run, network_span(self.server), suite
+
+    def asking_cpu(self, run: Run) -> float:
+        """The CPU seconds the last plugin run spent asking: its asking thread's, or, asked by the helper process,
+        every process's but the pytest processes'."""
+        return self.threads.get(ASKER) or run.cpu - self.pytest_cpu
 
     def requests_seen(self) -> list[dict[str, Any]]:
         return [
@@ -321,26 +329,33 @@ def median(values: list[float]) -> float:
 def zero_latency(
     tmp: Path, args: argparse.Namespace, http_name: str, rows: list[list[object]], summary: list[str]
 ) -> None:
-    """The plugin, the raw generator and a replay against a zero-latency server: the client's CPU per request."""
+    """The plugin, the raw generator and a replay against a zero-latency server: the client's CPU per request. With
+    ``--baseline`` the baseline checkout's plugin too, interleaved."""
     m, c = args.zero_m, args.concurrency
     server = fake_server_class()(models=(MODEL,), latency=0.0)
     bodies = tmp / "zero-bodies.json"
-    plugin: list[tuple[Run, float, int, float]] = []
+    sides = plugin_sides(args)
+    # Per side: each run's (run, span, most in flight, mean in flight), CPU by thread, its pytest processes' CPU.
+    plugin: dict[str, list[tuple[Run, float, int, float]]] = {name: [] for name, _ in sides}
+    threads: dict[str, list[dict[str, float]]] = {name: [] for name, _ in sides}
+    own: dict[str, list[float]] = {name: [] for name, _ in sides}
     spread_out: list[tuple[Run, float, int, float]] = []  # the plugin under xdist (-n WORKERS)
     raw: list[tuple[Run, float, int, float]] = []
     replay: list[Run] = []
-    threads: list[dict[str, float]] = []  # CPU seconds by thread of each plugin run
     raw_loop: list[float] = []  # the raw generator's loop CPU seconds of each run
     scenario = Scenario(tmp, args, None, "zero-latency")
     scenario.server = server
     with server:
-        scenario.plugin(min(m, 2 * c), c)  # warm-up, untimed
+        for _, checkout in sides:
+            scenario.plugin(min(m, 2 * c), c, baseline=checkout)  # warm-up, untimed
         for attempt in range(max(1, args.repeat)):
-            run, span, suite = scenario.plugin(m, c)
-            plugin.append((run, span, *in_flight(server)))
-            threads.append(scenario.threads)
-            if attempt == 0:
-                bodies.write_text(json.dumps(scenario.requests_seen()), encoding="utf-8")
+            for name, checkout in sides if attempt % 2 == 0 else sides[::-1]:
+                run, span, suite = scenario.plugin(m, c, baseline=checkout)
+                plugin[name].append((run, span, *in_flight(server)))
+                threads[name].append(scenario.threads)
+                own[name].append(scenario.pytest_cpu)
+                if attempt == 0 and checkout is None:
+                    bodies.write_text(json.dumps(scenario.requests_seen()), encoding="utf-8")
             raw_run, raw_span, _ = scenario.raw(bodies, http_name, c)
             raw.append((raw_run, raw_span, *in_flight(server)))
             raw_loop.append(scenario.raw_cpu)
@@ -348,10 +363,11 @@ def zero_latency(
             if args.xdist:
                 run, span, _ = scenario.plugin(m, c, "-n", str(args.xdist))
                 spread_out.append((run, span, *in_flight(server)))
-    named = [("raw generator", raw), (f"plugin, concurrency {c}", plugin)]
+    named: list[tuple[str, list[tuple[Run, float, int, float]], str | None]] = [("raw generator", raw, None)]
+    named += [(f"{name}, concurrency {c}", plugin[name], name) for name, _ in sides]
     if spread_out:
-        named.append((f"plugin, -n {args.xdist}, concurrency {c} each", spread_out))
-    for name, runs in named:
+        named.append((f"plugin, -n {args.xdist}, concurrency {c} each", spread_out, None))
+    for name, runs, key in named:
         rows.append(
             [
                 name,
@@ -361,6 +377,7 @@ def zero_latency(
                 f"{max(k for *_, k, _ in runs)}",
                 f"{median([r.cpu for r, *_ in runs]):.2f}",
                 f"{1000 * median([r.cpu for r, *_ in runs]) / m:.2f}",
+                f"{1000 * median(own[key]) / m:.2f}" if key is not None else "-",
                 spread([r.seconds for r, *_ in runs]),
             ]
         )
@@ -373,44 +390,78 @@ def zero_latency(
             "-",
             f"{median([r.cpu for r in replay]):.2f}",
             f"{1000 * median([r.cpu for r in replay]) / m:.2f}",
+            f"{1000 * median([r.cpu for r in replay]) / m:.2f}",
             spread([r.seconds for r in replay]),
         ]
     )
     raw_cpu = median([r.cpu for r, *_ in raw]) / m
-    plugin_cpu = median([r.cpu for r, *_ in plugin]) / m
-    net = median([p[0].cpu - r.cpu for p, r in zip(plugin, replay, strict=True)]) / m
-    ratio = plugin_cpu / raw_cpu
-    summary.append(
-        f"[zero latency] RATIO plugin/raw CPU per request: {ratio:.2f}x ({1000 * plugin_cpu:.2f} ms against "
-        f"{1000 * raw_cpu:.2f} ms; target <= 2x: {'met' if ratio <= 2 else 'MISSED'})"
-    )
-    summary.append(
-        f"[zero latency] RATIO plugin net of replay/raw CPU per request: {net / raw_cpu:.2f}x ({1000 * net:.2f} ms: "
-        "what asking adds to a replay of the same cases)"
-    )
     loop = median(raw_loop) / m
-    asker = median([t.get(ASKER, 0.0) for t in threads]) / m
-    summary.append(
-        f"[zero latency] RATIO asking thread/raw generator's loop CPU per request: {asker / loop:.2f}x "
-        f"({1000 * asker:.2f} ms on {ASKER} against {1000 * loop:.2f} ms; the raw process {1000 * raw_cpu:.2f} ms)"
-    )
-    names = sorted({name for t in threads for name in t}, key=lambda n: -median([t.get(n, 0.0) for t in threads]))
-    summary.append(
-        "[zero latency] plugin CPU per request by thread: "
-        + ", ".join(f"{name} {1000 * median([t.get(name, 0.0) for t in threads]) / m:.2f} ms" for name in names)
-    )
-    rates = median([m / s for _, s, *_ in plugin]), median([m / s for _, s, *_ in raw])
-    summary.append(
-        f"[zero latency] requests/s: plugin {rates[0]:.0f}, raw {rates[1]:.0f} ({rates[0] / rates[1]:.2f}x); "
-        f"most in flight at the server (of {c}): plugin {max(p[2] for p in plugin)}, raw {max(r[2] for r in raw)}"
-    )
+    raw_rate = median([m / s for _, s, *_ in raw])
+    for name, _ in sides:
+        runs = plugin[name]
+        plugin_cpu = median([r.cpu for r, *_ in runs]) / m
+        net = median([p[0].cpu - r.cpu for p, r in zip(runs, replay, strict=True)]) / m
+        ratio = plugin_cpu / raw_cpu
+        summary.append(
+            f"[zero latency, {name}] RATIO plugin/raw CPU per request: {ratio:.2f}x ({1000 * plugin_cpu:.2f} ms "
+            f"against {1000 * raw_cpu:.2f} ms, every process; target <= 2x: {'met' if ratio <= 2 else 'MISSED'}); "
+            f"the pytest process alone {1000 * median(own[name]) / m:.2f} ms"
+        )
+        summary.append(
+            f"[zero latency, {name}] RATIO plugin net of replay/raw CPU per request: {net / raw_cpu:.2f}x "
+            f"({1000 * net:.2f} ms: what asking adds to a replay of the same cases)"
+        )
+        asking = [t.get(ASKER, 0.0) for t in threads[name]]
+        if any(asking):
+            asker = median(asking) / m
+            summary.append(
+                f"[zero latency, {name}] RATIO asking thread/raw generator's loop CPU per request: "
+                f"{asker / loop:.2f}x ({1000 * asker:.2f} ms on {ASKER} against {1000 * loop:.2f} ms; the raw process "
+                f"{1000 * raw_cpu:.2f} ms)"
+            )
+        else:  # asked by the helper process: every process's CPU but the pytest processes'
+            helper = median([r.cpu - cpu for (r, *_), cpu in zip(runs, own[name], strict=True)]) / m
+            summary.append(
+                f"[zero latency, {name}] RATIO asking process/raw generator's process CPU per request: "
+                f"{helper / raw_cpu:.2f}x ({1000 * helper:.2f} ms against {1000 * raw_cpu:.2f} ms)"
+            )
+        names = sorted(
+            {n for t in threads[name] for n in t}, key=lambda n: -median([t.get(n, 0.0) for t in threads[name]])
+        )
+        summary.append(
+            f"[zero latency, {name}] pytest process CPU per request by thread: "
+            + ", ".join(f"{n} {1000 * median([t.get(n, 0.0) for t in threads[name]]) / m:.2f} ms" for n in names)
+        )
+        rate = median([m / s for _, s, *_ in runs])
+        summary.append(
+            f"[zero latency, {name}] requests/s: {rate:.0f}, raw {raw_rate:.0f} ({rate / raw_rate:.2f}x); most in "
+            f"flight at the server (of {c}): {max(p[2] for p in runs)}, raw {max(r[2] for r in raw)}"
+        )
+    if len(sides) > 1:
+        after, before = plugin[sides[0][0]], plugin[sides[1][0]]
+        summary.append(
+            "[zero latency] baseline -> this checkout: requests/s "
+            f"{median([m / s for _, s, *_ in before]):.0f} -> {median([m / s for _, s, *_ in after]):.0f}; CPU per "
+            f"request, every process {1000 * median([r.cpu for r, *_ in before]) / m:.2f} -> "
+            f"{1000 * median([r.cpu for r, *_ in after]) / m:.2f} ms, the pytest process "
+            f"{1000 * median(own[sides[1][0]]) / m:.2f} -> {1000 * median(own[sides[0][0]]) / m:.2f} ms"
+        )
     if spread_out:
         rate = median([m / s for _, s, *_ in spread_out])
         cpu = median([r.cpu for r, *_ in spread_out]) / m
+        first = median([m / s for _, s, *_ in plugin[sides[0][0]]])
         summary.append(
-            f"[zero latency] xdist -n {args.xdist}: {rate:.0f} requests/s ({rate / rates[0]:.2f}x one process), "
+            f"[zero latency] xdist -n {args.xdist}: {rate:.0f} requests/s ({rate / first:.2f}x one process), "
             f"CPU per request {1000 * cpu:.2f} ms ({cpu / raw_cpu:.2f}x raw; workers and controller)"
         )
+
+
+def plugin_sides(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
+    """The plugins measured: this checkout's, and the ``--baseline`` checkout's when given."""
+    sides: list[tuple[str, Path | None]] = [("plugin", None)]
+    if args.baseline is not None:
+        sides.append(("baseline plugin", args.baseline))
+    return sides
 
 
 def flights(tmp: Path, args: argparse.Namespace, http_name: str, rows: list[list[object]]) -> None:
@@ -429,12 +480,15 @@ def flights(tmp: Path, args: argparse.Namespace, http_name: str, rows: list[list
         with scenario.server:
             scenario.plugin(min(m, 32), 16)  # warm-up, untimed
             for c in args.flight:
-                measured: dict[str, list[tuple[float, int, float, float]]] = {"plugin": [], "raw generator": []}
+                sides = plugin_sides(args)
+                measured: dict[str, list[tuple[float, int, float, float]]] = {name: [] for name, _ in sides}
+                measured["raw generator"] = []
                 spread_out = f"plugin -n {args.xdist}, {c // max(args.xdist, 1)} each"
                 for attempt in range(max(1, args.repeat)):
-                    _, span, _ = scenario.plugin(m, c)
-                    most, mean = in_flight(scenario.server)
-                    measured["plugin"].append((m / span, most, mean, scenario.threads.get(ASKER, 0.0) / m))
+                    for name, checkout in sides if attempt % 2 == 0 else sides[::-1]:
+                        run, span, _ = scenario.plugin(m, c, baseline=checkout)
+                        most, mean = in_flight(scenario.server)
+                        measured[name].append((m / span, most, mean, scenario.asking_cpu(run) / m))
                     if args.xdist:  # the same allowed total, shared by the workers
                         _, span, _ = scenario.plugin(m, c // args.xdist, "-n", str(args.xdist))
                         most, mean = in_flight(scenario.server)
@@ -465,21 +519,25 @@ def startup(tmp: Path, args: argparse.Namespace, summary: list[str]) -> None:
     m = args.startup_m
     scenario = Scenario(tmp, args, None, "start-up")
     scenario.server = fake_server_class()(models=(MODEL,), latency=0.0)
-    live: list[Run] = []
+    sides = plugin_sides(args)
+    live: dict[str, list[Run]] = {name: [] for name, _ in sides}
     replay: list[Run] = []
     with scenario.server:
-        scenario.plugin(m, args.concurrency)  # warm-up, untimed
-        for _ in range(max(3, args.repeat)):
-            run, _, suite = scenario.plugin(m, args.concurrency)
-            live.append(run)
+        for _, checkout in sides:
+            scenario.plugin(m, args.concurrency, baseline=checkout)  # warm-up, untimed
+        for attempt in range(max(3, args.repeat)):
+            for name, checkout in sides if attempt % 2 == 0 else sides[::-1]:
+                run, _, suite = scenario.plugin(m, args.concurrency, baseline=checkout)
+                live[name].append(run)
             replay.append(checked(run_pytest(suite), "replay"))
-    wall = median([r.seconds for r in live]) - median([r.seconds for r in replay])
-    cpu = median([r.cpu for r in live]) - median([r.cpu for r in replay])
-    summary.append(
-        f"[start-up, {m} cases] RATIO live - replay wall: {wall:+.2f}s (target <= 0.5s: "
-        f"{'met' if wall <= 0.5 else 'MISSED'}); CPU {cpu:+.2f}s; live {spread([r.seconds for r in live])}, "
-        f"replay {spread([r.seconds for r in replay])} wall s"
-    )
+    for name, _ in sides:
+        wall = median([r.seconds for r in live[name]]) - median([r.seconds for r in replay])
+        cpu = median([r.cpu for r in live[name]]) - median([r.cpu for r in replay])
+        summary.append(
+            f"[start-up, {m} cases, {name}] RATIO live - replay wall: {wall:+.2f}s (target <= 0.5s: "
+            f"{'met' if wall <= 0.5 else 'MISSED'}); CPU {cpu:+.2f}s; live {spread([r.seconds for r in live[name]])}, "
+            f"replay {spread([r.seconds for r in replay])} wall s"
+        )
 
 
 def main() -> None:
@@ -512,8 +570,16 @@ def main() -> None:
     )
     parser.add_argument("--flight-m", type=int, default=1000, help="cases of each in-flight run (default 1000)")
     parser.add_argument("--only-flight", action="store_true", help="only the in-flight part")
+    parser.add_argument(
+        "--baseline",
+        type=lambda text: Path(text).resolve(),
+        help="another checkout (e.g. main's worktree): its plugin is measured too, interleaved (this interpreter, "
+        "PYTHONPATH=PATH)",
+    )
     args = parser.parse_args()
     http_name = http_module_name()
+    if args.baseline is not None and not (args.baseline / "pytest_llmcmp").is_dir():
+        sys.exit(f"--baseline: {args.baseline} is no checkout of pytest-llmcmp (no pytest_llmcmp/)")
     print(
         f"live benchmark: M={args.m}, latency {args.latency:g}s, concurrency {args.concurrency}, "
         f"HTTP library {http_name}, best of {args.repeat}; {load_note()}"
@@ -540,7 +606,7 @@ def main() -> None:
         print()
         print(f"zero-latency server, M={args.zero_m}, medians of {args.repeat}:")
         header = ["client", "wall s", "network phase s", "requests/s", "max in flight", "CPU s"]
-        print(table([*header, "CPU ms/request", "wall min/med/max"], zero_rows))
+        print(table([*header, "CPU ms/request", "pytest process ms/request", "wall min/med/max"], zero_rows))
     if flight_rows:
         print()
         print(f"requests in flight, M={args.flight_m}, medians of {args.repeat} (CPU: the asking thread's only):")

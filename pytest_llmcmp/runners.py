@@ -50,6 +50,25 @@ class Runners:
             self.all.append(runner)
         self.primary = self.all[0]
         self._labelled: dict[str | None, Runner] | None = None
+        from .engine.remote import Asking
+
+        # One asking process for the session, whatever the number of endpoints (each has an asker in it).
+        self.asking = Asking(settings.ask_process == "auto" and settings.live, host.write_line)
+        for runner in self.all:
+            runner.recorder.asking = self.asking
+            if runner.backend is not None:
+                runner.backend.asking = self.asking
+
+    def ask_early(self) -> None:
+        """At the start of a live session that will list the models or record everything: start the asking process
+        now, so that its ``openai`` import runs while pytest collects. Other live sessions start it at their first
+        live plan (a run whose recordings are all there never starts it)."""
+        if any(r.settings.live and (r.settings.record_mode == "all" or r.model is None) for r in self.all):
+            self.asking.start()
+
+    def ask_here(self) -> None:
+        """This process does not ask through a helper (an xdist worker or controller: xdist uses the cores)."""
+        self.asking.enabled = False
 
     def __iter__(self) -> Iterator[Runner]:
         return iter(self.all)
@@ -216,6 +235,7 @@ class Runners:
     def stop(self) -> None:
         for runner in self.all:
             runner.stop()
+        self.asking.close()
 
 
 def _narrowed(models: Sequence[str]) -> str:

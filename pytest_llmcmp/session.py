@@ -140,8 +140,16 @@ class LlmSession:
         self.late = True
         if not (self.is_worker or self.config.option.collectonly):
             self._sigterm_interrupts()
-        if not (self.is_worker or self.distributed or self.config.option.collectonly):
-            self.runner.read_ahead_early()
+        self._start_helpers()
+
+    def _start_helpers(self) -> None:
+        """At the session's start: the helper processes that start up while pytest collects (the read-ahead of a
+        large replay, the asking process of a live run). xdist workers and controllers start none."""
+        if self.is_worker or self.distributed or self.config.option.collectonly:
+            self.runners.ask_here()
+            return
+        self.runner.read_ahead_early()
+        self.runners.ask_early()
 
     def pytest_report_collectionfinish(self, config: pytest.Config) -> list[str]:
         """The header, after collection, when the session started with the first case file."""
@@ -246,6 +254,11 @@ class LlmSession:
 
             gated_as_failure(self.config, report)
 
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        # The asking process's lines (its death mid-run, seen by a thread) are written between items: inside one,
+        # pytest would capture them as the item's output.
+        self.runners.asking.tell()
+
     def _junit_xml(self) -> bool:
         """Whether pytest writes a JUnit XML in this process (``--junitxml``; its plugin may be disabled)."""
         return bool(getattr(self.config.option, "xmlpath", None))
@@ -276,8 +289,7 @@ class LlmSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not (self.is_worker or self.config.option.collectonly):
             self._sigterm_interrupts()
-        if not (self.is_worker or self.distributed or self.config.option.collectonly):
-            self.runner.read_ahead_early()
+        self._start_helpers()
         if self.distributed:
             # Resolve once here, so workers neither start a server each nor fail one by one.
             with usage_errors():
@@ -561,6 +573,9 @@ class PytestHost:
     def write_line(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
+            # Between items of a -q run the line of progress dots is open (write_line would go on it).
+            if getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0):
+                reporter.write("\n")
             reporter.write_line(line)
 
     def progress_enabled(self) -> bool:

@@ -71,6 +71,7 @@ class Settings:
     max_generated_suite: int = 100_000
     cases: tuple[str, ...] = ()  # llm_cases: directories whose every YAML file is a case file
     record_latency: bool = False  # llm_record_latency: each live answer's latency goes into its cassette
+    ask_process: str = "auto"  # llm_ask_process: auto (live requests asked by a helper process) or off
     #: --llm-answer-format: "text" (free text, the default) or "json" (response_format asks for {"answer": ...}).
     answer_format: str = "text"
     #: --llm-local-threads: the local server's threads (``None``: :func:`~pytest_llmcmp.local.default_threads`).

@@ -52,6 +52,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "engine.messages",
         "engine.plan",
         "engine.recorder",
+        "engine.remote",
         "engine.runner",
         "engine.targets",
     ),

@@ -19,6 +19,7 @@ from . import EngineError
 if TYPE_CHECKING:
     from ..local import LocalServer
     from ..settings import Settings
+    from .remote import Asking
 
 #: The value of ``--llm-endpoint`` that starts llama.cpp's server with the bundled SmolLM2.
 LOCAL: Final = "local"
@@ -47,6 +48,8 @@ class Backend:
         self.settings = settings
         self.url = url
         self.checked = checked  # whether the endpoint was reached and serves the model
+        #: The session's asking process, which lists the models too when it runs (:mod:`.remote`).
+        self.asking: Asking | None = None
 
     @staticmethod
     def response_format(standard: dict[str, Any]) -> dict[str, Any]:
@@ -74,8 +77,10 @@ class Backend:
     def models(self) -> list[str]:
         from ..client import EndpointError, list_models
 
+        endpoint = self.endpoint()
         try:
-            return list_models(self.endpoint())
+            listed = self.asking.list_models(endpoint) if self.asking is not None else None
+            return listed if listed is not None else list_models(endpoint)
         except EndpointError as exc:
             raise EngineError(shown(f"--llm-endpoint: {exc}")) from None
 

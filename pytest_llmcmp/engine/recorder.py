@@ -19,6 +19,7 @@ from .plan import Plan
 if TYPE_CHECKING:
     from ..client import Answer, Asker
     from .backends import Backend
+    from .remote import Asking, RemoteAsker
 
 
 #: Threads writing cassettes. Each item waits for its cassette to be on disk, and a write is mostly its fsync (10-12
@@ -45,7 +46,9 @@ class Recorder:
         #: Other runners sharing this endpoint (their models): started and checked too, before the first request.
         self.ready_too: list[Callable[[], Backend]] = []
         self._on_progress = on_progress
-        self._asker: Asker | None = None
+        self._asker: Asker | RemoteAsker | None = None
+        #: The session's asking process (:mod:`.remote`), when it may ask; else this process asks.
+        self.asking: Asking | None = None
         self._recorded_url: tuple[str, str] | None = None  # (the backend's URL, the URL recorded instead)
         self._asker_lock = threading.Lock()
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
@@ -64,19 +67,31 @@ class Recorder:
     def alive(self) -> bool:
         return self._asker is not None and self._asker.alive
 
-    def _ensure_asker(self) -> Asker:
+    def warm(self) -> None:
+        """A live request is coming: start the asking process now, if there is one to start (it imports openai
+        while the rest of the run is planned)."""
+        if self.asking is not None and self._asker is None:
+            self.asking.start()
+
+    def _ensure_asker(self) -> Asker | RemoteAsker:
         with self._asker_lock:
             if self._asker is None:
                 backend = self._ready()
                 for also in self.ready_too:
                     also()
-                from ..client import Asker
-
                 if backend.recorded_url is not None and backend.url:
                     self._recorded_url = (backend.url.rstrip("/"), backend.recorded_url.rstrip("/"))
+                endpoint = backend.endpoint()
+                asker: Asker | RemoteAsker | None = None
+                if self.asking is not None:
+                    asker = self.asking.asker(endpoint, self._count)
+                if asker is None:
+                    from ..client import Asker
 
-                self._asker = Asker(backend.endpoint(), on_answer=self._count)
+                    asker = Asker(endpoint, on_answer=self._count)
+                self._asker = asker
                 self.live_started = time.monotonic()
+                return asker
             return self._asker
 
     def _count(self, answer: Answer) -> None:
@@ -87,14 +102,27 @@ class Recorder:
 
     def submit(self, plan: Plan) -> None:
         """Ask every sample the plan still needs; its cassette is written when the last one is in."""
+        self.submit_all([plan])
+
+    def submit_all(self, plans: list[Plan]) -> None:
+        """Ask every sample the plans still need, in their order (one hand-over to the asker for all); each plan's
+        cassette is written when its last sample is in."""
+        if not plans:
+            return
         asker = self._ensure_asker()
-        pending = plan.pending
+        wanted = [(plan, plan.pending) for plan in plans]
+        futures = iter(asker.submit_all([(plan.sent or plan.body, s) for plan, pending in wanted for s in pending]))
         with self._lock:
-            self.asked += len(pending)
-        plan.saved = concurrent.futures.Future()
-        for sample in pending:
-            plan.futures[sample] = asker.submit(plan.sent or plan.body, sample)
-        remaining = [len(pending)]
+            self.asked += sum(len(pending) for _, pending in wanted)
+        for plan, pending in wanted:
+            plan.saved = concurrent.futures.Future()
+            for sample in pending:
+                plan.futures[sample] = next(futures)
+            self._when_done(plan, len(pending))
+
+    def _when_done(self, plan: Plan, pending: int) -> None:
+        """Write the plan's cassette once its ``pending`` futures are done."""
+        remaining = [pending]
 
         def on_done(_: concurrent.futures.Future[Answer]) -> None:
             with self._lock:
@@ -110,13 +138,15 @@ class Recorder:
         """The future's result; ``gone`` if nothing can answer it any more (the asker stopped)."""
         while True:
             try:
-                return future.result(timeout=0.5)
+                result = future.result(timeout=0.5)
             except concurrent.futures.TimeoutError:
                 if self.interrupted is not None:
                     raise KeyboardInterrupt(*self.interrupted) from None
                 self._on_progress()
                 if not self.alive and not future.done():
                     return gone  # nothing will ever answer (the session is stopping): give up, do not hang
+            else:
+                return result
 
     def stop(self) -> None:
         """Cancel what is in flight; every answer that came in is on disk when this returns."""

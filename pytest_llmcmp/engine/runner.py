@@ -392,8 +392,7 @@ class Runner:
         order = {prompt.name: index for index, prompt in enumerate(self.prompts)}
         live = [p for p in plans if p.problem is None and p.pending]
         live.sort(key=lambda p: order.get(p.item.prompt.name, len(order)))  # stable: pytest order within a prompt
-        for plan in live:
-            self.recorder.submit(plan)
+        self.recorder.submit_all(live)
 
     def _read_ahead(self, items: Sequence[Unit]) -> None:
         """Have a helper process read the items' cassettes, in pytest's order, while the items run."""
