@@ -1677,9 +1677,41 @@ class _Reading:
 
     extraction: Extraction
     records: list[tuple[_Fact, str, str, int]] = field(default_factory=list)  # fact, status, why, segment
+    text: str | None = None  # the text the records' spans index, when it is not the answer alone
 
 
-def extract_choice(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
+# The claims a bare reply makes of the question it answers (the question's claim, confirmed or denied)
+_REPLY_RULES = frozenset({"yes-to-the-question", "no-to-the-question", "reply-to-larger-or-smaller"})
+# What the question asks ends with its last question mark; an instruction after it ("Answer yes or no.") is none
+_LAST_QUESTION_MARK = re.compile(r"^.*[?？]", re.DOTALL)
+
+
+def _read_as_a_reply(
+    question: str, answer: str, numbers: Sequence[str], ask: str, cut_off: bool, finished: bool, tracing: bool
+) -> _Reading | None:
+    """The reading of an answer without a verdict of its own as a reply to the case's question: the question,
+    up to its last question mark, read just before the answer. Only a reply's claim may decide (a claim the
+    question itself makes, or one its text and the answer's make together, does not); the evidence is the
+    answer up to the end of the reply."""
+    found = _LAST_QUESTION_MARK.match(question)
+    asked = found.group(0) if found else question
+    offset = len(asked) + 2
+    text = asked + "\n\n" + answer
+    reading = _read_whole(text, numbers, ask, True, cut_off, finished)
+    deciding = [fact for fact, status, _, _ in reading.records if status == "deciding"]
+    if not deciding or any(fact.rule not in _REPLY_RULES or fact.end <= offset for fact in deciding):
+        return None
+    end = max(fact.end for fact in deciding) - offset
+    reading.extraction = replace(reading.extraction, evidence=_evidence(answer, 0, end))
+    if not tracing:
+        reading.records = []
+    reading.text = text
+    return reading
+
+
+def extract_choice(
+    answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None, *, question: str | None = None
+) -> Extraction:
     """Which of ``numbers`` (or ``"equal"``) the free-text ``answer`` chose as the ``ask`` one.
 
     ``ask`` is ``"larger"`` or ``"smaller"`` (anything else raises :class:`ValueError`). Never raises
@@ -1689,16 +1721,23 @@ def extract_choice(answer: str, numbers: Sequence[str], ask: str, finish_reason:
     ``finish_reason`` is the response's (``"stop"``, ``"length"``, ...; ``None`` when unknown). An
     answer cut off by ``max_tokens`` (``"length"``) is read as unfinished: its last line is the one
     being written, not a final word, and without a choice its reason is ``"truncated"``.
+
+    ``question`` is the question the model was asked, when known: an answer that states no verdict of its
+    own but replies to it ("Yes.", "否。", "Smaller." to "Is 4.19 smaller or larger than 4.2?") chooses what
+    the reply asserts. Nothing else of the question counts; the evidence stays a passage of the answer.
     """
-    return _read(answer, numbers, ask, finish_reason, tracing=False).extraction
+    return _read(answer, numbers, ask, finish_reason, tracing=False, question=question).extraction
 
 
-def explain(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Trace:
+def explain(
+    answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None, *, question: str | None = None
+) -> Trace:
     """The decision trace of :func:`extract_choice` on one answer: every claim found, with its span,
-    which were set aside and why, and the deciding one. ``str(trace)`` is a readable account."""
-    reading = _read(answer, numbers, ask, finish_reason, tracing=True)
+    which were set aside and why, and the deciding one. ``str(trace)`` is a readable account (a reply
+    to the ``question`` shows the question's claim with the reply)."""
+    reading = _read(answer, numbers, ask, finish_reason, tracing=True, question=question)
     options = _make_options(tuple(str(number) for number in numbers))
-    text = answer if isinstance(answer, str) else ""
+    text = reading.text if reading.text is not None else answer if isinstance(answer, str) else ""
     claims = tuple(
         Claim(_span_text(text, fact.start, fact.end), _says(fact, options, text), fact.rule, status, why, segment)
         for fact, status, why, segment in reading.records
@@ -1706,9 +1745,14 @@ def explain(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | 
     return Trace(reading.extraction, claims)
 
 
-def _read(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None, *, tracing: bool) -> _Reading:
+def _read(
+    answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None, *, tracing: bool, question: str | None
+) -> _Reading:
     cut_off = finish_reason == LENGTH
-    reading = _read_whole(answer, numbers, ask, tracing, cut_off, finished=finish_reason is not None and not cut_off)
+    finished = finish_reason is not None and not cut_off
+    reading = _read_whole(answer, numbers, ask, tracing, cut_off, finished)
+    if reading.extraction.reason == "no-verdict" and isinstance(question, str) and isinstance(answer, str):
+        reading = _read_as_a_reply(question, answer, numbers, ask, cut_off, finished, tracing) or reading
     if cut_off and reading.extraction.choice is None:
         reading.extraction = replace(reading.extraction, reason="truncated")  # the remedy is max_tokens
     return reading
@@ -1823,7 +1867,8 @@ def _read_whole(
             asked = asked_before  # "8.45大于8.5？这个说法对吗？是的": asks again about the claim just asked
         elif why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
             offered = clause
-        elif why == "question" and _asks_yes_or_no(kinds):
+        elif why == "question" and not in_condition and _asks_yes_or_no(kinds):
+            # (a question under a condition, "If we ignore the point, is 9.11 larger?", is answered under it)
             asked = ([token for token in clause if token.kind != _WHETHER], bare_equal, previous_direction)
         reply: list[_Fact] = []
         if replied is not None and not why and _REPLY.fullmatch(kinds):

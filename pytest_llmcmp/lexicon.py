@@ -117,7 +117,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.THAN: _words("比|比起"),
         Kind.DIFFERENT: _words("不同的数|两个不同的数|不同的数字|两个不同的数字|不同的值|不是同一个数|不是同一个数字"),
-        Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非"),
+        Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|否|不会|不可能|而不是|而非"),  # "否。" replies no
         Kind.NOT_AS: _words("没有|并没有|不如|没"),
         Kind.AND: _words("和|与|跟|及|以及|、|或|或者|还是"),
         Kind.GROUP: _words(
@@ -154,7 +154,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然|即使|即便"),
         Kind.CONDITION: _words(
             "如果|假如|假设|若|要是|倘若|的话|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"
-            "|四舍五入|四舍五入后|取整后|取整"
+            "|四舍五入|四舍五入后|取整后|取整|否则"  # "否则" (otherwise) supposes the opposite
         ),
         # "问题：" labels a restated question; "要找出最小的…" states the task
         Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
