@@ -58,6 +58,7 @@ from pytest_llmcmp.lexicon import (
     LOOSE_EQUALS,
     NOT_EQUAL_SIGNS,
     ORDINALS,
+    PHRASES,
     RETRACTING,
     SAME_BEFORE_A_NOUN,
     UNITS,
@@ -125,6 +126,7 @@ _GLUE = Kind.GLUE.value
 _HEDGE = Kind.HEDGE.value
 _LARGER = Kind.LARGER.value
 _ORDERING = Kind.ORDERING.value
+_MULTIPLE = Kind.MULTIPLE.value
 _PRONOUN = Kind.PRONOUN.value
 _QUESTION = Kind.QUESTION.value
 _WHETHER = Kind.WHETHER.value
@@ -646,8 +648,11 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             if phrase == "about" and not _NUMBER_AHEAD.match(text, end):
                 continue  # "think about which": glue; "about 5" approximates the number
             if not kind:  # glue
-                if phrase == "times" and _factor_below_one(text, tokens):
-                    tokens.append(_Token(_BARRIER, start, end))  # "0.9 times larger": see _factor_below_one
+                continue
+            if kind == _MULTIPLE:  # "10倍", "ten times", "0.9 times": see _factor
+                factor = _factor(text, tokens, phrase)
+                if factor is not None:
+                    tokens.append(_Token(_MULTIPLE if factor else _BARRIER, start, end))
                 continue
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
@@ -744,14 +749,26 @@ def _describes_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
     return bool(_ARTICLE_BEFORE.search(text, max(0, number - 6), number))
 
 
-def _factor_below_one(text: str, tokens: Sequence[_Token]) -> bool:
-    """Whether "times" follows a number below one: "9.9 is 0.9 times larger than 9.91" says a factor that
-    makes a number smaller makes it larger, so the claim contradicts itself and asserts nothing ("times"
-    then stands between the amount and the comparative as a word the grammar does not read through)."""
+# The multiple words that say their factor ("两倍", "ten times"); "times" and "倍" need it written before them
+_BARE_MULTIPLES = frozenset(
+    phrase for phrases in PHRASES.values() for phrase in phrases.get(Kind.MULTIPLE, ()) if phrase not in ("times", "倍")
+)
+
+
+def _factor(text: str, tokens: Sequence[_Token], phrase: str) -> bool | None:
+    """What a multiple word says: True for a factor above one ("10倍", "1.8 times", "两倍", "ten times": the number
+    before it is that many times the other, the larger), False for one below one ("9.9 is 0.9 times larger than
+    9.91" says a factor that makes a number smaller makes it larger, so the claim asserts nothing: the word stands
+    between the amount and the comparative as one the grammar does not read through), None for neither (no factor
+    written before "times", or a factor of one: the word is glue)."""
+    if phrase in _BARE_MULTIPLES:
+        return True
     if not tokens or tokens[-1].kind != _OTHER:
-        return False
+        return None
     factor = try_parse(text[tokens[-1].start : tokens[-1].end])
-    return factor is not None and 0 <= factor.value < 1
+    if factor is None or factor.value < 0 or factor.value == 1:
+        return None
+    return bool(factor.value > 1)
 
 
 def _names_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
@@ -1042,7 +1059,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "OPERAND": "(?:N(?:JN)*|Q+)",  # "than 13.11", "than both"
     "OTHER": _OTHER,  # a number that is no option
     "OTHERS": "x(?:Jx)*",
-    "AMOUNT": "L?x",  # "0.69 larger than", "1.8 times", "approximately 8.7%"
+    "AMOUNT": "L?(?:xM?|M)",  # "0.69 larger than", "1.8 times", "ten times", "approximately 8.7%"
     "IS_ABOUT": "(?:i+(?:Li*)?|Li+)",  # "is", "is approximately", "约为"
     "BOXED": _BOXED,
     # An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole
@@ -1059,7 +1076,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
 
 # The kinds a compound symbol's match can begin with ("" for a lookahead, which matches no token).
 _FIRST_OF_COMPOUND = {
-    "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
+    "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "LxM",
     "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
     "NOT_COMPARED_FURTHER": "", "ALONE": "", "END_OF_CLAUSE": "", "START_OF_CLAUSE": "",
 }  # fmt: skip
@@ -1157,6 +1174,9 @@ GRAMMAR: tuple[Rule, ...] = (
         "lt",
         "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? SMALLER THAN right:OPERAND",
     ),
+    # "0.7 is 10 times 0.07", "0.7是0.07的10倍", "1.2是0.6的两倍" (a factor above one: see _factor)
+    _rule("x-is-n-times-y", "gt", "left:OPTION COPULA+ APPROXIMATE? OTHER? MULTIPLE right:OPTION END_OF_OPERAND"),
+    _rule("x-is-y-n-times", "gt", "left:OPTION COPULA+ right:OPTION APPROXIMATE? OTHER? MULTIPLE"),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
     # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5", "478.3 and 478.15 are both

@@ -66,6 +66,9 @@ class Kind(Enum):
     DIGITS = "P"  # talk about parts of a number: "小数部分", "tenths digit"
     FORMULA = "F"  # talk about an equation or expression: "the equation 2.5e3 = 2499", "算式"
     ORDERING = "R"  # "从小到大", "ascending": its larger/smaller words name ends of a range
+    # "0.7是0.07的10倍", "0.7 is ten times 0.07": after a factor above one (a number before it, or its own
+    # word: "两倍", "ten times"), the number before it is the larger; after a factor below one it asserts nothing
+    MULTIPLE = "M"
     # other
     BARRIER = "_"  # a word that contains a shorter word of another kind but is none ("大小", "不同")
     GLUE = ""  # words that never change a verdict; dropped so the grammar sees through them
@@ -164,9 +167,10 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|精度|精确度|有效数字|分母|分子|指数|绝对值"
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
+        Kind.MULTIPLE: _words("倍|两倍|二倍|三倍|四倍|五倍|十倍|百倍|一百倍|千倍"),
         Kind.BARRIER: _words(
             "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|比较|相比|对比|比例"
-            "|不但|而且|然后|提高|降低|高度|倍|立即|随即|即将|即可"
+            "|不但|而且|然后|提高|降低|高度|立即|随即|即将|即可"
             # words that contain 重, 轻, 贵, 热, 冷 without comparing
             "|重要|重复|重点|严重|重视|着重|尊重|重量|体重|比重|重力|重心|加重|重庆|重申|重写|重算|重来|隆重|沉重|慎重|注重"
             "|贵重|重叠|重合|重组|重置|双重|多重|年轻|轻松|轻易|减轻|轻微|轻视|轻轻|轻重|宝贵|珍贵|名贵|高贵|富贵|可贵|贵州"
@@ -341,12 +345,13 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
             "|ascending|descending"
         ),
+        Kind.MULTIPLE: _words("times|two times|three times|four times|five times|ten times|a hundred times"),
         Kind.BARRIER: _words(
             "more|large|big|times as large as|times as big as|times as great as|times the size of|no matter"
         ),
         Kind.GLUE: _words(
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
-            "|among them|between them|here|i think|i believe|in value|still|also|the one|times|percent"
+            "|among them|between them|here|i think|i believe|in value|still|also|the one|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
