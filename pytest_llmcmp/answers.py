@@ -1177,6 +1177,9 @@ GRAMMAR: tuple[Rule, ...] = (
     # "0.7 is 10 times 0.07", "0.7是0.07的10倍", "1.2是0.6的两倍" (a factor above one: see _factor)
     _rule("x-is-n-times-y", "gt", "left:OPTION COPULA+ APPROXIMATE? OTHER? MULTIPLE right:OPTION END_OF_OPERAND"),
     _rule("x-is-y-n-times", "gt", "left:OPTION COPULA+ right:OPTION APPROXIMATE? OTHER? MULTIPLE"),
+    # "4.8 is in the middle", "4.8居中", "the middle one is 4.8": of three or more, neither end
+    _rule("x-is-in-the-middle", "middle", "left:OPTION COPULA* MIDDLE"),
+    _rule("the-middle-is-x", "middle", "MIDDLE IS_ABOUT left:OPTION END_OF_OPERAND"),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
     # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5", "478.3 and 478.15 are both
@@ -1462,6 +1465,9 @@ def _facts_of(
         yield fact("other")
     elif name == "not_eq":
         yield fact("nequal")
+    elif name == "middle" and count >= 3:
+        yield fact("ntop", a=left[0], direction=1)
+        yield fact("ntop", a=left[0], direction=-1)
     elif name == "not_top":
         yield fact("ntop", a=left[0], direction=direction)
     elif name == "not_answer" and context:  # "13.8 is larger, not 13.11"

@@ -69,6 +69,7 @@ class Kind(Enum):
     # "0.7是0.07的10倍", "0.7 is ten times 0.07": after a factor above one (a number before it, or its own
     # word: "两倍", "ten times"), the number before it is the larger; after a factor below one it asserts nothing
     MULTIPLE = "M"
+    MIDDLE = "I"  # "4.8 is in the middle", "4.8居中": of three or more, neither the largest nor the smallest
     # other
     BARRIER = "_"  # a word that contains a shorter word of another kind but is none ("大小", "不同")
     GLUE = ""  # words that never change a verdict; dropped so the grammar sees through them
@@ -138,7 +139,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "但|但是|不过|然而|可是|而|而是|如果必须选一个|如果一定要选|如果非要选|如果必须选择|如果只能选一个|非要选的话"
         ),
         Kind.CORRECTION: _words(
-            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我弄错了|我说错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
+            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我弄错了|我说错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看|抱歉|对不起|不好意思"
         ),
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
@@ -168,6 +169,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
         Kind.MULTIPLE: _words("倍|两倍|二倍|三倍|四倍|五倍|十倍|百倍|一百倍|千倍"),
+        Kind.MIDDLE: _words("居中|在中间|排在中间|位于中间|处于中间"),
         Kind.BARRIER: _words(
             "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|比较|相比|对比|比例"
             "|不但|而且|然后|提高|降低|高度|立即|随即|即将|即可"
@@ -287,6 +289,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|that's not correct|that is not correct|this is not correct|that isn't correct|that isn't right"
             "|wait, no|oh no|actually, no|actually no|let me recheck|let me re-check|let me double-check"
             "|let me double check|let me check again|on reflection|upon reflection"
+            "|apologies|my apologies|apologies for the confusion|i apologize|i apologise|sorry for the confusion"
         ),
         Kind.HEDGE: _words(
             "maybe|perhaps|possibly|probably|likely|might|may|could be|not sure|unsure|uncertain|not certain"
@@ -346,6 +349,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|ascending|descending"
         ),
         Kind.MULTIPLE: _words("times|two times|three times|four times|five times|ten times|a hundred times"),
+        Kind.MIDDLE: _words("in the middle|the middle one|the middle number|the middle value|in between"),
         Kind.BARRIER: _words(
             "more|large|big|times as large as|times as big as|times as great as|times the size of|no matter"
         ),

@@ -90,7 +90,10 @@ ASIDES = {
     "zh": ["", "（十分位更大）", "（比较十分位）", "——另一个只是看起来更大"],
 }
 END = {"en": ".", "zh": "。"}
-CORRECTIONS = {"en": "... wait, ", "zh": "……不对，"}
+CORRECTIONS = {
+    "en": ["... wait, ", ". Apologies for the confusion. ", ". I apologize, "],
+    "zh": ["……不对，", "。抱歉，"],
+}
 CONCLUSIONS = {"en": " So ", "zh": "所以"}
 HEDGES = {"en": " But I'm not sure.", "zh": "不过我不太确定。"}
 # A yes/no question about a claim, and the reply that makes the answer say "{w} is larger".
@@ -165,7 +168,7 @@ def composed_answers(draw: st.DrawFn) -> Composed:
         claim = _claim(draw, language, winner, loser) + END[language] + CONCLUSIONS[language] + claim
     elif shape == "corrected":  # the opposite first, withdrawn by a correction
         wrong = _claim(draw, language, loser, winner)
-        claim = wrong + CORRECTIONS[language] + claim
+        claim = wrong + draw(st.sampled_from(CORRECTIONS[language])) + claim
         contradiction = True
     elif shape == "hedged":
         claim += HEDGES[language]
