@@ -254,6 +254,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "both|all|they|them|the others|the other|the other two|the other one|any other|all others"
             "|all the others|the two numbers|both numbers|the numbers|all of them|either|they're|each other"
             "|one another|these two numbers|these numbers|these two|those two numbers"
+            "|the three numbers|these three numbers|those three numbers|all three numbers|all three|these three"
+            "|the four numbers|these four numbers|all four numbers|all four"
         ),
         Kind.OF: _words("of|among"),
         Kind.COPULA: _words(
