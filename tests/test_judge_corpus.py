@@ -28,7 +28,7 @@ FLOORS = {
     "tune/smollm2": (0.925, 1, 1),
     # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md)
     "retired/styles": (0.98, 0, 0),  # session 7: 97.7% -> 98.8%
-    # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%; session 8: 87.9% -> 88.4% ("these three numbers")
+    # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%; session 8: 87.9% -> 88.4% ("these three")
     "retired/smollm2": (0.88, 0, 0),
     "retired/fresh": (0.98, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0)
     # written and labelled blind on 2026-12-02 by others, tuned on since (their once-sealed halves, now retired, below)
