@@ -56,6 +56,7 @@ from fractions import Fraction
 from pytest_llmcmp.lexicon import (
     ADDING,
     LOOSE_EQUALS,
+    LOOSE_SAMENESS,
     NOT_EQUAL_SIGNS,
     ORDINALS,
     PHRASES,
@@ -138,6 +139,7 @@ _PHRASE_KIND: dict[str, str] = (
     {phrase: kind.value for phrase, kind in phrase_kinds().items()}
     | dict.fromkeys(_ORDINAL_PLACES, _ORDINAL)
     | dict.fromkeys(NOT_EQUAL_SIGNS, Kind.NEGATION.value + Kind.EQUALS.value)  # two tokens: see _lex
+    | {phrase: Kind.APPROXIMATE.value + Kind.SAME.value for phrases in LOOSE_SAMENESS.values() for phrase in phrases}
 )
 _GLUE_WORDS = frozenset(phrase for phrase, kind in _PHRASE_KIND.items() if kind == _GLUE)
 # Kinds that open a clause as well as a segment: "9.9 > 9.11 so 9.11 is larger" is two clauses.
@@ -1224,8 +1226,10 @@ GRAMMAR: tuple[Rule, ...] = (
         "answer-is-another-number", "other", "ANSWER|BOXED COPULA* GROUP? left:OTHERS END_OF_NUMBER"
     ),
     _rule("answer-is-equal", "answer_eq", "ANSWER|BOXED COPULA* [ GROUP COPULA* ]? SAME"),
-    _rule("neither-x-nor-y-is-larger", "eq", "NEITHER left:LIST COPULA* LARGER|SMALLER"),
+    # "neither 0.5 nor 1/2 is larger": equal; "neither 0.3 nor 0.305 can be the largest" of three: the third is
+    _rule("neither-x-nor-y-is-larger", "neither_of", "NEITHER left:LIST COPULA* adj:LARGER|SMALLER"),
     _rule("neither-is-larger", "neither", "NEITHER COPULA* LARGER|SMALLER"),
+    _rule("neither-is-greater-than-the-other", "neither", "NEITHER COPULA* GREATER|LESS GROUP"),
     _rule("the-answer-is-neither", "neither", "ANSWER|BOXED COPULA* NEITHER ALONE"),  # {"answer": "neither"}
     _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
     # "Density: 4.9, not 4.16", "约为4.9而不是4.16": the value asserted is no option, and denying an
@@ -1465,6 +1469,11 @@ def _facts_of(
         yield fact("other")
     elif name == "not_eq":
         yield fact("nequal")
+    elif name == "neither_of" and len(set(left)) == count:
+        yield fact("equal")
+    elif name == "neither_of":
+        for option in left:
+            yield fact("ntop", a=option, direction=direction)
     elif name == "middle" and count >= 3:
         yield fact("ntop", a=left[0], direction=1)
         yield fact("ntop", a=left[0], direction=-1)
@@ -1889,8 +1898,14 @@ def _read_whole(
         # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?"),
         # or one that offers both directions ("Is 0.25 larger or smaller than 0.3?", "5.55比5.6大还是小？")
         asked_before, asked, offered = asked, None, None
-        if why == "question" and starts_sentence and asked_before is not None and not _NUMBERS_ONLY.sub("", kinds):
-            asked = asked_before  # "8.45大于8.5？这个说法对吗？是的": asks again about the claim just asked
+        if (
+            why == "question"
+            and asked_before is not None
+            and not _NUMBERS_ONLY.sub("", kinds)
+            and (starts_sentence or _TAG_QUESTION.issuperset(kinds))
+        ):
+            # "8.45大于8.5？这个说法对吗？是的", a tag "8.08比8.8大，对吗？": asks again about the claim just asked
+            asked = asked_before
         elif why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
             offered = clause
         elif why == "question" and not in_condition and _asks_yes_or_no(kinds):
@@ -2145,8 +2160,12 @@ def _restated_as_its_equal(
 
 
 # A bare reply to a yes/no question: "Yes.", "Yes, it is", "No, it isn't", "是的", "不是".
-_REPLY = re.compile(r"[yu]i*n?|n")
+_REPLY = re.compile(r"[yu]i*n?|n|i")  # (a bare copula, "是。", confirms)
 _DENIED = {"gt": "ngt", "ngt": "gt", "top": "ntop", "ntop": "top", "equal": "nequal", "answer": "nanswer"}
+
+
+# A question tag after a claim: "对吗", "是吗", "是不是" (yes, no, whether, copula, negation and nothing else)
+_TAG_QUESTION = frozenset({Kind.YES.value, Kind.NO.value, _WHETHER, _COPULA, Kind.NEGATION.value})
 
 
 def _asks_yes_or_no(kinds: str) -> bool:
@@ -2191,7 +2210,7 @@ def _reply_facts(asked: tuple[list[_Token], bool, int], reply: Sequence[_Token],
     facts = _clause_facts(clause, count, "relation", bare_equal, direction)
     kinds = "".join([token.kind for token in reply])
     start, end = clause[0].start, reply[-1].end
-    if kinds[0] == Kind.YES.value and Kind.NEGATION.value not in kinds:
+    if kinds[0] in (Kind.YES.value, _COPULA) and Kind.NEGATION.value not in kinds:
         return [replace(fact, rule="yes-to-the-question", start=start, end=end) for fact in facts]
     if len(facts) != 1 or facts[0].kind not in _DENIED:
         return []
