@@ -16,8 +16,8 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
-    "ADDING", "LOOSE_EQUALS", "LOOSE_SAMENESS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING", "SAME_BEFORE_A_NOUN", "UNITS",
-    "VALUE_NOUNS", "Kind", "phrase_kinds",
+    "ADDING", "LOOSE_EQUALS", "LOOSE_SAMENESS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING",
+    "SAME_BEFORE_A_NOUN", "UNITS", "VALUE_NOUNS", "Kind", "phrase_kinds",
 ]  # fmt: skip
 
 
