@@ -122,7 +122,9 @@ def measure(entries: list[dict[str, Any]], without_doubtful: bool) -> tuple[Tall
         if without_doubtful and entry.get("doubtful"):
             continue
         started = time.process_time()
-        got = extract_choice(entry["answer"], entry["numbers"], entry["ask"], entry.get("finish_reason")).choice
+        got = extract_choice(
+            entry["answer"], entry["numbers"], entry["ask"], entry.get("finish_reason"), question=entry.get("question")
+        ).choice
         seconds += time.process_time() - started
         total.add(entry, got)
         for pattern in entry.get("patterns") or ["(none)"]:
@@ -191,7 +193,9 @@ def compare_labellers(entries: list[dict[str, Any]], second: dict[str, dict[str,
         other = second.get(entry["id"])
         if other is None:
             continue
-        got = extract_choice(entry["answer"], entry["numbers"], entry["ask"], entry.get("finish_reason")).choice
+        got = extract_choice(
+            entry["answer"], entry["numbers"], entry["ask"], entry.get("finish_reason"), question=entry.get("question")
+        ).choice
         again = {**entry, "label": str(other["label"]), "doubtful": bool(other.get("doubtful"))}
         result.rows += 1
         result.first.add(entry, got)

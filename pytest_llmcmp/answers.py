@@ -56,8 +56,10 @@ from fractions import Fraction
 from pytest_llmcmp.lexicon import (
     ADDING,
     LOOSE_EQUALS,
+    LOOSE_SAMENESS,
     NOT_EQUAL_SIGNS,
     ORDINALS,
+    PHRASES,
     RETRACTING,
     SAME_BEFORE_A_NOUN,
     UNITS,
@@ -125,6 +127,7 @@ _GLUE = Kind.GLUE.value
 _HEDGE = Kind.HEDGE.value
 _LARGER = Kind.LARGER.value
 _ORDERING = Kind.ORDERING.value
+_MULTIPLE = Kind.MULTIPLE.value
 _PRONOUN = Kind.PRONOUN.value
 _QUESTION = Kind.QUESTION.value
 _WHETHER = Kind.WHETHER.value
@@ -136,6 +139,7 @@ _PHRASE_KIND: dict[str, str] = (
     {phrase: kind.value for phrase, kind in phrase_kinds().items()}
     | dict.fromkeys(_ORDINAL_PLACES, _ORDINAL)
     | dict.fromkeys(NOT_EQUAL_SIGNS, Kind.NEGATION.value + Kind.EQUALS.value)  # two tokens: see _lex
+    | {phrase: Kind.APPROXIMATE.value + Kind.SAME.value for phrases in LOOSE_SAMENESS.values() for phrase in phrases}
 )
 _GLUE_WORDS = frozenset(phrase for phrase, kind in _PHRASE_KIND.items() if kind == _GLUE)
 # Kinds that open a clause as well as a segment: "9.9 > 9.11 so 9.11 is larger" is two clauses.
@@ -646,8 +650,11 @@ def _lex(text: str, options: _Options, cells: dict[int, str] | None = None) -> l
             if phrase == "about" and not _NUMBER_AHEAD.match(text, end):
                 continue  # "think about which": glue; "about 5" approximates the number
             if not kind:  # glue
-                if phrase == "times" and _factor_below_one(text, tokens):
-                    tokens.append(_Token(_BARRIER, start, end))  # "0.9 times larger": see _factor_below_one
+                continue
+            if kind == _MULTIPLE:  # "10倍", "ten times", "0.9 times": see _factor
+                factor = _factor(text, tokens, phrase)
+                if factor is not None:
+                    tokens.append(_Token(_MULTIPLE if factor else _BARRIER, start, end))
                 continue
             if kind == _ORDINAL:
                 tokens.append(_Token(_ORDINAL, start, end, ordinal=_ORDINAL_PLACES[phrase]))
@@ -744,14 +751,26 @@ def _describes_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
     return bool(_ARTICLE_BEFORE.search(text, max(0, number - 6), number))
 
 
-def _factor_below_one(text: str, tokens: Sequence[_Token]) -> bool:
-    """Whether "times" follows a number below one: "9.9 is 0.9 times larger than 9.91" says a factor that
-    makes a number smaller makes it larger, so the claim contradicts itself and asserts nothing ("times"
-    then stands between the amount and the comparative as a word the grammar does not read through)."""
+# The multiple words that say their factor ("两倍", "ten times"); "times" and "倍" need it written before them
+_BARE_MULTIPLES = frozenset(
+    phrase for phrases in PHRASES.values() for phrase in phrases.get(Kind.MULTIPLE, ()) if phrase not in ("times", "倍")
+)
+
+
+def _factor(text: str, tokens: Sequence[_Token], phrase: str) -> bool | None:
+    """What a multiple word says: True for a factor above one ("10倍", "1.8 times", "两倍", "ten times": the number
+    before it is that many times the other, the larger), False for one below one ("9.9 is 0.9 times larger than
+    9.91" says a factor that makes a number smaller makes it larger, so the claim asserts nothing: the word stands
+    between the amount and the comparative as one the grammar does not read through), None for neither (no factor
+    written before "times", or a factor of one: the word is glue)."""
+    if phrase in _BARE_MULTIPLES:
+        return True
     if not tokens or tokens[-1].kind != _OTHER:
-        return False
+        return None
     factor = try_parse(text[tokens[-1].start : tokens[-1].end])
-    return factor is not None and 0 <= factor.value < 1
+    if factor is None or factor.value < 0 or factor.value == 1:
+        return None
+    return bool(factor.value > 1)
 
 
 def _names_a_noun(text: str, tokens: Sequence[_Token], start: int) -> bool:
@@ -1042,7 +1061,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
     "OPERAND": "(?:N(?:JN)*|Q+)",  # "than 13.11", "than both"
     "OTHER": _OTHER,  # a number that is no option
     "OTHERS": "x(?:Jx)*",
-    "AMOUNT": "L?x",  # "0.69 larger than", "1.8 times", "approximately 8.7%"
+    "AMOUNT": "L?(?:xM?|M)",  # "0.69 larger than", "1.8 times", "ten times", "approximately 8.7%"
     "IS_ABOUT": "(?:i+(?:Li*)?|Li+)",  # "is", "is approximately", "约为"
     "BOXED": _BOXED,
     # An operand that continues into a list or a relation ("答案是 X 和 Y 一样大") is not the whole
@@ -1059,7 +1078,7 @@ _SYMBOLS: dict[str, str] = {kind.name: re.escape(kind.value) for kind in Kind if
 
 # The kinds a compound symbol's match can begin with ("" for a lookahead, which matches no token).
 _FIRST_OF_COMPOUND = {
-    "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "Lx",
+    "OPTION": "N", "LIST": "N", "OPTIONS": "N", "OPERAND": "NQ", "OTHER": "x", "OTHERS": "x", "AMOUNT": "LxM",
     "IS_ABOUT": "iL", "BOXED": "X", "END_OF_OPERAND": "", "END_OF_NUMBER": "", "NOT_COMPARED": "",
     "NOT_COMPARED_FURTHER": "", "ALONE": "", "END_OF_CLAUSE": "", "START_OF_CLAUSE": "",
 }  # fmt: skip
@@ -1157,6 +1176,12 @@ GRAMMAR: tuple[Rule, ...] = (
         "lt",
         "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? AMOUNT? SMALLER THAN right:OPERAND",
     ),
+    # "0.7 is 10 times 0.07", "0.7是0.07的10倍", "1.2是0.6的两倍" (a factor above one: see _factor)
+    _rule("x-is-n-times-y", "gt", "left:OPTION COPULA+ APPROXIMATE? OTHER? MULTIPLE right:OPTION END_OF_OPERAND"),
+    _rule("x-is-y-n-times", "gt", "left:OPTION COPULA+ right:OPTION APPROXIMATE? OTHER? MULTIPLE"),
+    # "4.8 is in the middle", "4.8居中", "the middle one is 4.8": of three or more, neither end
+    _rule("x-is-in-the-middle", "middle", "left:OPTION COPULA* MIDDLE"),
+    _rule("the-middle-is-x", "middle", "MIDDLE IS_ABOUT left:OPTION END_OF_OPERAND"),
     _rule("x-not-as-large-as-y", "lt", "left:OPTIONS NOT_AS right:OPERAND COPULA* LARGER"),  # "X 没有 Y 大"
     _rule("x-not-as-small-as-y", "gt", "left:OPTIONS NOT_AS right:OPERAND COPULA* SMALLER"),
     # "9.91 and 9.9 are both 9.9", "5.50 and 5.5 are both equal to 5.5", "478.3 and 478.15 are both
@@ -1201,8 +1226,10 @@ GRAMMAR: tuple[Rule, ...] = (
         "answer-is-another-number", "other", "ANSWER|BOXED COPULA* GROUP? left:OTHERS END_OF_NUMBER"
     ),
     _rule("answer-is-equal", "answer_eq", "ANSWER|BOXED COPULA* [ GROUP COPULA* ]? SAME"),
-    _rule("neither-x-nor-y-is-larger", "eq", "NEITHER left:LIST COPULA* LARGER|SMALLER"),
+    # "neither 0.5 nor 1/2 is larger": equal; "neither 0.3 nor 0.305 can be the largest" of three: the third is
+    _rule("neither-x-nor-y-is-larger", "neither_of", "NEITHER left:LIST COPULA* adj:LARGER|SMALLER"),
     _rule("neither-is-larger", "neither", "NEITHER COPULA* LARGER|SMALLER"),
+    _rule("neither-is-greater-than-the-other", "neither", "NEITHER COPULA* GREATER|LESS GROUP"),
     _rule("the-answer-is-neither", "neither", "ANSWER|BOXED COPULA* NEITHER ALONE"),  # {"answer": "neither"}
     _rule("not-x-is-larger", "not_top", "NEGATION COPULA* left:OPTION COPULA* adj:LARGER|SMALLER NOT_COMPARED"),
     # "Density: 4.9, not 4.16", "约为4.9而不是4.16": the value asserted is no option, and denying an
@@ -1442,6 +1469,14 @@ def _facts_of(
         yield fact("other")
     elif name == "not_eq":
         yield fact("nequal")
+    elif name == "neither_of" and len(set(left)) == count:
+        yield fact("equal")
+    elif name == "neither_of":
+        for option in left:
+            yield fact("ntop", a=option, direction=direction)
+    elif name == "middle" and count >= 3:
+        yield fact("ntop", a=left[0], direction=1)
+        yield fact("ntop", a=left[0], direction=-1)
     elif name == "not_top":
         yield fact("ntop", a=left[0], direction=direction)
     elif name == "not_answer" and context:  # "13.8 is larger, not 13.11"
@@ -1677,9 +1712,41 @@ class _Reading:
 
     extraction: Extraction
     records: list[tuple[_Fact, str, str, int]] = field(default_factory=list)  # fact, status, why, segment
+    text: str | None = None  # the text the records' spans index, when it is not the answer alone
 
 
-def extract_choice(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
+# The claims a bare reply makes of the question it answers (the question's claim, confirmed or denied)
+_REPLY_RULES = frozenset({"yes-to-the-question", "no-to-the-question", "reply-to-larger-or-smaller"})
+# What the question asks ends with its last question mark; an instruction after it ("Answer yes or no.") is none
+_LAST_QUESTION_MARK = re.compile(r"^.*[?？]", re.DOTALL)
+
+
+def _read_as_a_reply(
+    question: str, answer: str, numbers: Sequence[str], ask: str, cut_off: bool, finished: bool, tracing: bool
+) -> _Reading | None:
+    """The reading of an answer without a verdict of its own as a reply to the case's question: the question,
+    up to its last question mark, read just before the answer. Only a reply's claim may decide (a claim the
+    question itself makes, or one its text and the answer's make together, does not); the evidence is the
+    answer up to the end of the reply."""
+    found = _LAST_QUESTION_MARK.match(question)
+    asked = found.group(0) if found else question
+    offset = len(asked) + 2
+    text = asked + "\n\n" + answer
+    reading = _read_whole(text, numbers, ask, True, cut_off, finished)
+    deciding = [fact for fact, status, _, _ in reading.records if status == "deciding"]
+    if not deciding or any(fact.rule not in _REPLY_RULES or fact.end <= offset for fact in deciding):
+        return None
+    end = max(fact.end for fact in deciding) - offset
+    reading.extraction = replace(reading.extraction, evidence=_evidence(answer, 0, end))
+    if not tracing:
+        reading.records = []
+    reading.text = text
+    return reading
+
+
+def extract_choice(
+    answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None, *, question: str | None = None
+) -> Extraction:
     """Which of ``numbers`` (or ``"equal"``) the free-text ``answer`` chose as the ``ask`` one.
 
     ``ask`` is ``"larger"`` or ``"smaller"`` (anything else raises :class:`ValueError`). Never raises
@@ -1689,16 +1756,23 @@ def extract_choice(answer: str, numbers: Sequence[str], ask: str, finish_reason:
     ``finish_reason`` is the response's (``"stop"``, ``"length"``, ...; ``None`` when unknown). An
     answer cut off by ``max_tokens`` (``"length"``) is read as unfinished: its last line is the one
     being written, not a final word, and without a choice its reason is ``"truncated"``.
+
+    ``question`` is the question the model was asked, when known: an answer that states no verdict of its
+    own but replies to it ("Yes.", "否。", "Smaller." to "Is 4.19 smaller or larger than 4.2?") chooses what
+    the reply asserts. Nothing else of the question counts; the evidence stays a passage of the answer.
     """
-    return _read(answer, numbers, ask, finish_reason, tracing=False).extraction
+    return _read(answer, numbers, ask, finish_reason, tracing=False, question=question).extraction
 
 
-def explain(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Trace:
+def explain(
+    answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None, *, question: str | None = None
+) -> Trace:
     """The decision trace of :func:`extract_choice` on one answer: every claim found, with its span,
-    which were set aside and why, and the deciding one. ``str(trace)`` is a readable account."""
-    reading = _read(answer, numbers, ask, finish_reason, tracing=True)
+    which were set aside and why, and the deciding one. ``str(trace)`` is a readable account (a reply
+    to the ``question`` shows the question's claim with the reply)."""
+    reading = _read(answer, numbers, ask, finish_reason, tracing=True, question=question)
     options = _make_options(tuple(str(number) for number in numbers))
-    text = answer if isinstance(answer, str) else ""
+    text = reading.text if reading.text is not None else answer if isinstance(answer, str) else ""
     claims = tuple(
         Claim(_span_text(text, fact.start, fact.end), _says(fact, options, text), fact.rule, status, why, segment)
         for fact, status, why, segment in reading.records
@@ -1706,9 +1780,14 @@ def explain(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | 
     return Trace(reading.extraction, claims)
 
 
-def _read(answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None, *, tracing: bool) -> _Reading:
+def _read(
+    answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None, *, tracing: bool, question: str | None
+) -> _Reading:
     cut_off = finish_reason == LENGTH
-    reading = _read_whole(answer, numbers, ask, tracing, cut_off, finished=finish_reason is not None and not cut_off)
+    finished = finish_reason is not None and not cut_off
+    reading = _read_whole(answer, numbers, ask, tracing, cut_off, finished)
+    if reading.extraction.reason == "no-verdict" and isinstance(question, str) and isinstance(answer, str):
+        reading = _read_as_a_reply(question, answer, numbers, ask, cut_off, finished, tracing) or reading
     if cut_off and reading.extraction.choice is None:
         reading.extraction = replace(reading.extraction, reason="truncated")  # the remedy is max_tokens
     return reading
@@ -1819,11 +1898,18 @@ def _read_whole(
         # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?"),
         # or one that offers both directions ("Is 0.25 larger or smaller than 0.3?", "5.55比5.6大还是小？")
         asked_before, asked, offered = asked, None, None
-        if why == "question" and starts_sentence and asked_before is not None and not _NUMBERS_ONLY.sub("", kinds):
-            asked = asked_before  # "8.45大于8.5？这个说法对吗？是的": asks again about the claim just asked
+        if (
+            why == "question"
+            and asked_before is not None
+            and not _NUMBERS_ONLY.sub("", kinds)
+            and (starts_sentence or _TAG_QUESTION.issuperset(kinds))
+        ):
+            # "8.45大于8.5？这个说法对吗？是的", a tag "8.08比8.8大，对吗？": asks again about the claim just asked
+            asked = asked_before
         elif why == "question" and _OFFERS_BOTH_DIRECTIONS.search(kinds):
             offered = clause
-        elif why == "question" and _asks_yes_or_no(kinds):
+        elif why == "question" and not in_condition and _asks_yes_or_no(kinds):
+            # (a question under a condition, "If we ignore the point, is 9.11 larger?", is answered under it)
             asked = ([token for token in clause if token.kind != _WHETHER], bare_equal, previous_direction)
         reply: list[_Fact] = []
         if replied is not None and not why and _REPLY.fullmatch(kinds):
@@ -2074,8 +2160,12 @@ def _restated_as_its_equal(
 
 
 # A bare reply to a yes/no question: "Yes.", "Yes, it is", "No, it isn't", "是的", "不是".
-_REPLY = re.compile(r"[yu]i*n?|n")
+_REPLY = re.compile(r"[yu]i*n?|n|i")  # (a bare copula, "是。", confirms)
 _DENIED = {"gt": "ngt", "ngt": "gt", "top": "ntop", "ntop": "top", "equal": "nequal", "answer": "nanswer"}
+
+
+# A question tag after a claim: "对吗", "是吗", "是不是" (yes, no, whether, copula, negation and nothing else)
+_TAG_QUESTION = frozenset({Kind.YES.value, Kind.NO.value, _WHETHER, _COPULA, Kind.NEGATION.value})
 
 
 def _asks_yes_or_no(kinds: str) -> bool:
@@ -2120,7 +2210,7 @@ def _reply_facts(asked: tuple[list[_Token], bool, int], reply: Sequence[_Token],
     facts = _clause_facts(clause, count, "relation", bare_equal, direction)
     kinds = "".join([token.kind for token in reply])
     start, end = clause[0].start, reply[-1].end
-    if kinds[0] == Kind.YES.value and Kind.NEGATION.value not in kinds:
+    if kinds[0] in (Kind.YES.value, _COPULA) and Kind.NEGATION.value not in kinds:
         return [replace(fact, rule="yes-to-the-question", start=start, end=end) for fact in facts]
     if len(facts) != 1 or facts[0].kind not in _DENIED:
         return []

@@ -22,5 +22,6 @@ NAME: Final = "llmcmp-builtin-extractor"
 
 @pytest.hookimpl(trylast=True)
 def pytest_llmcmp_extract_choice(answer: str, case: Case, prompt: Prompt, finish_reason: str | None) -> Extraction:
-    """The built-in extractor: the case's question kind reads the answer (knowing whether it was cut off)."""
-    return task_for(case.ask).read(answer, case.numbers, case.ask, finish_reason)
+    """The built-in extractor: the case's question kind reads the answer (knowing whether it was cut off, and the
+    question it replies to)."""
+    return task_for(case.ask).read(answer, case.numbers, case.ask, finish_reason, case.question)

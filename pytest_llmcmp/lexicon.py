@@ -16,8 +16,8 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
-    "ADDING", "LOOSE_EQUALS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING", "SAME_BEFORE_A_NOUN", "UNITS",
-    "VALUE_NOUNS", "Kind", "phrase_kinds",
+    "ADDING", "LOOSE_EQUALS", "LOOSE_SAMENESS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING",
+    "SAME_BEFORE_A_NOUN", "UNITS", "VALUE_NOUNS", "Kind", "phrase_kinds",
 ]  # fmt: skip
 
 
@@ -66,6 +66,10 @@ class Kind(Enum):
     DIGITS = "P"  # talk about parts of a number: "小数部分", "tenths digit"
     FORMULA = "F"  # talk about an equation or expression: "the equation 2.5e3 = 2499", "算式"
     ORDERING = "R"  # "从小到大", "ascending": its larger/smaller words name ends of a range
+    # "0.7是0.07的10倍", "0.7 is ten times 0.07": after a factor above one (a number before it, or its own
+    # word: "两倍", "ten times"), the number before it is the larger; after a factor below one it asserts nothing
+    MULTIPLE = "M"
+    MIDDLE = "I"  # "4.8 is in the middle", "4.8居中": of three or more, neither the largest nor the smallest
     # other
     BARRIER = "_"  # a word that contains a shorter word of another kind but is none ("大小", "不同")
     GLUE = ""  # words that never change a verdict; dropped so the grammar sees through them
@@ -109,15 +113,17 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             # price, weight, temperature
             "|更贵|较贵|贵|贵一些|最贵|更昂贵|更重|较重|重|重一些|最重|更热|较热|更暖"
             "|多|更多|多一些|多一点"  # "三点一四比三点一多零点零四"
+            "|较大者|更大者|最大者|大者"  # "较大者：2.31"
         ),
         Kind.SMALLER: _words(
             "更小|较小|最小|小些|小一些|小一点|比较小|要小|小|偏小|最小值|较小值|更小一些|更小一点|更低|较低|最低|低|数值更低|数值较低"
             "|更便宜|较便宜|便宜|便宜一些|最便宜|更轻|较轻|轻|轻一些|最轻|更冷|较冷"
             "|少|更少|少一些|少一点"
+            "|较小者|更小者|最小者|小者"
         ),
         Kind.THAN: _words("比|比起"),
         Kind.DIFFERENT: _words("不同的数|两个不同的数|不同的数字|两个不同的数字|不同的值|不是同一个数|不是同一个数字"),
-        Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|不会|不可能|而不是|而非"),
+        Kind.NEGATION: _words("不|不是|并不|并不是|并非|非|否|不会|不可能|而不是|而非"),  # "否。" replies no
         Kind.NOT_AS: _words("没有|并没有|不如|没"),
         Kind.AND: _words("和|与|跟|及|以及|、|或|或者|还是"),
         Kind.GROUP: _words(
@@ -127,7 +133,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.ANSWER: _words("答案|最终答案|正确答案|结论|选择|选|答"),
         Kind.RELATIVE: _words("这"),
         Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
-        Kind.YES: _words("是的|对的|没错"),
+        Kind.YES: _words("是的|对的|没错|对"),  # "对。" (a bare "是。" replies too: see answers._REPLY)
         Kind.FORMULA: _words("方程|等式|算式|公式"),
         Kind.CONCLUSION: _words("所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得"),
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
@@ -135,7 +141,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "但|但是|不过|然而|可是|而|而是|如果必须选一个|如果一定要选|如果非要选|如果必须选择|如果只能选一个|非要选的话"
         ),
         Kind.CORRECTION: _words(
-            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我弄错了|我说错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看"
+            "不对|等等|更正|纠正|修正|等一下|这是错误的|这是错的|我错了|我算错了|搞错了|我弄错了|我说错了|我是说|应该说|准确地说|不，不对|再检查一下|重新检查|再仔细看看|抱歉|对不起|不好意思"
         ),
         Kind.IN_FACT: _words("实际上|事实上|其实|重新"),
         Kind.HEDGE: _words(
@@ -148,13 +154,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|人们认为|常常认为|通常认为|容易误认为|大多数人认为|一般人会认为|常见的错误|常见错误|我原以为|我原来以为|起初我以为|一开始我以为|有人会说|一些人会说|很多学生认为|学生常常认为|常有学生认为"
             "|很多人会说|许多人会说|不少人会说|人们会说|大家会说|有人可能会说|并不是说|不是说"
         ),
-        Kind.APPROXIMATE: _words(
-            "几乎|差不多|接近|相近|近似|约|几乎一样|几乎相同|几乎一样大|差不多大|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"
-        ),
+        Kind.APPROXIMATE: _words("几乎|差不多|接近|相近|近似|约|数量级相同|同一数量级|数量级一样|看作|视为|当作|当成"),
         Kind.CONCESSION: _words("虽然|尽管|虽说|固然|即使|即便"),
         Kind.CONDITION: _words(
             "如果|假如|假设|若|要是|倘若|的话|只看|仅看|作为小数|作为日期|作为版本号|按版本号|按日期"
-            "|四舍五入|四舍五入后|取整后|取整"
+            "|四舍五入|四舍五入后|取整后|取整|否则"  # "否则" (otherwise) supposes the opposite
         ),
         # "问题：" labels a restated question; "要找出最小的…" states the task
         Kind.QUESTION: _words("哪个|哪一个|哪|谁|问题:|题目:|问:|要找出|为了找出|要找到|为了找到|要确定|为了确定"),
@@ -164,9 +168,11 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|精度|精确度|有效数字|分母|分子|指数|绝对值"
         ),
         Kind.ORDERING: _words("从小到大|从大到小|由小到大|由大到小|升序|降序"),
+        Kind.MULTIPLE: _words("倍|两倍|二倍|三倍|四倍|五倍|十倍|百倍|一百倍|千倍"),
+        Kind.MIDDLE: _words("居中|在中间|排在中间|位于中间|处于中间"),
         Kind.BARRIER: _words(
             "大小|大家|大多|大多数|大部分|大致|大体|大写|大量|巨大|伟大|重大|放大|扩大|小数|小时|小心|小学|从小|缩小|减小|不同|不仅|不要|不用|不难|不然|不错|比较|相比|对比|比例"
-            "|不但|而且|然后|提高|降低|高度|倍|立即|随即|即将|即可"
+            "|不但|而且|然后|提高|降低|高度|立即|随即|即将|即可"
             # words that contain 重, 轻, 贵, 热, 冷 without comparing
             "|重要|重复|重点|严重|重视|着重|尊重|重量|体重|比重|重力|重心|加重|重庆|重申|重写|重算|重来|隆重|沉重|慎重|注重"
             "|贵重|重叠|重合|重组|重置|双重|多重|年轻|轻松|轻易|减轻|轻微|轻视|轻轻|轻重|宝贵|珍贵|名贵|高贵|富贵|可贵|贵州"
@@ -177,6 +183,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.GLUE: _words(
             "的|了|呢|啊|吧|呀|要|还|也|就|确实|明显|显然|明显地|的确|肯定|当然|一定|绝对|数|数字|远|远远|略|略微|显著|值|的值|稍|稍微|更|认为|我认为|我觉得|觉得|应该|在数值上|那么"
+            "|自然|自然而然"
             "|数值上|两者中|两个数中|两个数字中|其中|之中|数值|仔细看|的大小|同样"
             # labels of an explanation that follows ("说明：…"), not conclusions
             "|说明:|分析:|解释:|注:|注意:|解析:"
@@ -248,11 +255,13 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "both|all|they|them|the others|the other|the other two|the other one|any other|all others"
             "|all the others|the two numbers|both numbers|the numbers|all of them|either|they're|each other"
             "|one another|these two numbers|these numbers|these two|those two numbers"
+            "|the three numbers|these three numbers|those three numbers|all three numbers|all three|these three"
+            "|the four numbers|these four numbers|all four numbers|all four"
         ),
         Kind.OF: _words("of|among"),
         Kind.COPULA: _words(
             "is|are|was|would be|will be|should be|has|have|it's|that's|be said to be|be called|be considered"
-            "|must be|has to be|have to be|is going to be|i.e.|i.e"
+            "|must be|has to be|have to be|is going to be|i.e.|i.e|can be"
         ),
         Kind.ANSWER: _words(
             "answer|final answer|the answer|correct answer|my answer|i choose|i pick|i select|correct choice"
@@ -283,6 +292,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|that's not correct|that is not correct|this is not correct|that isn't correct|that isn't right"
             "|wait, no|oh no|actually, no|actually no|let me recheck|let me re-check|let me double-check"
             "|let me double check|let me check again|on reflection|upon reflection"
+            "|apologies|my apologies|apologies for the confusion|i apologize|i apologise|sorry for the confusion"
         ),
         Kind.HEDGE: _words(
             "maybe|perhaps|possibly|probably|likely|might|may|could be|not sure|unsure|uncertain|not certain"
@@ -310,7 +320,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|isn't the case that|is not the case that|untrue that"
         ),
         Kind.APPROXIMATE: _words(
-            "almost|nearly|roughly|approximately|about the same|almost the same|nearly the same|roughly the same"
+            "almost|nearly|roughly|approximately"
             "|basically|practically|virtually|more or less|essentially|effectively|for all practical purposes"
             "|for practical purposes|for most practical purposes|in practice"
             "|very close|close to|similar|the same magnitude|same magnitude|the same order of magnitude"
@@ -341,15 +351,18 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "from smallest to largest|from largest to smallest|from least to greatest|from greatest to least"
             "|ascending|descending"
         ),
+        Kind.MULTIPLE: _words("times|two times|three times|four times|five times|ten times|a hundred times"),
+        Kind.MIDDLE: _words("in the middle|the middle one|the middle number|the middle value|in between"),
         Kind.BARRIER: _words(
             "more|large|big|times as large as|times as big as|times as great as|times the size of|no matter"
         ),
         Kind.GLUE: _words(
             "then|very|much|slightly|a bit|a little|the|a|an|one|number|value|of the two|of the two numbers"
-            "|among them|between them|here|i think|i believe|in value|still|also|the one|times|percent"
+            "|among them|between them|here|i think|i believe|in value|still|also|the one|percent"
             "|clearly|definitely|indeed|that|if we look closely|if we look carefully|if you look closely"
             "|looking closely|units|unit|look at|looking at|take a look at|let us look at|let's look at"
             "|to be precise|more precisely|can|as well"
+            "|considered|deemed"  # "1.75 would be considered the larger number"
             "|in this list|in the list|in this set|in the set|of this list|of the list|e.g.|e.g"
         ),
     },
@@ -400,6 +413,14 @@ VALUE_NOUNS: dict[str, tuple[str, ...]] = {
 # like "=". To the grammar they are EQUALS words, except between two options (then APPROXIMATE).
 LOOSE_EQUALS: tuple[str, ...] = ("≈", "约等于", "≃")
 
+# A loose sameness ("almost the same", "几乎一样大"): to the grammar an APPROXIMATE and a SAME word, like "essentially
+# the same", so that it reads as one whichever way it is written (a loose equality, which asserts nothing; a hedge on
+# it doubts the approximation, not the verdict before it)
+LOOSE_SAMENESS: dict[str, tuple[str, ...]] = {
+    "zh": ("几乎一样", "几乎相同", "几乎一样大", "差不多大"),
+    "en": ("about the same", "almost the same", "nearly the same", "roughly the same"),
+}
+
 # Signs that deny an equality ("9.9 ≠ 9.11"): to the grammar a NEGATION and an EQUALS word, like "不等于" (不 + 等于)
 # and "is not equal to"; they deny that the options are one value and pick none.
 NOT_EQUAL_SIGNS: tuple[str, ...] = ("≠", "!=", "=/=")
@@ -409,7 +430,7 @@ NOT_EQUAL_SIGNS: tuple[str, ...] = ("≠", "!=", "=/=")
 # ("cm3", "m²") and be divided by another ("kg/m"); a number may be divided by a unit alone ("13.8/kg"). Latin
 # units match whole words only; words that are also verdict words ("min", "max") are left out.
 UNITS: dict[str, tuple[str, ...]] = {
-    "symbols": ("°C", "°F", "°"),
+    "symbols": ("°C", "°F", "°", "℃", "℉"),
     "zh": _words(
         "元|块|块钱|角|斤|公斤|千克|克|毫克|吨|米|厘米|毫米|千米|公里|英里|秒|毫秒|分钟|小时|天|年|升|毫升|度|摄氏度"
         "|平方米|立方米|美元|欧元|英镑|日元|岁|千瓦时|个百分点"

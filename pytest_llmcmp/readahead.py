@@ -52,9 +52,9 @@ WINDOW: Final = 64
 FIRST_GUESS: Final = 0.0004
 
 #: One item: its cassette, the :func:`~pytest_llmcmp.cassettes.key_digest` of each sample's request keys (the keys a
-#: recording of it may have, in order of preference), and the case's ``(numbers, ask)`` when the built-in extractor
-#: decides (no plugin implements the hook), else ``None``.
-Job = tuple[str, Sequence[Sequence[bytes]], tuple[Sequence[str], str] | None]
+#: recording of it may have, in order of preference), and the case's ``(numbers, ask, question)`` when the built-in
+#: extractor decides (no plugin implements the hook), else ``None``.
+Job = tuple[str, Sequence[Sequence[bytes]], tuple[Sequence[str], str, str] | None]
 #: What the helper found for one job: ``(exists, [Reply or None per sample], [Extraction or None per sample])``
 #: (``None``: nothing recorded for that sample; not extracted); a string when the cassette is unreadable (the
 #: :class:`~pytest_llmcmp.cassettes.CassetteError` message); ``None`` when the caller should read it itself (the
@@ -253,9 +253,10 @@ class ReadAhead:
 # --- the helper's side ----------------------------------------------------------------------------------------
 
 
-def read(path: str, digests: Sequence[Sequence[bytes]], question: tuple[Sequence[str], str] | None) -> Found:
+def read(path: str, digests: Sequence[Sequence[bytes]], question: tuple[Sequence[str], str, str] | None) -> Found:
     """One job: what the cassette at ``path`` holds for each sample (the first of its digests recorded; the same
-    checks as a replay in-process), and, given the case's ``(numbers, ask)``, what each recorded answer chose."""
+    checks as a replay in-process), and, given the case's ``(numbers, ask, question)``, what each recorded answer
+    chose."""
     try:
         cassette = Cassette.load(Path(path))
     except CassetteError as exc:
@@ -271,13 +272,14 @@ def read(path: str, digests: Sequence[Sequence[bytes]], question: tuple[Sequence
     return exists, found, [_extract(recorded, question) for recorded in found]
 
 
-def _extract(recorded: Reply | None, question: tuple[Sequence[str], str] | None) -> Extraction | None:
+def _extract(recorded: Reply | None, question: tuple[Sequence[str], str, str] | None) -> Extraction | None:
     if question is None or recorded is None or recorded.content is None:
         return None
     from .tasks import task_for
 
     try:
-        return task_for(question[1]).read(recorded.content, *question, recorded.finish_reason)
+        numbers, ask, asked = question
+        return task_for(ask).read(recorded.content, numbers, ask, recorded.finish_reason, asked)
     except Exception:  # the main process asks the hook again, which reports it as usual
         return None
 

@@ -41,8 +41,16 @@ class Task:
         """Whether ``choice`` is one of the answers this question can have (a plugin's reading is checked)."""
         raise NotImplementedError
 
-    def read(self, answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
-        """The built-in reading of an answer; ``finish_reason`` is the response's (``"length"``: cut off)."""
+    def read(
+        self,
+        answer: str,
+        numbers: Sequence[str],
+        ask: str,
+        finish_reason: str | None = None,
+        question: str | None = None,
+    ) -> Extraction:
+        """The built-in reading of an answer; ``finish_reason`` is the response's (``"length"``: cut off),
+        ``question`` the question the model was asked (a bare "Yes." may reply to it)."""
         raise NotImplementedError
 
     def describe_expected(self, expected: str, numbers: Sequence[str], ask: str) -> str:
@@ -105,10 +113,17 @@ class Compare(Task):
     def is_choice(self, choice: str, numbers: Sequence[str], ask: str) -> bool:
         return choice == "equal" or choice in numbers
 
-    def read(self, answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
+    def read(
+        self,
+        answer: str,
+        numbers: Sequence[str],
+        ask: str,
+        finish_reason: str | None = None,
+        question: str | None = None,
+    ) -> Extraction:
         from .answers import extract_choice
 
-        return extract_choice(answer, numbers, ask, finish_reason)
+        return extract_choice(answer, numbers, ask, finish_reason, question=question)
 
     def describe_expected(self, expected: str, numbers: Sequence[str], ask: str) -> str:
         return f"{expected} ({ask} of {', '.join(numbers)})"
@@ -128,7 +143,14 @@ class Order(Task):
         parts = choice.split(ORDER_SEPARATOR)
         return sorted(parts) == sorted(numbers)
 
-    def read(self, answer: str, numbers: Sequence[str], ask: str, finish_reason: str | None = None) -> Extraction:
+    def read(
+        self,
+        answer: str,
+        numbers: Sequence[str],
+        ask: str,
+        finish_reason: str | None = None,
+        question: str | None = None,
+    ) -> Extraction:
         from .answers import LENGTH, Extraction
         from .orderings import read_order
 

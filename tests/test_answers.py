@@ -38,7 +38,9 @@ REASONS = {
 
 
 def _extract(entry: dict[str, Any]) -> Extraction:
-    return extract_choice(entry["answer"], entry["numbers"], entry["ask"], entry.get("finish_reason"))
+    return extract_choice(
+        entry["answer"], entry["numbers"], entry["ask"], entry.get("finish_reason"), question=entry.get("question")
+    )
 
 
 def _agrees(entry: dict[str, Any], got: Extraction) -> bool:
@@ -51,9 +53,17 @@ def test_table_is_well_formed() -> None:
     assert len(set(ids)) == len(ids), "duplicate ids"
     for entry in TABLE:
         name = entry["id"]
-        assert set(entry) <= {"id", "numbers", "ask", "answer", "choice", "contradiction", "tags", "finish_reason"}, (
-            name
-        )
+        assert set(entry) <= {
+            "id",
+            "numbers",
+            "ask",
+            "answer",
+            "choice",
+            "contradiction",
+            "tags",
+            "finish_reason",
+            "question",
+        }, name
         assert entry["ask"] in ("larger", "smaller"), name
         assert all(isinstance(number, str) for number in entry["numbers"]), name
         assert entry["choice"] is None or entry["choice"] in [*entry["numbers"], EQUAL], name

@@ -54,6 +54,9 @@ CLAIMS: dict[str, list[str]] = {
         "{w} is larger compared to {l}",
         "{l} is smaller compared with {w}",
         "Compared to {l}, {w} is larger",
+        "{w} is 1.5 times {l}",
+        "{w} is two times {l}",
+        "{w} is 1.05 times larger than {l}",
     ],
     "zh": [
         "{w}比{l}大",
@@ -73,6 +76,8 @@ CLAIMS: dict[str, list[str]] = {
         "{w}比{l}大0.69",
         "{w}大过{l}",
         "{l}不比{w}大",
+        "{w}是{l}的1.5倍",
+        "{w}是{l}的两倍",
     ],
 }
 ASKS = ("larger", "smaller")
@@ -85,7 +90,10 @@ ASIDES = {
     "zh": ["", "（十分位更大）", "（比较十分位）", "——另一个只是看起来更大"],
 }
 END = {"en": ".", "zh": "。"}
-CORRECTIONS = {"en": "... wait, ", "zh": "……不对，"}
+CORRECTIONS = {
+    "en": ["... wait, ", ". Apologies for the confusion. ", ". I apologize, "],
+    "zh": ["……不对，", "。抱歉，"],
+}
 CONCLUSIONS = {"en": " So ", "zh": "所以"}
 HEDGES = {"en": " But I'm not sure.", "zh": "不过我不太确定。"}
 # A yes/no question about a claim, and the reply that makes the answer say "{w} is larger".
@@ -127,6 +135,7 @@ class Composed:
     ask: str
     label: str | None
     contradiction: bool
+    question: str | None = None  # the case's question, when the answer is only a reply to it
 
 
 def _claim(draw: st.DrawFn, language: str, winner: tuple[str, ...], loser: tuple[str, ...]) -> str:
@@ -151,7 +160,7 @@ def composed_answers(draw: st.DrawFn) -> Composed:
 
     preamble = draw(st.sampled_from(PREAMBLES[language])).format(a=numbers[0], b=numbers[1])
     claim = _claim(draw, language, winner, loser) + draw(st.sampled_from(ASIDES[language])) + END[language]
-    shape = draw(st.sampled_from(["plain", "restated", "concluded", "corrected", "hedged", "asked"]))
+    shape = draw(st.sampled_from(["plain", "restated", "concluded", "corrected", "hedged", "asked", "replied"]))
     contradiction = False
     if shape == "restated":  # the same claim in other words
         claim += " " + _claim(draw, language, winner, loser) + END[language]
@@ -159,7 +168,7 @@ def composed_answers(draw: st.DrawFn) -> Composed:
         claim = _claim(draw, language, winner, loser) + END[language] + CONCLUSIONS[language] + claim
     elif shape == "corrected":  # the opposite first, withdrawn by a correction
         wrong = _claim(draw, language, loser, winner)
-        claim = wrong + CORRECTIONS[language] + claim
+        claim = wrong + draw(st.sampled_from(CORRECTIONS[language])) + claim
         contradiction = True
     elif shape == "hedged":
         claim += HEDGES[language]
@@ -168,18 +177,22 @@ def composed_answers(draw: st.DrawFn) -> Composed:
         question, reply = draw(st.sampled_from(ASKED[language]))
         said = {"w": draw(st.sampled_from(winner)), "l": draw(st.sampled_from(loser))}
         claim = question.format(**said) + " " + reply.format(**said)
+    elif shape == "replied":  # the claim as the case's yes/no question, the answer only its reply
+        question, reply = draw(st.sampled_from(ASKED[language]))
+        said = {"w": draw(st.sampled_from(winner)), "l": draw(st.sampled_from(loser))}
+        return Composed(reply.format(**said), list(numbers), ask, label, False, question.format(**said))
     return Composed(preamble + claim, list(numbers), ask, label, contradiction)
 
 
 @settings(max_examples=400, deadline=None)
 @given(composed=composed_answers())
 def test_composed_answer_is_read_as_labelled(composed: Composed) -> None:
-    got = extract_choice(composed.answer, composed.numbers, composed.ask)
-    assert got.choice == composed.label, str(explain(composed.answer, composed.numbers, composed.ask))
+    got = extract_choice(composed.answer, composed.numbers, composed.ask, question=composed.question)
+    trace = explain(composed.answer, composed.numbers, composed.ask, question=composed.question)
+    assert got.choice == composed.label, f"{composed.question!r}\n{trace}"
+    assert trace.extraction == got
     if got.choice is not None:
-        assert got.contradiction == composed.contradiction, str(
-            explain(composed.answer, composed.numbers, composed.ask)
-        )
+        assert got.contradiction == composed.contradiction, str(trace)
         assert got.evidence
         assert got.evidence in composed.answer
     else:

@@ -24,35 +24,48 @@ FLOORS = {
     # Lowered in session 6 by the coordinator's convention "X and Y are both Z" (Z no option) = equal, which both
     # labellers of this half read unclear on 12 rows (94.5% before; equal-104-1, "6.200 and 6.2 are both 18",
     # becomes a false pass); see tests/data/judge/README.md
+    # Session 8: convention c relabels shared-prefix-203-4::stepwise (unclear): 92.7% -> 93.0% (357/384, 1)
     "tune/smollm2": (0.925, 1, 1),
     # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md)
     "retired/styles": (0.98, 0, 0),  # session 7: 97.7% -> 98.8%
-    "retired/smollm2": (0.875, 0, 0),  # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%
+    # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%; session 8: 87.9% -> 88.4% ("these three")
+    "retired/smollm2": (0.88, 0, 0),
     "retired/fresh": (0.98, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0)
     # written and labelled blind on 2026-12-02 by others, tuned on since (their once-sealed halves, now retired, below)
     # Lowered in session 7 by the coordinator's conventions a (a tie of the largest between options of one value,
     # stated as the answer, is equal: s2c-052 becomes a false pass against its doubtful label unclear) and b (a
     # conclusion contradicting the verdict just before it is unclear: s2c-195, s2c-235): 97.3% (1) -> 94.7% (2)
-    "tune/styles2": (0.94, 2, 0),
+    # Session 8: the rows contradicting conventions a/b relabelled to them (README): 94.7% (2) -> 98.7% (0)
+    # Session 8, the judge: 98.7% -> 99.3% (s2c-211, "否。" replying to the case's question)
+    "tune/styles2": (0.99, 0, 0),
     "tune/live2": (0.945, 0, 0),
     # corpus3, written and labelled blind elsewhere (2026-12-02): its tuning half, tuned on (94.6% before, 98.0% after)
-    "tune/styles3": (0.985, 0, 0),  # session 7: 99.3% (convention b reads s3-022 and s3-209 as their labels do)
+    # session 7: 99.3% (convention b reads s3-022 and s3-209 as their labels do); session 8: 100% (s3-139, "Smaller.")
+    "tune/styles3": (0.995, 0, 0),
     # real SmolLM2 answers (82.2% before, 88.9% after; 97.8% after session 6; 95.6% in session 7 by convention b alone:
     # r3-021, r3-086 conclude against the verdict stated first, and their labels take the conclusion)
-    "tune/live3": (0.955, 0, 0),
+    # Session 8: r3-021, r3-086 relabelled unclear (convention b): 95.6% -> 97.8%
+    "tune/live3": (0.975, 0, 0),
     # corpus4's tuning half (written blind elsewhere, 2026-12-02): 87.0% (1 false pass) on arrival, 95.0% (0) after
     # lowered in session 7 by conventions a (s4-054, a false pass against its doubtful label unclear) and b (s4-029,
     # s4-273, s4-316 conclude against the verdict just before, their labels take the conclusion): 95.0% (0) -> 93.2% (1)
-    "tune/styles4": (0.925, 1, 0),
+    # Session 8: s4-054 (a), s4-029, s4-273, s4-316 (b) relabelled to the conventions: 93.2% (1) -> 95.7% (0)
+    # Session 8, the judge: 95.7% -> 97.5% ("X是Y的10倍", an apology correcting, "in the middle" by elimination)
+    "tune/styles4": (0.975, 0, 0),
     # corpus4's real SmolLM2 answers (two labellers): 90.0% on arrival (coordinator), 92.3% at its arrival here, 94.6%
     "tune/live4": (0.935, 0, 0),
     # corpus5's tuning half (written blind elsewhere, 2026-12-02, two labellers), measured on arrival before any change
     # for it: 92.9% (1 false pass) with the judge of main 0f700e7, 94.9% (0) with this session's conventions a-e;
     # 99.4% (0) after the rules its misses showed
     "tune/styles5": (0.99, 0, 0),
+    # corpus6's tuning half (handed out by the coordinator in session 8, written blind elsewhere by corpus5's
+    # conventions; copied unchanged): measured on arrival before any change for it: 87.3% (0 false passes) on this
+    # branch, 85.8% (0) with main 3f66313; after: 93.3% (0)
+    "tune/styles6": (0.93, 0, 0),
     # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
     # session 6: 94.0% -> 96.0%; lowered in session 7 by convention b alone (s2c-029, s2c-137): 95.3%
-    "retired/styles2": (0.945, 1, 0),
+    # Session 8: s2c-199 (a), s2c-029 (b) relabelled to the conventions: 95.3% (1) -> 96.7% (0)
+    "retired/styles2": (0.97, 0, 0),  # session 8, the judge: 96.7% -> 97.3% (s2c-273, "Yes.")
     "retired/live2": (0.89, 0, 0),  # session 6: 84.1% (1) -> 88.6% (0); session 7: 89.8%
     # corpus3's sealed halves and fresh3 (240 written answers, sealed whole), measured only by the coordinator, before
     # and after the tuning on corpus3's other half: styles3 93.4% -> 96.0%, live3 87.8% -> 88.9% (finish_reason
@@ -84,6 +97,7 @@ SIZES = {
     "tune/styles4": 161,
     "tune/live4": 130,
     "tune/styles5": 156,
+    "tune/styles6": 134,
     "sealed/styles3": 151,
     "sealed/live3": 90,
     "sealed/styles4": 159,

@@ -106,6 +106,17 @@ def test_corpus5_written_orderings_keep_their_floor() -> None:
     assert false_passes == 0, f"styles5-tune: {false_passes} false passes"
 
 
+def test_corpus6_written_orderings_keep_their_floor() -> None:
+    """corpus6's tuning half of written orderings (/work/handout, session 8, copied unchanged): 13/16, no false pass,
+    on arrival (this branch and main 3f66313 alike); the misses are decimal-comma options ("1,05") no case file can
+    hold, and one contradiction."""
+    rows = yaml.safe_load((DATA / "orders" / "styles6-tune.yaml").read_text(encoding="utf-8"))
+    assert len(rows) == 16
+    agree, false_passes, missed = _measure(rows)
+    assert agree >= 13, f"styles6-tune: {agree}/{len(rows)} agree; missed {missed}"
+    assert false_passes == 0, f"styles6-tune: {false_passes} false passes"
+
+
 def test_corpus4_real_orderings_keep_their_floor() -> None:
     """corpus4's tuning half of real SmolLM2 orderings (almost all unclear): 25/26 on arrival, the miss on a
     doubtful label; no false pass."""
@@ -154,7 +165,9 @@ def _measure(rows: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
     for row in rows:
         got = read_order(row["answer"], row["numbers"], row["direction"]).order
         values = [_value(number) for number in row["numbers"]]
-        truth = tuple(sorted(range(len(values)), key=values.__getitem__)) if len(set(values)) == len(values) else None
+        known = all(value is not None for value in values)  # (decimal commas, "1,05": no case file holds them)
+        distinct = known and len(set(values)) == len(values)
+        truth = tuple(sorted(range(len(values)), key=lambda index: values[index] or 0)) if distinct else None
         agree += got == _label(row)
         false_passes += got is not None and got == truth and _label(row) != truth
         if got != _label(row):
@@ -162,10 +175,9 @@ def _measure(rows: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
     return agree, false_passes, missed
 
 
-def _value(text: str) -> Fraction:
+def _value(text: str) -> Fraction | None:
     quantity = try_parse(text)
-    assert quantity is not None
-    return quantity.value
+    return None if quantity is None else quantity.value
 
 
 # -------------------------------------------------------------------------------------------- the API

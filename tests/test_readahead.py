@@ -289,7 +289,9 @@ def test_serve_answers_every_job_in_order_in_small_batches(tmp_path: Path) -> No
     jobs: list[readahead.Job] = []
     for number in range(100):
         path = (good, bad, tmp_path / "missing.yaml")[number % 3]
-        jobs.append((str(path), hit if number % 2 else hit + miss, (("13.8", "13.11"), "larger")))
+        jobs.append(
+            (str(path), hit if number % 2 else hit + miss, (("13.8", "13.11"), "larger", "13.8和13.11哪个大？"))
+        )
     out = io.BytesIO()
     readahead.serve(io.BytesIO(pickle.dumps(jobs)), out)
     out.seek(0)

@@ -415,7 +415,7 @@ class Runner:
         return (
             str(plan.path),
             digests,
-            (item.case.numbers, item.case.ask) if self.host.builtin_extractor_only else None,
+            (item.case.numbers, item.case.ask, item.case.question) if self.host.builtin_extractor_only else None,
         )
 
     def has_ahead(self) -> bool:
