@@ -150,3 +150,17 @@ def test_a_model_file_path_under_xdist(suite: pytest.Pytester) -> None:
     assert models_dirs(suite.path) == [SMOL]
     assert sum("is a file path" in line for line in result.outlines) == 1
     run(suite, "-n", "2").assert_outcomes(passed=3)
+
+
+def test_a_replay_of_a_model_nothing_was_recorded_for_names_the_recorded_ones(
+    suite: pytest.Pytester, server: FakeServer
+) -> None:
+    """A mistyped --llm-model in a replay: every case lacks a recording, and one line says which models the
+    cassettes do hold (the closest first), rather than only how to record the one typed."""
+    run(suite, f"--llm-endpoint={server.url}").assert_outcomes(passed=3)
+    result = run(suite, "--llm-model=fake-modle")
+    result.assert_outcomes(skipped=3)
+    assert result.ret == 1
+    assert [line for line in result.outlines if "holds no recordings" in line] == [
+        "cassettes holds no recordings of model 'fake-modle'; it holds 'fake-model': did you mean 'fake-model'?"
+    ]

@@ -1,6 +1,7 @@
 """The package as ``pip install /path/to/checkout`` builds it: a wheel built offline from a copy of the checkout holds
-every module and data file the plugin loads and its entry point, works from an unpacked copy of itself, and the
-build leaves nothing (``build/``, ``*.egg-info``) in the checkout it was built from."""
+every module and data file the plugin loads (a subpackage left out would be a plugin failing with
+ModuleNotFoundError, as engine/ once was) and its entry point, works from an unpacked copy of itself, and the build
+leaves nothing (``build/``, ``*.egg-info``) in the checkout it was built from."""
 
 from __future__ import annotations
 

@@ -634,12 +634,22 @@ class Runner:
 
     def recorded_elsewhere(self, missing: Sequence[tuple[str, str]]) -> str | None:
         """One line when cases without a recording (``(case id, prompt name)``) are recorded for this model under
-        prompts this run did not name (recorded with ``--llm-prompt prompts/mine.md``, replayed without it)."""
+        prompts this run did not name (recorded with ``--llm-prompt prompts/mine.md``, replayed without it), or when
+        nothing is recorded for this model and other models are (``--llm-model`` mistyped)."""
         if self.model is None or not missing:
             return None
+        folder = model_dir(self.cassette_root, self.model)
+        others = [model for model in model_dirs(self.cassette_root) if model != self.model]
+        if not folder.is_dir() and others:  # a model named with --llm-model that nothing was recorded for (a typo?)
+            import difflib
+
+            close = difflib.get_close_matches(self.model, others, n=1)
+            return (
+                f"{self.show_path(self.cassette_root)} holds no recordings of model {self.model!r}; it holds "
+                f"{', '.join(map(repr, others))}{f': did you mean {close[0]!r}?' if close else ''}"
+            )
         named = {prompt.name for prompt in self.prompts}
         files = {cassette_name(case_id) for case_id, _ in missing}
-        folder = model_dir(self.cassette_root, self.model)
         found: list[tuple[str, str]] = []
         for name, sha12 in recorded_prompts(folder):
             if name in named:
