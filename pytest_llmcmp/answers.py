@@ -1721,6 +1721,21 @@ _REPLY_RULES = frozenset({"yes-to-the-question", "no-to-the-question", "reply-to
 _LAST_QUESTION_MARK = re.compile(r"^.*[?？]", re.DOTALL)
 
 
+# The answer's first clause, as far as a bare reply can reach ("Yes, it is", "答：更大", "不是")
+_FIRST_CLAUSE = re.compile(r"[^,，.。!！?？;；:：\n]{0,40}")
+
+
+def _opens_with_a_reply(answer: str, numbers: Sequence[str]) -> bool:
+    """Whether the answer's first clause is a bare reply ("Yes", "否", "Smaller"): the one place a reply to the case's
+    question can stand (checked on that clause alone, so that answers that are no reply cost no second reading)."""
+    text, _ = _normalise(answer)
+    head = _FIRST_CLAUSE.match(text, len(text) - len(text.lstrip()))
+    if head is None:
+        return False
+    kinds = "".join(token.kind for token in _lex(head.group(0), _make_options(tuple(str(n) for n in numbers))))
+    return bool(_REPLY.fullmatch(kinds) or _DIRECTION_REPLY.fullmatch(kinds))
+
+
 def _read_as_a_reply(
     question: str, answer: str, numbers: Sequence[str], ask: str, cut_off: bool, finished: bool, tracing: bool
 ) -> _Reading | None:
@@ -1728,6 +1743,8 @@ def _read_as_a_reply(
     up to its last question mark, read just before the answer. Only a reply's claim may decide (a claim the
     question itself makes, or one its text and the answer's make together, does not); the evidence is the
     answer up to the end of the reply."""
+    if not _opens_with_a_reply(answer, numbers):
+        return None
     found = _LAST_QUESTION_MARK.match(question)
     asked = found.group(0) if found else question
     offset = len(asked) + 2
