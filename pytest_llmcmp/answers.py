@@ -1721,6 +1721,21 @@ _REPLY_RULES = frozenset({"yes-to-the-question", "no-to-the-question", "reply-to
 _LAST_QUESTION_MARK = re.compile(r"^.*[?？]", re.DOTALL)
 
 
+# The answer's first clause, as far as a bare reply can reach ("Yes, it is", "答：更大", "不是")
+_FIRST_CLAUSE = re.compile(r"[^,，.。!！?？;；:：\n]{0,40}")
+
+
+def _opens_with_a_reply(answer: str, numbers: Sequence[str]) -> bool:
+    """Whether the answer's first clause is a bare reply ("Yes", "否", "Smaller"): the one place a reply to the case's
+    question can stand (checked on that clause alone, so that answers that are no reply cost no second reading)."""
+    text, _ = _normalise(answer)
+    head = _FIRST_CLAUSE.match(text, len(text) - len(text.lstrip()))
+    if head is None:
+        return False
+    kinds = "".join(token.kind for token in _lex(head.group(0), _make_options(tuple(str(n) for n in numbers))))
+    return bool(_REPLY.fullmatch(kinds) or _DIRECTION_REPLY.fullmatch(kinds))
+
+
 def _read_as_a_reply(
     question: str, answer: str, numbers: Sequence[str], ask: str, cut_off: bool, finished: bool, tracing: bool
 ) -> _Reading | None:
@@ -1728,6 +1743,8 @@ def _read_as_a_reply(
     up to its last question mark, read just before the answer. Only a reply's claim may decide (a claim the
     question itself makes, or one its text and the answer's make together, does not); the evidence is the
     answer up to the end of the reply."""
+    if not _opens_with_a_reply(answer, numbers):
+        return None
     found = _LAST_QUESTION_MARK.match(question)
     asked = found.group(0) if found else question
     offset = len(asked) + 2
@@ -1832,6 +1849,7 @@ def _read_whole(
     last_aside = last_counted = -1  # the latest clause set aside, and the latest whose claims count
     opening: list[_Token] | None = None  # the markers a sentence opens with, until its first word
     values_said_equal: set[Fraction] = set()  # Z of "X and Y are both Z" (no option), for a later "… not equal to Z"
+    justifying = False  # a reason given for the verdict stated before it ("… because …") goes on
     for clause, starts_sentence, in_question, sentence_start, in_brackets in _clauses(tokens):
         clause_number += 1
         kinds = "".join([token.kind for token in clause])
@@ -1893,6 +1911,20 @@ def _read_whole(
         why = _set_aside(kinds, in_condition, in_question)
         if not why and _AND in kinds and _offers_alternatives(clause, kinds, answer):
             why = "question"
+        if starts_sentence or openers:
+            justifying = False
+        if (
+            not why
+            and _OPTION in kinds
+            and (justifying or segments[-1].facts)
+            and (justifying or _JUSTIFYING.search(text, max(0, clause[0].start - 24), clause[0].start))
+        ):
+            # "0.7 is smaller than 0.07. This is because 0.07 is less than 0.7", "9.11更大，因为9.9比9.11大": why the
+            # verdict just stated holds is reasoning, and reasoning does not change a stated verdict (a "because"
+            # before any verdict, "Because 9.9 > 9.11, …", states the ground the conclusion is drawn from); the reason
+            # goes on to the end of its sentence, or to a "so", "but", "wait" there
+            why = "justification"
+            justifying = True
         follows_marker, marker_only = marker_only, bool(kinds) and _MARKER_WORDS.issuperset(kinds)
         replied, chosen_from = (asked, offered) if starts_sentence else (None, None)
         # A yes/no question that would claim something if it were not asked ("Is 7.4 larger than 7.38?"),
@@ -2055,6 +2087,10 @@ def _read_whole(
             ]
     return reading
 
+
+# What ends right before a clause that gives the reason for what was said before it
+# (and the glue words the clause's first token follows: "because the smaller one is 9.11")
+_JUSTIFYING = re.compile(r"(?:(?<![A-Za-z])(?:because|since)|因为|由于)[\s:：]*(?:[A-Za-z]+\s+){0,3}\Z", re.IGNORECASE)
 
 _REWRITING = frozenset({_CONDITION, _OPTION, _BARRIER, _COPULA})
 

@@ -96,6 +96,8 @@ CORRECTIONS = {
 }
 CONCLUSIONS = {"en": " So ", "zh": "所以"}
 HEDGES = {"en": " But I'm not sure.", "zh": "不过我不太确定。"}
+# A justification after the verdict, whatever it claims, is reasoning: the verdict stands (corpus rule 6)
+JUSTIFICATIONS = {"en": [" because ", ". This is because "], "zh": ["，因为", "。这是因为"]}
 # A yes/no question about a claim, and the reply that makes the answer say "{w} is larger".
 ASKED = {
     "en": [
@@ -160,7 +162,8 @@ def composed_answers(draw: st.DrawFn) -> Composed:
 
     preamble = draw(st.sampled_from(PREAMBLES[language])).format(a=numbers[0], b=numbers[1])
     claim = _claim(draw, language, winner, loser) + draw(st.sampled_from(ASIDES[language])) + END[language]
-    shape = draw(st.sampled_from(["plain", "restated", "concluded", "corrected", "hedged", "asked", "replied"]))
+    shapes = ["plain", "restated", "concluded", "corrected", "hedged", "asked", "replied", "justified"]
+    shape = draw(st.sampled_from(shapes))
     contradiction = False
     if shape == "restated":  # the same claim in other words
         claim += " " + _claim(draw, language, winner, loser) + END[language]
@@ -170,6 +173,10 @@ def composed_answers(draw: st.DrawFn) -> Composed:
         wrong = _claim(draw, language, loser, winner)
         claim = wrong + draw(st.sampled_from(CORRECTIONS[language])) + claim
         contradiction = True
+    elif shape == "justified":  # the verdict, then a reason that agrees or contradicts it
+        reason = _claim(draw, language, *draw(st.permutations([winner, loser])))
+        claim = _claim(draw, language, winner, loser) + draw(st.sampled_from(JUSTIFICATIONS[language])) + reason
+        claim += END[language]
     elif shape == "hedged":
         claim += HEDGES[language]
         label = None

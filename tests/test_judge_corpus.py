@@ -60,8 +60,8 @@ FLOORS = {
     "tune/styles5": (0.99, 0, 0),
     # corpus6's tuning half (handed out by the coordinator in session 8, written blind elsewhere by corpus5's
     # conventions; copied unchanged): measured on arrival before any change for it: 87.3% (0 false passes) on this
-    # branch, 85.8% (0) with main 3f66313; after: 93.3% (0)
-    "tune/styles6": (0.93, 0, 0),
+    # branch, 85.8% (0) with main 3f66313; after: 94.0% (0)
+    "tune/styles6": (0.94, 0, 0),
     # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
     # session 6: 94.0% -> 96.0%; lowered in session 7 by convention b alone (s2c-029, s2c-137): 95.3%
     # Session 8: s2c-199 (a), s2c-029 (b) relabelled to the conventions: 95.3% (1) -> 96.7% (0)
