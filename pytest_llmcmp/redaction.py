@@ -74,8 +74,11 @@ def _named_key_variables() -> list[str]:
     decode = getattr(os.environ, "decodekey", None)
     if isinstance(data, dict) and encode is not None and decode is not None:
         prefix = encode(NAMED_KEY_PREFIX)
-        return [decode(name) for name in data if name.startswith(prefix)]
-    return [name for name in os.environ if name.startswith(NAMED_KEY_PREFIX)]
+        # A copy first (one C call, whole under the GIL): a cassette writer thread reads the keys while pytest's
+        # thread sets and deletes PYTEST_CURRENT_TEST, and iterating the dict itself then fails ("dictionary
+        # changed size during iteration": a recording not saved).
+        return [decode(name) for name in list(data) if name.startswith(prefix)]
+    return [name for name in list(os.environ) if name.startswith(NAMED_KEY_PREFIX)]
 
 
 def key_variable(key: str | None, endpoint: str = "") -> str | None:

@@ -128,3 +128,38 @@ def test_read_regular_never_blocks_on_a_fifo_nor_a_link_to_one(tmp_path: Path) -
     for path in (fifo, link):
         with pytest.raises(NotRegularFile, match="named pipe"):
             read_regular(path, 10)
+
+
+def test_the_keys_are_read_while_another_thread_changes_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cassette writer thread reads the keys while pytest's thread sets and deletes ``PYTEST_CURRENT_TEST``: no
+    "dictionary changed size during iteration" (it once cost a recording). Thread switches as often as CPython
+    allows, so that a switch lands inside the scan."""
+    import sys
+    import threading
+
+    from pytest_llmcmp.redaction import api_keys
+
+    monkeypatch.setenv("LLMCMP_API_KEY_BENCH", "sk-named-endpoint-key-0123456789")
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            os.environ["LLMCMP_TEST_CHURN"] = "x"
+            del os.environ["LLMCMP_TEST_CHURN"]
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    failures = 0
+    try:
+        for _ in range(20_000):
+            try:
+                assert "sk-named-endpoint-key-0123456789" in api_keys()
+            except RuntimeError:
+                failures += 1
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert failures == 0
