@@ -87,6 +87,14 @@ FLOORS = {
     # -> after the tuning on styles5's other half: styles5 93.8% (0) -> 95.1% (0), fresh5 94.2% (2) -> 97.1% (0)
     "sealed/styles5": (0.945, 0, 0),
     "sealed/fresh5": (0.965, 0, 0),
+    # corpus6 (session 8): styles6's sealed half (split6.py, seed 20261208), fresh6 (240 typical written answers) and
+    # live6 (300 real SmolLM2-135M answers, two labellers), sealed whole; measured only by the coordinator, on main
+    # 3f66313 -> after the session's judge (tuned on styles6's other half): styles6 87.7% (0) -> 89.7% (0), fresh6
+    # 96.2% (0) -> 96.2% (0), live6 91.3% (2 false passes, 1 on a label not doubtful) -> 91.3% (2, 1): live6's two
+    # false passes are open (issue 12 asks for none)
+    "sealed/styles6": (0.895, 0, 0),
+    "sealed/fresh6": (0.96, 0, 0),
+    "sealed/live6": (0.91, 2, 1),
 }
 # sets smaller than the 150 answers every other set has
 SIZES = {
@@ -103,6 +111,7 @@ SIZES = {
     "sealed/styles4": 159,
     "sealed/live4": 130,
     "sealed/styles5": 144,
+    "sealed/styles6": 146,
 }
 
 
@@ -118,6 +127,11 @@ CONSENSUS_FLOORS = {
     # lowered by the "both Z" convention (see FLOORS): 91.0% (1 false pass) before, 88.7% (0) after
     "retired/smollm2": (0.88, 0),
     "sealed/live4": (0.925, 0),  # labellers agree on 126 of 130; 90.5% (0) on main 4cb1b4b -> 92.9% (0)
+    # corpus6 (session 8), main 3f66313 -> after: labellers agree on 143 of 146 (kappa 0.971): 89.5% -> 90.2% (0);
+    # on all 240 of fresh6: 96.2% -> 96.2% (0); on 292 of live6's 300 (kappa 0.942): 91.8% (2) -> 91.8% (2)
+    "sealed/styles6": (0.9, 0),
+    "sealed/fresh6": (0.96, 0),
+    "sealed/live6": (0.915, 2),
 }
 SECOND = DATA / "second"
 
@@ -168,6 +182,9 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/styles5"] + sizes["sealed/styles5"] == 300
     assert sizes["sealed/fresh5"] == 240
     assert sizes["tune/styles5"] == 156
+    assert sizes["tune/styles6"] + sizes["sealed/styles6"] == 280
+    assert sizes["sealed/fresh6"] == 240
+    assert sizes["sealed/live6"] == 300
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]

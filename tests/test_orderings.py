@@ -147,6 +147,11 @@ def test_corpus4_real_orderings_keep_their_floor() -> None:
         # the tuning on the other half; fresh5, a typical written mix: 29/30 before and after)
         ("styles5-sealed", 23, 21, 0),
         ("fresh5-sealed", 30, 29, 0),
+        # corpus6's sealed orderings, measured by the coordinator in session 8, on main 3f66313 and after (styles6's
+        # half: 24/24 both; fresh6: 29/30 both; 40 real SmolLM2 answers, live6: 37/40 both, every miss doubtful)
+        ("styles6-sealed", 24, 24, 0),
+        ("fresh6-sealed", 30, 29, 0),
+        ("live6-sealed", 40, 37, 0),
     ],
 )
 def test_sealed_blind_sets_keep_their_floor(name: str, size: int, floor: int, most_false_passes: int) -> None:
