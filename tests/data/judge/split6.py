@@ -4,7 +4,8 @@ styles/*.yaml (written and labelled blind, source styles-6): per (family, kind) 
 with one seeded generator; about half of each group sealed, the rest tune. fresh/*.yaml (fresh-6, a typical mix) is
 sealed whole; real/answers.yaml (real SmolLM2 answers, source smollm2-live-6) with the first labeller's labels
 (real/labels-a*.yaml) is sealed whole as live6, the second labeller's (real/labels-b*.yaml) go to second/sealed/.
-Ordering labels are converted as in split5.py (lists of the options, smallest first)."""
+Ordering labels are converted as in split5.py (lists of the options, smallest first). It ran in the corpus directory
+/work/corpus6, beside the checkout /work/main whose split5.py it imports."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "main" / "tests" / "data" / "judge"))
-from split5 import _as_list, _load  # noqa: E402  (the same label conversion as corpus5)
+from split5 import _as_list, _load  # the same label conversion as corpus5
 
 HERE = Path(__file__).parent
 
