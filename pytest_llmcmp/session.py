@@ -123,7 +123,7 @@ class LlmSession:
             raise pytest.UsageError(f"--llm-baseline: {exc}") from None
 
     def close(self) -> None:
-        self.runner.stop()
+        self.stop()  # every runner and the asking process, also when the session ended on a usage error
         if self._old_sigterm is not None:
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signal.SIGTERM, self._old_sigterm)

@@ -153,6 +153,36 @@ def test_a_helper_that_cannot_start_leaves_the_asking_to_pytest(pytester: pytest
     assert len(assert_cassettes_sound(pytester.path / "cassettes")) == 6
 
 
+def _asking_children() -> list[int]:
+    """The asking processes this process started (Linux: read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"engine.remote" in command and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_a_session_ending_on_a_usage_error_stops_its_helper(pytester: pytest.Pytester) -> None:
+    """A live run of two endpoints, one refusing the key, ends in a usage error after the helper started (model
+    discovery goes through it): the helper stops with the session, also in a process that goes on (pytest.main
+    called in a program, an in-process pytester run)."""
+    write_cases(pytester, numbered_cases(2))
+    before = set(_asking_children())
+    with FakeServer(models=("small",)) as small, FakeServer(models=("big",), api_key="big-key-0123456789") as big:
+        result = pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", f"--llm-endpoint=small={small.url}", f"--llm-endpoint=big={big.url}"
+        )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    left = [pid for pid in _asking_children() if pid not in before and not wait_gone(pid, 10)]
+    assert left == [], "the asking process outlived its session"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["kill-9", "ctrl-c"])
 def test_the_helper_ends_with_its_session(pytester: pytest.Pytester, how: str) -> None:
