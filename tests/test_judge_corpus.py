@@ -94,7 +94,9 @@ FLOORS = {
     # false passes are open (issue 12 asks for none)
     "sealed/styles6": (0.895, 0, 0),
     "sealed/fresh6": (0.96, 0, 0),
-    "sealed/live6": (0.91, 2, 1),
+    # retired to tuning by the coordinator at the start of session 9 after its two measurements (before and after
+    # session 8): its two false passes may be read; corpus7's live7 (new real answers) is sealed in its place
+    "retired/live6": (0.91, 2, 1),
 }
 # sets smaller than the 150 answers every other set has
 SIZES = {
@@ -131,7 +133,7 @@ CONSENSUS_FLOORS = {
     # on all 240 of fresh6: 96.2% -> 96.2% (0); on 292 of live6's 300 (kappa 0.942): 91.8% (2) -> 91.8% (2)
     "sealed/styles6": (0.9, 0),
     "sealed/fresh6": (0.96, 0),
-    "sealed/live6": (0.915, 2),
+    "retired/live6": (0.915, 2),  # retired in session 9 (see FLOORS)
 }
 SECOND = DATA / "second"
 
@@ -184,7 +186,7 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/styles5"] == 156
     assert sizes["tune/styles6"] + sizes["sealed/styles6"] == 280
     assert sizes["sealed/fresh6"] == 240
-    assert sizes["sealed/live6"] == 300
+    assert sizes["retired/live6"] == 300
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
