@@ -1195,6 +1195,17 @@ GRAMMAR: tuple[Rule, ...] = (
     # "They are both 5.5", "Both are equal to 8.10", "两者都是0.7": of two options, when the sentence
     # is about them (not "the tenths digits are 8 and 8; they are both 8")
     _rule("they-are-both-z", "both", "GROUP+ COPULA+ GROUP? EQUALS? OPTION END_OF_OPERAND"),
+    # ... a value that is no option ("Both are equal to 2", "they are both 10", "两者都等于10"): they are said to be
+    # one value (the coordinator's convention for "X and Y are both Z"), said with "equal to" by a clause about
+    # them ("both are 13" of the integer parts, "the difference between the two numbers is 0.09", "2.1 and 3.0
+    # are both equal to 3.0" of other numbers are no such claim)
+    _rule(
+        "they-are-both-another-number", "both_other", "START_OF_CLAUSE GROUP+ COPULA* GROUP? EQUALS OTHER END_OF_NUMBER"
+    ),
+    # "12.45% is not a different value from 12.5%", "0.5 and 1/2 are not different numbers": a denied difference
+    # says they are one value
+    _rule("x-is-not-different-from-y", "eq", "left:OPTION COPULA* NEGATION COPULA* DIFFERENT right:OPTION"),
+    _rule("x-and-y-are-not-different", "eq", "left:LIST GROUP? COPULA* NEGATION COPULA* DIFFERENT NOT_COMPARED"),
     # "…, but 1.11 is not equal to 20", "it's not equal to 20": denies an equality said through that value
     _rule("not-equal-to-another-number", "not_eq", "left:OPTION? COPULA* NEGATION COPULA* EQUALS OTHER END_OF_NUMBER"),
     _rule("x-equals-y", "eq", "left:OPTIONS COPULA|GROUP* [ neg:NEGATION COPULA* ]? EQUALS COPULA* right:OPERAND"),
@@ -1296,12 +1307,16 @@ class _Fact:
     source: str = "relation"
 
 
-def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal: bool, direction: int) -> list[_Fact]:
+def _clause_facts(
+    tokens: Sequence[_Token], count: int, source: str, bare_equal: bool, direction: int, named_before: str = ""
+) -> list[_Fact]:
     """The facts one clause asserts.
 
     ``bare_equal`` allows a subject-less "一样大" to mean the options (it does not when the sentence
     has been talking about digits or other numbers). ``direction`` is the sentence's latest
     comparison direction so far (+1 larger, -1 smaller, 0 none), which a bare "而不是 X" refers to.
+    ``named_before``: the kinds of the last two numbers named before the clause ("N" an option, "x" another
+    number): "both are equal to 2" speaks of the options only after options (or no number).
     """
     if any(token.slip for token in tokens) and all(token.slip for token in tokens if token.kind == _OPTION):
         # "The answer is: 124.69" of 124.693, "13.432 is larger than 13.439" of 13.43227 and 13.43908: a copy slip
@@ -1335,7 +1350,9 @@ def _clause_facts(tokens: Sequence[_Token], count: int, source: str, bare_equal:
                 continue
             context = _latest_direction(kinds[:position]) or direction
             span = (tokens[match.start()].start, tokens[match.end() - 1].end)
-            facts.extend(_facts_of(rule, match, tokens, count, source, context, span, bare_equal))
+            facts.extend(
+                _facts_of(rule, match, tokens, count, source, context, span, bare_equal, _OTHER not in named_before)
+            )
             chained = rule.fact in _CHAINS and "right" in rule.pattern.groupindex and kinds[match.start("right")] == "N"
             if chained:
                 position = match.start("right")
@@ -1418,6 +1435,7 @@ def _facts_of(
     context: int,
     span: tuple[int, int],
     bare_equal: bool,
+    about_the_options: bool = True,
 ) -> Iterator[_Fact]:
     groups = match.groupdict()
     negated = bool(groups.get("neg"))
@@ -1460,6 +1478,8 @@ def _facts_of(
         # sentence is about the options, not about their digits)
         if name == "answer_eq" or (count == 2 and (name == "neither" or bare_equal)):
             yield fact("equal")
+    elif name == "both_other" and count == 2 and bare_equal and about_the_options and _DIGITS not in match.string:
+        yield fact("equal")  # (not "look at the integer parts: both are 13")
     elif name in ("top", "tie"):
         for option in left:
             yield fact("ntop" if negated else "top", a=option, direction=direction)
@@ -1838,6 +1858,7 @@ def _read_whole(
     sentence_direction = 0
     clause_number = -1
     numbers_said = ""
+    numbers_named = ""  # the kinds of the last two numbers named anywhere before (options "N", others "x")
     marker_only = False  # the clause before was nothing but a marker ("不对", "no wait", "so")
     depends = False  # "it depends": the whole answer is conditional
     inverted = False
@@ -1905,6 +1926,8 @@ def _read_whole(
         previous_direction = sentence_direction
         sentence_direction = _latest_direction(kinds) or sentence_direction
         numbers_said = (numbers_said + _NUMBERS_ONLY.sub("", kinds))[-2:]
+        named_before = numbers_named  # "both", "they" with no numbers of their own speak of the numbers named last
+        numbers_named = (numbers_named + _NUMBERS_ONLY.sub("", kinds))[-2:]
         # "两者相等" is about the options, unless the sentence talks about digits or has just
         # compared two other numbers ("the tenths digits are 8 and 8, so they are equal").
         sentence_about_other_things = sentence_about_other_things or "P" in kinds or numbers_said == "xx"
@@ -1960,7 +1983,7 @@ def _read_whole(
         source = "boxed" if _BOXED in kinds else "answer" if _ANSWER in kinds else "relation"
         if why:  # what the clause would claim without the words that set it aside
             clause = [token for token in clause if token.kind not in _SETTING_ASIDE]
-        facts = _clause_facts(clause, count, source, bare_equal, previous_direction)
+        facts = _clause_facts(clause, count, source, bare_equal, previous_direction, named_before)
         if _DENIES_AN_OPTION.match(kinds) and not index_of:
             index_of.update((id(token), index) for index, token in enumerate(tokens))  # once, when needed
         if _DENIES_AN_OPTION.match(kinds) and _denies_how_it_was_written(tokens, index_of, clause):

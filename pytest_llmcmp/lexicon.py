@@ -135,7 +135,9 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.PRONOUN: _words("它|该数|这个数|这个数字"),
         Kind.YES: _words("是的|对的|没错|对"),  # "对。" (a bare "是。" replies too: see answers._REPLY)
         Kind.FORMULA: _words("方程|等式|算式|公式"),
-        Kind.CONCLUSION: _words("所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得"),
+        Kind.CONCLUSION: _words(
+            "所以|因此|因而|从而|故|于是|这说明|说明|这意味着|意味着|可见|由此可见|这使得|使得|可以得出|我们可以得出|由此得出|得出结论"
+        ),
         Kind.CONCLUDING: _words("综上|综上所述|总之|总结|总的来说|最终|最后"),
         Kind.CONTRAST: _words(
             "但|但是|不过|然而|可是|而|而是|如果必须选一个|如果一定要选|如果非要选|如果必须选择|如果只能选一个|非要选的话"
@@ -220,7 +222,10 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.AT_MOST: _words(
             "less than or equal to|smaller than or equal to|no larger than|no greater than|no more than|no bigger than"
         ),
-        Kind.EQUALS: _words("equals|equal to|the same as|same as|identical to|equivalent to|as large as|as big as"),
+        Kind.EQUALS: _words(
+            "equals|equal to|the same as|same as|identical to|equivalent to|as large as|as big as"
+            "|the same size as|the same value as|the same number as|equal in value to"
+        ),
         Kind.SAME: _words(
             "equal|the same|identical|equivalent|equally large|a tie|tied|the same value|the same number"
             "|no difference|there is no difference|there's no difference"
@@ -241,14 +246,15 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         ),
         Kind.NEGATION: _words(
             "not|isn't|is not|aren't|are not|wasn't|was not|never|rather than|instead of|doesn't|does not|no longer"
-            "|don't|do not|didn't|did not"
+            "|don't|do not|didn't|did not|cannot|can't|can not|cannot be|can't be|can not be"
             "|nor is|nor are"  # "…, nor is it smaller" ("neither X nor Y" joins a list: "nor" alone is AND)
         ),
         Kind.NEITHER: _words("neither"),
         Kind.DIFFERENT: _words(
             "different numbers|two different numbers|different values|two different values|distinct numbers"
             "|two distinct numbers|different from each other|not the same number|not the same value"
-            "|different ones|two different ones"
+            "|different ones|two different ones|different from|a different value|a different number"
+            "|a different value from|a different number from|different value|different number"
         ),
         Kind.AND: _words("and|or|nor|vs|versus"),
         Kind.GROUP: _words(
@@ -276,6 +282,7 @@ PHRASES: dict[str, dict[Kind, _P]] = {
         Kind.CONCLUSION: _words(
             "so|therefore|thus|hence|consequently|which means|which makes|which shows|which implies|which gives"
             "|this means|that means|this shows|meaning|as a result|this makes|making"
+            "|we conclude that|we can conclude that|we conclude|we can conclude|it follows that|one can conclude that"
         ),
         Kind.CONCLUDING: _words("in conclusion|in summary|to summarize|overall|finally"),
         # a forced choice revises "neither": "They are equal. If I had to pick one, 4.5 is smaller" (not a supposition)
@@ -396,7 +403,7 @@ RETRACTING: dict[str, tuple[str, ...]] = {
 # same" is a BARRIER.
 SAME_BEFORE_A_NOUN: dict[str, tuple[str, ...]] = {
     "zh": ("相同", "一样"),
-    "en": ("the same",),
+    "en": ("the same", "equal", "identical", "equivalent"),  # "an equal sign", "equal parts", "two identical pieces"
 }
 VALUE_NOUNS: dict[str, tuple[str, ...]] = {
     "zh": ("大小", "结果", "量", "重量", "价格", "高度", "温度"),
@@ -404,7 +411,7 @@ VALUE_NOUNS: dict[str, tuple[str, ...]] = {
         "size", "sizes", "amount", "quantity", "thing", "things", "point", "worth", "exact", "numerical", "numeric",
         "mathematical", "real", "result", "figure", "in", "when", "after", "once", "regardless", "for", "at", "on",
         "now", "here", "whether", "weight", "mass", "price", "cost", "height", "distance", "temperature", "volume",
-        "speed",
+        "speed", "numbers", "values", "magnitude", "magnitudes", "quantities", "amounts",
     ),
 }  # fmt: skip
 
