@@ -405,7 +405,7 @@ def _with_a_unit(text: str) -> Quantity | None:
 @functools.lru_cache(maxsize=256)
 def _make_options(texts: tuple[str, ...]) -> _Options:
     """Parsed options, memoised: a run asks the same case many times (samples, prompts)."""
-    quantities = tuple(try_parse(text) or _with_a_unit(text) for text in texts)
+    quantities = tuple(try_parse(_decimal_points(text)) or _with_a_unit(text) for text in texts)
     has_cjk = any(re.search(_CJK_NUMBER, text) for text in texts)
     unitless = all(quantity is None or not quantity.unit for quantity in quantities)
     return _Options(texts=texts, quantities=quantities, has_cjk=has_cjk, unitless=unitless)
@@ -571,9 +571,25 @@ def _spaces(match: re.Match[str]) -> str:
     return " " * len(match.group(0))
 
 
+# A decimal comma ("0,6", "1,01", "0,599": French, Spanish, Russian, German answers): a comma between digits that
+# cannot group thousands (after a lone 0, or before other than three digits) and that no other separator follows
+# ("1,2,3" is a list, "12,500" a thousand grouping). It is read as a point, in the answer and in the options.
+_DECIMAL_COMMA = re.compile(r"(?<![\d.,])(?:0,(?=\d+(?!\d|[.,]\d))|[1-9]\d*,(?=(?:\d{1,2}|\d{4,})(?!\d|[.,]\d)))")
+
+
+def _decimal_comma(match: re.Match[str]) -> str:
+    return match.group(0)[:-1] + "."
+
+
+def _decimal_points(text: str) -> str:
+    """``text`` with its decimal commas written as points (of the same length)."""
+    return _DECIMAL_COMMA.sub(_decimal_comma, text) if "," in text else text
+
+
 def _normalise(text: str) -> tuple[str, bool]:
     """The answer as the lexer reads it, of the same length; and whether it was cut off thinking."""
     text, unfinished = _strip_think(text)
+    text = _decimal_points(text)
     text = _blank_code(text)
     text = text.translate(_FOLD)
     latex = "\\" in text  # the commands below all start with a backslash
