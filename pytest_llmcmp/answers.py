@@ -1265,8 +1265,12 @@ GRAMMAR: tuple[Rule, ...] = (
     _rule("not-x", "not_answer", "NEGATION COPULA* left:OPTION END_OF_OPERAND"),  # "……，而不是 X"
 )
 _CONCLUDED_OPTION = _rule(
-    "so-x", "answer", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* left:OPTION"
-)  # "所以是13.8"
+    # "所以是13.8", "but it's actually 7.03", "但其实是7.03" (and "... 7.03 which is a decimal": a relative, which is
+    # the option again, that says nothing more of it)
+    "so-x",
+    "answer",
+    "CONTRAST? COPULA* CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* left:OPTION [ OPTION COPULA BARRIER|OF* ]?",
+)
 _CONCLUDED_OTHER = _rule(
     "so-another-number", "other", "CONCLUSION|CONCLUDING|CORRECTION|IN_FACT+ COPULA* OTHER"
 )  # "so it's 14"
@@ -1342,10 +1346,10 @@ def _clause_facts(
     kinds = "".join([token.kind for token in tokens])
     if _NAMES_NOTHING.fullmatch(kinds):  # no number, equality or "neither": no rule can match
         return []
-    if _CONCLUDED_OPTION.pattern.fullmatch(kinds):  # "所以是13.8", "→ 13.8"
-        return [
-            _Fact("answer", _CONCLUDED_OPTION.name, tokens[0].start, tokens[-1].end, a=tokens[-1].option, source=source)
-        ]
+    concluded = _CONCLUDED_OPTION.pattern.fullmatch(kinds)
+    if concluded:  # "所以是13.8", "→ 13.8"
+        chosen = tokens[concluded.start("left")]
+        return [_Fact("answer", _CONCLUDED_OPTION.name, tokens[0].start, chosen.end, a=chosen.option, source=source)]
     if _CONCLUDED_OTHER.pattern.fullmatch(kinds):
         return [_Fact("other", _CONCLUDED_OTHER.name, tokens[0].start, tokens[-1].end, source=source)]
     tokens = _without_asides(tokens)

@@ -307,6 +307,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|one another|these two numbers|these numbers|these two|those two numbers"
             "|the three numbers|these three numbers|those three numbers|all three numbers|all three|these three"
             "|the four numbers|these four numbers|all four numbers|all four"
+            "|the given numbers|the given values|the given options|the options|these options|the values|these values"
+            "|the two values|both values|all the numbers|all the values|the numbers given|the values given"
         ),
         Kind.OF: _words("of|among"),
         Kind.COPULA: _words(
