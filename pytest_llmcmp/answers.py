@@ -421,6 +421,8 @@ _FOLD.update({0xFF0C: "，", 0xFF1F: "？", 0xFF01: "！", 0xFF1B: "；"})  # ke
 _FOLD.update({0xFF08: "（", 0xFF09: "）"})
 _FOLD.update({0x2019: "'", 0x2018: "'"})
 
+# An exponent marker set as text inside a number: "1.25\\text{e-}3", "2\\mathrm{E+}5" (see _text_exponent)
+_LATEX_TEXT_EXPONENT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)[ \t]*\\(?:text|mathrm)\s*\{\s*([eE][-+]?)\s*\}\s*(\d+)")
 _LATEX_TEXT = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname|emph)\s*\{([^{}]*)\}")
 _LATEX_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{([^{}]*)\}")
 _LATEX_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
@@ -563,6 +565,14 @@ def _boxed(match: re.Match[str]) -> str:
     return _in_place(match, "\ue000", match.group(1))[:-1] + "\n"
 
 
+def _text_exponent(match: re.Match[str]) -> str:
+    """The number joined up, its exponent padded with leading zeros ("1.25e-00000003"): of the match's length and
+    one number, so that the claim's span covers it as written."""
+    mantissa, marker, exponent = match.groups()
+    marker = marker.strip()
+    return mantissa + marker + exponent.rjust(len(match.group(0)) - len(mantissa) - len(marker), "0")
+
+
 def _frac(match: re.Match[str]) -> str:
     return _in_place(match, "", f"{match.group(1)}/{match.group(2)}")
 
@@ -594,6 +604,7 @@ def _normalise(text: str) -> tuple[str, bool]:
     text = text.translate(_FOLD)
     latex = "\\" in text  # the commands below all start with a backslash
     if latex:
+        text = _LATEX_TEXT_EXPONENT.sub(_text_exponent, text)
         for _ in range(3):  # nested \text{} inside \boxed{} and the like
             text = _LATEX_TEXT.sub(_unwrap, text)
         text = _LATEX_FRAC.sub(_frac, text)

@@ -25,7 +25,8 @@ FLOORS = {
     # labellers of this half read unclear on 12 rows (94.5% before; equal-104-1, "6.200 and 6.2 are both 18",
     # becomes a false pass); see tests/data/judge/README.md
     # Session 8: convention c relabels shared-prefix-203-4::stepwise (unclear): 92.7% -> 93.0% (357/384, 1)
-    "tune/smollm2": (0.925, 1, 1),
+    # Session 9 (judge8, "both are equal to 23" said of the options): 93.0% -> 93.2% (1)
+    "tune/smollm2": (0.93, 1, 1),
     # round-1/2 sealed sets, measured many times and retired to tuning (tests/data/judge/README.md)
     "retired/styles": (0.98, 0, 0),  # session 7: 97.7% -> 98.8%
     # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%; session 8: 87.9% -> 88.4% ("these three")
@@ -61,7 +62,8 @@ FLOORS = {
     # corpus6's tuning half (handed out by the coordinator in session 8, written blind elsewhere by corpus5's
     # conventions; copied unchanged): measured on arrival before any change for it: 87.3% (0 false passes) on this
     # branch, 85.8% (0) with main 3f66313; after: 94.0% (0)
-    "tune/styles6": (0.94, 0, 0),
+    # Session 9 (judge8: decimal commas, French/Spanish/Russian/Japanese words): 94.0% (0) -> 98.5% (0)
+    "tune/styles6": (0.98, 0, 0),
     # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
     # session 6: 94.0% -> 96.0%; lowered in session 7 by convention b alone (s2c-029, s2c-137): 95.3%
     # Session 8: s2c-199 (a), s2c-029 (b) relabelled to the conventions: 95.3% (1) -> 96.7% (0)
@@ -96,7 +98,8 @@ FLOORS = {
     "sealed/fresh6": (0.96, 0, 0),
     # retired to tuning by the coordinator at the start of session 9 after its two measurements (before and after
     # session 8): its two false passes may be read; corpus7's live7 (new real answers) is sealed in its place
-    "retired/live6": (0.91, 2, 1),
+    # Session 9 (judge8): 91.3% (2 false passes, 1 on a label not doubtful) -> 93.7% (0, 0)
+    "retired/live6": (0.935, 0, 0),
 }
 # sets smaller than the 150 answers every other set has
 SIZES = {
@@ -133,7 +136,7 @@ CONSENSUS_FLOORS = {
     # on all 240 of fresh6: 96.2% -> 96.2% (0); on 292 of live6's 300 (kappa 0.942): 91.8% (2) -> 91.8% (2)
     "sealed/styles6": (0.9, 0),
     "sealed/fresh6": (0.96, 0),
-    "retired/live6": (0.915, 2),  # retired in session 9 (see FLOORS)
+    "retired/live6": (0.94, 0),  # retired in session 9 (see FLOORS); judge8: 91.8% (2) -> 94.2% (0)
 }
 SECOND = DATA / "second"
 

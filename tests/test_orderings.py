@@ -108,12 +108,13 @@ def test_corpus5_written_orderings_keep_their_floor() -> None:
 
 def test_corpus6_written_orderings_keep_their_floor() -> None:
     """corpus6's tuning half of written orderings (/work/handout, session 8, copied unchanged): 13/16, no false pass,
-    on arrival (this branch and main 3f66313 alike); the misses are decimal-comma options ("1,05") no case file can
-    hold, and one contradiction."""
+    on arrival (this branch and main 3f66313 alike); the misses were decimal-comma options ("1,05") no case file can
+    hold, read as points since session 9, and one contradiction (still missed)."""
     rows = yaml.safe_load((DATA / "orders" / "styles6-tune.yaml").read_text(encoding="utf-8"))
     assert len(rows) == 16
     agree, false_passes, missed = _measure(rows)
-    assert agree >= 13, f"styles6-tune: {agree}/{len(rows)} agree; missed {missed}"
+    # session 9 (judge8, decimal commas read as points): 13/16 -> 15/16
+    assert agree >= 15, f"styles6-tune: {agree}/{len(rows)} agree; missed {missed}"
     assert false_passes == 0, f"styles6-tune: {false_passes} false passes"
 
 
