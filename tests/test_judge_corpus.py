@@ -31,7 +31,7 @@ FLOORS = {
     "retired/styles": (0.98, 0, 0),  # session 7: 97.7% -> 98.8%
     # session 6: 85.0% (3 false passes) -> 87.9% (0); session 7: 88.4%; session 8: 87.9% -> 88.4% ("these three")
     "retired/smollm2": (0.88, 0, 0),
-    "retired/fresh": (0.98, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0)
+    "retired/fresh": (0.99, 0, 0),  # session 6: 96.6% (3) -> 99.0% (0); session 9 (judge8, fresh-053): 99.5%
     # written and labelled blind on 2026-12-02 by others, tuned on since (their once-sealed halves, now retired, below)
     # Lowered in session 7 by the coordinator's conventions a (a tie of the largest between options of one value,
     # stated as the answer, is equal: s2c-052 becomes a false pass against its doubtful label unclear) and b (a
