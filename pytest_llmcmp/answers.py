@@ -55,11 +55,14 @@ from fractions import Fraction
 
 from pytest_llmcmp.lexicon import (
     ADDING,
+    ASCENDING,
+    DESCENDING,
     LOOSE_EQUALS,
     LOOSE_SAMENESS,
     NOT_EQUAL_SIGNS,
     ORDINALS,
     PHRASES,
+    RANK_HEADERS,
     RETRACTING,
     SAME_BEFORE_A_NOUN,
     UNITS,
@@ -1034,18 +1037,34 @@ def _table_cells(text: str, options: _Options) -> dict[int, str]:
         if "|" not in lines[row - 1] or not _TABLE_SEPARATOR.match(lines[row]):
             row += 1
             continue
-        verdicts = {
-            column: kind
-            for column, (_, cell) in enumerate(_cells(lines[row - 1]))
-            if (kind := _header_kind(cell, options))
-        }
+        header = _cells(lines[row - 1])
+        verdicts = {column: kind for column, (_, cell) in enumerate(header) if (kind := _header_kind(cell, options))}
+        ranks = [column for column, (_, cell) in enumerate(header) if cell.strip().lower() in _RANK_HEADERS]
         row += 1
         while row < len(lines) and "|" in lines[row]:
-            for column, (start, cell) in enumerate(_cells(lines[row])):
-                if column in verdicts and cell.strip():
-                    cells[offsets[row] + start + len(cell) - len(cell.lstrip())] = verdicts[column]
+            found = _cells(lines[row])
+            first = ranks and ranks[0] < len(found) and found[ranks[0]][1].strip() == "1"
+            ranked = _rank_direction(text) if first else ""
+            for column, (start, cell) in enumerate(found):
+                kind = verdicts.get(column) or (ranked if column not in ranks else "")
+                if kind and cell.strip():
+                    cells[offsets[row] + start + len(cell) - len(cell.lstrip())] = kind
             row += 1
     return cells
+
+
+_RANK_HEADERS = frozenset(header for headers in RANK_HEADERS.values() for header in headers)
+_DESCENDING = re.compile("|".join(re.escape(phrase) for phrases in DESCENDING.values() for phrase in phrases), re.I)
+_ASCENDING = re.compile("|".join(re.escape(phrase) for phrases in ASCENDING.values() for phrase in phrases), re.I)
+
+
+def _rank_direction(text: str) -> str:
+    """What rank 1 of a ranking table is, by the order the answer states: LARGER ("按从大到小", "descending"),
+    SMALLER ("from smallest to largest"), or "" when it states neither or both."""
+    descending, ascending = bool(_DESCENDING.search(text)), bool(_ASCENDING.search(text))
+    if descending == ascending:
+        return ""
+    return _LARGER if descending else _SMALLER
 
 
 def _cells(line: str) -> list[tuple[int, str]]:

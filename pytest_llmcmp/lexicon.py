@@ -16,8 +16,8 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
-    "ADDING", "LOOSE_EQUALS", "LOOSE_SAMENESS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES", "RETRACTING",
-    "SAME_BEFORE_A_NOUN", "UNITS", "VALUE_NOUNS", "Kind", "phrase_kinds",
+    "ADDING", "ASCENDING", "DESCENDING", "LOOSE_EQUALS", "LOOSE_SAMENESS", "NOT_EQUAL_SIGNS", "ORDINALS", "PHRASES",
+    "RANK_HEADERS", "RETRACTING", "SAME_BEFORE_A_NOUN", "UNITS", "VALUE_NOUNS", "Kind", "phrase_kinds",
 ]  # fmt: skip
 
 
@@ -495,6 +495,22 @@ UNITS: dict[str, tuple[str, ...]] = {
         "|days|years|pounds|pound|ounces|liters|litres|liter|litre|dollars|dollar|cents|euros|yuan|points|pts"
         "|degrees|volts|watts"
     ),
+}
+
+# A ranking table's header for its rank column ("| 排名 | 原数 |"), and the ORDERING words that say its rank 1 is the
+# largest (descending) or the smallest (ascending): "| 排名 | 数 |\n|---|---|\n| 1 | 2.72 | …" after or before
+# "按从大到小排好了" names 2.72 the largest. With no direction stated, a rank table says nothing.
+RANK_HEADERS: dict[str, tuple[str, ...]] = {
+    "zh": ("排名", "名次"),
+    "en": ("rank", "ranking"),
+}
+DESCENDING: dict[str, tuple[str, ...]] = {
+    "zh": ("从大到小", "由大到小", "降序"),
+    "en": ("from largest to smallest", "from greatest to least", "descending"),
+}
+ASCENDING: dict[str, tuple[str, ...]] = {
+    "zh": ("从小到大", "由小到大", "升序"),
+    "en": ("from smallest to largest", "from least to greatest", "ascending"),
 }
 
 # Words that point at an option by its place in the latest list of numbers ("前者", "the latter").

@@ -62,8 +62,8 @@ FLOORS = {
     # corpus6's tuning half (handed out by the coordinator in session 8, written blind elsewhere by corpus5's
     # conventions; copied unchanged): measured on arrival before any change for it: 87.3% (0 false passes) on this
     # branch, 85.8% (0) with main 3f66313; after: 94.0% (0)
-    # Session 9 (judge8: decimal commas, French/Spanish/Russian/Japanese words): 94.0% (0) -> 98.5% (0)
-    "tune/styles6": (0.98, 0, 0),
+    # Session 9 (judge8: decimal commas, French/Spanish/Russian/Japanese words, rank tables): 94.0% (0) -> 99.3% (0)
+    "tune/styles6": (0.99, 0, 0),
     # their once-sealed halves, measured in totals at the end of that session, retired to tuning since
     # session 6: 94.0% -> 96.0%; lowered in session 7 by convention b alone (s2c-029, s2c-137): 95.3%
     # Session 8: s2c-199 (a), s2c-029 (b) relabelled to the conventions: 95.3% (1) -> 96.7% (0)
