@@ -458,6 +458,8 @@ VALUE_NOUNS: dict[str, tuple[str, ...]] = {
         "mathematical", "real", "result", "figure", "in", "when", "after", "once", "regardless", "for", "at", "on",
         "now", "here", "whether", "weight", "mass", "price", "cost", "height", "distance", "temperature", "volume",
         "speed", "numbers", "values", "magnitude", "magnitudes", "quantities", "amounts",
+        # words after an attributive-looking "equal"/"identical" that are no noun: "identical except for the zero"
+        "except", "apart", "aside", "besides", "other", "too", "anyway", "either", "overall", "otherwise", "to",
     ),
 }  # fmt: skip
 
