@@ -163,6 +163,11 @@ def test_retired_real_orderings_keep_their_floor() -> None:
         # retired to tuning in session 9: test_retired_real_orderings_keep_their_floor)
         ("styles6-sealed", 24, 24, 0),
         ("fresh6-sealed", 30, 29, 0),
+        # corpus7's orderings, each sealed whole, measured by the coordinator in session 9 on main 5bb820a and after
+        # (styles7: 37/40 both; fresh7: 26/30 both; 40 real SmolLM2 answers, live7: 39/40 both; 0 false passes)
+        ("styles7-sealed", 40, 37, 0),
+        ("fresh7-sealed", 30, 26, 0),
+        ("live7-sealed", 40, 39, 0),
     ],
 )
 def test_sealed_blind_sets_keep_their_floor(name: str, size: int, floor: int, most_false_passes: int) -> None:
