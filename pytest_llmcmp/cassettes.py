@@ -305,8 +305,15 @@ def _normalized(value: Any) -> Any:
     return value
 
 
+#: ``json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`` without building an encoder per
+#: call (``json.dumps`` makes a new one whenever it is given options: a third of a request key's cost).
+_CANONICAL_ENCODE: Final = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+#: ``json.dumps(name, ensure_ascii=False)`` of a field name, likewise.
+_NAME_ENCODE: Final = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _canonical_json(request_body: Any) -> str:
-    return json.dumps(_normalized(request_body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _CANONICAL_ENCODE(_normalized(request_body))
 
 
 def request_key(request_body: Mapping[str, Any], sample: int) -> str:
@@ -316,6 +323,13 @@ def request_key(request_body: Mapping[str, Any], sample: int) -> str:
     does not take part, so recordings replay whatever endpoint recorded them.
     """
     return f"{_canonical_json(request_body)}#{sample}"
+
+
+#: Immutable field values whose encoded piece is kept for the session, keyed by (field, type, value): ``1`` and
+#: ``1.0`` (and ``True``) are equal as keys but encode differently, hence the type.
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+_SCALAR_PIECES: dict[tuple[str, type, Any], str] = {}
+_MAX_SCALAR_PIECES: Final = 256
 
 
 def request_keys(bodies: Sequence[Mapping[str, Any]], samples: int) -> list[list[str]]:
@@ -328,9 +342,19 @@ def request_keys(bodies: Sequence[Mapping[str, Any]], samples: int) -> list[list
         parts = []
         for name in sorted(body):  # the order json.dumps(sort_keys=True) writes them in
             value = body[name]
+            kind = type(value)
+            if kind in _SCALARS:  # the settings' fields (model, temperature, max_tokens, seed): the same every item
+                scalar = (name, kind, value)
+                piece = _SCALAR_PIECES.get(scalar)
+                if piece is None:
+                    if len(_SCALAR_PIECES) >= _MAX_SCALAR_PIECES:
+                        _SCALAR_PIECES.clear()
+                    piece = _SCALAR_PIECES[scalar] = _NAME_ENCODE(name) + ":" + _canonical_json(value)
+                parts.append(piece)
+                continue
             piece = pieces.get((name, id(value)))
             if piece is None:
-                piece = json.dumps(name, ensure_ascii=False) + ":" + _canonical_json(value)
+                piece = _NAME_ENCODE(name) + ":" + _canonical_json(value)
                 pieces[(name, id(value))] = piece
             parts.append(piece)
         canonical = "{" + ",".join(parts) + "}"

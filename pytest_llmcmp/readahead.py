@@ -61,6 +61,11 @@ Job = tuple[str, Sequence[Sequence[bytes]], tuple[Sequence[str], str, str] | Non
 #: helper failed, or met something unforeseen, which the main process then reports).
 Found = tuple[bool, list["Reply | None"], list["Extraction | None"]] | str | None
 
+#: :func:`reading`'s memory, by (answer, finish reason, numbers, ask, question); emptied when it holds
+#: :data:`MAX_READINGS`.
+_READINGS: dict[tuple[str, str | None, tuple[str, ...], str, str], Extraction] = {}
+MAX_READINGS: Final = 4096
+
 # The child puts the directory holding this package first on its path: the plugin may have been found through a
 # path the child would not know (a conftest's sys.path change, PYTHONPATH set inside the session).
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from pytest_llmcmp.readahead import serve; serve()"
@@ -275,13 +280,27 @@ def read(path: str, digests: Sequence[Sequence[bytes]], question: tuple[Sequence
 def _extract(recorded: Reply | None, question: tuple[Sequence[str], str, str] | None) -> Extraction | None:
     if question is None or recorded is None or recorded.content is None:
         return None
-    from .tasks import task_for
-
     try:
         numbers, ask, asked = question
-        return task_for(ask).read(recorded.content, numbers, ask, recorded.finish_reason, asked)
+        return reading(recorded.content, recorded.finish_reason, numbers, ask, asked)
     except Exception:  # the main process asks the hook again, which reports it as usual
         return None
+
+
+def reading(answer: str, finish_reason: str | None, numbers: Sequence[str], ask: str, question: str) -> Extraction:
+    """The built-in reader's extraction of ``answer`` (what the built-in hook returns), remembered: a case's samples
+    at temperature 0, or a case asked under several prompts, often repeat an answer word for word, and the reader is
+    a pure function of these (an :class:`~pytest_llmcmp.answers.Extraction` is frozen). An error is not kept."""
+    key = (answer, finish_reason, tuple(numbers), ask, question)
+    found = _READINGS.get(key)
+    if found is None:
+        from .tasks import task_for
+
+        found = task_for(ask).read(answer, numbers, ask, finish_reason, question)
+        if len(_READINGS) >= MAX_READINGS:
+            _READINGS.clear()
+        _READINGS[key] = found
+    return found
 
 
 def serve(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:

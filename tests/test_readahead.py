@@ -315,6 +315,36 @@ def test_serve_answers_every_job_in_order_in_small_batches(tmp_path: Path) -> No
     assert outcomes[5] == (False, [None], [None])
 
 
+def test_the_helper_reads_an_answer_it_met_before_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repeated answer (the samples of a case at temperature 0, a case under several prompts) is read once; a
+    different answer, finish reason or question is read anew, and what comes back is what the reader says."""
+    from pytest_llmcmp.tasks import Compare
+
+    calls: list[str] = []
+    original = Compare.read
+
+    def counted(self: Compare, answer: str, *args: Any) -> answers.Extraction:
+        calls.append(answer)
+        return original(self, answer, *args)
+
+    monkeypatch.setattr(Compare, "read", counted)
+    monkeypatch.setattr(readahead, "_READINGS", {})
+    case = (("13.8", "13.11"), "larger", "Which is larger, 13.8 or 13.11?")
+    said = "13.8 is larger."
+    first = readahead._extract(Reply(said, None, "stop"), case)
+    assert first == answers.extract_choice(said, case[0], "larger", "stop", question=case[2])
+    assert first.choice == "13.8"
+    assert readahead._extract(Reply(said, None, "stop"), case) is first
+    assert calls == [said]
+    readahead._extract(Reply(said, None, "length"), case)
+    readahead._extract(Reply(said, None, "stop"), (case[0], "larger", "13.8 or 13.11: which is larger?"))
+    readahead._extract(Reply("13.11 is larger.", None, "stop"), case)
+    assert calls == [said] * 3 + ["13.11 is larger."]
+    monkeypatch.setattr(readahead, "MAX_READINGS", 2)
+    readahead._extract(Reply("Neither.", None, "stop"), case)  # full: forgotten, then kept
+    assert len(readahead._READINGS) == 1
+
+
 # --- interrupted: the helper never outlives the session -------------------------------------------------------------
 
 

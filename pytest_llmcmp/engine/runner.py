@@ -124,6 +124,7 @@ class Runner:
         self._folders: dict[str, Path] = {}
         self._case_files: dict[str, str] = {}  # a case's path -> as the results record it (once per file, not item)
         self._last_progress = 0.0
+        self._builtin: bool | None = None  # see _builtin_only
 
     # --- the model and the backend -------------------------------------------------------------------------
 
@@ -415,8 +416,15 @@ class Runner:
         return (
             str(plan.path),
             digests,
-            (item.case.numbers, item.case.ask, item.case.question) if self.host.builtin_extractor_only else None,
+            (item.case.numbers, item.case.ask, item.case.question) if self._builtin_only() else None,
         )
+
+    def _builtin_only(self) -> bool:
+        """Whether only the built-in extractor reads answers (the helper may judge): asked of the host once per
+        session, not once per item (it looks at the hook's implementations)."""
+        if self._builtin is None:
+            self._builtin = self.host.builtin_extractor_only
+        return self._builtin
 
     def has_ahead(self) -> bool:
         """Whether this runner's helper was started (early, at the session's start)."""
