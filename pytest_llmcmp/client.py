@@ -110,6 +110,15 @@ def _tls(trust_env: bool) -> Any:
     return http_module().create_ssl_context(trust_env=trust_env)
 
 
+def trust_env_of(urls: Sequence[str | None]) -> tuple[bool, ...]:
+    """The TLS contexts (by ``trust_env``) that asking the endpoints at ``urls`` uses: a loopback server's client
+    trusts no proxy from the environment, any other does; both for an endpoint whose URL is not known yet (a
+    backend that starts itself, ``--llm-endpoint local``)."""
+    if any(url is None or "://" not in url for url in urls) or not urls:
+        return (True, False)
+    return tuple(sorted({not _loopback(url) for url in urls if url is not None}, reverse=True))
+
+
 #: Exceptions of the HTTP library that mean no connection was made (anything else broke off an answer).
 _CONNECT_FAILURES = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol", "InvalidURL")
 
