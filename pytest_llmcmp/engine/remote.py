@@ -64,8 +64,8 @@ class AskingProcess:
     def __init__(self, say: Callable[[str], None], urls: Sequence[str | None] = ()) -> None:
         """Start the child (it imports ``openai`` while the caller goes on); raises OSError if it cannot. ``urls``:
         the endpoints it will ask, so that it makes only the TLS contexts their clients use while it starts."""
-        from ..client import trust_env_of
         from ..readahead import python_executable
+        from ..wire import trust_env_of
 
         python = python_executable()
         if python is None:
