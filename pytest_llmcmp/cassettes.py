@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import http
 import json
@@ -445,8 +446,64 @@ def _json_escape(match: re.Match[str]) -> str:
 
 
 def _pretty_json(value: Any) -> str:
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    try:
+        text = _indented(value, "\n")
+    except _Unusual:  # a key that is not a string, a value JSON writes by conversion: json itself decides
+        text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     return _YAML_UNSAFE_CHARS.sub(_json_escape, text)
+
+
+class _Unusual(Exception):
+    """A value :func:`_indented` leaves to :func:`json.dumps`."""
+
+
+_encode_string: Any = json.encoder.encode_basestring  # the C function when there is one (ensure_ascii=False)
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+
+
+def _indented(value: Any, newline: str) -> str:
+    """``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)``, the same text, written without json's
+    generator per level (json uses its pure-Python encoder whenever ``indent`` is given: most of a cassette's
+    writing went there). ``newline`` is a line break and the indentation of the current level. Anything but plain
+    JSON values with string keys raises :class:`_Unusual` (``tests/test_cassettes.py`` compares the two on
+    generated values)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)  # type: ignore[no-any-return]
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = newline + "  "
+        try:
+            items = sorted(value.items())
+        except TypeError:
+            raise _Unusual from None
+        parts = []
+        for key, item in items:
+            if type(key) is not str:
+                raise _Unusual
+            parts.append(_encode_string(key) + ": " + _indented(item, inner))
+        return "{" + inner + ("," + inner).join(parts) + newline + "}"
+    if kind is list:
+        if not value:
+            return "[]"
+        inner = newline + "  "
+        return "[" + inner + ("," + inner).join([_indented(item, inner) for item in value]) + newline + "]"
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return _int_repr(value)
+    if kind is float and value == value and value not in (_INFINITY, -_INFINITY):
+        return _float_repr(value)
+    raise _Unusual
+
+
+_INFINITY: Final = float("inf")
 
 
 @dataclass(frozen=True)
@@ -564,8 +621,10 @@ class Cassette:
             bodies.setdefault(interaction.canonical_body, interaction.request_body)
         return list(bodies.values())
 
-    def add(self, exchange: Exchange) -> None:
-        """Record an exchange, replacing any earlier recording of the same request and sample."""
+    def add(self, exchange: Exchange, *, owned: bool = False) -> None:
+        """Record an exchange, replacing any earlier recording of the same request and sample. The cassette keeps a
+        copy of its bodies unless ``owned``: the caller hands them over and never changes them (the recorder, whose
+        bodies are a plan's request and an answer's response, each written once)."""
         if not 200 <= exchange.status <= 299:
             raise ValueError(f"only 2xx responses are recorded, got HTTP {exchange.status}")
         if isinstance(exchange.sample, bool) or not isinstance(exchange.sample, int) or exchange.sample < 1:
@@ -579,10 +638,10 @@ class Cassette:
             sample=exchange.sample,
             method="POST",
             uri=public_url(exchange.uri),  # never credentials (http://user:secret@host)
-            request_body=copy.deepcopy(exchange.request_body),
+            request_body=exchange.request_body if owned else copy.deepcopy(exchange.request_body),
             status=exchange.status,
             message=_status_message(exchange.status),
-            response_body=copy.deepcopy(exchange.response_body),
+            response_body=exchange.response_body if owned else copy.deepcopy(exchange.response_body),
             response_content_type=content_type,
             latency=exchange.latency,
         )
@@ -645,19 +704,11 @@ class Cassette:
 
     def to_yaml(self) -> str:
         """The cassette as vcrpy YAML text (what :meth:`save` writes)."""
-        document = {
-            "interactions": [interaction.to_vcr() for interaction in self._sorted()],
-            "version": CASSETTE_FORMAT_VERSION,
-        }
-        text: str = yaml.dump(
-            document,
-            Dumper=_CassetteDumper,
-            sort_keys=True,
-            allow_unicode=True,
-            default_flow_style=False,
-            width=2**30,  # never fold a line: a folded secret would slip past the check in save()
-        )
-        return text
+        interactions = self._sorted()
+        fast = _written(interactions)
+        if fast is not None:
+            return fast
+        return _dumped(interactions)
 
     def save(self, secrets: Sequence[str]) -> bool:
         """Write the cassette atomically (temp file in the same directory, fsync, rename); ``False`` (and the file
@@ -686,6 +737,96 @@ class Cassette:
                 return write_if_changed(self.path, data)
             except OSError as e:
                 raise CassetteError(self.path, f"cannot write: {e.strerror or e}") from e
+
+
+def _dumped(interactions: Sequence[_Interaction]) -> str:
+    """The cassette's text as PyYAML writes it: the definition of the format (:func:`_written` is its fast path)."""
+    document = {
+        "interactions": [interaction.to_vcr() for interaction in interactions],
+        "version": CASSETTE_FORMAT_VERSION,
+    }
+    text: str = yaml.dump(
+        document,
+        Dumper=_CassetteDumper,
+        sort_keys=True,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=2**30,  # never fold a line: a folded secret would slip past the check in save()
+    )
+    return text
+
+
+# A multi-line text libyaml writes as a literal block ``|-`` with each line indented as it is: printable for libyaml
+# (no tab, nothing beyond the BMP, no U+0085/U+2028/U+2029/U+FEFF), not starting with a space or a line break, no
+# empty line, no space before a line break, and no line break or space at its end. The pretty JSON of a body always
+# is (the characters that are not, JSON escapes or _YAML_UNSAFE_CHARS does); anything else goes through PyYAML.
+_LITERAL_BLOCK = re.compile(
+    "[\x21-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
+    "(?:[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]|(?<! )\n(?=[^\n]))*"
+    "(?<! )"
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _scalar(text: str) -> str | None:
+    """A one-line string as PyYAML writes it as a mapping's value (plain, quoted: its rules, asked once per text:
+    the URL, the content type, the status message and the sample index repeat from one cassette to the next);
+    ``None`` when it would not be one line."""
+    if "\n" in text or "\r" in text:
+        return None
+    written = yaml.dump({"k": text}, Dumper=_CassetteDumper, allow_unicode=True, width=2**30)
+    if not written.startswith("k: ") or written.count("\n") != 1:
+        return None
+    return written[3:-1]
+
+
+def _block(text: str, indent: str) -> str | None:
+    """A pretty JSON body as a literal block under a key (``indent``: its lines' indentation), or ``None``."""
+    if "\n" not in text or _LITERAL_BLOCK.fullmatch(text) is None:
+        return None
+    return "|-\n" + indent + text.replace("\n", "\n" + indent) + "\n"
+
+
+def _written(interactions: Sequence[_Interaction]) -> str | None:
+    """:func:`_dumped`'s very text, written directly for the interactions of the usual form (bodies that are literal
+    blocks, one-line scalars, a latency that is a plain number), ``None`` for anything else: PyYAML's representer
+    (pure Python, one node per value) was most of a recording's cost. ``tests/test_cassettes.py`` compares the two
+    on generated exchanges."""
+    if not interactions:
+        return None
+    out = ["interactions:\n"]
+    for interaction in interactions:
+        request = _block(_pretty_json(interaction.request_body), "      ")
+        response = _block(_pretty_json(interaction.response_body), "        ")
+        uri = _scalar(interaction.uri)
+        content_type = _scalar(interaction.response_content_type)
+        message = _scalar(interaction.message)
+        sample = _scalar(str(interaction.sample))
+        method = _scalar(interaction.method)
+        latency = interaction.latency
+        if latency is not None:
+            if type(latency) not in (int, float):
+                return None
+            latency = round(latency, 3)
+            if not 0.0 <= latency < 1e15:  # repr() then writes what PyYAML writes: digits, a point, no exponent
+                return None
+        if type(interaction.status) is not int or None in (request, response, uri, content_type, message, sample):
+            return None
+        if method is None:
+            return None
+        out.append(
+            f"- request:\n    body: {request}    headers:\n      Content-Type:\n      - {_JSON_SCALAR}\n"
+            f"      {SAMPLE_HEADER}:\n      - {sample}\n    method: {method}\n    uri: {uri}\n"
+            f"  response:\n    body:\n      string: {response}    headers:\n      Content-Type:\n"
+            f"      - {content_type}\n"
+            + ("" if latency is None else f"    latency: {latency!r}\n")
+            + f"    status:\n      code: {interaction.status}\n      message: {message}\n"
+        )
+    out.append(f"version: {CASSETTE_FORMAT_VERSION}\n")
+    return "".join(out)
+
+
+_JSON_SCALAR: Final = JSON_CONTENT_TYPE  # written plain (the tests compare the two writers)
 
 
 # --- reading -----------------------------------------------------------------------------------

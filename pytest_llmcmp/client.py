@@ -43,6 +43,7 @@ from .redaction import one_line as one_line
 from .redaction import redact as redact
 from .wire import SAMPLE_HEADER as SAMPLE_HEADER
 from .wire import Exchange, Reply, content_of, finish_reason_of, refused_answer_format
+from .wire import loopback as _loopback
 from .words import plural
 
 #: Header carrying the sample index, so that every sample is its own recorded interaction.
@@ -112,13 +113,6 @@ def _tls(trust_env: bool) -> Any:
 
 #: Exceptions of the HTTP library that mean no connection was made (anything else broke off an answer).
 _CONNECT_FAILURES = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol", "InvalidURL")
-
-
-def _loopback(url: str) -> bool:
-    """A server on this machine: no proxy from the environment may stand in between."""
-    from urllib.parse import urlsplit
-
-    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
 
 
 #: What users paste after the base URL: the path of one API call, not the API's root.

@@ -89,11 +89,11 @@ class LLM:
         if self._client is None:
             import openai
 
-            from .client import _loopback
+            from .wire import loopback
 
             s = self._runner.settings
             # A server on this machine: no proxy from the environment may stand in between (as for the cases).
-            http = openai.DefaultHttpxClient(trust_env=False) if _loopback(self.base_url) else None
+            http = openai.DefaultHttpxClient(trust_env=False) if loopback(self.base_url) else None
             self._client = openai.OpenAI(
                 base_url=self.base_url, api_key=self.api_key, max_retries=0, timeout=s.timeout, http_client=http
             )

@@ -53,7 +53,8 @@ class Runners:
         from .engine.remote import Asking
 
         # One asking process for the session, whatever the number of endpoints (each has an asker in it).
-        self.asking = Asking(settings.ask_process == "auto" and settings.live, host.write_line)
+        urls = [runner.endpoint_url for runner in self.all if runner.settings.live]
+        self.asking = Asking(settings.ask_process == "auto" and settings.live, host.write_line, urls)
         for runner in self.all:
             runner.recorder.asking = self.asking
             if runner.backend is not None:

@@ -158,3 +158,19 @@ class Exchange:
     response_headers: Mapping[str, str] = field(default_factory=dict)
     #: Seconds from sending the request to the whole answer (retries included); recorded beside the interaction.
     latency: float | None = None
+
+
+def loopback(url: str) -> bool:
+    """A server on this machine: no proxy from the environment may stand in between."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def trust_env_of(urls: Sequence[str | None]) -> tuple[bool, ...]:
+    """The TLS contexts (by ``trust_env``) the HTTP clients of the endpoints at ``urls`` use: a loopback server's
+    trusts no proxy from the environment, any other's does; both for an endpoint whose URL is not known yet (a
+    backend that starts itself, ``--llm-endpoint local``)."""
+    if not urls or any(url is None or "://" not in url for url in urls):
+        return (True, False)
+    return tuple(sorted({not loopback(url) for url in urls if url is not None}, reverse=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import os
@@ -19,6 +20,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_llmcmp import cassettes
 from pytest_llmcmp.cassettes import (
     MAX_CASSETTE_BYTES,
     Cassette,
@@ -414,6 +416,84 @@ def test_any_text_round_trips(
     assert json.dumps(found, sort_keys=True) == json.dumps(response, sort_keys=True)
 
 
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON | st.dictionaries(st.integers() | st.floats() | st.booleans(), _JSON, max_size=3))
+def test_pretty_json_is_what_json_writes(value: Any) -> None:
+    # The cassette's own indented writer and json.dumps(indent=2, sort_keys=True, ensure_ascii=False): the same
+    # text, NaN, infinities and keys that are not strings included (left to json).
+    expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    assert cassettes._YAML_UNSAFE_CHARS.sub(cassettes._json_escape, expected) == cassettes._pretty_json(value)
+
+
+_SCALAR = st.one_of(
+    _TEXT,
+    st.sampled_from(["OK", "", "yes", "null", "1", "0x1F", "1e3", "~", "- x", "a: b", "#x", "x #y", " lead", "trail "]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    content=_TEXT,
+    question=_TEXT,
+    extra=st.dictionaries(_TEXT, _JSON, max_size=3),
+    uri=st.sampled_from([URI, "http://local.llmcmp/v1/chat/completions", "https://h/v1/x?a=b&c=%20"]) | _SCALAR,
+    content_type=st.sampled_from(["application/json", "application/json; charset=utf-8"]) | _SCALAR,
+    message=_SCALAR,
+    latency=st.none() | st.floats(min_value=0, max_value=1e6) | st.floats() | st.integers(-5, 10**17) | st.booleans(),
+    samples=st.integers(1, 3),
+)
+def test_the_cassette_writer_writes_what_pyyaml_writes(
+    content: str,
+    question: str,
+    extra: dict[str, Any],
+    uri: str,
+    content_type: str,
+    message: str,
+    latency: float | None,
+    samples: int,
+) -> None:
+    # Cassettes are written directly when every value has its usual form, by PyYAML otherwise: byte for byte the
+    # same text either way, whatever the answer, the URL, the headers, the status message or the latency hold.
+    cassette = Cassette(Path("c.yaml"))
+    for sample in range(1, samples + 1):
+        request = {**chat_request(question), "extra": extra}
+        response = {**chat_response(content), "extra": extra}
+        cassette.add(Exchange(URI, request, sample, 200, response, {"content-type": "x/y"}, latency))
+    interactions = [
+        dataclasses.replace(i, uri=uri, response_content_type=content_type, message=message) for i in cassette._sorted()
+    ]
+    written = cassettes._written(interactions)
+    if written is not None:
+        assert written == cassettes._dumped(interactions)
+
+
+def test_an_ordinary_cassette_is_written_without_pyyaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cassette = Cassette(tmp_path / "c.yaml")
+    cassette.add(exchange("13.8 更大 ✅ 😀"))
+    cassette.add(exchange("13.11", 2, latency=0.25))
+    expected = cassettes._dumped(cassette._sorted())
+    cassettes._scalar.cache_clear()
+    for interaction in cassette._sorted():  # the one-line values, as PyYAML writes them (once per text)
+        for text in (interaction.uri, interaction.method, interaction.message, interaction.response_content_type):
+            cassettes._scalar(text)
+        cassettes._scalar(str(interaction.sample))
+
+    def fail(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("PyYAML was asked")
+
+    monkeypatch.setattr(yaml, "dump", fail)
+    assert cassette.to_yaml() == expected
+    assert cassette.save([])
+    assert (tmp_path / "c.yaml").read_text(encoding="utf-8") == expected
+
+
 def test_emoji_keep_the_body_a_literal_block(tmp_path: Path) -> None:
     cassette = Cassette(tmp_path / "c.yaml")
     cassette.add(exchange("✅ 13.8 更大 😀"))
@@ -539,7 +619,7 @@ def test_serializer_failure_keeps_the_old_file(recorded: Path, monkeypatch: pyte
     def fail(*args: Any, **kwargs: Any) -> str:
         raise yaml.YAMLError("emitter exploded")
 
-    monkeypatch.setattr(yaml, "dump", fail)
+    monkeypatch.setattr(Cassette, "to_yaml", fail)
     with pytest.raises(yaml.YAMLError):
         cassette.save([])
     assert recorded.read_bytes() == before

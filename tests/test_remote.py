@@ -263,3 +263,15 @@ def test_a_helper_dying_mid_run_is_one_line_and_no_half_recording(pytester: pyte
         again = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llm-endpoint", fake.url)
         again.assert_outcomes(passed=count)
         assert len(fake.chat_requests) == count - len(recorded)
+
+
+def test_the_helper_makes_the_tls_contexts_its_endpoints_use() -> None:
+    # While it starts, the asking process reads the CA bundle once per TLS context its clients will use: a loopback
+    # server's (no proxy from the environment), another server's, both when the URL is not known yet.
+    from pytest_llmcmp.wire import trust_env_of
+
+    assert trust_env_of(["http://127.0.0.1:8080/v1"]) == (False,)
+    assert trust_env_of(["https://api.example.com/v1"]) == (True,)
+    assert trust_env_of(["http://localhost:1/v1", "https://api.example.com/v1"]) == (True, False)
+    assert trust_env_of([None]) == (True, False)  # --llm-endpoint local: its port is chosen when it starts
+    assert trust_env_of([]) == (True, False)

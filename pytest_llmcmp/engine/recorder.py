@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +55,7 @@ class Recorder:
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._writing: dict[Path, threading.Lock] = {}  # one lock per cassette: its writes stay in order
+        self._inside: set[Path] = set()  # the directories already found inside the cassette root (_check_inside)
         # The arguments of a KeyboardInterrupt the session's signal handler raised: a wait raises it again, in case
         # it was raised inside a finalizer and dropped (see LlmSession._on_signal).
         self.interrupted: tuple[str, ...] | None = None
@@ -215,14 +217,25 @@ class Recorder:
                 cassette = Cassette(plan.path)
         else:
             cassette = Cassette.load(plan.path)
-        check_inside(self.cassette_root, plan.path)
+        self._check_inside(plan.path)
         for exchange in exchanges:
             if plan.legacy is not None:  # re-recorded with the default max_tokens: the older recording goes
                 cassette.discard(plan.legacy, exchange.sample)
-            cassette.add(exchange)
+            cassette.add(exchange, owned=True)  # the plan's request and the answer's response: neither changes
         cassette.save(secrets=api_keys())  # the shared key and every named endpoint's
         with self._lock:
             self.saved.append(plan.path)
+
+    def _check_inside(self, path: Path) -> None:
+        """:func:`~pytest_llmcmp.cassettes.check_inside`, once per directory: the directories of a run's cassettes
+        are few (one per model and prompt), its cassettes many, and resolving both paths took 15 ``lstat`` calls
+        per cassette. A cassette that is itself a symlink is resolved again."""
+        folder = path.parent
+        if folder in self._inside and not os.path.islink(path):
+            return
+        check_inside(self.cassette_root, path)
+        with self._lock:
+            self._inside.add(folder)
 
     def _stable(self, exchange: Exchange) -> Exchange:
         """The exchange as it is recorded: nothing that changes from one request to the next (the response's id,

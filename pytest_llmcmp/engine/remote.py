@@ -61,9 +61,11 @@ class AskingProcess:
 
     ``say`` writes one line on the terminal (the helper's death mid-run)."""
 
-    def __init__(self, say: Callable[[str], None]) -> None:
-        """Start the child (it imports ``openai`` while the caller goes on); raises OSError if it cannot."""
+    def __init__(self, say: Callable[[str], None], urls: Sequence[str | None] = ()) -> None:
+        """Start the child (it imports ``openai`` while the caller goes on); raises OSError if it cannot. ``urls``:
+        the endpoints it will ask, so that it makes only the TLS contexts their clients use while it starts."""
         from ..readahead import python_executable
+        from ..wire import trust_env_of
 
         python = python_executable()
         if python is None:
@@ -73,7 +75,7 @@ class AskingProcess:
         package_parent = str(Path(__file__).resolve().parent.parent.parent)
         try:
             self._process = subprocess.Popen(
-                [python, "-c", _BOOT, package_parent],
+                [python, "-c", _BOOT, package_parent, "".join("1" if trust else "0" for trust in trust_env_of(urls))],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
@@ -274,9 +276,10 @@ class Asking:
     :meth:`start`, else at the first use), or, when that is switched off or cannot start, the pytest process itself
     (``None`` from :meth:`asker` and :meth:`list_models`: the caller asks itself)."""
 
-    def __init__(self, enabled: bool, say: Callable[[str], None]) -> None:
+    def __init__(self, enabled: bool, say: Callable[[str], None], urls: Sequence[str | None] = ()) -> None:
         self.enabled = enabled
         self._say = say
+        self._urls = list(urls)  # the endpoints the process will ask (their URLs as given, None if not known)
         self._process: AskingProcess | None = None
         self._lock = threading.Lock()
         self._notes: list[str] = []  # lines for the terminal, said by the main thread (:meth:`tell`)
@@ -300,7 +303,7 @@ class Asking:
             if not self.enabled or self._process is not None:
                 return
             try:
-                self._process = AskingProcess(self._note)
+                self._process = AskingProcess(self._note, self._urls)
             except OSError as exc:
                 self._give_up(f"could not start: {exc.strerror or exc}")
 
@@ -423,8 +426,8 @@ def serve() -> None:
         from .. import client
 
         client.http_module()  # openai and its HTTP library: the second the pytest process no longer waits for
-        client._tls(True)
-        client._tls(False)
+        for trust in sys.argv[2] if len(sys.argv) > 2 else "10":
+            client._tls(trust == "1")  # the CA bundle read (50-120 ms each) before the first request, not during it
     except BaseException as exc:
         out.put_now(("failed", f"{type(exc).__name__}: {exc}"))
         return
