@@ -263,8 +263,10 @@ class LlmSession:
         """Whether pytest writes a JUnit XML in this process (``--junitxml``; its plugin may be disabled)."""
         return bool(getattr(self.config.option, "xmlpath", None))
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter formats it
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         self.keyboard = _keyboard_reason(excinfo.value)
+        _drop_lineless_frames(excinfo)
 
     def _check_ids(self, items: list[pytest.Item]) -> None:
         seen: dict[str, CaseItem] = {}
@@ -612,6 +614,32 @@ def _keyboard_reason(exc: BaseException) -> str:
             return f"collection errors ({match.group(1)})"
         return str(exc) or "the session was interrupted"
     return "Ctrl-C"
+
+
+def _drop_lineless_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Unlink the frames without a line number from the interrupt's traceback (and those it was raised from).
+
+    A Ctrl-C lands on whatever instruction the main thread runs; on Python >= 3.11 some have no line number (found
+    under load: in pytest's assertion rewriting of a module imported lazily while an item judged), and pytest's
+    terminal reporter, formatting the interrupt, then fails with a TypeError (``tb_lineno - 1``): the session
+    ended with exit code 1 and a traceback instead of 2. Those frames have no source to show anyway."""
+    seen: set[int] = set()
+    exc: BaseException | None = excinfo.value
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            if tb.tb_next.tb_lineno is None:
+                tb.tb_next = tb.tb_next.tb_next
+            else:
+                tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+    with contextlib.suppress(Exception):  # the first frame too, in the traceback pytest formats
+        excinfo.traceback = excinfo.traceback.filter(_has_line)
+
+
+def _has_line(entry: Any) -> bool:
+    return entry._rawentry.tb_lineno is not None  # (entry.lineno is what fails)
 
 
 def _interruption(session: pytest.Session, exitstatus: int, keyboard: str | None) -> str | None:

@@ -781,6 +781,58 @@ def test_a_ctrl_c_raised_inside_a_finalizer_still_ends_the_session(pytester: pyt
     assert set(assert_cassettes_sound(pytester.path / "cassettes")) == {"c0001", "c0002"}
 
 
+_LINELESS_FRAME = """\
+import pathlib, time
+
+
+def hold():
+    pathlib.Path("holding").touch()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.05)  # the Ctrl-C arrives here, in a frame without a line number
+
+
+hold.__code__ = hold.__code__.replace(co_linetable=b"")  # as CPython's own instructions without a line
+
+
+def pytest_runtest_call(item):
+    if "c0002" in item.nodeid:
+        hold()
+"""
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_raised_in_a_frame_without_a_line_number_still_exits_as_interrupted(pytester: pytest.Pytester) -> None:
+    # Under load the first Ctrl-C sometimes landed on an instruction without a line number (in pytest's assertion
+    # rewriting of a module the plugin imports lazily while an item judges): pytest's terminal reporter failed to
+    # format the interrupt (TypeError: tb_lineno - 1) and the session ended with exit code 1 and a traceback (2 in 8
+    # loaded runs of test_first_ctrl_c_with_a_stalled_endpoint_exits_at_once_keeping_written_cassettes). Here the
+    # Ctrl-C lands in such a frame every time.
+    write_cases(pytester, numbered_cases(3))
+    (pytester.path / "conftest.py").write_text(_LINELESS_FRAME, encoding="utf-8")
+    marker = pytester.path / "holding"
+    output = pytester.path / "output.txt"
+    with FakeServer() as fake, output.open("wb") as sink:
+        process = pytest_child(["--llm-endpoint", fake.url], pytester.path, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert marker.exists(), f"the item never held (exit code {process.poll()})"
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    text = output.read_text(encoding="utf-8", errors="replace")
+    assert code == pytest.ExitCode.INTERRUPTED, text
+    assert "TypeError" not in text, text
+    assert "Traceback (most recent call last)" not in text, text
+    assert "KeyboardInterrupt" in text
+    assert "c0001" in assert_cassettes_sound(pytester.path / "cassettes")  # whole cassettes only, c0001 kept
+
+
 # --- 12. only regular files are read --------------------------------------------------------------------------
 
 
