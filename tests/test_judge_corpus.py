@@ -100,10 +100,11 @@ FLOORS = {
     # (240 typical written) and live7 (300 real SmolLM2-135M answers); measured only by the coordinator, on main
     # 5bb820a -> after the session's judge (tuned on tune/ and retired/ only): styles7 88.9% (1 false pass) -> 90.0%
     # (1), fresh7 94.6% (1) -> 94.6% (1), live7 88.7% (2) -> 89.0% (2); every false pass on a label marked doubtful.
-    # They miss issue 12's goal (97%, none); nobody has looked at which rows.
-    "sealed/styles7": (0.895, 1, 0),
-    "sealed/fresh7": (0.945, 1, 0),
-    "sealed/live7": (0.885, 2, 0),
+    # They miss issue 12's goal (97%, none). Retired to tuning by the coordinator at the start of session 10 after
+    # their two measurements (before and after session 9): their misses may be read; corpus8 is sealed in their place.
+    "retired/styles7": (0.895, 1, 0),
+    "retired/fresh7": (0.945, 1, 0),
+    "retired/live7": (0.885, 2, 0),
     # retired to tuning by the coordinator at the start of session 9 after its two measurements (before and after
     # session 8): its two false passes may be read; corpus7's live7 (new real answers) is sealed in its place
     # Session 9 (judge8): 91.3% (2 false passes, 1 on a label not doubtful) -> 93.7% (0, 0)
@@ -147,9 +148,9 @@ CONSENSUS_FLOORS = {
     # corpus7 (session 9), main 5bb820a -> after: styles7's labellers agree on 278 of 280 (kappa 0.990): 88.8% (1) ->
     # 89.9% (1); fresh7's on 239 of 240 (kappa 0.994): 94.6% (1) -> 94.6% (1); live7's on 295 of 300 (kappa 0.960):
     # 89.2% (1) -> 89.5% (1)
-    "sealed/styles7": (0.895, 1),
-    "sealed/fresh7": (0.945, 1),
-    "sealed/live7": (0.89, 1),
+    "retired/styles7": (0.895, 1),  # retired in session 10 (see FLOORS)
+    "retired/fresh7": (0.945, 1),
+    "retired/live7": (0.89, 1),
     "retired/live6": (0.94, 0),  # retired in session 9 (see FLOORS); judge8: 91.8% (2) -> 94.2% (0)
 }
 SECOND = DATA / "second"
@@ -204,7 +205,7 @@ def test_the_sets_are_what_the_readme_says() -> None:
     assert sizes["tune/styles6"] + sizes["sealed/styles6"] == 280
     assert sizes["sealed/fresh6"] == 240
     assert sizes["retired/live6"] == 300
-    assert (sizes["sealed/styles7"], sizes["sealed/fresh7"], sizes["sealed/live7"]) == (280, 240, 300)
+    assert (sizes["retired/styles7"], sizes["retired/fresh7"], sizes["retired/live7"]) == (280, 240, 300)
     for name in FLOORS:
         for entry in bench.load_set(DATA / f"{name}.yaml"):
             assert entry["label"] in [*entry["numbers"], "equal", "unclear"], entry["id"]
