@@ -1258,6 +1258,9 @@ GRAMMAR: tuple[Rule, ...] = (
     # "10000001 is 9999999", "1/4 is indeed 0.3", "0.7就是0.70": an option said to be another option, and
     # nothing more, says they are one value (an option said to be itself rewritten, "9.9 is 9.90", is no claim)
     _rule("x-is-y", "eq", "left:OPTION COPULA+ right:OPTION END_OF_CLAUSE"),
+    # "1.4 is not 150% because ...", "0.3 is not 3/10": an option said not to be another option only denies that they
+    # are one value; it eliminates neither (unlike "the answer is not 150%", "……，而不是 X")
+    _rule("x-is-not-y", "eq", "left:OPTION COPULA* neg:NEGATION COPULA* right:OPTION END_OF_OPERAND"),
     _rule(  # "X 和 Y 相等", not "X和Y相等的…比较大"
         "x-and-y-are-equal", "eq", "left:LIST GROUP? COPULA* GROUP? [ neg:NEGATION COPULA* ]? SAME NOT_COMPARED_FURTHER"
     ),

@@ -417,6 +417,8 @@ PHRASES: dict[str, dict[Kind, _P]] = {
             "|to be precise|more precisely|can|as well"
             "|considered|deemed"  # "1.75 would be considered the larger number"
             "|in this list|in the list|in this set|in the set|of this list|of the list|e.g.|e.g"
+            "|among these|among these numbers|among these values|among these options|among the numbers|among the values"
+            "|among the given numbers|among all|among all of them"
         ),
     },
 }

@@ -104,7 +104,8 @@ FLOORS = {
     # their two measurements (before and after session 9): their misses may be read; corpus8 is sealed in their place.
     "retired/styles7": (0.895, 1, 0),
     "retired/fresh7": (0.945, 1, 0),
-    "retired/live7": (0.885, 2, 0),
+    # Session 10: the two rules of v21-* (an option said not to be another; "among these"): 89.0% -> 89.7% (2, 0)
+    "retired/live7": (0.895, 2, 0),
     # retired to tuning by the coordinator at the start of session 9 after its two measurements (before and after
     # session 8): its two false passes may be read; corpus7's live7 (new real answers) is sealed in its place
     # Session 9 (judge8): 91.3% (2 false passes, 1 on a label not doubtful) -> 93.7% (0, 0)
